@@ -1,0 +1,1 @@
+"""The `wonledger` command line: click commands over ledger's public API only."""

@@ -1,0 +1,1 @@
+"""The commands of DESIGN section 6, grouped by what they touch."""

@@ -1,0 +1,81 @@
+"""transfer, post, void and reverse: moving money between accounts."""
+
+from __future__ import annotations
+
+import click
+
+from cli.context import Context, json_option, pass_context
+from cli.render import emit_json, show_tx, tx_json
+from ledger import Ledger, Receipt
+
+
+def _report(ctx: Context, ledger: Ledger, receipt: Receipt) -> None:
+    entry = ledger.transaction(receipt.id)
+    if ctx.json:
+        emit_json(tx_json(entry, receipt))
+    else:
+        show_tx(entry, {a.code: a for a in ledger.assets()}, receipt)
+
+
+@click.command()
+@click.argument("source", metavar="FROM")
+@click.argument("destination", metavar="TO")
+@click.argument("amount")
+@click.option("--id", "tx_id", help="Your id for this transfer; resubmitting it is safe (idempotent).")
+@click.option("--memo", default="", help="Free text kept with the transaction.")
+@click.option("--hold", is_flag=True, help="Reserve the amount now; `post` or `void` it later.")
+@click.option("--timeout", type=click.IntRange(1, 366 * 24 * 3600), metavar="S", help="Seconds a hold waits before it is voided [default: 3600].")
+@json_option
+@pass_context
+def transfer(ctx: Context, source: str, destination: str, amount: str, tx_id: str | None, memo: str, hold: bool, timeout: int | None) -> None:
+    """Move AMOUNT (major units, e.g. 1000 or '12.50 HKDS') from FROM to TO.
+
+    FROM and TO are account ids (owner:asset) or owners with one account in the asset.
+    """
+    if timeout is not None and not hold:
+        raise click.UsageError("--timeout goes with --hold")
+    ledger = ctx.ledger()
+    debit, credit, minor = ledger.resolve_pair(source, destination, amount)
+    receipt = ledger.transfer(debit.id, credit.id, minor, tx_id=tx_id, memo=memo, hold_timeout_s=(timeout or 3600) if hold else None)
+    _report(ctx, ledger, receipt)
+
+
+@click.command()
+@click.argument("hold_id", metavar="ID")
+@click.argument("amount", required=False)
+@click.option("--id", "tx_id", help="Your id for the post (idempotent).")
+@json_option
+@pass_context
+def post(ctx: Context, hold_id: str, amount: str | None, tx_id: str | None) -> None:
+    """Post hold ID: all of it, or AMOUNT of it (the rest is released)."""
+    ledger = ctx.ledger()
+    minor = None
+    if amount is not None:
+        held = ledger.transaction(hold_id)
+        if len(held.tx.legs) != 1:
+            raise click.UsageError(f"hold {hold_id} has {len(held.tx.legs)} legs; post it whole")
+        minor = ledger.parse_amount(amount, held.tx.legs[0].asset)
+    _report(ctx, ledger, ledger.post(hold_id, minor, tx_id=tx_id))
+
+
+@click.command()
+@click.argument("hold_id", metavar="ID")
+@click.option("--id", "tx_id", help="Your id for the void (idempotent).")
+@json_option
+@pass_context
+def void(ctx: Context, hold_id: str, tx_id: str | None) -> None:
+    """Void hold ID: release all of it."""
+    ledger = ctx.ledger()
+    _report(ctx, ledger, ledger.void(hold_id, tx_id=tx_id))
+
+
+@click.command()
+@click.argument("original_id", metavar="ID")
+@click.option("--id", "tx_id", help="Your id for the reversal (idempotent).")
+@click.option("--memo", default="", help="Why it is undone.")
+@json_option
+@pass_context
+def reverse(ctx: Context, original_id: str, tx_id: str | None, memo: str) -> None:
+    """Undo transaction ID with a new one that moves its legs back (signed by its creditors)."""
+    ledger = ctx.ledger()
+    _report(ctx, ledger, ledger.reverse(original_id, tx_id=tx_id, memo=memo))

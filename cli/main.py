@@ -1,0 +1,86 @@
+"""The `wonledger` entry point: global options, and errors turned into exit codes in one place.
+
+Every failure reaches the user as one line ``error: CODE: message`` on
+stderr (and ``{"error": {...}}`` on stdout with ``--json``) with the exit
+code of DESIGN section 6: 1 refused by a ledger rule, 2 bad usage or input,
+3 integrity problems. No traceback is ever printed (set WONLEDGER_DEBUG=1 to
+see one for an unexpected failure).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from cli.commands.journal import history, submit, tx, verify
+from cli.commands.payments import post, reverse, transfer, void
+from cli.commands.registry import account, balance, info, init, participant
+from cli.commands.tools import bench
+from cli.context import Context, defaults
+from cli.render import error_line
+from ledger import LedgerError
+
+INTERNAL_EXIT = 70
+
+
+class WonledgerGroup(click.Group):
+    def main(self, args=None, prog_name=None, **extra):  # type: ignore[no-untyped-def, override]
+        args = list(sys.argv[1:] if args is None else args)
+        as_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
+        try:
+            code = super().main(args=args, prog_name=prog_name or "wonledger", standalone_mode=False, **extra)
+            sys.exit(code if isinstance(code, int) else 0)
+        except LedgerError as exc:
+            error_line(exc.code, exc.message, as_json)
+            sys.exit(exc.exit_code)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            hint = f" (see 'wonledger {exc.ctx.command_path.partition(' ')[2]} --help')".replace("  ", " ") if getattr(exc, "ctx", None) else ""
+            error_line("BAD_INPUT", exc.format_message() + hint, as_json)
+            sys.exit(2 if exc.exit_code == 1 else exc.exit_code)
+        except click.exceptions.Abort:
+            error_line("INTERRUPTED", "stopped before finishing; nothing half-done was kept", as_json)
+            sys.exit(130)
+        except KeyboardInterrupt:
+            error_line("INTERRUPTED", "stopped before finishing; nothing half-done was kept", as_json)
+            sys.exit(130)
+        except BrokenPipeError:
+            # The reader went away (e.g. `| head`); say nothing more.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(1)
+        except Exception as exc:  # the last line of defence: no traceback for users
+            if os.environ.get("WONLEDGER_DEBUG"):
+                raise
+            error_line("INTERNAL", f"{type(exc).__name__}: {exc} (a bug in wonledger; WONLEDGER_DEBUG=1 shows where)", as_json)
+            sys.exit(INTERNAL_EXIT)
+
+
+@click.group(cls=WonledgerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", metavar="URL", help="Database URL (default $WONLEDGER_DB or sqlite:///wonledger.db).")
+@click.option("--keys", metavar="DIR", help="Key directory (default $WONLEDGER_KEYS or ./wonledger-keys).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+@click.version_option(package_name="wonledger", prog_name="wonledger")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, keys: str | None, as_json: bool) -> None:
+    """wonledger: a signed, double-entry ledger for tokenized deposits and won stablecoins."""
+    default_db, default_keys = defaults()
+    state = Context(db=db or default_db, keys=keys or default_keys, json=as_json)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+for command in (init, info, participant, account, balance, transfer, post, void, reverse, history, tx, submit, verify, bench):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli.main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,327 @@
+"""`Ledger`: the public face of one wonledger database and its key store.
+
+Everything the CLI does goes through here, and so can any Python program::
+
+    from ledger import Ledger
+    with Ledger.open("sqlite:///wonledger.db", keys="wonledger-keys") as lg:
+        lg.transfer("alice:dKRW.hanriver", "seoul-exports:dKRW.hanriver", 1000)
+
+Writes are signed with the keys of the parties who must sign and go through
+the book's one submit path; reads come straight from the store.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from ledger import chain
+from ledger.book import Book, Outcome
+from ledger.errors import (
+    AlreadyExists,
+    AssetMismatch,
+    BadInput,
+    HoldNotPending,
+    KeyUnavailable,
+    LedgerError,
+    UnknownAccount,
+    UnknownAsset,
+    UnknownParticipant,
+    UnknownTransaction,
+)
+from ledger.ingest import IngestResult, ingest
+from ledger.flows import hold_tx, post_tx, reversal_tx, transfer_tx, void_tx
+from ledger.model import (
+    PARTICIPANT_PATTERN,
+    Account,
+    JournalEntry,
+    Leg,
+    Participant,
+    Receipt,
+    Signature,
+    SignedTx,
+    Tx,
+    check_id,
+)
+from ledger.money import Asset, parse_amount, split_amount
+from ledger.reconcile import VerifyReport, verify_ledger
+from ledger.registry import add_participant, open_account
+from ledger.signing import KeyStore, tx_bytes
+from ledger.store import Store, database_exists, safe_url, sqlite_path
+from ledger.wire import parse_tx
+from ledger.world import funding_txs, load_registry, participant_key, world_data
+
+DEFAULT_DB = "sqlite:///wonledger.db"
+DEFAULT_KEYS = "wonledger-keys"
+
+
+@dataclass(frozen=True, slots=True)
+class Info:
+    ledger: str
+    db: str
+    schema: str
+    transactions: int
+    accounts: int
+
+
+class Ledger:
+    """One ledger: its store, its book and the key store that signs for its users."""
+
+    def __init__(self, store: Store, keys: KeyStore, clock: Callable[[], datetime] = chain.utc_now) -> None:
+        self.store = store
+        self.keys = keys
+        self.book = Book(store, clock)
+
+    # -- opening ---------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        url: str = DEFAULT_DB,
+        keys: str | os.PathLike[str] = DEFAULT_KEYS,
+        clock: Callable[[], datetime] = chain.utc_now,
+    ) -> Ledger:
+        return cls(Store.open(url), KeyStore(keys), clock)
+
+    @classmethod
+    def create(
+        cls,
+        url: str = DEFAULT_DB,
+        keys: str | os.PathLike[str] = DEFAULT_KEYS,
+        world: str = "default",
+        clock: Callable[[], datetime] = chain.utc_now,
+        ledger_id: str | None = None,
+    ) -> Ledger:
+        """Create the schema, load ``world`` and sign its funding; all or nothing."""
+        data = world_data(world)
+        path = sqlite_path(url)
+        existed = database_exists(url) if path else True
+        try:
+            store = Store.create(url, ledger_id or f"wl-{secrets.token_hex(6)}")
+            store._check_schema()
+            ledger = cls(store, KeyStore(keys), clock)
+            load_registry(store, ledger.keys, data)
+            for outcome in ledger.book.submit_many([ledger.sign(tx) for tx in funding_txs(store.ledger_id, data)]):
+                if isinstance(outcome, LedgerError):
+                    raise outcome
+        except BaseException:
+            if path and not existed:
+                _remove_sqlite(path)
+            raise
+        return ledger
+
+    def close(self) -> None:
+        self.store.dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    @property
+    def id(self) -> str:
+        return self.store.ledger_id
+
+    def info(self) -> Info:
+        transactions, accounts = self.store.reading(lambda uow: uow.counts())
+        return Info(self.id, safe_url(self.store.url), self.store.schema, transactions, accounts)
+
+    # -- registry --------------------------------------------------------
+    def participants(self) -> list[Participant]:
+        return self.store.reading(lambda uow: uow.participants())
+
+    def participant(self, pid: str) -> Participant:
+        found = self.store.reading(lambda uow: uow.participant(pid))
+        if found is None:
+            raise UnknownParticipant(f"no participant {pid}")
+        return found
+
+    def add_participant(self, pid: str, kind: str, jurisdiction: str, resident: bool = True) -> Participant:
+        """Register a participant, making its key in the key store."""
+        check_id(pid, "participant id", PARTICIPANT_PATTERN)
+        if self.store.reading(lambda uow: uow.participant(pid)) is not None:
+            raise AlreadyExists(f"participant {pid} already exists")
+        Participant(pid, kind, jurisdiction, resident, b"")  # check the fields before making a key
+        return add_participant(self.store, Participant(pid, kind, jurisdiction, resident, participant_key(self.keys, pid)))
+
+    def assets(self) -> list[Asset]:
+        return self.store.reading(lambda uow: uow.assets())
+
+    def asset(self, code: str) -> Asset:
+        found = self.store.reading(lambda uow: uow.asset(code))
+        if found is None:
+            raise UnknownAsset(f"no asset {code}")
+        return found
+
+    def accounts(self, owner: str | None = None, asset: str | None = None) -> list[Account]:
+        return self.store.reading(lambda uow: uow.all_accounts(owner, asset))
+
+    def account(self, account_id: str) -> Account:
+        found = self.store.reading(lambda uow: uow.accounts([account_id])).get(account_id)
+        if found is None:
+            raise UnknownAccount(f"no account {account_id}")
+        return found
+
+    def open_account(self, owner: str, asset: str, label: str = "") -> Account:
+        return self.store.writing(lambda uow: open_account(uow, owner, asset, label))
+
+    def resolve_account(self, name: str, asset: str | None = None) -> Account:
+        """An account by id (``owner:asset[:label]``) or by owner and asset."""
+        if ":" in name:
+            account = self.account(name)
+            return account
+        check_id(name, "account or participant", PARTICIPANT_PATTERN)
+        owned = [a for a in self.accounts(owner=name) if asset is None or a.asset == asset]
+        if not owned:
+            self.participant(name)
+            if asset is not None:
+                self.asset(asset)
+            raise UnknownAccount(f"{name} has no {asset + ' ' if asset else ''}account")
+        plain = [a for a in owned if not a.label]
+        choices = plain if len(plain) == 1 else owned
+        if len(choices) != 1:
+            raise BadInput(f"{name} has several accounts ({', '.join(a.id for a in owned)}): name one")
+        return choices[0]
+
+    # -- signing and submitting -------------------------------------------
+    def sign(self, tx: Tx, signers: Iterable[str] | None = None) -> SignedTx:
+        """Sign ``tx`` with the keys of ``signers`` (by default, every debtor)."""
+        if signers is None:
+            signers = self._debtors(tx.legs)
+        payload = tx_bytes(tx)
+        signatures = tuple(self.keys.sign(s, payload) for s in sorted(set(signers)))
+        return SignedTx(tx=tx, signatures=signatures, canonical=payload)
+
+    def submit(self, signed: SignedTx) -> Receipt:
+        return self.book.submit(signed)
+
+    def submit_many(self, batch: Sequence[SignedTx]) -> list[Outcome]:
+        return self.book.submit_many(batch)
+
+    def ingest(self, lines: Iterable[bytes | str], progress: Callable[[int], None] | None = None) -> IngestResult:
+        """Submit a batch of JSON lines in chunks (see :mod:`ledger.ingest`)."""
+        return ingest(self.book, lines, progress=progress)
+
+    def _debtors(self, legs: Iterable[Leg]) -> set[str]:
+        ids = {leg.debit for leg in legs}
+        found = self.store.reading(lambda uow: uow.accounts(ids))
+        missing = sorted(ids - set(found))
+        if missing:
+            raise UnknownAccount(f"no account {missing[0]}")
+        return {found[i].owner for i in ids}
+
+    # -- flows -------------------------------------------------------------
+    def transfer(
+        self,
+        debit: str,
+        credit: str,
+        amount: int,
+        *,
+        tx_id: str | None = None,
+        memo: str = "",
+        hold_timeout_s: int | None = None,
+    ) -> Receipt:
+        """Move ``amount`` minor units between two accounts (a hold when a timeout is given)."""
+        source = self.account(debit)
+        if hold_timeout_s is not None:
+            tx = hold_tx(self.id, debit, credit, source.asset, amount, hold_timeout_s, tx_id=tx_id, memo=memo)
+        else:
+            tx = transfer_tx(self.id, debit, credit, source.asset, amount, tx_id=tx_id, memo=memo)
+        return self.submit(self.sign(tx, [source.owner]))
+
+    def post(self, hold_id: str, amount: int | None = None, *, tx_id: str | None = None, memo: str = "") -> Receipt:
+        """Post a pending hold, fully or (one-leg holds) partly; the rest is released."""
+        legs = self._pending_hold_legs(hold_id)
+        return self.submit(self._sign_finish(post_tx(self.id, hold_id, legs, amount, tx_id=tx_id, memo=memo), legs))
+
+    def void(self, hold_id: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
+        legs = self._pending_hold_legs(hold_id)
+        return self.submit(self._sign_finish(void_tx(self.id, hold_id, tx_id=tx_id, memo=memo), legs))
+
+    def reverse(self, original_id: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
+        """Undo a posted transaction with a new one moving its legs back."""
+        entry = self.transaction(original_id)
+        tx = reversal_tx(self.id, original_id, entry.tx.legs, tx_id=tx_id, memo=memo)
+        return self.submit(self.sign(tx))
+
+    def _pending_hold_legs(self, hold_id: str) -> tuple[Leg, ...]:
+        self.book.expire_due()
+        entry = self.transaction(hold_id)
+        if entry.tx.kind != "hold":
+            raise UnknownTransaction(f"{hold_id} is a {entry.tx.kind}, not a hold")
+        if entry.status != "pending":
+            raise HoldNotPending(f"hold {hold_id} is already {entry.status}")
+        return entry.tx.legs
+
+    def _sign_finish(self, tx: Tx, held: Sequence[Leg]) -> SignedTx:
+        """Debtors sign a post or void when their keys are here, else creditors."""
+        accounts = self.store.reading(lambda uow: uow.accounts({a for leg in held for a in (leg.debit, leg.credit)}))
+        debtors = {accounts[leg.debit].owner for leg in held}
+        creditors = {accounts[leg.credit].owner for leg in held}
+        for side in (debtors, creditors):
+            if all(self.keys.has(p) for p in side):
+                return self.sign(tx, side)
+        raise KeyUnavailable(
+            f"finishing a hold needs the keys of {', '.join(sorted(debtors))} or of "
+            f"{', '.join(sorted(creditors))} in {self.keys.directory}"
+        )
+
+    # -- reading the journal ---------------------------------------------
+    def transaction(self, tx_id: str) -> JournalEntry:
+        found = self.store.reading(lambda uow: uow.entry(tx_id))
+        if found is None:
+            raise UnknownTransaction(f"no transaction {tx_id}")
+        stored, _legs, status = found
+        return _journal_entry(stored, status)
+
+    def history(self, account_id: str, limit: int | None = None) -> list[JournalEntry]:
+        self.account(account_id)
+        rows = self.store.reading(lambda uow: uow.history(account_id, limit))
+        return [_journal_entry(stored, status) for stored, _legs, status in rows]
+
+    def verify(self, progress: Callable[[int], None] | None = None) -> VerifyReport:
+        return verify_ledger(self.store, progress)
+
+    def parse_amount(self, text: str, asset: str) -> int:
+        """Major units as typed ("12.50", "12.50 HKDS") → minor units of ``asset``."""
+        number, named = split_amount(text)
+        if named is not None and named != asset:
+            raise AssetMismatch(f"the amount is in {named} but the account holds {asset}")
+        return parse_amount(number, self.asset(asset).exponent)
+
+    def resolve_pair(self, source: str, destination: str, amount: str) -> tuple[Account, Account, int]:
+        """Two accounts and an amount as a person names them, for a transfer."""
+        _, named = split_amount(amount)
+        debit = self.resolve_account(source, named)
+        credit = self.resolve_account(destination, debit.asset)
+        if credit.asset != debit.asset:
+            raise AssetMismatch(f"{debit.id} holds {debit.asset} but {credit.id} holds {credit.asset}")
+        return debit, credit, self.parse_amount(amount, debit.asset)
+
+    def expire_due(self) -> int:
+        return self.book.expire_due()
+
+
+def _journal_entry(stored, status: str) -> JournalEntry:  # type: ignore[no-untyped-def]
+    import json
+
+    tx = parse_tx(json.loads(stored.body))
+    signatures = tuple(Signature(s["signer"], s["sig"]) for s in json.loads(stored.signatures))
+    return JournalEntry(
+        seq=stored.seq, at=stored.at, tx=tx, signatures=signatures, canonical=stored.body.encode(), hash=stored.hash, status=status
+    )
+
+
+def _remove_sqlite(path: str) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        try:
+            Path(path + suffix).unlink()
+        except FileNotFoundError:
+            pass
+
+
+__all__ = ["DEFAULT_DB", "DEFAULT_KEYS", "Info", "Ledger"]

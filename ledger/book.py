@@ -1,0 +1,436 @@
+"""The book: the one writer of balances.
+
+Every balance change in wonledger is a signed transaction that passes through
+:meth:`Book.submit_many` (or :meth:`Book.submit`, a batch of one):
+
+1. **validate**: the wire module already refused malformed input; here the
+   transaction must name this ledger, and its accounts, assets and holds
+   must exist and agree;
+2. **authorize**: every signature verifies against its signer's registered
+   key, and every owner of a debited account signed (for a post or void:
+   every debtor of the hold, or every creditor of it);
+3. **policy**: the rules of the book: no overdraft, counters within 64 bits,
+   holds pending and unexpired, nothing reversed twice;
+4. **apply**: journal entries chained by hash, legs, holds and counters
+   written in one database transaction per chunk.
+
+A refused transaction changes nothing; a chunk commits all of its accepted
+transactions or none. Signature arithmetic runs before the write
+transaction begins so that locks are held only for the bookkeeping.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from ledger import chain
+from ledger.errors import (
+    AlreadyReversed,
+    AssetMismatch,
+    BadAmount,
+    BadInput,
+    BadSignature,
+    DuplicateConflict,
+    HoldExpired,
+    HoldNotPending,
+    InsufficientFunds,
+    LedgerError,
+    NotAuthorized,
+    UnknownAccount,
+    UnknownAsset,
+    UnknownTransaction,
+)
+from ledger.model import (
+    EXPIRE,
+    HOLD,
+    PLAIN_KINDS,
+    POST,
+    REVERSAL,
+    VOID,
+    Account,
+    Leg,
+    Receipt,
+    SignedTx,
+    Tx,
+)
+from ledger.money import MAX_COUNTER, Asset, format_amount
+from ledger.signing import canonical_bytes, public_key_from_bytes, signature_holds
+from ledger.store import EntryInfo, HoldState, NewEntry, Store, UnitOfWork
+
+Clock = Callable[[], datetime]
+Outcome = Receipt | LedgerError
+
+#: Ids the ledger writes itself start with a character no client id may start with.
+SYSTEM_PREFIX = "_"
+
+
+def expiry_id(hold_id: str) -> str:
+    """The id of the entry that voids an expired hold."""
+    return f"_expire:{hold_id}" if len(hold_id) <= 120 else "_expire:" + hashlib.sha256(hold_id.encode()).hexdigest()
+
+
+class Book:
+    """Applies signed transactions to one ledger's store."""
+
+    def __init__(self, store: Store, clock: Clock = chain.utc_now) -> None:
+        self.store = store
+        self.clock = clock
+        self.ledger_id = store.ledger_id
+        self._keys: dict[str, Ed25519PublicKey] = {}
+        self._assets: dict[str, Asset] = {}
+
+    # -- public ----------------------------------------------------------
+    def submit(self, signed: SignedTx) -> Receipt:
+        """Apply one transaction or raise the reason it was refused."""
+        outcome = self.submit_many([signed])[0]
+        if isinstance(outcome, LedgerError):
+            raise outcome
+        return outcome
+
+    def submit_many(self, batch: Sequence[SignedTx]) -> list[Outcome]:
+        """Apply a chunk in one database transaction; one outcome per item, in order."""
+        if not batch:
+            return []
+        signers = self._check_signatures(batch)
+        self.expire_due()
+        return self.store.writing(lambda uow: self._apply(uow, batch, signers, system=False))
+
+    def expire_due(self) -> int:
+        """Void every hold whose timeout has passed; returns how many."""
+        now = chain.iso(self.clock())
+        if not self.store.reading(lambda uow: uow.expired_holds(now, limit=1)):
+            return 0
+        total = 0
+        while True:
+            outcomes = self.store.writing(self._expire_some)
+            total += sum(1 for o in outcomes if isinstance(o, Receipt))
+            if len(outcomes) < 1000:
+                return total
+
+    # -- authorize: signature arithmetic, outside the write transaction ---
+    def _check_signatures(self, batch: Sequence[SignedTx]) -> list[frozenset[str] | LedgerError]:
+        results: list[frozenset[str] | LedgerError] = []
+        for signed in batch:
+            try:
+                results.append(self._signers(signed))
+            except LedgerError as exc:
+                results.append(exc)
+        return results
+
+    def _signers(self, signed: SignedTx) -> frozenset[str]:
+        if signed.tx.ledger != self.ledger_id:
+            raise BadSignature(f"{signed.tx.id} is signed for ledger {signed.tx.ledger}, not this ledger {self.ledger_id}")
+        if signed.tx.id.startswith(SYSTEM_PREFIX):
+            raise BadInput(f"ids starting with {SYSTEM_PREFIX!r} are written by the ledger itself")
+        if signed.tx.kind == EXPIRE:
+            raise BadInput("expiries are written by the ledger itself when a hold times out")
+        valid = set()
+        for sig in signed.signatures:
+            key = self._public_key(sig.signer)
+            if not signature_holds(key, signed.canonical, sig.sig):
+                raise BadSignature(f"the signature of {sig.signer} on {signed.tx.id} does not verify")
+            valid.add(sig.signer)
+        return frozenset(valid)
+
+    def _public_key(self, participant: str) -> Ed25519PublicKey:
+        key = self._keys.get(participant)
+        if key is None:
+            for p in self.store.reading(lambda uow: uow.participants()):
+                self._keys[p.id] = public_key_from_bytes(p.public_key)
+            key = self._keys.get(participant)
+            if key is None:
+                raise BadSignature(f"{participant} is not a registered participant, so cannot sign")
+        return key
+
+    def _asset(self, code: str, uow: UnitOfWork) -> Asset:
+        asset = self._assets.get(code)
+        if asset is None:
+            for a in uow.assets():
+                self._assets[a.code] = a
+            asset = self._assets.get(code)
+            if asset is None:
+                raise UnknownAsset(f"no asset {code}")
+        return asset
+
+    # -- the write transaction ------------------------------------------
+    def _expire_some(self, uow: UnitOfWork) -> list[Outcome]:
+        now = chain.iso(self.clock())
+        due = uow.expired_holds(now)
+        batch = []
+        for hold_id in due:
+            tx = Tx(ledger=self.ledger_id, id=expiry_id(hold_id), kind=EXPIRE, legs=(), ref=hold_id)
+            batch.append(SignedTx(tx=tx, signatures=(), canonical=canonical_bytes(tx.to_wire())))
+        return self._apply(uow, batch, [frozenset()] * len(batch), system=True, now=now)
+
+    def _apply(
+        self,
+        uow: UnitOfWork,
+        batch: Sequence[SignedTx],
+        signers: Sequence[frozenset[str] | LedgerError],
+        system: bool,
+        now: str | None = None,
+    ) -> list[Outcome]:
+        now = now or chain.iso(self.clock())
+        committed = uow.entries_by_id(s.tx.id for s in batch)
+        hold_refs = {s.tx.ref for s in batch if s.tx.kind in (POST, VOID, EXPIRE) and s.tx.ref}
+        reversal_refs = {s.tx.ref for s in batch if s.tx.kind == REVERSAL and s.tx.ref}
+        holds = uow.holds(hold_refs) if hold_refs else {}
+        originals = uow.entry_legs(reversal_refs) if reversal_refs else {}
+        reversed_already = uow.reversed_refs(reversal_refs) if reversal_refs else set()
+        touched = {a for s in batch for leg in s.tx.legs for a in (leg.debit, leg.credit)}
+        touched.update(a for h in holds.values() for leg in h.legs for a in (leg.debit, leg.credit))
+        state = _State(
+            accounts=uow.accounts(touched, lock=True),
+            holds=holds,
+            originals=originals,
+            reversed=reversed_already,
+        )
+        seq, prev = uow.head(lock=True)
+        outcomes: list[Outcome] = []
+        for signed, who in zip(batch, signers, strict=True):
+            if isinstance(who, LedgerError):
+                outcomes.append(who)
+                continue
+            known = committed.get(signed.tx.id) or state.entries.get(signed.tx.id)
+            digest = chain.digest(signed.canonical)
+            if known is not None:
+                outcomes.append(_duplicate(known, digest))
+                continue
+            try:
+                effect = self._effect(signed.tx, who, state, now, system, uow)
+            except LedgerError as exc:
+                outcomes.append(exc)
+                continue
+            seq += 1
+            signatures = [s.to_wire() for s in signed.signatures]
+            envelope = chain.envelope_bytes(seq, now, signed.canonical, signatures)
+            prev = chain.next_hash(prev, envelope)
+            status = "pending" if signed.tx.kind == HOLD else "posted"
+            state.commit(effect)
+            state.new_entries.append(
+                NewEntry(
+                    seq=seq,
+                    id=signed.tx.id,
+                    kind=signed.tx.kind,
+                    ref=signed.tx.ref,
+                    at=now,
+                    body=signed.canonical.decode(),
+                    signatures=canonical_bytes(signatures).decode(),
+                    digest=digest,
+                    hash=prev,
+                    legs=signed.tx.legs,
+                    pending=signed.tx.kind == HOLD,
+                )
+            )
+            info = EntryInfo(signed.tx.id, seq, signed.tx.kind, now, digest, prev, status)
+            state.entries[signed.tx.id] = info
+            if signed.tx.kind == HOLD:
+                expires = chain.expiry(now, signed.tx.timeout_s or 0)
+                state.new_holds.append((signed.tx.id, expires))
+                state.holds[signed.tx.id] = HoldState(signed.tx.id, seq, "pending", expires, signed.tx.legs)
+            state.originals[signed.tx.id] = (signed.tx.kind, signed.tx.legs)
+            outcomes.append(Receipt(signed.tx.id, seq, prev, now, status))
+        uow.append(
+            state.new_entries,
+            state.changed_accounts(),
+            state.new_holds,
+            state.finished_holds,
+            (seq, prev),
+        )
+        return outcomes
+
+    # -- validate, authorize and check one transaction ---------------------
+    def _effect(
+        self, tx: Tx, signers: frozenset[str], state: _State, now: str, system: bool, uow: UnitOfWork
+    ) -> _Effect:
+        kind = tx.kind
+        if kind in (POST, VOID, EXPIRE):
+            return self._finish_hold(tx, signers, state, now, system, uow)
+        legs = self._checked_legs(tx.legs, state, uow)
+        self._require_debtors(tx, legs, signers, state)
+        effect = _Effect()
+        if kind == HOLD:
+            for leg in legs:
+                effect.add(leg.debit, dq=leg.amount)
+                effect.add(leg.credit, cq=leg.amount)
+        else:
+            if kind == REVERSAL:
+                self._check_reversal(tx, state)
+                effect.reverses = tx.ref
+            elif kind not in PLAIN_KINDS:  # pragma: no cover - the wire module refuses other kinds
+                raise BadInput(f"unknown kind {kind}")
+            for leg in legs:
+                effect.add(leg.debit, dp=leg.amount)
+                effect.add(leg.credit, cp=leg.amount)
+        self._check_funds(effect, state, uow)
+        return effect
+
+    def _checked_legs(self, legs: Sequence[Leg], state: _State, uow: UnitOfWork) -> Sequence[Leg]:
+        for n, leg in enumerate(legs, 1):
+            self._asset(leg.asset, uow)
+            for side, account_id in (("debit", leg.debit), ("credit", leg.credit)):
+                account = state.accounts.get(account_id)
+                if account is None:
+                    raise UnknownAccount(f"no account {account_id}")
+                if account.asset != leg.asset:
+                    raise AssetMismatch(
+                        f"leg {n} moves {leg.asset} but its {side} account {account_id} holds {account.asset}"
+                    )
+        return legs
+
+    def _require_debtors(self, tx: Tx, legs: Sequence[Leg], signers: frozenset[str], state: _State) -> None:
+        debtors = {state.accounts[leg.debit].owner for leg in legs}
+        missing = sorted(debtors - signers)
+        if missing:
+            raise NotAuthorized(f"{tx.id} debits accounts of {', '.join(missing)}, who did not sign it")
+
+    def _check_reversal(self, tx: Tx, state: _State) -> None:
+        ref = tx.ref or ""
+        original = state.originals.get(ref)
+        if original is None:
+            raise UnknownTransaction(f"no transaction {ref} to reverse")
+        kind, legs = original
+        if kind not in PLAIN_KINDS + (POST, REVERSAL):
+            raise BadInput(f"{ref} is a {kind}; only transfers and posts are reversed (void a hold instead)")
+        if ref in state.reversed:
+            raise AlreadyReversed(f"{ref} has already been reversed")
+        mirror = tuple(Leg(leg.credit, leg.debit, leg.asset, leg.amount) for leg in legs)
+        if tuple(tx.legs) != mirror:
+            raise BadInput(f"a reversal of {ref} must move exactly its legs back, in order")
+
+    def _finish_hold(
+        self, tx: Tx, signers: frozenset[str], state: _State, now: str, system: bool, uow: UnitOfWork
+    ) -> _Effect:
+        hold = state.holds.get(tx.ref or "")
+        if hold is None:
+            raise UnknownTransaction(f"no hold {tx.ref}")
+        if hold.status != "pending":
+            raise HoldNotPending(f"hold {hold.id} is already {hold.status}")
+        if tx.kind == EXPIRE:
+            if not system or hold.expires_at > now:
+                raise BadInput("only the ledger expires a hold, and only after its timeout")
+        else:
+            if hold.expires_at <= now:
+                raise HoldExpired(f"hold {hold.id} expired at {hold.expires_at}")
+            debtors = {state.accounts[leg.debit].owner for leg in hold.legs}
+            creditors = {state.accounts[leg.credit].owner for leg in hold.legs}
+            if not (debtors <= signers or creditors <= signers):
+                raise NotAuthorized(
+                    f"finishing hold {hold.id} needs the signatures of its debtors "
+                    f"({', '.join(sorted(debtors))}) or of its creditors ({', '.join(sorted(creditors))})"
+                )
+        effect = _Effect()
+        for leg in hold.legs:
+            effect.add(leg.debit, dq=-leg.amount)
+            effect.add(leg.credit, cq=-leg.amount)
+        if tx.kind == POST:
+            if len(tx.legs) != len(hold.legs):
+                raise BadInput(f"a post of {hold.id} must have its {len(hold.legs)} leg(s)")
+            for n, (posted, held) in enumerate(zip(tx.legs, hold.legs, strict=True), 1):
+                if (posted.debit, posted.credit, posted.asset) != (held.debit, held.credit, held.asset):
+                    raise BadInput(f"leg {n} of the post does not match leg {n} of hold {hold.id}")
+                if posted.amount > held.amount:
+                    exponent = self._asset(held.asset, uow).exponent
+                    raise BadAmount(
+                        f"cannot post {format_amount(posted.amount, exponent)} {held.asset}: "
+                        f"hold {hold.id} holds {format_amount(held.amount, exponent)}"
+                    )
+                effect.add(posted.debit, dp=posted.amount)
+                effect.add(posted.credit, cp=posted.amount)
+        effect.finishes = (hold.id, "posted" if tx.kind == POST else "voided", tx.id)
+        self._check_funds(effect, state, uow)
+        return effect
+
+    def _check_funds(self, effect: _Effect, state: _State, uow: UnitOfWork) -> None:
+        for account_id, delta in effect.deltas.items():
+            account = state.accounts[account_id]
+            dp, cp, dq, cq = (now + d for now, d in zip(state.counters(account_id), delta, strict=True))
+            if max(dp, cp, dq, cq) > MAX_COUNTER:
+                raise BadAmount(f"{account_id} would pass the 64-bit limit of its counters")
+            if not account.may_overdraw:
+                available = cp - dp - dq
+                if available < 0:
+                    exponent = self._asset(account.asset, uow).exponent
+                    before = state.available(account_id)
+                    raise InsufficientFunds(
+                        f"{account_id} has {format_amount(before, exponent)} {account.asset} available; "
+                        f"this needs {format_amount(before - available, exponent)}"
+                    )
+
+
+@dataclass(slots=True)
+class _Effect:
+    """What one transaction would do to counters and holds, before it is kept."""
+
+    deltas: dict[str, list[int]] = field(default_factory=dict)
+    finishes: tuple[str, str, str] | None = None
+    reverses: str | None = None
+
+    def add(self, account: str, dp: int = 0, cp: int = 0, dq: int = 0, cq: int = 0) -> None:
+        d = self.deltas.setdefault(account, [0, 0, 0, 0])
+        d[0] += dp
+        d[1] += cp
+        d[2] += dq
+        d[3] += cq
+
+
+@dataclass(slots=True)
+class _State:
+    """The chunk's view of the ledger: loaded rows plus what earlier items did."""
+
+    accounts: dict[str, Account]
+    holds: dict[str, HoldState]
+    originals: dict[str, tuple[str, tuple[Leg, ...]]]
+    reversed: set[str]
+    entries: dict[str, EntryInfo] = field(default_factory=dict)
+    new_entries: list[NewEntry] = field(default_factory=list)
+    new_holds: list[tuple[str, str]] = field(default_factory=list)
+    finished_holds: list[tuple[str, str, str]] = field(default_factory=list)
+    _counters: dict[str, list[int]] = field(default_factory=dict)
+
+    def counters(self, account_id: str) -> list[int]:
+        c = self._counters.get(account_id)
+        if c is None:
+            a = self.accounts[account_id]
+            c = self._counters[account_id] = [a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending]
+        return c
+
+    def available(self, account_id: str) -> int:
+        dp, cp, dq, _ = self.counters(account_id)
+        return cp - dp - dq
+
+    def commit(self, effect: _Effect) -> None:
+        for account_id, delta in effect.deltas.items():
+            c = self.counters(account_id)
+            for i in range(4):
+                c[i] += delta[i]
+        if effect.finishes:
+            hold_id, status, by = effect.finishes
+            self.finished_holds.append(effect.finishes)
+            self.holds[hold_id] = replace(self.holds[hold_id], status=status)
+        if effect.reverses:
+            self.reversed.add(effect.reverses)
+
+    def changed_accounts(self) -> list[Account]:
+        out = []
+        for account_id, (dp, cp, dq, cq) in sorted(self._counters.items()):
+            a = self.accounts[account_id]
+            if (dp, cp, dq, cq) != (a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending):
+                out.append(replace(a, debits_posted=dp, credits_posted=cp, debits_pending=dq, credits_pending=cq))
+        return out
+
+
+def _duplicate(known: EntryInfo, digest: str) -> Outcome:
+    if known.digest != digest:
+        return DuplicateConflict(f"{known.id} was already used for a different transaction (seq {known.seq})")
+    return Receipt(known.id, known.seq, known.hash, known.at, known.status, duplicate=True)
+
+
+def signatures_wire(raw: str) -> list[dict[str, str]]:
+    return json.loads(raw)

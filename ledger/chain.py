@@ -1,0 +1,66 @@
+"""The journal's hash chain and the ledger's notion of time.
+
+Entry ``seq`` gets ``hash = SHA-256(previous hash || RFC 8785 bytes of
+{"seq", "at", "tx", "signatures"})``, the previous hash taken as its 32 raw
+bytes (32 zero bytes before the first entry) and the result written as
+lower-case hex. ``at`` is the commit time in ISO 8601 UTC with microseconds
+("2026-11-22T03:50:00.123456Z"), a fixed width so text order is time order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+from ledger.signing import canonical_bytes
+
+GENESIS = "0" * 64
+
+
+def envelope_bytes(seq: int, at: str, canonical_tx: bytes, signatures: list[dict[str, str]]) -> bytes:
+    """RFC 8785 bytes of {"at", "seq", "signatures", "tx"}, reusing the tx's canonical bytes.
+
+    JCS sorts keys and embeds nested values in their own canonical form, so
+    splicing the already-canonical ``tx`` in is byte-for-byte what
+    ``rfc8785.dumps`` of the whole object gives (a test holds us to it).
+    """
+    return b"".join(
+        (
+            b'{"at":',
+            canonical_bytes(at),
+            b',"seq":',
+            str(seq).encode(),
+            b',"signatures":',
+            canonical_bytes(signatures),
+            b',"tx":',
+            canonical_tx,
+            b"}",
+        )
+    )
+
+
+def next_hash(previous: str, envelope: bytes) -> str:
+    return hashlib.sha256(bytes.fromhex(previous) + envelope).hexdigest()
+
+
+def digest(canonical_tx: bytes) -> str:
+    """What idempotency compares: the SHA-256 of a transaction's canonical bytes."""
+    return hashlib.sha256(canonical_tx).hexdigest()
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("the ledger's clock must give aware datetimes")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def expiry(at: str, timeout_s: int) -> str:
+    return iso(parse_iso(at) + timedelta(seconds=timeout_s))

@@ -1,0 +1,196 @@
+"""Every way wonledger refuses something, as one tree of exceptions.
+
+Each class carries a stable ``code`` (what users' scripts match on) and the
+``exit_code`` the CLI returns for it (DESIGN section 6: 1 for a refusal by a
+ledger rule, 2 for bad usage or bad input, 3 for integrity problems)::
+
+    LedgerError
+    ├── RuleRefusal                      exit 1: the ledger said no
+    │   ├── InsufficientFunds            INSUFFICIENT_FUNDS
+    │   ├── BadSignature                 BAD_SIGNATURE
+    │   ├── NotAuthorized                NOT_AUTHORIZED
+    │   ├── DuplicateConflict            DUPLICATE_CONFLICT
+    │   ├── HoldNotPending               HOLD_NOT_PENDING
+    │   ├── HoldExpired                  HOLD_EXPIRED
+    │   ├── IssuerNotRegistered          ISSUER_NOT_REGISTERED
+    │   ├── IssuerNotEligible            ISSUER_NOT_ELIGIBLE
+    │   ├── ReserveShortfall             RESERVE_SHORTFALL
+    │   ├── Residency                    RESIDENCY
+    │   ├── OutflowLimit                 OUTFLOW_LIMIT
+    │   ├── RunBreaker                   RUN_BREAKER
+    │   ├── QuoteExpired                 QUOTE_EXPIRED
+    │   ├── TravelRule                   TRAVEL_RULE
+    │   └── AlreadyReversed              ALREADY_REVERSED
+    ├── BadInput                         exit 2: the request itself is wrong
+    │   ├── BadAmount                    BAD_AMOUNT
+    │   ├── UnknownAccount               UNKNOWN_ACCOUNT
+    │   ├── UnknownAsset                 UNKNOWN_ASSET
+    │   ├── UnknownParticipant           UNKNOWN_PARTICIPANT
+    │   ├── UnknownTransaction           UNKNOWN_TRANSACTION
+    │   ├── AssetMismatch                ASSET_MISMATCH
+    │   ├── AlreadyExists                ALREADY_EXISTS
+    │   ├── KeyUnavailable               KEY_UNAVAILABLE
+    │   ├── DbUnreachable                DB_UNREACHABLE
+    │   └── NotALedger                   NOT_A_LEDGER
+    ├── StorageError                     STORAGE_ERROR, exit 1: the database failed us
+    └── IntegrityProblem                 INTEGRITY, exit 3: verify found damage
+"""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base of every error wonledger raises on purpose."""
+
+    code = "LEDGER_ERROR"
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class RuleRefusal(LedgerError):
+    """A well-formed request that a rule of the ledger refuses."""
+
+    exit_code = 1
+
+
+class InsufficientFunds(RuleRefusal):
+    code = "INSUFFICIENT_FUNDS"
+
+
+class BadSignature(RuleRefusal):
+    code = "BAD_SIGNATURE"
+
+
+class NotAuthorized(RuleRefusal):
+    code = "NOT_AUTHORIZED"
+
+
+class DuplicateConflict(RuleRefusal):
+    code = "DUPLICATE_CONFLICT"
+
+
+class HoldNotPending(RuleRefusal):
+    code = "HOLD_NOT_PENDING"
+
+
+class HoldExpired(RuleRefusal):
+    code = "HOLD_EXPIRED"
+
+
+class IssuerNotRegistered(RuleRefusal):
+    code = "ISSUER_NOT_REGISTERED"
+
+
+class IssuerNotEligible(RuleRefusal):
+    code = "ISSUER_NOT_ELIGIBLE"
+
+
+class ReserveShortfall(RuleRefusal):
+    code = "RESERVE_SHORTFALL"
+
+
+class Residency(RuleRefusal):
+    code = "RESIDENCY"
+
+
+class OutflowLimit(RuleRefusal):
+    code = "OUTFLOW_LIMIT"
+
+
+class RunBreaker(RuleRefusal):
+    code = "RUN_BREAKER"
+
+
+class QuoteExpired(RuleRefusal):
+    code = "QUOTE_EXPIRED"
+
+
+class TravelRule(RuleRefusal):
+    code = "TRAVEL_RULE"
+
+
+class AlreadyReversed(RuleRefusal):
+    code = "ALREADY_REVERSED"
+
+
+class BadInput(LedgerError):
+    """The request is malformed or names something that does not exist."""
+
+    code = "BAD_INPUT"
+    exit_code = 2
+
+
+class BadAmount(BadInput):
+    code = "BAD_AMOUNT"
+
+
+class UnknownAccount(BadInput):
+    code = "UNKNOWN_ACCOUNT"
+
+
+class UnknownAsset(BadInput):
+    code = "UNKNOWN_ASSET"
+
+
+class UnknownParticipant(BadInput):
+    code = "UNKNOWN_PARTICIPANT"
+
+
+class UnknownTransaction(BadInput):
+    code = "UNKNOWN_TRANSACTION"
+
+
+class AssetMismatch(BadInput):
+    code = "ASSET_MISMATCH"
+
+
+class AlreadyExists(BadInput):
+    code = "ALREADY_EXISTS"
+
+
+class KeyUnavailable(BadInput):
+    code = "KEY_UNAVAILABLE"
+
+
+class DbUnreachable(BadInput):
+    code = "DB_UNREACHABLE"
+
+
+class NotALedger(BadInput):
+    code = "NOT_A_LEDGER"
+
+
+class StorageError(LedgerError):
+    """The database could not do what was asked (locked too long, disk full, ...)."""
+
+    code = "STORAGE_ERROR"
+    exit_code = 1
+
+
+class IntegrityProblem(LedgerError):
+    """Stored data does not match what the journal proves."""
+
+    code = "INTEGRITY"
+    exit_code = 3
+
+
+def error_for_code(code: str, message: str) -> LedgerError:
+    """Rebuild an error from its code (a batch result carries codes, not objects)."""
+    for cls in _all_subclasses(LedgerError):
+        if cls.code == code:
+            return cls(message)
+    return LedgerError(message)
+
+
+def _all_subclasses(cls: type) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        found.append(sub)
+        found.extend(_all_subclasses(sub))
+    return found

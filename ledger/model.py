@@ -1,0 +1,219 @@
+"""The ledger's values: participants, accounts, legs, transactions, receipts.
+
+All are frozen dataclasses holding tuples, never lists, so a value read from
+the database or built by a flow can be shared without being changed behind
+anyone's back. Storage turns rows into these at its edge.
+
+Sign convention (DESIGN section 3, and nowhere else contradicted): a leg
+moves ``amount`` from its ``debit`` account to its ``credit`` account;
+``balance = credits_posted - debits_posted`` and
+``available = balance - debits_pending``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ledger.errors import BadInput
+
+#: Ids of transactions and accounts: 1 to 128 of these characters.
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+#: Participant ids may not hold ':' (it separates the parts of an account id).
+PARTICIPANT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+PARTICIPANT_KINDS = (
+    "central_bank",
+    "bank",
+    "bank_consortium",
+    "nonbank",
+    "licensed_issuer",
+    "dealer",
+    "offshore_issuer",
+    "custodian",
+    "individual",
+    "corporate",
+)
+
+#: Kinds that name what a transaction is for; the book treats them alike.
+PLAIN_KINDS = (
+    "transfer",
+    "issue",
+    "deposit",
+    "withdraw",
+    "mint",
+    "redeem",
+    "pay",
+    "swap",
+    "send",
+)
+#: Kinds the book treats specially.
+HOLD, POST, VOID, EXPIRE, REVERSAL = "hold", "post", "void", "expire", "reversal"
+TX_KINDS = PLAIN_KINDS + (HOLD, POST, VOID, EXPIRE, REVERSAL)
+
+#: Account flags.
+NO_OVERDRAFT = "no_overdraft"
+ISSUANCE = "issuance"
+RESERVE = "reserve"
+ACCOUNT_FLAGS = (NO_OVERDRAFT, ISSUANCE, RESERVE)
+
+MAX_MEMO = 1000
+MAX_LEGS = 64
+#: A hold may wait at most a year.
+MAX_TIMEOUT_S = 366 * 24 * 3600
+
+
+def check_id(value: object, what: str, pattern: re.Pattern[str] = ID_PATTERN) -> str:
+    if not isinstance(value, str) or not pattern.match(value):
+        shown = value if isinstance(value, str) and len(value) <= 40 else f"{str(value)[:40]}..."
+        raise BadInput(
+            f"{what} {shown!r} must be 1 to {128 if pattern is ID_PATTERN else 64} characters of "
+            f"{'letters, digits, . _ : -' if pattern is ID_PATTERN else 'lower-case letters, digits, . _ -'}"
+        )
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """Someone who can own accounts and sign: a bank, an issuer, a person."""
+
+    id: str
+    kind: str
+    jurisdiction: str
+    resident: bool
+    public_key: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        check_id(self.id, "participant id", PARTICIPANT_PATTERN)
+        if self.kind not in PARTICIPANT_KINDS:
+            raise BadInput(f"participant kind {self.kind!r} is not one of {', '.join(PARTICIPANT_KINDS)}")
+        if not re.match(r"^[A-Z]{2}$", self.jurisdiction):
+            raise BadInput(f"jurisdiction {self.jurisdiction!r} must be a two-letter country code")
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """One owner's holding of one asset, with TigerBeetle's four counters."""
+
+    id: str
+    owner: str
+    asset: str
+    flags: frozenset[str] = frozenset({NO_OVERDRAFT})
+    label: str = ""
+    debits_posted: int = 0
+    credits_posted: int = 0
+    debits_pending: int = 0
+    credits_pending: int = 0
+
+    @property
+    def balance(self) -> int:
+        return self.credits_posted - self.debits_posted
+
+    @property
+    def available(self) -> int:
+        return self.balance - self.debits_pending
+
+    @property
+    def may_overdraw(self) -> bool:
+        return NO_OVERDRAFT not in self.flags
+
+
+def account_id(owner: str, asset: str, label: str = "") -> str:
+    """The id of ``owner``'s account in ``asset``: ``owner:asset[:label]``."""
+    return f"{owner}:{asset}:{label}" if label else f"{owner}:{asset}"
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """Move ``amount`` minor units of ``asset`` from ``debit`` to ``credit``."""
+
+    debit: str
+    credit: str
+    asset: str
+    amount: int
+
+    def to_wire(self) -> dict[str, object]:
+        return {"debit": self.debit, "credit": self.credit, "asset": self.asset, "amount": self.amount}
+
+
+@dataclass(frozen=True, slots=True)
+class Tx:
+    """A transaction as its debtors sign it (the ``tx`` object of the wire format).
+
+    ``ref`` names the hold a post, void or expiry finishes, or the transaction
+    a reversal undoes; ``timeout_s`` is how long a hold waits.
+    """
+
+    ledger: str
+    id: str
+    kind: str
+    legs: tuple[Leg, ...]
+    memo: str = ""
+    ref: str | None = None
+    timeout_s: int | None = None
+
+    def to_wire(self) -> dict[str, object]:
+        wire: dict[str, object] = {
+            "ledger": self.ledger,
+            "id": self.id,
+            "kind": self.kind,
+            "memo": self.memo,
+            "legs": [leg.to_wire() for leg in self.legs],
+        }
+        if self.ref is not None:
+            wire["ref"] = self.ref
+        if self.timeout_s is not None:
+            wire["timeout"] = self.timeout_s
+        return wire
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    signer: str
+    sig: str  # base64url Ed25519 signature, no padding
+
+    def to_wire(self) -> dict[str, str]:
+        return {"signer": self.signer, "sig": self.sig}
+
+
+@dataclass(frozen=True, slots=True)
+class SignedTx:
+    """A transaction with its signatures and the exact bytes that were signed.
+
+    ``canonical`` is the RFC 8785 form of the ``tx`` object as it arrived;
+    signatures, idempotency and the hash chain all use these bytes.
+    """
+
+    tx: Tx
+    signatures: tuple[Signature, ...]
+    canonical: bytes = field(repr=False)
+
+    def to_wire(self) -> dict[str, object]:
+        import json
+
+        return {"tx": json.loads(self.canonical), "signatures": [s.to_wire() for s in self.signatures]}
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What the book says after accepting a transaction."""
+
+    id: str
+    seq: int
+    hash: str
+    at: str
+    status: str
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """A committed transaction as the journal holds it."""
+
+    seq: int
+    at: str
+    tx: Tx
+    signatures: tuple[Signature, ...]
+    canonical: bytes = field(repr=False)
+    hash: str
+    status: str

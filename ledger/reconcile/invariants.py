@@ -1,0 +1,211 @@
+"""`verify`: everything the journal proves, checked against everything stored.
+
+Replays the journal from the first entry, in bounded memory, and checks:
+the hash chain and each entry's digest; that each body is canonical JSON of
+a well-formed transaction for this ledger; that the stored legs are the
+body's legs; every signature and that the right parties signed; then that
+the counters and hold states the replay implies equal the stored ones, that
+every asset sums to zero, that no protected account is overdrawn, and that
+the chain head is the last entry. Each problem names the transaction (or the
+account) it was found in.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from ledger import chain
+from ledger.errors import LedgerError
+from ledger.model import EXPIRE, HOLD, POST, VOID, Account, Leg
+from ledger.signing import canonical_bytes, public_key_from_bytes, signature_holds
+from ledger.store import GENESIS_HASH, Store, StoredEntry
+from ledger.wire import parse_tx
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    tx: str | None
+    kind: str
+    detail: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"tx": self.tx, "kind": self.kind, "detail": self.detail}
+
+
+@dataclass(slots=True)
+class VerifyReport:
+    transactions: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, object]:
+        return {"ok": self.ok, "transactions": self.transactions, "problems": [p.to_json() for p in self.problems]}
+
+
+@dataclass(slots=True)
+class _Hold:
+    legs: tuple[Leg, ...]
+    expires_at: str
+    status: str = "pending"
+
+
+def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -> VerifyReport:
+    report = VerifyReport()
+    participants, accounts = store.reading(lambda uow: (uow.participants(), uow.all_accounts()))
+    keys = {p.id: public_key_from_bytes(p.public_key) for p in participants}
+    owners = {a.id: a.owner for a in accounts}
+    counters: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    holds: dict[str, _Hold] = {}
+    prev, expected_seq = GENESIS_HASH, 0
+
+    def problem(tx: str | None, kind: str, detail: str) -> None:
+        report.problems.append(Problem(tx, kind, detail))
+
+    for entry, stored_legs in store.stream_journal():
+        expected_seq += 1
+        report.transactions += 1
+        if progress:
+            progress(1)
+        if entry.seq != expected_seq:
+            problem(entry.id, "sequence", f"seq {entry.seq} where {expected_seq} was expected")
+            expected_seq = entry.seq
+        body = entry.body.encode()
+        try:
+            signatures = json.loads(entry.signatures)
+            envelope = chain.envelope_bytes(entry.seq, entry.at, body, signatures)
+        except (ValueError, LedgerError) as exc:
+            problem(entry.id, "signatures", f"stored signatures unreadable: {exc}")
+            signatures, envelope = [], b""
+        prev = chain.next_hash(prev, envelope)
+        if prev != entry.hash:
+            problem(entry.id, "hash", f"stored hash {entry.hash[:16]}... but the chain gives {prev[:16]}...")
+            prev = entry.hash  # keep checking the rest against what is stored
+        if chain.digest(body) != entry.digest:
+            problem(entry.id, "digest", "the stored digest is not the SHA-256 of the body")
+        try:
+            parsed = json.loads(entry.body)
+            tx = parse_tx(parsed)
+            if canonical_bytes(parsed) != body:
+                raise ValueError("body is not in RFC 8785 canonical form")
+        except (ValueError, LedgerError) as exc:
+            problem(entry.id, "body", f"the stored transaction is unreadable: {exc}")
+            continue
+        if tx.id != entry.id or tx.kind != entry.kind or tx.ref != entry.ref:
+            problem(entry.id, "body", "id, kind or ref columns differ from the signed body")
+        if tx.ledger != store.ledger_id:
+            problem(entry.id, "ledger", f"signed for ledger {tx.ledger}")
+        if tuple(stored_legs) != tx.legs:
+            problem(entry.id, "legs", "the stored legs differ from the signed transaction's legs")
+        signers = _valid_signers(entry, body, signatures, keys, problem)
+        _authorize_and_replay(entry, tx.kind, tx.ref, tx.legs, tx.timeout_s, signers, signatures, owners, holds, counters, problem)
+
+    stored_holds = store.reading(lambda uow: uow.hold_states())
+    for hold_id, hold in holds.items():
+        if stored_holds.get(hold_id) != hold.status:
+            problem(hold_id, "hold_state", f"stored as {stored_holds.get(hold_id)}, the journal says {hold.status}")
+    for hold_id in set(stored_holds) - set(holds):
+        problem(hold_id, "hold_state", "a hold with no hold transaction in the journal")
+    _check_accounts(accounts, counters, problem)
+    seq, head_hash = store.reading(lambda uow: uow.head())
+    if (seq, head_hash) != (expected_seq, prev):
+        problem(None, "head", f"the chain head says seq {seq}, the journal ends at {expected_seq}")
+    return report
+
+
+def _valid_signers(entry: StoredEntry, body: bytes, signatures: list, keys: dict, problem: Callable) -> set[str]:
+    valid = set()
+    for sig in signatures:
+        signer = sig.get("signer") if isinstance(sig, dict) else None
+        key = keys.get(signer)
+        try:
+            holds = key is not None and signature_holds(key, body, sig.get("sig", ""))
+        except LedgerError:
+            holds = False
+        if holds:
+            valid.add(signer)
+        else:
+            problem(entry.id, "signature", f"the signature of {signer} does not verify")
+    return valid
+
+
+def _authorize_and_replay(
+    entry: StoredEntry,
+    kind: str,
+    ref: str | None,
+    legs: tuple[Leg, ...],
+    timeout_s: int | None,
+    signers: set[str],
+    signatures: list,
+    owners: dict[str, str],
+    holds: dict[str, _Hold],
+    counters: dict[str, list[int]],
+    problem: Callable,
+) -> None:
+    if kind in (POST, VOID, EXPIRE):
+        hold = holds.get(ref or "")
+        if hold is None or hold.status != "pending":
+            problem(entry.id, "hold", f"finishes {ref}, which is not a pending hold at that point")
+            return
+        if kind == EXPIRE:
+            if signatures or hold.expires_at > entry.at:
+                problem(entry.id, "authorization", f"expires {ref} before its timeout or carries signatures")
+        else:
+            debtors = {owners.get(leg.debit) for leg in hold.legs}
+            creditors = {owners.get(leg.credit) for leg in hold.legs}
+            if not (debtors <= signers or creditors <= signers):
+                problem(entry.id, "authorization", f"finishes {ref} without its debtors' or creditors' signatures")
+        for leg in hold.legs:
+            counters[leg.debit][2] -= leg.amount
+            counters[leg.credit][3] -= leg.amount
+        hold.status = "voided"
+        if kind == POST:
+            hold.status = "posted"
+            for leg in legs:
+                counters[leg.debit][0] += leg.amount
+                counters[leg.credit][1] += leg.amount
+        return
+    debtors = {owners.get(leg.debit) for leg in legs}
+    missing = debtors - signers
+    if missing:
+        problem(entry.id, "authorization", f"debits accounts of {', '.join(sorted(map(str, missing)))} without their signature")
+    if kind == HOLD:
+        holds[entry.id] = _Hold(legs, chain.expiry(entry.at, timeout_s or 0))
+        for leg in legs:
+            counters[leg.debit][2] += leg.amount
+            counters[leg.credit][3] += leg.amount
+    else:
+        for leg in legs:
+            counters[leg.debit][0] += leg.amount
+            counters[leg.credit][1] += leg.amount
+
+
+def _check_accounts(accounts: Iterable[Account], counters: dict[str, list[int]], problem: Callable) -> None:
+    by_asset: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    known = set()
+    for a in accounts:
+        known.add(a.id)
+        stored = [a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending]
+        replayed = counters.get(a.id, [0, 0, 0, 0])
+        if stored != replayed:
+            names = ("debits_posted", "credits_posted", "debits_pending", "credits_pending")
+            diffs = ", ".join(f"{n} {s} (journal: {r})" for n, s, r in zip(names, stored, replayed, strict=True) if s != r)
+            problem(None, "counters", f"account {a.id}: stored {diffs}")
+        if not a.may_overdraw and a.available < 0:
+            problem(None, "overdraft", f"account {a.id} is overdrawn: available {a.available}")
+        totals = by_asset[a.asset]
+        totals[0] += a.balance
+        totals[1] += a.debits_pending
+        totals[2] += a.credits_pending
+    for account_id in set(counters) - known:
+        problem(None, "counters", f"the journal moves account {account_id}, which does not exist")
+    for asset, (balance, debits_pending, credits_pending) in sorted(by_asset.items()):
+        if balance != 0:
+            problem(None, "zero_sum", f"{asset} balances sum to {balance}, not zero")
+        if debits_pending != credits_pending:
+            problem(None, "zero_sum", f"{asset} pending debits {debits_pending} differ from pending credits {credits_pending}")

@@ -1,0 +1,61 @@
+"""The registry: who takes part, which assets exist, which accounts are open.
+
+Registry changes move no money, so they are not journal entries; they are
+checked here and written in one transaction each. An account's owner, asset
+and flags never change once it is open.
+"""
+
+from __future__ import annotations
+
+from ledger.errors import AlreadyExists, BadInput, UnknownAsset, UnknownParticipant
+from ledger.model import (
+    ISSUANCE,
+    NO_OVERDRAFT,
+    PARTICIPANT_PATTERN,
+    RESERVE,
+    Account,
+    Participant,
+    account_id,
+    check_id,
+)
+from ledger.money import Asset
+from ledger.store import Store, UnitOfWork
+
+
+def add_participant(store: Store, participant: Participant) -> Participant:
+    def write(uow: UnitOfWork) -> Participant:
+        if uow.participant(participant.id) is not None:
+            raise AlreadyExists(f"participant {participant.id} already exists")
+        uow.add_participant(participant)
+        return participant
+
+    return store.writing(write)
+
+
+def add_asset(uow: UnitOfWork, asset: Asset) -> Asset:
+    """Register an asset and open its issuer's issuance account (which may go negative)."""
+    if uow.participant(asset.issuer) is None:
+        raise UnknownParticipant(f"no participant {asset.issuer} to issue {asset.code}")
+    if uow.asset(asset.code) is not None:
+        raise AlreadyExists(f"asset {asset.code} already exists")
+    uow.add_asset(asset)
+    uow.add_account(Account(id=account_id(asset.issuer, asset.code), owner=asset.issuer, asset=asset.code, flags=frozenset({ISSUANCE})))
+    return asset
+
+
+def open_account(uow: UnitOfWork, owner: str, asset: str, label: str = "", reserve: bool = False) -> Account:
+    check_id(owner, "owner", PARTICIPANT_PATTERN)
+    if label:
+        check_id(label, "label", PARTICIPANT_PATTERN)
+    if uow.participant(owner) is None:
+        raise UnknownParticipant(f"no participant {owner}")
+    if uow.asset(asset) is None:
+        raise UnknownAsset(f"no asset {asset}")
+    if reserve and not label:
+        raise BadInput("a reserve account needs a label")
+    flags = {NO_OVERDRAFT} | ({RESERVE} if reserve else set())
+    account = Account(id=account_id(owner, asset, label), owner=owner, asset=asset, flags=frozenset(flags), label=label)
+    if uow.accounts([account.id]):
+        raise AlreadyExists(f"account {account.id} already exists")
+    uow.add_account(account)
+    return account

@@ -1,0 +1,155 @@
+"""Canonical bytes, Ed25519 signatures and the key store.
+
+The signed payload of a transaction is the RFC 8785 (JCS) canonical form of
+its ``tx`` object; a signature is Ed25519 over those bytes, written as
+base64url without padding. Keys live in ``$WONLEDGER_KEYS/<participant>.pem``
+as PKCS#8 PEM, mode 0600 inside a 0700 directory, encrypted with
+``WONLEDGER_KEY_PASSPHRASE`` when that is set.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import stat
+from pathlib import Path
+
+import rfc8785
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from ledger.errors import BadAmount, BadInput, BadSignature, KeyUnavailable
+from ledger.model import PARTICIPANT_PATTERN, Signature, Tx, check_id
+
+PASSPHRASE_ENV = "WONLEDGER_KEY_PASSPHRASE"
+
+
+def canonical_bytes(obj: object) -> bytes:
+    """RFC 8785 bytes of a JSON value (refuses floats beyond the integer domain)."""
+    try:
+        return rfc8785.dumps(obj)
+    except rfc8785.IntegerDomainError as exc:
+        raise BadAmount(f"an integer is beyond what canonical JSON can carry exactly: {exc}") from None
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise BadInput(f"cannot canonicalize: {exc}") from None
+
+
+def tx_bytes(tx: Tx) -> bytes:
+    """The bytes a transaction's signers sign."""
+    return canonical_bytes(tx.to_wire())
+
+
+def b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def unb64url(text: str) -> bytes:
+    if not isinstance(text, str) or len(text) > 200:
+        raise BadSignature("a signature must be base64url text")
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise BadSignature("a signature is not valid base64url") from None
+
+
+def public_key_from_bytes(raw: bytes) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def public_bytes(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
+    pub = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    return pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def sign_bytes(key: Ed25519PrivateKey, signer: str, payload: bytes) -> Signature:
+    return Signature(signer=signer, sig=b64url(key.sign(payload)))
+
+
+def signature_holds(public_key: Ed25519PublicKey, payload: bytes, sig: str) -> bool:
+    raw = unb64url(sig)
+    if len(raw) != 64:
+        return False
+    try:
+        public_key.verify(raw, payload)
+    except InvalidSignature:
+        return False
+    return True
+
+
+class KeyStore:
+    """Private keys of participants, one PKCS#8 PEM file each."""
+
+    def __init__(self, directory: str | os.PathLike[str], passphrase: str | None = None) -> None:
+        self.directory = Path(directory)
+        if passphrase is None:
+            passphrase = os.environ.get(PASSPHRASE_ENV) or None
+        self._passphrase = passphrase.encode() if passphrase else None
+        self._cache: dict[str, Ed25519PrivateKey] = {}
+
+    def path(self, participant: str) -> Path:
+        check_id(participant, "participant id", PARTICIPANT_PATTERN)
+        return self.directory / f"{participant}.pem"
+
+    def has(self, participant: str) -> bool:
+        return self.path(participant).exists()
+
+    def create(self, participant: str) -> Ed25519PrivateKey:
+        """Make a new key for ``participant``; refuses to overwrite one."""
+        path = self.path(participant)
+        self._ensure_directory()
+        key = Ed25519PrivateKey.generate()
+        encryption: serialization.KeySerializationEncryption = (
+            serialization.BestAvailableEncryption(self._passphrase)
+            if self._passphrase
+            else serialization.NoEncryption()
+        )
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise KeyUnavailable(f"a key for {participant} already exists at {path}") from None
+        except OSError as exc:
+            raise KeyUnavailable(f"cannot write {path}: {exc.strerror}") from None
+        with os.fdopen(fd, "wb") as out:
+            out.write(pem)
+        self._cache[participant] = key
+        return key
+
+    def load(self, participant: str) -> Ed25519PrivateKey:
+        if participant in self._cache:
+            return self._cache[participant]
+        path = self.path(participant)
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            raise KeyUnavailable(f"no key for {participant} in {self.directory} (set --keys or WONLEDGER_KEYS)") from None
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise KeyUnavailable(f"{path} is readable by others (mode {stat.S_IMODE(mode):o}); chmod 600 it")
+        try:
+            key = serialization.load_pem_private_key(path.read_bytes(), password=self._passphrase)
+        except TypeError:
+            raise KeyUnavailable(
+                f"{path} is encrypted and {PASSPHRASE_ENV} is not set"
+                if self._passphrase is None
+                else f"{path} is not encrypted but {PASSPHRASE_ENV} is set"
+            ) from None
+        except ValueError:
+            raise KeyUnavailable(f"{path} cannot be read (wrong passphrase or not a PEM key)") from None
+        if not isinstance(key, Ed25519PrivateKey):
+            raise KeyUnavailable(f"{path} is not an Ed25519 key")
+        self._cache[participant] = key
+        return key
+
+    def sign(self, participant: str, payload: bytes) -> Signature:
+        return sign_bytes(self.load(participant), participant, payload)
+
+    def _ensure_directory(self) -> None:
+        try:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise KeyUnavailable(f"cannot create key directory {self.directory}: {exc.strerror}") from None
+        mode = stat.S_IMODE(self.directory.stat().st_mode)
+        if mode & 0o077:
+            os.chmod(self.directory, 0o700)

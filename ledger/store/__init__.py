@@ -1,0 +1,33 @@
+"""Storage: SQLAlchemy Core tables, engines, the repository and migrations.
+
+The only package of wonledger that imports SQLAlchemy. Everything above it
+sees :class:`Store` and :class:`UnitOfWork` and the domain values they return.
+"""
+
+from ledger.store.engine import database_exists, safe_url, sqlite_path
+from ledger.store.repository import (
+    GENESIS_HASH,
+    SCHEMA_HEAD,
+    EntryInfo,
+    HoldState,
+    NewEntry,
+    Store,
+    StoredEntry,
+    UnitOfWork,
+    signatures_json,
+)
+
+__all__ = [
+    "GENESIS_HASH",
+    "SCHEMA_HEAD",
+    "EntryInfo",
+    "HoldState",
+    "NewEntry",
+    "Store",
+    "StoredEntry",
+    "UnitOfWork",
+    "database_exists",
+    "safe_url",
+    "signatures_json",
+    "sqlite_path",
+]

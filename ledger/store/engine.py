@@ -1,0 +1,139 @@
+"""Engines from URLs: SQLite tuned for many writers, PostgreSQL through psycopg 3.
+
+SQLite: WAL, a long busy timeout, and ``BEGIN IMMEDIATE`` for every write so
+two processes never both read a balance and then both write it (the second
+waits at BEGIN instead of failing at COMMIT). Reads begin deferred, so they
+never wait for a writer. Nothing here connects until a command runs.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.pool import StaticPool
+
+from ledger.errors import BadInput, DbUnreachable, StorageError
+
+T = TypeVar("T")
+
+#: How long a SQLite writer waits for another before giving up, in seconds.
+SQLITE_BUSY_TIMEOUT_S = 60
+#: Execution option that marks a read-only transaction (a deferred BEGIN on SQLite).
+READ_ONLY = "wonledger_read_only"
+#: Bounded retries of a whole write transaction on a lock or serialization failure.
+MAX_ATTEMPTS = 12
+
+
+def parse_url(url: str):
+    try:
+        return make_url(url)
+    except ArgumentError:
+        raise BadInput(f"{url!r} is not a database URL (try sqlite:///wonledger.db)") from None
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file a SQLite URL names, or None for memory and other databases."""
+    parsed = parse_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file::memory:"):
+        return None
+    return database
+
+
+def make_engine(url: str) -> Engine:
+    parsed = parse_url(url)
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql", "cockroachdb"):
+        raise BadInput(f"{backend!r} databases are not supported: use sqlite:/// or postgresql+psycopg://")
+    try:
+        if backend == "sqlite":
+            return _sqlite_engine(url)
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, pool_size=2, max_overflow=2)
+    except NoSuchModuleError:
+        raise BadInput(f"no driver for {parsed.drivername!r}; for PostgreSQL install wonledger[postgres]") from None
+    except ImportError as exc:
+        raise BadInput(f"the driver for {parsed.drivername!r} is not installed ({exc.name})") from None
+    except (ArgumentError, ValueError, TypeError) as exc:
+        raise BadInput(f"bad database URL: {exc}") from None
+
+
+def _sqlite_engine(url: str) -> Engine:
+    memory = sqlite_path(url) is None
+    engine = create_engine(
+        url,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
+        poolclass=StaticPool if memory else None,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy's BEGIN below be the only transaction control.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
+        cursor.execute("PRAGMA synchronous=NORMAL" if not memory else "PRAGMA synchronous=OFF")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def is_retryable(exc: DBAPIError) -> bool:
+    """A lock wait that ran out, a deadlock, or a serialization failure."""
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate in ("40001", "40P01", "55P03"):
+        return True
+    text = str(exc.orig).lower()
+    return "database is locked" in text or "database is busy" in text or "restart transaction" in text
+
+
+def with_retries(work: Callable[[], T]) -> T:
+    """Run a whole transaction again after a lock or serialization failure (bounded)."""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            return work()
+        except DBAPIError as exc:
+            if attempt == MAX_ATTEMPTS or not is_retryable(exc):
+                raise storage_error(exc) from None
+            time.sleep(min(1.0, 0.01 * 2**attempt) * random.uniform(0.5, 1.5))
+    raise AssertionError("unreachable")
+
+
+def storage_error(exc: DBAPIError) -> Exception:
+    """Turn a driver error into a LedgerError a user can read."""
+    if exc.connection_invalidated or "connection" in str(exc.orig).lower() and "refused" in str(exc.orig).lower():
+        return DbUnreachable(f"cannot reach the database: {_first_line(exc.orig)}")
+    return StorageError(f"the database failed: {_first_line(exc.orig)}")
+
+
+def _first_line(exc: object) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for printing."""
+    return parse_url(url).render_as_string(hide_password=True)
+
+
+def database_exists(url: str) -> bool:
+    path = sqlite_path(url)
+    return path is None or os.path.exists(path)

@@ -1,0 +1,521 @@
+"""Reading and writing the ledger's tables; rows become domain values here.
+
+:class:`Store` owns an engine; :meth:`Store.writing` runs a function inside
+one write transaction (a unit of work that commits only if the function
+returns, retried as a whole on a lock or serialization failure) and
+:meth:`Store.reading` inside a read-only one. :class:`UnitOfWork` has the
+queries the book needs; it never decides anything.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy import Connection, Engine, bindparam, func, inspect, or_, select, update
+from sqlalchemy.exc import DBAPIError
+
+from ledger.errors import AlreadyExists, NotALedger, StorageError
+from ledger.model import Account, Leg, Participant, Signature
+from ledger.money import Asset
+from ledger.store import tables as t
+from ledger.store.engine import (
+    READ_ONLY,
+    database_exists,
+    make_engine,
+    storage_error,
+    with_retries,
+)
+
+T = TypeVar("T")
+
+#: The newest migration; a database at another revision is not opened.
+SCHEMA_HEAD = "0001"
+GENESIS_HASH = "0" * 64
+#: Bound parameters per IN (...) list, well under SQLite's limit.
+_IN_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class EntryInfo:
+    """What the book needs to know of a committed transaction by id."""
+
+    id: str
+    seq: int
+    kind: str
+    at: str
+    digest: str
+    hash: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class HoldState:
+    id: str
+    seq: int
+    status: str  # pending, posted, voided
+    expires_at: str
+    legs: tuple[Leg, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    """A journal row, as verify and `tx show` read it."""
+
+    seq: int
+    id: str
+    kind: str
+    ref: str | None
+    at: str
+    body: str
+    signatures: str
+    digest: str
+    hash: str
+
+
+@dataclass(slots=True)
+class NewEntry:
+    """A row the book appends, with its legs."""
+
+    seq: int
+    id: str
+    kind: str
+    ref: str | None
+    at: str
+    body: str
+    signatures: str
+    digest: str
+    hash: str
+    legs: tuple[Leg, ...]
+    pending: bool
+
+
+class Store:
+    def __init__(self, url: str, engine: Engine) -> None:
+        self.url = url
+        self.engine = engine
+
+    # -- opening ---------------------------------------------------------
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Open an existing wonledger database; refuse anything else."""
+        if not database_exists(url):
+            raise NotALedger(f"no ledger at {url}: run `wonledger init` first (or pass --db)")
+        store = cls(url, make_engine(url))
+        store._check_schema()
+        return store
+
+    @classmethod
+    def create(cls, url: str, ledger_id: str) -> Store:
+        """Create the schema with the migrations and name the ledger."""
+        store = cls(url, make_engine(url))
+        try:
+            with store.engine.connect() as conn:
+                existing = set(inspect(conn).get_table_names())
+        except DBAPIError as exc:
+            raise storage_error(exc) from None
+        if "meta" in existing or "journal" in existing:
+            raise AlreadyExists(f"{url} already holds a ledger; remove it or choose another --db")
+        if existing - {"alembic_version"}:
+            raise NotALedger(f"{url} holds other tables; wonledger needs an empty database")
+        store.migrate()
+
+        def name(uow: UnitOfWork) -> None:
+            uow.conn.execute(t.meta.insert(), [{"key": "ledger_id", "value": ledger_id}])
+            uow.conn.execute(t.head.insert(), [{"id": 1, "seq": 0, "hash": GENESIS_HASH}])
+
+        store.writing(name)
+        return store
+
+    def migrate(self) -> None:
+        from importlib import resources
+
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(resources.files("ledger.store") / "migrations"))
+        try:
+            with self.engine.begin() as conn:
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+        except DBAPIError as exc:
+            raise storage_error(exc) from None
+
+    def _check_schema(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                tables = set(inspect(conn).get_table_names())
+                if "meta" not in tables or "alembic_version" not in tables:
+                    raise NotALedger(f"{self.url} is not a wonledger database")
+                revision = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+                ledger_id = conn.execute(select(t.meta.c.value).where(t.meta.c.key == "ledger_id")).scalar()
+        except DBAPIError as exc:
+            if "file is not a database" in str(exc.orig):
+                raise NotALedger(f"{self.url} is not a wonledger database") from None
+            raise storage_error(exc) from None
+        if ledger_id is None:
+            raise NotALedger(f"{self.url} is not a wonledger database (no ledger id)")
+        if revision != SCHEMA_HEAD:
+            raise NotALedger(
+                f"{self.url} has schema {revision}; this wonledger knows {SCHEMA_HEAD}"
+                " (made by another version of wonledger)"
+            )
+        self.ledger_id: str = ledger_id
+        self.schema = revision
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- transactions ----------------------------------------------------
+    def writing(self, work: Callable[[UnitOfWork], T]) -> T:
+        """Run ``work`` in one write transaction; all of it commits or none."""
+
+        def attempt() -> T:
+            with self.engine.begin() as conn:
+                return work(UnitOfWork(conn))
+
+        return with_retries(attempt)
+
+    def reading(self, work: Callable[[UnitOfWork], T]) -> T:
+        def attempt() -> T:
+            with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn, conn.begin():
+                return work(UnitOfWork(conn))
+
+        return with_retries(attempt)
+
+    def stream_journal(self, batch: int = 2000) -> Iterator[tuple[StoredEntry, tuple[Leg, ...]]]:
+        """Every journal entry with its stored legs, in sequence order, in bounded memory."""
+        last = 0
+        while True:
+            rows = self.reading(lambda uow, after=last: uow.journal_after(after, batch))
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1][0].seq
+
+
+class UnitOfWork:
+    """Queries inside one database transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.locking = conn.dialect.name != "sqlite"  # SQLite's BEGIN IMMEDIATE already excludes writers
+
+    # -- registry --------------------------------------------------------
+    def ledger_id(self) -> str:
+        return self.conn.execute(select(t.meta.c.value).where(t.meta.c.key == "ledger_id")).scalar_one()
+
+    def participants(self) -> list[Participant]:
+        rows = self.conn.execute(select(t.participants).order_by(t.participants.c.id))
+        return [_participant(r) for r in rows]
+
+    def participant(self, pid: str) -> Participant | None:
+        row = self.conn.execute(select(t.participants).where(t.participants.c.id == pid)).first()
+        return _participant(row) if row else None
+
+    def add_participant(self, p: Participant) -> None:
+        self.conn.execute(
+            t.participants.insert(),
+            [{"id": p.id, "kind": p.kind, "jurisdiction": p.jurisdiction, "resident": p.resident, "public_key": p.public_key}],
+        )
+
+    def assets(self) -> list[Asset]:
+        return [_asset(r) for r in self.conn.execute(select(t.assets).order_by(t.assets.c.code))]
+
+    def asset(self, code: str) -> Asset | None:
+        row = self.conn.execute(select(t.assets).where(t.assets.c.code == code)).first()
+        return _asset(row) if row else None
+
+    def add_asset(self, a: Asset) -> None:
+        self.conn.execute(
+            t.assets.insert(),
+            [{"code": a.code, "currency": a.currency, "kind": a.kind, "exponent": a.exponent, "issuer": a.issuer}],
+        )
+
+    # -- accounts --------------------------------------------------------
+    def add_account(self, a: Account) -> None:
+        self.conn.execute(
+            t.accounts.insert(),
+            [
+                {
+                    "id": a.id,
+                    "owner": a.owner,
+                    "asset": a.asset,
+                    "flags": ",".join(sorted(a.flags)),
+                    "label": a.label,
+                    "debits_posted": 0,
+                    "credits_posted": 0,
+                    "debits_pending": 0,
+                    "credits_pending": 0,
+                }
+            ],
+        )
+
+    def accounts(self, ids: Iterable[str], lock: bool = False) -> dict[str, Account]:
+        """The named accounts; with ``lock``, row locks taken in account-id order."""
+        found: dict[str, Account] = {}
+        wanted = sorted(set(ids))
+        for part in _chunks(wanted):
+            query = select(t.accounts).where(t.accounts.c.id.in_(part)).order_by(t.accounts.c.id)
+            if lock and self.locking:
+                query = query.with_for_update()
+            for row in self.conn.execute(query):
+                found[row.id] = _account(row)
+        return found
+
+    def all_accounts(self, owner: str | None = None, asset: str | None = None) -> list[Account]:
+        query = select(t.accounts).order_by(t.accounts.c.id)
+        if owner is not None:
+            query = query.where(t.accounts.c.owner == owner)
+        if asset is not None:
+            query = query.where(t.accounts.c.asset == asset)
+        return [_account(r) for r in self.conn.execute(query)]
+
+    # -- journal ---------------------------------------------------------
+    def head(self, lock: bool = False) -> tuple[int, str]:
+        query = select(t.head.c.seq, t.head.c.hash).where(t.head.c.id == 1)
+        if lock and self.locking:
+            query = query.with_for_update()
+        row = self.conn.execute(query).one()
+        return row.seq, row.hash
+
+    def entries_by_id(self, ids: Iterable[str]) -> dict[str, EntryInfo]:
+        found: dict[str, EntryInfo] = {}
+        for part in _chunks(sorted(set(ids))):
+            query = (
+                select(
+                    t.journal.c.id,
+                    t.journal.c.seq,
+                    t.journal.c.kind,
+                    t.journal.c.at,
+                    t.journal.c.digest,
+                    t.journal.c.hash,
+                    t.holds.c.status,
+                )
+                .select_from(t.journal.outerjoin(t.holds, t.holds.c.id == t.journal.c.id))
+                .where(t.journal.c.id.in_(part))
+            )
+            for row in self.conn.execute(query):
+                found[row.id] = EntryInfo(row.id, row.seq, row.kind, row.at, row.digest, row.hash, row.status or "posted")
+        return found
+
+    def holds(self, ids: Iterable[str]) -> dict[str, HoldState]:
+        found: dict[str, HoldState] = {}
+        for part in _chunks(sorted(set(ids))):
+            query = (
+                select(t.holds.c.id, t.holds.c.status, t.holds.c.expires_at, t.journal.c.seq)
+                .select_from(t.holds.join(t.journal, t.journal.c.id == t.holds.c.id))
+                .where(t.holds.c.id.in_(part))
+            )
+            rows = list(self.conn.execute(query))
+            legs = self._legs_of([r.seq for r in rows])
+            for r in rows:
+                found[r.id] = HoldState(r.id, r.seq, r.status, r.expires_at, legs.get(r.seq, ()))
+        return found
+
+    def expired_holds(self, now: str, limit: int = 1000) -> list[str]:
+        query = (
+            select(t.holds.c.id)
+            .where(t.holds.c.status == "pending", t.holds.c.expires_at <= now)
+            .order_by(t.holds.c.expires_at, t.holds.c.id)
+            .limit(limit)
+        )
+        return list(self.conn.execute(query).scalars())
+
+    def reversed_refs(self, refs: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        for part in _chunks(sorted(set(refs))):
+            query = select(t.journal.c.ref).where(t.journal.c.kind == "reversal", t.journal.c.ref.in_(part))
+            found.update(self.conn.execute(query).scalars())
+        return found
+
+    def entry_legs(self, ids: Iterable[str]) -> dict[str, tuple[str, tuple[Leg, ...]]]:
+        """kind and legs of committed transactions by id (what a reversal mirrors)."""
+        found: dict[str, tuple[str, tuple[Leg, ...]]] = {}
+        for part in _chunks(sorted(set(ids))):
+            rows = list(self.conn.execute(select(t.journal.c.id, t.journal.c.seq, t.journal.c.kind).where(t.journal.c.id.in_(part))))
+            legs = self._legs_of([r.seq for r in rows])
+            for r in rows:
+                found[r.id] = (r.kind, legs.get(r.seq, ()))
+        return found
+
+    def _legs_of(self, seqs: Sequence[int]) -> dict[int, tuple[Leg, ...]]:
+        grouped: dict[int, list[Leg]] = {}
+        for part in _chunks(sorted(set(seqs))):
+            query = select(t.legs).where(t.legs.c.seq.in_(part)).order_by(t.legs.c.seq, t.legs.c.idx)
+            for r in self.conn.execute(query):
+                grouped.setdefault(r.seq, []).append(Leg(r.debit, r.credit, r.asset, r.amount))
+        return {seq: tuple(legs) for seq, legs in grouped.items()}
+
+    def append(
+        self,
+        entries: Sequence[NewEntry],
+        accounts: Sequence[Account],
+        new_holds: Sequence[tuple[str, str]],
+        finished_holds: Sequence[tuple[str, str, str]],
+        head: tuple[int, str],
+    ) -> None:
+        """Write a chunk: journal rows, legs, holds, changed counters, new head."""
+        if not entries:
+            return
+        self.conn.execute(
+            t.journal.insert(),
+            [
+                {
+                    "seq": e.seq,
+                    "id": e.id,
+                    "kind": e.kind,
+                    "ref": e.ref,
+                    "at": e.at,
+                    "body": e.body,
+                    "signatures": e.signatures,
+                    "digest": e.digest,
+                    "hash": e.hash,
+                }
+                for e in entries
+            ],
+        )
+        leg_rows = [
+            {
+                "seq": e.seq,
+                "idx": i,
+                "debit": leg.debit,
+                "credit": leg.credit,
+                "asset": leg.asset,
+                "amount": leg.amount,
+                "pending": e.pending,
+            }
+            for e in entries
+            for i, leg in enumerate(e.legs)
+        ]
+        if leg_rows:
+            self.conn.execute(t.legs.insert(), leg_rows)
+        if new_holds:
+            self.conn.execute(
+                t.holds.insert(),
+                [{"id": hid, "status": "pending", "expires_at": exp, "finished_by": None} for hid, exp in new_holds],
+            )
+        if finished_holds:
+            self.conn.execute(
+                update(t.holds)
+                .where(t.holds.c.id == bindparam("hold_id"))
+                .values(status=bindparam("new_status"), finished_by=bindparam("by")),
+                [{"hold_id": hid, "new_status": status, "by": by} for hid, status, by in finished_holds],
+            )
+        if accounts:
+            self.conn.execute(
+                update(t.accounts)
+                .where(t.accounts.c.id == bindparam("account_id"))
+                .values(
+                    debits_posted=bindparam("dp"),
+                    credits_posted=bindparam("cp"),
+                    debits_pending=bindparam("dq"),
+                    credits_pending=bindparam("cq"),
+                ),
+                [
+                    {
+                        "account_id": a.id,
+                        "dp": a.debits_posted,
+                        "cp": a.credits_posted,
+                        "dq": a.debits_pending,
+                        "cq": a.credits_pending,
+                    }
+                    for a in accounts
+                ],
+            )
+        result = self.conn.execute(update(t.head).where(t.head.c.id == 1).values(seq=head[0], hash=head[1]))
+        if result.rowcount != 1:
+            raise StorageError("the chain head is missing")
+
+    # -- reading the journal ---------------------------------------------
+    def entry(self, tx_id: str) -> tuple[StoredEntry, tuple[Leg, ...], str] | None:
+        row = self.conn.execute(select(t.journal).where(t.journal.c.id == tx_id)).first()
+        if row is None:
+            return None
+        entry = _stored(row)
+        status = self.conn.execute(select(t.holds.c.status).where(t.holds.c.id == tx_id)).scalar() or "posted"
+        return entry, self._legs_of([entry.seq]).get(entry.seq, ()), status
+
+    def journal_after(self, seq: int, limit: int) -> list[tuple[StoredEntry, tuple[Leg, ...]]]:
+        rows = [_stored(r) for r in self.conn.execute(select(t.journal).where(t.journal.c.seq > seq).order_by(t.journal.c.seq).limit(limit))]
+        if not rows:
+            return []
+        legs: dict[int, list[Leg]] = {}
+        query = select(t.legs).where(t.legs.c.seq > seq, t.legs.c.seq <= rows[-1].seq).order_by(t.legs.c.seq, t.legs.c.idx)
+        for r in self.conn.execute(query):
+            legs.setdefault(r.seq, []).append(Leg(r.debit, r.credit, r.asset, r.amount))
+        return [(e, tuple(legs.get(e.seq, ()))) for e in rows]
+
+    def history(self, account: str, limit: int | None = None) -> list[tuple[StoredEntry, tuple[Leg, ...], str]]:
+        """Entries with a leg touching ``account``, oldest first (the newest ``limit``)."""
+        seqs_query = (
+            select(t.legs.c.seq)
+            .where(or_(t.legs.c.debit == account, t.legs.c.credit == account))
+            .distinct()
+            .order_by(t.legs.c.seq.desc())
+        )
+        if limit is not None:
+            seqs_query = seqs_query.limit(limit)
+        seqs = sorted(self.conn.execute(seqs_query).scalars())
+        out = []
+        legs = self._legs_of(seqs)
+        for part in _chunks(seqs):
+            query = (
+                select(t.journal, t.holds.c.status.label("hold_status"))
+                .select_from(t.journal.outerjoin(t.holds, t.holds.c.id == t.journal.c.id))
+                .where(t.journal.c.seq.in_(part))
+                .order_by(t.journal.c.seq)
+            )
+            for r in self.conn.execute(query):
+                out.append((_stored(r), legs.get(r.seq, ()), r.hold_status or "posted"))
+        return out
+
+    def hold_states(self) -> dict[str, str]:
+        return {r.id: r.status for r in self.conn.execute(select(t.holds.c.id, t.holds.c.status))}
+
+    def counts(self) -> tuple[int, int]:
+        transactions = self.conn.execute(select(func.count()).select_from(t.journal)).scalar_one()
+        accounts = self.conn.execute(select(func.count()).select_from(t.accounts)).scalar_one()
+        return transactions, accounts
+
+
+def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
+    items = list(items)
+    for start in range(0, len(items), _IN_CHUNK):
+        yield items[start : start + _IN_CHUNK]
+
+
+def _participant(row) -> Participant:  # type: ignore[no-untyped-def]
+    return Participant(row.id, row.kind, row.jurisdiction, bool(row.resident), bytes(row.public_key))
+
+
+def _asset(row) -> Asset:  # type: ignore[no-untyped-def]
+    return Asset(row.code, row.currency, row.kind, row.exponent, row.issuer)
+
+
+def _account(row) -> Account:  # type: ignore[no-untyped-def]
+    return Account(
+        id=row.id,
+        owner=row.owner,
+        asset=row.asset,
+        flags=frozenset(f for f in row.flags.split(",") if f),
+        label=row.label,
+        debits_posted=row.debits_posted,
+        credits_posted=row.credits_posted,
+        debits_pending=row.debits_pending,
+        credits_pending=row.credits_pending,
+    )
+
+
+def _stored(row) -> StoredEntry:  # type: ignore[no-untyped-def]
+    return StoredEntry(row.seq, row.id, row.kind, row.ref, row.at, row.body, row.signatures, row.digest, row.hash)
+
+
+def signatures_json(signatures: Iterable[Signature]) -> str:
+    return json.dumps([s.to_wire() for s in signatures], separators=(",", ":"))
+
+
+

@@ -1,0 +1,182 @@
+"""The wire format of signed transactions: one JSON object per line.
+
+This module turns untrusted text into :class:`~ledger.model.SignedTx` and
+refuses, with a precise error, everything that is not exactly the format of
+DESIGN section 3: floats, NaN, unknown or missing fields, wrong types, bad
+ids, a leg whose two sides are the same account. It checks only what the
+line itself shows; the book checks it against the ledger.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ledger.errors import BadAmount, BadInput, BadSignature
+from ledger.model import (
+    EXPIRE,
+    HOLD,
+    MAX_LEGS,
+    MAX_MEMO,
+    MAX_TIMEOUT_S,
+    PARTICIPANT_PATTERN,
+    POST,
+    REVERSAL,
+    TX_KINDS,
+    VOID,
+    Leg,
+    Signature,
+    SignedTx,
+    Tx,
+    check_id,
+)
+from ledger.money import check_minor_units
+from ledger.signing import canonical_bytes
+
+MAX_LINE_BYTES = 256 * 1024
+MAX_SIGNATURES = 16
+
+_TX_REQUIRED = ("ledger", "id", "kind", "legs")
+_TX_OPTIONAL = ("memo", "ref", "timeout")
+_LEG_FIELDS = ("debit", "credit", "asset", "amount")
+#: Kinds that finish or undo an earlier transaction and so must name it.
+_KINDS_WITH_REF = (POST, VOID, EXPIRE, REVERSAL)
+#: Kinds that move nothing themselves.
+_KINDS_WITHOUT_LEGS = (VOID, EXPIRE)
+
+
+def _refuse_float(text: str) -> None:
+    raise BadAmount(f"a float ({text}) is not an amount; amounts are integers of minor units")
+
+
+def _refuse_constant(text: str) -> None:
+    raise BadAmount(f"{text} is not a number wonledger accepts")
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse JSON, refusing floats, NaN and Infinity anywhere in it."""
+    if isinstance(text, bytes):
+        if len(text) > MAX_LINE_BYTES:
+            raise BadInput(f"line is longer than {MAX_LINE_BYTES} bytes")
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadInput("line is not UTF-8 text") from None
+    if len(text) > MAX_LINE_BYTES:
+        raise BadInput(f"line is longer than {MAX_LINE_BYTES} bytes")
+    try:
+        return json.loads(text, parse_float=_refuse_float, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"not JSON: {exc.msg} at column {exc.colno}") from None
+    except RecursionError:
+        raise BadInput("JSON nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer with thousands of digits
+        raise BadInput(f"not acceptable JSON: {exc}") from None
+
+
+def parse_line(line: str | bytes) -> SignedTx:
+    """One line of a batch file → a signed transaction (not yet checked against a ledger)."""
+    return parse_envelope(loads(line))
+
+
+def parse_envelope(obj: object) -> SignedTx:
+    if not isinstance(obj, Mapping):
+        raise BadInput("a line must be a JSON object with 'tx' and 'signatures'")
+    extra = set(obj) - {"tx", "signatures"}
+    if extra:
+        raise BadInput(f"unknown field {sorted(extra)[0]!r} beside 'tx' and 'signatures'")
+    if "tx" not in obj:
+        raise BadInput("missing 'tx'")
+    tx = parse_tx(obj["tx"])
+    signatures = parse_signatures(obj.get("signatures"))
+    return SignedTx(tx=tx, signatures=signatures, canonical=canonical_bytes(obj["tx"]))
+
+
+def parse_signatures(value: object) -> tuple[Signature, ...]:
+    if not isinstance(value, list):
+        raise BadSignature("'signatures' must be a list of {signer, sig}")
+    if len(value) > MAX_SIGNATURES:
+        raise BadSignature(f"more than {MAX_SIGNATURES} signatures")
+    found: list[Signature] = []
+    seen: set[str] = set()
+    for item in value:
+        if not isinstance(item, Mapping) or set(item) != {"signer", "sig"}:
+            raise BadSignature("each signature must be exactly {signer, sig}")
+        signer = check_id(item["signer"], "signer", PARTICIPANT_PATTERN)
+        if not isinstance(item["sig"], str):
+            raise BadSignature(f"signature of {signer} must be base64url text")
+        if signer in seen:
+            raise BadSignature(f"{signer} signed twice")
+        seen.add(signer)
+        found.append(Signature(signer=signer, sig=item["sig"]))
+    return tuple(found)
+
+
+def parse_tx(obj: object) -> Tx:
+    if not isinstance(obj, Mapping):
+        raise BadInput("'tx' must be a JSON object")
+    for name in _TX_REQUIRED:
+        if name not in obj:
+            raise BadInput(f"tx is missing {name!r}")
+    extra = set(obj) - set(_TX_REQUIRED) - set(_TX_OPTIONAL)
+    if extra:
+        raise BadInput(f"tx has unknown field {sorted(extra)[0]!r}")
+    ledger = check_id(obj["ledger"], "ledger id")
+    tx_id = check_id(obj["id"], "transaction id")
+    kind = obj["kind"]
+    if kind not in TX_KINDS:
+        raise BadInput(f"kind {str(kind)[:40]!r} is not one of {', '.join(TX_KINDS)}")
+    memo = obj.get("memo", "")
+    if not isinstance(memo, str):
+        raise BadInput("memo must be text")
+    if len(memo) > MAX_MEMO:
+        raise BadInput(f"memo is longer than {MAX_MEMO} characters")
+    if "\x00" in memo:
+        raise BadInput("memo may not hold a NUL character")
+    ref = obj.get("ref")
+    if kind in _KINDS_WITH_REF:
+        ref = check_id(ref, f"the {kind}'s ref")
+    elif ref is not None:
+        raise BadInput(f"a {kind} takes no 'ref'")
+    timeout = obj.get("timeout")
+    if kind == HOLD:
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or not 0 < timeout <= MAX_TIMEOUT_S:
+            raise BadInput(f"a hold needs 'timeout', whole seconds from 1 to {MAX_TIMEOUT_S}")
+    elif timeout is not None:
+        raise BadInput(f"a {kind} takes no 'timeout'")
+    legs = parse_legs(obj["legs"], kind)
+    return Tx(ledger=ledger, id=tx_id, kind=kind, legs=legs, memo=memo, ref=ref, timeout_s=timeout)
+
+
+def parse_legs(value: object, kind: str) -> tuple[Leg, ...]:
+    if not isinstance(value, list):
+        raise BadInput("'legs' must be a list")
+    if kind in _KINDS_WITHOUT_LEGS:
+        if value:
+            raise BadInput(f"a {kind} moves nothing itself: its legs must be empty")
+        return ()
+    if not value:
+        raise BadInput("a transaction needs at least one leg")
+    if len(value) > MAX_LEGS:
+        raise BadInput(f"a transaction has at most {MAX_LEGS} legs")
+    legs = []
+    for n, item in enumerate(value, 1):
+        if not isinstance(item, Mapping):
+            raise BadInput(f"leg {n} must be a JSON object")
+        missing = [f for f in _LEG_FIELDS if f not in item]
+        if missing:
+            raise BadInput(f"leg {n} is missing {missing[0]!r}")
+        extra = set(item) - set(_LEG_FIELDS)
+        if extra:
+            raise BadInput(f"leg {n} has unknown field {sorted(extra)[0]!r}")
+        debit = check_id(item["debit"], f"leg {n} debit account")
+        credit = check_id(item["credit"], f"leg {n} credit account")
+        if debit == credit:
+            raise BadInput(f"leg {n} debits and credits the same account {debit}")
+        asset = item["asset"]
+        if not isinstance(asset, str) or not asset or len(asset) > 32:
+            raise BadInput(f"leg {n} asset must be an asset code")
+        amount = check_minor_units(item["amount"], f"leg {n} amount")
+        legs.append(Leg(debit=debit, credit=credit, asset=asset, amount=amount))
+    return tuple(legs)
