@@ -311,6 +311,8 @@ class Book:
         if hold is None:
             raise UnknownTransaction(f"no hold {tx.ref}")
         if hold.status != "pending":
+            if hold.finished_by and hold.finished_by.startswith("_expire:"):
+                raise HoldExpired(f"hold {hold.id} expired at {hold.expires_at} and was voided")
             raise HoldNotPending(f"hold {hold.id} is already {hold.status}")
         if tx.kind == EXPIRE:
             if not system or hold.expires_at > now:
@@ -413,7 +415,7 @@ class _State:
         if effect.finishes:
             hold_id, status, by = effect.finishes
             self.finished_holds.append(effect.finishes)
-            self.holds[hold_id] = replace(self.holds[hold_id], status=status)
+            self.holds[hold_id] = replace(self.holds[hold_id], status=status, finished_by=by)
         if effect.reverses:
             self.reversed.add(effect.reverses)
 

@@ -19,6 +19,8 @@ from ledger.errors import BadInput
 
 #: Ids of transactions and accounts: 1 to 128 of these characters.
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+#: Ids the ledger writes itself (expiries) start with "_", which no client id may.
+SYSTEM_ID_PATTERN = re.compile(r"^_[A-Za-z0-9._:-]{1,127}$")
 #: Participant ids may not hold ':' (it separates the parts of an account id).
 PARTICIPANT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 

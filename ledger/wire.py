@@ -22,6 +22,7 @@ from ledger.model import (
     MAX_TIMEOUT_S,
     PARTICIPANT_PATTERN,
     POST,
+    SYSTEM_ID_PATTERN,
     REVERSAL,
     TX_KINDS,
     VOID,
@@ -113,7 +114,8 @@ def parse_signatures(value: object) -> tuple[Signature, ...]:
     return tuple(found)
 
 
-def parse_tx(obj: object) -> Tx:
+def parse_tx(obj: object, journal: bool = False) -> Tx:
+    """A ``tx`` object → :class:`Tx`; ``journal`` also admits the ledger's own ids (read back from the journal)."""
     if not isinstance(obj, Mapping):
         raise BadInput("'tx' must be a JSON object")
     for name in _TX_REQUIRED:
@@ -123,7 +125,9 @@ def parse_tx(obj: object) -> Tx:
     if extra:
         raise BadInput(f"tx has unknown field {sorted(extra)[0]!r}")
     ledger = check_id(obj["ledger"], "ledger id")
-    tx_id = check_id(obj["id"], "transaction id")
+    tx_id = obj["id"]
+    if not (journal and isinstance(tx_id, str) and SYSTEM_ID_PATTERN.match(tx_id)):
+        tx_id = check_id(tx_id, "transaction id")
     kind = obj["kind"]
     if kind not in TX_KINDS:
         raise BadInput(f"kind {str(kind)[:40]!r} is not one of {', '.join(TX_KINDS)}")

@@ -90,7 +90,7 @@ def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -
             problem(entry.id, "digest", "the stored digest is not the SHA-256 of the body")
         try:
             parsed = json.loads(entry.body)
-            tx = parse_tx(parsed)
+            tx = parse_tx(parsed, journal=True)
             if canonical_bytes(parsed) != body:
                 raise ValueError("body is not in RFC 8785 canonical form")
         except (ValueError, LedgerError) as exc:

@@ -119,7 +119,10 @@ def with_retries(work: Callable[[], T]) -> T:
 
 def storage_error(exc: DBAPIError) -> Exception:
     """Turn a driver error into a LedgerError a user can read."""
-    if exc.connection_invalidated or "connection" in str(exc.orig).lower() and "refused" in str(exc.orig).lower():
+    text = str(exc.orig).lower()
+    if exc.connection_invalidated or any(
+        s in text for s in ("connection failed", "could not connect", "connection refused", "unable to open database file")
+    ):
         return DbUnreachable(f"cannot reach the database: {_first_line(exc.orig)}")
     return StorageError(f"the database failed: {_first_line(exc.orig)}")
 

@@ -58,6 +58,7 @@ class HoldState:
     status: str  # pending, posted, voided
     expires_at: str
     legs: tuple[Leg, ...]
+    finished_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,14 +307,14 @@ class UnitOfWork:
         found: dict[str, HoldState] = {}
         for part in _chunks(sorted(set(ids))):
             query = (
-                select(t.holds.c.id, t.holds.c.status, t.holds.c.expires_at, t.journal.c.seq)
+                select(t.holds.c.id, t.holds.c.status, t.holds.c.expires_at, t.holds.c.finished_by, t.journal.c.seq)
                 .select_from(t.holds.join(t.journal, t.journal.c.id == t.holds.c.id))
                 .where(t.holds.c.id.in_(part))
             )
             rows = list(self.conn.execute(query))
             legs = self._legs_of([r.seq for r in rows])
             for r in rows:
-                found[r.id] = HoldState(r.id, r.seq, r.status, r.expires_at, legs.get(r.seq, ()))
+                found[r.id] = HoldState(r.id, r.seq, r.status, r.expires_at, legs.get(r.seq, ()), r.finished_by)
         return found
 
     def expired_holds(self, now: str, limit: int = 1000) -> list[str]:
