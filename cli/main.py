@@ -29,6 +29,12 @@ class WonledgerGroup(click.Group):
     def main(self, args=None, prog_name=None, **extra):  # type: ignore[no-untyped-def, override]
         args = list(sys.argv[1:] if args is None else args)
         as_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
+        for arg in args:
+            # Bytes that are not UTF-8 reach us as lone surrogates; no id, amount or memo may hold them.
+            if not arg.isascii() and not _is_utf8(arg):
+                shown = repr(arg) if len(arg) <= 40 else repr(arg[:40]) + "..."
+                error_line("BAD_INPUT", f"argument {shown} is not UTF-8 text", as_json)
+                sys.exit(2)
         try:
             code = super().main(args=args, prog_name=prog_name or "wonledger", standalone_mode=False, **extra)
             sys.exit(code if isinstance(code, int) else 0)
@@ -36,8 +42,9 @@ class WonledgerGroup(click.Group):
             error_line(exc.code, exc.message, as_json)
             sys.exit(exc.exit_code)
         except click.exceptions.NoArgsIsHelpError as exc:
-            click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
-            sys.exit(2)
+            # A bare `wonledger` (or a bare group) asks what there is: help, not an error.
+            click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+            sys.exit(0)
         except click.ClickException as exc:
             hint = f" (see 'wonledger {exc.ctx.command_path.partition(' ')[2]} --help')".replace("  ", " ") if getattr(exc, "ctx", None) else ""
             error_line("BAD_INPUT", exc.format_message() + hint, as_json)
@@ -76,6 +83,14 @@ def cli(ctx: click.Context, db: str | None, keys: str | None, as_json: bool) -> 
 
 for command in (init, info, participant, account, balance, transfer, post, void, reverse, history, tx, submit, verify, bench):
     cli.add_command(command)
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def main() -> None:

@@ -98,6 +98,7 @@ class Ledger:
         data = world_data(world)
         path = sqlite_path(url)
         existed = database_exists(url) if path else True
+        store: Store | None = None
         try:
             store = Store.create(url, ledger_id or f"wl-{secrets.token_hex(6)}")
             store._check_schema()
@@ -107,6 +108,8 @@ class Ledger:
                 if isinstance(outcome, LedgerError):
                     raise outcome
         except BaseException:
+            if store is not None:
+                store.dispose()
             if path and not existed:
                 _remove_sqlite(path)
             raise
@@ -157,9 +160,11 @@ class Ledger:
         return found
 
     def accounts(self, owner: str | None = None, asset: str | None = None) -> list[Account]:
+        self.book.expire_due()  # a hold past its timeout no longer counts as held
         return self.store.reading(lambda uow: uow.all_accounts(owner, asset))
 
     def account(self, account_id: str) -> Account:
+        self.book.expire_due()
         found = self.store.reading(lambda uow: uow.accounts([account_id])).get(account_id)
         if found is None:
             raise UnknownAccount(f"no account {account_id}")
@@ -244,6 +249,8 @@ class Ledger:
     def reverse(self, original_id: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """Undo a posted transaction with a new one moving its legs back."""
         entry = self.transaction(original_id)
+        if not entry.tx.legs or entry.tx.kind == "hold":
+            raise BadInput(f"{original_id} is a {entry.tx.kind}; only transfers and posts are reversed (void a hold instead)")
         tx = reversal_tx(self.id, original_id, entry.tx.legs, tx_id=tx_id, memo=memo)
         return self.submit(self.sign(tx))
 
@@ -269,6 +276,7 @@ class Ledger:
 
     # -- reading the journal ---------------------------------------------
     def transaction(self, tx_id: str) -> JournalEntry:
+        self.book.expire_due()
         found = self.store.reading(lambda uow: uow.entry(tx_id))
         if found is None:
             raise UnknownTransaction(f"no transaction {tx_id}")

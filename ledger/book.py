@@ -22,7 +22,6 @@ transaction begins so that locks are held only for the bookkeeping.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -62,6 +61,7 @@ from ledger.model import (
 from ledger.money import MAX_COUNTER, Asset, format_amount
 from ledger.signing import canonical_bytes, public_key_from_bytes, signature_holds
 from ledger.store import EntryInfo, HoldState, NewEntry, Store, UnitOfWork
+from ledger.wire import loads, parse_tx
 
 Clock = Callable[[], datetime]
 Outcome = Receipt | LedgerError
@@ -130,6 +130,14 @@ class Book:
             raise BadInput(f"ids starting with {SYSTEM_PREFIX!r} are written by the ledger itself")
         if signed.tx.kind == EXPIRE:
             raise BadInput("expiries are written by the ledger itself when a hold times out")
+        # What is signed and kept is the canonical bytes; the book acts on the
+        # transaction those bytes say, so a SignedTx built in Python whose `tx`
+        # differs from its bytes (or that the wire format would refuse) is refused.
+        # The values themselves must pass the wire format too: 1.0 == 1 and True == 1
+        # in Python, so the comparison below alone lets a float or bool amount in.
+        parse_tx(signed.tx.to_wire())
+        if parse_tx(loads(signed.canonical)) != signed.tx:
+            raise BadInput(f"{signed.tx.id}: the transaction differs from the bytes that were signed")
         valid = set()
         for sig in signed.signatures:
             key = self._public_key(sig.signer)
@@ -160,6 +168,7 @@ class Book:
 
     # -- the write transaction ------------------------------------------
     def _expire_some(self, uow: UnitOfWork) -> list[Outcome]:
+        uow.head(lock=True)  # queue behind other writers before reading the clock and the due holds
         now = chain.iso(self.clock())
         due = uow.expired_holds(now)
         batch = []
@@ -176,6 +185,11 @@ class Book:
         system: bool,
         now: str | None = None,
     ) -> list[Outcome]:
+        # The chain head's row lock comes first: on PostgreSQL (READ COMMITTED) every
+        # writer queues on it, so everything read below (committed ids, hold states,
+        # reversals, counters) already includes what the writer before us committed,
+        # and the commit time is read after the wait (``at`` follows ``seq``).
+        seq, prev = uow.head(lock=True)
         now = now or chain.iso(self.clock())
         committed = uow.entries_by_id(s.tx.id for s in batch)
         hold_refs = {s.tx.ref for s in batch if s.tx.kind in (POST, VOID, EXPIRE) and s.tx.ref}
@@ -191,7 +205,6 @@ class Book:
             originals=originals,
             reversed=reversed_already,
         )
-        seq, prev = uow.head(lock=True)
         outcomes: list[Outcome] = []
         for signed, who in zip(batch, signers, strict=True):
             if isinstance(who, LedgerError):
@@ -432,7 +445,3 @@ def _duplicate(known: EntryInfo, digest: str) -> Outcome:
     if known.digest != digest:
         return DuplicateConflict(f"{known.id} was already used for a different transaction (seq {known.seq})")
     return Receipt(known.id, known.seq, known.hash, known.at, known.status, duplicate=True)
-
-
-def signatures_wire(raw: str) -> list[dict[str, str]]:
-    return json.loads(raw)

@@ -66,7 +66,7 @@ MAX_TIMEOUT_S = 366 * 24 * 3600
 
 
 def check_id(value: object, what: str, pattern: re.Pattern[str] = ID_PATTERN) -> str:
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         shown = value if isinstance(value, str) and len(value) <= 40 else f"{str(value)[:40]}..."
         raise BadInput(
             f"{what} {shown!r} must be 1 to {128 if pattern is ID_PATTERN else 64} characters of "
@@ -89,7 +89,7 @@ class Participant:
         check_id(self.id, "participant id", PARTICIPANT_PATTERN)
         if self.kind not in PARTICIPANT_KINDS:
             raise BadInput(f"participant kind {self.kind!r} is not one of {', '.join(PARTICIPANT_KINDS)}")
-        if not re.match(r"^[A-Z]{2}$", self.jurisdiction):
+        if not re.fullmatch(r"[A-Z]{2}", self.jurisdiction):
             raise BadInput(f"jurisdiction {self.jurisdiction!r} must be a two-letter country code")
 
 

@@ -27,7 +27,8 @@ MAX_AMOUNT = 2**53 - 1
 ASSET_KINDS = ("wholesale_cbdc", "deposit_token", "stablecoin")
 
 _ASSET_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9.]{0,31}$")
-_PLAIN_NUMBER = re.compile(r"^(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.(\d+))?$")
+# ASCII digits only: \d would also take Arabic-Indic or full-width digits.
+_PLAIN_NUMBER = re.compile(r"(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.([0-9]+))?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +46,13 @@ class Asset:
     issuer: str
 
     def __post_init__(self) -> None:
-        if not _ASSET_CODE.match(self.code):
+        if not _ASSET_CODE.fullmatch(self.code):
             raise BadInput(f"asset code {self.code!r} must be a letter then letters, digits or dots (32 at most)")
         if self.kind not in ASSET_KINDS:
             raise BadInput(f"asset kind {self.kind!r} is not one of {', '.join(ASSET_KINDS)}")
         if not (isinstance(self.exponent, int) and not isinstance(self.exponent, bool) and 0 <= self.exponent <= 18):
             raise BadInput(f"asset exponent must be an integer from 0 to 18, not {self.exponent!r}")
-        if not re.match(r"^[A-Z]{3}$", self.currency):
+        if not re.fullmatch(r"[A-Z]{3}", self.currency):
             raise BadInput(f"currency {self.currency!r} must be a three-letter ISO 4217 code")
 
 
@@ -67,7 +68,8 @@ def check_minor_units(value: object, what: str = "amount") -> int:
     if value <= 0:
         raise BadAmount(f"{what} must be positive, not {value}")
     if value > MAX_AMOUNT:
-        raise BadAmount(f"{what} {value} is beyond the largest signable amount, 2**53 - 1 minor units")
+        shown = str(value) if value < 10**40 else f"a {len(str(value))}-digit number"
+        raise BadAmount(f"{what} {shown} is beyond the largest signable amount, 2**53 - 1 minor units")
     return value
 
 
@@ -81,16 +83,17 @@ def parse_amount(text: str, exponent: int) -> int:
     if not isinstance(text, str):
         raise BadAmount(f"amount must be text, not {type(text).__name__}")
     cleaned = text.strip()
-    match = _PLAIN_NUMBER.match(cleaned)
+    match = _PLAIN_NUMBER.fullmatch(cleaned)
+    shown = text if len(text) <= 40 else text[:40] + "..."
     if not match:
-        raise BadAmount(f"{text!r} is not a positive amount (write digits, optionally with a decimal point)")
+        raise BadAmount(f"{shown!r} is not a positive amount (write digits, optionally with a decimal point)")
     decimals = match.group(1) or ""
     if len(decimals.rstrip("0")) > exponent:
-        raise BadAmount(f"{text!r} has more decimals than the asset's {exponent}")
+        raise BadAmount(f"{shown!r} has more decimals than the asset's {exponent}")
     try:
         value = Decimal(cleaned.replace(",", ""))
     except InvalidOperation as exc:  # the regex should make this unreachable
-        raise BadAmount(f"{text!r} is not a number") from exc
+        raise BadAmount(f"{shown!r} is not a number") from exc
     minor = int(value.scaleb(exponent))
     return check_minor_units(minor)
 

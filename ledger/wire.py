@@ -126,7 +126,7 @@ def parse_tx(obj: object, journal: bool = False) -> Tx:
         raise BadInput(f"tx has unknown field {sorted(extra)[0]!r}")
     ledger = check_id(obj["ledger"], "ledger id")
     tx_id = obj["id"]
-    if not (journal and isinstance(tx_id, str) and SYSTEM_ID_PATTERN.match(tx_id)):
+    if not (journal and isinstance(tx_id, str) and SYSTEM_ID_PATTERN.fullmatch(tx_id)):
         tx_id = check_id(tx_id, "transaction id")
     kind = obj["kind"]
     if kind not in TX_KINDS:

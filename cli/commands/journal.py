@@ -9,7 +9,7 @@ from contextlib import ExitStack
 import click
 
 from cli.context import Context, json_option, pass_context
-from cli.render import emit_json, money, show_tx, stderr_is_terminal, table, tx_json
+from cli.render import emit_json, error_line, money, show_tx, stderr_is_terminal, table, tx_json
 from ledger import BadInput
 
 
@@ -87,7 +87,7 @@ def submit(click_ctx: click.Context, ctx: Context, source: str) -> None:
             progress = bar.update
         result = ledger.ingest(stream, progress=progress)
     for r in result.rejected:
-        click.echo(f"line {r.line}: {r.code}: {r.message}", err=True)
+        error_line(r.code, f"line {r.line}: {r.message}", as_json=False)
     if ctx.json:
         emit_json(result.to_json())
     else:

@@ -17,7 +17,7 @@ def new_tx_id(kind: str) -> str:
 def transfer_tx(
     ledger: str, debit: str, credit: str, asset: str, amount: int, *, tx_id: str | None = None, memo: str = "", kind: str = "transfer"
 ) -> Tx:
-    return Tx(ledger=ledger, id=tx_id or new_tx_id(kind), kind=kind, memo=memo, legs=(Leg(debit, credit, asset, amount),))
+    return Tx(ledger=ledger, id=new_tx_id(kind) if tx_id is None else tx_id, kind=kind, memo=memo, legs=(Leg(debit, credit, asset, amount),))
 
 
 def hold_tx(
@@ -25,7 +25,7 @@ def hold_tx(
 ) -> Tx:
     return Tx(
         ledger=ledger,
-        id=tx_id or new_tx_id(HOLD),
+        id=new_tx_id(HOLD) if tx_id is None else tx_id,
         kind=HOLD,
         memo=memo,
         legs=(Leg(debit, credit, asset, amount),),
@@ -43,11 +43,11 @@ def post_tx(ledger: str, hold_id: str, held: Sequence[Leg], amount: int | None =
         if amount > held[0].amount:
             raise BadAmount(f"cannot post {amount}: hold {hold_id} holds {held[0].amount}")
         legs = (Leg(held[0].debit, held[0].credit, held[0].asset, amount),)
-    return Tx(ledger=ledger, id=tx_id or new_tx_id(POST), kind=POST, memo=memo, legs=legs, ref=hold_id)
+    return Tx(ledger=ledger, id=new_tx_id(POST) if tx_id is None else tx_id, kind=POST, memo=memo, legs=legs, ref=hold_id)
 
 
 def void_tx(ledger: str, hold_id: str, *, tx_id: str | None = None, memo: str = "") -> Tx:
-    return Tx(ledger=ledger, id=tx_id or new_tx_id(VOID), kind=VOID, memo=memo, legs=(), ref=hold_id)
+    return Tx(ledger=ledger, id=new_tx_id(VOID) if tx_id is None else tx_id, kind=VOID, memo=memo, legs=(), ref=hold_id)
 
 
 def reversal_tx(ledger: str, original_id: str, legs: Sequence[Leg], *, tx_id: str | None = None, memo: str = "") -> Tx:
@@ -55,7 +55,7 @@ def reversal_tx(ledger: str, original_id: str, legs: Sequence[Leg], *, tx_id: st
     mirrored = tuple(Leg(leg.credit, leg.debit, leg.asset, leg.amount) for leg in legs)
     return Tx(
         ledger=ledger,
-        id=tx_id or new_tx_id(REVERSAL),
+        id=new_tx_id(REVERSAL) if tx_id is None else tx_id,
         kind=REVERSAL,
         memo=memo or f"reverses {original_id}",
         legs=mirrored,

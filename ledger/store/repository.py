@@ -105,7 +105,11 @@ class Store:
         if not database_exists(url):
             raise NotALedger(f"no ledger at {url}: run `wonledger init` first (or pass --db)")
         store = cls(url, make_engine(url))
-        store._check_schema()
+        try:
+            store._check_schema()
+        except BaseException:
+            store.dispose()  # a refused database keeps no connection open
+            raise
         return store
 
     @classmethod
@@ -113,9 +117,20 @@ class Store:
         """Create the schema with the migrations and name the ledger."""
         store = cls(url, make_engine(url))
         try:
+            store._create(ledger_id)
+        except BaseException:
+            store.dispose()  # a refused or failed creation keeps no connection open
+            raise
+        return store
+
+    def _create(self, ledger_id: str) -> None:
+        store, url = self, self.url
+        try:
             with store.engine.connect() as conn:
                 existing = set(inspect(conn).get_table_names())
         except DBAPIError as exc:
+            if "file is not a database" in str(exc.orig):
+                raise NotALedger(f"{url} is not a database; wonledger needs an empty database or a new file") from None
             raise storage_error(exc) from None
         if "meta" in existing or "journal" in existing:
             raise AlreadyExists(f"{url} already holds a ledger; remove it or choose another --db")
@@ -128,7 +143,6 @@ class Store:
             uow.conn.execute(t.head.insert(), [{"id": 1, "seq": 0, "hash": GENESIS_HASH}])
 
         store.writing(name)
-        return store
 
     def migrate(self) -> None:
         from importlib import resources
@@ -147,7 +161,8 @@ class Store:
 
     def _check_schema(self) -> None:
         try:
-            with self.engine.connect() as conn:
+            # A read: on SQLite a deferred BEGIN, so opening a ledger never waits for a writer.
+            with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
                 tables = set(inspect(conn).get_table_names())
                 if "meta" not in tables or "alembic_version" not in tables:
                     raise NotALedger(f"{self.url} is not a wonledger database")

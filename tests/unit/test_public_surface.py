@@ -1,0 +1,81 @@
+"""The public API changes only on purpose, and the layers stay where DESIGN puts them."""
+
+import ast
+from pathlib import Path
+
+import ledger
+from ledger import errors
+
+ROOT = Path(__file__).resolve().parents[2]
+
+EXPECTED_PUBLIC_NAMES = sorted(
+    """
+    DEFAULT_DB DEFAULT_KEYS Account AlreadyExists AlreadyReversed Asset AssetMismatch BadAmount BadInput
+    BadSignature Book DbUnreachable DuplicateConflict HoldExpired HoldNotPending Info IngestResult
+    InsufficientFunds IntegrityProblem IssuerNotEligible IssuerNotRegistered JournalEntry KeyStore
+    KeyUnavailable Ledger LedgerError Leg NotALedger NotAuthorized OutflowLimit Participant Problem
+    QuoteExpired Receipt Rejection ReserveShortfall Residency RuleRefusal RunBreaker Signature SignedTx
+    StorageError TravelRule Tx UnknownAccount UnknownAsset UnknownParticipant UnknownTransaction
+    VerifyReport account_id canonical_bytes format_amount parse_amount parse_line tx_bytes
+    """.split()
+)
+
+DESIGN_CODES = {
+    "INSUFFICIENT_FUNDS", "UNKNOWN_ACCOUNT", "UNKNOWN_ASSET", "ASSET_MISMATCH", "BAD_AMOUNT", "BAD_SIGNATURE",
+    "NOT_AUTHORIZED", "DUPLICATE_CONFLICT", "HOLD_NOT_PENDING", "HOLD_EXPIRED", "ISSUER_NOT_REGISTERED",
+    "ISSUER_NOT_ELIGIBLE", "RESERVE_SHORTFALL", "RESIDENCY", "OUTFLOW_LIMIT", "RUN_BREAKER", "QUOTE_EXPIRED",
+    "TRAVEL_RULE", "BAD_INPUT",
+}
+
+
+def test_the_public_names_are_exactly_the_pinned_list() -> None:
+    assert sorted(ledger.__all__) == EXPECTED_PUBLIC_NAMES
+    for name in ledger.__all__:
+        assert hasattr(ledger, name), name
+
+
+def test_every_error_code_of_the_design_has_a_class_and_codes_are_unique() -> None:
+    classes = errors._all_subclasses(errors.LedgerError)
+    codes = [c.code for c in classes if "code" in vars(c)]
+    assert len(codes) == len(set(codes))
+    assert DESIGN_CODES <= set(codes)
+
+
+def test_refusals_exit_1_bad_input_exits_2_integrity_exits_3() -> None:
+    assert errors.InsufficientFunds("x").exit_code == 1
+    assert errors.UnknownAccount("x").exit_code == 2
+    assert errors.BadAmount("x").exit_code == 2
+    assert errors.IntegrityProblem("x").exit_code == 3
+
+
+def _imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_only_the_store_imports_sqlalchemy_and_the_library_never_imports_click() -> None:
+    for path in (ROOT / "ledger").rglob("*.py"):
+        imported = _imports(path)
+        assert "click" not in imported, path
+        if "store" not in path.relative_to(ROOT / "ledger").parts:
+            assert "sqlalchemy" not in imported and "alembic" not in imported, path
+    for path in (ROOT / "cli").rglob("*.py"):
+        assert not {"sqlalchemy", "alembic"} & _imports(path), path
+
+
+def test_importing_the_library_connects_to_nothing_and_loads_no_heavy_extras() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ledger, cli.main\n"
+        "heavy = [m for m in ('alembic', 'hypothesis', 'matplotlib') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == ""

@@ -1,0 +1,68 @@
+"""Canonical bytes, Ed25519 signatures and the key store on disk."""
+
+import os
+import stat
+
+import pytest
+import rfc8785
+
+from ledger import KeyUnavailable
+from ledger.chain import envelope_bytes
+from ledger.signing import KeyStore, canonical_bytes, public_key_from_bytes, public_bytes, signature_holds
+
+
+def test_the_chain_envelope_is_exactly_rfc8785_of_the_whole_object() -> None:
+    tx = {"ledger": "wl-x", "id": "p-1", "kind": "transfer", "memo": "é 😀 \"q\"", "legs": [{"debit": "a:K", "credit": "b:K", "asset": "K", "amount": 9}]}
+    signatures = [{"signer": "alice", "sig": "abc_-"}]
+    at = "2026-11-22T03:50:00.123456Z"
+    whole = rfc8785.dumps({"seq": 12, "at": at, "tx": tx, "signatures": signatures})
+    assert envelope_bytes(12, at, canonical_bytes(tx), signatures) == whole
+
+
+def test_keys_are_made_private_in_a_private_directory(tmp_path) -> None:
+    store = KeyStore(tmp_path / "keys", passphrase=None)
+    store.create("alice")
+    assert stat.S_IMODE(os.stat(tmp_path / "keys").st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(tmp_path / "keys" / "alice.pem").st_mode) == 0o600
+    assert b"PRIVATE KEY" in (tmp_path / "keys" / "alice.pem").read_bytes()
+
+
+def test_a_signature_verifies_only_for_its_bytes_and_its_key(tmp_path) -> None:
+    store = KeyStore(tmp_path, passphrase=None)
+    alice = public_key_from_bytes(public_bytes(store.create("alice")))
+    bob = public_key_from_bytes(public_bytes(store.create("bob")))
+    sig = store.sign("alice", b"payload").sig
+    assert signature_holds(alice, b"payload", sig)
+    assert not signature_holds(alice, b"payload!", sig)
+    assert not signature_holds(bob, b"payload", sig)
+
+
+def test_a_passphrase_encrypts_keys_and_is_needed_to_read_them(tmp_path) -> None:
+    KeyStore(tmp_path, passphrase="s3cret").create("alice")
+    assert b"ENCRYPTED" in (tmp_path / "alice.pem").read_bytes()
+    with pytest.raises(KeyUnavailable, match="encrypted"):
+        KeyStore(tmp_path, passphrase=None).load("alice")
+    with pytest.raises(KeyUnavailable, match="passphrase"):
+        KeyStore(tmp_path, passphrase="wrong").load("alice")
+    assert KeyStore(tmp_path, passphrase="s3cret").load("alice")
+
+
+def test_a_key_readable_by_others_is_refused(tmp_path) -> None:
+    KeyStore(tmp_path, passphrase=None).create("alice")
+    os.chmod(tmp_path / "alice.pem", 0o644)
+    with pytest.raises(KeyUnavailable, match="chmod 600"):
+        KeyStore(tmp_path, passphrase=None).load("alice")
+
+
+def test_an_existing_key_is_never_overwritten(tmp_path) -> None:
+    store = KeyStore(tmp_path, passphrase=None)
+    store.create("alice")
+    before = (tmp_path / "alice.pem").read_bytes()
+    with pytest.raises(KeyUnavailable, match="already exists"):
+        KeyStore(tmp_path, passphrase=None).create("alice")
+    assert (tmp_path / "alice.pem").read_bytes() == before
+
+
+def test_a_missing_key_says_where_it_looked(tmp_path) -> None:
+    with pytest.raises(KeyUnavailable, match="no key for carol"):
+        KeyStore(tmp_path, passphrase=None).load("carol")
