@@ -34,6 +34,8 @@ def history(ctx: Context, account_id: str, limit: int | None) -> None:
                 continue
             outgoing = leg.debit == account.id
             amount = money(-leg.amount if outgoing else leg.amount, asset)
+            if e.tx.kind == "hold":
+                amount = f"({amount} held)"  # a hold moves nothing itself; its post does
             rows.append((str(e.seq), e.at[:19] + "Z", e.tx.id, e.tx.kind, e.status, amount, leg.credit if outgoing else leg.debit, e.tx.memo))
         if not e.tx.legs:
             rows.append((str(e.seq), e.at[:19] + "Z", e.tx.id, e.tx.kind, e.status, "", e.tx.ref or "", e.tx.memo))
