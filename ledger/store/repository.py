@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, bindparam, func, inspect, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, inspect, or_, select, union, update
 from sqlalchemy.exc import DBAPIError
 
 from ledger.errors import AlreadyExists, NotALedger, StorageError
@@ -466,13 +466,17 @@ class UnitOfWork:
         return [(e, tuple(legs.get(e.seq, ()))) for e in rows]
 
     def history(self, account: str, limit: int | None = None) -> list[tuple[StoredEntry, tuple[Leg, ...], str]]:
-        """Entries with a leg touching ``account``, oldest first (the newest ``limit``)."""
-        seqs_query = (
-            select(t.legs.c.seq)
-            .where(or_(t.legs.c.debit == account, t.legs.c.credit == account))
-            .distinct()
-            .order_by(t.legs.c.seq.desc())
-        )
+        """Entries that touched ``account``, oldest first (the newest ``limit``).
+
+        Those with a leg on it, and the voids and expiries of its holds, which
+        have no legs but release what the hold had reserved.
+        """
+        touching = or_(t.legs.c.debit == account, t.legs.c.credit == account)
+        with_legs = select(t.legs.c.seq.label("seq")).where(touching)
+        held_ids = select(t.journal.c.id).join(t.legs, t.legs.c.seq == t.journal.c.seq).where(touching, t.legs.c.pending.is_(True))
+        releases = select(t.journal.c.seq.label("seq")).where(t.journal.c.kind.in_(("void", "expire")), t.journal.c.ref.in_(held_ids))
+        both = union(with_legs, releases).subquery()
+        seqs_query = select(both.c.seq).order_by(both.c.seq.desc())
         if limit is not None:
             seqs_query = seqs_query.limit(limit)
         seqs = sorted(self.conn.execute(seqs_query).scalars())

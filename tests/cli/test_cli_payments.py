@@ -241,6 +241,15 @@ def test_history_lists_the_transactions_of_an_account_oldest_first(wl: Ledger) -
     assert "h-2" in text and "-2 dKRW.hanriver" in text and "4,999,997 dKRW.hanriver" in text
 
 
+def test_history_shows_a_hold_as_held_and_the_void_that_released_it(wl: Ledger) -> None:
+    wl("transfer", ALICE, BANK, "70", "--hold", "--id", "h-held").ok()
+    wl("void", "h-held", "--id", "h-released").ok()
+    shown = wl("--json", "history", ALICE).ok().json()["transactions"]
+    assert [(t["id"], t["status"]) for t in shown][-2:] == [("h-held", "voided"), ("h-released", "posted")]
+    text = wl("history", ALICE).ok().stdout
+    assert "(-70 dKRW.hanriver held)" in text
+
+
 def test_history_of_an_unknown_account_is_refused(wl: Ledger) -> None:
     wl("history", "nobody:KRWS").error("UNKNOWN_ACCOUNT", exit_code=2)
 
