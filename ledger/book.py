@@ -58,7 +58,7 @@ from ledger.model import (
     SignedTx,
     Tx,
 )
-from ledger.money import MAX_COUNTER, Asset, format_amount
+from ledger.money import MAX_COUNTER, Asset, check_minor_units, format_amount
 from ledger.signing import canonical_bytes, public_key_from_bytes, signature_holds
 from ledger.store import EntryInfo, HoldState, NewEntry, Store, UnitOfWork
 from ledger.wire import loads, parse_tx
@@ -135,8 +135,9 @@ class Book:
         # differs from its bytes (or that the wire format would refuse) is refused.
         # The values themselves must pass the wire format too: 1.0 == 1 and True == 1
         # in Python, so the comparison below alone lets a float or bool amount in.
-        parse_tx(signed.tx.to_wire())
-        if parse_tx(loads(signed.canonical)) != signed.tx:
+        for n, leg in enumerate(signed.tx.legs, 1):
+            check_minor_units(leg.amount, f"leg {n} amount")
+        if type(signed.tx.timeout_s) not in (int, type(None)) or parse_tx(loads(signed.canonical)) != signed.tx:
             raise BadInput(f"{signed.tx.id}: the transaction differs from the bytes that were signed")
         valid = set()
         for sig in signed.signatures:
