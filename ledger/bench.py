@@ -41,8 +41,8 @@ class BenchResult:
     count: int
     ingest_s: float
     floor_s: float
-    ingest_per_s: float
-    floor_per_s: float
+    ingest_per_s: int
+    floor_per_s: int
     ratio: float
     peak_rss_mib: float
     platform: str
