@@ -14,6 +14,7 @@ import sys
 
 import click
 
+from cli.commands.deposits import deposit, pay, withdraw
 from cli.commands.journal import history, submit, tx, verify
 from cli.commands.payments import post, reverse, transfer, void
 from cli.commands.registry import account, balance, info, init, participant
@@ -81,7 +82,7 @@ def cli(ctx: click.Context, db: str | None, keys: str | None, as_json: bool) -> 
     ctx.call_on_close(state.close)
 
 
-for command in (init, info, participant, account, balance, transfer, post, void, reverse, history, tx, submit, verify, bench):
+for command in (init, info, participant, account, balance, deposit, withdraw, pay, transfer, post, void, reverse, history, tx, submit, verify, bench):
     cli.add_command(command)
 
 

@@ -33,7 +33,8 @@ from ledger.errors import (
     UnknownTransaction,
 )
 from ledger.ingest import IngestResult, ingest
-from ledger.flows import hold_tx, post_tx, reversal_tx, transfer_tx, void_tx
+from ledger.flows import deposit_tx, hold_tx, pay_tx, post_tx, reversal_tx, transfer_tx, void_tx, withdraw_tx
+from ledger.policy import DEPOSIT_TOKEN
 from ledger.model import (
     PARTICIPANT_PATTERN,
     Account,
@@ -44,6 +45,7 @@ from ledger.model import (
     Signature,
     SignedTx,
     Tx,
+    account_id,
     check_id,
 )
 from ledger.money import Asset, parse_amount, split_amount
@@ -236,6 +238,70 @@ class Ledger:
         else:
             tx = transfer_tx(self.id, debit, credit, source.asset, amount, tx_id=tx_id, memo=memo)
         return self.submit(self.sign(tx, [source.owner]))
+
+    # -- tokenized deposits -------------------------------------------------
+    def deposit_token(self, bank: str) -> Asset:
+        """The deposit token ``bank`` issues."""
+        self.participant(bank)
+        tokens = [a for a in self.assets() if a.issuer == bank and a.kind == DEPOSIT_TOKEN]
+        if len(tokens) != 1:
+            raise BadInput(f"{bank} issues {'no deposit token' if not tokens else 'several deposit tokens'}")
+        return tokens[0]
+
+    def deposit(self, owner: str, amount: int, bank: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
+        """``bank`` tokenizes ``amount`` of ``owner``'s deposit (opening the token account if needed)."""
+        token = self.deposit_token(bank)
+        holder = account_id(owner, token.code)
+        if not self.store.reading(lambda uow: uow.accounts([holder])):
+            self.open_account(owner, token.code)
+        return self.submit(self.sign(deposit_tx(self.id, bank, token.code, holder, amount, tx_id=tx_id, memo=memo), [bank]))
+
+    def withdraw(self, owner: str, amount: int, bank: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
+        """``owner`` turns ``amount`` of ``bank``'s token back into an ordinary deposit."""
+        token = self.deposit_token(bank)
+        holder = self.account(account_id(owner, token.code))
+        return self.submit(self.sign(withdraw_tx(self.id, bank, token.code, holder.id, amount, tx_id=tx_id, memo=memo), [owner]))
+
+    def resolve_payment(self, payer: str, payee: str, amount: str) -> tuple[Account, Account, int]:
+        """The deposit-token accounts a payment runs between, and its amount in minor units."""
+        assets = {a.code: a for a in self.assets()}
+        mine = [a for a in self.accounts(owner=payer) if assets[a.asset].kind == DEPOSIT_TOKEN and not a.label]
+        if not mine:
+            self.participant(payer)
+            raise UnknownAccount(f"{payer} holds no deposit token")
+        _, named = split_amount(amount)
+        if named is not None:
+            mine = [a for a in mine if a.asset == named] or mine
+        minor = self.parse_amount(amount, mine[0].asset)
+        source = next((a for a in mine if a.available >= minor), mine[0])
+        currency = assets[source.asset].currency
+        theirs = [
+            a for a in self.accounts(owner=payee)
+            if assets[a.asset].kind == DEPOSIT_TOKEN and not a.label and assets[a.asset].currency == currency
+        ]
+        if not theirs:
+            self.participant(payee)
+            raise UnknownAccount(f"{payee} has no {currency} deposit-token account (open one with `account open`)")
+        target = next((a for a in theirs if a.asset == source.asset), theirs[0])
+        return source, target, minor
+
+    def pay(self, payer: str, payee: str, amount: int, *, tx_id: str | None = None, memo: str = "") -> Receipt:
+        """A domestic payment between two deposit-token accounts; across banks it settles in wholesale CBDC."""
+        source, target = self.account(payer), self.account(payee)
+        assets = {a.code: a for a in self.assets()}
+        payer_token, payee_token = assets[source.asset], assets[target.asset]
+        if payer_token.kind != DEPOSIT_TOKEN or payee_token.kind != DEPOSIT_TOKEN:
+            raise AssetMismatch("a payment runs between deposit-token accounts")
+        if payer_token.currency != payee_token.currency:
+            raise AssetMismatch(f"{source.id} holds {payer_token.currency} but {target.id} holds {payee_token.currency}")
+        settlement = [a for a in assets.values() if a.kind == "wholesale_cbdc" and a.currency == payer_token.currency]
+        if len(settlement) != 1:
+            raise UnknownAsset(f"no wholesale central-bank money in {payer_token.currency} to settle between banks")
+        tx = pay_tx(
+            self.id, source.id, payer_token.code, payer_token.issuer, target.id, payee_token.code, payee_token.issuer,
+            settlement[0].code, amount, tx_id=tx_id, memo=memo,
+        )
+        return self.submit(self.sign(tx))
 
     def post(self, hold_id: str, amount: int | None = None, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """Post a pending hold, fully or (one-leg holds) partly; the rest is released."""

@@ -9,8 +9,9 @@ Every balance change in wonledger is a signed transaction that passes through
 2. **authorize**: every signature verifies against its signer's registered
    key, and every owner of a debited account signed (for a post or void:
    every debtor of the hold, or every creditor of it);
-3. **policy**: the rules of the book: no overdraft, counters within 64 bits,
-   holds pending and unexpired, nothing reversed twice;
+3. **policy**: the rules of the book (no overdraft, counters within 64 bits,
+   holds pending and unexpired, nothing reversed twice) and those of
+   :mod:`ledger.policy` (deposit tokens credited to residents only);
 4. **apply**: journal entries chained by hash, legs, holds and counters
    written in one database transaction per chunk.
 
@@ -43,6 +44,7 @@ from ledger.errors import (
     NotAuthorized,
     UnknownAccount,
     UnknownAsset,
+    UnknownParticipant,
     UnknownTransaction,
 )
 from ledger.model import (
@@ -54,11 +56,13 @@ from ledger.model import (
     VOID,
     Account,
     Leg,
+    Participant,
     Receipt,
     SignedTx,
     Tx,
 )
 from ledger.money import MAX_COUNTER, Asset, check_minor_units, format_amount
+from ledger.policy import DEPOSIT_TOKEN, require_residency
 from ledger.signing import canonical_bytes, public_key_from_bytes, signature_holds
 from ledger.store import EntryInfo, HoldState, NewEntry, Store, UnitOfWork
 from ledger.wire import loads, parse_tx
@@ -83,6 +87,7 @@ class Book:
         self.clock = clock
         self.ledger_id = store.ledger_id
         self._keys: dict[str, Ed25519PublicKey] = {}
+        self._participants: dict[str, Participant] = {}
         self._assets: dict[str, Asset] = {}
 
     # -- public ----------------------------------------------------------
@@ -150,12 +155,28 @@ class Book:
     def _public_key(self, participant: str) -> Ed25519PublicKey:
         key = self._keys.get(participant)
         if key is None:
-            for p in self.store.reading(lambda uow: uow.participants()):
-                self._keys[p.id] = public_key_from_bytes(p.public_key)
+            self._load_participants()
             key = self._keys.get(participant)
             if key is None:
                 raise BadSignature(f"{participant} is not a registered participant, so cannot sign")
         return key
+
+    def _load_participants(self) -> None:
+        # Participants are never changed once registered, so a cache is only ever stale by omission.
+        for p in self.store.reading(lambda uow: uow.participants()):
+            self._participants[p.id] = p
+            self._keys[p.id] = public_key_from_bytes(p.public_key)
+
+    def _participant(self, pid: str, uow: UnitOfWork) -> Participant:
+        found = self._participants.get(pid)
+        if found is None:
+            for p in uow.participants():
+                self._participants[p.id] = p
+                self._keys[p.id] = public_key_from_bytes(p.public_key)
+            found = self._participants.get(pid)
+            if found is None:
+                raise UnknownParticipant(f"no participant {pid}")
+        return found
 
     def _asset(self, code: str, uow: UnitOfWork) -> Asset:
         asset = self._assets.get(code)
@@ -268,6 +289,7 @@ class Book:
             return self._finish_hold(tx, signers, state, now, system, uow)
         legs = self._checked_legs(tx.legs, state, uow)
         self._require_debtors(tx, legs, signers, state)
+        self._check_residency(legs, state, uow)
         effect = _Effect()
         if kind == HOLD:
             for leg in legs:
@@ -297,6 +319,13 @@ class Book:
                         f"leg {n} moves {leg.asset} but its {side} account {account_id} holds {account.asset}"
                     )
         return legs
+
+    def _check_residency(self, legs: Sequence[Leg], state: _State, uow: UnitOfWork) -> None:
+        for leg in legs:
+            asset = self._asset(leg.asset, uow)
+            if asset.kind == DEPOSIT_TOKEN:
+                holder = self._participant(state.accounts[leg.credit].owner, uow)
+                require_residency(holder, asset, self._participant(asset.issuer, uow))
 
     def _require_debtors(self, tx: Tx, legs: Sequence[Leg], signers: frozenset[str], state: _State) -> None:
         debtors = {state.accounts[leg.debit].owner for leg in legs}

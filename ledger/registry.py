@@ -19,6 +19,7 @@ from ledger.model import (
     check_id,
 )
 from ledger.money import Asset
+from ledger.policy import require_residency
 from ledger.store import Store, UnitOfWork
 
 
@@ -47,10 +48,15 @@ def open_account(uow: UnitOfWork, owner: str, asset: str, label: str = "", reser
     check_id(owner, "owner", PARTICIPANT_PATTERN)
     if label:
         check_id(label, "label", PARTICIPANT_PATTERN)
-    if uow.participant(owner) is None:
+    holder = uow.participant(owner)
+    if holder is None:
         raise UnknownParticipant(f"no participant {owner}")
-    if uow.asset(asset) is None:
+    found = uow.asset(asset)
+    if found is None:
         raise UnknownAsset(f"no asset {asset}")
+    issuer = uow.participant(found.issuer)
+    if issuer is not None:
+        require_residency(holder, found, issuer)
     if reserve and not label:
         raise BadInput("a reserve account needs a label")
     flags = {NO_OVERDRAFT} | ({RESERVE} if reserve else set())

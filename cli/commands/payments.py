@@ -9,7 +9,7 @@ from cli.render import emit_json, show_tx, tx_json
 from ledger import Ledger, Receipt
 
 
-def _report(ctx: Context, ledger: Ledger, receipt: Receipt) -> None:
+def report_receipt(ctx: Context, ledger: Ledger, receipt: Receipt) -> None:
     entry = ledger.transaction(receipt.id)
     if ctx.json:
         emit_json(tx_json(entry, receipt))
@@ -37,7 +37,7 @@ def transfer(ctx: Context, source: str, destination: str, amount: str, tx_id: st
     ledger = ctx.ledger()
     debit, credit, minor = ledger.resolve_pair(source, destination, amount)
     receipt = ledger.transfer(debit.id, credit.id, minor, tx_id=tx_id, memo=memo, hold_timeout_s=(timeout or 3600) if hold else None)
-    _report(ctx, ledger, receipt)
+    report_receipt(ctx, ledger, receipt)
 
 
 @click.command()
@@ -55,7 +55,7 @@ def post(ctx: Context, hold_id: str, amount: str | None, tx_id: str | None) -> N
         if len(held.tx.legs) != 1:
             raise click.UsageError(f"hold {hold_id} has {len(held.tx.legs)} legs; post it whole")
         minor = ledger.parse_amount(amount, held.tx.legs[0].asset)
-    _report(ctx, ledger, ledger.post(hold_id, minor, tx_id=tx_id))
+    report_receipt(ctx, ledger, ledger.post(hold_id, minor, tx_id=tx_id))
 
 
 @click.command()
@@ -66,7 +66,7 @@ def post(ctx: Context, hold_id: str, amount: str | None, tx_id: str | None) -> N
 def void(ctx: Context, hold_id: str, tx_id: str | None) -> None:
     """Void hold ID: release all of it."""
     ledger = ctx.ledger()
-    _report(ctx, ledger, ledger.void(hold_id, tx_id=tx_id))
+    report_receipt(ctx, ledger, ledger.void(hold_id, tx_id=tx_id))
 
 
 @click.command()
@@ -78,4 +78,4 @@ def void(ctx: Context, hold_id: str, tx_id: str | None) -> None:
 def reverse(ctx: Context, original_id: str, tx_id: str | None, memo: str) -> None:
     """Undo transaction ID with a new one that moves its legs back (signed by its creditors)."""
     ledger = ctx.ledger()
-    _report(ctx, ledger, ledger.reverse(original_id, tx_id=tx_id, memo=memo))
+    report_receipt(ctx, ledger, ledger.reverse(original_id, tx_id=tx_id, memo=memo))

@@ -137,7 +137,8 @@ def test_concurrent_wonledger_transfer_commands_spend_only_what_is_there(ledger:
 
 # -- many accounts, both directions -------------------------------------------------
 
-PEOPLE = ("alice", "seoul-exports", "kowloon-supply", "peakfx")
+#: Korean residents, since only they may hold a Korean bank's deposit token.
+PEOPLE = ("alice", "seoul-exports", "busan-fish", "daegu-textiles")
 
 
 def mixed_workload(ledger: Ledger, worker: int, size: int) -> list[str]:
@@ -171,6 +172,8 @@ def mixed_workload(ledger: Ledger, worker: int, size: int) -> list[str]:
 
 
 def fund_people(ledger: Ledger) -> None:
+    for p in PEOPLE[2:]:
+        ledger.add_participant(p, "corporate", "KR")
     for p in PEOPLE[1:]:
         ledger.open_account(p, ASSET)
         ledger.transfer(ALICE, f"{p}:{ASSET}", 1_000_000)
