@@ -15,6 +15,7 @@ import sys
 import click
 
 from cli.commands.deposits import deposit, pay, withdraw
+from cli.commands.stablecoins import issuer, mint, redeem, report
 from cli.commands.journal import history, submit, tx, verify
 from cli.commands.payments import post, reverse, transfer, void
 from cli.commands.registry import account, balance, info, init, participant
@@ -82,7 +83,7 @@ def cli(ctx: click.Context, db: str | None, keys: str | None, as_json: bool) -> 
     ctx.call_on_close(state.close)
 
 
-for command in (init, info, participant, account, balance, deposit, withdraw, pay, transfer, post, void, reverse, history, tx, submit, verify, bench):
+for command in (init, info, participant, account, balance, deposit, withdraw, pay, issuer, mint, redeem, report, transfer, post, void, reverse, history, tx, submit, verify, bench):
     cli.add_command(command)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from decimal import Decimal
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,10 +34,22 @@ from ledger.errors import (
     UnknownTransaction,
 )
 from ledger.ingest import IngestResult, ingest
-from ledger.flows import deposit_tx, hold_tx, pay_tx, post_tx, reversal_tx, transfer_tx, void_tx, withdraw_tx
-from ledger.policy import DEPOSIT_TOKEN
+from ledger.flows import (
+    deposit_tx,
+    hold_tx,
+    mint_tx,
+    pay_tx,
+    post_tx,
+    redeem_tx,
+    reversal_tx,
+    transfer_tx,
+    void_tx,
+    withdraw_tx,
+)
+from ledger.policy import DEPOSIT_TOKEN, load_issuer_policy
 from ledger.model import (
     PARTICIPANT_PATTERN,
+    RESERVE,
     Account,
     JournalEntry,
     Leg,
@@ -50,9 +63,9 @@ from ledger.model import (
 )
 from ledger.money import Asset, parse_amount, split_amount
 from ledger.reconcile import VerifyReport, verify_ledger
-from ledger.registry import add_participant, open_account
+from ledger.registry import add_participant, open_account, register_issuer
 from ledger.signing import KeyStore, tx_bytes
-from ledger.store import Store, database_exists, safe_url, sqlite_path
+from ledger.store import Store, UnitOfWork, database_exists, safe_url, sqlite_path
 from ledger.wire import parse_tx
 from ledger.world import funding_txs, load_registry, participant_key, world_data
 
@@ -106,7 +119,7 @@ class Ledger:
             store._check_schema()
             ledger = cls(store, KeyStore(keys), clock)
             load_registry(store, ledger.keys, data)
-            for outcome in ledger.book.submit_many([ledger.sign(tx) for tx in funding_txs(store.ledger_id, data)]):
+            for outcome in ledger.book.submit_many([ledger.sign(tx) for tx in funding_txs(store.ledger_id, data, {a.code: a.exponent for a in ledger.assets()})]):
                 if isinstance(outcome, LedgerError):
                     raise outcome
         except BaseException:
@@ -173,7 +186,11 @@ class Ledger:
         return found
 
     def open_account(self, owner: str, asset: str, label: str = "") -> Account:
-        return self.store.writing(lambda uow: open_account(uow, owner, asset, label))
+        def write(uow: UnitOfWork) -> Account:
+            uow.head(lock=True)  # queue with the book's writers, which may open accounts too
+            return open_account(uow, owner, asset, label)
+
+        return self.store.writing(write)
 
     def resolve_account(self, name: str, asset: str | None = None) -> Account:
         """An account by id (``owner:asset[:label]``) or by owner and asset."""
@@ -252,9 +269,8 @@ class Ledger:
         """``bank`` tokenizes ``amount`` of ``owner``'s deposit (opening the token account if needed)."""
         token = self.deposit_token(bank)
         holder = account_id(owner, token.code)
-        if not self.store.reading(lambda uow: uow.accounts([holder])):
-            self.open_account(owner, token.code)
-        return self.submit(self.sign(deposit_tx(self.id, bank, token.code, holder, amount, tx_id=tx_id, memo=memo), [bank]))
+        tx = deposit_tx(self.id, bank, token.code, holder, amount, tx_id=tx_id, memo=memo)
+        return self.book.submit(self.sign(tx, [bank]), opens=[(owner, token.code, "", False)])
 
     def withdraw(self, owner: str, amount: int, bank: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """``owner`` turns ``amount`` of ``bank``'s token back into an ordinary deposit."""
@@ -302,6 +318,58 @@ class Ledger:
             settlement[0].code, amount, tx_id=tx_id, memo=memo,
         )
         return self.submit(self.sign(tx))
+
+    # -- stablecoins --------------------------------------------------------
+    def register_issuer(self, issuer: str, code: str, currency: str) -> Asset:
+        """Register ``issuer`` for stablecoin ``code`` if the policy admits its kind."""
+        policy = load_issuer_policy()
+        now = chain.iso(self.book.clock())
+        return self.store.writing(lambda uow: register_issuer(uow, issuer, code, currency.upper(), policy, now))
+
+    def issuers(self) -> dict[str, str]:
+        return self.store.reading(lambda uow: uow.issuers())
+
+    def mint(self, code: str, amount: int, holder: str, pay_with: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
+        """``holder`` pays ``pay_with`` deposit tokens into the reserve and receives ``amount`` of ``code`` at par."""
+        coin, backing = self._coin_and_backing(code, pay_with)
+        tx = mint_tx(self.id, coin, backing, holder, amount, tx_id=tx_id, memo=memo)
+        opens = [(holder, coin.code, "", False), (coin.issuer, backing.code, "reserve", True)]
+        return self.book.submit(self.sign(tx, [holder, coin.issuer]), opens=opens)
+
+    def redeem(self, code: str, amount: int, holder: str, to_asset: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
+        """``holder`` returns ``amount`` of ``code`` and receives ``to_asset`` from the reserve at par."""
+        coin, backing = self._coin_and_backing(code, to_asset)
+        tx = redeem_tx(self.id, coin, backing, holder, amount, tx_id=tx_id, memo=memo)
+        opens = [(holder, backing.code, "", False), (coin.issuer, backing.code, "reserve", True)]
+        return self.book.submit(self.sign(tx, [holder, coin.issuer]), opens=opens)
+
+    def supply_report(self) -> list[dict[str, object]]:
+        """Per stablecoin: supply, reserve (in the coin's minor units) and what the reserve is held in."""
+        assets = {a.code: a for a in self.assets()}
+        accounts = self.accounts()
+        rows = []
+        for code, issuer in sorted(self.issuers().items()):
+            coin = assets[code]
+            issuance = next(a for a in accounts if a.id == account_id(issuer, code))
+            supply = -issuance.balance + issuance.debits_pending
+            held = [a for a in accounts if a.owner == issuer and RESERVE in a.flags and assets[a.asset].currency == coin.currency]
+            reserve = sum(a.available * 10**coin.exponent // 10 ** assets[a.asset].exponent for a in held)
+            ratio = None if supply == 0 else str((Decimal(reserve) / Decimal(supply)).quantize(Decimal("0.0001")))
+            rows.append({
+                "asset": code, "issuer": issuer, "supply": supply, "reserve": reserve,
+                "reserve_assets": [a.asset for a in held], "ratio": ratio,
+            })
+        return rows
+
+    def _coin_and_backing(self, code: str, backing_code: str) -> tuple[Asset, Asset]:
+        coin, backing = self.asset(code), self.asset(backing_code)
+        if coin.kind != "stablecoin":
+            raise AssetMismatch(f"{code} is a {coin.kind}, not a stablecoin")
+        if backing.kind != DEPOSIT_TOKEN:
+            raise AssetMismatch(f"{backing_code} is a {backing.kind}; stablecoins are minted and redeemed against deposit tokens")
+        if coin.currency != backing.currency:
+            raise AssetMismatch(f"{code} is {coin.currency} but {backing_code} is {backing.currency}: par needs one currency")
+        return coin, backing
 
     def post(self, hold_id: str, amount: int | None = None, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """Post a pending hold, fully or (one-leg holds) partly; the rest is released."""

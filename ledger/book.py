@@ -23,7 +23,7 @@ transaction begins so that locks are held only for the bookkeeping.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -40,6 +40,7 @@ from ledger.errors import (
     HoldExpired,
     HoldNotPending,
     InsufficientFunds,
+    IssuerNotRegistered,
     LedgerError,
     NotAuthorized,
     UnknownAccount,
@@ -50,6 +51,8 @@ from ledger.errors import (
 from ledger.model import (
     EXPIRE,
     HOLD,
+    ISSUANCE,
+    RESERVE,
     PLAIN_KINDS,
     POST,
     REVERSAL,
@@ -62,12 +65,15 @@ from ledger.model import (
     Tx,
 )
 from ledger.money import MAX_COUNTER, Asset, check_minor_units, format_amount
-from ledger.policy import DEPOSIT_TOKEN, require_residency
+from ledger.registry import new_account
+from ledger.policy import DEPOSIT_TOKEN, STABLECOIN, at_scale, require_full_reserve, require_residency
 from ledger.signing import canonical_bytes, public_key_from_bytes, signature_holds
 from ledger.store import EntryInfo, HoldState, NewEntry, Store, UnitOfWork
 from ledger.wire import loads, parse_tx
 
 Clock = Callable[[], datetime]
+#: An account a transaction may open: (owner, asset, label, reserve).
+AccountToOpen = tuple[str, str, str, bool]
 Outcome = Receipt | LedgerError
 
 #: Ids the ledger writes itself start with a character no client id may start with.
@@ -91,20 +97,25 @@ class Book:
         self._assets: dict[str, Asset] = {}
 
     # -- public ----------------------------------------------------------
-    def submit(self, signed: SignedTx) -> Receipt:
-        """Apply one transaction or raise the reason it was refused."""
-        outcome = self.submit_many([signed])[0]
+    def submit(self, signed: SignedTx, opens: Sequence[AccountToOpen] = ()) -> Receipt:
+        """Apply one transaction or raise the reason it was refused.
+
+        ``opens`` names accounts the transaction needs that may not exist yet
+        (``(owner, asset, label, reserve)``): those missing are opened in the
+        same database transaction, and only if the transaction is accepted.
+        """
+        outcome = self.submit_many([signed], opens)[0]
         if isinstance(outcome, LedgerError):
             raise outcome
         return outcome
 
-    def submit_many(self, batch: Sequence[SignedTx]) -> list[Outcome]:
+    def submit_many(self, batch: Sequence[SignedTx], opens: Sequence[AccountToOpen] = ()) -> list[Outcome]:
         """Apply a chunk in one database transaction; one outcome per item, in order."""
         if not batch:
             return []
         signers = self._check_signatures(batch)
         self.expire_due()
-        return self.store.writing(lambda uow: self._apply(uow, batch, signers, system=False))
+        return self.store.writing(lambda uow: self._apply(uow, batch, signers, system=False, opens=opens))
 
     def expire_due(self) -> int:
         """Void every hold whose timeout has passed; returns how many."""
@@ -206,6 +217,7 @@ class Book:
         signers: Sequence[frozenset[str] | LedgerError],
         system: bool,
         now: str | None = None,
+        opens: Sequence[AccountToOpen] = (),
     ) -> list[Outcome]:
         # The chain head's row lock comes first: on PostgreSQL (READ COMMITTED) every
         # writer queues on it, so everything read below (committed ids, hold states,
@@ -221,8 +233,18 @@ class Book:
         reversed_already = uow.reversed_refs(reversal_refs) if reversal_refs else set()
         touched = {a for s in batch for leg in s.tx.legs for a in (leg.debit, leg.credit)}
         touched.update(a for h in holds.values() for leg in h.legs for a in (leg.debit, leg.credit))
+        accounts = uow.accounts(touched, lock=True)
+        # Accounts to open with the transaction: checked now, written only if something is accepted.
+        created = [new_account(uow, *spec) for spec in opens]
+        created = [a for a in created if a.id not in accounts and not uow.accounts([a.id])]
+        accounts.update((a.id, a) for a in created)
+        backing = self._backing_issuers(accounts.values(), uow)
+        if backing:
+            # The reserve rule needs every reserve and issuance account of these issuers.
+            extra = set(uow.reserve_and_issuance_accounts(backing)) - set(accounts)
+            accounts.update(uow.accounts(extra, lock=True))
         state = _State(
-            accounts=uow.accounts(touched, lock=True),
+            accounts=accounts,
             holds=holds,
             originals=originals,
             reversed=reversed_already,
@@ -271,6 +293,9 @@ class Book:
                 state.holds[signed.tx.id] = HoldState(signed.tx.id, seq, "pending", expires, signed.tx.legs)
             state.originals[signed.tx.id] = (signed.tx.kind, signed.tx.legs)
             outcomes.append(Receipt(signed.tx.id, seq, prev, now, status))
+        if state.new_entries:
+            for account in created:
+                uow.add_account(account)
         uow.append(
             state.new_entries,
             state.changed_accounts(),
@@ -305,6 +330,7 @@ class Book:
                 effect.add(leg.debit, dp=leg.amount)
                 effect.add(leg.credit, cp=leg.amount)
         self._check_funds(effect, state, uow)
+        self._check_reserves(effect, state, uow)
         return effect
 
     def _checked_legs(self, legs: Sequence[Leg], state: _State, uow: UnitOfWork) -> Sequence[Leg]:
@@ -390,7 +416,47 @@ class Book:
                 effect.add(posted.credit, cp=posted.amount)
         effect.finishes = (hold.id, "posted" if tx.kind == POST else "voided", tx.id)
         self._check_funds(effect, state, uow)
+        self._check_reserves(effect, state, uow)
         return effect
+
+    def _backing_issuers(self, accounts: Iterable[Account], uow: UnitOfWork) -> set[str]:
+        """Issuers whose stablecoin supply or reserve these accounts are part of."""
+        found = set()
+        for a in accounts:
+            if RESERVE in a.flags:
+                found.add(a.owner)
+            elif ISSUANCE in a.flags and self._asset(a.asset, uow).kind == STABLECOIN:
+                found.add(a.owner)
+        return found
+
+    def _check_reserves(self, effect: _Effect, state: _State, uow: UnitOfWork) -> None:
+        """Every issuer whose supply or reserve this changes stays fully reserved."""
+        changed = [state.accounts[a] for a in effect.deltas]
+        issuers = self._backing_issuers(changed, uow)
+        if not issuers:
+            return
+        registered: dict[str, str] | None = None
+        supply: dict[tuple[str, str], int] = {}
+        reserve: dict[tuple[str, str], int] = {}
+        exponents: dict[tuple[str, str], int] = {}
+        for account in state.accounts.values():
+            if account.owner not in issuers:
+                continue
+            asset = self._asset(account.asset, uow)
+            dp, cp, dq, _ = (now + d for now, d in zip(state.counters(account.id), effect.deltas.get(account.id, (0, 0, 0, 0)), strict=True))
+            key = (account.owner, asset.currency)
+            if ISSUANCE in account.flags and asset.kind == STABLECOIN:
+                issued = dp - cp + dq  # outstanding, pending mints included
+                if account.id in effect.deltas and effect.deltas[account.id][0] + effect.deltas[account.id][2] > 0:
+                    registered = registered if registered is not None else uow.issuers()
+                    if registered.get(asset.code) != account.owner:
+                        raise IssuerNotRegistered(f"{account.owner} is not a registered issuer of {asset.code}")
+                supply[key] = supply.get(key, 0) + at_scale(issued, asset.exponent)
+                exponents[key] = asset.exponent
+            elif RESERVE in account.flags:
+                reserve[key] = reserve.get(key, 0) + at_scale(cp - dp - dq, asset.exponent)
+        for key, issued in supply.items():
+            require_full_reserve(key[0], key[1], issued, reserve.get(key, 0), exponents[key])
 
     def _check_funds(self, effect: _Effect, state: _State, uow: UnitOfWork) -> None:
         for account_id, delta in effect.deltas.items():

@@ -1,18 +1,29 @@
 """The policy the ledger encodes (DESIGN section 1), as checks the book and registry run.
 
-So far: **residency**. Tokenized deposits are for domestic use: only a
-resident of the issuing bank's jurisdiction may hold one, so an account in
-a deposit token opens only for such a resident, and no leg may credit a
-deposit token to anyone else (whoever signed it, however it arrived).
+- **Residency**: tokenized deposits are for domestic use: only a resident
+  of the issuing bank's jurisdiction may hold one, so an account in a
+  deposit token opens only for such a resident, and no leg may credit a
+  deposit token to anyone else (whoever signed it, however it arrived).
+- **Issuers**: only registered issuers mint, and registration is open to
+  the kinds ``fixtures/policy.toml`` names for the issuer's jurisdiction
+  (phase 1 in Korea: banks and bank-led consortia).
+- **Full reserves**: after every transaction an issuer's reserve accounts
+  in a currency hold at least the supply of its stablecoins in that
+  currency (reserve counted net of holds, supply including pending mints).
 """
 
 from __future__ import annotations
 
-from ledger.errors import Residency
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+
+from ledger.errors import IssuerNotEligible, ReserveShortfall, Residency
 from ledger.model import Participant
 from ledger.money import Asset
 
 DEPOSIT_TOKEN = "deposit_token"
+STABLECOIN = "stablecoin"
 
 
 def may_hold(holder: Participant, asset: Asset, issuer: Participant) -> bool:
@@ -28,4 +39,54 @@ def require_residency(holder: Participant, asset: Asset, issuer: Participant) ->
         raise Residency(
             f"{holder.id} ({where} {holder.jurisdiction}) may not hold {asset.code}: "
             f"deposit tokens of {issuer.id} are for residents of {issuer.jurisdiction} only"
+        )
+
+
+# -- stablecoin issuers ---------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class IssuerPolicy:
+    phase: int
+    eligible: dict[str, tuple[str, ...]]
+    exponents: dict[str, int]
+
+
+def load_issuer_policy() -> IssuerPolicy:
+    """The issuer rules of ``fixtures/policy.toml``."""
+    data = tomllib.loads(resources.files("wonledger_fixtures").joinpath("policy.toml").read_text(encoding="utf-8"))
+    issuers = data.get("issuers", {})
+    return IssuerPolicy(
+        phase=int(issuers.get("phase", 1)),
+        eligible={j: tuple(kinds) for j, kinds in issuers.get("eligible", {}).items()},
+        exponents={c: int(e) for c, e in data.get("exponents", {}).items()},
+    )
+
+
+def require_eligible(candidate: Participant, policy: IssuerPolicy) -> None:
+    kinds = policy.eligible.get(candidate.jurisdiction, ())
+    if candidate.kind not in kinds:
+        allowed = ", ".join(kinds) if kinds else "nobody"
+        raise IssuerNotEligible(
+            f"{candidate.id} is a {candidate.kind} in {candidate.jurisdiction}; in phase {policy.phase} "
+            f"only {allowed} may issue stablecoins there"
+        )
+
+
+# -- full reserves -----------------------------------------------------------------
+
+#: Amounts of one currency but different exponents compare at this scale.
+_SCALE = 18
+
+
+def at_scale(minor: int, exponent: int) -> int:
+    return minor * 10 ** (_SCALE - exponent)
+
+
+def require_full_reserve(issuer: str, currency: str, supply: int, reserve: int, exponent: int) -> None:
+    """``supply`` and ``reserve`` at the common scale; refuse if the reserve falls short."""
+    if reserve < supply:
+        short = (supply - reserve) // 10 ** (_SCALE - exponent)
+        raise ReserveShortfall(
+            f"{issuer}'s {currency} reserve would be {short} minor units short of the stablecoin it has issued; "
+            "every stablecoin is fully reserved"
         )

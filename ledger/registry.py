@@ -19,7 +19,7 @@ from ledger.model import (
     check_id,
 )
 from ledger.money import Asset
-from ledger.policy import require_residency
+from ledger.policy import IssuerPolicy, require_eligible, require_residency
 from ledger.store import Store, UnitOfWork
 
 
@@ -45,6 +45,15 @@ def add_asset(uow: UnitOfWork, asset: Asset) -> Asset:
 
 
 def open_account(uow: UnitOfWork, owner: str, asset: str, label: str = "", reserve: bool = False) -> Account:
+    account = new_account(uow, owner, asset, label, reserve)
+    if uow.accounts([account.id]):
+        raise AlreadyExists(f"account {account.id} already exists")
+    uow.add_account(account)
+    return account
+
+
+def new_account(uow: UnitOfWork, owner: str, asset: str, label: str = "", reserve: bool = False) -> Account:
+    """The account ``owner`` may open in ``asset``, checked but not yet written."""
     check_id(owner, "owner", PARTICIPANT_PATTERN)
     if label:
         check_id(label, "label", PARTICIPANT_PATTERN)
@@ -60,8 +69,27 @@ def open_account(uow: UnitOfWork, owner: str, asset: str, label: str = "", reser
     if reserve and not label:
         raise BadInput("a reserve account needs a label")
     flags = {NO_OVERDRAFT} | ({RESERVE} if reserve else set())
-    account = Account(id=account_id(owner, asset, label), owner=owner, asset=asset, flags=frozenset(flags), label=label)
-    if uow.accounts([account.id]):
-        raise AlreadyExists(f"account {account.id} already exists")
-    uow.add_account(account)
-    return account
+    return Account(id=account_id(owner, asset, label), owner=owner, asset=asset, flags=frozenset(flags), label=label)
+
+
+def register_issuer(uow: UnitOfWork, issuer: str, code: str, currency: str, policy: IssuerPolicy, at: str) -> Asset:
+    """Register ``issuer`` for stablecoin ``code`` (creating the asset if it is new).
+
+    The participant must be of a kind the policy admits in its jurisdiction
+    (``ISSUER_NOT_ELIGIBLE`` otherwise).
+    """
+    candidate = uow.participant(issuer)
+    if candidate is None:
+        raise UnknownParticipant(f"no participant {issuer}")
+    require_eligible(candidate, policy)
+    existing = uow.asset(code)
+    if existing is None:
+        if currency not in policy.exponents:
+            raise BadInput(f"no exponent for {currency} in policy.toml ({', '.join(sorted(policy.exponents))})")
+        existing = add_asset(uow, Asset(code, currency, "stablecoin", policy.exponents[currency], issuer))
+    elif existing.kind != "stablecoin" or existing.issuer != issuer or existing.currency != currency:
+        raise AlreadyExists(f"asset {code} exists as a {existing.currency} {existing.kind} of {existing.issuer}")
+    if code in uow.issuers():
+        raise AlreadyExists(f"{issuer} is already registered for {code}")
+    uow.add_issuer(code, issuer, at)
+    return existing

@@ -14,7 +14,9 @@ from typing import Any
 from ledger.errors import BadInput
 from ledger.model import Leg, Participant, Tx
 from ledger.money import Asset, parse_amount
-from ledger.registry import add_asset, open_account
+from ledger.chain import iso, utc_now
+from ledger.policy import load_issuer_policy
+from ledger.registry import add_asset, open_account, register_issuer
 from ledger.signing import KeyStore, public_bytes
 from ledger.store import Store, UnitOfWork
 
@@ -53,14 +55,17 @@ def load_registry(store: Store, keys: KeyStore, data: dict[str, Any]) -> None:
             uow.add_participant(p)
         for a in data.get("assets", []):
             add_asset(uow, Asset(a["code"], a["currency"], a["kind"], a["exponent"], a["issuer"]))
+        policy = load_issuer_policy()
+        for reg in data.get("issuers", []):
+            register_issuer(uow, reg["issuer"], reg["asset"], reg["currency"], policy, iso(utc_now()))
         for acc in data.get("accounts", []):
             open_account(uow, acc["owner"], acc["asset"], acc.get("label", ""), reserve=acc.get("reserve", False))
 
     store.writing(write)
 
 
-def funding_txs(ledger_id: str, data: dict[str, Any]) -> list[Tx]:
-    exponents = {a["code"]: a["exponent"] for a in data.get("assets", [])}
+def funding_txs(ledger_id: str, data: dict[str, Any], exponents: dict[str, int]) -> list[Tx]:
+    """The world's funding, amounts parsed with the exponents of the ledger's assets."""
     txs = []
     for f in data.get("funding", []):
         legs = tuple(

@@ -5,6 +5,7 @@ back to be signed and submitted through the book. No flow writes a table.
 """
 
 from ledger.flows.deposits import deposit_tx, pay_tx, withdraw_tx
+from ledger.flows.stablecoins import at_par, mint_tx, redeem_tx
 from ledger.flows.transfers import hold_tx, new_tx_id, post_tx, reversal_tx, transfer_tx, void_tx
 
-__all__ = ["deposit_tx", "pay_tx", "withdraw_tx", "hold_tx", "new_tx_id", "post_tx", "reversal_tx", "transfer_tx", "void_tx"]
+__all__ = ["at_par", "mint_tx", "redeem_tx", "deposit_tx", "pay_tx", "withdraw_tx", "hold_tx", "new_tx_id", "post_tx", "reversal_tx", "transfer_tx", "void_tx"]

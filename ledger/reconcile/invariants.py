@@ -6,7 +6,8 @@ a well-formed transaction for this ledger; that the stored legs are the
 body's legs; every signature and that the right parties signed; then that
 the counters and hold states the replay implies equal the stored ones, that
 every asset sums to zero, that no protected account is overdrawn, and that
-the chain head is the last entry. Each problem names the transaction (or the
+the chain head is the last entry, and that every stablecoin issuer's
+reserve covers its supply. Each problem names the transaction (or the
 account) it was found in.
 """
 
@@ -19,7 +20,9 @@ from dataclasses import dataclass, field
 
 from ledger import chain
 from ledger.errors import LedgerError
-from ledger.model import EXPIRE, HOLD, POST, VOID, Account, Leg
+from ledger.model import EXPIRE, HOLD, ISSUANCE, POST, RESERVE, VOID, Account, Leg
+from ledger.money import Asset
+from ledger.policy import STABLECOIN, at_scale
 from ledger.signing import canonical_bytes, public_key_from_bytes, signature_holds
 from ledger.store import GENESIS_HASH, Store, StoredEntry
 from ledger.wire import parse_tx
@@ -57,7 +60,7 @@ class _Hold:
 
 def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -> VerifyReport:
     report = VerifyReport()
-    participants, accounts = store.reading(lambda uow: (uow.participants(), uow.all_accounts()))
+    participants, accounts, assets = store.reading(lambda uow: (uow.participants(), uow.all_accounts(), uow.assets()))
     keys = {p.id: public_key_from_bytes(p.public_key) for p in participants}
     owners = {a.id: a.owner for a in accounts}
     counters: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
@@ -112,6 +115,7 @@ def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -
     for hold_id in set(stored_holds) - set(holds):
         problem(hold_id, "hold_state", "a hold with no hold transaction in the journal")
     _check_accounts(accounts, counters, problem)
+    _check_reserves(accounts, {a.code: a for a in assets}, problem)
     seq, head_hash = store.reading(lambda uow: uow.head())
     if (seq, head_hash) != (expected_seq, prev):
         problem(None, "head", f"the chain head says seq {seq}, the journal ends at {expected_seq}")
@@ -183,6 +187,24 @@ def _authorize_and_replay(
         for leg in legs:
             counters[leg.debit][0] += leg.amount
             counters[leg.credit][1] += leg.amount
+
+
+def _check_reserves(accounts: Iterable[Account], assets: dict[str, Asset], problem: Callable) -> None:
+    """Every issuer's reserve in a currency covers its stablecoins in that currency."""
+    supply: dict[tuple[str, str], int] = defaultdict(int)
+    reserve: dict[tuple[str, str], int] = defaultdict(int)
+    for a in accounts:
+        asset = assets.get(a.asset)
+        if asset is None:
+            continue
+        key = (a.owner, asset.currency)
+        if ISSUANCE in a.flags and asset.kind == STABLECOIN:
+            supply[key] += at_scale(-a.balance + a.debits_pending, asset.exponent)
+        elif RESERVE in a.flags:
+            reserve[key] += at_scale(a.available, asset.exponent)
+    for (issuer, currency), issued in sorted(supply.items()):
+        if reserve[(issuer, currency)] < issued:
+            problem(None, "reserve", f"{issuer}'s {currency} reserve is below the stablecoins it has issued")
 
 
 def _check_accounts(accounts: Iterable[Account], counters: dict[str, list[int]], problem: Callable) -> None:

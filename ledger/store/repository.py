@@ -32,7 +32,9 @@ from ledger.store.engine import (
 T = TypeVar("T")
 
 #: The newest migration; a database at another revision is not opened.
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0002"
+#: Earlier revisions this wonledger upgrades when it opens them.
+OLDER_REVISIONS = ("0001",)
 GENESIS_HASH = "0" * 64
 #: Bound parameters per IN (...) list, well under SQLite's limit.
 _IN_CHUNK = 500
@@ -174,6 +176,9 @@ class Store:
             raise storage_error(exc) from None
         if ledger_id is None:
             raise NotALedger(f"{self.url} is not a wonledger database (no ledger id)")
+        if revision in OLDER_REVISIONS:
+            self.migrate()  # a ledger made by an earlier wonledger: bring its schema up to date
+            revision = SCHEMA_HEAD
         if revision != SCHEMA_HEAD:
             raise NotALedger(
                 f"{self.url} has schema {revision}; this wonledger knows {SCHEMA_HEAD}"
@@ -251,6 +256,13 @@ class UnitOfWork:
             [{"code": a.code, "currency": a.currency, "kind": a.kind, "exponent": a.exponent, "issuer": a.issuer}],
         )
 
+    def issuers(self) -> dict[str, str]:
+        """Registered stablecoins and their issuers: asset code → participant id."""
+        return {r.asset: r.issuer for r in self.conn.execute(select(t.issuers.c.asset, t.issuers.c.issuer))}
+
+    def add_issuer(self, asset: str, issuer: str, at: str) -> None:
+        self.conn.execute(t.issuers.insert(), [{"asset": asset, "issuer": issuer, "registered_at": at}])
+
     # -- accounts --------------------------------------------------------
     def add_account(self, a: Account) -> None:
         self.conn.execute(
@@ -281,6 +293,21 @@ class UnitOfWork:
             for row in self.conn.execute(query):
                 found[row.id] = _account(row)
         return found
+
+    def reserve_and_issuance_accounts(self, issuers: Iterable[str]) -> list[str]:
+        """Ids of the reserve accounts and stablecoin issuance accounts of ``issuers``."""
+        wanted = sorted(set(issuers))
+        if not wanted:
+            return []
+        query = (
+            select(t.accounts.c.id)
+            .select_from(t.accounts.join(t.assets, t.assets.c.code == t.accounts.c.asset))
+            .where(
+                t.accounts.c.owner.in_(wanted),
+                or_(t.accounts.c.flags.like("%reserve%"), (t.assets.c.kind == "stablecoin") & t.accounts.c.flags.like("%issuance%")),
+            )
+        )
+        return list(self.conn.execute(query).scalars())
 
     def all_accounts(self, owner: str | None = None, asset: str | None = None) -> list[Account]:
         query = select(t.accounts).order_by(t.accounts.c.id)

@@ -114,3 +114,11 @@ head = Table(
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+issuers = Table(
+    "issuers",
+    metadata,
+    Column("asset", String(32), ForeignKey("assets.code"), primary_key=True),
+    Column("issuer", String(64), ForeignKey("participants.id"), nullable=False),
+    Column("registered_at", String(32), nullable=False),
+)

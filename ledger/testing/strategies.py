@@ -48,6 +48,7 @@ from ledger.model import (
     MAX_MEMO,
     MAX_TIMEOUT_S,
     PLAIN_KINDS,
+    RESERVE,
     Leg,
     SignedTx,
     Tx,
@@ -294,12 +295,18 @@ def signed_transactions(
     per example. With ``include_issuance=False`` issuers' issuance accounts
     (which may go negative) are left out; ``may_debit`` narrows the accounts
     debited further (e.g. ``lambda a: a.available >= 1000``), judged on the
-    accounts as they were when the strategy was made.
+    accounts as they were when the strategy was made. Stablecoin reserve
+    and issuance accounts are always left out: moving either alone would
+    break full reserve (:class:`~ledger.errors.ReserveShortfall`), which is
+    the business of mints and redemptions.
     """
+    asset_kinds = {a.code: a.kind for a in ledger.assets()}
     by_asset: dict[str, list[str]] = {}
     signable: set[str] = set()
     for account in ledger.accounts():
         if not include_issuance and account.may_overdraw:
+            continue
+        if RESERVE in account.flags or (account.may_overdraw and asset_kinds[account.asset] == "stablecoin"):
             continue
         by_asset.setdefault(account.asset, []).append(account.id)
         if ledger.keys.has(account.owner) and (may_debit is None or may_debit(account)):

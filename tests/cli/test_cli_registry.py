@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ledger.store import SCHEMA_HEAD
+
 if TYPE_CHECKING:
     from conftest import Ledger, Run
 
@@ -77,7 +79,7 @@ def test_info_json_has_exactly_the_ledger_db_schema_and_counts(wl: Ledger) -> No
     assert set(info) == {"ledger", "db", "schema", "transactions", "accounts"}
     assert info["ledger"].startswith("wl-")
     assert info["db"] == wl.db
-    assert info["schema"] == "0001"
+    assert info["schema"] == SCHEMA_HEAD
     assert (info["transactions"], info["accounts"]) == (8, 20)
 
 

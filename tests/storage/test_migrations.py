@@ -61,7 +61,7 @@ def test_a_new_ledger_is_stamped_with_the_head_revision(ledger: Ledger, raw) -> 
     assert ledger.info().schema == SCHEMA_HEAD
 
 
-@pytest.mark.parametrize("revision", ["0002", "0000", "abcdef123456"])
+@pytest.mark.parametrize("revision", ["9999", "0000", "abcdef123456"])
 def test_a_database_at_another_revision_is_not_opened(ledger: Ledger, raw, revision: str, wonledger) -> None:
     url = ledger.store.url
     raw(ledger).execute("UPDATE alembic_version SET version_num = :r", r=revision)
@@ -159,3 +159,19 @@ def test_a_missing_postgres_database_is_unreachable_not_created(pg_database, tmp
     url = sqlalchemy.engine.make_url(pg_database()).set(database="wl_test_does_not_exist_9f8e7d")
     with pytest.raises(DbUnreachable):
         Ledger.open(url.render_as_string(hide_password=False), tmp_path / "keys")
+
+
+def test_a_ledger_made_before_issuer_registration_is_upgraded_when_opened(ledger: Ledger) -> None:
+    def back_to_0001(uow) -> None:  # type: ignore[no-untyped-def]
+        uow.conn.exec_driver_sql("DROP TABLE issuers")
+        uow.conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
+
+    ledger.store.writing(back_to_0001)
+    reopened = Ledger.open(ledger.store.url, ledger.keys.directory)
+    try:
+        assert reopened.info().schema == SCHEMA_HEAD
+        assert reopened.issuers() == {"HKDS": "victoria", "KRWS": "kstable", "USDS": "usdco"}
+        reopened.mint("KRWS", 10, "alice", "dKRW.hanriver")
+        assert reopened.verify().ok
+    finally:
+        reopened.close()

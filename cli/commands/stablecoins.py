@@ -1,0 +1,93 @@
+"""issuer register, mint, redeem and report supply: stablecoins, fully reserved."""
+
+from __future__ import annotations
+
+import click
+
+from cli.commands.payments import report_receipt
+from cli.context import Context, json_option, pass_context
+from cli.render import emit_json, table
+from ledger import format_amount
+
+
+@click.group()
+def issuer() -> None:
+    """The registry of stablecoin issuers."""
+
+
+@issuer.command("register")
+@click.argument("participant_id", metavar="ID")
+@click.option("--asset", "code", required=True, help="The stablecoin's code, e.g. KRWS.")
+@click.option("--currency", required=True, help="Its ISO currency, e.g. KRW.")
+@json_option
+@pass_context
+def issuer_register(ctx: Context, participant_id: str, code: str, currency: str) -> None:
+    """Register ID as issuer of a stablecoin (phase 1 in Korea: banks and bank-led consortia only)."""
+    asset = ctx.ledger().register_issuer(participant_id, code, currency)
+    if ctx.json:
+        emit_json({"issuer": participant_id, "asset": asset.code, "currency": asset.currency, "exponent": asset.exponent})
+        return
+    click.echo(f"registered {participant_id} as issuer of {asset.code} ({asset.currency}, exponent {asset.exponent})")
+
+
+@click.command()
+@click.argument("code", metavar="ASSET")
+@click.argument("amount")
+@click.option("--to", "holder", required=True, help="Who pays and receives the stablecoin (signs with the issuer).")
+@click.option("--pay-with", "pay_with", required=True, help="The deposit token paid into the reserve at par.")
+@click.option("--id", "tx_id", help="Your id for this mint (idempotent).")
+@json_option
+@pass_context
+def mint(ctx: Context, code: str, amount: str, holder: str, pay_with: str, tx_id: str | None) -> None:
+    """Mint AMOUNT of stablecoin ASSET to a holder who pays deposit tokens into the reserve."""
+    ledger = ctx.ledger()
+    minor = ledger.parse_amount(amount, code)
+    report_receipt(ctx, ledger, ledger.mint(code, minor, holder, pay_with, tx_id=tx_id))
+
+
+@click.command()
+@click.argument("code", metavar="ASSET")
+@click.argument("amount")
+@click.option("--from", "holder", required=True, help="Who returns the stablecoin (signs with the issuer).")
+@click.option("--to-asset", "to_asset", required=True, help="The deposit token paid out of the reserve at par.")
+@click.option("--id", "tx_id", help="Your id for this redemption (idempotent).")
+@json_option
+@pass_context
+def redeem(ctx: Context, code: str, amount: str, holder: str, to_asset: str, tx_id: str | None) -> None:
+    """Redeem AMOUNT of stablecoin ASSET for deposit tokens from the reserve, at par."""
+    ledger = ctx.ledger()
+    minor = ledger.parse_amount(amount, code)
+    report_receipt(ctx, ledger, ledger.redeem(code, minor, holder, to_asset, tx_id=tx_id))
+
+
+@click.group()
+def report() -> None:
+    """Reports over the whole ledger."""
+
+
+@report.command("supply")
+@json_option
+@pass_context
+def report_supply(ctx: Context) -> None:
+    """Each stablecoin's supply beside the reserve that backs it."""
+    ledger = ctx.ledger()
+    rows = ledger.supply_report()
+    if ctx.json:
+        emit_json({"assets": rows})
+        return
+    exponents = {a.code: a.exponent for a in ledger.assets()}
+    table(
+        [
+            (
+                r["asset"],
+                r["issuer"],
+                format_amount(r["supply"], exponents[r["asset"]]),
+                format_amount(r["reserve"], exponents[r["asset"]]),
+                ", ".join(r["reserve_assets"]),
+                r["ratio"] or "-",
+            )
+            for r in rows
+        ],
+        ("asset", "issuer", "supply", "reserve", "held in", "ratio"),
+        right=(2, 3, 5),
+    )
