@@ -12,6 +12,7 @@ the book's one submit path; reads come straight from the store.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from decimal import Decimal
@@ -180,6 +181,10 @@ class Ledger:
 
     def account(self, account_id: str) -> Account:
         self.book.expire_due()
+        return self._existing_account(account_id)
+
+    def _existing_account(self, account_id: str) -> Account:
+        """The account as stored, for flows whose submit expires due holds itself."""
         found = self.store.reading(lambda uow: uow.accounts([account_id])).get(account_id)
         if found is None:
             raise UnknownAccount(f"no account {account_id}")
@@ -195,8 +200,7 @@ class Ledger:
     def resolve_account(self, name: str, asset: str | None = None) -> Account:
         """An account by id (``owner:asset[:label]``) or by owner and asset."""
         if ":" in name:
-            account = self.account(name)
-            return account
+            return self.account(name)
         check_id(name, "account or participant", PARTICIPANT_PATTERN)
         owned = [a for a in self.accounts(owner=name) if asset is None or a.asset == asset]
         if not owned:
@@ -249,7 +253,7 @@ class Ledger:
         hold_timeout_s: int | None = None,
     ) -> Receipt:
         """Move ``amount`` minor units between two accounts (a hold when a timeout is given)."""
-        source = self.account(debit)
+        source = self._existing_account(debit)
         if hold_timeout_s is not None:
             tx = hold_tx(self.id, debit, credit, source.asset, amount, hold_timeout_s, tx_id=tx_id, memo=memo)
         else:
@@ -275,7 +279,7 @@ class Ledger:
     def withdraw(self, owner: str, amount: int, bank: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """``owner`` turns ``amount`` of ``bank``'s token back into an ordinary deposit."""
         token = self.deposit_token(bank)
-        holder = self.account(account_id(owner, token.code))
+        holder = self._existing_account(account_id(owner, token.code))
         return self.submit(self.sign(withdraw_tx(self.id, bank, token.code, holder.id, amount, tx_id=tx_id, memo=memo), [owner]))
 
     def resolve_payment(self, payer: str, payee: str, amount: str) -> tuple[Account, Account, int]:
@@ -303,7 +307,7 @@ class Ledger:
 
     def pay(self, payer: str, payee: str, amount: int, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """A domestic payment between two deposit-token accounts; across banks it settles in wholesale CBDC."""
-        source, target = self.account(payer), self.account(payee)
+        source, target = self._existing_account(payer), self._existing_account(payee)
         assets = {a.code: a for a in self.assets()}
         payer_token, payee_token = assets[source.asset], assets[target.asset]
         if payer_token.kind != DEPOSIT_TOKEN or payee_token.kind != DEPOSIT_TOKEN:
@@ -446,8 +450,6 @@ class Ledger:
 
 
 def _journal_entry(stored, status: str) -> JournalEntry:  # type: ignore[no-untyped-def]
-    import json
-
     tx = parse_tx(json.loads(stored.body), journal=True)
     signatures = tuple(Signature(s["signer"], s["sig"]) for s in json.loads(stored.signatures))
     return JournalEntry(

@@ -172,18 +172,17 @@ class Book:
                 raise BadSignature(f"{participant} is not a registered participant, so cannot sign")
         return key
 
-    def _load_participants(self) -> None:
+    def _load_participants(self, uow: UnitOfWork | None = None) -> None:
         # Participants are never changed once registered, so a cache is only ever stale by omission.
-        for p in self.store.reading(lambda uow: uow.participants()):
+        found = uow.participants() if uow is not None else self.store.reading(lambda u: u.participants())
+        for p in found:
             self._participants[p.id] = p
             self._keys[p.id] = public_key_from_bytes(p.public_key)
 
     def _participant(self, pid: str, uow: UnitOfWork) -> Participant:
         found = self._participants.get(pid)
         if found is None:
-            for p in uow.participants():
-                self._participants[p.id] = p
-                self._keys[p.id] = public_key_from_bytes(p.public_key)
+            self._load_participants(uow)
             found = self._participants.get(pid)
             if found is None:
                 raise UnknownParticipant(f"no participant {pid}")
