@@ -32,9 +32,9 @@ from ledger.store.engine import (
 T = TypeVar("T")
 
 #: The newest migration; a database at another revision is not opened.
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 #: Earlier revisions this wonledger upgrades when it opens them.
-OLDER_REVISIONS = ("0001",)
+OLDER_REVISIONS = ("0001", "0002")
 GENESIS_HASH = "0" * 64
 #: Bound parameters per IN (...) list, well under SQLite's limit.
 _IN_CHUNK = 500
@@ -237,10 +237,15 @@ class UnitOfWork:
         row = self.conn.execute(select(t.participants).where(t.participants.c.id == pid)).first()
         return _participant(row) if row else None
 
-    def add_participant(self, p: Participant) -> None:
+    def add_participant(self, p: Participant, at: str = "1970-01-01T00:00:00.000000Z") -> None:
+        """Register ``p``; its key is its current key from ``at`` on."""
         self.conn.execute(
             t.participants.insert(),
             [{"id": p.id, "kind": p.kind, "jurisdiction": p.jurisdiction, "resident": p.resident, "public_key": p.public_key}],
+        )
+        self.conn.execute(
+            t.participant_keys.insert(),
+            [{"participant": p.id, "public_key": p.public_key, "valid_from": at, "retired_at": None, "reason": None}],
         )
 
     def assets(self) -> list[Asset]:

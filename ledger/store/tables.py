@@ -122,3 +122,97 @@ issuers = Table(
     Column("issuer", String(64), ForeignKey("participants.id"), nullable=False),
     Column("registered_at", String(32), nullable=False),
 )
+
+# -- cross-border flows and capital-flow controls (migration 0003) -----------------
+
+quotes = Table(
+    "quotes",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("dealer", String(64), ForeignKey("participants.id"), nullable=False),
+    Column("sell_asset", String(32), ForeignKey("assets.code"), nullable=False),
+    Column("buy_asset", String(32), ForeignKey("assets.code"), nullable=False),
+    Column("sell_amount", BigInteger, nullable=False),
+    Column("fee", BigInteger, nullable=False),
+    Column("buy_amount", BigInteger, nullable=False),
+    Column("rate", String(40), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+    Column("used_by", String(128), nullable=True),
+)
+
+#: Every refusal of a ledger rule: who, what, which code, when.
+rejections = Table(
+    "rejections",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", String(32), nullable=False),
+    Column("who", String(256), nullable=False),
+    Column("tx_id", String(128), nullable=True),
+    Column("kind", String(16), nullable=True),
+    Column("what", Text, nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("message", Text, nullable=False),
+    Index("ix_rejections_at", "at"),
+)
+
+#: Residents' outflows in USD minor units, signed (a void or expiry gives back what its hold took).
+outflows = Table(
+    "outflows",
+    metadata,
+    Column("seq", BigInteger, ForeignKey("journal.seq"), primary_key=True, autoincrement=False),
+    Column("participant", String(64), ForeignKey("participants.id"), primary_key=True),
+    Column("year", Integer, nullable=False),
+    Column("usd_minor", BigInteger, nullable=False),
+    Index("ix_outflows_participant_year", "participant", "year"),
+)
+
+#: Conversions out of the watched stablecoin (positive) and into it (negative), for the run breaker.
+conversions = Table(
+    "conversions",
+    metadata,
+    Column("seq", BigInteger, ForeignKey("journal.seq"), primary_key=True, autoincrement=False),
+    Column("at", String(32), nullable=False),
+    Column("asset", String(32), ForeignKey("assets.code"), nullable=False),
+    Column("amount_out", BigInteger, nullable=False),
+    Index("ix_conversions_asset_at", "asset", "at"),
+)
+
+breaker_trips = Table(
+    "breaker_trips",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("asset", String(32), ForeignKey("assets.code"), nullable=False),
+    Column("at", String(32), nullable=False),
+    Column("until", String(32), nullable=False),
+    Column("net_out", BigInteger, nullable=False),
+    Column("supply", BigInteger, nullable=False),
+    Index("ix_breaker_trips_asset_until", "asset", "until"),
+)
+
+# -- audit proofs (issue 4) ----------------------------------------------------------
+
+#: Signed checkpoints: a Merkle root over the hashes of entries 1..seq, signed by the operator.
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("root", String(64), nullable=False),
+    Column("at", String(32), nullable=False),
+    Column("signature", Text, nullable=False),
+    Column("operator_key", Text, nullable=False),
+)
+
+# -- key history (issue 7) -------------------------------------------------------------
+
+#: Every key a participant has had; the one with no `retired_at` is current.
+participant_keys = Table(
+    "participant_keys",
+    metadata,
+    Column("participant", String(64), ForeignKey("participants.id"), primary_key=True),
+    Column("public_key", LargeBinary(32), primary_key=True),
+    Column("valid_from", String(32), nullable=False),
+    Column("retired_at", String(32), nullable=True),
+    Column("reason", String(16), nullable=True),
+)

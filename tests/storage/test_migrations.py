@@ -161,8 +161,31 @@ def test_a_missing_postgres_database_is_unreachable_not_created(pg_database, tmp
         Ledger.open(url.render_as_string(hide_password=False), tmp_path / "keys")
 
 
+TABLES_OF_0003 = ("participant_keys", "checkpoints", "breaker_trips", "conversions", "outflows", "rejections", "quotes")
+
+
+def test_a_ledger_made_before_flow_controls_is_upgraded_and_keeps_its_keys(ledger: Ledger) -> None:
+    def back_to_0002(uow) -> None:  # type: ignore[no-untyped-def]
+        for table in TABLES_OF_0003:
+            uow.conn.exec_driver_sql(f"DROP TABLE {table}")
+        uow.conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0002'")
+
+    ledger.store.writing(back_to_0002)
+    reopened = Ledger.open(ledger.store.url, ledger.keys.directory)
+    try:
+        assert reopened.info().schema == SCHEMA_HEAD
+        keys = reopened.store.reading(lambda uow: uow.conn.exec_driver_sql("SELECT participant FROM participant_keys").scalars().all())
+        assert sorted(keys) == sorted(p.id for p in reopened.participants())
+        reopened.transfer("alice:dKRW.hanriver", "hanriver:dKRW.hanriver", 10)
+        assert reopened.verify().ok
+    finally:
+        reopened.close()
+
+
 def test_a_ledger_made_before_issuer_registration_is_upgraded_when_opened(ledger: Ledger) -> None:
     def back_to_0001(uow) -> None:  # type: ignore[no-untyped-def]
+        for table in TABLES_OF_0003:
+            uow.conn.exec_driver_sql(f"DROP TABLE {table}")
         uow.conn.exec_driver_sql("DROP TABLE issuers")
         uow.conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
 
