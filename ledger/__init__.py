@@ -39,7 +39,8 @@ from ledger.errors import (
     UnknownTransaction,
 )
 from ledger.ingest import IngestResult, Rejection
-from ledger.model import Account, JournalEntry, Leg, Participant, Receipt, Signature, SignedTx, Tx, account_id
+from ledger.keys import KeyChange
+from ledger.model import Account, JournalEntry, KeyRecord, Leg, Participant, Receipt, Signature, SignedTx, Tx, account_id
 from ledger.money import Asset, format_amount, parse_amount
 from ledger.reconcile import Problem, VerifyReport
 from ledger.signing import KeyStore, canonical_bytes, tx_bytes
@@ -68,6 +69,8 @@ __all__ = [
     "IssuerNotEligible",
     "IssuerNotRegistered",
     "JournalEntry",
+    "KeyChange",
+    "KeyRecord",
     "KeyStore",
     "KeyUnavailable",
     "Ledger",

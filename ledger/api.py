@@ -35,6 +35,7 @@ from ledger.errors import (
     UnknownTransaction,
 )
 from ledger.ingest import IngestResult, ingest
+from ledger.keys import REVOKED, ROTATED, KeyChange, key_history, replace_key
 from ledger.flows import (
     deposit_tx,
     hold_tx,
@@ -53,6 +54,7 @@ from ledger.model import (
     RESERVE,
     Account,
     JournalEntry,
+    KeyRecord,
     Leg,
     Participant,
     Receipt,
@@ -165,6 +167,18 @@ class Ledger:
             raise AlreadyExists(f"participant {pid} already exists")
         Participant(pid, kind, jurisdiction, resident, b"")  # check the fields before making a key
         return add_participant(self.store, Participant(pid, kind, jurisdiction, resident, participant_key(self.keys, pid)))
+
+    def rotate_key(self, pid: str) -> KeyChange:
+        """Replace ``pid``'s key with a new one from the key store (needs the current key there)."""
+        return replace_key(self.store, self.keys, pid, ROTATED, self.book.clock)
+
+    def revoke_key(self, pid: str) -> KeyChange:
+        """Retire a lost or exposed key at once and issue ``pid`` a new one (no old key needed)."""
+        return replace_key(self.store, self.keys, pid, REVOKED, self.book.clock)
+
+    def key_history(self, pid: str) -> list[KeyRecord]:
+        """Every key ``pid`` has had, oldest first, with when each could sign."""
+        return key_history(self.store, pid)
 
     def assets(self) -> list[Asset]:
         return self.store.reading(lambda uow: uow.assets())

@@ -67,7 +67,7 @@ from ledger.model import (
 from ledger.money import MAX_COUNTER, Asset, check_minor_units, format_amount
 from ledger.registry import new_account
 from ledger.policy import DEPOSIT_TOKEN, STABLECOIN, at_scale, require_full_reserve, require_residency
-from ledger.signing import canonical_bytes, public_key_from_bytes, signature_holds
+from ledger.signing import canonical_bytes, public_bytes, public_key_from_bytes, signature_holds
 from ledger.store import EntryInfo, HoldState, NewEntry, Store, UnitOfWork
 from ledger.wire import loads, parse_tx
 
@@ -172,8 +172,48 @@ class Book:
                 raise BadSignature(f"{participant} is not a registered participant, so cannot sign")
         return key
 
+    def _recheck_keys(
+        self, uow: UnitOfWork, batch: Sequence[SignedTx], signers: Sequence[frozenset[str] | LedgerError]
+    ) -> Sequence[frozenset[str] | LedgerError]:
+        """Signatures were checked against cached keys; inside the write transaction, hold them to the registered ones.
+
+        Another process may have rotated or revoked a key since this book
+        cached it (ledger.keys): the signatures of that participant are
+        checked again against its key as registered now, so a retired key
+        signs nothing and a new one is not refused for being new. A
+        signature refused because it verifies only under a retired key says so.
+        """
+        named = {sig.signer for signed in batch for sig in signed.signatures}
+        if not named:
+            return signers
+        registered = uow.current_keys(named)
+        changed = {p for p, raw in registered.items() if p in self._keys and public_bytes(self._keys[p]) != raw}
+        checked = list(signers)
+        if changed:
+            for p in changed:
+                self._keys[p] = public_key_from_bytes(registered[p])
+            for n, signed in enumerate(batch):
+                if any(sig.signer in changed for sig in signed.signatures):
+                    try:
+                        checked[n] = self._signers(signed)
+                    except LedgerError as exc:
+                        checked[n] = exc
+        refused = [n for n, who in enumerate(checked) if isinstance(who, BadSignature)]
+        if refused:
+            retired = [k for k in uow.key_history() if k.retired_at is not None and k.participant in named]
+            for n in refused:
+                for sig in batch[n].signatures:
+                    for old in (k for k in retired if k.participant == sig.signer):
+                        if signature_holds(public_key_from_bytes(old.public_key), batch[n].canonical, sig.sig):
+                            checked[n] = BadSignature(
+                                f"{sig.signer} signed {batch[n].tx.id} with a key {old.reason} at {old.retired_at}, "
+                                f"which signs nothing from then on: sign again with {sig.signer}'s current key"
+                            )
+        return checked
+
     def _load_participants(self, uow: UnitOfWork | None = None) -> None:
-        # Participants are never changed once registered, so a cache is only ever stale by omission.
+        # Participants are never changed once registered, so this cache is only ever stale by omission;
+        # keys may be rotated by another process, which _recheck_keys catches inside the write transaction.
         found = uow.participants() if uow is not None else self.store.reading(lambda u: u.participants())
         for p in found:
             self._participants[p.id] = p
@@ -223,6 +263,7 @@ class Book:
         # reversals, counters) already includes what the writer before us committed,
         # and the commit time is read after the wait (``at`` follows ``seq``).
         seq, prev = uow.head(lock=True)
+        signers = self._recheck_keys(uow, batch, signers)
         now = now or chain.iso(self.clock())
         committed = uow.entries_by_id(s.tx.id for s in batch)
         hold_refs = {s.tx.ref for s in batch if s.tx.kind in (POST, VOID, EXPIRE) and s.tx.ref}

@@ -219,3 +219,22 @@ class JournalEntry:
     canonical: bytes = field(repr=False)
     hash: str
     status: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """One public key a participant has had, and when it could sign.
+
+    A key signs entries committed from ``valid_from`` up to (not including)
+    ``retired_at``; the participant's current key has no ``retired_at``.
+    ``reason`` says why it was retired: ``rotated`` or ``revoked``.
+    """
+
+    participant: str
+    public_key: bytes = field(repr=False)
+    valid_from: str
+    retired_at: str | None = None
+    reason: str | None = None
+
+    def valid_at(self, at: str) -> bool:
+        return self.valid_from <= at and (self.retired_at is None or at < self.retired_at)

@@ -97,9 +97,38 @@ class KeyStore:
 
     def create(self, participant: str) -> Ed25519PrivateKey:
         """Make a new key for ``participant``; refuses to overwrite one."""
-        path = self.path(participant)
-        self._ensure_directory()
         key = Ed25519PrivateKey.generate()
+        self._write_new(self.path(participant), key, participant)
+        self._cache[participant] = key
+        return key
+
+    def stage(self, participant: str) -> Ed25519PrivateKey:
+        """Make the key that will replace ``participant``'s, beside it (``<id>.pem.next``).
+
+        It becomes the key only with :meth:`promote`, once the ledger has
+        registered it; :meth:`discard` removes it if that never happens. A
+        staged key left by an interrupted rotation is replaced.
+        """
+        staged = self._staged_path(participant)
+        staged.unlink(missing_ok=True)
+        key = Ed25519PrivateKey.generate()
+        self._write_new(staged, key, participant)
+        return key
+
+    def promote(self, participant: str) -> None:
+        """The staged key replaces the current one (whose file is gone afterwards)."""
+        staged = self._staged_path(participant)
+        os.replace(staged, self.path(participant))
+        self._cache.pop(participant, None)
+
+    def discard(self, participant: str) -> None:
+        self._staged_path(participant).unlink(missing_ok=True)
+
+    def _staged_path(self, participant: str) -> Path:
+        return self.path(participant).with_name(f"{participant}.pem.next")
+
+    def _write_new(self, path: Path, key: Ed25519PrivateKey, participant: str) -> None:
+        self._ensure_directory()
         encryption: serialization.KeySerializationEncryption = (
             serialization.BestAvailableEncryption(self._passphrase)
             if self._passphrase
@@ -114,8 +143,8 @@ class KeyStore:
             raise KeyUnavailable(f"cannot write {path}: {exc.strerror}") from None
         with os.fdopen(fd, "wb") as out:
             out.write(pem)
-        self._cache[participant] = key
-        return key
+            out.flush()
+            os.fsync(out.fileno())  # a key the ledger registers must survive a crash
 
     def load(self, participant: str) -> Ed25519PrivateKey:
         if participant in self._cache:
@@ -126,7 +155,12 @@ class KeyStore:
         except FileNotFoundError:
             raise KeyUnavailable(f"no key for {participant} in {self.directory} (set --keys or WONLEDGER_KEYS)") from None
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise KeyUnavailable(f"{path} is readable by others (mode {stat.S_IMODE(mode):o}); chmod 600 it")
+            raise KeyUnavailable(f"{path} is open to other users (mode {stat.S_IMODE(mode):o}); chmod 600 it")
+        directory_mode = self.directory.stat().st_mode
+        if directory_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise KeyUnavailable(
+                f"the key directory {self.directory} is open to other users (mode {stat.S_IMODE(directory_mode):o}); chmod 700 it"
+            )
         try:
             key = serialization.load_pem_private_key(path.read_bytes(), password=self._passphrase)
         except TypeError:

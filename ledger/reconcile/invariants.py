@@ -18,9 +18,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from ledger import chain
 from ledger.errors import LedgerError
-from ledger.model import EXPIRE, HOLD, ISSUANCE, POST, RESERVE, VOID, Account, Leg
+from ledger.model import EXPIRE, HOLD, ISSUANCE, POST, RESERVE, VOID, Account, KeyRecord, Leg
 from ledger.money import Asset
 from ledger.policy import STABLECOIN, at_scale
 from ledger.signing import canonical_bytes, public_key_from_bytes, signature_holds
@@ -60,8 +62,11 @@ class _Hold:
 
 def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -> VerifyReport:
     report = VerifyReport()
-    participants, accounts, assets = store.reading(lambda uow: (uow.participants(), uow.all_accounts(), uow.assets()))
-    keys = {p.id: public_key_from_bytes(p.public_key) for p in participants}
+    history, accounts, assets = store.reading(lambda uow: (uow.key_history(), uow.all_accounts(), uow.assets()))
+    # Each signature is checked under the key its signer had when the entry was committed (ledger.keys).
+    keys: dict[str, list[tuple[KeyRecord, Ed25519PublicKey]]] = defaultdict(list)
+    for record in history:
+        keys[record.participant].append((record, public_key_from_bytes(record.public_key)))
     owners = {a.id: a.owner for a in accounts}
     counters: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     holds: dict[str, _Hold] = {}
@@ -126,7 +131,7 @@ def _valid_signers(entry: StoredEntry, body: bytes, signatures: list, keys: dict
     valid = set()
     for sig in signatures:
         signer = sig.get("signer") if isinstance(sig, dict) else None
-        key = keys.get(signer)
+        key = next((k for record, k in keys.get(signer, ()) if record.valid_at(entry.at)), None)
         try:
             holds = key is not None and signature_holds(key, body, sig.get("sig", ""))
         except LedgerError:
@@ -134,7 +139,7 @@ def _valid_signers(entry: StoredEntry, body: bytes, signatures: list, keys: dict
         if holds:
             valid.add(signer)
         else:
-            problem(entry.id, "signature", f"the signature of {signer} does not verify")
+            problem(entry.id, "signature", f"the signature of {signer} does not verify under {signer}'s key at {entry.at}")
     return valid
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, inspect, or_, select
 from sqlalchemy.exc import DBAPIError
 
 from ledger.errors import AlreadyExists, NotALedger, StorageError
-from ledger.model import Account, Leg, Participant, Signature
+from ledger.model import Account, KeyRecord, Leg, Participant, Signature
 from ledger.money import Asset
 from ledger.store import tables as t
 from ledger.store.engine import (
@@ -247,6 +247,41 @@ class UnitOfWork:
             t.participant_keys.insert(),
             [{"participant": p.id, "public_key": p.public_key, "valid_from": at, "retired_at": None, "reason": None}],
         )
+
+    def key_history(self, participant: str | None = None) -> list[KeyRecord]:
+        """Every key each participant has had (or one participant's), oldest first."""
+        query = select(t.participant_keys).order_by(t.participant_keys.c.participant, t.participant_keys.c.valid_from)
+        if participant is not None:
+            query = query.where(t.participant_keys.c.participant == participant)
+        return [
+            KeyRecord(r.participant, bytes(r.public_key), r.valid_from, r.retired_at, r.reason)
+            for r in self.conn.execute(query)
+        ]
+
+    def current_keys(self, participants: Iterable[str]) -> dict[str, bytes]:
+        """The registered key of each named participant (what signs from now on)."""
+        found: dict[str, bytes] = {}
+        for part in _chunks(sorted(set(participants))):
+            query = select(t.participants.c.id, t.participants.c.public_key).where(t.participants.c.id.in_(part))
+            found.update((r.id, bytes(r.public_key)) for r in self.conn.execute(query))
+        return found
+
+    def replace_key(self, participant: str, new_key: bytes, at: str, reason: str) -> None:
+        """Retire ``participant``'s current key at ``at`` for ``reason``; ``new_key`` signs from ``at`` on."""
+        keys = t.participant_keys
+        self.conn.execute(
+            update(keys)
+            .where(keys.c.participant == participant, keys.c.retired_at.is_(None))
+            .values(retired_at=at, reason=reason)
+        )
+        self.conn.execute(
+            keys.insert(), [{"participant": participant, "public_key": new_key, "valid_from": at, "retired_at": None, "reason": None}]
+        )
+        self.conn.execute(update(t.participants).where(t.participants.c.id == participant).values(public_key=new_key))
+
+    def last_entry_at(self) -> str | None:
+        """The commit time of the newest journal entry."""
+        return self.conn.execute(select(t.journal.c.at).order_by(t.journal.c.seq.desc()).limit(1)).scalar()
 
     def assets(self) -> list[Asset]:
         return [_asset(r) for r in self.conn.execute(select(t.assets).order_by(t.assets.c.code))]

@@ -12,7 +12,7 @@ EXPECTED_PUBLIC_NAMES = sorted(
     """
     DEFAULT_DB DEFAULT_KEYS Account AlreadyExists AlreadyReversed Asset AssetMismatch BadAmount BadInput
     BadSignature Book DbUnreachable DuplicateConflict HoldExpired HoldNotPending Info IngestResult
-    InsufficientFunds IntegrityProblem IssuerNotEligible IssuerNotRegistered JournalEntry KeyStore
+    InsufficientFunds IntegrityProblem IssuerNotEligible IssuerNotRegistered JournalEntry KeyChange KeyRecord KeyStore
     KeyUnavailable Ledger LedgerError Leg NotALedger NotAuthorized OutflowLimit Participant Problem
     QuoteExpired Receipt Rejection ReserveShortfall Residency RuleRefusal RunBreaker Signature SignedTx
     StorageError TravelRule Tx UnknownAccount UnknownAsset UnknownParticipant UnknownTransaction
