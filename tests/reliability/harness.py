@@ -1,0 +1,114 @@
+"""Helpers of the reliability suite: the console script as a real process, and a ledger's tables read from outside.
+
+`run_wonledger(url, *args, keys=…, env=…, input=…)` runs the installed console
+script as a user would and returns a `Run`; `fingerprint(url)` reads every
+table of a ledger through a connection of its own, so a test can prove a
+refused input changed nothing at all; `raw_sql` changes a database behind
+wonledger's back, as someone with access to it could.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy
+
+#: The console script installed beside the interpreter running the tests.
+WONLEDGER = str(Path(sys.executable).with_name("wonledger"))
+WORKERS = Path(__file__).with_name("workers")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This environment without a developer's WONLEDGER_* settings, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WONLEDGER_") or k == "WONLEDGER_TEST_PG_URL"}
+    env.update(extra)
+    return env
+
+
+@dataclass(frozen=True)
+class Run:
+    args: tuple[str, ...]
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+    def ok(self) -> Run:
+        assert self.exit_code == 0, f"wonledger {' '.join(self.args)} exited {self.exit_code}: {self.stderr}"
+        return self
+
+    def error(self, code: str, exit_code: int) -> str:
+        """Exactly one line ``error: CODE: message`` on stderr, no traceback, the given exit code."""
+        assert "Traceback" not in self.stderr, self.stderr
+        lines = self.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: {code}: "), self.stderr
+        assert self.exit_code == exit_code, f"exit {self.exit_code}, expected {exit_code}: {self.stderr}"
+        return lines[0][len(f"error: {code}: ") :]
+
+
+def run_wonledger(
+    url: str,
+    *args: str,
+    keys: str | os.PathLike[str] | None = None,
+    env: dict[str, str] | None = None,
+    input: bytes | None = None,
+    timeout: float = 120,
+) -> Run:
+    command = [WONLEDGER, "--db", url, *(["--keys", str(keys)] if keys is not None else []), *args]
+    done = subprocess.run(command, capture_output=True, input=input, timeout=timeout, env=clean_env(**(env or {})))
+    return Run(tuple(args), done.returncode, done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace"))
+
+
+def fingerprint(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, sorted: equal fingerprints mean nothing changed."""
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            names = sorted(sqlalchemy.inspect(conn).get_table_names())
+            return {n: sorted(tuple(map(repr, r)) for r in conn.exec_driver_sql(f'SELECT * FROM "{n}"')) for n in names}
+    finally:
+        engine.dispose()
+
+
+def journal_ids(url: str) -> list[str]:
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return list(conn.exec_driver_sql("SELECT id FROM journal ORDER BY seq").scalars())
+    finally:
+        engine.dispose()
+
+
+def legs_per_entry(url: str) -> dict[str, int]:
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql("SELECT j.id, COUNT(l.idx) FROM journal j LEFT JOIN legs l ON l.seq = j.seq GROUP BY j.id")
+            return {r[0]: r[1] for r in rows}
+    finally:
+        engine.dispose()
+
+
+def write_lines(path: Path, lines: Sequence[str]) -> Path:
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def raw_sql(url: str, sql: str) -> None:
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(sql)
+    finally:
+        engine.dispose()

@@ -1,0 +1,173 @@
+"""Keys: rotation and revocation, replayed signatures, and private keys on disk.
+
+A signed transaction is refused when replayed into another ledger, with its
+legs reordered, or under a key that was retired (rotated or revoked) before
+it reached the ledger; the journal still verifies every old entry under the
+key that was valid at its commit time. Private keys are 0600 files in a 0700
+directory, encrypted when a passphrase is set, never printed, and refused
+when their file or directory is open to others.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from ledger import BadSignature, KeyUnavailable, Ledger, Leg, Tx, UnknownParticipant
+from ledger.signing import KeyStore
+
+from harness import fingerprint, run_wonledger
+
+ALICE = "alice:dKRW.hanriver"
+BANK = "hanriver:dKRW.hanriver"
+ASSET = "dKRW.hanriver"
+
+
+def pay(ledger: Ledger, tx_id: str, amount: int = 1000, legs: tuple[Leg, ...] | None = None) -> Tx:
+    return Tx(ledger=ledger.id, id=tx_id, kind="transfer", legs=legs or (Leg(ALICE, BANK, ASSET, amount),))
+
+
+def test_after_a_rotation_old_entries_verify_and_only_the_new_key_signs(ledger: Ledger) -> None:
+    old_signed = ledger.sign(pay(ledger, "signed-before-rotation"))
+    ledger.submit(ledger.sign(pay(ledger, "landed-before-rotation")))
+    change = ledger.rotate_key("alice")
+    assert change.retired.reason == "rotated" and change.current.retired_at is None
+    assert change.retired.retired_at == change.current.valid_from
+    with pytest.raises(BadSignature, match="rotated at"):
+        ledger.submit(old_signed)  # signed in time, submitted too late
+    ledger.submit(ledger.sign(pay(ledger, "signed-after-rotation")))
+    report = ledger.verify()
+    assert report.ok, report.problems
+    assert [k.reason for k in ledger.key_history("alice")] == ["rotated", None]
+
+
+def test_a_revoked_key_signs_nothing_and_the_participant_goes_on_with_its_new_key(ledger: Ledger) -> None:
+    stolen = ledger.sign(pay(ledger, "thief-1"))
+    before = ledger.account(ALICE).balance
+    change = ledger.revoke_key("alice")
+    with pytest.raises(BadSignature, match="revoked at"):
+        ledger.submit(stolen)
+    assert ledger.account(ALICE).balance == before
+    receipt = ledger.submit(ledger.sign(pay(ledger, "alice-after-revocation")))
+    assert receipt.at >= change.retired.retired_at
+    assert ledger.verify().ok
+
+
+def test_revoking_needs_no_old_key_but_rotating_does(ledger: Ledger) -> None:
+    ledger.keys.path("alice").unlink()
+    ledger.keys._cache.clear()
+    with pytest.raises(KeyUnavailable):
+        ledger.rotate_key("alice")
+    ledger.revoke_key("alice")  # the lost key is retired and a new one issued
+    ledger.submit(ledger.sign(pay(ledger, "after-lost-key")))
+    with pytest.raises(UnknownParticipant):
+        ledger.revoke_key("nobody")
+    assert ledger.verify().ok
+
+
+def test_a_book_that_cached_the_old_key_notices_a_rotation_made_by_another_process(ledger: Ledger) -> None:
+    ledger.submit(ledger.sign(pay(ledger, "warms-the-cache")))  # this book and key store now hold alice's old key
+    stale_signature = ledger.sign(pay(ledger, "old-key-late"))
+    run_wonledger(ledger.store.url, "keys", "rotate", "alice", keys=ledger.keys.directory).ok()
+    with pytest.raises(BadSignature, match="rotated at"):
+        ledger.submit(stale_signature)
+    fresh = Ledger.open(ledger.store.url, ledger.keys.directory)  # reads the new key from disk
+    try:
+        ledger.submit(fresh.sign(pay(ledger, "new-key-stale-book")))  # the stale book accepts the new key
+    finally:
+        fresh.close()
+    assert ledger.verify().ok
+
+
+def test_verify_checks_each_old_signature_under_the_key_of_its_time(ledger: Ledger, raw_sql) -> None:
+    ledger.submit(ledger.sign(pay(ledger, "under-first-key")))
+    ledger.rotate_key("alice")
+    assert ledger.verify().ok
+    raw_sql(ledger.store.url, "DELETE FROM participant_keys WHERE participant = 'alice' AND retired_at IS NOT NULL")
+    problems = ledger.verify().problems
+    assert {(p.tx, p.kind) for p in problems} >= {("under-first-key", "signature")}
+    assert {p.kind for p in problems} == {"signature", "authorization"}  # unsigned once its key is gone
+
+
+def test_a_transaction_replayed_into_another_ledger_with_the_same_keys_is_refused(ledger: Ledger, tmp_path: Path) -> None:
+    signed = ledger.sign(pay(ledger, "replayed"))
+    ledger.submit(signed)
+    second = Ledger.create(f"sqlite:///{tmp_path / 'second.db'}", ledger.keys.directory)  # alice's key is the same there
+    try:
+        before = fingerprint(second.store.url)
+        with pytest.raises(BadSignature, match="signed for ledger"):
+            second.submit(signed)
+        assert fingerprint(second.store.url) == before
+    finally:
+        second.close()
+
+
+def test_a_signed_transaction_with_its_legs_reordered_is_refused(ledger: Ledger) -> None:
+    legs = (Leg(ALICE, BANK, ASSET, 100), Leg(ALICE, "kstable:dKRW.hanriver:reserve", ASSET, 200))
+    line = json.loads(json.dumps(ledger.sign(pay(ledger, "two-legs", legs=legs)).to_wire()))
+    line["tx"]["legs"].reverse()
+    before = fingerprint(ledger.store.url)
+    result = ledger.ingest([json.dumps(line)])
+    assert [r.code for r in result.rejected] == ["BAD_SIGNATURE"] and result.posted == 0
+    assert fingerprint(ledger.store.url) == before
+
+
+# -- keys on disk -------------------------------------------------------------------
+
+
+def mode(path: Path) -> int:
+    return os.stat(path).st_mode & 0o777
+
+
+def test_keys_made_by_rotation_are_private_and_encrypted_with_the_passphrase(tmp_path: Path) -> None:
+    db, keys = f"sqlite:///{tmp_path / 'l.db'}", tmp_path / "keys"
+    env = {"WONLEDGER_KEY_PASSPHRASE": "correct horse"}
+    run_wonledger(db, "init", keys=keys, env=env).ok()
+    before = (keys / "alice.pem").read_bytes()
+    run_wonledger(db, "keys", "rotate", "alice", keys=keys, env=env).ok()
+    after = (keys / "alice.pem").read_bytes()
+    assert after != before and after.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    assert mode(keys) == 0o700 and {mode(p) for p in keys.iterdir()} == {0o600}
+    assert not (keys / "alice.pem.next").exists()
+    run_wonledger(db, "transfer", "alice", "hanriver:dKRW.hanriver", "10", keys=keys, env=env).ok()
+    run_wonledger(db, "transfer", "alice", "hanriver:dKRW.hanriver", "10", keys=keys).error("KEY_UNAVAILABLE", 2)
+
+
+@pytest.mark.parametrize("loose", ["file", "directory"])
+def test_a_key_open_to_other_users_is_refused_and_nothing_moves(tmp_path: Path, loose: str) -> None:
+    db, keys = f"sqlite:///{tmp_path / 'l.db'}", tmp_path / "keys"
+    run_wonledger(db, "init", keys=keys).ok()
+    os.chmod(keys / "alice.pem" if loose == "file" else keys, 0o644 if loose == "file" else 0o755)
+    before = fingerprint(db)
+    message = run_wonledger(db, "transfer", "alice", "hanriver:dKRW.hanriver", "10", keys=keys).error("KEY_UNAVAILABLE", 2)
+    assert ("chmod 600" if loose == "file" else "chmod 700") in message
+    assert fingerprint(db) == before
+
+
+def test_no_command_prints_a_private_key(tmp_path: Path) -> None:
+    db, keys = f"sqlite:///{tmp_path / 'l.db'}", tmp_path / "keys"
+    runs = [run_wonledger(db, "init", keys=keys)]
+    for args in (
+        ("keys", "rotate", "alice"),
+        ("--json", "keys", "revoke", "alice"),
+        ("keys", "list", "alice"),
+        ("participant", "add", "busan-fish", "--kind", "corporate", "--jurisdiction", "KR"),
+        ("--json", "participant", "show", "alice"),
+        ("transfer", "alice", "hanriver:dKRW.hanriver", "10"),
+        ("verify",),
+    ):
+        runs.append(run_wonledger(db, *args, keys=keys).ok())
+    os.chmod(keys / "bok.pem", 0o640)
+    runs.append(run_wonledger(db, "transfer", "bok:wKRW", "hanriver:wKRW", "1", keys=keys))
+    printed = "".join(r.stdout + r.stderr for r in runs)
+    for pem in keys.glob("*.pem"):
+        body = [line for line in pem.read_text().splitlines() if not line.startswith("-----")]
+        assert body and not any(line in printed for line in body), pem.name
+        private = KeyStore(keys).load(pem.stem) if pem.name != "bok.pem" else None
+        if private is not None:
+            raw = private.private_bytes_raw()
+            assert raw.hex() not in printed and re.sub("=", "", __import__("base64").urlsafe_b64encode(raw).decode()) not in printed
