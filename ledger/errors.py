@@ -32,7 +32,10 @@ ledger rule, 2 for bad usage or bad input, 3 for integrity problems)::
     │   ├── KeyUnavailable               KEY_UNAVAILABLE
     │   ├── DbUnreachable                DB_UNREACHABLE
     │   └── NotALedger                   NOT_A_LEDGER
-    ├── StorageError                     STORAGE_ERROR, exit 1: the database failed us
+    ├── StorageError                     STORAGE_ERROR, exit 1: the database failed us; nothing was written
+    │   ├── DatabaseBusy                 DB_BUSY: locked by another writer past the busy timeout
+    │   ├── DatabaseReadOnly             DB_READ_ONLY: the file, its directory or the server is read-only
+    │   └── DiskFull                     DISK_FULL: no room left to write
     └── IntegrityProblem                 INTEGRITY, exit 3: verify found damage
 """
 
@@ -171,6 +174,18 @@ class StorageError(LedgerError):
 
     code = "STORAGE_ERROR"
     exit_code = 1
+
+
+class DatabaseBusy(StorageError):
+    code = "DB_BUSY"
+
+
+class DatabaseReadOnly(StorageError):
+    code = "DB_READ_ONLY"
+
+
+class DiskFull(StorageError):
+    code = "DISK_FULL"
 
 
 class IntegrityProblem(LedgerError):

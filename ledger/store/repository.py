@@ -25,6 +25,7 @@ from ledger.store.engine import (
     READ_ONLY,
     database_exists,
     make_engine,
+    safe_url,
     storage_error,
     with_retries,
 )
@@ -133,7 +134,7 @@ class Store:
         except DBAPIError as exc:
             if "file is not a database" in str(exc.orig):
                 raise NotALedger(f"{url} is not a database; wonledger needs an empty database or a new file") from None
-            raise storage_error(exc) from None
+            raise storage_error(exc, self.url) from None
         if "meta" in existing or "journal" in existing:
             raise AlreadyExists(f"{url} already holds a ledger; remove it or choose another --db")
         if existing - {"alembic_version"}:
@@ -159,7 +160,7 @@ class Store:
                 config.attributes["connection"] = conn
                 command.upgrade(config, "head")
         except DBAPIError as exc:
-            raise storage_error(exc) from None
+            raise storage_error(exc, self.url) from None
 
     def _check_schema(self) -> None:
         try:
@@ -173,16 +174,17 @@ class Store:
         except DBAPIError as exc:
             if "file is not a database" in str(exc.orig):
                 raise NotALedger(f"{self.url} is not a wonledger database") from None
-            raise storage_error(exc) from None
+            raise storage_error(exc, self.url) from None
         if ledger_id is None:
             raise NotALedger(f"{self.url} is not a wonledger database (no ledger id)")
         if revision in OLDER_REVISIONS:
             self.migrate()  # a ledger made by an earlier wonledger: bring its schema up to date
             revision = SCHEMA_HEAD
         if revision != SCHEMA_HEAD:
+            # Never guess at a schema we do not know: a newer one may keep money where this code does not look.
             raise NotALedger(
-                f"{self.url} has schema {revision}; this wonledger knows {SCHEMA_HEAD}"
-                " (made by another version of wonledger)"
+                f"{safe_url(self.url)} has schema {revision}, from a newer or different wonledger; this one knows "
+                f"{', '.join((*OLDER_REVISIONS, SCHEMA_HEAD))}: open it with the wonledger that made it (nothing was changed)"
             )
         self.ledger_id: str = ledger_id
         self.schema = revision

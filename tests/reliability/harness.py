@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy
 
 #: The console script installed beside the interpreter running the tests.
@@ -112,3 +110,8 @@ def raw_sql(url: str, sql: str) -> None:
             conn.exec_driver_sql(sql)
     finally:
         engine.dispose()
+
+
+def remount(target: Path, options: str) -> None:
+    """Change a mounted tmpfs's options (``ro``, ``rw``, ``size=8m``) under a ledger, as an operator could."""
+    subprocess.run(["mount", "-o", f"remount,{options}", str(target)], check=True, capture_output=True)
