@@ -115,3 +115,11 @@ def raw_sql(url: str, sql: str) -> None:
 def remount(target: Path, options: str) -> None:
     """Change a mounted tmpfs's options (``ro``, ``rw``, ``size=8m``) under a ledger, as an operator could."""
     subprocess.run(["mount", "-o", f"remount,{options}", str(target)], check=True, capture_output=True)
+
+
+def record_figure(name: str, **figures: Any) -> None:
+    """Append a measured figure to $WONLEDGER_FIGURES (JSON lines), if set: what the README reports comes from here."""
+    target = os.environ.get("WONLEDGER_FIGURES")
+    if target:
+        with open(target, "a", encoding="utf-8") as out:
+            out.write(json.dumps({"name": name, **figures}) + "\n")
