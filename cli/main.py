@@ -38,6 +38,11 @@ class WonledgerGroup(click.Group):
                 shown = repr(arg) if len(arg) <= 40 else repr(arg[:40]) + "..."
                 error_line("BAD_INPUT", f"argument {shown} is not UTF-8 text", as_json)
                 sys.exit(2)
+            if "\x00" in arg:
+                # No shell can pass one, but a program calling us can; file names and ids choke on it.
+                shown = repr(arg) if len(arg) <= 40 else repr(arg[:40]) + "..."
+                error_line("BAD_INPUT", f"argument {shown} holds a NUL character", as_json)
+                sys.exit(2)
         try:
             code = super().main(args=args, prog_name=prog_name or "wonledger", standalone_mode=False, **extra)
             sys.exit(code if isinstance(code, int) else 0)

@@ -82,6 +82,8 @@ def show_tx(entry: JournalEntry, assets: dict[str, Asset], receipt: Receipt | No
 def error_line(code: str, message: str, as_json: bool) -> None:
     # One line, whatever the message holds.
     flat = " ".join(str(message).split())
+    if len(flat) > 2000:  # a message quoting hostile input stays readable
+        flat = flat[:2000] + "... (cut)"
     if as_json:
         emit_json({"error": {"code": code, "message": flat}})
     click.echo(f"error: {code}: {flat}", err=True)

@@ -81,6 +81,8 @@ def submit(click_ctx: click.Context, ctx: Context, source: str) -> None:
                 raise BadInput(f"{source} is a directory") from None
             except OSError as exc:
                 raise BadInput(f"cannot read {source}: {exc.strerror}") from None
+            except ValueError:  # a name the operating system cannot hold (a NUL byte)
+                raise BadInput(f"{source[:40]!r} is not a file name") from None
             size = os.fstat(stream.fileno()).st_size
         ledger = ctx.ledger()
         progress = None
