@@ -122,6 +122,7 @@ class FlowPolicy:
     bridge: str
     outflow_limit_usd: int
     outflow_kinds: tuple[str, ...]
+    outflow_jurisdictions: tuple[str, ...]
     breaker_asset: str
     breaker_window_s: int
     breaker_share: Fraction
@@ -131,7 +132,7 @@ class FlowPolicy:
 
     def is_limited(self, p: Participant) -> bool:
         """Whether ``p``'s outflows count against the yearly limit."""
-        return p.resident and p.kind in self.outflow_kinds and p.jurisdiction in self.home_currency
+        return p.resident and p.kind in self.outflow_kinds and p.jurisdiction in self.outflow_jurisdictions
 
 
 @cache
@@ -150,6 +151,7 @@ def load_flow_policy() -> FlowPolicy:
         bridge=data["crossborder"]["bridge"],
         outflow_limit_usd=parse_amount(limit["usd"], USD_EXPONENT),
         outflow_kinds=tuple(limit["kinds"]),
+        outflow_jurisdictions=tuple(limit["jurisdictions"]),
         breaker_asset=breaker["asset"],
         breaker_window_s=int(breaker["window_seconds"]),
         breaker_share=Fraction(Decimal(breaker["share_of_supply"])),
