@@ -68,12 +68,16 @@ def run_wonledger(
     return Run(tuple(args), done.returncode, done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace"))
 
 
+#: The one table a refusal is meant to change: the record of refused attempts (`report rejections`).
+REFUSAL_RECORD = "rejections"
+
+
 def fingerprint(url: str) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, sorted: equal fingerprints mean nothing changed."""
+    """Every row of every table but the record of refusals, sorted: equal fingerprints mean nothing changed."""
     engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
     try:
         with engine.connect() as conn:
-            names = sorted(sqlalchemy.inspect(conn).get_table_names())
+            names = sorted(set(sqlalchemy.inspect(conn).get_table_names()) - {REFUSAL_RECORD})
             return {n: sorted(tuple(map(repr, r)) for r in conn.exec_driver_sql(f'SELECT * FROM "{n}"')) for n in names}
     finally:
         engine.dispose()

@@ -52,6 +52,7 @@ def test_a_revoked_key_signs_nothing_and_the_participant_goes_on_with_its_new_ke
     with pytest.raises(BadSignature, match="revoked at"):
         ledger.submit(stolen)
     assert ledger.account(ALICE).balance == before
+    assert [(r.tx_id, r.code) for r in ledger.rejections(limit=1)] == [("thief-1", "BAD_SIGNATURE")]  # the attempt is on record
     receipt = ledger.submit(ledger.sign(pay(ledger, "alice-after-revocation")))
     assert receipt.at >= change.retired.retired_at
     assert ledger.verify().ok
