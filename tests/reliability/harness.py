@@ -83,11 +83,13 @@ def fingerprint(url: str) -> dict[str, list[tuple[Any, ...]]]:
         engine.dispose()
 
 
-def journal_ids(url: str) -> list[str]:
+def journal_ids(url: str, prefix: str = "", limit: int | None = None) -> list[str]:
+    """Ids of the journal's entries (those starting with ``prefix``), in sequence order."""
     engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+    query = "SELECT id FROM journal WHERE substr(id, 1, :n) = :prefix ORDER BY seq" + (f" LIMIT {int(limit)}" if limit else "")
     try:
         with engine.connect() as conn:
-            return list(conn.exec_driver_sql("SELECT id FROM journal ORDER BY seq").scalars())
+            return list(conn.execute(sqlalchemy.text(query), {"n": len(prefix), "prefix": prefix}).scalars())
     finally:
         engine.dispose()
 

@@ -19,7 +19,7 @@ from harness import WORKERS, clean_env, record_figure
 from ledger import Ledger
 
 PROCESSES = 8
-OPS = 100
+OPS = 80
 HOT = ("alice", "hot-1", "hot-2", "hot-3", "hot-4")
 ASSET = "dKRW.hanriver"
 

@@ -17,6 +17,7 @@ one); the counts are bounded so the suite stays within CI's budget.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -25,12 +26,10 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import sqlalchemy
 
 from harness import WONLEDGER, WORKERS, clean_env, journal_ids, legs_per_entry, record_figure, write_lines
 from ledger import Ledger, Leg, Tx
@@ -46,41 +45,24 @@ ALICE = "alice:dKRW.hanriver"
 
 
 @pytest.fixture
-def ledger_copies(backend: str, sqlite_ledger_dir, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[[], tuple[str, Path]]]:
-    """copy() -> (url, keys): a fresh copy of one default-world ledger, the same id and keys each time."""
+def ledger_for_trial(backend: str, sqlite_ledger_dir, tmp_path: Path, request: pytest.FixtureRequest) -> Callable[[], tuple[str, Path]]:
+    """trial() -> (url, keys): on SQLite a fresh copy of one default-world ledger (a file copy);
+    on PostgreSQL the same database every time (making one per trial costs seconds), so each
+    trial uses ids of its own and the journal grows across trials, as a real one does."""
     if backend == "sqlite":
 
         def copy_sqlite() -> tuple[str, Path]:
             base = sqlite_ledger_dir("default")
             return f"sqlite:///{base / 'wonledger.db'}", base / "keys"
 
-        yield copy_sqlite
-        return
-    template = request.getfixturevalue("pg_database")()
-    keys = tmp_path / "keys"
-    Ledger.create(template, keys).close()
-    admin = sqlalchemy.create_engine(os.environ["WONLEDGER_TEST_PG_URL"], isolation_level="AUTOCOMMIT")
-    made: list[str] = []
-    template_name = sqlalchemy.engine.make_url(template).database
-
-    def copy_pg() -> tuple[str, Path]:
-        name = f"wl_crash_{uuid.uuid4().hex[:12]}"
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"')
-        made.append(name)
-        return sqlalchemy.engine.make_url(template).set(database=name).render_as_string(hide_password=False), keys
-
-    yield copy_pg
-    with admin.connect() as conn:
-        for name in made:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+        return copy_sqlite
+    url, keys = request.getfixturevalue("pg_database")(), tmp_path / "keys"
+    Ledger.create(url, keys).close()
+    return lambda: (url, keys)
 
 
-def batch_lines(url: str, keys: Path) -> tuple[list[str], dict[str, int]]:
+def batch_lines(url: str, keys: Path, prefix: str) -> tuple[list[str], dict[str, int]]:
     """BATCH signed lines: one-leg transfers, and every fifth a three-leg payment across banks."""
-    import json
-
     lines, legs = [], {}
     with Ledger.open(url, keys) as ledger:
         for n in range(BATCH):
@@ -90,10 +72,11 @@ def batch_lines(url: str, keys: Path) -> tuple[list[str], dict[str, int]]:
                     Leg("hanriver:wKRW", "namsan:wKRW", "wKRW", 1),
                     Leg("namsan:dKRW.namsan", "seoul-exports:dKRW.namsan", "dKRW.namsan", 1),
                 )
-                tx = Tx(ledger=ledger.id, id=f"batch-{n}", kind="pay", legs=tx_legs)
+                tx, signers = Tx(ledger=ledger.id, id=f"{prefix}{n}", kind="pay", legs=tx_legs), ["alice", "hanriver", "namsan"]
             else:
-                tx = Tx(ledger=ledger.id, id=f"batch-{n}", kind="transfer", legs=(Leg(ALICE, "kstable:dKRW.hanriver:reserve", "dKRW.hanriver", 1),))
-            lines.append(json.dumps(ledger.sign(tx).to_wire()))
+                tx = Tx(ledger=ledger.id, id=f"{prefix}{n}", kind="transfer", legs=(Leg(ALICE, "kstable:dKRW.hanriver:reserve", "dKRW.hanriver", 1),))
+                signers = ["alice"]
+            lines.append(json.dumps(ledger.sign(tx, signers).to_wire()))
             legs[tx.id] = len(tx.legs)
     return lines, legs
 
@@ -109,32 +92,38 @@ def assert_whole_and_verified(url: str, keys: Path, expected_legs: dict[str, int
     return landed
 
 
-def test_submit_killed_at_random_points_loses_nothing_and_a_rerun_posts_exactly_the_rest(ledger_copies, backend: str, tmp_path: Path) -> None:
+def test_submit_killed_at_random_points_loses_nothing_and_a_rerun_posts_exactly_the_rest(ledger_for_trial, backend: str, tmp_path: Path) -> None:
     rng = random.Random(SEED)
-    url, keys = ledger_copies()
-    lines, expected_legs = batch_lines(url, keys)
-    batch = write_lines(tmp_path / "batch.jsonl", lines)
+    url, keys = ledger_for_trial()
+    lines, _ = batch_lines(url, keys, "calibrate-")
     started = time.monotonic()
-    subprocess.run([WONLEDGER, "--db", url, "--keys", str(keys), "submit", str(batch)], check=True, capture_output=True, env=clean_env())
-    whole_run = time.monotonic() - started  # how long an unkilled submit takes here: kills fall across it
-    partly, nothing, everything = 0, 0, 0
-    for _ in range(SUBMIT_TRIALS):
-        url, keys = ledger_copies()
+    subprocess.run([WONLEDGER, "--db", url, "--keys", str(keys), "submit", str(write_lines(tmp_path / "c.jsonl", lines))], check=True, capture_output=True, env=clean_env())
+    whole_run = time.monotonic() - started  # how long an unkilled submit takes here
+    seen = {"before_any": 0, "between_chunks": 0, "after_all": 0}
+    for trial in range(SUBMIT_TRIALS):
+        url, keys = ledger_for_trial()
+        lines, expected_legs = batch_lines(url, keys, f"t{trial}-")
+        batch = write_lines(tmp_path / f"batch-{trial}.jsonl", lines)
         proc = subprocess.Popen([WONLEDGER, "--db", url, "--keys", str(keys), "submit", str(batch)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=clean_env())
-        time.sleep(rng.uniform(0.4 * whole_run, whole_run * 1.05))  # the first half is start-up and parsing
+        if trial % 2 == 0:
+            time.sleep(rng.uniform(0.1, whole_run))  # anywhere in the run
+        else:
+            # Right after the first chunk of 1,000 commits, while the second is parsed, checked and written.
+            while proc.poll() is None and not set(journal_ids(url, f"t{trial}-", limit=1)):
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0, 0.15))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         landed = assert_whole_and_verified(url, keys, expected_legs)
-        partly += 0 < len(landed) < BATCH
-        nothing += not landed
-        everything += len(landed) == BATCH
+        seen["before_any" if not landed else "after_all" if len(landed) == BATCH else "between_chunks"] += 1
         with Ledger.open(url, keys) as ledger:
             result = ledger.ingest(lines)
         assert (result.posted, result.duplicates, result.rejected) == (BATCH - len(landed), len(landed), [])
-        ours = [i for i in journal_ids(url) if i in expected_legs]
+        ours = journal_ids(url, f"t{trial}-")
         assert sorted(ours) == sorted(expected_legs)  # every transaction exactly once
-        assert assert_whole_and_verified(url, keys, expected_legs) == set(expected_legs)
-    record_figure(f"crash.submit.{backend}", trials=SUBMIT_TRIALS, lines=BATCH, killed_between_chunks=partly, killed_before_any=nothing, killed_after_all=everything, failures=0)
+    with Ledger.open(url, keys) as ledger:
+        assert ledger.verify().ok
+    record_figure(f"crash.submit.{backend}", kills=SUBMIT_TRIALS, lines=BATCH, killed=seen, failures=0)
 
 
 def read_lines_into(stream, into: list[str]) -> threading.Thread:
@@ -147,49 +136,49 @@ def read_lines_into(stream, into: list[str]) -> threading.Thread:
     return thread
 
 
-def check_stream_after_kill(url: str, keys: Path, acknowledged: list[str]) -> int:
+def check_stream_after_kill(url: str, keys: Path, acknowledged: list[str], prefix: str) -> int:
     """The stream's payments landed in order, whole, none acknowledged is missing; rerunning it lands the rest once."""
-    expected = {f"stream-{n}": 1 if n % 2 == 0 else 3 for n in range(10_000)}
+    expected = {f"{prefix}{n}": 1 if n % 2 == 0 else 3 for n in range(10_000)}
     assert_whole_and_verified(url, keys, expected)
-    landed = [i for i in journal_ids(url) if i.startswith("stream-")]
-    assert landed == [f"stream-{n}" for n in range(len(landed))]
+    landed = journal_ids(url, prefix)
+    assert landed == [f"{prefix}{n}" for n in range(len(landed))]
     assert landed[: len(acknowledged)] == acknowledged and len(landed) - len(acknowledged) <= 1  # only the one in flight may be unacknowledged
     total = len(landed) + 3
     with Ledger.open(url, keys) as ledger:
         before = ledger.account(ALICE).balance
         receipts = [
-            ledger.transfer(ALICE, "hanriver:dKRW.hanriver", 1, tx_id=f"stream-{n}") if n % 2 == 0
-            else ledger.pay(ALICE, "seoul-exports:dKRW.namsan", 1, tx_id=f"stream-{n}")
+            ledger.transfer(ALICE, "hanriver:dKRW.hanriver", 1, tx_id=f"{prefix}{n}") if n % 2 == 0
+            else ledger.pay(ALICE, "seoul-exports:dKRW.namsan", 1, tx_id=f"{prefix}{n}")
             for n in range(total)
         ]
         assert [r.duplicate for r in receipts] == [True] * len(landed) + [False] * 3
         assert ledger.account(ALICE).balance == before - 3
-    assert [i for i in journal_ids(url) if i.startswith("stream-")] == [f"stream-{n}" for n in range(total)]
+    assert journal_ids(url, prefix) == [f"{prefix}{n}" for n in range(total)]
     return len(landed)
 
 
-def test_a_stream_of_payments_killed_at_random_points_loses_nothing_acknowledged(ledger_copies, backend: str, start_worker) -> None:
+def test_a_stream_of_payments_killed_at_random_points_loses_nothing_acknowledged(ledger_for_trial, backend: str, start_worker) -> None:
     rng = random.Random(SEED + 1)
     landed_counts = []
-    for _ in range(STREAM_TRIALS):
-        url, keys = ledger_copies()
-        worker = start_worker("transfer_stream.py", url, str(keys), "100000")
+    for trial in range(STREAM_TRIALS):
+        url, keys = ledger_for_trial()
+        worker = start_worker("transfer_stream.py", url, str(keys), "100000", f"s{trial}-")
         acknowledged: list[str] = []
         pump = read_lines_into(worker.stdout, acknowledged)
         time.sleep(rng.uniform(0.4, 1.2))
         worker.send_signal(signal.SIGKILL)
         worker.wait()
         pump.join(timeout=10)
-        landed_counts.append(check_stream_after_kill(url, keys, acknowledged))
-    record_figure(f"crash.stream.{backend}", trials=STREAM_TRIALS, payments_landed_before_kill=landed_counts, failures=0)
+        landed_counts.append(check_stream_after_kill(url, keys, acknowledged, f"s{trial}-"))
+    record_figure(f"crash.stream.{backend}", kills=STREAM_TRIALS, payments_landed_before_kill=landed_counts, failures=0)
 
 
-def test_a_stream_of_wonledger_commands_killed_mid_command_loses_nothing_acknowledged(ledger_copies, backend: str) -> None:
+def test_a_stream_of_wonledger_commands_killed_mid_command_loses_nothing_acknowledged(ledger_for_trial, backend: str) -> None:
     rng = random.Random(SEED + 2)
-    for _ in range(CLI_STREAM_TRIALS):
-        url, keys = ledger_copies()
+    for trial in range(CLI_STREAM_TRIALS):
+        url, keys = ledger_for_trial()
         worker = subprocess.Popen(
-            [sys.executable, str(WORKERS / "transfer_stream.py"), url, str(keys), "1000", "--cli"],
+            [sys.executable, str(WORKERS / "transfer_stream.py"), url, str(keys), "1000", f"c{trial}-", "--cli"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=clean_env(), start_new_session=True,
         )
         acknowledged: list[str] = []
@@ -201,15 +190,15 @@ def test_a_stream_of_wonledger_commands_killed_mid_command_loses_nothing_acknowl
             worker.wait()
         pump.join(timeout=10)
         worker.stdout.close()
-        check_stream_after_kill(url, keys, acknowledged)
-    record_figure(f"crash.cli_stream.{backend}", trials=CLI_STREAM_TRIALS, failures=0)
+        check_stream_after_kill(url, keys, acknowledged, f"c{trial}-")
+    record_figure(f"crash.cli_stream.{backend}", kills=CLI_STREAM_TRIALS, failures=0)
 
 
 def test_a_power_cut_copy_of_a_sqlite_ledger_opens_verifies_and_holds_everything_acknowledged(sqlite_ledger_dir, start_worker, tmp_path: Path) -> None:
     rng = random.Random(SEED + 3)
     base = sqlite_ledger_dir("default")
     db, keys = base / "wonledger.db", base / "keys"
-    worker = start_worker("transfer_stream.py", f"sqlite:///{db}", str(keys), "100000")
+    worker = start_worker("transfer_stream.py", f"sqlite:///{db}", str(keys), "100000", "stream-")
     acknowledged: list[str] = []
     pump = read_lines_into(worker.stdout, acknowledged)
     time.sleep(0.6)  # let it start writing

@@ -1,8 +1,8 @@
 """A stream of single payments, one after another, to be killed (a harness worker, not a test).
 
-    python transfer_stream.py URL KEYS COUNT [--cli]
+    python transfer_stream.py URL KEYS COUNT PREFIX [--cli]
 
-Makes payments ``stream-0`` … ``stream-{COUNT-1}`` from alice: even ones are
+Makes payments ``PREFIX0`` … ``PREFIX{COUNT-1}`` from alice: even ones are
 one-leg transfers to her bank, odd ones three-leg payments to seoul-exports
 at another bank (burn, settle in wKRW, issue). Each goes through the ledger's
 one submit path as a request of its own, through the library, or with
@@ -20,23 +20,23 @@ WONLEDGER = str(Path(sys.executable).with_name("wonledger"))
 
 
 def main() -> None:
-    url, keys, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    through_cli = "--cli" in sys.argv[4:]
+    url, keys, count, prefix = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    through_cli = "--cli" in sys.argv[5:]
     if through_cli:
         for n in range(count):
             kind = ["transfer", "alice", "hanriver:dKRW.hanriver"] if n % 2 == 0 else ["pay", "alice", "seoul-exports"]
-            subprocess.run([WONLEDGER, "--db", url, "--keys", keys, *kind, "1", "--id", f"stream-{n}"], check=True, capture_output=True)
-            print(f"stream-{n}", flush=True)
+            subprocess.run([WONLEDGER, "--db", url, "--keys", keys, *kind, "1", "--id", f"{prefix}{n}"], check=True, capture_output=True)
+            print(f"{prefix}{n}", flush=True)
         return
     from ledger import Ledger
 
     with Ledger.open(url, keys) as ledger:
         for n in range(count):
             if n % 2 == 0:
-                ledger.transfer("alice:dKRW.hanriver", "hanriver:dKRW.hanriver", 1, tx_id=f"stream-{n}")
+                ledger.transfer("alice:dKRW.hanriver", "hanriver:dKRW.hanriver", 1, tx_id=f"{prefix}{n}")
             else:
-                ledger.pay("alice:dKRW.hanriver", "seoul-exports:dKRW.namsan", 1, tx_id=f"stream-{n}")
-            print(f"stream-{n}", flush=True)
+                ledger.pay("alice:dKRW.hanriver", "seoul-exports:dKRW.namsan", 1, tx_id=f"{prefix}{n}")
+            print(f"{prefix}{n}", flush=True)
 
 
 if __name__ == "__main__":
