@@ -87,6 +87,8 @@ class KeyStore:
             passphrase = os.environ.get(PASSPHRASE_ENV) or None
         self._passphrase = passphrase.encode() if passphrase else None
         self._cache: dict[str, Ed25519PrivateKey] = {}
+        #: The file each cached key was read from (inode, mtime, size): a replaced file is read again.
+        self._file_seen: dict[str, tuple[int, int, int]] = {}
 
     def path(self, participant: str) -> Path:
         check_id(participant, "participant id", PARTICIPANT_PATTERN)
@@ -147,13 +149,13 @@ class KeyStore:
             os.fsync(out.fileno())  # a key the ledger registers must survive a crash
 
     def load(self, participant: str) -> Ed25519PrivateKey:
-        if participant in self._cache:
-            return self._cache[participant]
+        """``participant``'s private key; read again when its file changed (a rotation by another process)."""
         path = self.path(participant)
         try:
-            mode = path.stat().st_mode
+            found = path.stat()
         except FileNotFoundError:
             raise KeyUnavailable(f"no key for {participant} in {self.directory} (set --keys or WONLEDGER_KEYS)") from None
+        mode, identity = found.st_mode, (found.st_ino, found.st_mtime_ns, found.st_size)
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise KeyUnavailable(f"{path} is open to other users (mode {stat.S_IMODE(mode):o}); chmod 600 it")
         directory_mode = self.directory.stat().st_mode
@@ -161,6 +163,9 @@ class KeyStore:
             raise KeyUnavailable(
                 f"the key directory {self.directory} is open to other users (mode {stat.S_IMODE(directory_mode):o}); chmod 700 it"
             )
+        cached = self._cache.get(participant)
+        if cached is not None and self._file_seen.get(participant) == identity:
+            return cached
         try:
             key = serialization.load_pem_private_key(path.read_bytes(), password=self._passphrase)
         except TypeError:
@@ -174,6 +179,7 @@ class KeyStore:
         if not isinstance(key, Ed25519PrivateKey):
             raise KeyUnavailable(f"{path} is not an Ed25519 key")
         self._cache[participant] = key
+        self._file_seen[participant] = identity
         return key
 
     def sign(self, participant: str, payload: bytes) -> Signature:
