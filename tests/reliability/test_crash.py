@@ -34,8 +34,8 @@ import pytest
 from harness import WONLEDGER, WORKERS, clean_env, journal_ids, legs_per_entry, record_figure, write_lines
 from ledger import Ledger, Leg, Tx
 
-SUBMIT_TRIALS = 8
-STREAM_TRIALS = 12
+SUBMIT_TRIALS = 10
+STREAM_TRIALS = 18
 CLI_STREAM_TRIALS = 2
 SNAPSHOTS = 12
 BATCH = 1100  # more than one chunk of 1000 lines, so a kill can fall between two commits
