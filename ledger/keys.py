@@ -21,8 +21,10 @@ to, not including, ``retired_at``. So:
 The new private key is written beside the old one first (``<id>.pem.next``,
 0600), the registry changes in one write transaction queued with the book's
 writers, and only then does the new file replace the old, whose private key
-is gone afterwards. A crash in between leaves the old key and registry as
-they were, or a registered new key in ``<id>.pem.next`` (``keys list`` names it).
+is gone afterwards. A crash before the commit leaves the old key and the
+registry as they were; a crash after it leaves the registered new key in
+``<id>.pem.next``: signing then fails with ``BAD_SIGNATURE``, `keys rotate`
+says to move that file over ``<id>.pem``, and `keys revoke` starts afresh.
 """
 
 from __future__ import annotations
@@ -60,8 +62,10 @@ def replace_key(store: Store, keys: KeyStore, participant: str, reason: str, clo
         # A rotation is made by whoever holds the key: the key store must hold the registered one.
         held = public_bytes(keys.load(participant))
         if held != registered:
+            staged = keys.path(participant).with_name(f"{participant}.pem.next")
+            interrupted = f"; {staged} may hold it (a rotation interrupted after it registered): move it to {keys.path(participant)}" if staged.exists() else ""
             raise KeyUnavailable(
-                f"the key for {participant} in {keys.directory} is not its registered key; "
+                f"the key for {participant} in {keys.directory} is not its registered key{interrupted}; "
                 f"if that key is lost or exposed, use `keys revoke {participant}`"
             )
     new_public = public_bytes(keys.stage(participant))

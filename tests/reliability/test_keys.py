@@ -191,3 +191,21 @@ def test_no_command_prints_a_private_key(tmp_path: Path) -> None:
         if private is not None:
             raw = private.private_bytes_raw()
             assert raw.hex() not in printed and re.sub("=", "", __import__("base64").urlsafe_b64encode(raw).decode()) not in printed
+
+
+def test_a_rotation_interrupted_after_it_registered_is_named_and_revocation_recovers(ledger: Ledger) -> None:
+    change = ledger.rotate_key("alice")
+    path = ledger.keys.path("alice")
+    # As a crash between the registry's commit and the file's rename would leave it: the new key beside the old.
+    path.rename(path.with_name("alice.pem.next"))
+    path.write_bytes(ledger.keys.path("bok").read_bytes())  # stands for the old key: a key, not the registered one
+    os.chmod(path, 0o600)
+    with pytest.raises(KeyUnavailable, match="alice.pem.next"):
+        ledger.rotate_key("alice")
+    path.unlink()
+    path.with_name("alice.pem.next").rename(path)  # what the message says to do
+    ledger.submit(ledger.sign(pay(ledger, "after-recovery")))
+    assert ledger.key_history("alice")[-1].public_key == change.current.public_key
+    ledger.revoke_key("alice")
+    ledger.submit(ledger.sign(pay(ledger, "after-revocation")))
+    assert ledger.verify().ok
