@@ -14,6 +14,7 @@ import sys
 
 import click
 
+from cli.commands.audit import checkpoint, proof, reconcile, statement, verify_proof_command
 from cli.commands.deposits import deposit, pay, withdraw
 from cli.commands.stablecoins import issuer, mint, redeem, report
 from cli.commands.journal import history, submit, tx, verify
@@ -84,6 +85,8 @@ def cli(ctx: click.Context, db: str | None, keys: str | None, as_json: bool) -> 
 
 
 for command in (init, info, participant, account, balance, deposit, withdraw, pay, issuer, mint, redeem, report, transfer, post, void, reverse, history, tx, submit, verify, bench):
+    cli.add_command(command)
+for command in (statement, reconcile, checkpoint, proof, verify_proof_command):  # issue 4: reconciliation and audit proofs
     cli.add_command(command)
 
 

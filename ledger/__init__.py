@@ -5,6 +5,7 @@ may change. Start with :class:`Ledger`.
 """
 
 from ledger.api import DEFAULT_DB, DEFAULT_KEYS, Info, Ledger
+from ledger.audit import Checkpoint, StatementSummary, TrialBalanceRow
 from ledger.book import Book
 from ledger.errors import (
     AlreadyExists,
@@ -13,6 +14,7 @@ from ledger.errors import (
     BadAmount,
     BadInput,
     BadSignature,
+    BadStatement,
     DbUnreachable,
     DuplicateConflict,
     HoldExpired,
@@ -41,7 +43,8 @@ from ledger.errors import (
 from ledger.ingest import IngestResult, Rejection
 from ledger.model import Account, JournalEntry, Leg, Participant, Receipt, Signature, SignedTx, Tx, account_id
 from ledger.money import Asset, format_amount, parse_amount
-from ledger.reconcile import Problem, VerifyReport
+from ledger.proofs import ProofReport, verify_proof
+from ledger.reconcile import Break, Problem, ReconcileReport, VerifyReport
 from ledger.signing import KeyStore, canonical_bytes, tx_bytes
 from ledger.wire import parse_line
 
@@ -56,7 +59,10 @@ __all__ = [
     "BadAmount",
     "BadInput",
     "BadSignature",
+    "BadStatement",
     "Book",
+    "Break",
+    "Checkpoint",
     "DbUnreachable",
     "DuplicateConflict",
     "HoldExpired",
@@ -78,8 +84,10 @@ __all__ = [
     "OutflowLimit",
     "Participant",
     "Problem",
+    "ProofReport",
     "QuoteExpired",
     "Receipt",
+    "ReconcileReport",
     "ReserveShortfall",
     "Rejection",
     "Residency",
@@ -87,8 +95,10 @@ __all__ = [
     "RunBreaker",
     "Signature",
     "SignedTx",
+    "StatementSummary",
     "StorageError",
     "TravelRule",
+    "TrialBalanceRow",
     "Tx",
     "UnknownAccount",
     "UnknownAsset",
@@ -101,4 +111,5 @@ __all__ = [
     "parse_amount",
     "parse_line",
     "tx_bytes",
+    "verify_proof",
 ]

@@ -78,6 +78,30 @@ class StoredEntry:
     hash: str
 
 
+@dataclass(frozen=True, slots=True)
+class AccountLeg:
+    """One leg on an account as a statement shows it: which entry, which leg, when."""
+
+    seq: int
+    idx: int
+    tx_id: str
+    kind: str
+    at: str
+    debit: str
+    credit: str
+    asset: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    seq: int
+    root: str
+    at: str
+    signature: str
+    operator_key: str
+
+
 @dataclass(slots=True)
 class NewEntry:
     """A row the book appends, with its legs."""
@@ -206,6 +230,28 @@ class Store:
                 return work(UnitOfWork(conn))
 
         return with_retries(attempt)
+
+    def stream_account_legs(
+        self, account: str, since: str | None = None, until: str | None = None, upto_seq: int | None = None, batch: int = 5000
+    ) -> Iterator[AccountLeg]:
+        """The booked (not held) legs on ``account`` with ``since <= at < until`` and seq <= ``upto_seq``, in journal order."""
+        after = (0, -1)
+        while True:
+            rows = self.reading(lambda uow, a=after: uow.account_legs(account, a, since, until, batch, upto_seq))
+            if not rows:
+                return
+            yield from rows
+            after = (rows[-1].seq, rows[-1].idx)
+
+    def stream_hashes(self, upto: int, batch: int = 20000) -> Iterator[tuple[int, str]]:
+        """(seq, hash) of journal entries 1..``upto``, in order, in bounded memory."""
+        last = 0
+        while last < upto:
+            rows = self.reading(lambda uow, after=last: uow.hashes_after(after, upto, batch))
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1][0]
 
     def stream_journal(self, batch: int = 2000) -> Iterator[tuple[StoredEntry, tuple[Leg, ...]]]:
         """Every journal entry with its stored legs, in sequence order, in bounded memory."""
@@ -527,6 +573,118 @@ class UnitOfWork:
 
     def hold_states(self) -> dict[str, str]:
         return {r.id: r.status for r in self.conn.execute(select(t.holds.c.id, t.holds.c.status))}
+
+    # -- statements, trial balance and proofs -----------------------------
+    def account_legs(
+        self, account: str, after: tuple[int, int], since: str | None, until: str | None, limit: int, upto_seq: int | None = None
+    ) -> list[AccountLeg]:
+        """A page of the booked legs on ``account`` after (seq, idx), oldest first."""
+        seq, idx = after
+        query = (
+            select(t.legs, t.journal.c.id.label("tx_id"), t.journal.c.kind, t.journal.c.at)
+            .select_from(t.legs.join(t.journal, t.journal.c.seq == t.legs.c.seq))
+            .where(
+                or_(t.legs.c.debit == account, t.legs.c.credit == account),
+                t.legs.c.pending.is_(False),
+                or_(t.legs.c.seq > seq, (t.legs.c.seq == seq) & (t.legs.c.idx > idx)),
+            )
+            .order_by(t.legs.c.seq, t.legs.c.idx)
+            .limit(limit)
+        )
+        if since is not None:
+            query = query.where(t.journal.c.at >= since)
+        if until is not None:
+            query = query.where(t.journal.c.at < until)
+        if upto_seq is not None:
+            query = query.where(t.legs.c.seq <= upto_seq)
+        return [
+            AccountLeg(r.seq, r.idx, r.tx_id, r.kind, r.at, r.debit, r.credit, r.asset, r.amount)
+            for r in self.conn.execute(query)
+        ]
+
+    def account_legs_of(self, account: str, tx_ids: Iterable[str]) -> list[AccountLeg]:
+        """The booked legs on ``account`` of the named transactions."""
+        found: list[AccountLeg] = []
+        for part in _chunks(sorted(set(tx_ids))):
+            query = (
+                select(t.legs, t.journal.c.id.label("tx_id"), t.journal.c.kind, t.journal.c.at)
+                .select_from(t.legs.join(t.journal, t.journal.c.seq == t.legs.c.seq))
+                .where(
+                    t.journal.c.id.in_(part),
+                    or_(t.legs.c.debit == account, t.legs.c.credit == account),
+                    t.legs.c.pending.is_(False),
+                )
+                .order_by(t.legs.c.seq, t.legs.c.idx)
+            )
+            found.extend(
+                AccountLeg(r.seq, r.idx, r.tx_id, r.kind, r.at, r.debit, r.credit, r.asset, r.amount)
+                for r in self.conn.execute(query)
+            )
+        return found
+
+    def account_posted_before(self, account: str, before: str | None, upto_seq: int | None = None) -> tuple[int, int]:
+        """(debits, credits) booked on ``account`` before ``before`` (all of them when None), up to ``upto_seq``."""
+        sums = []
+        for side in (t.legs.c.debit, t.legs.c.credit):
+            query = (
+                select(func.coalesce(func.sum(t.legs.c.amount), 0))
+                .select_from(t.legs.join(t.journal, t.journal.c.seq == t.legs.c.seq))
+                .where(side == account, t.legs.c.pending.is_(False))
+            )
+            if before is not None:
+                query = query.where(t.journal.c.at < before)
+            if upto_seq is not None:
+                query = query.where(t.legs.c.seq <= upto_seq)
+            sums.append(int(self.conn.execute(query).scalar_one()))
+        return sums[0], sums[1]
+
+    def booked_totals_by_asset(self) -> dict[str, tuple[int, int]]:
+        """Per asset, from the journal's legs: (amount booked, amount held by holds still pending)."""
+        booked = select(t.legs.c.asset, func.sum(t.legs.c.amount)).where(t.legs.c.pending.is_(False)).group_by(t.legs.c.asset)
+        held = (
+            select(t.legs.c.asset, func.sum(t.legs.c.amount))
+            .select_from(t.legs.join(t.journal, t.journal.c.seq == t.legs.c.seq).join(t.holds, t.holds.c.id == t.journal.c.id))
+            .where(t.legs.c.pending.is_(True), t.holds.c.status == "pending")
+            .group_by(t.legs.c.asset)
+        )
+        out: dict[str, list[int]] = {}
+        for asset, total in self.conn.execute(booked):
+            out.setdefault(asset, [0, 0])[0] = int(total)
+        for asset, total in self.conn.execute(held):
+            out.setdefault(asset, [0, 0])[1] = int(total)
+        return {asset: (b, h) for asset, (b, h) in out.items()}
+
+    def hashes_after(self, seq: int, upto: int, limit: int) -> list[tuple[int, str]]:
+        query = (
+            select(t.journal.c.seq, t.journal.c.hash)
+            .where(t.journal.c.seq > seq, t.journal.c.seq <= upto)
+            .order_by(t.journal.c.seq)
+            .limit(limit)
+        )
+        return [(r.seq, r.hash) for r in self.conn.execute(query)]
+
+    def entry_hash(self, seq: int) -> str | None:
+        return self.conn.execute(select(t.journal.c.hash).where(t.journal.c.seq == seq)).scalar()
+
+    def meta(self, key: str) -> str | None:
+        return self.conn.execute(select(t.meta.c.value).where(t.meta.c.key == key)).scalar()
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(t.meta.insert(), [{"key": key, "value": value}])
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        row = self.conn.execute(select(t.checkpoints).order_by(t.checkpoints.c.seq.desc()).limit(1)).first()
+        return StoredCheckpoint(row.seq, row.root, row.at, row.signature, row.operator_key) if row else None
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        rows = self.conn.execute(select(t.checkpoints).order_by(t.checkpoints.c.seq))
+        return [StoredCheckpoint(r.seq, r.root, r.at, r.signature, r.operator_key) for r in rows]
+
+    def add_checkpoint(self, c: StoredCheckpoint) -> None:
+        self.conn.execute(
+            t.checkpoints.insert(),
+            [{"seq": c.seq, "root": c.root, "at": c.at, "signature": c.signature, "operator_key": c.operator_key}],
+        )
 
     def counts(self) -> tuple[int, int]:
         transactions = self.conn.execute(select(func.count()).select_from(t.journal)).scalar_one()
