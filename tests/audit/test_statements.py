@@ -17,6 +17,9 @@ from ledger import AssetMismatch, BadInput, Ledger
 from ledger.reconcile import camt053, csvfile
 from ledger.reconcile.statements import StatementEntry, StatementHeader, read_statement
 
+#: Tests the store has nothing new to say about run on SQLite only (a PostgreSQL ledger costs seconds).
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
 ALICE = "alice:dKRW.hanriver"
 SEOUL = "seoul-exports:dKRW.hanriver"
 
@@ -68,7 +71,11 @@ def breaks(ledger: Ledger, data: bytes, account: str = ALICE, tolerance: int = 1
     return sorted((b.kind, b.ref) for b in report.breaks)
 
 
-@pytest.mark.parametrize("fmt", ["camt053", "csv"])
+@pytest.mark.parametrize(
+    ("backend", "fmt"),
+    [("sqlite", "camt053"), ("sqlite", "csv"), pytest.param("postgres", "camt053", marks=pytest.mark.postgres)],
+    indirect=["backend"],
+)
 def test_an_accounts_own_statement_reconciles_clean(busy: Ledger, fmt: str) -> None:
     data = export(busy, fmt)
     report = busy.reconcile(io.BytesIO(data), ALICE)
@@ -82,6 +89,7 @@ def test_an_accounts_own_statement_reconciles_clean(busy: Ledger, fmt: str) -> N
     assert len({e.uetr for e in entries}) == 5 and len({e.servicer_ref for e in entries}) == 5
 
 
+@sqlite_only
 def test_the_statement_carries_every_field_the_issue_names(busy: Ledger) -> None:
     from xml.etree import ElementTree
 
@@ -102,7 +110,11 @@ def test_the_statement_carries_every_field_the_issue_names(busy: Ledger) -> None
     assert uetr == next(e.uetr for e in parsed(export(busy, "csv"))[1] if e.end_to_end_id == "t-2")
 
 
-@pytest.mark.parametrize("fmt", ["camt053", "csv"])
+@pytest.mark.parametrize(
+    ("backend", "fmt"),
+    [("sqlite", "camt053"), ("sqlite", "csv"), pytest.param("postgres", "csv", marks=pytest.mark.postgres)],
+    indirect=["backend"],
+)
 def test_each_kind_of_break_is_reported_from_a_crafted_statement(busy: Ledger, fmt: str) -> None:
     header, entries = parsed(export(busy, fmt))
     by_id = {e.end_to_end_id: e for e in entries}
@@ -127,12 +139,14 @@ def test_each_kind_of_break_is_reported_from_a_crafted_statement(busy: Ledger, f
     ]
 
 
+@sqlite_only
 def test_a_reversed_direction_is_an_amount_mismatch(busy: Ledger) -> None:
     header, entries = parsed(export(busy, "csv"))
     flipped = [replace(e, credit=not e.credit) if e.end_to_end_id == "t-1" else e for e in entries]
     assert breaks(busy, rewrite("csv", header, flipped)) == [("amount_mismatch", "t-1")]
 
 
+@sqlite_only
 def test_entries_without_references_are_matched_by_amount_and_date_within_the_tolerance(busy: Ledger) -> None:
     header, entries = parsed(export(busy, "csv"))
     shifted = (date.fromisoformat(entries[2].value_date) + timedelta(days=1)).isoformat()
@@ -165,6 +179,7 @@ def test_a_statement_of_a_period_starts_from_the_balance_before_it(make_ledger) 
         assert breaks(dated, rewrite("camt053", header, entries)) == [("balance_mismatch", "OPBD")]
 
 
+@sqlite_only
 def test_a_statement_in_another_currency_or_with_bad_dates_is_refused(busy: Ledger) -> None:
     header, entries = parsed(export(busy, "csv"))
     header.currency = "HKD"
