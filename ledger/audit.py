@@ -238,10 +238,10 @@ def write_statement(
 
     opening = balance_before(since) if since else 0
     closing = balance_before(end)
-    first = next(store.stream_account_legs(account.id, since, end, upto, batch=1), None)
-    today = chain.utc_now().date().isoformat()
-    from_date = since or (first.at[:10] if first else today)
-    to_date = until or today
+    first, last = store.reading(lambda uow: uow.account_leg_span(account.id, since, end, upto))
+    today = chain.iso(ledger.book.clock())[:10]
+    from_date = since or (first[:10] if first else today)
+    to_date = until or max(today, last[:10] if last else today)
     header = StatementHeader(
         account=account.id,
         currency=asset.currency,
