@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.cli.conftest import Ledger
+if TYPE_CHECKING:
+    from tests.cli.conftest import Ledger
 
 ALICE = "alice:dKRW.hanriver"
 
