@@ -9,10 +9,11 @@ and value dates, the account servicer reference, the kind as a proprietary
 bank transaction code, and in ``NtryDtls/TxDtls/Refs`` the end-to-end id
 (the transaction id) and a UETR.
 
-Read with ``defusedxml``'s ``iterparse``: a DTD of any kind is refused before
-anything in it is expanded or fetched (no entity expansion, no external
-entities, nothing read from disk), and each ``<Ntry>`` is dropped from the
-tree once read, so memory stays flat however many entries there are. Any
+Read with ``defusedxml``'s expat reader, fed 64 KiB at a time: a DTD of any
+kind is refused before anything in it is expanded or fetched (no entity
+expansion, no external entities, nothing read from disk), and no tree is
+built: each ``<Ntry>`` becomes a flat record of its fields and then an entry,
+so memory stays flat however many entries there are. Any
 camt.053 version is read (``Sts`` as text, as in version 2, or as ``<Cd>``).
 """
 
@@ -21,10 +22,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO, TextIO
-from xml.etree.ElementTree import Element, ParseError
+from xml.sax import SAXParseException
+from xml.sax.handler import ContentHandler
 from xml.sax.saxutils import XMLGenerator
 
-import defusedxml.ElementTree as safe_et
+from defusedxml.expatreader import DefusedExpatParser
 from defusedxml.common import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
 from ledger.errors import BadStatement
@@ -165,6 +167,62 @@ def write(
 
 # -- reading --------------------------------------------------------------------------
 
+#: Elements read whole, as a flat record of "relative/path" → text: entries, balances and the rest of the header.
+_RECORDS = {("BkToCstmrStmt", "GrpHdr"), ("BkToCstmrStmt", "Stmt", "Ntry"), ("BkToCstmrStmt", "Stmt", "Bal"),
+            ("BkToCstmrStmt", "Stmt", "Acct"), ("BkToCstmrStmt", "Stmt", "FrToDt")}
+_CHUNK = 64 * 1024
+
+
+class _Handler(ContentHandler):
+    """Turns SAX events into flat records, one per entry or header part; keeps nothing else."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.path: list[str] = []  # local names (any namespace prefix dropped), from <Document> down
+        self.record: dict[str, str] | None = None
+        self.record_depth = 0
+        self.text: list[str] = []
+        self.done: list[tuple[str, dict[str, str]]] = []  # (record kind, fields)
+        self.statements = 0
+
+    def startElement(self, name: str, attrs) -> None:  # type: ignore[no-untyped-def, override]
+        prefix, _, local = name.rpartition(":")
+        if not self.path:
+            uri = attrs.get(f"xmlns:{prefix}" if prefix else "xmlns", "")
+            if local != "Document" or not _CAMT053.fullmatch(uri):
+                what = f"a {uri.rpartition(':')[2]} document" if uri else f"an XML document with root <{name}>"
+                raise BadStatement(f"this is {what}, not a camt.053 statement (urn:iso:std:iso:20022:tech:xsd:camt.053.001.*)")
+        self.path.append(local)
+        if self.record is not None:
+            if local == "Amt" and len(self.path) == self.record_depth + 1 and "Amt@Ccy" not in self.record:
+                self.record["Amt@Ccy"] = attrs.get("Ccy", "")
+            self.text = []
+            return
+        inner = tuple(self.path[1:])
+        if inner == ("BkToCstmrStmt", "Stmt"):
+            self.statements += 1
+            if self.statements > 1:
+                raise BadStatement("the file holds several statements; reconcile one account's statement at a time")
+        elif inner in _RECORDS:
+            self.record, self.record_depth = {}, len(self.path)
+
+    def characters(self, content: str) -> None:
+        if self.record is not None:
+            self.text.append(content)
+
+    def endElement(self, name: str) -> None:
+        if self.record is not None:
+            if len(self.path) == self.record_depth:
+                self.done.append((self.path[-1], self.record))
+                self.record = None
+            else:
+                rel = "/".join(self.path[self.record_depth :])
+                value = "".join(self.text).strip()
+                if value and rel not in self.record:
+                    self.record[rel] = value
+                self.text = []
+        self.path.pop()
+
 
 def read(stream: BinaryIO, exponent: int) -> StatementReader:
     header = StatementHeader()
@@ -182,80 +240,55 @@ def _entries(stream: BinaryIO, exponent: int, header: StatementHeader) -> Iterat
         raise BadStatement("refused: the XML refers to an external resource") from None
     except DefusedXmlException as exc:
         raise BadStatement(f"refused unsafe XML: {exc}") from None
-    except ParseError as exc:
-        raise BadStatement(f"the statement is not well-formed XML: {exc}") from None
+    except SAXParseException as exc:
+        raise BadStatement(f"the statement is not well-formed XML: {exc.getMessage()} (line {exc.getLineNumber()}, column {exc.getColumnNumber()})") from None
 
 
 def _parse(stream: BinaryIO, exponent: int, header: StatementHeader) -> Iterator[StatementEntry]:
-    events = safe_et.iterparse(stream, events=("start", "end"), forbid_dtd=True)
-    ns = ""
-    stmt: Element | None = None
-    statements = 0
+    # defusedxml's expat reader, fed in chunks: pull-style reading in constant memory, no tree at all.
+    parser = DefusedExpatParser(forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    # Namespace processing stays off (it doubles the cost per element); the root's xmlns is checked by hand.
+    handler = _Handler()
+    parser.setContentHandler(handler)
     position = 0
-    depth = 0
-    for event, elem in events:
-        if event == "start":
-            depth += 1
-            if depth == 1:
-                ns = _namespace_of(elem.tag)
-            elif depth == 3 and elem.tag == f"{{{ns}}}Stmt":
-                statements += 1
-                if statements > 1:
-                    raise BadStatement("the file holds several statements; reconcile one account's statement at a time")
-                stmt = elem
-            continue
-        depth -= 1
-        if stmt is None or depth != 3:
-            if depth == 2 and elem.tag == f"{{{ns}}}GrpHdr":
-                header.statement_id = _text(elem, ns, "MsgId")
-            continue
-        name = elem.tag[len(ns) + 2 :]
-        if name == "Ntry":
-            position += 1
-            entry = _entry(elem, ns, exponent, position)
-            stmt.remove(elem)  # keep the tree from growing with the file
-            yield entry
-        elif name == "Acct":
-            header.account = _text(elem, ns, "Id/Othr/Id") or _text(elem, ns, "Id/IBAN")
-            header.currency = _text(elem, ns, "Ccy")
-            header.asset = _text(elem, ns, "Nm")
-        elif name == "FrToDt":
-            header.from_date = check_date(_text(elem, ns, "FrDtTm"), "FrToDt/FrDtTm")
-            header.to_date = check_date(_text(elem, ns, "ToDtTm"), "FrToDt/ToDtTm")
-        elif name == "Id":
-            header.statement_id = (elem.text or "").strip() or header.statement_id
-        elif name == "Bal":
-            _balance(elem, ns, exponent, header)
-    if statements == 0:
+    while True:
+        chunk = stream.read(_CHUNK)
+        if chunk:
+            parser.feed(chunk)
+        else:
+            parser.close()
+        for kind, fields in handler.done:
+            if kind == "Ntry":
+                position += 1
+                yield _entry(fields, exponent, position)
+            elif kind == "Bal":
+                _balance(fields, exponent, header)
+            elif kind == "Acct":
+                header.account = fields.get("Id/Othr/Id") or fields.get("Id/IBAN")
+                header.currency = fields.get("Ccy")
+                header.asset = fields.get("Nm")
+            elif kind == "FrToDt":
+                header.from_date = check_date(fields.get("FrDtTm"), "FrToDt/FrDtTm")
+                header.to_date = check_date(fields.get("ToDtTm"), "FrToDt/ToDtTm")
+            elif kind == "GrpHdr":
+                header.statement_id = fields.get("MsgId")
+        handler.done.clear()
+        if not chunk:
+            break
+    if handler.statements == 0:
         raise BadStatement("the camt.053 document has no <Stmt>")
 
 
-def _namespace_of(tag: str) -> str:
-    ns = tag[1:].partition("}")[0] if tag.startswith("{") else ""
-    local = tag.rpartition("}")[2]
-    if local != "Document" or not _CAMT053.fullmatch(ns):
-        what = f"a {ns.rpartition(':')[2]} document" if ns else f"an XML document with root <{local}>"
-        raise BadStatement(f"this is {what}, not a camt.053 statement (urn:iso:std:iso:20022:tech:xsd:camt.053.001.*)")
-    return ns
-
-
-def _text(elem: Element, ns: str, path: str) -> str | None:
-    found = elem.find("/".join(f"{{{ns}}}{p}" for p in path.split("/")))
-    if found is None or found.text is None:
-        return None
-    return found.text.strip() or None
-
-
-def _balance(elem: Element, ns: str, exponent: int, header: StatementHeader) -> None:
-    code = _text(elem, ns, "Tp/CdOrPrtry/Cd")
+def _balance(fields: dict[str, str], exponent: int, header: StatementHeader) -> None:
+    code = fields.get("Tp/CdOrPrtry/Cd")
     if code not in ("OPBD", "CLBD"):
         return  # other balances (available, interim) are not reconciled
-    amount = minor_units(_text(elem, ns, "Amt"), exponent, f"balance {code}", allow_zero=True)
-    indicator = _text(elem, ns, "CdtDbtInd")
+    amount = minor_units(fields.get("Amt"), exponent, f"balance {code}", allow_zero=True)
+    indicator = fields.get("CdtDbtInd")
     if indicator not in ("CRDT", "DBIT"):
         raise BadStatement(f"balance {code} has credit/debit indicator {indicator!r}, not CRDT or DBIT")
     signed = amount if indicator == "CRDT" else -amount
-    day = _text(elem, ns, "Dt/Dt") or _text(elem, ns, "Dt/DtTm")
+    day = fields.get("Dt/Dt") or fields.get("Dt/DtTm")
     if code == "OPBD":
         header.opening = signed
         header.from_date = header.from_date or (check_date(day, "balance OPBD") if day else None)
@@ -264,29 +297,29 @@ def _balance(elem: Element, ns: str, exponent: int, header: StatementHeader) -> 
         header.to_date = header.to_date or (check_date(day, "balance CLBD") if day else None)
 
 
-def _entry(elem: Element, ns: str, exponent: int, position: int) -> StatementEntry:
+_REFS = "NtryDtls/TxDtls/Refs/"
+
+
+def _entry(fields: dict[str, str], exponent: int, position: int) -> StatementEntry:
     where = f"entry {position}"
-    amt = elem.find(f"{{{ns}}}Amt")
-    if amt is None:
+    if "Amt" not in fields:
         raise BadStatement(f"{where} has no <Amt>")
-    indicator = _text(elem, ns, "CdtDbtInd")
+    indicator = fields.get("CdtDbtInd")
     if indicator not in ("CRDT", "DBIT"):
         raise BadStatement(f"{where} has credit/debit indicator {indicator!r}, not CRDT or DBIT")
-    status = _text(elem, ns, "Sts/Cd") or _text(elem, ns, "Sts") or BOOKED
-    booking = _text(elem, ns, "BookgDt/Dt") or _text(elem, ns, "BookgDt/DtTm")
-    value = _text(elem, ns, "ValDt/Dt") or _text(elem, ns, "ValDt/DtTm") or booking
+    booking = fields.get("BookgDt/Dt") or fields.get("BookgDt/DtTm")
+    value = fields.get("ValDt/Dt") or fields.get("ValDt/DtTm") or booking
     booking = booking or value
-    refs = f"NtryDtls/TxDtls/Refs"
     return StatementEntry(
-        amount=minor_units(amt.text, exponent, where),
+        amount=minor_units(fields["Amt"], exponent, where),
         credit=indicator == "CRDT",
-        currency=(amt.get("Ccy") or "").strip(),
+        currency=fields.get("Amt@Ccy", "").strip(),
         booking_date=check_date(booking, f"{where} booking date"),
         value_date=check_date(value, f"{where} value date"),
-        status=status,
-        servicer_ref=_text(elem, ns, "AcctSvcrRef") or _text(elem, ns, f"{refs}/AcctSvcrRef"),
-        end_to_end_id=_text(elem, ns, f"{refs}/EndToEndId"),
-        uetr=_text(elem, ns, f"{refs}/UETR"),
-        kind=_text(elem, ns, "BkTxCd/Prtry/Cd"),
+        status=fields.get("Sts/Cd") or fields.get("Sts") or BOOKED,
+        servicer_ref=fields.get("AcctSvcrRef") or fields.get(_REFS + "AcctSvcrRef"),
+        end_to_end_id=fields.get(_REFS + "EndToEndId"),
+        uetr=fields.get(_REFS + "UETR"),
+        kind=fields.get("BkTxCd/Prtry/Cd"),
         position=position,
     )

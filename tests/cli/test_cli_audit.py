@@ -150,3 +150,30 @@ def test_the_trial_balance_balances_and_exits_3_when_counters_were_edited(paid: 
         db.execute("UPDATE accounts SET credits_posted = credits_posted + 1 WHERE id = ?", (ALICE,))
     run = paid("report", "trial-balance")
     assert run.exit_code == 3 and "UNBALANCED" in run.stdout
+
+
+def test_a_proof_checks_offline_in_a_directory_with_no_ledger_and_a_tampered_one_fails(paid: Ledger, process, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    paid("proof", "inv-7").error("BAD_INPUT", exit_code=2)  # no checkpoint yet: says so
+    made = paid("--json", "checkpoint").ok().json()
+    assert made["new"] is True and made["seq"] == paid.read("--json", "info").json()["transactions"]
+    assert paid("--json", "checkpoint").ok().json()["new"] is False
+    proof = paid("proof", "inv-7").ok().stdout
+    elsewhere = tmp_path / "auditor"
+    elsewhere.mkdir()
+    (elsewhere / "inv-7.json").write_text(proof)
+    good = process("verify-proof", "inv-7.json", "--operator-key", made["operator_key"], cwd=elsewhere).ok()
+    assert "the proof holds: inv-7" in good.stdout
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["inv-7.json"]  # no database was made or needed
+    (elsewhere / "tampered.json").write_text(proof.replace('"amount": 250000', '"amount": 2500000'))
+    bad = process("--json", "verify-proof", "tampered.json", cwd=elsewhere)
+    assert bad.exit_code == 3 and bad.json()["ok"] is False
+    assert "signature of alice does not verify" in bad.json()["problems"][0]
+    (elsewhere / "junk.json").write_text("this is not json")
+    process("verify-proof", "junk.json", cwd=elsewhere).error("BAD_STATEMENT", exit_code=2)
+
+
+def test_proof_out_writes_the_file(paid: Ledger, tmp_path: Path) -> None:
+    paid("checkpoint").ok()
+    out = tmp_path / "p.json"
+    paid("proof", "inv-8", "--out", str(out)).ok()
+    assert paid("verify-proof", str(out)).ok().stdout.count("ok: ") == 4
