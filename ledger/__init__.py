@@ -4,7 +4,7 @@ The public surface is what ``__all__`` lists; everything else is internal and
 may change. Start with :class:`Ledger`.
 """
 
-from ledger.api import DEFAULT_DB, DEFAULT_KEYS, Info, Ledger
+from ledger.api import DEFAULT_DB, DEFAULT_KEYS, BreakerStatus, Info, Ledger, ResidentOutflow
 from ledger.audit import Checkpoint, StatementSummary, TrialBalanceRow
 from ledger.book import Book
 from ledger.errors import (
@@ -19,6 +19,7 @@ from ledger.errors import (
     DuplicateConflict,
     HoldExpired,
     HoldNotPending,
+    HolderNotEligible,
     InsufficientFunds,
     IntegrityProblem,
     IssuerNotEligible,
@@ -41,7 +42,22 @@ from ledger.errors import (
     UnknownTransaction,
 )
 from ledger.ingest import IngestResult, Rejection
-from ledger.model import Account, JournalEntry, Leg, Participant, Receipt, Signature, SignedTx, Tx, account_id
+from ledger.model import (
+    Account,
+    JournalEntry,
+    Leg,
+    Participant,
+    Party,
+    Quote,
+    QuoteTerms,
+    Receipt,
+    Refusal,
+    Signature,
+    SignedTx,
+    Travel,
+    Tx,
+    account_id,
+)
 from ledger.money import Asset, format_amount, parse_amount
 from ledger.proofs import ProofReport, verify_proof
 from ledger.reconcile import Break, Problem, ReconcileReport, VerifyReport
@@ -49,8 +65,6 @@ from ledger.signing import KeyStore, canonical_bytes, tx_bytes
 from ledger.wire import parse_line
 
 __all__ = [
-    "DEFAULT_DB",
-    "DEFAULT_KEYS",
     "Account",
     "AlreadyExists",
     "AlreadyReversed",
@@ -62,11 +76,15 @@ __all__ = [
     "BadStatement",
     "Book",
     "Break",
+    "BreakerStatus",
     "Checkpoint",
+    "DEFAULT_DB",
+    "DEFAULT_KEYS",
     "DbUnreachable",
     "DuplicateConflict",
     "HoldExpired",
     "HoldNotPending",
+    "HolderNotEligible",
     "Info",
     "IngestResult",
     "InsufficientFunds",
@@ -83,20 +101,26 @@ __all__ = [
     "NotAuthorized",
     "OutflowLimit",
     "Participant",
+    "Party",
     "Problem",
     "ProofReport",
+    "Quote",
     "QuoteExpired",
+    "QuoteTerms",
     "Receipt",
     "ReconcileReport",
-    "ReserveShortfall",
+    "Refusal",
     "Rejection",
+    "ReserveShortfall",
     "Residency",
+    "ResidentOutflow",
     "RuleRefusal",
     "RunBreaker",
     "Signature",
     "SignedTx",
     "StatementSummary",
     "StorageError",
+    "Travel",
     "TravelRule",
     "TrialBalanceRow",
     "Tx",

@@ -70,7 +70,7 @@ def test_every_leaf_of_every_small_tree_has_a_path_to_the_root_and_only_its_own(
 
 @pytest.fixture
 def busy(ledger: Ledger) -> Ledger:
-    """Transfers, a posted and a voided hold, a reversal, a mint: every kind of entry a proof may be of."""
+    """Transfers, a posted and a voided hold, a reversal, a mint, a send abroad and a swap: every kind of entry."""
     ledger.transfer(ALICE, RESERVE, 100_000, tx_id="t-1", memo="invoice 1 ✓")
     ledger.transfer(ALICE, RESERVE, 200_000, tx_id="t-2")
     ledger.transfer(ALICE, RESERVE, 50_000, tx_id="h-1", hold_timeout_s=3600)
@@ -79,6 +79,8 @@ def busy(ledger: Ledger) -> Ledger:
     ledger.void("h-2", tx_id="v-1")
     ledger.reverse("t-2", tx_id="r-1")
     ledger.mint("KRWS", 40_000, "alice", "dKRW.hanriver", tx_id="m-1")
+    ledger.send("alice", "kowloon-supply", 2_000_000, "HKDS", tx_id="s-1")  # a quote and travel data in the signed body
+    ledger.swap("kowloon-supply", 10_000, "HKDS", "KRWS", tx_id="x-1")
     return ledger
 
 
