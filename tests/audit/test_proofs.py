@@ -272,3 +272,20 @@ def independent_verifier(proof: dict, trusted_operator_key: str) -> bool:  # typ
         return proof["ledger"] == e["tx"]["ledger"] == cp["ledger"]
     except Exception:  # any exception means the proof did not check
         return False
+
+
+# -- verify checks the checkpoints too --------------------------------------------------
+
+
+@sqlite_only
+def test_verify_checks_every_checkpoint_against_the_journal_and_the_operator_key(busy: Ledger) -> None:
+    busy.checkpoint()
+    busy.transfer(ALICE, RESERVE, 1, tx_id="after")
+    second, _ = busy.checkpoint()
+    assert busy.verify().ok
+    db = busy.store.url.removeprefix("sqlite:///")
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE checkpoints SET root = ? WHERE seq = ?", ("0" * 64, second.seq))
+    problems = [p for p in busy.verify().problems if p.kind == "checkpoint"]
+    assert len(problems) == 2  # the root is not the journal's, and the signature no longer covers it
+    assert all(f"checkpoint {second.seq}" in p.detail for p in problems)
