@@ -12,7 +12,6 @@ import base64
 import copy
 import hashlib
 import json
-import os
 import sqlite3
 import stat
 from collections.abc import Iterator
