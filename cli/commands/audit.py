@@ -163,6 +163,7 @@ def checkpoint(ctx: Context) -> None:
 @click.command()
 @click.argument("tx_id", metavar="TXID")
 @click.option("--out", metavar="FILE", help="Write the proof here instead of to stdout.")
+@json_option
 @pass_context
 def proof(ctx: Context, tx_id: str, out: str | None) -> None:
     """TXID's inclusion proof (transaction, signatures, path, signed checkpoint) as JSON."""
