@@ -270,7 +270,7 @@ def write_statement(
             )
 
     if fmt == "camt053":
-        count = camt053.write(out, header, entries(), asset.exponent, chain.iso(chain.utc_now())[:19] + "Z")
+        count = camt053.write(out, header, entries(), asset.exponent, chain.iso(ledger.book.clock())[:19] + "Z")
     else:
         count = csvfile.write(out, header, entries(), asset.exponent)
     return StatementSummary(account.id, fmt, count, opening, closing, from_date, to_date)
