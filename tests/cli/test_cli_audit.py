@@ -177,3 +177,13 @@ def test_proof_out_writes_the_file(paid: Ledger, tmp_path: Path) -> None:
     out = tmp_path / "p.json"
     paid("proof", "inv-8", "--out", str(out)).ok()
     assert paid("verify-proof", str(out)).ok().stdout.count("ok: ") == 4
+
+
+def test_statement_json_summarises_the_file_it_wrote_and_needs_out(paid: Ledger, tmp_path: Path) -> None:
+    out = tmp_path / "today.xml"
+    today = paid.tx("inv-7")["at"][:10]
+    summary = paid("--json", "statement", "alice", "--from", today, "--to", today, "--out", str(out)).ok().json()
+    assert summary["entries"] == 3 and summary["from"] == summary["to"] == today
+    assert summary["opening"] == 0 and summary["closing"] == 5_000_000 - 251_000
+    paid("--json", "statement", "alice").error("BAD_INPUT", exit_code=2)
+    paid("statement", "alice", "--from", "yesterday").error("BAD_INPUT", exit_code=2)
