@@ -187,3 +187,18 @@ def test_statement_json_summarises_the_file_it_wrote_and_needs_out(paid: Ledger,
     assert summary["opening"] == 0 and summary["closing"] == 5_000_000 - 251_000
     paid("--json", "statement", "alice").error("BAD_INPUT", exit_code=2)
     paid("statement", "alice", "--from", "yesterday").error("BAD_INPUT", exit_code=2)
+
+
+@pytest.mark.postgres
+def test_on_postgresql_statement_reconcile_checkpoint_and_proof_work_as_processes(pg_database, process, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    base = ("--db", pg_database(), "--keys", str(tmp_path / "keys"))
+    process(*base, "init", cwd=tmp_path).ok()
+    process(*base, "transfer", ALICE, "hanriver:dKRW.hanriver", "1,000", "--id", "pg-1", cwd=tmp_path).ok()
+    process(*base, "statement", "alice", "--format", "camt053", "--out", "alice.xml", cwd=tmp_path).ok()
+    clean = process(*base, "--json", "reconcile", "alice.xml", "--account", "alice", cwd=tmp_path).ok().json()
+    assert (clean["matched"], clean["breaks"]) == (2, [])
+    assert process(*base, "--json", "report", "trial-balance", cwd=tmp_path).ok().json()["balanced"] is True
+    key = process(*base, "--json", "checkpoint", cwd=tmp_path).ok().json()["operator_key"]
+    (tmp_path / "pg-1.json").write_text(process(*base, "proof", "pg-1", cwd=tmp_path).ok().stdout)
+    process("verify-proof", "pg-1.json", "--operator-key", key, cwd=tmp_path).ok()
+    assert process(*base, "--json", "verify", cwd=tmp_path).ok().json()["ok"] is True
