@@ -15,7 +15,7 @@ import hashlib
 import io
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import BinaryIO
 
@@ -71,7 +71,6 @@ class StatementHeader:
     opening: int | None = None  # signed minor units: credit positive
     closing: int | None = None
     statement_id: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 class StatementReader:
