@@ -158,7 +158,8 @@ def build_proof(ledger: Ledger, tx_id: str) -> dict[str, object]:
         raise IntegrityProblem(f"the journal no longer gives checkpoint {cp.seq}'s root: run `wonledger verify`")
     signatures = json.loads(entry.signatures)
     signers = {s["signer"] for s in signatures}
-    keys = {p.id: b64url(p.public_key) for p in store.reading(lambda uow: uow.participants()) if p.id in signers}
+    # The keys that signed then: a participant whose key has since been rotated signed with its old one.
+    keys = {pid: b64url(key) for pid, key in store.reading(lambda uow: uow.keys_at(signers, entry.at)).items()}
     return {
         "format": PROOF_FORMAT,
         "ledger": ledger.id,

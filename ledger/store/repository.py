@@ -790,6 +790,22 @@ class UnitOfWork:
             out.setdefault(asset, [0, 0])[1] = int(total)
         return {asset: (b, h) for asset, (b, h) in out.items()}
 
+    def keys_at(self, participants: Iterable[str], at: str) -> dict[str, bytes]:
+        """Each participant's public key as it was at ``at`` (from the key history), else its current one."""
+        wanted = sorted(set(participants))
+        found: dict[str, bytes] = {}
+        for part in _chunks(wanted):
+            query = select(t.participant_keys.c.participant, t.participant_keys.c.public_key).where(
+                t.participant_keys.c.participant.in_(part),
+                t.participant_keys.c.valid_from <= at,
+                or_(t.participant_keys.c.retired_at.is_(None), t.participant_keys.c.retired_at > at),
+            )
+            found.update((r.participant, bytes(r.public_key)) for r in self.conn.execute(query))
+            current = select(t.participants.c.id, t.participants.c.public_key).where(t.participants.c.id.in_(part))
+            for r in self.conn.execute(current):
+                found.setdefault(r.id, bytes(r.public_key))
+        return found
+
     def hashes_after(self, seq: int, upto: int, limit: int) -> list[tuple[int, str]]:
         query = (
             select(t.journal.c.seq, t.journal.c.hash)

@@ -288,3 +288,19 @@ def test_verify_checks_every_checkpoint_against_the_journal_and_the_operator_key
     problems = [p for p in busy.verify().problems if p.kind == "checkpoint"]
     assert len(problems) == 2  # the root is not the journal's, and the signature no longer covers it
     assert all(f"checkpoint {second.seq}" in p.detail for p in problems)
+
+
+@sqlite_only
+def test_a_proof_carries_the_key_that_signed_then_even_after_the_signer_rotated_its_key(busy: Ledger) -> None:
+    busy.checkpoint()
+    old_proof = busy.proof("t-1")
+    rotated_at = busy.transaction("m-1").at
+    new_key = base64.urlsafe_b64decode("A" * 43 + "=")  # any 32 bytes: only the history is under test
+    db = busy.store.url.removeprefix("sqlite:///")
+    with sqlite3.connect(db) as conn:  # what a key rotation leaves behind: the old key retired, a new one current
+        conn.execute("UPDATE participant_keys SET retired_at = ?, reason = 'rotated' WHERE participant = 'alice'", (rotated_at,))
+        conn.execute("INSERT INTO participant_keys VALUES ('alice', ?, ?, NULL, NULL)", (new_key, rotated_at))
+        conn.execute("UPDATE participants SET public_key = ? WHERE id = 'alice'", (new_key,))
+    proof = busy.proof("t-1")
+    assert proof["signer_keys"] == old_proof["signer_keys"]
+    assert verify_proof(proof).ok
