@@ -634,9 +634,12 @@ class Ledger:
         return verify_ledger(self.store, progress)
 
     # -- reconciliation and audit proofs (see ledger.audit) ----------------
-    def statement(self, account: str, fmt: str, out: TextIO, since: str | None = None, until: str | None = None) -> audit.StatementSummary:
+    def statement(
+        self, account: str, fmt: str, out: TextIO, since: str | None = None, until: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> audit.StatementSummary:
         """Write ``account``'s camt.053 or CSV statement for the dates [since, until] to ``out``."""
-        return audit.write_statement(self, account, fmt, out, since, until)
+        return audit.write_statement(self, account, fmt, out, since, until, progress)
 
     def reconcile(self, stream: BinaryIO, account: str, tolerance_days: int = 1, progress: Callable[[int], None] | None = None) -> audit.ReconcileReport:
         """Match a statement (camt.053 or CSV, streamed) against ``account``'s legs."""

@@ -219,9 +219,18 @@ class StatementSummary:
 
 
 def write_statement(
-    ledger: Ledger, account_name: str, fmt: str, out: TextIO, since: str | None = None, until: str | None = None
+    ledger: Ledger,
+    account_name: str,
+    fmt: str,
+    out: TextIO,
+    since: str | None = None,
+    until: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> StatementSummary:
-    """Write ``account``'s statement (camt.053 or CSV) for [since, until] (dates, inclusive) to ``out``."""
+    """Write ``account``'s statement (camt.053 or CSV) for [since, until] (dates, inclusive) to ``out``.
+
+    ``progress(advanced, total)`` is told every thousand entries how far the writing got.
+    """
     if fmt not in FORMATS:
         raise BadInput(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
     since, until = check_day(since, "--from"), check_day(until, "--to")
@@ -239,7 +248,7 @@ def write_statement(
 
     opening = balance_before(since) if since else 0
     closing = balance_before(end)
-    first, last = store.reading(lambda uow: uow.account_leg_span(account.id, since, end, upto))
+    first, last, total = store.reading(lambda uow: uow.account_leg_span(account.id, since, end, upto))
     today = chain.iso(ledger.book.clock())[:10]
     from_date = since or (first[:10] if first else today)
     to_date = until or max(today, last[:10] if last else today)
@@ -255,7 +264,9 @@ def write_statement(
     )
 
     def entries() -> Iterator[StatementEntry]:
-        for leg in store.stream_account_legs(account.id, since, end, upto):
+        for n, leg in enumerate(store.stream_account_legs(account.id, since, end, upto), 1):
+            if progress is not None and n % 1000 == 0:
+                progress(1000, total)
             booked = _booked(ledger.id, account.id, leg)
             yield StatementEntry(
                 amount=leg.amount,
@@ -274,6 +285,8 @@ def write_statement(
         count = camt053.write(out, header, entries(), asset.exponent, chain.iso(ledger.book.clock())[:19] + "Z")
     else:
         count = csvfile.write(out, header, entries(), asset.exponent)
+    if progress is not None:
+        progress(count % 1000, total)
     return StatementSummary(account.id, fmt, count, opening, closing, from_date, to_date)
 
 

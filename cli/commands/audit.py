@@ -58,7 +58,15 @@ def statement(ctx: Context, account_id: str, fmt: str, since: str | None, until:
         raise BadInput("--json prints a summary, so the statement itself needs --out FILE")
     with ExitStack() as stack:
         target = _open_output(stack, out)
-        summary = ledger.statement(account_id, fmt, target, since, until)
+        bars: list = []  # type: ignore[type-arg]
+
+        def progress(advanced: int, total: int) -> None:
+            if not bars:
+                bars.append(stack.enter_context(click.progressbar(length=total, label="writing", file=sys.stderr)))
+            bars[0].update(advanced)
+
+        # a bar only when the statement goes to a file and a person watches stderr
+        summary = ledger.statement(account_id, fmt, target, since, until, progress if out and stderr_is_terminal() else None)
     if out is None:
         return
     asset = ledger.asset(ledger.account(summary.account).asset)

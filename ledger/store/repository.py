@@ -744,10 +744,10 @@ class UnitOfWork:
             )
         return found
 
-    def account_leg_span(self, account: str, since: str | None, until: str | None, upto_seq: int) -> tuple[str | None, str | None]:
-        """The commit times of the first and last booked legs on ``account`` in the period."""
+    def account_leg_span(self, account: str, since: str | None, until: str | None, upto_seq: int) -> tuple[str | None, str | None, int]:
+        """The commit times of the first and last booked legs on ``account`` in the period, and how many there are."""
         query = (
-            select(func.min(t.journal.c.at), func.max(t.journal.c.at))
+            select(func.min(t.journal.c.at), func.max(t.journal.c.at), func.count())
             .select_from(t.legs.join(t.journal, t.journal.c.seq == t.legs.c.seq))
             .where(or_(t.legs.c.debit == account, t.legs.c.credit == account), t.legs.c.pending.is_(False), t.legs.c.seq <= upto_seq)
         )
@@ -755,8 +755,8 @@ class UnitOfWork:
             query = query.where(t.journal.c.at >= since)
         if until is not None:
             query = query.where(t.journal.c.at < until)
-        first, last = self.conn.execute(query).one()
-        return first, last
+        first, last, count = self.conn.execute(query).one()
+        return first, last, int(count)
 
     def account_posted_before(self, account: str, before: str | None, upto_seq: int | None = None) -> tuple[int, int]:
         """(debits, credits) booked on ``account`` before ``before`` (all of them when None), up to ``upto_seq``."""
