@@ -78,7 +78,7 @@ def statement(ctx: Context, account_id: str, fmt: str, since: str | None, until:
         return
     click.echo(
         f"wrote {out}: {summary.format} statement of {summary.account}, {summary.from_date} to {summary.to_date}, "
-        f"{summary.entries} entries, opening {format_amount(summary.opening, asset.exponent)}, "
+        f"{_count(summary.entries, 'entry', 'entries')}, opening {format_amount(summary.opening, asset.exponent)}, "
         f"closing {format_amount(summary.closing, asset.exponent)} {asset.code}"
     )
 
@@ -106,11 +106,18 @@ def reconcile(click_ctx: click.Context, ctx: Context, path: str, account_id: str
         asset = ledger.asset(ledger.account(result.account).asset)
         for b in result.breaks:
             click.echo(_break_line(b, asset.exponent))
-        summary = f"{result.matched} matched, {len(result.breaks)} break(s); {result.statement_entries} statement entries, {result.ledger_entries} ledger legs"
+        summary = (
+            f"{result.matched} matched, {len(result.breaks)} break(s); "
+            f"{_count(result.statement_entries, 'statement entry', 'statement entries')}, {_count(result.ledger_entries, 'ledger leg', 'ledger legs')}"
+        )
         if result.skipped:
-            summary += f", {result.skipped} entries not booked (skipped)"
+            summary += f", {_count(result.skipped, 'entry', 'entries')} not booked (skipped)"
         click.echo(("clean: " if result.ok else "") + summary)
     click_ctx.exit(0 if result.ok else 3)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def _break_line(b, exponent: int) -> str:  # type: ignore[no-untyped-def]
