@@ -74,7 +74,7 @@ def test_a_10000_entry_statement_reconciles_in_memory_that_does_not_grow_with_it
     assert large_peak < 2 * small_peak + 500_000, (small_peak, large_peak)
 
 
-def test_the_same_large_statement_with_a_break_in_it_finds_just_that_break(tmp_path: Path) -> None:
+def test_in_a_large_statement_one_entry_that_names_another_payment_is_the_only_break(tmp_path: Path) -> None:
     path = tmp_path / "one-off.csv"
     write(path, "csv", 5_000)
     text = path.read_text().replace(",tx-4321,", ",tx-4321-edited,")
