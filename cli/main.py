@@ -14,6 +14,7 @@ import sys
 
 import click
 
+from cli.commands.demo import demo
 from cli.commands.deposits import deposit, pay, withdraw
 from cli.commands.stablecoins import issuer, mint, redeem, report
 from cli.commands.journal import history, submit, tx, verify
@@ -85,6 +86,7 @@ def cli(ctx: click.Context, db: str | None, keys: str | None, as_json: bool) -> 
 
 for command in (init, info, participant, account, balance, deposit, withdraw, pay, issuer, mint, redeem, report, transfer, post, void, reverse, history, tx, submit, verify, bench):
     cli.add_command(command)
+cli.add_command(demo)
 
 
 def _is_utf8(text: str) -> bool:

@@ -123,6 +123,15 @@ def load_corridor() -> Corridor:
         raise BadInput(f"corridors.toml lacks {exc.args[0]!r}") from exc
 
 
+def parse_start(text: str, default_zone: str) -> datetime:
+    """An ISO 8601 time as typed for ``--at``; without an offset it is local time in ``default_zone``."""
+    try:
+        found = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise BadInput(f"{text!r} is not a time (write e.g. 2026-12-05T09:00 or 2026-12-05T09:00+09:00)") from exc
+    return found if found.tzinfo is not None else found.replace(tzinfo=ZoneInfo(default_zone))
+
+
 def _read_rates(text: str) -> dict[str, Fraction]:
     rows = csv.DictReader(io.StringIO(text))
     return {row["currency"]: Fraction(Decimal(row["units_per_usd"])) for row in rows}

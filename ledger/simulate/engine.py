@@ -148,10 +148,13 @@ def run_demo(
     payments: int = 300,
     seed: int = 1,
     at: datetime | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
     corridor: Corridor | None = None,
 ) -> DemoResult:
-    """Simulate ``payments`` payments (and the example started at ``at``) by both routes in ``out/demo.db``."""
+    """Simulate ``payments`` payments (and the example started at ``at``) by both routes in ``out/demo.db``.
+
+    ``progress(done, total)`` is called after each step with the steps done since the last call.
+    """
     if not 1 <= payments <= MAX_PAYMENTS:
         raise BadInput(f"--payments must be from 1 to {MAX_PAYMENTS}, not {payments}")
     corridor = corridor or load_corridor()
@@ -186,14 +189,14 @@ def run_demo(
             if record is not None:
                 done[key][f"{planned.route}:{planned.step}"] = record
             if progress:
-                progress(1)
+                progress(1, len(events))
         records = {key: _payment_record(key, begin, done[key], corridor) for key, begin in zip(keys, begins, strict=True)}
         report = ledger.verify()
     finally:
         ledger.close()
     sample = tuple(records[key] for key in keys[1:])
     costs = runner.costs
-    released = [r.released_to_credit_s for r, begin in zip(sample, begins[1:], strict=True)]
+    released = [r.released_to_credit_s for r in sample]
     return DemoResult(
         payments=payments,
         seed=seed,
