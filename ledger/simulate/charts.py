@@ -24,7 +24,7 @@ ROUTE_TITLES = {CORRESPONDENT: "Correspondent banking", STABLECOIN: "Won stablec
 ROUTE_COLOURS = {CORRESPONDENT: "#c0392b", STABLECOIN: "#1f77b4"}
 STEP_LABELS = {
     "debit": "payer debited",
-    "fx_trade": "FX deal, order sent",
+    "fx_trade": "FX deal booked, order sent",
     "correspondent": "USD moved in New York",
     "credit": "payee credited",
     "fx_settlement": "FX settles (T+2)",
@@ -43,7 +43,12 @@ def _pyplot():  # type: ignore[no-untyped-def]
 
 
 def draw_timeline(result: DemoResult, corridor: Corridor, path: Path) -> Path:
-    """One panel per route, one lane per institution, the example's steps in Seoul time."""
+    """One panel per route, one lane per participant, the example's numbered steps in Seoul time.
+
+    Steps hours apart on a days-long axis would overwrite each other's labels,
+    so each marker carries only its number and the panel's legend says what
+    the numbers are, with the local time of whoever acted.
+    """
     plt = _pyplot()
     import matplotlib.dates as mdates
 
@@ -51,12 +56,13 @@ def draw_timeline(result: DemoResult, corridor: Corridor, path: Path) -> Path:
     example = result.example
     start = example.initiated_at
     ends = [s.at for route in (example.correspondent, example.stablecoin) for s in route.steps]
-    span_end = max(ends) + timedelta(hours=3)
-    span_start = start - timedelta(hours=3)
+    span_start, span_end = start - timedelta(hours=3), max(ends) + timedelta(hours=3)
     windows = {bank.id: bank.window for bank in corridor.banks}
-    fig, axes = plt.subplots(2, 1, figsize=(12, 7.5), sharex=True, gridspec_kw={"height_ratios": [5, 4]})
+    fig, axes = plt.subplots(2, 1, figsize=(14, 8), sharex=True, gridspec_kw={"height_ratios": [5, 4]})
+    fig.subplots_adjust(left=0.1, right=0.66, top=0.9, bottom=0.1, hspace=0.3)
     for ax, route in zip(axes, (CORRESPONDENT, STABLECOIN), strict=True):
         record = example.route(route)
+        colour = ROUTE_COLOURS[route]
         lanes: list[str] = []
         for step in record.steps:
             lanes.extend(lane for lane in step.lanes if lane not in lanes)
@@ -64,37 +70,39 @@ def draw_timeline(result: DemoResult, corridor: Corridor, path: Path) -> Path:
         for lane, level in y.items():
             window = windows.get(lane) if route == CORRESPONDENT else None
             if window is not None:
-                for opens, closes in window.open_spans(span_start, span_end):
-                    ax.axvspan(
-                        opens.astimezone(seoul), closes.astimezone(seoul), ymin=(level - 0.4) / (len(lanes) + 1),
-                        ymax=(level + 0.4) / (len(lanes) + 1), color="#2ecc71", alpha=0.18, lw=0,
-                    )
-            ax.axhline(level, color="#bbbbbb", lw=0.6, zorder=0)
-        colour = ROUTE_COLOURS[route]
-        for n, step in enumerate(record.steps):
+                bars = [
+                    (mdates.date2num(opens), mdates.date2num(closes) - mdates.date2num(opens))
+                    for opens, closes in window.open_spans(span_start, span_end)
+                ]
+                ax.broken_barh(bars, (level - 0.3, 0.6), facecolors="#2ecc71", alpha=0.22, lw=0)
+            ax.axhline(level, color="#cccccc", lw=0.6, zorder=0)
+        legend = []
+        for n, step in enumerate(record.steps, 1):
             when = step.at.astimezone(seoul)
             levels = [y[lane] for lane in step.lanes]
             ax.vlines(when, min(levels), max(levels), color=colour, lw=2, alpha=0.8)
-            ax.scatter([when] * len(levels), levels, color=colour, s=40, zorder=3)
-            label = f"{STEP_LABELS.get(step.step, step.step)}\n{step.at.strftime('%a %H:%M')} {step.at.tzname()}"
-            ax.annotate(label, (mdates.date2num(when), max(levels)), xytext=(4, 6 + (n % 2) * 18),
-                        textcoords="offset points", fontsize=8, color=colour)
-        settled = record.settled_at
-        ax.axvline(settled.astimezone(seoul), color=colour, ls="--", lw=1)
+            ax.scatter([when] * len(levels), levels, color=colour, s=36, zorder=3)
+            ax.annotate(str(n), (mdates.date2num(when), max(levels)), xytext=(-4 + 9 * (n % 2), 7),
+                        textcoords="offset points", fontsize=9, fontweight="bold", color=colour)
+            legend.append(f"{n}  {step.at.strftime('%a %H:%M')} {step.at.tzname()}  {STEP_LABELS.get(step.step, step.step)}")
+        ax.axvline(record.settled_at.astimezone(seoul), color=colour, ls="--", lw=1)
+        ax.text(1.02, 1.0, "\n".join(legend), transform=ax.transAxes, va="top", ha="left", fontsize=9,
+                family="monospace", color=colour)
         ax.set_yticks(list(y.values()), list(y.keys()))
-        ax.set_ylim(0.3, len(lanes) + 0.9)
-        took = duration(int((settled - start).total_seconds()))
-        ax.set_title(f"{ROUTE_TITLES[route]}: payee credited {took} after the payer pressed send", loc="left", fontsize=11)
-    axes[0].text(
-        0.995, 0.02, "green: the bank's processing hours (business days only)", transform=axes[0].transAxes,
-        ha="right", fontsize=8, color="#27ae60",
-    )
-    axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%a %d %b\n%H:%M KST", tz=seoul))
+        ax.set_ylim(0.4, len(lanes) + 0.7)
+        took = duration(int((record.settled_at - start).total_seconds()))
+        ax.set_title(f"{ROUTE_TITLES[route]}: payee credited {took} after the payer's order (dashed line)",
+                     loc="left", fontsize=11)
+    axes[0].text(1.02, 0.02, "green: each bank's processing hours\n(its business days, its time zone)",
+                 transform=axes[0].transAxes, ha="left", va="bottom", fontsize=8, color="#1e8449")
+    axes[-1].xaxis.set_major_locator(mdates.DayLocator(tz=seoul))
+    axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%a %d %b", tz=seoul))
+    axes[-1].xaxis.set_minor_locator(mdates.HourLocator(byhour=(6, 12, 18), tz=seoul))
+    axes[-1].set_xlabel("Seoul time (KST); ticks at midnight, minor ticks every 6 hours")
     axes[-1].set_xlim(span_start.astimezone(seoul), span_end.astimezone(seoul))
-    fig.suptitle(f"One payment of KRW {result.amount_krw:,} from Seoul to Hong Kong, started "
-                 f"{start.strftime('%a %d %b %Y %H:%M')} {start.tzname()}", fontsize=12)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.suptitle(f"One payment of KRW {result.amount_krw:,} from Seoul to Hong Kong, ordered "
+                 f"{start.strftime('%a %d %b %Y %H:%M')} {start.tzname()}", fontsize=13)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
 
@@ -124,7 +132,7 @@ def draw_distribution(result: DemoResult, path: Path) -> Path:
     ax.set_ylabel("share of payments credited")
     ax.set_title(f"{result.payments} payments started at random times in a week with a weekend (seed {result.seed})", loc="left")
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="upper left", fontsize=9)
+    ax.legend(loc="upper left", bbox_to_anchor=(0.22, 0.99), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
