@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import textwrap
 from pathlib import Path
 
 import click
@@ -28,7 +29,7 @@ from cli.render import emit_json, stderr_is_terminal, table
 def demo(ctx: Context, payments: int, seed: int, at: str | None, out: Path) -> None:
     """Settlement timing: correspondent banking beside won-stablecoin settlement, through a real ledger (DIR/demo.db)."""
     from ledger.simulate import demo_json, load_corridor, parse_start, publish, run_demo
-    from ledger.simulate.report import ROUTE_NAMES, SOURCES, comparison_rows, notes, step_rows
+    from ledger.simulate.report import ROUTE_NAMES, SOURCES, comparison_rows, headline, notes, step_rows
     from ledger.simulate.stats import duration
 
     corridor = load_corridor()
@@ -56,8 +57,8 @@ def demo(ctx: Context, payments: int, seed: int, at: str | None, out: Path) -> N
     click.echo()
     table(comparison_rows(result), ("", "correspondent banking", "won stablecoin"))
     click.echo()
-    for line in notes(result):
-        click.echo(line)
+    for line in [headline(result), *notes(result)]:
+        click.echo(textwrap.fill(line, width=100, subsequent_indent="  "))
     click.echo()
     example = result.example
     click.echo(f"Example: started {example.initiated_at.strftime('%a %d %b %Y %H:%M %Z')}")
@@ -70,6 +71,6 @@ def demo(ctx: Context, payments: int, seed: int, at: str | None, out: Path) -> N
         for when, what, tx in step_rows(record):
             click.echo(f"    {when}  {what}  [{tx}]")
     click.echo()
-    click.echo("Reference figures: " + " ".join(SOURCES))
+    click.echo(textwrap.fill("Reference figures: " + " ".join(SOURCES), width=100, subsequent_indent="  "))
     verdict = "verify: ok" if result.verified else f"verify: {len(result.problems)} problem(s)"
     click.echo(f"Files: {', '.join(str(f) for f in files)} ({result.transactions:,} transactions, {verdict})")

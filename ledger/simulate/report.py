@@ -11,6 +11,7 @@ import html
 import math
 from fractions import Fraction
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from ledger.money import format_amount
 from ledger.simulate.charts import DISTRIBUTION_PNG, TIMELINE_PNG, draw_distribution, draw_timeline
@@ -20,6 +21,7 @@ from ledger.simulate.routes import CORRESPONDENT, ROUTES, STABLECOIN
 from ledger.simulate.stats import duration, percent
 
 REPORT_HTML = "report.html"
+SEOUL = ZoneInfo("Asia/Seoul")
 ROUTE_NAMES = {CORRESPONDENT: "correspondent banking", STABLECOIN: "won stablecoin"}
 #: Published anchors (REFERENCES.md), quoted wherever the figures are shown.
 SOURCES = (
@@ -75,8 +77,29 @@ def notes(result: DemoResult) -> list[str]:
 
 
 def step_rows(record: RouteRecord) -> list[tuple[str, str, str]]:
-    """(local time, what happened, transaction id) of one route of the example."""
-    return [(s.at.strftime("%a %d %b %H:%M:%S %Z"), s.what, s.tx) for s in record.steps]
+    """(local time of whoever acted, what happened, transaction id) of one route of the example.
+
+    Where the actor is not in Seoul, the Seoul time follows in brackets, so
+    that rows read in order even when New York's Sunday evening is Seoul's
+    Monday morning.
+    """
+    rows = []
+    for s in record.steps:
+        when = s.at.strftime("%a %d %b %H:%M:%S %Z")
+        in_seoul = s.at.astimezone(SEOUL)
+        if in_seoul.utcoffset() != s.at.utcoffset():
+            when += f" ({in_seoul.strftime('%a %H:%M')} in Seoul)"
+        rows.append((when, s.what, s.tx))
+    return rows
+
+
+def headline(result: DemoResult) -> str:
+    c, s = result.correspondent, result.stablecoin
+    return (
+        f"Half the payments took {duration(c.median_s)} or more by correspondent banking and cost "
+        f"{decimal_text(c.cost.share * 100, 2)}% of the amount; by won stablecoin, {duration(s.median_s)} "
+        f"and {decimal_text(s.cost.share * 100, 2)}%."
+    )
 
 
 def publish(result: DemoResult, corridor: Corridor, out: Path) -> list[Path]:
@@ -129,6 +152,7 @@ def render_html(result: DemoResult) -> str:
   table.compare thead th:nth-child(3) {{ color: #1f77b4; }}
   td.when {{ white-space: nowrap; font-variant-numeric: tabular-nums; }}
   img {{ max-width: 100%; border: 1px solid #eee; }}
+  .answer {{ font-size: 1.25em; font-weight: 600; }}
   .box {{ background: #f6f8fa; border-left: 4px solid #1f77b4; padding: 0.6em 1em; margin: 1em 0; }}
   code {{ font-size: 0.9em; }}
   footer {{ color: #666; font-size: 0.9em; margin-top: 3em; }}
@@ -142,6 +166,8 @@ through the <b>correspondent banks</b> that carry most cross-border payments tod
 <b>won stablecoin</b> exchanged for a Hong Kong dollar stablecoin. Every step of every payment is
 a real, signed entry in a ledger (<code>demo.db</code>), stamped with the simulated time.</p>
 
+<p class="answer">{e(headline(result))}</p>
+
 <div class="box">
 <p><b>Correspondent banking in one paragraph.</b> A Korean bank cannot pay a Hong Kong bank directly
 in dollars. Instead both keep dollar accounts at a bank in New York (their <i>correspondent</i>;
@@ -153,6 +179,10 @@ stops taking payments at a daily cut-off time, so a payment sent on a Friday eve
 Monday in Seoul, then for New York's day, then for Hong Kong's. The Korean bank must also keep money
 sitting in New York in advance, because the currency deal it pays with settles two business days
 later.</p>
+<p><b>Who is who.</b> <i>namsan</i> is the payer's bank in Seoul, <i>hudson</i> the correspondent bank
+in New York, <i>harbour</i> the payee's bank in Hong Kong. <i>kstable</i> (owned by Korean banks)
+issues the won stablecoin KRWS, <i>victoria</i> the Hong Kong dollar stablecoin HKDS, and <i>peakfx</i>
+is the dealer that swaps one for the other. <i>seoul-exports</i> pays, <i>kowloon-supply</i> is paid.</p>
 <p><b>The stablecoin route.</b> The payer's bank-deposit tokens become won stablecoins (KRWS) at par;
 a dealer swaps them for Hong Kong dollar stablecoins (HKDS) in the same instant (payment versus
 payment: both sides move or neither does), and the payee holds them: one transaction, final in
