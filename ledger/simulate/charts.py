@@ -58,8 +58,8 @@ def draw_timeline(result: DemoResult, corridor: Corridor, path: Path) -> Path:
     ends = [s.at for route in (example.correspondent, example.stablecoin) for s in route.steps]
     span_start, span_end = start - timedelta(hours=3), max(ends) + timedelta(hours=3)
     windows = {bank.id: bank.window for bank in corridor.banks}
-    fig, axes = plt.subplots(2, 1, figsize=(14, 8), sharex=True, gridspec_kw={"height_ratios": [5, 4]})
-    fig.subplots_adjust(left=0.1, right=0.66, top=0.9, bottom=0.1, hspace=0.3)
+    fig, axes = plt.subplots(2, 1, figsize=(15, 8), sharex=True, gridspec_kw={"height_ratios": [5, 4]})
+    fig.subplots_adjust(left=0.09, right=0.6, top=0.9, bottom=0.1, hspace=0.3)
     for ax, route in zip(axes, (CORRESPONDENT, STABLECOIN), strict=True):
         record = example.route(route)
         colour = ROUTE_COLOURS[route]
@@ -84,7 +84,10 @@ def draw_timeline(result: DemoResult, corridor: Corridor, path: Path) -> Path:
             ax.scatter([when] * len(levels), levels, color=colour, s=36, zorder=3)
             ax.annotate(str(n), (mdates.date2num(when), max(levels)), xytext=(-4 + 9 * (n % 2), 7),
                         textcoords="offset points", fontsize=9, fontweight="bold", color=colour)
-            legend.append(f"{n}  {step.at.strftime('%a %H:%M')} {step.at.tzname()}  {STEP_LABELS.get(step.step, step.step)}")
+            local = f"{step.at.strftime('%a %H:%M')} {step.at.tzname()}"
+            if when.utcoffset() != step.at.utcoffset():
+                local += f" ({when.strftime('%a %H:%M')} KST)"
+            legend.append(f"{n}  {local:<27} {STEP_LABELS.get(step.step, step.step)}")
         ax.axvline(record.settled_at.astimezone(seoul), color=colour, ls="--", lw=1)
         ax.text(1.02, 1.0, "\n".join(legend), transform=ax.transAxes, va="top", ha="left", fontsize=9,
                 family="monospace", color=colour)

@@ -223,3 +223,14 @@ def test_the_simulated_week_has_a_weekend_and_the_default_example_is_a_saturday_
     assert {5, 6} <= days
     start = corridor.example_at.astimezone(SEOUL)
     assert start.weekday() == 5 and start.hour < 12
+
+
+def test_banks_hold_correspondent_balances_abroad_but_not_each_others_deposit_tokens(week) -> None:
+    from ledger import Residency
+
+    out, _, _ = week
+    with Ledger.open(f"sqlite:///{out / 'demo.db'}", out / "keys") as ledger:
+        nostro = ledger.account("namsan:cUSD.hudson")
+        assert ledger.asset(nostro.asset).kind == "correspondent_balance" and nostro.balance > 0
+        with pytest.raises(Residency):
+            ledger.open_account("namsan", "dUSD.hudson")
