@@ -49,11 +49,12 @@ def demo(ctx: Context, payments: int, seed: int, at: str | None, out: Path) -> N
     if ctx.json:
         emit_json(demo_json(result, files))
         return
-    click.echo(
+    click.echo(textwrap.fill(
         f"{payments} payments of KRW {result.amount_krw:,} from {corridor.payer} (Seoul) to {corridor.payee} (Hong Kong), "
         f"started at random times in the week of {result.week_start.strftime('%a %d %b %Y')} (seed {seed}), "
-        "each sent both ways through the ledger."
-    )
+        "each sent both ways through the ledger.",
+        width=100,
+    ))
     click.echo()
     table(comparison_rows(result), ("", "correspondent banking", "won stablecoin"))
     click.echo()

@@ -181,7 +181,7 @@ def run_demo(
     ledger = Ledger.create(f"sqlite:///{db}", out / KEYS_DIR, world="default", clock=clock)
     try:
         runner = _Runner(ledger, corridor, clock)
-        runner.setup()
+        runner.setup(payments=len(keys))
         done: dict[str, dict[str, StepRecord]] = {key: {} for key in keys}
         for moment, _index, _route, _order, key, planned in events:
             clock.advance_to(moment)
@@ -297,7 +297,7 @@ class _Runner:
     nostro_lowest: int = 0
 
     # -- the world correspondent banking needs -----------------------------
-    def setup(self) -> None:
+    def setup(self, payments: int) -> None:
         c = self.corridor
         sender, correspondent, receiver = (b.id for b in c.banks)
         for code, currency, exponent, issuer in ((USD_AT_HUDSON, "USD", 2, correspondent), (KRW_AT_NAMSAN, "KRW", 0, sender)):
@@ -315,6 +315,11 @@ class _Runner:
             Leg(f"{sender}:{KRW_AT_NAMSAN}", f"{correspondent}:{KRW_AT_NAMSAN}", KRW_AT_NAMSAN, krw),
         ), memo="namsan pre-funds its USD account at hudson, bought with KRW at mid"))
         self.nostro = self.nostro_lowest = usd
+        # The payer pays every payment twice (once by each route); its bank tokenizes what it lacks.
+        needed = payments * (2 * c.amount_krw + c.sender.fee_minor)
+        held = self.ledger.account(f"{c.payer}:{PAYER_TOKEN}").balance
+        if held < needed:
+            self.ledger.deposit(c.payer, needed - held, c.payer_bank, tx_id="setup-payer-deposit", memo="enough to pay by both routes")
 
     def _submit(self, tx: Tx) -> str:
         return self.ledger.submit(self.ledger.sign(tx)).id
