@@ -30,7 +30,7 @@ from ledger.money import Asset, format_amount
 from ledger.registry import add_asset
 from ledger.simulate.clock import SimulatedClock
 from ledger.simulate.corridors import Corridor, load_corridor
-from ledger.simulate.routes import CORRESPONDENT, QUOTE, STABLECOIN, Planned, plan_correspondent, plan_stablecoin
+from ledger.simulate.routes import CORRESPONDENT, STABLECOIN, Planned, plan_correspondent, plan_stablecoin
 from ledger.simulate.stats import percentile, share_within
 
 DEMO_DB = "demo.db"
