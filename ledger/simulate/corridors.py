@@ -8,14 +8,11 @@ whole seconds: they are durations, never amounts.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import random
 import tomllib
 from dataclasses import dataclass
 from datetime import datetime, time
-from decimal import Decimal
 from fractions import Fraction
 from importlib import resources
 from typing import Any
@@ -23,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from ledger.errors import BadInput
 from ledger.money import parse_amount
+from ledger.rates import Rates, reference_rates
 from ledger.simulate.calendars import Window, parse_clock_time
 
 KRW_EXPONENT = 0
@@ -76,13 +74,12 @@ class Corridor:
     confirmations: int
     last_mile: Window
     last_mile_delay: Delay
-    #: Reference mid rates: units of each currency per US dollar (fixtures/fx_rates.csv).
-    units_per_usd: tuple[tuple[str, Fraction], ...]
+    #: The ledger's reference mid rates (fixtures/fx_rates.csv), the ones the dealer quotes around.
+    rates: Rates
 
     def mid(self, sell: str, buy: str) -> Fraction:
         """Major units of ``buy`` per major unit of ``sell`` at the reference mid rate."""
-        rates = dict(self.units_per_usd)
-        return rates[buy] / rates[sell]
+        return self.rates.cross(sell, buy)
 
     @property
     def banks(self) -> tuple[Bank, Bank, Bank]:
@@ -90,10 +87,9 @@ class Corridor:
 
 
 def load_corridor() -> Corridor:
-    """The corridor of ``fixtures/corridors.toml`` and the reference rates of ``fx_rates.csv``."""
+    """The corridor of ``fixtures/corridors.toml``, with the ledger's reference rates."""
     fixtures = resources.files("wonledger_fixtures")
     data = tomllib.loads(fixtures.joinpath("corridors.toml").read_text(encoding="utf-8"))
-    rates = _read_rates(fixtures.joinpath("fx_rates.csv").read_text(encoding="utf-8"))
     try:
         sample, corr, coin = data["sample"], data["correspondent"], data["stablecoin"]
         fx = corr["fx"]
@@ -117,7 +113,7 @@ def load_corridor() -> Corridor:
             confirmations=int(coin["confirmations"]),
             last_mile=_window(coin["last_mile"]),
             last_mile_delay=_delay(coin["last_mile"]["delay"]),
-            units_per_usd=tuple(sorted(rates.items())),
+            rates=reference_rates(),
         )
     except KeyError as exc:
         raise BadInput(f"corridors.toml lacks {exc.args[0]!r}") from exc
@@ -130,11 +126,6 @@ def parse_start(text: str, default_zone: str) -> datetime:
     except ValueError as exc:
         raise BadInput(f"{text!r} is not a time (write e.g. 2026-12-05T09:00 or 2026-12-05T09:00+09:00)") from exc
     return found if found.tzinfo is not None else found.replace(tzinfo=ZoneInfo(default_zone))
-
-
-def _read_rates(text: str) -> dict[str, Fraction]:
-    rows = csv.DictReader(io.StringIO(text))
-    return {row["currency"]: Fraction(Decimal(row["units_per_usd"])) for row in rows}
 
 
 def _moment(text: str) -> datetime:
