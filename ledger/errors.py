@@ -32,7 +32,8 @@ ledger rule, 2 for bad usage or bad input, 3 for integrity problems)::
     │   ├── AlreadyExists                ALREADY_EXISTS
     │   ├── KeyUnavailable               KEY_UNAVAILABLE
     │   ├── DbUnreachable                DB_UNREACHABLE
-    │   └── NotALedger                   NOT_A_LEDGER
+    │   ├── NotALedger                   NOT_A_LEDGER
+    │   └── BadStatement                 BAD_STATEMENT (malformed, foreign or unsafe statement/proof file)
     ├── StorageError                     STORAGE_ERROR, exit 1: the database failed us; nothing was written
     │   ├── DatabaseBusy                 DB_BUSY: locked by another writer past the busy timeout
     │   ├── DatabaseReadOnly             DB_READ_ONLY: the file, its directory or the server is read-only
@@ -174,6 +175,12 @@ class DbUnreachable(BadInput):
 
 class NotALedger(BadInput):
     code = "NOT_A_LEDGER"
+
+
+class BadStatement(BadInput):
+    """A statement (or proof) file that is malformed, foreign, or refused as unsafe XML."""
+
+    code = "BAD_STATEMENT"
 
 
 class StorageError(LedgerError):

@@ -4,7 +4,9 @@ The signed payload of a transaction is the RFC 8785 (JCS) canonical form of
 its ``tx`` object; a signature is Ed25519 over those bytes, written as
 base64url without padding. Keys live in ``$WONLEDGER_KEYS/<participant>.pem``
 as PKCS#8 PEM, mode 0600 inside a 0700 directory, encrypted with
-``WONLEDGER_KEY_PASSPHRASE`` when that is set.
+``WONLEDGER_KEY_PASSPHRASE`` when that is set. The operator's key, which signs
+checkpoints, lives beside them as ``_operator-<ledger id>.pem``: participant
+ids never start with "_", so no participant's file can collide with it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from ledger.errors import BadAmount, BadInput, BadSignature, KeyUnavailable
 from ledger.model import PARTICIPANT_PATTERN, Signature, Tx, check_id
 
 PASSPHRASE_ENV = "WONLEDGER_KEY_PASSPHRASE"
+#: The operator key's file name starts with this, which no participant id may.
+OPERATOR_PREFIX = "_operator-"
 
 
 def canonical_bytes(obj: object) -> bytes:
@@ -97,12 +101,21 @@ class KeyStore:
     def has(self, participant: str) -> bool:
         return self.path(participant).exists()
 
+    def operator_path(self, ledger_id: str) -> Path:
+        """Where the key that signs ``ledger_id``'s checkpoints lives."""
+        check_id(ledger_id, "ledger id")
+        return self.directory / f"{OPERATOR_PREFIX}{ledger_id}.pem"
+
+    def create_operator(self, ledger_id: str) -> Ed25519PrivateKey:
+        """Make the operator key of ``ledger_id``; refuses to overwrite one."""
+        return self._create(self.operator_path(ledger_id), f"the operator of {ledger_id}", OPERATOR_PREFIX + ledger_id)
+
+    def load_operator(self, ledger_id: str) -> Ed25519PrivateKey:
+        return self._load(self.operator_path(ledger_id), f"the operator of {ledger_id}", OPERATOR_PREFIX + ledger_id)
+
     def create(self, participant: str) -> Ed25519PrivateKey:
         """Make a new key for ``participant``; refuses to overwrite one."""
-        key = Ed25519PrivateKey.generate()
-        self._write_new(self.path(participant), key, participant)
-        self._cache[participant] = key
-        return key
+        return self._create(self.path(participant), participant, participant)
 
     def stage(self, participant: str) -> Ed25519PrivateKey:
         """Make the key that will replace ``participant``'s, beside it (``<id>.pem.next``).
@@ -119,8 +132,7 @@ class KeyStore:
 
     def promote(self, participant: str) -> None:
         """The staged key replaces the current one (whose file is gone afterwards)."""
-        staged = self._staged_path(participant)
-        os.replace(staged, self.path(participant))
+        os.replace(self._staged_path(participant), self.path(participant))
         self._cache.pop(participant, None)
 
     def discard(self, participant: str) -> None:
@@ -129,7 +141,13 @@ class KeyStore:
     def _staged_path(self, participant: str) -> Path:
         return self.path(participant).with_name(f"{participant}.pem.next")
 
-    def _write_new(self, path: Path, key: Ed25519PrivateKey, participant: str) -> None:
+    def _create(self, path: Path, whose: str, cache_key: str) -> Ed25519PrivateKey:
+        key = Ed25519PrivateKey.generate()
+        self._write_new(path, key, whose)
+        self._cache[cache_key] = key
+        return key
+
+    def _write_new(self, path: Path, key: Ed25519PrivateKey, whose: str) -> None:
         self._ensure_directory()
         encryption: serialization.KeySerializationEncryption = (
             serialization.BestAvailableEncryption(self._passphrase)
@@ -140,7 +158,7 @@ class KeyStore:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            raise KeyUnavailable(f"a key for {participant} already exists at {path}") from None
+            raise KeyUnavailable(f"a key for {whose} already exists at {path}") from None
         except OSError as exc:
             raise KeyUnavailable(f"cannot write {path}: {exc.strerror}") from None
         with os.fdopen(fd, "wb") as out:
@@ -150,11 +168,13 @@ class KeyStore:
 
     def load(self, participant: str) -> Ed25519PrivateKey:
         """``participant``'s private key; read again when its file changed (a rotation by another process)."""
-        path = self.path(participant)
+        return self._load(self.path(participant), participant, participant)
+
+    def _load(self, path: Path, whose: str, cache_key: str) -> Ed25519PrivateKey:
         try:
             found = path.stat()
         except FileNotFoundError:
-            raise KeyUnavailable(f"no key for {participant} in {self.directory} (set --keys or WONLEDGER_KEYS)") from None
+            raise KeyUnavailable(f"no key for {whose} in {self.directory} (set --keys or WONLEDGER_KEYS)") from None
         mode, identity = found.st_mode, (found.st_ino, found.st_mtime_ns, found.st_size)
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise KeyUnavailable(f"{path} is open to other users (mode {stat.S_IMODE(mode):o}); chmod 600 it")
@@ -163,8 +183,8 @@ class KeyStore:
             raise KeyUnavailable(
                 f"the key directory {self.directory} is open to other users (mode {stat.S_IMODE(directory_mode):o}); chmod 700 it"
             )
-        cached = self._cache.get(participant)
-        if cached is not None and self._file_seen.get(participant) == identity:
+        cached = self._cache.get(cache_key)
+        if cached is not None and self._file_seen.get(cache_key) == identity:
             return cached
         try:
             key = serialization.load_pem_private_key(path.read_bytes(), password=self._passphrase)
@@ -178,8 +198,8 @@ class KeyStore:
             raise KeyUnavailable(f"{path} cannot be read (wrong passphrase or not a PEM key)") from None
         if not isinstance(key, Ed25519PrivateKey):
             raise KeyUnavailable(f"{path} is not an Ed25519 key")
-        self._cache[participant] = key
-        self._file_seen[participant] = identity
+        self._cache[cache_key] = key
+        self._file_seen[cache_key] = identity
         return key
 
     def sign(self, participant: str, payload: bytes) -> Signature:
