@@ -213,3 +213,16 @@ def test_a_rotation_interrupted_after_it_registered_is_named_and_revocation_reco
     ledger.revoke_key("alice")
     ledger.submit(ledger.sign(pay(ledger, "after-revocation")))
     assert ledger.verify().ok
+
+
+def test_an_inclusion_proof_of_an_entry_signed_before_a_revocation_still_checks_offline(ledger: Ledger) -> None:
+    from ledger import verify_proof
+
+    ledger.submit(ledger.sign(pay(ledger, "before-revocation")))
+    ledger.checkpoint()
+    ledger.revoke_key("alice")
+    ledger.submit(ledger.sign(pay(ledger, "after-revocation")))
+    ledger.checkpoint()
+    for tx_id in ("before-revocation", "after-revocation"):
+        report = verify_proof(json.loads(json.dumps(ledger.proof(tx_id))))
+        assert report.ok, (tx_id, report.problems)
