@@ -53,8 +53,12 @@ def _plain(value: object) -> bool:
     return False
 
 
-def canonical_bytes(obj: object) -> bytes:
+def canonical_bytes(obj: object, plain: bool = False) -> bytes:
     """RFC 8785 bytes of a JSON value (refuses floats beyond the integer domain).
+
+    ``plain=True`` says the caller already knows ``obj`` is plain JSON as
+    described below (the wire module's parser has checked every value of a
+    transaction and its signatures), so the walk that proves it is skipped.
 
     Transactions are plain JSON (text, integers, lists, objects with ASCII
     keys), for which the standard library's encoder with sorted keys and no
@@ -63,7 +67,7 @@ def canonical_bytes(obj: object) -> bytes:
     hash chain spend much of their time here, and a property test holds
     the two to byte equality. Anything else goes to rfc8785 itself.
     """
-    if _plain(obj):
+    if plain or _plain(obj):
         try:
             return _plain_json(obj).encode("utf-8")
         except UnicodeEncodeError:
