@@ -41,7 +41,7 @@ from ledger.chain import envelope_bytes, iso, utc_now
 from ledger.flows import transfer_tx
 from ledger.model import account_id
 from ledger.signing import KeyStore, canonical_bytes, public_key_from_bytes, public_bytes, unb64url
-from ledger.store import safe_url, throwaway_database
+from ledger.store import postgres_server, safe_url, throwaway_database
 from ledger.verifier import usable_cpus
 
 PAYERS = 64
@@ -75,8 +75,15 @@ class BenchResult:
         return out
 
 
+def check_server(db: str | None) -> None:
+    """Refuse at once a ``db`` that is not a PostgreSQL server bench may make a database on."""
+    if db is not None:
+        postgres_server(db)
+
+
 def run(count: int, db: str | None = None, rounds: int = 2, workdir: str | None = None) -> BenchResult:
     """Sign ``count`` transfers and time ingest and the floor ``rounds`` times each."""
+    check_server(db)
     with tempfile.TemporaryDirectory(prefix="wonledger-bench-", dir=workdir) as tmp, ExitStack() as scratch:
         base = Path(tmp)
         keys = base / "keys"

@@ -22,8 +22,9 @@ from cli.render import emit_json
 @pass_context
 def bench(ctx: Context, count: int, server: str | None, rounds: int) -> None:
     """Time signed batch ingest against the floor of this machine (a throw-away ledger)."""
-    from ledger.bench import run
+    from ledger.bench import check_server, run
 
+    check_server(server)
     if not ctx.json:
         click.echo(f"signing {count:,} transfers in a throw-away ledger, then {rounds} round(s) of each side ...", err=True)
     result = run(count, db=server, rounds=rounds)

@@ -144,6 +144,16 @@ def database_exists(url: str) -> bool:
     return path is None or os.path.exists(path)
 
 
+def postgres_server(url: str):  # type: ignore[no-untyped-def]
+    """The URL of a PostgreSQL server to make throw-away databases on; anything else is refused."""
+    parsed = parse_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        raise BadInput(f"a throw-away database is made on a PostgreSQL server, not {parsed.get_backend_name()!r}")
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
 @contextmanager
 def throwaway_database(server_url: str, prefix: str = "wonledger_bench") -> Iterator[str]:
     """A new, empty database on the PostgreSQL server of ``server_url``, dropped afterwards.
@@ -151,11 +161,7 @@ def throwaway_database(server_url: str, prefix: str = "wonledger_bench") -> Iter
     ``server_url`` names any database the user may connect to on that server
     (it is used only to create and drop the new one, never written).
     """
-    parsed = parse_url(server_url)
-    if parsed.get_backend_name() != "postgresql":
-        raise BadInput(f"a throw-away database is made on a PostgreSQL server, not {parsed.get_backend_name()!r}")
-    if parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
+    parsed = postgres_server(server_url)
     name = f"{prefix}_{secrets.token_hex(6)}"
     try:
         admin = create_engine(parsed, isolation_level="AUTOCOMMIT")
