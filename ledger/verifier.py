@@ -15,13 +15,15 @@ than a handful of signatures, and a single `transfer` must stay quick.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 #: A check: the signer's registered public key (32 raw bytes), the signed bytes, the raw signature.
 Check = tuple[bytes, bytes, bytes]
@@ -104,6 +106,10 @@ class Verifier:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None or self._pid != os.getpid():
+            # Imported here: a command that checks a signature or two never pays for them.
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             # fork: workers start in milliseconds and need nothing but `cryptography`,
             # already imported; they never touch the parent's database connections.
             methods = multiprocessing.get_all_start_methods()
