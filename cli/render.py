@@ -58,6 +58,10 @@ def tx_json(entry: JournalEntry, receipt: Receipt | None = None) -> dict[str, ob
         "timeout": entry.tx.timeout_s,
         "signers": [s.signer for s in entry.signatures],
     }
+    if entry.tx.quote is not None:
+        out["quote"] = entry.tx.quote.to_wire()
+    if entry.tx.travel is not None:
+        out["travel"] = entry.tx.travel.to_wire()
     if receipt is not None:
         out["duplicate"] = receipt.duplicate
     return out
@@ -72,6 +76,12 @@ def show_tx(entry: JournalEntry, assets: dict[str, Asset], receipt: Receipt | No
         click.echo(f"  {money(leg.amount, assets[leg.asset])}  {leg.debit} -> {leg.credit}")
     if entry.tx.timeout_s is not None:
         click.echo(f"  hold:   {entry.tx.timeout_s} s")
+    if entry.tx.quote is not None:
+        q = entry.tx.quote
+        click.echo(f"  quote:  {q.id} at {q.rate}, firm until {q.expires_at}")
+    if entry.tx.travel is not None:
+        o, b = entry.tx.travel.originator, entry.tx.travel.beneficiary
+        click.echo(f"  travel: {o.id} ({o.kind}, {o.jurisdiction}) -> {b.id} ({b.kind}, {b.jurisdiction})")
     if entry.tx.memo:
         click.echo(f"  memo:   {entry.tx.memo}")
     if entry.signatures:

@@ -4,7 +4,7 @@ The public surface is what ``__all__`` lists; everything else is internal and
 may change. Start with :class:`Ledger`.
 """
 
-from ledger.api import DEFAULT_DB, DEFAULT_KEYS, Info, Ledger
+from ledger.api import DEFAULT_DB, DEFAULT_KEYS, BreakerStatus, Info, Ledger, ResidentOutflow
 from ledger.book import Book
 from ledger.errors import (
     AlreadyExists,
@@ -39,15 +39,28 @@ from ledger.errors import (
     UnknownTransaction,
 )
 from ledger.ingest import IngestResult, Rejection
-from ledger.model import Account, JournalEntry, Leg, Participant, Receipt, Signature, SignedTx, Tx, account_id
+from ledger.model import (
+    Account,
+    JournalEntry,
+    Leg,
+    Participant,
+    Party,
+    Quote,
+    QuoteTerms,
+    Receipt,
+    Refusal,
+    Signature,
+    SignedTx,
+    Travel,
+    Tx,
+    account_id,
+)
 from ledger.money import Asset, format_amount, parse_amount
 from ledger.reconcile import Problem, VerifyReport
 from ledger.signing import KeyStore, canonical_bytes, tx_bytes
 from ledger.wire import parse_line
 
 __all__ = [
-    "DEFAULT_DB",
-    "DEFAULT_KEYS",
     "Account",
     "AlreadyExists",
     "AlreadyReversed",
@@ -57,6 +70,9 @@ __all__ = [
     "BadInput",
     "BadSignature",
     "Book",
+    "BreakerStatus",
+    "DEFAULT_DB",
+    "DEFAULT_KEYS",
     "DbUnreachable",
     "DuplicateConflict",
     "HoldExpired",
@@ -77,17 +93,23 @@ __all__ = [
     "NotAuthorized",
     "OutflowLimit",
     "Participant",
+    "Party",
     "Problem",
+    "Quote",
     "QuoteExpired",
+    "QuoteTerms",
     "Receipt",
-    "ReserveShortfall",
+    "Refusal",
     "Rejection",
+    "ReserveShortfall",
     "Residency",
+    "ResidentOutflow",
     "RuleRefusal",
     "RunBreaker",
     "Signature",
     "SignedTx",
     "StorageError",
+    "Travel",
     "TravelRule",
     "Tx",
     "UnknownAccount",

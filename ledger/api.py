@@ -15,11 +15,13 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from ledger import chain
 from ledger.book import Book, Outcome
@@ -29,6 +31,7 @@ from ledger.errors import (
     BadInput,
     KeyUnavailable,
     LedgerError,
+    RuleRefusal,
     UnknownAccount,
     UnknownAsset,
     UnknownParticipant,
@@ -47,7 +50,8 @@ from ledger.flows import (
     void_tx,
     withdraw_tx,
 )
-from ledger.policy import DEPOSIT_TOKEN, load_issuer_policy
+from ledger.flows.crossborder import make_quote, send_tx, swap_tx, travel_data
+from ledger.policy import CUSTOMER_KINDS, DEPOSIT_TOKEN, STABLECOIN, load_issuer_policy
 from ledger.model import (
     PARTICIPANT_PATTERN,
     RESERVE,
@@ -55,14 +59,17 @@ from ledger.model import (
     JournalEntry,
     Leg,
     Participant,
+    Quote,
     Receipt,
+    Refusal,
     Signature,
     SignedTx,
+    Travel,
     Tx,
     account_id,
     check_id,
 )
-from ledger.money import Asset, parse_amount, split_amount
+from ledger.money import Asset, format_amount, parse_amount, split_amount
 from ledger.reconcile import VerifyReport, verify_ledger
 from ledger.registry import add_participant, open_account, register_issuer
 from ledger.signing import KeyStore, tx_bytes
@@ -72,6 +79,33 @@ from ledger.world import funding_txs, load_registry, participant_key, world_data
 
 DEFAULT_DB = "sqlite:///wonledger.db"
 DEFAULT_KEYS = "wonledger-keys"
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentOutflow:
+    """One limited resident's outflow in a year, in USD cents."""
+
+    participant: str
+    used: int
+    limit: int
+
+    @property
+    def remaining(self) -> int:
+        return max(self.limit - self.used, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerStatus:
+    """The run breaker on conversions out of ``asset`` as of ``at``."""
+
+    asset: str
+    at: str
+    window_s: int
+    net_out: int
+    supply: int
+    threshold: int
+    halted_until: str | None
+    last_trip: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +230,18 @@ class Ledger:
             uow.head(lock=True)  # queue with the book's writers, which may open accounts too
             return open_account(uow, owner, asset, label)
 
-        return self.store.writing(write)
+        with self._recording_refusals(owner, f"account open {owner} {asset}"):
+            return self.store.writing(write)
+
+    @contextmanager
+    def _recording_refusals(self, who: str, what: str) -> Iterator[None]:
+        """Keep a registry refusal (residency, issuer eligibility) beside the book's own."""
+        try:
+            yield
+        except RuleRefusal as exc:
+            refusal = Refusal(chain.iso(self.book.clock()), who, None, None, what, exc.code, exc.message)
+            self.store.writing(lambda uow: uow.append_controls((), (), (), (), [refusal]))
+            raise
 
     def resolve_account(self, name: str, asset: str | None = None) -> Account:
         """An account by id (``owner:asset[:label]``) or by owner and asset."""
@@ -259,7 +304,21 @@ class Ledger:
             tx = hold_tx(self.id, debit, credit, source.asset, amount, hold_timeout_s, tx_id=tx_id, memo=memo)
         else:
             tx = transfer_tx(self.id, debit, credit, source.asset, amount, tx_id=tx_id, memo=memo)
+        travel = self._travel_for(source, self._existing_account(credit), amount)
+        if travel is not None:
+            tx = replace(tx, travel=travel)
         return self.submit(self.sign(tx, [source.owner]))
+
+    def _travel_for(self, source: Account, target: Account, amount: int, asset: Asset | None = None) -> Travel | None:
+        """Travel-rule data when customers of two jurisdictions move the threshold's worth or more."""
+        sender, recipient = self.participant(source.owner), self.participant(target.owner)
+        if sender.kind not in CUSTOMER_KINDS or recipient.kind not in CUSTOMER_KINDS or sender.jurisdiction == recipient.jurisdiction:
+            return None
+        asset = asset or self.asset(target.asset)
+        policy = self.book.flow_policy
+        if policy.rates.usd_minor(amount, asset.exponent, asset.currency) < policy.travel_rule_usd:
+            return None
+        return travel_data(sender, source.id, recipient, target.id)
 
     # -- tokenized deposits -------------------------------------------------
     def deposit_token(self, bank: str) -> Asset:
@@ -329,7 +388,8 @@ class Ledger:
         """Register ``issuer`` for stablecoin ``code`` if the policy admits its kind."""
         policy = load_issuer_policy()
         now = chain.iso(self.book.clock())
-        return self.store.writing(lambda uow: register_issuer(uow, issuer, code, currency.upper(), policy, now))
+        with self._recording_refusals(issuer, f"issuer register {issuer} {code} {currency}"):
+            return self.store.writing(lambda uow: register_issuer(uow, issuer, code, currency.upper(), policy, now))
 
     def issuers(self) -> dict[str, str]:
         return self.store.reading(lambda uow: uow.issuers())
@@ -375,6 +435,148 @@ class Ledger:
         if coin.currency != backing.currency:
             raise AssetMismatch(f"{code} is {coin.currency} but {backing_code} is {backing.currency}: par needs one currency")
         return coin, backing
+
+    # -- cross-border ---------------------------------------------------------
+    def quote(self, sell: str, buy: str, amount: int) -> Quote:
+        """The dealer's firm quote for selling ``amount`` minor units of ``sell`` for ``buy`` (stored)."""
+        policy = self.book.flow_policy
+        sell_asset, buy_asset = self.asset(sell), self.asset(buy)
+        self.participant(policy.dealer)
+        self._existing_account(account_id(policy.dealer, buy_asset.code))
+        quote = make_quote(policy, sell_asset, buy_asset, amount, chain.iso(self.book.clock()))
+        self.store.writing(lambda uow: uow.add_quote(quote))
+        return quote
+
+    def stored_quote(self, quote_id: str) -> Quote:
+        found = self.store.reading(lambda uow: uow.quote(quote_id))
+        if found is None:
+            raise BadInput(f"no quote {quote_id}: ask the dealer for one with `wonledger quote`")
+        return found
+
+    def _quote_for(self, quote_id: str | None, sell: str, buy: str, amount: int) -> Quote:
+        if quote_id is None:
+            return self.quote(sell, buy, amount)
+        quote = self.stored_quote(quote_id)
+        if (quote.sell_asset, quote.buy_asset, quote.sell_amount) != (sell, buy, amount):
+            exponent = self.asset(quote.sell_asset).exponent
+            raise BadInput(
+                f"quote {quote_id} sells {format_amount(quote.sell_amount, exponent)} {quote.sell_asset} for {quote.buy_asset}, "
+                f"not {format_amount(amount, self.asset(sell).exponent)} {sell} for {buy}"
+            )
+        return quote
+
+    def swap(
+        self,
+        owner: str,
+        amount: int,
+        sell: str,
+        buy: str,
+        *,
+        quote_id: str | None = None,
+        tx_id: str | None = None,
+        memo: str = "",
+        hold_timeout_s: int | None = None,
+    ) -> Receipt:
+        """``owner`` sells ``amount`` of stablecoin ``sell`` to the dealer for ``buy``: both legs or neither.
+
+        With ``hold_timeout_s`` both legs are held under one timeout; `post` settles both, `void` (or the
+        timeout) releases both.
+        """
+        self.participant(owner)
+        quote = self._quote_for(quote_id, sell, buy, amount)
+        tx = swap_tx(self.id, quote, owner, tx_id=tx_id, memo=memo, hold_timeout_s=hold_timeout_s)
+        return self.book.submit(self.sign(tx, [owner, quote.dealer]), opens=[(owner, buy, "", False)])
+
+    def send(
+        self,
+        sender: str,
+        recipient: str,
+        amount: int,
+        deliver: str,
+        *,
+        quote_id: str | None = None,
+        tx_id: str | None = None,
+        memo: str = "",
+    ) -> Receipt:
+        """Cross-border: ``sender``'s won deposit tokens → the won stablecoin at par → PvP → ``deliver`` to ``recipient``.
+
+        One atomic transaction signed by the sender, the stablecoin's issuer and the dealer;
+        ``amount`` is in minor units of the sender's currency, and the recipient gets exactly the
+        quote's ``buy_amount``. From the travel-rule threshold on it carries originator and
+        beneficiary data from the registry.
+        """
+        policy = self.book.flow_policy
+        bridge, target = self.asset(policy.bridge), self.asset(deliver)
+        source = self._deposit_account_for(sender, bridge.currency, amount)
+        token = self.asset(source.asset)
+        receiver = self.participant(recipient)
+        quote = None if target.code == bridge.code else self._quote_for(quote_id, bridge.code, target.code, amount)
+        delivered = amount if quote is None else quote.buy_amount
+        target_account = Account(account_id(receiver.id, target.code), receiver.id, target.code)
+        travel = self._travel_for(source, target_account, delivered, target)
+        tx = send_tx(self.id, source.id, token, bridge, recipient, target, amount, quote, travel, tx_id=tx_id, memo=memo)
+        signers = [sender, bridge.issuer] + ([quote.dealer] if quote else [])
+        opens = [(sender, bridge.code, "", False), (recipient, target.code, "", False), (bridge.issuer, token.code, "reserve", True)]
+        return self.book.submit(self.sign(tx, signers), opens=opens)
+
+    def parse_send_amount(self, text: str) -> int:
+        """A send's amount as typed: in the bridge stablecoin's currency ("1,000,000", "1,000,000 KRW" or "... KRWS")."""
+        bridge = self.asset(self.book.flow_policy.bridge)
+        number, named = split_amount(text)
+        if named is not None and named != bridge.currency and named not in {a.code for a in self.assets() if a.currency == bridge.currency}:
+            raise AssetMismatch(f"a send's amount is in {bridge.currency}, not {named}")
+        return parse_amount(number, bridge.exponent)
+
+    def _deposit_account_for(self, owner: str, currency: str, amount: int) -> Account:
+        """``owner``'s deposit-token account in ``currency`` that can pay ``amount`` (else the first, to be refused)."""
+        assets = {a.code: a for a in self.assets()}
+        mine = [
+            a for a in self.accounts(owner=owner)
+            if assets[a.asset].kind == DEPOSIT_TOKEN and assets[a.asset].currency == currency and not a.label
+        ]
+        if not mine:
+            self.participant(owner)
+            raise UnknownAccount(f"{owner} holds no {currency} deposit token to send from")
+        return next((a for a in mine if a.available >= amount), mine[0])
+
+    def rejections(self, limit: int | None = None, code: str | None = None) -> list[Refusal]:
+        """Refusals by the ledger's rules, newest first: who, what, code, when."""
+        return self.store.reading(lambda uow: uow.rejections(limit, code))
+
+    def outflows(self, year: int | None = None) -> tuple[int, list[ResidentOutflow]]:
+        """Each limited resident's counted outflow in ``year`` (default: this year in Seoul), in USD cents."""
+        policy = self.book.flow_policy
+        now = self.book.clock()
+        limited = [p for p in self.participants() if policy.is_limited(p)]
+        if year is None:
+            year = now.astimezone(ZoneInfo(policy.timezone["KR"])).year
+        totals = self.store.reading(lambda uow: uow.outflow_totals(year))
+        return year, [ResidentOutflow(p.id, totals.get(p.id, 0), policy.outflow_limit_usd) for p in limited]
+
+    def breaker(self) -> BreakerStatus:
+        """Where the run breaker stands now: net conversions out in the window against the supply."""
+        policy = self.book.flow_policy
+        watched = self.asset(policy.breaker_asset)
+        now = chain.iso(self.book.clock())
+        since = chain.iso(chain.parse_iso(now) - timedelta(seconds=policy.breaker_window_s))
+
+        def read(uow: UnitOfWork) -> BreakerStatus:
+            issuance = uow.accounts([account_id(watched.issuer, watched.code)])[account_id(watched.issuer, watched.code)]
+            supply = -issuance.balance
+            share = policy.breaker_share
+            last = uow.last_trip(watched.code)
+            return BreakerStatus(
+                asset=watched.code,
+                at=now,
+                window_s=policy.breaker_window_s,
+                net_out=uow.net_conversions_since(watched.code, since),
+                supply=supply,
+                threshold=supply * share.numerator // share.denominator,
+                halted_until=uow.halted_until(watched.code, now),
+                last_trip=last[0] if last else None,
+            )
+
+        return self.store.reading(read)
 
     def post(self, hold_id: str, amount: int | None = None, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """Post a pending hold, fully or (one-leg holds) partly; the rest is released."""
@@ -466,4 +668,4 @@ def _remove_sqlite(path: str) -> None:
             pass
 
 
-__all__ = ["DEFAULT_DB", "DEFAULT_KEYS", "Info", "Ledger"]
+__all__ = ["DEFAULT_DB", "DEFAULT_KEYS", "BreakerStatus", "Info", "Ledger", "ResidentOutflow"]

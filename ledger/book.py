@@ -10,13 +10,16 @@ Every balance change in wonledger is a signed transaction that passes through
    key, and every owner of a debited account signed (for a post or void:
    every debtor of the hold, or every creditor of it);
 3. **policy**: the rules of the book (no overdraft, counters within 64 bits,
-   holds pending and unexpired, nothing reversed twice) and those of
-   :mod:`ledger.policy` (deposit tokens credited to residents only);
+   holds pending and unexpired, nothing reversed twice), those of
+   :mod:`ledger.policy` (deposit tokens credited to residents only, full
+   reserves) and the cross-border controls of :mod:`ledger.controls`
+   (quotes, travel rule, residents' outflow limit, run breaker);
 4. **apply**: journal entries chained by hash, legs, holds and counters
    written in one database transaction per chunk.
 
-A refused transaction changes nothing; a chunk commits all of its accepted
-transactions or none. Signature arithmetic runs before the write
+A refused transaction changes no balance; a chunk commits all of its
+accepted transactions or none, together with the record of every refusal
+(``report rejections``). Signature arithmetic runs before the write
 transaction begins so that locks are held only for the bookkeeping.
 """
 
@@ -44,6 +47,7 @@ from ledger.errors import (
     IssuerNotRegistered,
     LedgerError,
     NotAuthorized,
+    RuleRefusal,
     UnknownAccount,
     UnknownAsset,
     UnknownParticipant,
@@ -62,12 +66,15 @@ from ledger.model import (
     Leg,
     Participant,
     Receipt,
+    Refusal,
     SignedTx,
     Tx,
+    account_id,
 )
+from ledger.controls import ControlEffect, Controls, LegView
 from ledger.money import MAX_COUNTER, Asset, check_minor_units, format_amount
 from ledger.registry import new_account
-from ledger.policy import DEPOSIT_TOKEN, STABLECOIN, at_scale, require_full_reserve, require_residency
+from ledger.policy import CUSTOMER_KINDS, DEPOSIT_TOKEN, STABLECOIN, at_scale, load_flow_policy, require_full_reserve, require_residency
 from ledger.signing import canonical_bytes, public_bytes, public_key_from_bytes, unb64url
 from ledger.store import EntryInfo, HoldState, NewEntry, Store, UnitOfWork
 from ledger.verifier import Check, Verdicts, Verifier
@@ -111,6 +118,7 @@ class Book:
         self._keys: dict[str, Ed25519PublicKey] = {}
         self._participants: dict[str, Participant] = {}
         self._assets: dict[str, Asset] = {}
+        self.flow_policy = load_flow_policy()
         #: Signatures are checked here, on every core for a large chunk.
         self.verifier = Verifier()
         self._prepared: weakref.WeakSet[Prepared] = weakref.WeakSet()
@@ -306,6 +314,12 @@ class Book:
         reversed_already = uow.reversed_refs(reversal_refs) if reversal_refs else set()
         touched = {a for s in batch for leg in s.tx.legs for a in (leg.debit, leg.credit)}
         touched.update(a for h in holds.values() for leg in h.legs for a in (leg.debit, leg.credit))
+        watched = self.flow_policy.breaker_asset
+        if any(leg.asset == watched for s in batch for leg in s.tx.legs) or any(
+            leg.asset == watched for h in holds.values() for leg in h.legs
+        ):
+            # The run breaker measures conversions against the supply in issue.
+            touched.add(self._issuance_account(watched, uow))
         accounts = uow.accounts(touched, lock=True)
         # Accounts to open with the transaction: checked now, written only if something is accepted.
         created = [new_account(uow, *spec) for spec in opens]
@@ -321,11 +335,13 @@ class Book:
             holds=holds,
             originals=originals,
             reversed=reversed_already,
+            controls=Controls(uow, self.flow_policy),
         )
         outcomes: list[Outcome] = []
         for signed, who in zip(batch, signers, strict=True):
             if isinstance(who, LedgerError):
                 outcomes.append(who)
+                self._record_refusal(signed, who, state, now)
                 continue
             known = committed.get(signed.tx.id) or state.entries.get(signed.tx.id)
             digest = chain.digest(signed.canonical)
@@ -336,6 +352,7 @@ class Book:
                 effect = self._effect(signed.tx, who, state, now, system, uow)
             except LedgerError as exc:
                 outcomes.append(exc)
+                self._record_refusal(signed, exc, state, now)
                 continue
             seq += 1
             # Every signer is registered and every sig verified text: plain JSON.
@@ -344,6 +361,8 @@ class Book:
             prev = chain.next_hash(prev, envelope)
             status = "pending" if signed.tx.kind == HOLD else "posted"
             state.commit(effect)
+            if effect.controls is not None:
+                state.controls.commit(signed.tx.id, effect.controls, seq, now)
             state.new_entries.append(
                 NewEntry(
                     seq=seq,
@@ -377,7 +396,57 @@ class Book:
             state.finished_holds,
             (seq, prev),
         )
+        c = state.controls
+        uow.append_controls(c.quote_uses, c.outflow_rows, c.conversion_rows, c.trips, state.rejections)
         return outcomes
+
+    def _record_refusal(self, signed: SignedTx, error: LedgerError, state: _State, now: str) -> None:
+        """Keep who tried what and why it was refused (refusals by a rule, not malformed input)."""
+        if not isinstance(error, RuleRefusal):
+            return
+        tx = signed.tx
+        legs = tx.legs or (state.holds[tx.ref].legs if tx.ref in state.holds else ())
+        debtors = {state.accounts[leg.debit].owner for leg in legs if leg.debit in state.accounts}
+        # Who tried: the customers among the debtors (not the issuer and dealer who co-sign a send), else every debtor.
+        customers = {d for d in debtors if d in self._participants and self._participants[d].kind in CUSTOMER_KINDS}
+        who = ",".join(sorted(customers or debtors) or sorted(s.signer for s in signed.signatures)) or "unknown"
+        moves = [
+            f"{format_amount(leg.amount, self._assets[leg.asset].exponent) if leg.asset in self._assets else leg.amount} "
+            f"{leg.asset} {leg.debit} -> {leg.credit}"
+            for leg in legs[:4]
+        ]
+        what = f"{tx.kind} {tx.id}" + (f": {'; '.join(moves)}" if moves else "") + (" ..." if len(legs) > 4 else "")
+        state.rejections.append(Refusal(now, who, tx.id, tx.kind, what[:2000], error.code, error.message[:2000]))
+
+    def _issuance_account(self, code: str, uow: UnitOfWork) -> str:
+        asset = self._asset(code, uow)
+        return account_id(asset.issuer, asset.code)
+
+    def _views(self, legs: Sequence[Leg], state: _State, uow: UnitOfWork) -> list[LegView]:
+        views = []
+        for leg in legs:
+            debit, credit = state.accounts[leg.debit], state.accounts[leg.credit]
+            views.append(
+                LegView(
+                    leg=leg,
+                    asset=self._asset(leg.asset, uow),
+                    debit=debit,
+                    credit=credit,
+                    debtor=self._participant(debit.owner, uow),
+                    creditor=self._participant(credit.owner, uow),
+                )
+            )
+        return views
+
+    def _supply_after(self, effect: _Effect, state: _State, uow: UnitOfWork) -> Callable[[str], int]:
+        """The outstanding supply of a stablecoin once ``effect`` is applied (posted issuance only)."""
+
+        def supply(code: str) -> int:
+            issuance = self._issuance_account(code, uow)
+            dp, cp, _, _ = (now + d for now, d in zip(state.counters(issuance), effect.deltas.get(issuance, (0, 0, 0, 0)), strict=True))
+            return dp - cp
+
+        return supply
 
     # -- validate, authorize and check one transaction ---------------------
     def _effect(
@@ -389,7 +458,9 @@ class Book:
         legs = self._checked_legs(tx.legs, state, uow)
         self._require_debtors(tx, legs, signers, state)
         self._check_residency(legs, state, uow)
-        effect = _Effect()
+        views = self._views(legs, state, uow)
+        controls = state.controls.check_terms(tx, views, now)
+        effect = _Effect(controls=controls)
         if kind == HOLD:
             for leg in legs:
                 effect.add(leg.debit, dq=leg.amount)
@@ -405,6 +476,7 @@ class Book:
                 effect.add(leg.credit, cp=leg.amount)
         self._check_funds(effect, state, uow)
         self._check_reserves(effect, state, uow)
+        state.controls.check_flows(controls, views, now, self._supply_after(effect, state, uow))
         return effect
 
     def _checked_legs(self, legs: Sequence[Leg], state: _State, uow: UnitOfWork) -> Sequence[Leg]:
@@ -477,6 +549,9 @@ class Book:
         if tx.kind == POST:
             if len(tx.legs) != len(hold.legs):
                 raise BadInput(f"a post of {hold.id} must have its {len(hold.legs)} leg(s)")
+            if len(hold.legs) > 1 and tuple(tx.legs) != tuple(hold.legs):
+                # A hold of several legs (a two-phase PvP) settles whole or not at all.
+                raise BadInput(f"hold {hold.id} has {len(hold.legs)} legs: post all of it, in full, or void it")
             for n, (posted, held) in enumerate(zip(tx.legs, hold.legs, strict=True), 1):
                 if (posted.debit, posted.credit, posted.asset) != (held.debit, held.credit, held.asset):
                     raise BadInput(f"leg {n} of the post does not match leg {n} of hold {hold.id}")
@@ -491,6 +566,10 @@ class Book:
         effect.finishes = (hold.id, "posted" if tx.kind == POST else "voided", tx.id)
         self._check_funds(effect, state, uow)
         self._check_reserves(effect, state, uow)
+        posted_legs = tx.legs if tx.kind == POST else ()
+        effect.controls = state.controls.release(
+            self._views(hold.legs, state, uow), self._views(posted_legs, state, uow), now
+        )
         return effect
 
     def _backing_issuers(self, accounts: Iterable[Account], uow: UnitOfWork) -> set[str]:
@@ -557,6 +636,7 @@ class _Effect:
     deltas: dict[str, list[int]] = field(default_factory=dict)
     finishes: tuple[str, str, str] | None = None
     reverses: str | None = None
+    controls: ControlEffect | None = None
 
     def add(self, account: str, dp: int = 0, cp: int = 0, dq: int = 0, cq: int = 0) -> None:
         d = self.deltas.setdefault(account, [0, 0, 0, 0])
@@ -574,6 +654,8 @@ class _State:
     holds: dict[str, HoldState]
     originals: dict[str, tuple[str, tuple[Leg, ...]]]
     reversed: set[str]
+    controls: Controls
+    rejections: list[Refusal] = field(default_factory=list)
     entries: dict[str, EntryInfo] = field(default_factory=dict)
     new_entries: list[NewEntry] = field(default_factory=list)
     new_holds: list[tuple[str, str]] = field(default_factory=list)

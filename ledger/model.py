@@ -139,11 +139,52 @@ class Leg:
 
 
 @dataclass(frozen=True, slots=True)
+class QuoteTerms:
+    """The dealer's quote a currency exchange is bound to, as its signers saw it.
+
+    ``rate`` is units of the bought asset per unit of the sold one (major
+    units), a decimal string; ``expires_at`` an ISO 8601 UTC time.
+    """
+
+    id: str
+    rate: str
+    source: str
+    expires_at: str
+
+    def to_wire(self) -> dict[str, str]:
+        return {"id": self.id, "rate": self.rate, "source": self.source, "expires_at": self.expires_at}
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """Originator or beneficiary data of the travel rule (FATF Recommendation 16)."""
+
+    id: str
+    account: str
+    kind: str
+    jurisdiction: str
+
+    def to_wire(self) -> dict[str, str]:
+        return {"id": self.id, "account": self.account, "kind": self.kind, "jurisdiction": self.jurisdiction}
+
+
+@dataclass(frozen=True, slots=True)
+class Travel:
+    originator: Party
+    beneficiary: Party
+
+    def to_wire(self) -> dict[str, object]:
+        return {"originator": self.originator.to_wire(), "beneficiary": self.beneficiary.to_wire()}
+
+
+@dataclass(frozen=True, slots=True)
 class Tx:
     """A transaction as its debtors sign it (the ``tx`` object of the wire format).
 
     ``ref`` names the hold a post, void or expiry finishes, or the transaction
-    a reversal undoes; ``timeout_s`` is how long a hold waits.
+    a reversal undoes; ``timeout_s`` is how long a hold waits; ``quote`` binds
+    a currency exchange to the dealer's quote; ``travel`` carries the
+    originator and beneficiary of a cross-border send.
     """
 
     ledger: str
@@ -153,6 +194,8 @@ class Tx:
     memo: str = ""
     ref: str | None = None
     timeout_s: int | None = None
+    quote: QuoteTerms | None = None
+    travel: Travel | None = None
 
     def to_wire(self) -> dict[str, object]:
         wire: dict[str, object] = {
@@ -166,6 +209,10 @@ class Tx:
             wire["ref"] = self.ref
         if self.timeout_s is not None:
             wire["timeout"] = self.timeout_s
+        if self.quote is not None:
+            wire["quote"] = self.quote.to_wire()
+        if self.travel is not None:
+            wire["travel"] = self.travel.to_wire()
         return wire
 
 
@@ -219,3 +266,45 @@ class JournalEntry:
     canonical: bytes = field(repr=False)
     hash: str
     status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A dealer's firm quote: sell ``sell_amount`` of one asset, get ``buy_amount`` of another.
+
+    ``fee`` (in the sold asset) is part of ``sell_amount`` and moves as a leg
+    of its own; ``buy_amount = floor((sell_amount - fee) x rate)`` in minor
+    units, rounded in the dealer's favour. ``used_by`` names the transaction
+    that took it: a quote is good for one exchange.
+    """
+
+    quote_id: str
+    dealer: str
+    sell_asset: str
+    buy_asset: str
+    sell_amount: int
+    fee: int
+    buy_amount: int
+    rate: str
+    source: str
+    created_at: str
+    expires_at: str
+    used_by: str | None = None
+
+    @property
+    def terms(self) -> QuoteTerms:
+        """What a transaction binds into its signed payload."""
+        return QuoteTerms(id=self.quote_id, rate=self.rate, source=self.source, expires_at=self.expires_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A refusal by a ledger rule, as ``report rejections`` lists it."""
+
+    at: str
+    who: str
+    tx_id: str | None
+    kind: str | None
+    what: str
+    code: str
+    message: str

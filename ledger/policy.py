@@ -10,20 +10,35 @@
 - **Full reserves**: after every transaction an issuer's reserve accounts
   in a currency hold at least the supply of its stablecoins in that
   currency (reserve counted net of holds, supply including pending mints).
+- **Capital-flow controls** (:class:`FlowPolicy`): the dealer and its quotes,
+  residents' yearly outflow limit, the run breaker on conversions out of the
+  won stablecoin, and the travel-rule threshold. :mod:`ledger.controls`
+  applies them to each transaction.
 """
 
 from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from functools import cache
 from importlib import resources
 
 from ledger.errors import IssuerNotEligible, ReserveShortfall, Residency
 from ledger.model import Participant
-from ledger.money import Asset
+from ledger.money import Asset, parse_amount
+from ledger.rates import USD_EXPONENT, Rates, reference_rates
 
 DEPOSIT_TOKEN = "deposit_token"
 STABLECOIN = "stablecoin"
+#: Participants whose money crosses borders as payments (not as institutions' own books).
+CUSTOMER_KINDS = ("individual", "corporate")
+DEALER_KIND = "dealer"
+
+
+def _policy_data() -> dict:
+    return tomllib.loads(resources.files("wonledger_fixtures").joinpath("policy.toml").read_text(encoding="utf-8"))
 
 
 def may_hold(holder: Participant, asset: Asset, issuer: Participant) -> bool:
@@ -53,7 +68,7 @@ class IssuerPolicy:
 
 def load_issuer_policy() -> IssuerPolicy:
     """The issuer rules of ``fixtures/policy.toml``."""
-    data = tomllib.loads(resources.files("wonledger_fixtures").joinpath("policy.toml").read_text(encoding="utf-8"))
+    data = _policy_data()
     issuers = data.get("issuers", {})
     return IssuerPolicy(
         phase=int(issuers.get("phase", 1)),
@@ -90,3 +105,55 @@ def require_full_reserve(issuer: str, currency: str, supply: int, reserve: int, 
             f"{issuer}'s {currency} reserve would be {short} minor units short of the stablecoin it has issued; "
             "every stablecoin is fully reserved"
         )
+
+
+# -- capital-flow controls ---------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class FlowPolicy:
+    """The cross-border and capital-flow settings of ``policy.toml`` (amounts in USD cents)."""
+
+    home_currency: dict[str, str]
+    timezone: dict[str, str]
+    dealer: str
+    spread_bps: int
+    fee_bps: int
+    quote_ttl_s: int
+    bridge: str
+    outflow_limit_usd: int
+    outflow_kinds: tuple[str, ...]
+    breaker_asset: str
+    breaker_window_s: int
+    breaker_share: Fraction
+    breaker_hold_s: int
+    travel_rule_usd: int
+    rates: Rates
+
+    def is_limited(self, p: Participant) -> bool:
+        """Whether ``p``'s outflows count against the yearly limit."""
+        return p.resident and p.kind in self.outflow_kinds and p.jurisdiction in self.home_currency
+
+
+@cache
+def load_flow_policy() -> FlowPolicy:
+    """The flow rules of ``fixtures/policy.toml`` (read once per process)."""
+    data = _policy_data()
+    places = data["jurisdictions"]
+    dealer, limit, breaker = data["dealer"], data["outflow_limit"], data["run_breaker"]
+    return FlowPolicy(
+        home_currency={j: v["currency"] for j, v in places.items()},
+        timezone={j: v["timezone"] for j, v in places.items()},
+        dealer=dealer["id"],
+        spread_bps=int(dealer["spread_bps"]),
+        fee_bps=int(dealer["fee_bps"]),
+        quote_ttl_s=int(dealer["quote_ttl_seconds"]),
+        bridge=data["crossborder"]["bridge"],
+        outflow_limit_usd=parse_amount(limit["usd"], USD_EXPONENT),
+        outflow_kinds=tuple(limit["kinds"]),
+        breaker_asset=breaker["asset"],
+        breaker_window_s=int(breaker["window_seconds"]),
+        breaker_share=Fraction(Decimal(breaker["share_of_supply"])),
+        breaker_hold_s=int(breaker["hold_seconds"]),
+        travel_rule_usd=parse_amount(data["travel_rule"]["usd"], USD_EXPONENT),
+        rates=reference_rates(),
+    )

@@ -70,8 +70,8 @@ def canonical_bytes(obj: object, plain: bool = False) -> bytes:
     if plain or _plain(obj):
         try:
             return _plain_json(obj).encode("utf-8")
-        except UnicodeEncodeError:
-            pass  # a lone surrogate: rfc8785 refuses it below
+        except (UnicodeEncodeError, TypeError, ValueError):
+            pass  # a lone surrogate, or not plain after all: rfc8785 decides below
     try:
         return rfc8785.dumps(obj)
     except rfc8785.IntegerDomainError as exc:

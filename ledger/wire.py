@@ -10,6 +10,7 @@ line itself shows; the book checks it against the ledger.
 from __future__ import annotations
 
 import json
+import re
 import weakref
 from collections.abc import Mapping
 from typing import Any
@@ -21,15 +22,20 @@ from ledger.model import (
     MAX_LEGS,
     MAX_MEMO,
     MAX_TIMEOUT_S,
+    PARTICIPANT_KINDS,
     PARTICIPANT_PATTERN,
+    PLAIN_KINDS,
     POST,
     SYSTEM_ID_PATTERN,
     REVERSAL,
     TX_KINDS,
     VOID,
     Leg,
+    Party,
+    QuoteTerms,
     Signature,
     SignedTx,
+    Travel,
     Tx,
     check_id,
 )
@@ -40,7 +46,13 @@ MAX_LINE_BYTES = 256 * 1024
 MAX_SIGNATURES = 16
 
 _TX_REQUIRED = ("ledger", "id", "kind", "legs")
-_TX_OPTIONAL = ("memo", "ref", "timeout")
+_TX_OPTIONAL = ("memo", "ref", "timeout", "quote", "travel")
+_QUOTE_FIELDS = ("id", "rate", "source", "expires_at")
+_PARTY_FIELDS = ("id", "account", "kind", "jurisdiction")
+_RATE = re.compile(r"^[0-9]{1,20}(\.[0-9]{1,20})?$")
+_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$")
+#: Kinds that move money and so may be bound to a quote or carry travel-rule data.
+_KINDS_WITH_TERMS = PLAIN_KINDS + (HOLD,)
 _LEG_FIELDS = ("debit", "credit", "asset", "amount")
 #: Kinds that finish or undo an earlier transaction and so must name it.
 _KINDS_WITH_REF = (POST, VOID, EXPIRE, REVERSAL)
@@ -165,8 +177,62 @@ def parse_tx(obj: object, journal: bool = False) -> Tx:
             raise BadInput(f"a hold needs 'timeout', whole seconds from 1 to {MAX_TIMEOUT_S}")
     elif timeout is not None:
         raise BadInput(f"a {kind} takes no 'timeout'")
+    quote = obj.get("quote")
+    travel = obj.get("travel")
+    if (quote is not None or travel is not None) and kind not in _KINDS_WITH_TERMS:
+        raise BadInput(f"a {kind} takes no 'quote' or 'travel'")
     legs = parse_legs(obj["legs"], kind)
-    return Tx(ledger=ledger, id=tx_id, kind=kind, legs=legs, memo=memo, ref=ref, timeout_s=timeout)
+    return Tx(
+        ledger=ledger,
+        id=tx_id,
+        kind=kind,
+        legs=legs,
+        memo=memo,
+        ref=ref,
+        timeout_s=timeout,
+        quote=None if quote is None else parse_quote(quote),
+        travel=None if travel is None else parse_travel(travel),
+    )
+
+
+def _exact_fields(obj: object, fields: tuple[str, ...], what: str) -> Mapping[str, Any]:
+    if not isinstance(obj, Mapping) or set(obj) != set(fields):
+        raise BadInput(f"{what} must be an object of exactly {', '.join(fields)}")
+    for name in fields:
+        value = obj[name]
+        if not isinstance(value, str) or not value or len(value) > 500 or "\x00" in value:
+            raise BadInput(f"{what} {name} must be text of 1 to 500 characters")
+    return obj
+
+
+def parse_quote(obj: object) -> QuoteTerms:
+    """The ``quote`` a currency exchange is bound to: id, rate (a decimal string), source, expiry."""
+    q = _exact_fields(obj, _QUOTE_FIELDS, "quote")
+    if not _RATE.fullmatch(q["rate"]):
+        raise BadInput("quote rate must be a decimal number written as text, e.g. \"0.00561\" (never a JSON float)")
+    if not _TIME.fullmatch(q["expires_at"]):
+        raise BadInput("quote expires_at must be a UTC time like 2026-11-22T09:30:00.000000Z")
+    return QuoteTerms(id=check_id(q["id"], "quote id"), rate=q["rate"], source=q["source"], expires_at=q["expires_at"])
+
+
+def parse_travel(obj: object) -> Travel:
+    """Travel-rule data: originator and beneficiary, each id, account, kind and jurisdiction."""
+    if not isinstance(obj, Mapping) or set(obj) != {"originator", "beneficiary"}:
+        raise BadInput("travel must be an object of exactly originator and beneficiary")
+    parties = []
+    for role in ("originator", "beneficiary"):
+        p = _exact_fields(obj[role], _PARTY_FIELDS, f"travel {role}")
+        if p["kind"] not in PARTICIPANT_KINDS or not re.fullmatch(r"[A-Z]{2}", p["jurisdiction"]):
+            raise BadInput(f"travel {role} needs a participant kind and a two-letter jurisdiction")
+        parties.append(
+            Party(
+                id=check_id(p["id"], f"travel {role} id", PARTICIPANT_PATTERN),
+                account=check_id(p["account"], f"travel {role} account"),
+                kind=p["kind"],
+                jurisdiction=p["jurisdiction"],
+            )
+        )
+    return Travel(originator=parties[0], beneficiary=parties[1])
 
 
 def parse_legs(value: object, kind: str) -> tuple[Leg, ...]:

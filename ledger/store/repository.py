@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, inspect, or_, select
 from sqlalchemy.exc import DBAPIError
 
 from ledger.errors import AlreadyExists, NotALedger, StorageError
-from ledger.model import Account, Leg, Participant, Signature
+from ledger.model import Account, Leg, Participant, Quote, Refusal, Signature
 from ledger.money import Asset
 from ledger.store import tables as t
 from ledger.store.engine import (
@@ -478,6 +478,112 @@ class UnitOfWork:
         if result.rowcount != 1:
             raise StorageError("the chain head is missing")
 
+    # -- quotes and capital-flow controls ----------------------------------
+    def add_quote(self, q: Quote) -> None:
+        self.conn.execute(
+            t.quotes.insert(),
+            [
+                {
+                    "id": q.quote_id,
+                    "dealer": q.dealer,
+                    "sell_asset": q.sell_asset,
+                    "buy_asset": q.buy_asset,
+                    "sell_amount": q.sell_amount,
+                    "fee": q.fee,
+                    "buy_amount": q.buy_amount,
+                    "rate": q.rate,
+                    "source": q.source,
+                    "created_at": q.created_at,
+                    "expires_at": q.expires_at,
+                    "used_by": None,
+                }
+            ],
+        )
+
+    def quote(self, quote_id: str) -> Quote | None:
+        row = self.conn.execute(select(t.quotes).where(t.quotes.c.id == quote_id)).first()
+        return _quote(row) if row else None
+
+    def outflow_total(self, participant: str, year: int) -> int:
+        """``participant``'s counted outflow in ``year``, in USD cents."""
+        query = select(func.coalesce(func.sum(t.outflows.c.usd_minor), 0)).where(
+            t.outflows.c.participant == participant, t.outflows.c.year == year
+        )
+        return int(self.conn.execute(query).scalar_one())
+
+    def outflow_totals(self, year: int) -> dict[str, int]:
+        query = (
+            select(t.outflows.c.participant, func.sum(t.outflows.c.usd_minor))
+            .where(t.outflows.c.year == year)
+            .group_by(t.outflows.c.participant)
+        )
+        return {p: int(total) for p, total in self.conn.execute(query)}
+
+    def net_conversions_since(self, asset: str, since: str) -> int:
+        """Net conversions out of ``asset`` committed after ``since`` (minor units; inflows negative)."""
+        query = select(func.coalesce(func.sum(t.conversions.c.amount_out), 0)).where(
+            t.conversions.c.asset == asset, t.conversions.c.at > since
+        )
+        return int(self.conn.execute(query).scalar_one())
+
+    def halted_until(self, asset: str, now: str) -> str | None:
+        """The end of the run breaker's hold on ``asset`` if it holds at ``now``."""
+        query = select(func.max(t.breaker_trips.c.until)).where(t.breaker_trips.c.asset == asset, t.breaker_trips.c.until > now)
+        return self.conn.execute(query).scalar()
+
+    def last_trip(self, asset: str) -> tuple[str, str, int, int] | None:
+        row = self.conn.execute(
+            select(t.breaker_trips).where(t.breaker_trips.c.asset == asset).order_by(t.breaker_trips.c.id.desc()).limit(1)
+        ).first()
+        return (row.at, row.until, row.net_out, row.supply) if row else None
+
+    def append_controls(
+        self,
+        quote_uses: Sequence[tuple[str, str]],
+        outflows: Sequence[tuple[int, str, int, int]],
+        conversions: Sequence[tuple[int, str, str, int]],
+        trips: Sequence[tuple[str, str, str, int, int]],
+        rejections: Sequence[Refusal],
+    ) -> None:
+        """What the controls keep beside the journal: quotes taken, outflows, conversions, trips, refusals."""
+        if quote_uses:
+            self.conn.execute(
+                update(t.quotes).where(t.quotes.c.id == bindparam("quote_id")).values(used_by=bindparam("tx")),
+                [{"quote_id": q, "tx": tx} for q, tx in quote_uses],
+            )
+        if outflows:
+            self.conn.execute(
+                t.outflows.insert(),
+                [{"seq": seq, "participant": p, "year": year, "usd_minor": usd} for seq, p, year, usd in outflows],
+            )
+        if conversions:
+            self.conn.execute(
+                t.conversions.insert(),
+                [{"seq": seq, "at": at, "asset": asset, "amount_out": out} for seq, at, asset, out in conversions],
+            )
+        if trips:
+            self.conn.execute(
+                t.breaker_trips.insert(),
+                [{"asset": a, "at": at, "until": until, "net_out": net, "supply": supply} for a, at, until, net, supply in trips],
+            )
+        if rejections:
+            self.conn.execute(
+                t.rejections.insert(),
+                [
+                    {"at": r.at, "who": r.who[:256], "tx_id": r.tx_id, "kind": r.kind, "what": r.what, "code": r.code, "message": r.message}
+                    for r in rejections
+                ],
+            )
+
+    def rejections(self, limit: int | None = None, code: str | None = None) -> list[Refusal]:
+        """Refusals, newest first."""
+        query = select(t.rejections).order_by(t.rejections.c.id.desc())
+        if code is not None:
+            query = query.where(t.rejections.c.code == code)
+        if limit is not None:
+            query = query.limit(limit)
+        return [Refusal(r.at, r.who, r.tx_id, r.kind, r.what, r.code, r.message) for r in self.conn.execute(query)]
+
     # -- reading the journal ---------------------------------------------
     def entry(self, tx_id: str) -> tuple[StoredEntry, tuple[Leg, ...], str] | None:
         row = self.conn.execute(select(t.journal).where(t.journal.c.id == tx_id)).first()
@@ -559,6 +665,23 @@ def _account(row) -> Account:  # type: ignore[no-untyped-def]
         credits_posted=row.credits_posted,
         debits_pending=row.debits_pending,
         credits_pending=row.credits_pending,
+    )
+
+
+def _quote(row) -> Quote:  # type: ignore[no-untyped-def]
+    return Quote(
+        quote_id=row.id,
+        dealer=row.dealer,
+        sell_asset=row.sell_asset,
+        buy_asset=row.buy_asset,
+        sell_amount=row.sell_amount,
+        fee=row.fee,
+        buy_amount=row.buy_amount,
+        rate=row.rate,
+        source=row.source,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        used_by=row.used_by,
     )
 
 

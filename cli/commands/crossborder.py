@@ -1,0 +1,159 @@
+"""quote, swap and send (cross-border, PvP with the dealer) and the capital-flow reports."""
+
+from __future__ import annotations
+
+import click
+
+from cli.commands.payments import report_receipt
+from cli.commands.stablecoins import report
+from cli.context import Context, json_option, pass_context
+from cli.render import emit_json, table
+from ledger import Ledger, Quote, format_amount
+
+USD_EXPONENT = 2
+
+
+def quote_json(q: Quote) -> dict[str, object]:
+    return {
+        "quote_id": q.quote_id,
+        "sell_asset": q.sell_asset,
+        "buy_asset": q.buy_asset,
+        "sell_amount": q.sell_amount,
+        "buy_amount": q.buy_amount,
+        "rate": q.rate,
+        "source": q.source,
+        "expires_at": q.expires_at,
+        "fee": q.fee,
+        "dealer": q.dealer,
+    }
+
+
+def show_quote(ledger: Ledger, q: Quote) -> None:
+    sell, buy = ledger.asset(q.sell_asset), ledger.asset(q.buy_asset)
+    click.echo(f"quote {q.quote_id} from {q.dealer}, firm until {q.expires_at}")
+    click.echo(f"  sell:   {format_amount(q.sell_amount, sell.exponent)} {sell.code} (fee {format_amount(q.fee, sell.exponent)} {sell.code})")
+    click.echo(f"  buy:    {format_amount(q.buy_amount, buy.exponent)} {buy.code}")
+    click.echo(f"  rate:   {q.rate} {buy.code} per {sell.code}")
+    click.echo(f"  source: {q.source}")
+
+
+@click.command()
+@click.argument("sell", metavar="SELL")
+@click.argument("buy", metavar="BUY")
+@click.argument("amount")
+@json_option
+@pass_context
+def quote(ctx: Context, sell: str, buy: str, amount: str) -> None:
+    """The dealer's firm quote for selling AMOUNT of SELL for BUY (both stablecoins)."""
+    ledger = ctx.ledger()
+    q = ledger.quote(sell, buy, ledger.parse_amount(amount, sell))
+    if ctx.json:
+        emit_json(quote_json(q))
+    else:
+        show_quote(ledger, q)
+
+
+@click.command()
+@click.argument("owner", metavar="OWNER")
+@click.argument("amount")
+@click.argument("sell", metavar="SELL")
+@click.argument("buy", metavar="BUY")
+@click.option("--quote", "quote_id", metavar="ID", help="Take this quote (default: a fresh one).")
+@click.option("--id", "tx_id", help="Your id for the swap (idempotent).")
+@click.option("--memo", default="", help="Free text kept with the transaction.")
+@click.option("--hold", is_flag=True, help="Two-phase: hold both legs now; `post` or `void` them together later.")
+@click.option("--timeout", type=click.IntRange(1, 366 * 24 * 3600), metavar="S", help="Seconds the hold waits before both legs are voided [default: 3600].")
+@json_option
+@pass_context
+def swap(ctx: Context, owner: str, amount: str, sell: str, buy: str, quote_id: str | None, tx_id: str | None, memo: str, hold: bool, timeout: int | None) -> None:
+    """OWNER sells AMOUNT of SELL to the dealer for BUY: both legs settle together or neither does."""
+    if timeout is not None and not hold:
+        raise click.UsageError("--timeout goes with --hold")
+    ledger = ctx.ledger()
+    minor = ledger.parse_amount(amount, sell)
+    receipt = ledger.swap(owner, minor, sell, buy, quote_id=quote_id, tx_id=tx_id, memo=memo, hold_timeout_s=(timeout or 3600) if hold else None)
+    report_receipt(ctx, ledger, receipt)
+
+
+@click.command()
+@click.argument("sender", metavar="FROM")
+@click.argument("recipient", metavar="TO")
+@click.argument("amount")
+@click.option("--deliver", required=True, metavar="ASSET", help="What TO receives abroad, e.g. HKDS.")
+@click.option("--quote", "quote_id", metavar="ID", help="Take this quote (default: a fresh one).")
+@click.option("--id", "tx_id", help="Your id for the send (idempotent).")
+@click.option("--memo", default="", help="Free text kept with the transaction.")
+@json_option
+@pass_context
+def send(ctx: Context, sender: str, recipient: str, amount: str, deliver: str, quote_id: str | None, tx_id: str | None, memo: str) -> None:
+    """Send AMOUNT of FROM's won deposit tokens abroad: minted into KRWS, exchanged, delivered to TO as ASSET."""
+    ledger = ctx.ledger()
+    receipt = ledger.send(sender, recipient, ledger.parse_send_amount(amount), deliver, quote_id=quote_id, tx_id=tx_id, memo=memo)
+    report_receipt(ctx, ledger, receipt)
+
+
+@report.command("flows")
+@click.option("--year", type=int, help="Calendar year (default: this year in Seoul).")
+@json_option
+@pass_context
+def report_flows(ctx: Context, year: int | None) -> None:
+    """Each limited resident's outflow this year against the limit, and the run breaker."""
+    ledger = ctx.ledger()
+    year, rows = ledger.outflows(year)
+    b = ledger.breaker()
+    if ctx.json:
+        emit_json(
+            {
+                "year": year,
+                "currency": "USD",
+                "residents": [{"participant": r.participant, "outflow": r.used, "limit": r.limit, "remaining": r.remaining} for r in rows],
+                "run_breaker": {
+                    "asset": b.asset,
+                    "window_s": b.window_s,
+                    "net_out": b.net_out,
+                    "supply": b.supply,
+                    "threshold": b.threshold,
+                    "halted_until": b.halted_until,
+                    "last_trip": b.last_trip,
+                },
+            }
+        )
+        return
+    click.echo(f"Outflows of residents in {year} (USD, sends abroad and conversions into foreign-currency assets)")
+    table(
+        [(r.participant, format_amount(r.used, USD_EXPONENT), format_amount(r.limit, USD_EXPONENT), format_amount(r.remaining, USD_EXPONENT)) for r in rows],
+        ("resident", "outflow", "limit", "remaining"),
+        right=(1, 2, 3),
+    )
+    exponent = ledger.asset(b.asset).exponent
+    state = f"HALTED until {b.halted_until}" if b.halted_until else "open"
+    click.echo("")
+    click.echo(f"Run breaker on {b.asset}: {state}")
+    click.echo(
+        f"  net out in the last {b.window_s // 60} min: {format_amount(b.net_out, exponent)} {b.asset} "
+        f"of {format_amount(b.threshold, exponent)} allowed ({format_amount(b.supply, exponent)} in issue)"
+    )
+    if b.last_trip:
+        click.echo(f"  last tripped: {b.last_trip}")
+
+
+@report.command("rejections")
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True, help="How many, newest first.")
+@click.option("--code", help="Only refusals with this code, e.g. OUTFLOW_LIMIT.")
+@json_option
+@pass_context
+def report_rejections(ctx: Context, limit: int, code: str | None) -> None:
+    """Refused attempts, newest first: when, who, what, which rule."""
+    rows = ctx.ledger().rejections(limit, code)
+    if ctx.json:
+        emit_json(
+            {"rejections": [{"at": r.at, "who": r.who, "tx": r.tx_id, "kind": r.kind, "what": r.what, "code": r.code, "message": r.message} for r in rows]}
+        )
+        return
+    if not rows:
+        click.echo("no refusals")
+        return
+    for r in rows:
+        click.echo(f"{r.at}  {r.code:<20} {r.who}")
+        click.echo(f"  {r.what}")
+        click.echo(f"  {r.message}")

@@ -1,0 +1,134 @@
+"""Capital-flow controls: residents' yearly outflow limit, the run breaker, and the record of every refusal.
+
+Each test runs on SQLite and on the real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ledger import IssuerNotEligible, Ledger, OutflowLimit, Residency, RunBreaker
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def timed(ledger: Ledger, clock: Clock) -> Ledger:
+    return Ledger(ledger.store, ledger.keys, clock)
+
+
+def counters(ledger: Ledger) -> dict[str, tuple[int, int, int, int]]:
+    return {a.id: (a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending) for a in ledger.accounts()}
+
+
+def used(ledger: Ledger, who: str) -> int:
+    return {r.participant: r.used for r in ledger.outflows()[1]}[who]
+
+
+# -- the yearly outflow limit ------------------------------------------------------------
+
+
+def test_a_residents_sends_abroad_count_against_usd_100000_a_year(ledger: Ledger) -> None:
+    ledger.deposit("alice", 200_000_000, "hanriver")
+    ledger.send("alice", "kowloon-supply", 130_000_000, "HKDS")  # about USD 93,829
+    assert used(ledger, "alice") == 9_382_895  # cents, rounded up
+    before = counters(ledger)
+    with pytest.raises(OutflowLimit, match="USD 100,000.00"):
+        ledger.send("alice", "kowloon-supply", 10_000_000, "HKDS")  # about USD 7,218 more
+    assert counters(ledger) == before
+    ledger.send("alice", "kowloon-supply", 8_000_000, "HKDS")  # still fits
+    assert used(ledger, "alice") <= 10_000_000
+
+
+def test_conversions_into_a_foreign_currency_asset_count_and_conversions_home_do_not(ledger: Ledger) -> None:
+    ledger.mint("KRWS", 3_000_000, "alice", "dKRW.hanriver")
+    assert used(ledger, "alice") == 0  # a won stablecoin is still won
+    ledger.swap("alice", 2_000_000, "KRWS", "HKDS")
+    assert used(ledger, "alice") == 144_353  # USD 1,443.53
+    ledger.swap("alice", 1_000_00, "HKDS", "KRWS")
+    assert used(ledger, "alice") == 144_353
+
+
+def test_a_domestic_payment_is_no_outflow(ledger: Ledger) -> None:
+    ledger.pay("alice:dKRW.hanriver", "seoul-exports:dKRW.namsan", 1_000_000)
+    assert used(ledger, "alice") == 0
+
+
+def test_corporates_are_not_under_the_individuals_limit(ledger: Ledger) -> None:
+    ledger.send("seoul-exports", "kowloon-supply", 200_000_000, "HKDS")  # about USD 144,000
+    assert "seoul-exports" not in {r.participant for r in ledger.outflows()[1]}
+
+
+def test_a_voided_two_phase_conversion_gives_its_outflow_back(ledger: Ledger) -> None:
+    ledger.mint("KRWS", 3_000_000, "alice", "dKRW.hanriver")
+    ledger.swap("alice", 2_000_000, "KRWS", "HKDS", hold_timeout_s=60, tx_id="pvp-a")
+    assert used(ledger, "alice") == 144_353
+    ledger.void("pvp-a")
+    assert used(ledger, "alice") == 0
+
+
+# -- the run breaker -------------------------------------------------------------------------
+
+
+def test_the_run_breaker_trips_past_10_percent_of_supply_in_an_hour_and_holds_conversions_out(timed: Ledger, clock: Clock) -> None:
+    timed.send("seoul-exports", "kowloon-supply", 600_000_000, "HKDS")
+    clock.advance(60)
+    before = counters(timed)
+    with pytest.raises(RunBreaker, match="tripped"):
+        timed.send("seoul-exports", "kowloon-supply", 600_000_000, "HKDS")  # 1.2bn > 10% of ~11bn
+    assert counters(timed) == before
+    status = timed.breaker()
+    assert status.halted_until is not None and status.last_trip is not None
+    clock.advance(60)
+    with pytest.raises(RunBreaker, match="halted until"):
+        timed.send("seoul-exports", "kowloon-supply", 1_000, "HKDS")  # even a small one, while it holds
+    timed.mint("HKDS", 1_000_00, "kowloon-supply", "dHKD.harbour")
+    timed.swap("kowloon-supply", 1_000_00, "HKDS", "KRWS")  # conversions into KRWS stay open
+    clock.advance(3600)
+    timed.send("seoul-exports", "kowloon-supply", 1_000, "HKDS")  # the cool-off is over
+    assert timed.breaker().halted_until is None
+    assert timed.verify().ok
+
+
+def test_the_window_slides_so_old_conversions_stop_counting(timed: Ledger, clock: Clock) -> None:
+    timed.send("seoul-exports", "kowloon-supply", 600_000_000, "HKDS")
+    clock.advance(3601)
+    timed.send("seoul-exports", "kowloon-supply", 600_000_000, "HKDS")  # 1.2bn in two hours, 600m in each
+    assert timed.breaker().halted_until is None
+
+
+# -- every refusal is recorded --------------------------------------------------------------
+
+
+def test_every_refusal_is_recorded_with_who_what_code_and_when(ledger: Ledger) -> None:
+    with pytest.raises(IssuerNotEligible):
+        ledger.register_issuer("kpay", "KPAY", "KRW")
+    with pytest.raises(Residency):
+        ledger.open_account("kowloon-supply", "dKRW.hanriver")
+    ledger.deposit("alice", 200_000_000, "hanriver")
+    with pytest.raises(OutflowLimit):
+        ledger.send("alice", "kowloon-supply", 150_000_000, "HKDS", tx_id="too-much")
+    refusals = ledger.rejections()
+    assert [r.code for r in refusals] == ["OUTFLOW_LIMIT", "RESIDENCY", "ISSUER_NOT_ELIGIBLE"]
+    latest = refusals[0]
+    assert (latest.who, latest.tx_id, latest.kind) == ("alice", "too-much", "send")
+    assert "150,000,000 dKRW.hanriver" in latest.what and latest.at
+    assert refusals[2].who == "kpay" and "KPAY" in refusals[2].what
+    assert [r.code for r in ledger.rejections(code="RESIDENCY")] == ["RESIDENCY"]
+    assert len(ledger.rejections(limit=1)) == 1
