@@ -120,7 +120,7 @@ class Book:
         self._assets: dict[str, Asset] = {}
         self.flow_policy = load_flow_policy()
         #: Signatures are checked here, on every core for a large chunk.
-        self.verifier = Verifier()
+        self._verifier = Verifier()
         self._prepared: weakref.WeakSet[Prepared] = weakref.WeakSet()
 
     # -- public ----------------------------------------------------------
@@ -165,7 +165,7 @@ class Book:
 
     def close(self) -> None:
         """Stop the verification workers, if any were started."""
-        self.verifier.close()
+        self._verifier.close()
 
     def expire_due(self) -> int:
         """Void every hold whose timeout has passed; returns how many."""
@@ -189,7 +189,7 @@ class Book:
                 items.append(self._signature_checks(signed, checks))
             except LedgerError as exc:
                 items.append(exc)
-        return items, self.verifier.submit(checks)
+        return items, self._verifier.submit(checks)
 
     def _finish_signature_checks(self, prepared: Prepared) -> list[frozenset[str] | LedgerError]:
         verdicts = prepared.verdicts.result()

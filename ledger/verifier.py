@@ -96,6 +96,11 @@ class Verifier:
         size = min(TASK_SIZE, -(-len(checks) // self.workers))
         return Verdicts([pool.submit(check_all, checks[i : i + size]) for i in range(0, len(checks), size)])
 
+    @property
+    def started(self) -> bool:
+        """Whether worker processes are running (a large batch has been checked)."""
+        return self._pool is not None
+
     def check(self, checks: Sequence[Check]) -> bytes:
         return self.submit(checks).result()
 

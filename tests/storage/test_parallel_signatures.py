@@ -36,7 +36,7 @@ def test_one_forged_signature_in_a_chunk_checked_on_every_core_is_refused_and_th
     batch[SIZE // 2] = SignedTx(victim.tx, (Signature("alice", stolen),), victim.canonical)
     before = ledger.account(ALICE).balance
     outcomes = ledger.submit_many(batch)
-    assert ledger.book.verifier._pool is not None, "a chunk this size is checked in the worker processes"
+    assert ledger.book._verifier.started, "a chunk this size is checked in the worker processes"
     refused = [(n, o.code) for n, o in enumerate(outcomes) if not hasattr(o, "seq")]
     assert refused == [(SIZE // 2, "BAD_SIGNATURE")]
     moved = sum(1 + n for n in range(SIZE) if n != SIZE // 2)
