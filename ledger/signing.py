@@ -18,7 +18,6 @@ from pathlib import Path
 
 import rfc8785
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ledger.errors import BadAmount, BadInput, BadSignature, KeyUnavailable
@@ -104,7 +103,7 @@ def public_key_from_bytes(raw: bytes) -> Ed25519PublicKey:
 
 def public_bytes(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
     pub = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
-    return pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return pub.public_bytes_raw()
 
 
 def sign_bytes(key: Ed25519PrivateKey, signer: str, payload: bytes) -> Signature:
@@ -141,6 +140,8 @@ class KeyStore:
 
     def create(self, participant: str) -> Ed25519PrivateKey:
         """Make a new key for ``participant``; refuses to overwrite one."""
+        from cryptography.hazmat.primitives import serialization  # only commands that make or read keys need it
+
         path = self.path(participant)
         self._ensure_directory()
         key = Ed25519PrivateKey.generate()
@@ -171,6 +172,8 @@ class KeyStore:
             raise KeyUnavailable(f"no key for {participant} in {self.directory} (set --keys or WONLEDGER_KEYS)") from None
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise KeyUnavailable(f"{path} is readable by others (mode {stat.S_IMODE(mode):o}); chmod 600 it")
+        from cryptography.hazmat.primitives import serialization  # only commands that make or read keys need it
+
         try:
             key = serialization.load_pem_private_key(path.read_bytes(), password=self._passphrase)
         except TypeError:
