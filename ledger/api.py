@@ -304,21 +304,21 @@ class Ledger:
             tx = hold_tx(self.id, debit, credit, source.asset, amount, hold_timeout_s, tx_id=tx_id, memo=memo)
         else:
             tx = transfer_tx(self.id, debit, credit, source.asset, amount, tx_id=tx_id, memo=memo)
-        travel = self._travel_for(source, self._existing_account(credit), amount)
+        target = self._existing_account(credit)
+        travel = self._travel_for(source, target.owner, target.id, amount, self.asset(target.asset))
         if travel is not None:
             tx = replace(tx, travel=travel)
         return self.submit(self.sign(tx, [source.owner]))
 
-    def _travel_for(self, source: Account, target: Account, amount: int, asset: Asset | None = None) -> Travel | None:
-        """Travel-rule data when customers of two jurisdictions move the threshold's worth or more."""
-        sender, recipient = self.participant(source.owner), self.participant(target.owner)
-        if sender.kind not in CUSTOMER_KINDS or recipient.kind not in CUSTOMER_KINDS or sender.jurisdiction == recipient.jurisdiction:
+    def _travel_for(self, source: Account, recipient: str, recipient_account: str, amount: int, asset: Asset) -> Travel | None:
+        """Travel-rule data when ``amount`` of ``asset`` reaching a customer abroad is worth the threshold or more."""
+        sender, receiver = self.participant(source.owner), self.participant(recipient)
+        if sender.kind not in CUSTOMER_KINDS or receiver.kind not in CUSTOMER_KINDS or sender.jurisdiction == receiver.jurisdiction:
             return None
-        asset = asset or self.asset(target.asset)
         policy = self.book.flow_policy
         if policy.rates.usd_minor(amount, asset.exponent, asset.currency) < policy.travel_rule_usd:
             return None
-        return travel_data(sender, source.id, recipient, target.id)
+        return travel_data(sender, source.id, receiver, recipient_account)
 
     # -- tokenized deposits -------------------------------------------------
     def deposit_token(self, bank: str) -> Asset:
@@ -512,8 +512,7 @@ class Ledger:
         receiver = self.participant(recipient)
         quote = None if target.code == bridge.code else self._quote_for(quote_id, bridge.code, target.code, amount)
         delivered = amount if quote is None else quote.buy_amount
-        target_account = Account(account_id(receiver.id, target.code), receiver.id, target.code)
-        travel = self._travel_for(source, target_account, delivered, target)
+        travel = self._travel_for(source, receiver.id, account_id(receiver.id, target.code), delivered, target)
         tx = send_tx(self.id, source.id, token, bridge, recipient, target, amount, quote, travel, tx_id=tx_id, memo=memo)
         signers = [sender, bridge.issuer] + ([quote.dealer] if quote else [])
         opens = [(sender, bridge.code, "", False), (recipient, target.code, "", False), (bridge.issuer, token.code, "reserve", True)]

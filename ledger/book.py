@@ -74,7 +74,7 @@ from ledger.model import (
 from ledger.controls import ControlEffect, Controls, LegView
 from ledger.money import MAX_COUNTER, Asset, check_minor_units, format_amount
 from ledger.registry import new_account
-from ledger.policy import CUSTOMER_KINDS, DEPOSIT_TOKEN, STABLECOIN, at_scale, load_flow_policy, require_full_reserve, require_residency
+from ledger.policy import CUSTOMER_KINDS, DEPOSIT_TOKEN, STABLECOIN, WHOLESALE_CBDC, at_scale, load_flow_policy, require_full_reserve, require_may_hold
 from ledger.signing import canonical_bytes, public_bytes, public_key_from_bytes, unb64url
 from ledger.store import EntryInfo, HoldState, NewEntry, Store, UnitOfWork
 from ledger.verifier import Check, Verdicts, Verifier
@@ -457,7 +457,7 @@ class Book:
             return self._finish_hold(tx, signers, state, now, system, uow)
         legs = self._checked_legs(tx.legs, state, uow)
         self._require_debtors(tx, legs, signers, state)
-        self._check_residency(legs, state, uow)
+        self._check_holders(legs, state, uow)
         views = self._views(legs, state, uow)
         controls = state.controls.check_terms(tx, views, now)
         effect = _Effect(controls=controls)
@@ -492,12 +492,12 @@ class Book:
                     )
         return legs
 
-    def _check_residency(self, legs: Sequence[Leg], state: _State, uow: UnitOfWork) -> None:
+    def _check_holders(self, legs: Sequence[Leg], state: _State, uow: UnitOfWork) -> None:
         for leg in legs:
             asset = self._asset(leg.asset, uow)
-            if asset.kind == DEPOSIT_TOKEN:
+            if asset.kind in (DEPOSIT_TOKEN, WHOLESALE_CBDC):
                 holder = self._participant(state.accounts[leg.credit].owner, uow)
-                require_residency(holder, asset, self._participant(asset.issuer, uow))
+                require_may_hold(holder, asset, self._participant(asset.issuer, uow))
 
     def _require_debtors(self, tx: Tx, legs: Sequence[Leg], signers: frozenset[str], state: _State) -> None:
         debtors = {state.accounts[leg.debit].owner for leg in legs}

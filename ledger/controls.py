@@ -9,13 +9,17 @@ hand-signed transaction submitted in a batch meets exactly the rules a CLI
 - **Quotes**: a transaction bound to a dealer's quote must name a stored,
   unused, unexpired quote with the same terms, and its legs must move exactly
   the quoted amounts through the dealer (``QUOTE_EXPIRED``).
-- **Travel rule**: value credited to a customer of another jurisdiction than
-  a debited customer's, worth at least the threshold, must carry originator
-  and beneficiary data that agree with the registry and the legs
-  (``TRAVEL_RULE``).
-- **Outflow limit**: for each limited resident debited in a transaction that
-  sends value abroad or buys a foreign-currency asset, the net home-currency
-  value leaving them counts against a yearly limit in USD (``OUTFLOW_LIMIT``).
+- **Travel rule**: value crossing borders is measured per jurisdiction: the
+  net value (in USD) the transaction moves into or out of the customers of
+  each jurisdiction. What leaves one jurisdiction's customers and reaches
+  another's has crossed a border; from the threshold on the transaction must
+  carry originator and beneficiary data that agree with the registry and the
+  legs (``TRAVEL_RULE``). Two domestic payments in one transaction cross
+  nothing.
+- **Outflow limit**: a limited resident's net home-currency debit counts
+  against a yearly limit in USD (``OUTFLOW_LIMIT``) when the transaction
+  credits them a foreign-currency asset (a conversion) or moves value from
+  their jurisdiction's customers to another's (a send abroad).
 - **Run breaker**: net conversions out of the watched stablecoin (paid to a
   dealer against an asset of another currency) inside a sliding window may not
   exceed a share of its supply; the conversion that would pass it trips the
@@ -31,11 +35,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from ledger import chain
 from ledger.errors import BadInput, OutflowLimit, QuoteExpired, RunBreaker, TravelRule
-from ledger.model import Account, Leg, Participant, Quote, QuoteTerms, Tx
+from ledger.model import REVERSAL, Account, Leg, Participant, Quote, QuoteTerms, Tx
 from ledger.money import Asset, format_amount
 from ledger.policy import CUSTOMER_KINDS, DEALER_KIND, FlowPolicy
 from ledger.rates import USD_EXPONENT, round_up
@@ -87,7 +92,8 @@ class Controls:
         if tx.quote is not None:
             self._check_quote(tx, tx.quote, views, now)
             effect.quote_used = tx.quote.id
-        self._check_travel(tx, views)
+        if tx.kind != REVERSAL:  # a reversal undoes a transaction whose own data travelled with it
+            self._check_travel(tx, views)
         return effect
 
     def check_flows(self, effect: ControlEffect, views: Sequence[LegView], now: str, supply: Callable[[str], int]) -> None:
@@ -121,22 +127,41 @@ class Controls:
     def outflows(self, views: Sequence[LegView], now: str) -> dict[tuple[str, int], int]:
         """USD cents leaving each limited resident in these legs, by (participant, calendar year)."""
         found: dict[tuple[str, int], int] = {}
+        nets: dict[str, Fraction] | None = None
         for person in {v.debtor.id: v.debtor for v in views}.values():
             if not self.policy.is_limited(person):
                 continue
             home = self.policy.home_currency[person.jurisdiction]
-            abroad = any(
-                v.asset.currency != home or (v.creditor.kind in CUSTOMER_KINDS and v.creditor.jurisdiction != person.jurisdiction)
-                for v in views
-            )
-            if not abroad:
-                continue
+            converts = any(v.creditor.id == person.id and v.asset.currency != home for v in views)
+            if not converts:
+                nets = self.jurisdiction_nets(views) if nets is None else nets
+                if nets.get(person.jurisdiction, 0) >= 0 or not any(n > 0 for j, n in nets.items() if j != person.jurisdiction):
+                    continue
             rates = self.policy.rates
             out = sum(rates.usd_minor(v.leg.amount, v.asset.exponent, home) for v in views if v.debtor.id == person.id and v.asset.currency == home)
             back = sum(rates.usd_minor(v.leg.amount, v.asset.exponent, home) for v in views if v.creditor.id == person.id and v.asset.currency == home)
             if out - back > 0:
                 found[(person.id, self._year(now, person.jurisdiction))] = round_up(out - back)
         return found
+
+    def jurisdiction_nets(self, views: Sequence[LegView]) -> dict[str, Fraction]:
+        """Net value in US cents each jurisdiction's customers receive (negative: pay) in these legs."""
+        nets: dict[str, Fraction] = {}
+        rates = self.policy.rates
+        for v in views:
+            value = rates.usd_minor(v.leg.amount, v.asset.exponent, v.asset.currency)
+            if v.creditor.kind in CUSTOMER_KINDS:
+                nets[v.creditor.jurisdiction] = nets.get(v.creditor.jurisdiction, Fraction(0)) + value
+            if v.debtor.kind in CUSTOMER_KINDS:
+                nets[v.debtor.jurisdiction] = nets.get(v.debtor.jurisdiction, Fraction(0)) - value
+        return nets
+
+    def cross_border_value(self, views: Sequence[LegView]) -> Fraction:
+        """What demonstrably crossed: the lesser of what some jurisdictions' customers paid and others received."""
+        nets = self.jurisdiction_nets(views)
+        received = sum((n for n in nets.values() if n > 0), Fraction(0))
+        paid = -sum((n for n in nets.values() if n < 0), Fraction(0))
+        return min(received, paid)
 
     def conversion_out(self, views: Sequence[LegView]) -> int:
         """Net amount of the watched stablecoin paid to dealers against another currency (negative: bought back)."""
@@ -189,11 +214,11 @@ class Controls:
 
     def _check_travel(self, tx: Tx, views: Sequence[LegView]) -> None:
         debtors = {v.debtor.id: v.debtor for v in views if v.debtor.kind in CUSTOMER_KINDS}
-        abroad = [v for v in views if v.creditor.kind in CUSTOMER_KINDS and any(d.jurisdiction != v.creditor.jurisdiction for d in debtors.values())]
-        rates = self.policy.rates
-        value = sum(rates.usd_minor(v.leg.amount, v.asset.exponent, v.asset.currency) for v in abroad)
         if tx.travel is None:
-            if abroad and value >= self.policy.travel_rule_usd:
+            if not debtors:
+                return  # no customer pays: nothing a customer sends crosses a border
+            value = self.cross_border_value(views)
+            if value >= self.policy.travel_rule_usd:
                 raise TravelRule(
                     f"{tx.id} sends USD {_usd(round_up(value))} abroad; from USD {_usd(self.policy.travel_rule_usd)} "
                     "it must carry originator and beneficiary data (FATF Recommendation 16)"
@@ -207,6 +232,8 @@ class Controls:
         receiver = next((v.creditor for v in views if v.creditor.id == beneficiary.id and v.credit.id == beneficiary.account), None)
         if receiver is None or receiver.kind not in CUSTOMER_KINDS:
             raise TravelRule(f"travel beneficiary {beneficiary.id} ({beneficiary.account}) is not a customer this transaction credits")
+        if sender.jurisdiction == receiver.jurisdiction:
+            raise TravelRule(f"travel data names {origin.id} and {beneficiary.id}, both in {sender.jurisdiction}: nothing crosses a border")
         for party, registered in ((origin, sender), (beneficiary, receiver)):
             if (party.kind, party.jurisdiction) != (registered.kind, registered.jurisdiction):
                 raise TravelRule(

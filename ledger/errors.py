@@ -16,6 +16,7 @@ ledger rule, 2 for bad usage or bad input, 3 for integrity problems)::
     │   ├── IssuerNotEligible            ISSUER_NOT_ELIGIBLE
     │   ├── ReserveShortfall             RESERVE_SHORTFALL
     │   ├── Residency                    RESIDENCY
+    │   ├── HolderNotEligible            HOLDER_NOT_ELIGIBLE
     │   ├── OutflowLimit                 OUTFLOW_LIMIT
     │   ├── RunBreaker                   RUN_BREAKER
     │   ├── QuoteExpired                 QUOTE_EXPIRED
@@ -97,6 +98,12 @@ class ReserveShortfall(RuleRefusal):
 
 class Residency(RuleRefusal):
     code = "RESIDENCY"
+
+
+class HolderNotEligible(RuleRefusal):
+    """Only banks and the central bank hold wholesale central-bank money."""
+
+    code = "HOLDER_NOT_ELIGIBLE"
 
 
 class OutflowLimit(RuleRefusal):

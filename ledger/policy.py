@@ -1,9 +1,11 @@
 """The policy the ledger encodes (DESIGN section 1), as checks the book and registry run.
 
-- **Residency**: tokenized deposits are for domestic use: only a resident
-  of the issuing bank's jurisdiction may hold one, so an account in a
-  deposit token opens only for such a resident, and no leg may credit a
-  deposit token to anyone else (whoever signed it, however it arrived).
+- **Who may hold what**: tokenized deposits are for domestic use: only a
+  resident of the issuing bank's jurisdiction may hold one; wholesale
+  central-bank money (``wKRW``) is held only by the central bank and the
+  banks of its jurisdiction (Project Hangang). An account opens only for an eligible holder, and no
+  leg may credit such an asset to anyone else (whoever signed it, however
+  it arrived).
 - **Issuers**: only registered issuers mint, and registration is open to
   the kinds ``fixtures/policy.toml`` names for the issuer's jurisdiction
   (phase 1 in Korea: banks and bank-led consortia).
@@ -25,13 +27,16 @@ from fractions import Fraction
 from functools import cache
 from importlib import resources
 
-from ledger.errors import IssuerNotEligible, ReserveShortfall, Residency
+from ledger.errors import HolderNotEligible, IssuerNotEligible, ReserveShortfall, Residency
 from ledger.model import Participant
 from ledger.money import Asset, parse_amount
 from ledger.rates import USD_EXPONENT, Rates, reference_rates
 
 DEPOSIT_TOKEN = "deposit_token"
 STABLECOIN = "stablecoin"
+WHOLESALE_CBDC = "wholesale_cbdc"
+#: Who may hold wholesale central-bank money.
+WHOLESALE_HOLDERS = ("bank", "central_bank")
 #: Participants whose money crosses borders as payments (not as institutions' own books).
 CUSTOMER_KINDS = ("individual", "corporate")
 DEALER_KIND = "dealer"
@@ -42,19 +47,27 @@ def _policy_data() -> dict:
 
 
 def may_hold(holder: Participant, asset: Asset, issuer: Participant) -> bool:
-    """Whether ``holder`` may hold ``asset`` under the residency rule."""
+    """Whether ``holder`` may hold ``asset``: residency for deposit tokens, banks only for wholesale CBDC."""
+    if asset.kind == WHOLESALE_CBDC:
+        return holder.kind in WHOLESALE_HOLDERS and holder.jurisdiction == issuer.jurisdiction
     if asset.kind != DEPOSIT_TOKEN:
         return True
     return holder.resident and holder.jurisdiction == issuer.jurisdiction
 
 
-def require_residency(holder: Participant, asset: Asset, issuer: Participant) -> None:
-    if not may_hold(holder, asset, issuer):
-        where = "a resident of" if holder.resident else "not a resident of"
-        raise Residency(
-            f"{holder.id} ({where} {holder.jurisdiction}) may not hold {asset.code}: "
-            f"deposit tokens of {issuer.id} are for residents of {issuer.jurisdiction} only"
+def require_may_hold(holder: Participant, asset: Asset, issuer: Participant) -> None:
+    if may_hold(holder, asset, issuer):
+        return
+    if asset.kind == WHOLESALE_CBDC:
+        raise HolderNotEligible(
+            f"{holder.id} is a {holder.kind} in {holder.jurisdiction}; {asset.code} is wholesale central-bank money, "
+            f"held only by {issuer.id} and the banks of {issuer.jurisdiction}"
         )
+    where = "a resident of" if holder.resident else "not a resident of"
+    raise Residency(
+        f"{holder.id} ({where} {holder.jurisdiction}) may not hold {asset.code}: "
+        f"deposit tokens of {issuer.id} are for residents of {issuer.jurisdiction} only"
+    )
 
 
 # -- stablecoin issuers ---------------------------------------------------------
@@ -122,6 +135,7 @@ class FlowPolicy:
     bridge: str
     outflow_limit_usd: int
     outflow_kinds: tuple[str, ...]
+    outflow_jurisdictions: tuple[str, ...]
     breaker_asset: str
     breaker_window_s: int
     breaker_share: Fraction
@@ -131,7 +145,7 @@ class FlowPolicy:
 
     def is_limited(self, p: Participant) -> bool:
         """Whether ``p``'s outflows count against the yearly limit."""
-        return p.resident and p.kind in self.outflow_kinds and p.jurisdiction in self.home_currency
+        return p.resident and p.kind in self.outflow_kinds and p.jurisdiction in self.outflow_jurisdictions
 
 
 @cache
@@ -150,6 +164,7 @@ def load_flow_policy() -> FlowPolicy:
         bridge=data["crossborder"]["bridge"],
         outflow_limit_usd=parse_amount(limit["usd"], USD_EXPONENT),
         outflow_kinds=tuple(limit["kinds"]),
+        outflow_jurisdictions=tuple(limit["jurisdictions"]),
         breaker_asset=breaker["asset"],
         breaker_window_s=int(breaker["window_seconds"]),
         breaker_share=Fraction(Decimal(breaker["share_of_supply"])),

@@ -19,7 +19,7 @@ from ledger.model import (
     check_id,
 )
 from ledger.money import Asset
-from ledger.policy import IssuerPolicy, require_eligible, require_residency
+from ledger.policy import IssuerPolicy, require_eligible, require_may_hold
 from ledger.store import Store, UnitOfWork
 
 
@@ -65,7 +65,7 @@ def new_account(uow: UnitOfWork, owner: str, asset: str, label: str = "", reserv
         raise UnknownAsset(f"no asset {asset}")
     issuer = uow.participant(found.issuer)
     if issuer is not None:
-        require_residency(holder, found, issuer)
+        require_may_hold(holder, found, issuer)
     if reserve and not label:
         raise BadInput("a reserve account needs a label")
     flags = {NO_OVERDRAFT} | ({RESERVE} if reserve else set())

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -42,11 +43,13 @@ from ledger.errors import (
     InsufficientFunds,
     LedgerError,
     NotAuthorized,
+    TravelRule,
     UnknownAccount,
     UnknownAsset,
 )
 from ledger.flows import post_tx, reversal_tx, transfer_tx, void_tx
 from ledger.model import HOLD, PLAIN_KINDS, POST, RESERVE, REVERSAL, Leg, Receipt, Signature, SignedTx, Tx
+from ledger.policy import load_flow_policy
 from ledger.signing import sign_bytes
 
 __all__ = ["LedgerStateMachine", "ManualClock", "fresh_ledger", "template_dir"]
@@ -277,6 +280,9 @@ class LedgerStateMachine(RuleBasedStateMachine):
             self.overdraws = {a.id: a.may_overdraw for a in found}
             self.participants = sorted(p.id for p in self.ledger.participants() if self.ledger.keys.has(p.id))
             self.asset_codes = sorted(a.code for a in self.ledger.assets())
+            self._assets = {a.code: a for a in self.ledger.assets()}
+            self._people = {p.id: p for p in self.ledger.participants()}
+            self._flow_policy = load_flow_policy()
             self.journal_length = self.ledger.info().transactions
             self.holds_model: dict[str, _Hold] = {}
             self.entries: dict[str, _Entry] = {}
@@ -361,6 +367,26 @@ class LedgerStateMachine(RuleBasedStateMachine):
                     return UnknownAccount
                 if self.asset_of[account] != leg.asset:
                     return AssetMismatch
+        return None
+
+    def travel_problem(self, legs: Sequence[Leg]) -> type[LedgerError] | None:
+        """TRAVEL_RULE when these legs (carrying no travel data) move the threshold's worth across borders.
+
+        The model's own reckoning: the net value, in US cents at the reference rates, that each
+        jurisdiction's customers receive; what some paid and others received has crossed.
+        """
+        nets: dict[str, Fraction] = {}
+        for leg in legs:
+            asset = self._assets[leg.asset]
+            value = Fraction(leg.amount * 100, 10**asset.exponent) / self._flow_policy.rates.rate(asset.currency).units_per_usd
+            for account, sign in ((leg.credit, 1), (leg.debit, -1)):
+                person = self._people[self.owner[account]]
+                if person.kind in ("individual", "corporate"):
+                    nets[person.jurisdiction] = nets.get(person.jurisdiction, Fraction(0)) + sign * value
+        paid = -sum((n for n in nets.values() if n < 0), Fraction(0))
+        received = sum((n for n in nets.values() if n > 0), Fraction(0))
+        if paid > 0 and min(paid, received) >= self._flow_policy.travel_rule_usd:
+            return TravelRule
         return None
 
     def hold_problem(self, hold_id: str) -> type[LedgerError] | None:
@@ -511,7 +537,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
         tx = Tx(ledger=self.ledger.id, id=self.next_id("multi"), kind="transfer", legs=tuple(legs), memo="several legs")
         self.catch_up()
         moves = self.deltas(tx.legs, pending=False)
-        expected = None if self.fits(moves) else InsufficientFunds
+        expected = self.travel_problem(tx.legs) or (None if self.fits(moves) else InsufficientFunds)
         signed = self.submit_expecting(lambda: self.ledger.submit(self.ledger.sign(tx)), expected, tx.id, moves)
         return signed if signed is not None else multiple()
 

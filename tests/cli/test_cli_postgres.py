@@ -59,3 +59,22 @@ def test_a_postgresql_database_that_does_not_exist_is_refused_cleanly(cli_run: C
     run = cli_run("--db", url, "info")
     assert run.exit_code in (1, 2)
     run.error("DB_UNREACHABLE")
+
+
+def test_a_send_abroad_a_two_phase_swap_and_a_tripped_run_breaker_on_postgresql(
+    pg_database: Callable[[], str], cli_run: Callable[..., Run], tmp_path: Path
+) -> None:
+    base = ("--db", pg_database(), "--keys", str(tmp_path / "keys"))
+    cli_run(*base, "init").ok()
+    sent = cli_run(*base, "--json", "send", "alice", "kowloon-supply", "2,000,000", "--deliver", "HKDS").ok().json()
+    assert sent["travel"]["originator"]["id"] == "alice" and len(sent["legs"]) == 5
+    cli_run(*base, "mint", "HKDS", "500", "--to", "kowloon-supply", "--pay-with", "dHKD.harbour").ok()
+    cli_run(*base, "swap", "kowloon-supply", "100", "HKDS", "KRWS", "--hold", "--id", "pg-pvp").ok()
+    cli_run(*base, "void", "pg-pvp").ok()
+    cli_run(*base, "send", "seoul-exports", "kowloon-supply", "600,000,000", "--deliver", "HKDS").ok()
+    before = cli_run(*base, "--json", "balance").ok().json()
+    cli_run(*base, "send", "seoul-exports", "kowloon-supply", "600,000,000", "--deliver", "HKDS").error("RUN_BREAKER", exit_code=1)
+    assert cli_run(*base, "--json", "balance").ok().json() == before
+    assert cli_run(*base, "--json", "report", "flows").ok().json()["run_breaker"]["halted_until"]
+    assert [r["code"] for r in cli_run(*base, "--json", "report", "rejections").ok().json()["rejections"]] == ["RUN_BREAKER"]
+    assert cli_run(*base, "--json", "verify").ok().json()["ok"] is True

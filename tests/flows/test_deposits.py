@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger import AlreadyExists, InsufficientFunds, Ledger, Participant, Residency
+from ledger import AlreadyExists, HolderNotEligible, InsufficientFunds, Ledger, Participant, Residency
 from ledger.flows import transfer_tx
 from ledger.model import account_id
 
@@ -106,3 +106,10 @@ def test_a_participant_of_the_world_is_resident_where_it_is_registered(ledger: L
     alice: Participant = ledger.participant("alice")
     assert (alice.jurisdiction, alice.resident) == ("KR", True)
     assert account_id("alice", "dKRW.hanriver") == ALICE
+
+
+def test_wholesale_central_bank_money_stays_with_the_central_bank_and_its_banks(ledger: Ledger) -> None:
+    for outsider in ("alice", "kstable", "harbour"):  # a customer, a bank consortium, a bank abroad
+        with pytest.raises(HolderNotEligible, match="wholesale central-bank money"):
+            ledger.open_account(outsider, "wKRW")
+    assert [r.code for r in ledger.rejections()] == ["HOLDER_NOT_ELIGIBLE"] * 3

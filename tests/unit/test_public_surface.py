@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXPECTED_PUBLIC_NAMES = sorted(
     """
     DEFAULT_DB DEFAULT_KEYS Account AlreadyExists AlreadyReversed Asset AssetMismatch BadAmount BadInput
-    BadSignature Book BreakerStatus Party Quote QuoteTerms Refusal ResidentOutflow Travel DbUnreachable DuplicateConflict HoldExpired HoldNotPending Info IngestResult
+    BadSignature Book BreakerStatus Party Quote QuoteTerms Refusal ResidentOutflow Travel DbUnreachable DuplicateConflict HoldExpired HoldNotPending HolderNotEligible Info IngestResult
     InsufficientFunds IntegrityProblem IssuerNotEligible IssuerNotRegistered JournalEntry KeyStore
     KeyUnavailable Ledger LedgerError Leg NotALedger NotAuthorized OutflowLimit Participant Problem
     QuoteExpired Receipt Rejection ReserveShortfall Residency RuleRefusal RunBreaker Signature SignedTx
