@@ -20,7 +20,9 @@ Every balance change in wonledger is a signed transaction that passes through
 A refused transaction changes no balance; a chunk commits all of its
 accepted transactions or none, together with the record of every refusal
 (``report rejections``). Signature arithmetic runs before the write
-transaction begins so that locks are held only for the bookkeeping.
+transaction begins so that locks are held only for the bookkeeping; for a
+large chunk it runs on every core, in the book's own pool of worker
+processes (:mod:`ledger.verifier`), while the previous chunk is applied.
 """
 
 from __future__ import annotations
