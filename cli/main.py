@@ -14,7 +14,9 @@ import sys
 
 import click
 
+from cli.commands.audit import checkpoint, proof, reconcile, statement, verify_proof_command
 from cli.commands.crossborder import quote, send, swap
+from cli.commands.demo import demo
 from cli.commands.deposits import deposit, pay, withdraw
 from cli.commands.stablecoins import issuer, mint, redeem, report
 from cli.commands.journal import history, submit, tx, verify
@@ -84,7 +86,7 @@ def cli(ctx: click.Context, db: str | None, keys: str | None, as_json: bool) -> 
     ctx.call_on_close(state.close)
 
 
-for command in (init, info, participant, account, balance, deposit, withdraw, pay, issuer, mint, redeem, report, quote, swap, send, transfer, post, void, reverse, history, tx, submit, verify, bench):
+for command in (init, info, participant, account, balance, deposit, withdraw, pay, issuer, mint, redeem, report, quote, swap, send, transfer, post, void, reverse, history, tx, submit, verify, bench, statement, reconcile, checkpoint, proof, verify_proof_command, demo):
     cli.add_command(command)
 
 

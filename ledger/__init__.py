@@ -5,6 +5,7 @@ may change. Start with :class:`Ledger`.
 """
 
 from ledger.api import DEFAULT_DB, DEFAULT_KEYS, BreakerStatus, Info, Ledger, ResidentOutflow
+from ledger.audit import Checkpoint, StatementSummary, TrialBalanceRow
 from ledger.book import Book
 from ledger.errors import (
     AlreadyExists,
@@ -13,6 +14,7 @@ from ledger.errors import (
     BadAmount,
     BadInput,
     BadSignature,
+    BadStatement,
     DbUnreachable,
     DuplicateConflict,
     HoldExpired,
@@ -57,7 +59,8 @@ from ledger.model import (
     account_id,
 )
 from ledger.money import Asset, format_amount, parse_amount
-from ledger.reconcile import Problem, VerifyReport
+from ledger.proofs import ProofReport, verify_proof
+from ledger.reconcile import Break, Problem, ReconcileReport, VerifyReport
 from ledger.signing import KeyStore, canonical_bytes, tx_bytes
 from ledger.wire import parse_line
 
@@ -70,8 +73,11 @@ __all__ = [
     "BadAmount",
     "BadInput",
     "BadSignature",
+    "BadStatement",
     "Book",
+    "Break",
     "BreakerStatus",
+    "Checkpoint",
     "DEFAULT_DB",
     "DEFAULT_KEYS",
     "DbUnreachable",
@@ -97,10 +103,12 @@ __all__ = [
     "Participant",
     "Party",
     "Problem",
+    "ProofReport",
     "Quote",
     "QuoteExpired",
     "QuoteTerms",
     "Receipt",
+    "ReconcileReport",
     "Refusal",
     "Rejection",
     "ReserveShortfall",
@@ -110,9 +118,11 @@ __all__ = [
     "RunBreaker",
     "Signature",
     "SignedTx",
+    "StatementSummary",
     "StorageError",
     "Travel",
     "TravelRule",
+    "TrialBalanceRow",
     "Tx",
     "UnknownAccount",
     "UnknownAsset",
@@ -125,4 +135,5 @@ __all__ = [
     "parse_amount",
     "parse_line",
     "tx_bytes",
+    "verify_proof",
 ]

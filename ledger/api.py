@@ -21,6 +21,7 @@ from decimal import Decimal
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO, TextIO
 from zoneinfo import ZoneInfo
 
 from ledger import chain
@@ -76,6 +77,7 @@ from ledger.signing import KeyStore, tx_bytes
 from ledger.store import Store, UnitOfWork, database_exists, safe_url, sqlite_path
 from ledger.wire import parse_tx
 from ledger.world import funding_txs, load_registry, participant_key, world_data
+from ledger import audit
 
 DEFAULT_DB = "sqlite:///wonledger.db"
 DEFAULT_KEYS = "wonledger-keys"
@@ -154,6 +156,7 @@ class Ledger:
             store._check_schema()
             ledger = cls(store, KeyStore(keys), clock)
             load_registry(store, ledger.keys, data)
+            audit.ensure_operator_key(store, ledger.keys)  # signs checkpoints (ledger.audit)
             for outcome in ledger.book.submit_many([ledger.sign(tx) for tx in funding_txs(store.ledger_id, data, {a.code: a.exponent for a in ledger.assets()})]):
                 if isinstance(outcome, LedgerError):
                     raise outcome
@@ -630,6 +633,29 @@ class Ledger:
 
     def verify(self, progress: Callable[[int], None] | None = None) -> VerifyReport:
         return verify_ledger(self.store, progress)
+
+    # -- reconciliation and audit proofs (see ledger.audit) ----------------
+    def statement(
+        self, account: str, fmt: str, out: TextIO, since: str | None = None, until: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> audit.StatementSummary:
+        """Write ``account``'s camt.053 or CSV statement for the dates [since, until] to ``out``."""
+        return audit.write_statement(self, account, fmt, out, since, until, progress)
+
+    def reconcile(self, stream: BinaryIO, account: str, tolerance_days: int = 1, progress: Callable[[int], None] | None = None) -> audit.ReconcileReport:
+        """Match a statement (camt.053 or CSV, streamed) against ``account``'s legs."""
+        return audit.reconcile(self, stream, account, tolerance_days, progress)
+
+    def trial_balance(self) -> list[audit.TrialBalanceRow]:
+        return audit.trial_balance(self)
+
+    def checkpoint(self) -> tuple[audit.Checkpoint, bool]:
+        """Sign a checkpoint at the journal's head (returns it and whether it is new)."""
+        return audit.make_checkpoint(self)
+
+    def proof(self, tx_id: str) -> dict[str, object]:
+        """``tx_id``'s inclusion proof against the latest checkpoint, as JSON (check with ``verify_proof``)."""
+        return audit.build_proof(self, tx_id)
 
     def parse_amount(self, text: str, asset: str) -> int:
         """Major units as typed ("12.50", "12.50 HKDS") → minor units of ``asset``."""

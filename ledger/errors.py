@@ -32,7 +32,8 @@ ledger rule, 2 for bad usage or bad input, 3 for integrity problems)::
     │   ├── AlreadyExists                ALREADY_EXISTS
     │   ├── KeyUnavailable               KEY_UNAVAILABLE
     │   ├── DbUnreachable                DB_UNREACHABLE
-    │   └── NotALedger                   NOT_A_LEDGER
+    │   ├── NotALedger                   NOT_A_LEDGER
+    │   └── BadStatement                 BAD_STATEMENT (malformed, foreign or unsafe statement/proof file)
     ├── StorageError                     STORAGE_ERROR, exit 1: the database failed us
     └── IntegrityProblem                 INTEGRITY, exit 3: verify found damage
 """
@@ -171,6 +172,12 @@ class DbUnreachable(BadInput):
 
 class NotALedger(BadInput):
     code = "NOT_A_LEDGER"
+
+
+class BadStatement(BadInput):
+    """A statement (or proof) file that is malformed, foreign, or refused as unsafe XML."""
+
+    code = "BAD_STATEMENT"
 
 
 class StorageError(LedgerError):

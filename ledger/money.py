@@ -24,7 +24,12 @@ MAX_COUNTER = 2**63 - 1
 #: minor units, far above any real payment.
 MAX_AMOUNT = 2**53 - 1
 
-ASSET_KINDS = ("wholesale_cbdc", "deposit_token", "stablecoin")
+#: ``correspondent_balance`` is a conventional (untokenized) deposit that one
+#: bank holds at another, a nostro seen from the holder and a vostro from the
+#: bank keeping it: the balances correspondent banking runs on. Unlike a
+#: deposit token it is not for domestic use only (a Korean bank's USD account
+#: at a US bank is the point of it), so the residency rule does not apply.
+ASSET_KINDS = ("wholesale_cbdc", "deposit_token", "stablecoin", "correspondent_balance")
 
 _ASSET_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9.]{0,31}$")
 # ASCII digits only: \d would also take Arabic-Indic or full-width digits.

@@ -4,7 +4,9 @@ The signed payload of a transaction is the RFC 8785 (JCS) canonical form of
 its ``tx`` object; a signature is Ed25519 over those bytes, written as
 base64url without padding. Keys live in ``$WONLEDGER_KEYS/<participant>.pem``
 as PKCS#8 PEM, mode 0600 inside a 0700 directory, encrypted with
-``WONLEDGER_KEY_PASSPHRASE`` when that is set.
+``WONLEDGER_KEY_PASSPHRASE`` when that is set. The operator's key, which signs
+checkpoints, lives beside them as ``_operator-<ledger id>.pem``: participant
+ids never start with "_", so no participant's file can collide with it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from ledger.errors import BadAmount, BadInput, BadSignature, KeyUnavailable
 from ledger.model import PARTICIPANT_PATTERN, Signature, Tx, check_id
 
 PASSPHRASE_ENV = "WONLEDGER_KEY_PASSPHRASE"
+#: The operator key's file name starts with this, which no participant id may.
+OPERATOR_PREFIX = "_operator-"
 
 
 #: RFC 8785 writes numbers as IEEE doubles: integers beyond this are refused.
@@ -138,11 +142,25 @@ class KeyStore:
     def has(self, participant: str) -> bool:
         return self.path(participant).exists()
 
+    def operator_path(self, ledger_id: str) -> Path:
+        """Where the key that signs ``ledger_id``'s checkpoints lives."""
+        check_id(ledger_id, "ledger id")
+        return self.directory / f"{OPERATOR_PREFIX}{ledger_id}.pem"
+
+    def create_operator(self, ledger_id: str) -> Ed25519PrivateKey:
+        """Make the operator key of ``ledger_id``; refuses to overwrite one."""
+        return self._create(self.operator_path(ledger_id), f"the operator of {ledger_id}", OPERATOR_PREFIX + ledger_id)
+
+    def load_operator(self, ledger_id: str) -> Ed25519PrivateKey:
+        return self._load(self.operator_path(ledger_id), f"the operator of {ledger_id}", OPERATOR_PREFIX + ledger_id)
+
     def create(self, participant: str) -> Ed25519PrivateKey:
         """Make a new key for ``participant``; refuses to overwrite one."""
+        return self._create(self.path(participant), participant, participant)
+
+    def _create(self, path: Path, whose: str, cache_key: str) -> Ed25519PrivateKey:
         from cryptography.hazmat.primitives import serialization  # only commands that make or read keys need it
 
-        path = self.path(participant)
         self._ensure_directory()
         key = Ed25519PrivateKey.generate()
         encryption: serialization.KeySerializationEncryption = (
@@ -154,22 +172,24 @@ class KeyStore:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            raise KeyUnavailable(f"a key for {participant} already exists at {path}") from None
+            raise KeyUnavailable(f"a key for {whose} already exists at {path}") from None
         except OSError as exc:
             raise KeyUnavailable(f"cannot write {path}: {exc.strerror}") from None
         with os.fdopen(fd, "wb") as out:
             out.write(pem)
-        self._cache[participant] = key
+        self._cache[cache_key] = key
         return key
 
     def load(self, participant: str) -> Ed25519PrivateKey:
-        if participant in self._cache:
-            return self._cache[participant]
-        path = self.path(participant)
+        return self._load(self.path(participant), participant, participant)
+
+    def _load(self, path: Path, whose: str, cache_key: str) -> Ed25519PrivateKey:
+        if cache_key in self._cache:
+            return self._cache[cache_key]
         try:
             mode = path.stat().st_mode
         except FileNotFoundError:
-            raise KeyUnavailable(f"no key for {participant} in {self.directory} (set --keys or WONLEDGER_KEYS)") from None
+            raise KeyUnavailable(f"no key for {whose} in {self.directory} (set --keys or WONLEDGER_KEYS)") from None
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise KeyUnavailable(f"{path} is readable by others (mode {stat.S_IMODE(mode):o}); chmod 600 it")
         from cryptography.hazmat.primitives import serialization  # only commands that make or read keys need it
@@ -186,7 +206,7 @@ class KeyStore:
             raise KeyUnavailable(f"{path} cannot be read (wrong passphrase or not a PEM key)") from None
         if not isinstance(key, Ed25519PrivateKey):
             raise KeyUnavailable(f"{path} is not an Ed25519 key")
-        self._cache[participant] = key
+        self._cache[cache_key] = key
         return key
 
     def sign(self, participant: str, payload: bytes) -> Signature:

@@ -114,7 +114,7 @@ def verify(click_ctx: click.Context, ctx: Context) -> None:
     if ctx.json:
         emit_json(report.to_json())
     elif report.ok:
-        click.echo(f"ok: {report.transactions} transactions; hash chain, signatures, authorization, zero-sum, counters and reserves all hold")
+        click.echo(f"ok: {report.transactions} transactions; hash chain, signatures, authorization, zero-sum, counters, reserves and checkpoints all hold")
     else:
         for p in report.problems:
             click.echo(f"problem: {p.kind}: {'tx ' + p.tx + ': ' if p.tx else ''}{p.detail}")

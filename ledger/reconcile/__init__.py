@@ -1,5 +1,6 @@
-"""Reconciliation: the ledger's own invariants, and (later) statements and matching."""
+"""Reconciliation: the ledger's own invariants, statements (camt.053, CSV) and matching them."""
 
 from ledger.reconcile.invariants import Problem, VerifyReport, verify_ledger
+from ledger.reconcile.matching import BREAK_KINDS, Break, ReconcileReport
 
-__all__ = ["Problem", "VerifyReport", "verify_ledger"]
+__all__ = ["BREAK_KINDS", "Break", "Problem", "ReconcileReport", "VerifyReport", "verify_ledger"]

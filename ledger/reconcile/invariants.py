@@ -7,12 +7,14 @@ body's legs; every signature and that the right parties signed; then that
 the counters and hold states the replay implies equal the stored ones, that
 every asset sums to zero, that no protected account is overdrawn, and that
 the chain head is the last entry, and that every stablecoin issuer's
-reserve covers its supply. Each problem names the transaction (or the
-account) it was found in.
+reserve covers its supply; and that every signed checkpoint's Merkle root
+is the journal's and its signature the registered operator key's. Each
+problem names the transaction (or the account) it was found in.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -23,8 +25,9 @@ from ledger.errors import LedgerError
 from ledger.model import EXPIRE, HOLD, ISSUANCE, POST, RESERVE, VOID, Account, Leg
 from ledger.money import Asset
 from ledger.policy import STABLECOIN, at_scale
-from ledger.signing import canonical_bytes, unb64url
-from ledger.store import GENESIS_HASH, Store, StoredEntry
+from ledger.proofs import TreeBuilder, checkpoint_payload, leaf_hash
+from ledger.signing import canonical_bytes, public_key_from_bytes, signature_holds, unb64url
+from ledger.store import GENESIS_HASH, Store, StoredCheckpoint, StoredEntry
 from ledger.verifier import Check, Verdicts, Verifier
 from ledger.wire import parse_tx
 
@@ -67,6 +70,9 @@ def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -
     counters: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     holds: dict[str, _Hold] = {}
     prev, expected_seq = GENESIS_HASH, 0
+    checkpoints = {c.seq: c for c in store.reading(lambda uow: uow.checkpoints())}
+    operator = store.reading(lambda uow: uow.meta("operator_key")) if checkpoints else None
+    tree = TreeBuilder()
 
     def problem(tx: str | None, kind: str, detail: str) -> None:
         report.problems.append(Problem(tx, kind, detail))
@@ -93,6 +99,9 @@ def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -
             if prev != entry.hash:
                 problem(entry.id, "hash", f"stored hash {entry.hash[:16]}... but the chain gives {prev[:16]}...")
                 prev = entry.hash  # keep checking the rest against what is stored
+            tree.add(_leaf(entry.hash))
+            if entry.seq in checkpoints:
+                _check_checkpoint(checkpoints.pop(entry.seq), tree.root().hex(), store.ledger_id, operator, problem)
             if chain.digest(body) != entry.digest:
                 problem(entry.id, "digest", "the stored digest is not the SHA-256 of the body")
             try:
@@ -123,10 +132,33 @@ def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -
         problem(hold_id, "hold_state", "a hold with no hold transaction in the journal")
     _check_accounts(accounts, counters, problem)
     _check_reserves(accounts, {a.code: a for a in assets}, problem)
+    for seq in sorted(checkpoints):
+        problem(None, "checkpoint", f"checkpoint {seq} is beyond the journal's last entry, {expected_seq}")
     seq, head_hash = store.reading(lambda uow: uow.head())
     if (seq, head_hash) != (expected_seq, prev):
         problem(None, "head", f"the chain head says seq {seq}, the journal ends at {expected_seq}")
     return report
+
+
+def _leaf(entry_hash: str) -> bytes:
+    try:
+        return leaf_hash(entry_hash)
+    except ValueError:  # not hex: already a hash problem; any leaf will do, the root will differ
+        return hashlib.sha256(b"\x00" + entry_hash.encode()).digest()
+
+
+def _check_checkpoint(cp: StoredCheckpoint, root: str, ledger_id: str, operator: str | None, problem: Callable) -> None:
+    if cp.root != root:
+        problem(None, "checkpoint", f"checkpoint {cp.seq} signed root {cp.root[:16]}... but the journal gives {root[:16]}...")
+    if operator is None or cp.operator_key != operator:
+        problem(None, "checkpoint", f"checkpoint {cp.seq} is signed by {cp.operator_key}, not the registered operator key")
+        return
+    try:
+        holds = signature_holds(public_key_from_bytes(unb64url(operator)), checkpoint_payload(ledger_id, cp.seq, cp.root, cp.at), cp.signature)
+    except (LedgerError, ValueError):
+        holds = False
+    if not holds:
+        problem(None, "checkpoint", f"the operator's signature on checkpoint {cp.seq} does not verify")
 
 
 #: Journal entries whose signatures go to the verifier at once (two such chunks are in flight).

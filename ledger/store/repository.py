@@ -9,6 +9,7 @@ queries the book needs; it never decides anything.
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -76,6 +77,30 @@ class StoredEntry:
     signatures: str
     digest: str
     hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountLeg:
+    """One leg on an account as a statement shows it: which entry, which leg, when."""
+
+    seq: int
+    idx: int
+    tx_id: str
+    kind: str
+    at: str
+    debit: str
+    credit: str
+    asset: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    seq: int
+    root: str
+    at: str
+    signature: str
+    operator_key: str
 
 
 @dataclass(slots=True)
@@ -206,6 +231,38 @@ class Store:
                 return work(UnitOfWork(conn))
 
         return with_retries(attempt)
+
+    def stream_account_legs(
+        self, account: str, since: str | None = None, until: str | None = None, upto_seq: int | None = None, batch: int = 5000
+    ) -> Iterator[AccountLeg]:
+        """The booked (not held) legs on ``account`` with ``since <= at < until`` and seq <= ``upto_seq``, in journal order.
+
+        Its debits and its credits are read as two streams, each along its own index, and merged:
+        one query with ``debit = a OR credit = a`` would sort what remains of the account on every page.
+        """
+
+        def side(name: str) -> Iterator[AccountLeg]:
+            after = 0
+            while True:
+                rows = self.reading(lambda uow, a=after: uow.account_legs(account, name, a, since, until, batch, upto_seq))
+                if len(rows) == batch:  # the page may end inside a transaction: leave that one for the next page
+                    rows = [r for r in rows if r.seq != rows[-1].seq]
+                if not rows:
+                    return
+                yield from rows
+                after = rows[-1].seq
+
+        return heapq.merge(side("debit"), side("credit"), key=lambda leg: (leg.seq, leg.idx))
+
+    def stream_hashes(self, upto: int, batch: int = 20000) -> Iterator[tuple[int, str]]:
+        """(seq, hash) of journal entries 1..``upto``, in order, in bounded memory."""
+        last = 0
+        while last < upto:
+            rows = self.reading(lambda uow, after=last: uow.hashes_after(after, upto, batch))
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1][0]
 
     def stream_journal(self, batch: int = 2000) -> Iterator[tuple[StoredEntry, tuple[Leg, ...]]]:
         """Every journal entry with its stored legs, in sequence order, in bounded memory."""
@@ -633,6 +690,153 @@ class UnitOfWork:
 
     def hold_states(self) -> dict[str, str]:
         return {r.id: r.status for r in self.conn.execute(select(t.holds.c.id, t.holds.c.status))}
+
+    # -- statements, trial balance and proofs -----------------------------
+    def account_legs(
+        self,
+        account: str,
+        side: str,
+        after_seq: int,
+        since: str | None,
+        until: str | None,
+        limit: int,
+        upto_seq: int | None = None,
+    ) -> list[AccountLeg]:
+        """A page of the booked legs debiting (``side="debit"``) or crediting ``account`` after ``after_seq``."""
+        column = t.legs.c.debit if side == "debit" else t.legs.c.credit
+        query = (
+            select(t.legs, t.journal.c.id.label("tx_id"), t.journal.c.kind, t.journal.c.at)
+            .select_from(t.legs.join(t.journal, t.journal.c.seq == t.legs.c.seq))
+            .where(column == account, t.legs.c.pending.is_(False), t.legs.c.seq > after_seq)
+            .order_by(t.legs.c.seq, t.legs.c.idx)
+            .limit(limit)
+        )
+        if side != "debit":
+            query = query.where(t.legs.c.debit != account)  # a leg on both sides is read once, with the debits
+        if since is not None:
+            query = query.where(t.journal.c.at >= since)
+        if until is not None:
+            query = query.where(t.journal.c.at < until)
+        if upto_seq is not None:
+            query = query.where(t.legs.c.seq <= upto_seq)
+        return [
+            AccountLeg(r.seq, r.idx, r.tx_id, r.kind, r.at, r.debit, r.credit, r.asset, r.amount)
+            for r in self.conn.execute(query)
+        ]
+
+    def account_legs_of(self, account: str, tx_ids: Iterable[str]) -> list[AccountLeg]:
+        """The booked legs on ``account`` of the named transactions."""
+        found: list[AccountLeg] = []
+        for part in _chunks(sorted(set(tx_ids))):
+            query = (
+                select(t.legs, t.journal.c.id.label("tx_id"), t.journal.c.kind, t.journal.c.at)
+                .select_from(t.legs.join(t.journal, t.journal.c.seq == t.legs.c.seq))
+                .where(
+                    t.journal.c.id.in_(part),
+                    or_(t.legs.c.debit == account, t.legs.c.credit == account),
+                    t.legs.c.pending.is_(False),
+                )
+                .order_by(t.legs.c.seq, t.legs.c.idx)
+            )
+            found.extend(
+                AccountLeg(r.seq, r.idx, r.tx_id, r.kind, r.at, r.debit, r.credit, r.asset, r.amount)
+                for r in self.conn.execute(query)
+            )
+        return found
+
+    def account_leg_span(self, account: str, since: str | None, until: str | None, upto_seq: int) -> tuple[str | None, str | None, int]:
+        """The commit times of the first and last booked legs on ``account`` in the period, and how many there are."""
+        query = (
+            select(func.min(t.journal.c.at), func.max(t.journal.c.at), func.count())
+            .select_from(t.legs.join(t.journal, t.journal.c.seq == t.legs.c.seq))
+            .where(or_(t.legs.c.debit == account, t.legs.c.credit == account), t.legs.c.pending.is_(False), t.legs.c.seq <= upto_seq)
+        )
+        if since is not None:
+            query = query.where(t.journal.c.at >= since)
+        if until is not None:
+            query = query.where(t.journal.c.at < until)
+        first, last, count = self.conn.execute(query).one()
+        return first, last, int(count)
+
+    def account_posted_before(self, account: str, before: str | None, upto_seq: int | None = None) -> tuple[int, int]:
+        """(debits, credits) booked on ``account`` before ``before`` (all of them when None), up to ``upto_seq``."""
+        sums = []
+        for side in (t.legs.c.debit, t.legs.c.credit):
+            query = (
+                select(func.coalesce(func.sum(t.legs.c.amount), 0))
+                .select_from(t.legs.join(t.journal, t.journal.c.seq == t.legs.c.seq))
+                .where(side == account, t.legs.c.pending.is_(False))
+            )
+            if before is not None:
+                query = query.where(t.journal.c.at < before)
+            if upto_seq is not None:
+                query = query.where(t.legs.c.seq <= upto_seq)
+            sums.append(int(self.conn.execute(query).scalar_one()))
+        return sums[0], sums[1]
+
+    def booked_totals_by_asset(self) -> dict[str, tuple[int, int]]:
+        """Per asset, from the journal's legs: (amount booked, amount held by holds still pending)."""
+        booked = select(t.legs.c.asset, func.sum(t.legs.c.amount)).where(t.legs.c.pending.is_(False)).group_by(t.legs.c.asset)
+        held = (
+            select(t.legs.c.asset, func.sum(t.legs.c.amount))
+            .select_from(t.legs.join(t.journal, t.journal.c.seq == t.legs.c.seq).join(t.holds, t.holds.c.id == t.journal.c.id))
+            .where(t.legs.c.pending.is_(True), t.holds.c.status == "pending")
+            .group_by(t.legs.c.asset)
+        )
+        out: dict[str, list[int]] = {}
+        for asset, total in self.conn.execute(booked):
+            out.setdefault(asset, [0, 0])[0] = int(total)
+        for asset, total in self.conn.execute(held):
+            out.setdefault(asset, [0, 0])[1] = int(total)
+        return {asset: (b, h) for asset, (b, h) in out.items()}
+
+    def keys_at(self, participants: Iterable[str], at: str) -> dict[str, bytes]:
+        """Each participant's public key as it was at ``at`` (from the key history), else its current one."""
+        wanted = sorted(set(participants))
+        found: dict[str, bytes] = {}
+        for part in _chunks(wanted):
+            query = select(t.participant_keys.c.participant, t.participant_keys.c.public_key).where(
+                t.participant_keys.c.participant.in_(part),
+                t.participant_keys.c.valid_from <= at,
+                or_(t.participant_keys.c.retired_at.is_(None), t.participant_keys.c.retired_at > at),
+            )
+            found.update((r.participant, bytes(r.public_key)) for r in self.conn.execute(query))
+            current = select(t.participants.c.id, t.participants.c.public_key).where(t.participants.c.id.in_(part))
+            for r in self.conn.execute(current):
+                found.setdefault(r.id, bytes(r.public_key))
+        return found
+
+    def hashes_after(self, seq: int, upto: int, limit: int) -> list[tuple[int, str]]:
+        query = (
+            select(t.journal.c.seq, t.journal.c.hash)
+            .where(t.journal.c.seq > seq, t.journal.c.seq <= upto)
+            .order_by(t.journal.c.seq)
+            .limit(limit)
+        )
+        return [(r.seq, r.hash) for r in self.conn.execute(query)]
+
+    def entry_hash(self, seq: int) -> str | None:
+        return self.conn.execute(select(t.journal.c.hash).where(t.journal.c.seq == seq)).scalar()
+
+    def meta(self, key: str) -> str | None:
+        return self.conn.execute(select(t.meta.c.value).where(t.meta.c.key == key)).scalar()
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(t.meta.insert(), [{"key": key, "value": value}])
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        row = self.conn.execute(select(t.checkpoints).order_by(t.checkpoints.c.seq.desc()).limit(1)).first()
+        return StoredCheckpoint(row.seq, row.root, row.at, row.signature, row.operator_key) if row else None
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        rows = self.conn.execute(select(t.checkpoints).order_by(t.checkpoints.c.seq))
+        return [StoredCheckpoint(r.seq, r.root, r.at, r.signature, r.operator_key) for r in rows]
+
+    def add_checkpoint(self, c: StoredCheckpoint) -> None:
+        self.conn.execute(
+            t.checkpoints.insert(),
+            [{"seq": c.seq, "root": c.root, "at": c.at, "signature": c.signature, "operator_key": c.operator_key}],
+        )
 
     def counts(self) -> tuple[int, int]:
         transactions = self.conn.execute(select(func.count()).select_from(t.journal)).scalar_one()

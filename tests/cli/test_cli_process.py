@@ -38,7 +38,8 @@ def test_init_in_an_empty_directory_makes_the_database_and_private_keys_there(pr
     keys = home / "wonledger-keys"
     assert mode(keys) == 0o700
     pems = sorted(keys.iterdir())
-    assert len(pems) == 13 and all(p.suffix == ".pem" for p in pems)
+    assert len(pems) == 14 and all(p.suffix == ".pem" for p in pems)  # 13 participants and the operator
+    assert [p.name for p in pems if p.name.startswith("_operator-wl-")] == [pems[0].name]
     assert {mode(p) for p in pems} == {0o600}
     assert pems[0].read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
     info = process("--json", "info", cwd=home).ok().json()

@@ -11,12 +11,14 @@ ROOT = Path(__file__).resolve().parents[2]
 EXPECTED_PUBLIC_NAMES = sorted(
     """
     DEFAULT_DB DEFAULT_KEYS Account AlreadyExists AlreadyReversed Asset AssetMismatch BadAmount BadInput
-    BadSignature Book BreakerStatus Party Quote QuoteTerms Refusal ResidentOutflow Travel DbUnreachable DuplicateConflict HoldExpired HoldNotPending HolderNotEligible Info IngestResult
+    BadSignature BadStatement Book Break BreakerStatus Checkpoint Party Quote QuoteTerms Refusal ResidentOutflow Travel
+    DbUnreachable DuplicateConflict HoldExpired HoldNotPending HolderNotEligible Info IngestResult
     InsufficientFunds IntegrityProblem IssuerNotEligible IssuerNotRegistered JournalEntry KeyStore
     KeyUnavailable Ledger LedgerError Leg NotALedger NotAuthorized OutflowLimit Participant Problem
-    QuoteExpired Receipt Rejection ReserveShortfall Residency RuleRefusal RunBreaker Signature SignedTx
-    StorageError TravelRule Tx UnknownAccount UnknownAsset UnknownParticipant UnknownTransaction
-    VerifyReport account_id canonical_bytes format_amount parse_amount parse_line tx_bytes
+    ProofReport QuoteExpired Receipt ReconcileReport Rejection ReserveShortfall Residency RuleRefusal RunBreaker
+    Signature SignedTx StatementSummary StorageError TravelRule TrialBalanceRow Tx UnknownAccount UnknownAsset
+    UnknownParticipant UnknownTransaction VerifyReport account_id canonical_bytes format_amount parse_amount
+    parse_line tx_bytes verify_proof
     """.split()
 )
 

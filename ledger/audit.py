@@ -1,0 +1,400 @@
+"""Reconciliation and audit over one ledger: statements, reconcile, trial balance, checkpoints, proofs.
+
+This module joins the pure parts (:mod:`ledger.reconcile` statements and
+matching, :mod:`ledger.proofs` trees and verification) to a ledger's store
+and keys. Nothing here changes a balance: statements and proofs are reads,
+and a checkpoint is a signed note beside the journal, not an entry in it.
+The operator key that signs checkpoints is made at ``init`` (or, for a
+ledger made before checkpoints existed, at its first ``checkpoint``); its
+public half is kept in the ledger's ``meta`` table, its private half in the
+key directory (see :class:`ledger.signing.KeyStore`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, BinaryIO, TextIO
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ledger import chain
+from ledger.errors import AssetMismatch, BadInput, IntegrityProblem, KeyUnavailable, UnknownTransaction
+from ledger.model import Account
+from ledger.proofs import PROOF_FORMAT, checkpoint_payload, inclusion_path, leaf_hash, merkle_root
+from ledger.reconcile import camt053, csvfile
+from ledger.reconcile.matching import BALANCE_MISMATCH, BookedLeg, Break, Matcher, ReconcileReport
+
+__all__ = [
+    "Checkpoint",
+    "ReconcileReport",
+    "StatementSummary",
+    "TrialBalanceRow",
+    "build_proof",
+    "ensure_operator_key",
+    "make_checkpoint",
+    "reconcile",
+    "trial_balance",
+    "write_statement",
+]
+from ledger.reconcile.statements import BOOKED, StatementEntry, StatementHeader, read_statement, servicer_ref, uetr_for
+from ledger.signing import KeyStore, b64url, public_bytes
+from ledger.store import GENESIS_HASH, AccountLeg, Store, StoredCheckpoint, UnitOfWork
+
+if TYPE_CHECKING:
+    from ledger.api import Ledger
+
+OPERATOR_META = "operator_key"
+FORMATS = ("camt053", "csv")
+
+
+# -- the operator key ---------------------------------------------------------------
+
+
+def ensure_operator_key(store: Store, keys: KeyStore) -> Ed25519PrivateKey:
+    """The operator key of this ledger, made (and its public half registered) if it has none yet."""
+    public = store.reading(lambda uow: uow.meta(OPERATOR_META))
+    if public is None:
+        path = keys.operator_path(store.ledger_id)
+        key = keys.load_operator(store.ledger_id) if path.exists() else keys.create_operator(store.ledger_id)
+
+        def register(uow: UnitOfWork) -> str:
+            uow.head(lock=True)  # one registration even if two first checkpoints race
+            existing = uow.meta(OPERATOR_META)
+            if existing is None:
+                existing = b64url(public_bytes(key))
+                uow.set_meta(OPERATOR_META, existing)
+            return existing
+
+        public = store.writing(register)
+    key = keys.load_operator(store.ledger_id)
+    if b64url(public_bytes(key)) != public:
+        raise KeyUnavailable(
+            f"{keys.operator_path(store.ledger_id)} is not the operator key this ledger registered ({public})"
+        )
+    return key
+
+
+# -- checkpoints --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """The operator's signature over the Merkle root of entries 1..seq."""
+
+    ledger: str
+    seq: int
+    root: str
+    at: str
+    signature: str
+    operator_key: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "ledger": self.ledger,
+            "seq": self.seq,
+            "root": self.root,
+            "at": self.at,
+            "signature": self.signature,
+            "operator_key": self.operator_key,
+        }
+
+
+def _checkpoint(ledger_id: str, c: StoredCheckpoint) -> Checkpoint:
+    return Checkpoint(ledger_id, c.seq, c.root, c.at, c.signature, c.operator_key)
+
+
+def make_checkpoint(ledger: Ledger) -> tuple[Checkpoint, bool]:
+    """Sign a checkpoint at the journal's head; returns it and whether it is new."""
+    store = ledger.store
+    operator = ensure_operator_key(store, ledger.keys)
+    seq, _ = store.reading(lambda uow: uow.head())
+    if seq == 0:
+        raise BadInput("the journal is empty: there is nothing to checkpoint yet")
+    latest = store.reading(lambda uow: uow.latest_checkpoint())
+    if latest is not None and latest.seq == seq:
+        return _checkpoint(ledger.id, latest), False
+    root = merkle_root(leaf_hash(h) for _, h in store.stream_hashes(seq)).hex()
+    at = chain.iso(ledger.book.clock())
+    signature = b64url(operator.sign(checkpoint_payload(ledger.id, seq, root, at)))
+    made = StoredCheckpoint(seq, root, at, signature, b64url(public_bytes(operator)))
+
+    def write(uow: UnitOfWork) -> tuple[StoredCheckpoint, bool]:
+        uow.head(lock=True)
+        existing = uow.latest_checkpoint()
+        if existing is not None and existing.seq >= seq:
+            return existing, False
+        uow.add_checkpoint(made)
+        return made, True
+
+    kept, new = store.writing(write)
+    return _checkpoint(ledger.id, kept), new
+
+
+def latest_checkpoint(ledger: Ledger) -> Checkpoint | None:
+    found = ledger.store.reading(lambda uow: uow.latest_checkpoint())
+    return _checkpoint(ledger.id, found) if found else None
+
+
+# -- inclusion proofs -----------------------------------------------------------------
+
+
+def build_proof(ledger: Ledger, tx_id: str) -> dict[str, object]:
+    """A transaction, its signatures, its path to the latest checkpoint and that checkpoint, as JSON."""
+    store = ledger.store
+    found = store.reading(lambda uow: uow.entry(tx_id))
+    if found is None:
+        raise UnknownTransaction(f"no transaction {tx_id}")
+    entry = found[0]
+    cp = store.reading(lambda uow: uow.latest_checkpoint())
+    if cp is None or cp.seq < entry.seq:
+        where = f"the latest checkpoint covers entries 1 to {cp.seq}" if cp else "there is no checkpoint yet"
+        raise BadInput(f"{tx_id} is entry {entry.seq} and {where}: run `wonledger checkpoint` first")
+    previous = GENESIS_HASH if entry.seq == 1 else store.reading(lambda uow: uow.entry_hash(entry.seq - 1))
+    path, root = inclusion_path(entry.seq - 1, cp.seq, (leaf_hash(h) for _, h in store.stream_hashes(cp.seq)))
+    if root.hex() != cp.root:
+        raise IntegrityProblem(f"the journal no longer gives checkpoint {cp.seq}'s root: run `wonledger verify`")
+    signatures = json.loads(entry.signatures)
+    signers = {s["signer"] for s in signatures}
+    # The keys that signed then: a participant whose key has since been rotated signed with its old one.
+    keys = {pid: b64url(key) for pid, key in store.reading(lambda uow: uow.keys_at(signers, entry.at)).items()}
+    return {
+        "format": PROOF_FORMAT,
+        "ledger": ledger.id,
+        "entry": {
+            "seq": entry.seq,
+            "at": entry.at,
+            "tx": json.loads(entry.body),
+            "signatures": signatures,
+            "previous_hash": previous,
+            "hash": entry.hash,
+        },
+        "signer_keys": keys,
+        "inclusion": {"leaf_index": entry.seq - 1, "tree_size": cp.seq, "path": [p.hex() for p in path]},
+        "checkpoint": _checkpoint(ledger.id, cp).to_json(),
+    }
+
+
+# -- statements ---------------------------------------------------------------------
+
+
+def check_day(text: str | None, what: str) -> str | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise BadInput(f"{what} {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _next_day(day: str | None) -> str | None:
+    return None if day is None else (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+
+
+def _booked(ledger_id: str, account: str, leg: AccountLeg) -> BookedLeg:
+    return BookedLeg(
+        tx_id=leg.tx_id,
+        seq=leg.seq,
+        idx=leg.idx,
+        kind=leg.kind,
+        amount=leg.amount,
+        credit=leg.credit == account,
+        booking_date=leg.at[:10],
+        servicer_ref=servicer_ref(ledger_id, leg.seq, leg.idx),
+        uetr=uetr_for(ledger_id, leg.tx_id),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StatementSummary:
+    account: str
+    format: str
+    entries: int
+    opening: int
+    closing: int
+    from_date: str
+    to_date: str
+
+
+def write_statement(
+    ledger: Ledger,
+    account_name: str,
+    fmt: str,
+    out: TextIO,
+    since: str | None = None,
+    until: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> StatementSummary:
+    """Write ``account``'s statement (camt.053 or CSV) for [since, until] (dates, inclusive) to ``out``.
+
+    ``progress(advanced, total)`` is told every thousand entries how far the writing got.
+    """
+    if fmt not in FORMATS:
+        raise BadInput(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
+    since, until = check_day(since, "--from"), check_day(until, "--to")
+    if since and until and since > until:
+        raise BadInput(f"--from {since} is after --to {until}")
+    account = ledger.resolve_account(account_name)
+    asset = ledger.asset(account.asset)
+    store = ledger.store
+    upto, _ = store.reading(lambda uow: uow.head())
+    end = _next_day(until)
+
+    def balance_before(before: str | None) -> int:
+        debits, credits = store.reading(lambda uow: uow.account_posted_before(account.id, before, upto))
+        return credits - debits
+
+    opening = balance_before(since) if since else 0
+    closing = balance_before(end)
+    first, last, total = store.reading(lambda uow: uow.account_leg_span(account.id, since, end, upto))
+    today = chain.iso(ledger.book.clock())[:10]
+    from_date = since or (first[:10] if first else today)
+    to_date = until or max(today, last[:10] if last else today)
+    header = StatementHeader(
+        account=account.id,
+        currency=asset.currency,
+        asset=asset.code,
+        from_date=from_date,
+        to_date=to_date,
+        opening=opening,
+        closing=closing,
+        statement_id=f"{ledger.id}-{upto}"[:35],
+    )
+
+    def entries() -> Iterator[StatementEntry]:
+        for n, leg in enumerate(store.stream_account_legs(account.id, since, end, upto), 1):
+            if progress is not None and n % 1000 == 0:
+                progress(1000, total)
+            booked = _booked(ledger.id, account.id, leg)
+            yield StatementEntry(
+                amount=leg.amount,
+                credit=booked.credit,
+                currency=asset.currency,
+                booking_date=booked.booking_date,
+                value_date=booked.booking_date,
+                status=BOOKED,
+                servicer_ref=booked.servicer_ref,
+                end_to_end_id=leg.tx_id,
+                uetr=booked.uetr,
+                kind=leg.kind,
+            )
+
+    if fmt == "camt053":
+        count = camt053.write(out, header, entries(), asset.exponent, chain.iso(ledger.book.clock())[:19] + "Z")
+    else:
+        count = csvfile.write(out, header, entries(), asset.exponent)
+    if progress is not None:
+        progress(count % 1000, total)
+    return StatementSummary(account.id, fmt, count, opening, closing, from_date, to_date)
+
+
+def reconcile(
+    ledger: Ledger,
+    stream: BinaryIO,
+    account_name: str,
+    tolerance_days: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> ReconcileReport:
+    """Match a statement file against ``account``'s legs; every difference is a break in the report."""
+    if tolerance_days < 0:
+        raise BadInput("the value-date tolerance cannot be negative")
+    account: Account = ledger.resolve_account(account_name)
+    asset = ledger.asset(account.asset)
+    store = ledger.store
+    upto, _ = store.reading(lambda uow: uow.head())
+    reader = read_statement(stream, asset.exponent, progress)
+    header = reader.header
+    report = ReconcileReport(account.id, reader.format)
+
+    def period() -> tuple[str | None, str | None]:
+        return header.from_date, header.to_date
+
+    def legs() -> Iterator[BookedLeg]:
+        if header.currency and header.currency != asset.currency:
+            raise AssetMismatch(f"the statement is in {header.currency} but {account.id} holds {asset.code} ({asset.currency})")
+        start, end = period()
+        matcher.period = (start, end)
+        for leg in store.stream_account_legs(account.id, start, _next_day(end), upto):
+            yield _booked(ledger.id, account.id, leg)
+
+    def lookup(tx_ids: list[str]) -> list[BookedLeg]:
+        found = store.reading(lambda uow: uow.account_legs_of(account.id, tx_ids))
+        return [_booked(ledger.id, account.id, leg) for leg in found if leg.seq <= upto]
+
+    matcher = Matcher(report, asset.currency, lookup, (None, None), tolerance_days)
+    matcher.run(reader, legs)
+    start, end = period()
+    for code, stated, before, day in (
+        ("OPBD", header.opening, start, start),
+        ("CLBD", header.closing, _next_day(end), end),
+    ):
+        if stated is None:
+            continue
+        if code == "OPBD" and before is None:
+            booked = 0
+        else:
+            debits, credits = store.reading(lambda uow, b=before: uow.account_posted_before(account.id, b, upto))
+            booked = credits - debits
+        if booked != stated:
+            report.breaks.append(
+                Break(BALANCE_MISMATCH, code, {"balance": booked, "date": day}, {"balance": stated, "date": day})
+            )
+    return report
+
+
+# -- trial balance --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TrialBalanceRow:
+    asset: str
+    accounts: int
+    debits_posted: int
+    credits_posted: int
+    debits_pending: int
+    credits_pending: int
+    journal_posted: int  # what the journal's booked legs add up to
+    journal_pending: int  # what its pending holds add up to
+
+    @property
+    def balanced(self) -> bool:
+        return self.debits_posted == self.credits_posted == self.journal_posted and (
+            self.debits_pending == self.credits_pending == self.journal_pending
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "asset": self.asset,
+            "accounts": self.accounts,
+            "debits_posted": self.debits_posted,
+            "credits_posted": self.credits_posted,
+            "debits_pending": self.debits_pending,
+            "credits_pending": self.credits_pending,
+            "journal_posted": self.journal_posted,
+            "journal_pending": self.journal_pending,
+            "balanced": self.balanced,
+        }
+
+
+def trial_balance(ledger: Ledger) -> list[TrialBalanceRow]:
+    """Per asset, over every account: total debits against total credits, and both against the journal."""
+    ledger.book.expire_due()
+    accounts, journal, assets = ledger.store.reading(
+        lambda uow: (uow.all_accounts(), uow.booked_totals_by_asset(), uow.assets())
+    )
+    totals: dict[str, list[int]] = {a.code: [0, 0, 0, 0, 0] for a in assets}
+    for a in accounts:
+        t = totals.setdefault(a.asset, [0, 0, 0, 0, 0])
+        t[0] += 1
+        t[1] += a.debits_posted
+        t[2] += a.credits_posted
+        t[3] += a.debits_pending
+        t[4] += a.credits_pending
+    for code in journal:
+        totals.setdefault(code, [0, 0, 0, 0, 0])
+    return [
+        TrialBalanceRow(code, n, dp, cp, dq, cq, *journal.get(code, (0, 0)))
+        for code, (n, dp, cp, dq, cq) in sorted(totals.items())
+    ]

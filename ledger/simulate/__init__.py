@@ -1,0 +1,16 @@
+"""The settlement-timing demo: correspondent banking beside won-stablecoin settlement.
+
+Both routes run through a real ledger of the demo's own on a simulated clock
+(DESIGN section 7): :mod:`.calendars` (business days, holidays, cut-offs,
+time zones), :mod:`.corridors` (the parameters of ``fixtures/corridors.toml``),
+:mod:`.routes` (when each step happens), :mod:`.engine` (the steps as signed
+transactions, in time order), :mod:`.stats`, :mod:`.charts` (matplotlib,
+imported only when a chart is drawn) and :mod:`.report` (the HTML page).
+Imported by the ``demo`` command only, so the rest of the CLI stays fast.
+"""
+
+from ledger.simulate.corridors import Corridor, load_corridor, parse_start
+from ledger.simulate.engine import DemoResult, run_demo
+from ledger.simulate.report import demo_json, publish
+
+__all__ = ["Corridor", "DemoResult", "demo_json", "load_corridor", "parse_start", "publish", "run_demo"]

@@ -1,0 +1,255 @@
+"""What the demo says: the side-by-side figures, the example's timeline, and ``report.html``.
+
+The same rows feed the terminal (the ``demo`` command) and the HTML page, so
+the two never disagree. The page needs no network: plain HTML and CSS, the
+charts beside it as PNG files.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from fractions import Fraction
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from ledger.money import format_amount
+from ledger.simulate.charts import DISTRIBUTION_PNG, TIMELINE_PNG, draw_distribution, draw_timeline
+from ledger.simulate.corridors import Corridor
+from ledger.simulate.engine import Cost, DemoResult, RouteRecord
+from ledger.simulate.routes import CORRESPONDENT, ROUTES, STABLECOIN
+from ledger.simulate.stats import duration, percent
+
+REPORT_HTML = "report.html"
+SEOUL = ZoneInfo("Asia/Seoul")
+ROUTE_NAMES = {CORRESPONDENT: "correspondent banking", STABLECOIN: "won stablecoin"}
+#: Published anchors (REFERENCES.md), quoted wherever the figures are shown.
+SOURCES = (
+    "SWIFT gpi: about 50% of payments credited within 30 minutes and almost all within 24 hours (business days, all corridors).",
+    "FSB / G20 target for end-2027: 75% of cross-border payments credited within one hour.",
+)
+
+
+def krw(minor: int) -> str:
+    return f"KRW {format_amount(minor, 0)}"
+
+
+def comparison_rows(result: DemoResult) -> list[tuple[str, str, str]]:
+    """(what, correspondent banking, won stablecoin) for the side-by-side table."""
+    c, s = result.correspondent, result.stablecoin
+    return [
+        ("median time to credit", duration(c.median_s), duration(s.median_s)),
+        ("95th percentile", duration(c.p95_s), duration(s.p95_s)),
+        ("slowest", duration(c.max_s), duration(s.max_s)),
+        ("credited within 1 hour (FSB target 75%)", percent(c.within_hour), percent(s.within_hour)),
+        ("cost per payment, in KRW at mid", _cost(c.cost), _cost(s.cost)),
+        ("  of which fees", krw(c.cost.fees_krw), krw(s.cost.fees_krw)),
+        ("  of which FX spread", krw(c.cost.spread_krw), krw(s.cost.spread_krw)),
+    ]
+
+
+def _cost(cost: Cost) -> str:
+    return f"{krw(cost.total_krw)} ({decimal_text(cost.share * 100, 2)}%)"
+
+
+def decimal_text(value: Fraction, places: int) -> str:
+    """A non-negative Fraction as text with ``places`` decimals, rounded half up, with no float on the way."""
+    whole, frac = divmod(math.floor(value * 10**places + Fraction(1, 2)), 10**places)
+    return f"{whole}.{frac:0{places}d}"
+
+
+def notes(result: DemoResult) -> list[str]:
+    """Sentences under the table: calibration, liquidity, the optional last mile."""
+    lq = result.liquidity
+    flight = dict(lq.peak_in_flight_krw)
+    return [
+        f"Correspondent payments from the moment the sending bank released them: {percent(result.gpi_within_30_min)} "
+        f"credited within 30 minutes, {percent(result.gpi_within_24_h)} within 24 hours "
+        "(SWIFT gpi, all corridors: about 50% and almost all; this corridor waits for New York's payment day).",
+        f"Trapped liquidity: namsan keeps USD {format_amount(lq.nostro_prefunded_usd, 2)} in its account at hudson "
+        f"(a nostro account) to pay out before its FX deals settle two business days later; its lowest balance in "
+        f"the run was USD {format_amount(lq.nostro_lowest_usd, 2)}. At the busiest moment "
+        f"{krw(flight[CORRESPONDENT])} of payments had left payers but not reached the payee by correspondent "
+        f"banking, {krw(flight[STABLECOIN])} by stablecoin.",
+        f"Optional last mile: turning the HKDS into a harbour bank deposit waits for Hong Kong banking hours "
+        f"(median {duration(result.cash_out_median_s)} from the payer's order).",
+    ]
+
+
+def step_rows(record: RouteRecord) -> list[tuple[str, str, str]]:
+    """(local time of whoever acted, what happened, transaction id) of one route of the example.
+
+    Where the actor is not in Seoul, the Seoul time follows in brackets, so
+    that rows read in order even when New York's Sunday evening is Seoul's
+    Monday morning.
+    """
+    rows = []
+    for s in record.steps:
+        when = s.at.strftime("%a %d %b %H:%M:%S %Z")
+        in_seoul = s.at.astimezone(SEOUL)
+        if in_seoul.utcoffset() != s.at.utcoffset():
+            when += f" ({in_seoul.strftime('%a %H:%M')} in Seoul)"
+        rows.append((when, s.what, s.tx))
+    return rows
+
+
+def headline(result: DemoResult) -> str:
+    c, s = result.correspondent, result.stablecoin
+    return (
+        f"Half the payments took {duration(c.median_s)} or more by correspondent banking and cost "
+        f"{decimal_text(c.cost.share * 100, 2)}% of the amount; by won stablecoin, {duration(s.median_s)} "
+        f"and {decimal_text(s.cost.share * 100, 2)}%."
+    )
+
+
+def publish(result: DemoResult, corridor: Corridor, out: Path) -> list[Path]:
+    """Draw both charts and write ``report.html`` in ``out``; the files, the ledger first."""
+    timeline = draw_timeline(result, corridor, out / TIMELINE_PNG)
+    distribution = draw_distribution(result, out / DISTRIBUTION_PNG)
+    page = out / REPORT_HTML
+    page.write_text(render_html(result), encoding="utf-8")
+    return [result.db, timeline, distribution, page]
+
+
+def render_html(result: DemoResult) -> str:
+    e = html.escape
+    example = result.example
+    rows = "".join(
+        f"<tr><th scope='row'>{e(what.strip())}</th><td>{e(a)}</td><td>{e(b)}</td></tr>"
+        for what, a, b in comparison_rows(result)
+    )
+    timelines = ""
+    for route in ROUTES:
+        record = example.route(route)
+        took = duration(record.seconds)
+        steps = "".join(
+            f"<tr><td class='when'>{e(when)}</td><td>{e(what)}</td><td><code>{e(tx)}</code></td></tr>"
+            for when, what, tx in step_rows(record)
+        )
+        timelines += (
+            f"<h3>{e(ROUTE_NAMES[route].capitalize())}: credited {e(record.settled_at.strftime('%a %d %b %H:%M:%S %Z'))}, "
+            f"{e(took)} after the order</h3><table class='steps'><thead><tr><th>local time</th><th>what happened</th>"
+            f"<th>ledger transaction</th></tr></thead><tbody>{steps}</tbody></table>"
+        )
+    started = example.initiated_at.strftime("%A %d %B %Y, %H:%M %Z")
+    notes_html = "".join(f"<li>{e(n)}</li>" for n in notes(result))
+    sources = "".join(f"<li>{e(s)}</li>" for s in SOURCES)
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>wonledger: how long a payment from Seoul to Hong Kong takes</title>
+<style>
+  body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 1100px; margin: 2em auto;
+         padding: 0 1em; color: #222; line-height: 1.5; }}
+  h1 {{ font-size: 1.6em; margin-bottom: 0.2em; }}
+  .lead {{ font-size: 1.1em; color: #444; }}
+  table {{ border-collapse: collapse; margin: 1em 0; }}
+  th, td {{ padding: 0.35em 0.8em; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top; }}
+  table.compare td {{ font-variant-numeric: tabular-nums; font-size: 1.05em; }}
+  table.compare thead th:nth-child(2) {{ color: #c0392b; }}
+  table.compare thead th:nth-child(3) {{ color: #1f77b4; }}
+  td.when {{ white-space: nowrap; font-variant-numeric: tabular-nums; }}
+  img {{ max-width: 100%; border: 1px solid #eee; }}
+  .answer {{ font-size: 1.25em; font-weight: 600; }}
+  .box {{ background: #f6f8fa; border-left: 4px solid #1f77b4; padding: 0.6em 1em; margin: 1em 0; }}
+  code {{ font-size: 0.9em; }}
+  footer {{ color: #666; font-size: 0.9em; margin-top: 3em; }}
+</style>
+</head>
+<body>
+<h1>How long does KRW {e(format_amount(result.amount_krw, 0))} take to get from Seoul to Hong Kong?</h1>
+<p class="lead">A company in Seoul pays a supplier in Hong Kong. We sent the same payment
+{result.payments} times, at random moments over one week (weekend included), two ways:
+through the <b>correspondent banks</b> that carry most cross-border payments today, and as a
+<b>won stablecoin</b> exchanged for a Hong Kong dollar stablecoin. Every step of every payment is
+a real, signed entry in a ledger (<code>demo.db</code>), stamped with the simulated time.</p>
+
+<p class="answer">{e(headline(result))}</p>
+
+<div class="box">
+<p><b>Correspondent banking in one paragraph.</b> A Korean bank cannot pay a Hong Kong bank directly
+in dollars. Instead both keep dollar accounts at a bank in New York (their <i>correspondent</i>;
+such an account is called a <i>nostro</i>, "ours, with you"). The Korean bank takes the won from its
+customer, buys dollars, and asks the New York bank to move dollars from its account there to the
+Hong Kong bank's account; the Hong Kong bank then changes the dollars into Hong Kong dollars for the
+payee. Each bank works only in its own office hours, on its own country's business days, and
+stops taking payments at a daily cut-off time, so a payment sent on a Friday evening waits for
+Monday in Seoul, then for New York's day, then for Hong Kong's. The Korean bank must also keep money
+sitting in New York in advance, because the currency deal it pays with settles two business days
+later.</p>
+<p><b>Who is who.</b> <i>namsan</i> is the payer's bank in Seoul, <i>hudson</i> the correspondent bank
+in New York, <i>harbour</i> the payee's bank in Hong Kong. <i>kstable</i> (owned by Korean banks)
+issues the won stablecoin KRWS, <i>victoria</i> the Hong Kong dollar stablecoin HKDS, and <i>peakfx</i>
+is the dealer that swaps one for the other. <i>seoul-exports</i> pays, <i>kowloon-supply</i> is paid.</p>
+<p><b>The stablecoin route.</b> The payer's bank-deposit tokens become won stablecoins (KRWS) at par;
+a dealer swaps them for Hong Kong dollar stablecoins (HKDS) in the same instant (payment versus
+payment: both sides move or neither does), and the payee holds them: one transaction, final in
+seconds, at any hour.</p>
+</div>
+
+<h2>Side by side</h2>
+<table class="compare">
+<thead><tr><th></th><th>correspondent banking</th><th>won stablecoin</th></tr></thead>
+<tbody>{rows}</tbody>
+</table>
+<ul>{notes_html}</ul>
+
+<h2>How the times are spread</h2>
+<p>Each line climbs as payments arrive: the further left, the faster. The star is the target the
+G20 set for 2027: three payments in four credited within an hour.</p>
+<img src="{DISTRIBUTION_PNG}" alt="Share of payments credited against time, for both routes, with the FSB one-hour target" width="1100">
+
+<h2>One payment, step by step</h2>
+<p>This one was started on {e(started)}. Each row is a transaction in the ledger; times are the local
+time of the institution acting.</p>
+<img src="{TIMELINE_PNG}" alt="Timeline of the example payment on both routes, one lane per institution" width="1100">
+{timelines}
+
+<footer>
+<p>Sources for the reference figures:</p>
+<ul>{sources}</ul>
+<p>Made by <code>wonledger demo --payments {result.payments} --seed {result.seed}</code>. The ledger
+<code>demo.db</code> holds {result.transactions:,} transactions and
+{"passes" if result.verified else "FAILS"} <code>wonledger verify</code>. Processing delays, fees and
+spreads are in <code>fixtures/corridors.toml</code>, each with the figure it is calibrated to.</p>
+</footer>
+</body>
+</html>
+"""
+
+
+def demo_json(result: DemoResult, files: list[Path]) -> dict[str, object]:
+    """The ``demo --json`` shape of DESIGN section 6 (times ISO 8601 with the local offset)."""
+
+    def route_figures(route: str) -> dict[str, object]:
+        summary = result.summary(route)
+        return {
+            "median_s": summary.median_s,
+            "p95_s": summary.p95_s,
+            "max_s": summary.max_s,
+            "within_hour": decimal_text(summary.within_hour, 2),
+            "cost": {
+                "krw": summary.cost.total_krw,
+                "share": decimal_text(summary.cost.share, 4),
+                "fees_krw": summary.cost.fees_krw,
+                "spread_krw": summary.cost.spread_krw,
+            },
+        }
+
+    def example_route(record: RouteRecord) -> dict[str, object]:
+        return {
+            "settled_at": record.settled_at.isoformat(),
+            "steps": [{"step": s.step, "at": s.at.isoformat(), "tx": s.tx, "by": s.by, "what": s.what} for s in record.steps],
+        }
+
+    return {
+        "payments": result.payments,
+        "routes": {route: route_figures(route) for route in ROUTES},
+        "example": {
+            "initiated_at": result.example.initiated_at.isoformat(),
+            "routes": {route: example_route(result.example.route(route)) for route in ROUTES},
+        },
+        "files": [str(f) for f in files],
+    }

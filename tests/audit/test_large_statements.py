@@ -1,0 +1,89 @@
+"""Large statements are read and matched in bounded memory: the peak does not grow with the file.
+
+A camt.053 (and a CSV) of 10,000 entries is written by the streaming writers
+and matched against the same number of legs; tracemalloc's peak must stay
+far below the file's size and about where it is for 1,000 entries. The legs
+come from a generator here (the store pages them 5,000 at a time), so what
+is measured is the parser and the matcher.
+"""
+
+from __future__ import annotations
+
+import io
+import tracemalloc
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from ledger.reconcile import camt053, csvfile
+from ledger.reconcile.matching import BookedLeg, Matcher, ReconcileReport
+from ledger.reconcile.statements import StatementEntry, StatementHeader, read_statement
+
+LEDGER = "wl-000000000000"
+
+
+def legs(count: int) -> Iterator[BookedLeg]:
+    start = date(2026, 1, 1)
+    for n in range(count):
+        day = (start + timedelta(days=n // 500)).isoformat()  # 500 a day: the merge crosses many days
+        yield BookedLeg(f"tx-{n}", n + 1, 0, "transfer", 1000 + n % 977, n % 3 == 0, day, f"{LEDGER}:{n + 1}:0", f"uetr-{n}")
+
+
+def entries(count: int) -> Iterator[StatementEntry]:
+    for leg in legs(count):
+        yield StatementEntry(
+            leg.amount, leg.credit, "KRW", leg.booking_date, leg.booking_date,
+            servicer_ref=leg.servicer_ref, end_to_end_id=leg.tx_id, uetr=leg.uetr, kind=leg.kind,
+        )
+
+
+def write(path: Path, fmt: str, count: int) -> None:
+    header = StatementHeader(account="a:KRWS", currency="KRW", asset="KRWS", opening=0, closing=0)
+    with path.open("w", encoding="utf-8", newline="") as out:
+        if fmt == "camt053":
+            camt053.write(out, header, entries(count), 0, "2026-11-22T00:00:00Z")
+        else:
+            csvfile.write(out, header, entries(count), 0)
+
+
+def peak_while_reconciling(path: Path, count: int) -> tuple[int, ReconcileReport]:
+    tracemalloc.start()
+    try:
+        with path.open("rb") as stream:
+            reader = read_statement(stream, 0)
+            report = ReconcileReport("a:KRWS", reader.format)
+            Matcher(report, "KRW", lambda ids: [], (None, None)).run(reader, lambda: legs(count))
+        return tracemalloc.get_traced_memory()[1], report
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("fmt", ["camt053", "csv"])
+def test_a_10000_entry_statement_reconciles_in_memory_that_does_not_grow_with_it(tmp_path: Path, fmt: str) -> None:
+    small, large = tmp_path / "small", tmp_path / "large"
+    write(small, fmt, 1_000)
+    write(large, fmt, 10_000)
+    small_peak, small_report = peak_while_reconciling(small, 1_000)
+    large_peak, large_report = peak_while_reconciling(large, 10_000)
+    assert small_report.ok and small_report.matched == 1_000
+    assert large_report.ok and large_report.matched == 10_000
+    assert large.stat().st_size > 1_000_000
+    assert large_peak < large.stat().st_size / 4, (large_peak, large.stat().st_size)
+    assert large_peak < 2 * small_peak + 500_000, (small_peak, large_peak)
+
+
+def test_in_a_large_statement_one_entry_that_names_another_payment_is_the_only_break(tmp_path: Path) -> None:
+    path = tmp_path / "one-off.csv"
+    write(path, "csv", 5_000)
+    text = path.read_text().replace(",tx-4321,", ",tx-4321-edited,")
+    report = ReconcileReport("a:KRWS", "csv")
+    reader = read_statement(io.BytesIO(text.encode()), 0)
+    Matcher(report, "KRW", lambda ids: [], (None, None)).run(reader, lambda: legs(5_000))
+    # the servicer reference still names the leg, so only a reference was changed, not the payment
+    assert report.ok and report.matched == 5_000
+    text = text.replace(f",{LEDGER}:4322:0,tx-4321-edited,uetr-4321,", ",,tx-4321-edited,,")
+    report = ReconcileReport("a:KRWS", "csv")
+    Matcher(report, "KRW", lambda ids: [], (None, None)).run(read_statement(io.BytesIO(text.encode()), 0), lambda: legs(5_000))
+    assert sorted((b.kind, b.ref) for b in report.breaks) == [("missing_in_ledger", "tx-4321-edited"), ("missing_in_statement", "tx-4321")]

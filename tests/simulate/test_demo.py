@@ -1,0 +1,236 @@
+"""The settlement-timing demo: calendars bite on the correspondent route, the stablecoin route is seconds,
+the figures are reproducible, and everything it writes is real (a ledger that verifies, PNG charts, a page).
+
+Each run here is a real ledger in a temporary directory, with a handful of
+payments so the whole file stays within a few seconds a run.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from datetime import date, datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ledger import Ledger
+from ledger.simulate import demo_json, load_corridor, publish, run_demo
+from ledger.simulate.calendars import is_business_day
+
+SEOUL = ZoneInfo("Asia/Seoul")
+WONLEDGER = str(Path(sys.executable).parent / "wonledger")
+
+
+def seoul(*args: int) -> datetime:
+    return datetime(*args, tzinfo=SEOUL)
+
+
+def steps(result, route: str) -> dict:  # type: ignore[no-untyped-def]
+    return {s.step: s for s in result.example.route(route).steps}
+
+
+@pytest.fixture(scope="module")
+def corridor():  # type: ignore[no-untyped-def]
+    return load_corridor()
+
+
+@pytest.fixture(scope="module")
+def week(tmp_path_factory: pytest.TempPathFactory, corridor):  # type: ignore[no-untyped-def]
+    """One run of 40 payments over the default week, charts and page written; shared read-only."""
+    out = tmp_path_factory.mktemp("demo-week")
+    result = run_demo(out, payments=40, seed=3, corridor=corridor)
+    files = publish(result, corridor, out)
+    return out, result, files
+
+
+def test_a_friday_evening_payment_waits_for_monday_in_seoul_on_the_correspondent_route(tmp_path: Path, corridor) -> None:
+    friday_evening = seoul(2026, 12, 4, 20, 0)
+    result = run_demo(tmp_path, payments=1, seed=1, at=friday_evening, corridor=corridor)
+    corr = steps(result, "correspondent")
+    assert corr["debit"].at == friday_evening  # the customer is debited when the order is given
+    released = corr["fx_trade"].at.astimezone(SEOUL)
+    assert released.date() == date(2026, 12, 7) and released.hour >= 9  # Monday, after namsan opens
+    assert result.example.correspondent.settled_at >= released
+    assert result.example.correspondent.seconds > 2 * 86400
+
+
+def test_a_saturday_morning_payment_waits_for_the_next_business_day(tmp_path: Path, corridor) -> None:
+    saturday = seoul(2026, 12, 5, 9, 0)
+    result = run_demo(tmp_path, payments=1, seed=1, at=saturday, corridor=corridor)
+    corr = steps(result, "correspondent")
+    assert corr["fx_trade"].at.astimezone(SEOUL).date() == date(2026, 12, 7)
+    credited = result.example.correspondent.settled_at
+    assert credited.tzname() == "HKT" and credited.date() == date(2026, 12, 7) and 9 <= credited.hour < 17
+
+
+def test_a_korean_public_holiday_delays_the_correspondent_route_a_further_day(tmp_path: Path, corridor) -> None:
+    # Thursday evening, after namsan's cut-off. Friday 9 October 2026 is Hangul Day.
+    assert not is_business_day(date(2026, 10, 9), ("KR",)) and is_business_day(date(2026, 10, 16), ("KR",))
+    before_holiday = run_demo(tmp_path / "holiday", payments=1, seed=1, at=seoul(2026, 10, 8, 20, 0), corridor=corridor)
+    ordinary = run_demo(tmp_path / "ordinary", payments=1, seed=1, at=seoul(2026, 10, 15, 20, 0), corridor=corridor)
+    assert steps(before_holiday, "correspondent")["fx_trade"].at.astimezone(SEOUL).date() == date(2026, 10, 12)
+    assert steps(ordinary, "correspondent")["fx_trade"].at.astimezone(SEOUL).date() == date(2026, 10, 16)
+    assert before_holiday.example.correspondent.seconds > ordinary.example.correspondent.seconds + 2 * 86400
+
+
+def test_the_fx_deal_settles_two_business_days_of_both_currencies_later(tmp_path: Path, corridor) -> None:
+    # Released Wednesday 25 Nov 2026 in Seoul; Thursday 26 Nov is Thanksgiving in the US, so T+2 is Monday 30 Nov.
+    result = run_demo(tmp_path, payments=1, seed=1, at=seoul(2026, 11, 25, 10, 0), corridor=corridor)
+    corr = steps(result, "correspondent")
+    assert corr["fx_trade"].at.astimezone(SEOUL).date() == date(2026, 11, 25)
+    assert corr["fx_settlement"].at == seoul(2026, 11, 30, 16, 0)
+
+
+def test_the_stablecoin_route_credits_the_payee_in_under_a_minute_at_any_hour(tmp_path: Path, week, corridor) -> None:
+    _, result, _ = week
+    starts = {r.initiated_at.hour for r in result.sample} | {r.initiated_at.weekday() + 100 for r in result.sample}
+    assert len(starts) > 12  # the sample covers many hours and days, nights and the weekend included
+    assert all(r.stablecoin.seconds < 60 for r in result.sample)
+    small_hours = run_demo(tmp_path, payments=1, seed=1, at=seoul(2026, 12, 6, 3, 0), corridor=corridor)  # Sunday 03:00
+    assert small_hours.example.stablecoin.seconds < 60
+    assert small_hours.example.correspondent.seconds > 86400
+
+
+def test_every_step_is_a_ledger_transaction_stamped_with_simulated_time_in_order(week) -> None:
+    out, result, _ = week
+    with Ledger.open(f"sqlite:///{out / 'demo.db'}", out / "keys") as ledger:
+        for route in ("correspondent", "stablecoin"):
+            for step in result.example.route(route).steps:
+                entry = ledger.transaction(step.tx)
+                stamped = datetime.fromisoformat(entry.at.replace("Z", "+00:00"))
+                assert stamped == step.at
+    times = [row[0] for row in sqlite3.connect(out / "demo.db").execute("SELECT at FROM journal ORDER BY seq")]
+    assert times == sorted(times)
+    assert times[-1] > "2026-12-01"  # simulated time, not the machine's clock
+
+
+def test_every_demo_transaction_verifies(week) -> None:
+    out, result, _ = week
+    assert result.verified and result.transactions > 40 * 5
+    run = subprocess.run(
+        [WONLEDGER, "--db", f"sqlite:///{out / 'demo.db'}", "--keys", str(out / "keys"), "--json", "verify"],
+        capture_output=True, text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["ok"] and report["transactions"] == result.transactions
+
+
+def test_the_same_seed_gives_identical_figures_and_another_seed_does_not(tmp_path: Path, corridor) -> None:
+    def figures(out: Path, seed: int) -> dict:  # type: ignore[type-arg]
+        shown = demo_json(run_demo(out, payments=15, seed=seed, corridor=corridor), [])
+        return {"routes": shown["routes"], "example": shown["example"]}
+
+    first, again = figures(tmp_path / "a", 11), figures(tmp_path / "b", 11)
+    assert first == again
+    assert figures(tmp_path / "c", 12)["routes"] != first["routes"]
+
+
+def test_the_charts_are_valid_png_images(week) -> None:
+    from PIL import Image
+
+    _, _, files = week
+    pngs = [f for f in files if f.suffix == ".png"]
+    assert sorted(f.name for f in pngs) == ["distribution.png", "timeline.png"]
+    for png in pngs:
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        with Image.open(png) as image:
+            image.verify()
+        with Image.open(png) as image:
+            width, height = image.size
+            assert width >= 800 and height >= 400
+            assert len(image.convert("L").getcolors(maxcolors=1 << 16) or ()) > 10  # drawn, not blank
+
+
+def test_the_stablecoin_route_costs_less_than_the_fsb_retail_ceiling_and_correspondent_banking_more(week) -> None:
+    _, result, _ = week
+    # FSB 2027 retail target: average cost at most 1%.
+    assert result.stablecoin.cost.share < Fraction(1, 100) < result.correspondent.cost.share
+    assert result.correspondent.cost.total_krw == result.correspondent.cost.fees_krw + result.correspondent.cost.spread_krw
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Chromium is not installed (/usr/bin/chromium)")
+def test_report_html_renders_in_headless_chromium_with_both_charts_loaded(week) -> None:
+    out, _, files = week
+    page = out / "report.html"
+    assert page in files
+    # A probe page beside the report reads the report's images once it has loaded (file:// pages may
+    # read each other only with --allow-file-access-from-files); Chromium prints the probe's final DOM.
+    probe = out / "probe.html"
+    probe.write_text(
+        "<!doctype html><body><iframe id='r' src='report.html'></iframe><pre id='out'>waiting</pre><script>"
+        "document.getElementById('r').addEventListener('load', () => {"
+        " const imgs = [...document.getElementById('r').contentDocument.images];"
+        " document.getElementById('out').textContent = JSON.stringify(imgs.map("
+        "  i => ({src: i.getAttribute('src'), complete: i.complete, width: i.naturalWidth})));"
+        "});</script></body>",
+        encoding="utf-8",
+    )
+    run = subprocess.run(
+        ["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
+         "--virtual-time-budget=10000", "--dump-dom", probe.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    text = run.stdout.split("<pre id=\"out\">", 1)[1].split("</pre>", 1)[0]
+    images = json.loads(text.replace("&quot;", '"'))
+    assert sorted(i["src"] for i in images) == ["distribution.png", "timeline.png"]
+    assert all(i["complete"] and i["width"] > 0 for i in images)
+
+
+def test_demo_json_has_the_shape_of_the_design_and_its_times_carry_offsets(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [WONLEDGER, "demo", "--payments", "5", "--seed", "2", "--at", "2026-12-05T09:00", "--out", str(tmp_path / "d"), "--json"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    shown = json.loads(run.stdout)
+    assert set(shown) == {"payments", "routes", "example", "files"} and shown["payments"] == 5
+    for route in ("correspondent", "stablecoin"):
+        assert {"median_s", "p95_s", "max_s", "cost"} <= set(shown["routes"][route])
+        example = shown["example"]["routes"][route]
+        assert {"settled_at", "steps"} <= set(example)
+        for step in example["steps"]:
+            assert {"step", "at", "tx"} <= set(step)
+            assert datetime.fromisoformat(step["at"]).utcoffset() is not None
+    assert shown["example"]["initiated_at"] == "2026-12-05T09:00:00+09:00"
+    assert [Path(f).name for f in shown["files"]] == ["demo.db", "timeline.png", "distribution.png", "report.html"]
+    assert all(Path(tmp_path, f).exists() or Path(f).exists() for f in shown["files"])
+
+
+def test_demo_prints_the_comparison_and_refuses_a_start_that_is_not_a_time(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [WONLEDGER, "demo", "--payments", "3", "--out", "d"], capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "correspondent banking" in run.stdout and "won stablecoin" in run.stdout
+    assert "median time to credit" in run.stdout and "FSB" in run.stdout
+    bad = subprocess.run(
+        [WONLEDGER, "demo", "--payments", "3", "--out", "d", "--at", "next saturday"], capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("error: BAD_INPUT: ") and "Traceback" not in bad.stderr
+
+
+def test_the_simulated_week_has_a_weekend_and_the_default_example_is_a_saturday_morning_in_seoul(corridor) -> None:
+    days = {(corridor.week_start + timedelta(days=n)).astimezone(SEOUL).weekday() for n in range(7)}
+    assert {5, 6} <= days
+    start = corridor.example_at.astimezone(SEOUL)
+    assert start.weekday() == 5 and start.hour < 12
+
+
+def test_banks_hold_correspondent_balances_abroad_but_not_each_others_deposit_tokens(week) -> None:
+    from ledger import Residency
+
+    out, _, _ = week
+    with Ledger.open(f"sqlite:///{out / 'demo.db'}", out / "keys") as ledger:
+        nostro = ledger.account("namsan:cUSD.hudson")
+        assert ledger.asset(nostro.asset).kind == "correspondent_balance" and nostro.balance > 0
+        with pytest.raises(Residency):
+            ledger.open_account("namsan", "dUSD.hudson")
