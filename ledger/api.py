@@ -171,6 +171,7 @@ class Ledger:
         return ledger
 
     def close(self) -> None:
+        self.book.close()
         self.store.dispose()
 
     def __enter__(self) -> Ledger:

@@ -20,12 +20,15 @@ Every balance change in wonledger is a signed transaction that passes through
 A refused transaction changes no balance; a chunk commits all of its
 accepted transactions or none, together with the record of every refusal
 (``report rejections``). Signature arithmetic runs before the write
-transaction begins so that locks are held only for the bookkeeping.
+transaction begins so that locks are held only for the bookkeeping; for a
+large chunk it runs on every core, in the book's own pool of worker
+processes (:mod:`ledger.verifier`), while the previous chunk is applied.
 """
 
 from __future__ import annotations
 
 import hashlib
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -74,14 +77,18 @@ from ledger.controls import ControlEffect, Controls, LegView
 from ledger.money import MAX_COUNTER, Asset, check_minor_units, format_amount
 from ledger.registry import new_account
 from ledger.policy import CUSTOMER_KINDS, DEPOSIT_TOKEN, STABLECOIN, WHOLESALE_CBDC, at_scale, load_flow_policy, require_full_reserve, require_may_hold
-from ledger.signing import canonical_bytes, public_bytes, public_key_from_bytes, signature_holds
+from ledger.signing import b64url, canonical_bytes, public_bytes, public_key_from_bytes, signature_holds, unb64url
 from ledger.store import EntryInfo, HoldState, NewEntry, Store, UnitOfWork
-from ledger.wire import loads, parse_tx
+from ledger.verifier import Check, Verdicts, Verifier
+from ledger.wire import loads, parse_tx, parsed_here
 
 Clock = Callable[[], datetime]
 #: An account a transaction may open: (owner, asset, label, reserve).
 AccountToOpen = tuple[str, str, str, bool]
 Outcome = Receipt | LedgerError
+#: One transaction's queued signature checks: where they start in the chunk's
+#: list, how many there are, and a refusal found after them (an unknown signer).
+_Pending = tuple[int, int, "LedgerError | None"]
 
 #: Ids the ledger writes itself start with a character no client id may start with.
 SYSTEM_PREFIX = "_"
@@ -90,6 +97,17 @@ SYSTEM_PREFIX = "_"
 def expiry_id(hold_id: str) -> str:
     """The id of the entry that voids an expired hold."""
     return f"_expire:{hold_id}" if len(hold_id) <= 120 else "_expire:" + hashlib.sha256(hold_id.encode()).hexdigest()
+
+
+class Prepared:
+    """A chunk whose signatures the book is checking; only the book that made it applies it."""
+
+    __slots__ = ("batch", "items", "verdicts", "__weakref__")
+
+    def __init__(self, batch: tuple[SignedTx, ...], items: list[_Pending | LedgerError], verdicts: Verdicts) -> None:
+        self.batch = batch
+        self.items = items
+        self.verdicts = verdicts
 
 
 class Book:
@@ -103,6 +121,9 @@ class Book:
         self._participants: dict[str, Participant] = {}
         self._assets: dict[str, Asset] = {}
         self.flow_policy = load_flow_policy()
+        #: Signatures are checked here, on every core for a large chunk.
+        self._verifier = Verifier()
+        self._prepared: weakref.WeakSet[Prepared] = weakref.WeakSet()
 
     # -- public ----------------------------------------------------------
     def submit(self, signed: SignedTx, opens: Sequence[AccountToOpen] = ()) -> Receipt:
@@ -119,11 +140,34 @@ class Book:
 
     def submit_many(self, batch: Sequence[SignedTx], opens: Sequence[AccountToOpen] = ()) -> list[Outcome]:
         """Apply a chunk in one database transaction; one outcome per item, in order."""
-        if not batch:
+        return self.submit_prepared(self.prepare(batch), opens)
+
+    def prepare(self, batch: Sequence[SignedTx]) -> Prepared:
+        """Start checking the signatures of a chunk (on every core) before it is applied.
+
+        Batch ingest prepares the next chunk while the book applies this one.
+        Only a :class:`Prepared` this book made, and only once, is accepted by
+        :meth:`submit_prepared`: the verdicts it carries come from the book's
+        own pool, against keys the book looked up itself.
+        """
+        prepared = Prepared(tuple(batch), *self._start_signature_checks(batch))
+        self._prepared.add(prepared)
+        return prepared
+
+    def submit_prepared(self, prepared: Prepared, opens: Sequence[AccountToOpen] = ()) -> list[Outcome]:
+        """Apply a chunk :meth:`prepare` started; one outcome per item, in order."""
+        if prepared not in self._prepared:
+            raise BadInput("a prepared chunk is applied once, by the book that prepared it")
+        self._prepared.discard(prepared)
+        if not prepared.batch:
             return []
-        signers = self._check_signatures(batch)
+        signers = self._finish_signature_checks(prepared)
         self.expire_due()
-        return self.store.writing(lambda uow: self._apply(uow, batch, signers, system=False, opens=opens))
+        return self.store.writing(lambda uow: self._apply(uow, prepared.batch, signers, system=False, opens=opens))
+
+    def close(self) -> None:
+        """Stop the verification workers, if any were started."""
+        self._verifier.close()
 
     def expire_due(self) -> int:
         """Void every hold whose timeout has passed; returns how many."""
@@ -138,16 +182,41 @@ class Book:
                 return total
 
     # -- authorize: signature arithmetic, outside the write transaction ---
-    def _check_signatures(self, batch: Sequence[SignedTx]) -> list[frozenset[str] | LedgerError]:
-        results: list[frozenset[str] | LedgerError] = []
+    def _start_signature_checks(self, batch: Sequence[SignedTx]) -> tuple[list[_Pending | LedgerError], Verdicts]:
+        """Check all but the arithmetic now; send the arithmetic to the book's verifier."""
+        items: list[_Pending | LedgerError] = []
+        checks: list[Check] = []
         for signed in batch:
             try:
-                results.append(self._signers(signed))
+                items.append(self._signature_checks(signed, checks))
             except LedgerError as exc:
-                results.append(exc)
+                items.append(exc)
+        return items, self._verifier.submit(checks)
+
+    def _finish_signature_checks(self, prepared: Prepared) -> list[frozenset[str] | LedgerError]:
+        verdicts = prepared.verdicts.result()
+        results: list[frozenset[str] | LedgerError] = []
+        for signed, item in zip(prepared.batch, prepared.items, strict=True):
+            if isinstance(item, LedgerError):
+                results.append(item)
+                continue
+            start, checked, refusal = item
+            failed = next((n for n in range(checked) if not verdicts[start + n]), None)
+            if failed is not None:
+                signer = signed.signatures[failed].signer
+                results.append(BadSignature(f"the signature of {signer} on {signed.tx.id} does not verify"))
+            elif refusal is not None:
+                results.append(refusal)
+            else:
+                results.append(frozenset(s.signer for s in signed.signatures))
         return results
 
-    def _signers(self, signed: SignedTx) -> frozenset[str]:
+    def _signature_checks(self, signed: SignedTx, checks: list[Check]) -> _Pending:
+        """Refuse what needs no arithmetic; queue one check per signature on ``checks``.
+
+        Signatures are judged in order: a signature that does not verify is the
+        refusal even when a later signer is unknown (that refusal is kept aside).
+        """
         if signed.tx.ledger != self.ledger_id:
             raise BadSignature(f"{signed.tx.id} is signed for ledger {signed.tx.ledger}, not this ledger {self.ledger_id}")
         if signed.tx.id.startswith(SYSTEM_PREFIX):
@@ -161,15 +230,22 @@ class Book:
         # in Python, so the comparison below alone lets a float or bool amount in.
         for n, leg in enumerate(signed.tx.legs, 1):
             check_minor_units(leg.amount, f"leg {n} amount")
-        if type(signed.tx.timeout_s) not in (int, type(None)) or parse_tx(loads(signed.canonical)) != signed.tx:
+        # (A SignedTx the wire module parsed was made from its bytes: nothing to compare.)
+        if not parsed_here(signed) and (
+            type(signed.tx.timeout_s) not in (int, type(None)) or parse_tx(loads(signed.canonical)) != signed.tx
+        ):
             raise BadInput(f"{signed.tx.id}: the transaction differs from the bytes that were signed")
-        valid = set()
+        start = len(checks)
+        refusal: LedgerError | None = None
         for sig in signed.signatures:
-            key = self._public_key(sig.signer)
-            if not signature_holds(key, signed.canonical, sig.sig):
-                raise BadSignature(f"the signature of {sig.signer} on {signed.tx.id} does not verify")
-            valid.add(sig.signer)
-        return frozenset(valid)
+            try:
+                raw = unb64url(sig.sig)
+                key = self._public_key(sig.signer)
+            except LedgerError as exc:
+                refusal = exc
+                break
+            checks.append((public_bytes(key), signed.canonical, raw))
+        return start, len(checks) - start, refusal
 
     def _public_key(self, participant: str) -> Ed25519PublicKey:
         key = self._keys.get(participant)
@@ -203,7 +279,7 @@ class Book:
             for n, signed in enumerate(batch):
                 if any(sig.signer in changed for sig in signed.signatures):
                     try:
-                        checked[n] = self._signers(signed)
+                        checked[n] = self._signers_now(signed)
                     except LedgerError as exc:
                         checked[n] = exc
         refused = [n for n, who in enumerate(checked) if isinstance(who, BadSignature)]
@@ -218,6 +294,17 @@ class Book:
                                 f"which signs nothing from then on: sign again with {sig.signer}'s current key"
                             )
         return checked
+
+    def _signers_now(self, signed: SignedTx) -> frozenset[str]:
+        """Every check of a transaction's signatures, run here and now, one by one (the rare path of a rotated key)."""
+        checks: list[Check] = []
+        start, count, refusal = self._signature_checks(signed, checks)  # the checks that need no arithmetic first
+        for n, (key, payload, raw) in enumerate(checks[start : start + count]):
+            if not signature_holds(public_key_from_bytes(key), payload, b64url(raw)):
+                raise BadSignature(f"the signature of {signed.signatures[n].signer} on {signed.tx.id} does not verify")
+        if refusal is not None:
+            raise refusal
+        return frozenset(s.signer for s in signed.signatures)
 
     def _load_participants(self, uow: UnitOfWork | None = None) -> None:
         # Participants are never changed once registered, so this cache is only ever stale by omission;
@@ -322,7 +409,8 @@ class Book:
                 self._record_refusal(signed, exc, state, now)
                 continue
             seq += 1
-            signatures = [s.to_wire() for s in signed.signatures]
+            # Every signer is registered and every sig verified text: plain JSON.
+            signatures = canonical_bytes([s.to_wire() for s in signed.signatures], plain=True)
             envelope = chain.envelope_bytes(seq, now, signed.canonical, signatures)
             prev = chain.next_hash(prev, envelope)
             status = "pending" if signed.tx.kind == HOLD else "posted"
@@ -337,7 +425,7 @@ class Book:
                     ref=signed.tx.ref,
                     at=now,
                     body=signed.canonical.decode(),
-                    signatures=canonical_bytes(signatures).decode(),
+                    signatures=signatures.decode(),
                     digest=digest,
                     hash=prev,
                     legs=signed.tx.legs,
@@ -580,7 +668,8 @@ class Book:
     def _check_funds(self, effect: _Effect, state: _State, uow: UnitOfWork) -> None:
         for account_id, delta in effect.deltas.items():
             account = state.accounts[account_id]
-            dp, cp, dq, cq = (now + d for now, d in zip(state.counters(account_id), delta, strict=True))
+            counters = state.counters(account_id)
+            dp, cp, dq, cq = (counters[0] + delta[0], counters[1] + delta[1], counters[2] + delta[2], counters[3] + delta[3])
             if max(dp, cp, dq, cq) > MAX_COUNTER:
                 raise BadAmount(f"{account_id} would pass the 64-bit limit of its counters")
             if not account.may_overdraw:

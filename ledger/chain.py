@@ -17,8 +17,10 @@ from ledger.signing import canonical_bytes
 GENESIS = "0" * 64
 
 
-def envelope_bytes(seq: int, at: str, canonical_tx: bytes, signatures: list[dict[str, str]]) -> bytes:
+def envelope_bytes(seq: int, at: str, canonical_tx: bytes, signatures: list[dict[str, str]] | bytes) -> bytes:
     """RFC 8785 bytes of {"at", "seq", "signatures", "tx"}, reusing the tx's canonical bytes.
+
+    ``signatures`` is the list, or its canonical bytes when the caller has them.
 
     JCS sorts keys and embeds nested values in their own canonical form, so
     splicing the already-canonical ``tx`` in is byte-for-byte what
@@ -27,11 +29,11 @@ def envelope_bytes(seq: int, at: str, canonical_tx: bytes, signatures: list[dict
     return b"".join(
         (
             b'{"at":',
-            canonical_bytes(at),
+            canonical_bytes(at, plain=True),
             b',"seq":',
             str(seq).encode(),
             b',"signatures":',
-            canonical_bytes(signatures),
+            signatures if isinstance(signatures, bytes) else canonical_bytes(signatures),
             b',"tx":',
             canonical_tx,
             b"}",

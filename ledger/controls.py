@@ -134,6 +134,8 @@ class Controls:
             home = self.policy.home_currency[person.jurisdiction]
             converts = any(v.creditor.id == person.id and v.asset.currency != home for v in views)
             if not converts:
+                if _customer_jurisdictions(views) <= {person.jurisdiction}:
+                    continue  # (fast path) no other jurisdiction's customer is in it: nothing left the country
                 nets = self.jurisdiction_nets(views) if nets is None else nets
                 if nets.get(person.jurisdiction, 0) >= 0 or not any(n > 0 for j, n in nets.items() if j != person.jurisdiction):
                     continue
@@ -158,6 +160,8 @@ class Controls:
 
     def cross_border_value(self, views: Sequence[LegView]) -> Fraction:
         """What demonstrably crossed: the lesser of what some jurisdictions' customers paid and others received."""
+        if len(_customer_jurisdictions(views)) < 2:
+            return Fraction(0)  # (fast path) customers of one jurisdiction at most: nothing crossed
         nets = self.jurisdiction_nets(views)
         received = sum((n for n in nets.values() if n > 0), Fraction(0))
         paid = -sum((n for n in nets.values() if n < 0), Fraction(0))
@@ -282,3 +286,7 @@ class Controls:
 def _usd(cents: int) -> str:
     return format_amount(cents, USD_EXPONENT)
 
+
+def _customer_jurisdictions(views: Sequence[LegView]) -> set[str]:
+    """The jurisdictions of the customers these legs pay or are paid by (the keys of jurisdiction_nets)."""
+    return {p.jurisdiction for v in views for p in (v.debtor, v.creditor) if p.kind in CUSTOMER_KINDS}

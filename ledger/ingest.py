@@ -9,10 +9,10 @@ exactly what had not landed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from ledger.book import Book
+from ledger.book import Book, Prepared
 from ledger.errors import LedgerError
 from ledger.model import SignedTx
 from ledger.wire import parse_line
@@ -50,39 +50,56 @@ def ingest(
     chunk: int = CHUNK,
     progress: Callable[[int], None] | None = None,
 ) -> IngestResult:
-    """Submit every non-blank line; ``progress`` is told how many bytes each chunk consumed."""
-    result = IngestResult()
-    pending: list[tuple[int, SignedTx]] = []
-    consumed = 0
+    """Submit every non-blank line; ``progress`` is told how many bytes each chunk consumed.
 
-    def flush() -> None:
-        nonlocal consumed
-        if pending:
-            outcomes = book.submit_many([signed for _, signed in pending])
-            for (number, _), outcome in zip(pending, outcomes, strict=True):
-                if isinstance(outcome, LedgerError):
-                    result.rejected.append(Rejection(number, outcome.code, outcome.message))
-                elif outcome.duplicate:
-                    result.duplicates += 1
-                else:
-                    result.posted += 1
-            pending.clear()
+    A pipeline of two chunks: while the book applies one (in the database),
+    the signatures of the next are being checked by its verifier on the other
+    cores. At most two chunks are held in memory, whatever the input's size.
+    """
+    result = IngestResult()
+    waiting: tuple[list[int], Prepared, int] | None = None
+
+    def apply(numbers: list[int], prepared: Prepared, consumed: int) -> None:
+        outcomes = book.submit_prepared(prepared)
+        for number, outcome in zip(numbers, outcomes, strict=True):
+            if isinstance(outcome, LedgerError):
+                result.rejected.append(Rejection(number, outcome.code, outcome.message))
+            elif outcome.duplicate:
+                result.duplicates += 1
+            else:
+                result.posted += 1
         if progress and consumed:
             progress(consumed)
-            consumed = 0
 
+    for numbers, batch, consumed in _chunks(lines, chunk, result):
+        prepared = book.prepare(batch)
+        if waiting is not None:
+            apply(*waiting)
+        waiting = (numbers, prepared, consumed)
+    if waiting is not None:
+        apply(*waiting)
+    result.rejected.sort(key=lambda r: r.line)
+    return result
+
+
+def _chunks(lines: Iterable[bytes | str], size: int, result: IngestResult) -> Iterator[tuple[list[int], list[SignedTx], int]]:
+    """Parsed lines in chunks of ``size``: (line numbers, transactions, bytes read); bad lines go to ``result``."""
+    numbers: list[int] = []
+    batch: list[SignedTx] = []
+    consumed = 0
     for number, line in enumerate(lines, 1):
         consumed += len(line)
         if not line.strip():
             continue
         try:
-            pending.append((number, parse_line(line)))
+            batch.append(parse_line(line))
+            numbers.append(number)
         except LedgerError as exc:
             result.rejected.append(Rejection(number, exc.code, exc.message))
         except RecursionError:
             result.rejected.append(Rejection(number, "BAD_INPUT", "JSON nested too deeply"))
-        if len(pending) >= chunk:
-            flush()
-    flush()
-    result.rejected.sort(key=lambda r: r.line)
-    return result
+        if len(batch) >= size:
+            yield numbers, batch, consumed
+            numbers, batch, consumed = [], [], 0
+    if batch or consumed:
+        yield numbers, batch, consumed

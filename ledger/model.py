@@ -225,7 +225,7 @@ class Signature:
         return {"signer": self.signer, "sig": self.sig}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class SignedTx:
     """A transaction with its signatures and the exact bytes that were signed.
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -67,6 +68,18 @@ def _refuse_constant(text: str) -> None:
     raise BadAmount(f"{text} is not a number wonledger accepts")
 
 
+_decode = json.JSONDecoder(parse_float=_refuse_float, parse_constant=_refuse_constant).decode
+#: Transactions this module parsed itself: their ``tx`` is, by construction, what
+#: their canonical bytes say (the book need not parse those bytes again).
+#: Keyed by identity (a SignedTx's own hash walks all its fields), holding no reference.
+_PARSED: weakref.WeakValueDictionary[int, SignedTx] = weakref.WeakValueDictionary()
+
+
+def parsed_here(signed: SignedTx) -> bool:
+    """Whether ``signed`` came out of :func:`parse_envelope` (so its ``tx`` matches its bytes)."""
+    return _PARSED.get(id(signed)) is signed
+
+
 def loads(text: str | bytes) -> Any:
     """Parse JSON, refusing floats, NaN and Infinity anywhere in it."""
     if isinstance(text, bytes):
@@ -79,7 +92,7 @@ def loads(text: str | bytes) -> Any:
     if len(text) > MAX_LINE_BYTES:
         raise BadInput(f"line is longer than {MAX_LINE_BYTES} bytes")
     try:
-        return json.loads(text, parse_float=_refuse_float, parse_constant=_refuse_constant)
+        return _decode(text)
     except json.JSONDecodeError as exc:
         raise BadInput(f"not JSON: {exc.msg} at column {exc.colno}") from None
     except RecursionError:
@@ -103,7 +116,10 @@ def parse_envelope(obj: object) -> SignedTx:
         raise BadInput("missing 'tx'")
     tx = parse_tx(obj["tx"])
     signatures = parse_signatures(obj.get("signatures"))
-    return SignedTx(tx=tx, signatures=signatures, canonical=canonical_bytes(obj["tx"]))
+    # parse_tx has checked every key and value of obj["tx"]: it is plain JSON.
+    signed = SignedTx(tx=tx, signatures=signatures, canonical=canonical_bytes(obj["tx"], plain=True))
+    _PARSED[id(signed)] = signed
+    return signed
 
 
 def parse_signatures(value: object) -> tuple[Signature, ...]:

@@ -17,10 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger import chain
 from ledger.errors import LedgerError
@@ -30,6 +28,7 @@ from ledger.policy import STABLECOIN, at_scale
 from ledger.proofs import TreeBuilder, checkpoint_payload, leaf_hash
 from ledger.signing import canonical_bytes, public_key_from_bytes, signature_holds, unb64url
 from ledger.store import GENESIS_HASH, Store, StoredCheckpoint, StoredEntry
+from ledger.verifier import Check, Verdicts, Verifier
 from ledger.wire import parse_tx
 
 
@@ -67,9 +66,9 @@ def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -
     report = VerifyReport()
     history, accounts, assets = store.reading(lambda uow: (uow.key_history(), uow.all_accounts(), uow.assets()))
     # Each signature is checked under the key its signer had when the entry was committed (ledger.keys).
-    keys: dict[str, list[tuple[KeyRecord, Ed25519PublicKey]]] = defaultdict(list)
+    keys: dict[str, list[KeyRecord]] = defaultdict(list)
     for record in history:
-        keys[record.participant].append((record, public_key_from_bytes(record.public_key)))
+        keys[record.participant].append(record)
     owners = {a.id: a.owner for a in accounts}
     counters: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     holds: dict[str, _Hold] = {}
@@ -81,46 +80,52 @@ def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -
     def problem(tx: str | None, kind: str, detail: str) -> None:
         report.problems.append(Problem(tx, kind, detail))
 
-    for entry, stored_legs in store.stream_journal():
-        expected_seq += 1
-        report.transactions += 1
-        if progress:
-            progress(1)
-        if entry.seq != expected_seq:
-            problem(entry.id, "sequence", f"seq {entry.seq} where {expected_seq} was expected")
-            expected_seq = entry.seq
-        body = entry.body.encode()
-        try:
-            signatures = json.loads(entry.signatures)
-            envelope = chain.envelope_bytes(entry.seq, entry.at, body, signatures)
-        except (ValueError, LedgerError) as exc:
-            problem(entry.id, "signatures", f"stored signatures unreadable: {exc}")
-            signatures, envelope = [], b""
-        prev = chain.next_hash(prev, envelope)
-        if prev != entry.hash:
-            problem(entry.id, "hash", f"stored hash {entry.hash[:16]}... but the chain gives {prev[:16]}...")
-            prev = entry.hash  # keep checking the rest against what is stored
-        tree.add(_leaf(entry.hash))
-        if entry.seq in checkpoints:
-            _check_checkpoint(checkpoints.pop(entry.seq), tree.root().hex(), store.ledger_id, operator, problem)
-        if chain.digest(body) != entry.digest:
-            problem(entry.id, "digest", "the stored digest is not the SHA-256 of the body")
-        try:
-            parsed = json.loads(entry.body)
-            tx = parse_tx(parsed, journal=True)
-            if canonical_bytes(parsed) != body:
-                raise ValueError("body is not in RFC 8785 canonical form")
-        except (ValueError, LedgerError) as exc:
-            problem(entry.id, "body", f"the stored transaction is unreadable: {exc}")
-            continue
-        if tx.id != entry.id or tx.kind != entry.kind or tx.ref != entry.ref:
-            problem(entry.id, "body", "id, kind or ref columns differ from the signed body")
-        if tx.ledger != store.ledger_id:
-            problem(entry.id, "ledger", f"signed for ledger {tx.ledger}")
-        if tuple(stored_legs) != tx.legs:
-            problem(entry.id, "legs", "the stored legs differ from the signed transaction's legs")
-        signers = _valid_signers(entry, body, signatures, keys, problem)
-        _authorize_and_replay(entry, tx.kind, tx.ref, tx.legs, tx.timeout_s, signers, signatures, owners, holds, counters, problem)
+    verifier = Verifier()
+    try:
+        for entry, stored_legs, signatures, verdicts in _with_verdicts(store.stream_journal(), keys, verifier):
+            expected_seq += 1
+            report.transactions += 1
+            if progress:
+                progress(1)
+            if entry.seq != expected_seq:
+                problem(entry.id, "sequence", f"seq {entry.seq} where {expected_seq} was expected")
+                expected_seq = entry.seq
+            body = entry.body.encode()
+            try:
+                if signatures is None:
+                    raise ValueError("not a JSON list")
+                envelope = chain.envelope_bytes(entry.seq, entry.at, body, signatures)
+            except (ValueError, LedgerError) as exc:
+                problem(entry.id, "signatures", f"stored signatures unreadable: {exc}")
+                signatures, verdicts, envelope = [], [], b""
+            prev = chain.next_hash(prev, envelope)
+            if prev != entry.hash:
+                problem(entry.id, "hash", f"stored hash {entry.hash[:16]}... but the chain gives {prev[:16]}...")
+                prev = entry.hash  # keep checking the rest against what is stored
+            tree.add(_leaf(entry.hash))
+            if entry.seq in checkpoints:
+                _check_checkpoint(checkpoints.pop(entry.seq), tree.root().hex(), store.ledger_id, operator, problem)
+            if chain.digest(body) != entry.digest:
+                problem(entry.id, "digest", "the stored digest is not the SHA-256 of the body")
+            try:
+                parsed = json.loads(entry.body)
+                tx = parse_tx(parsed, journal=True)
+                # parse_tx has checked every key and value: plain JSON, so the fast canonical form applies.
+                if canonical_bytes(parsed, plain=True) != body:
+                    raise ValueError("body is not in RFC 8785 canonical form")
+            except (ValueError, LedgerError) as exc:
+                problem(entry.id, "body", f"the stored transaction is unreadable: {exc}")
+                continue
+            if tx.id != entry.id or tx.kind != entry.kind or tx.ref != entry.ref:
+                problem(entry.id, "body", "id, kind or ref columns differ from the signed body")
+            if tx.ledger != store.ledger_id:
+                problem(entry.id, "ledger", f"signed for ledger {tx.ledger}")
+            if tuple(stored_legs) != tx.legs:
+                problem(entry.id, "legs", "the stored legs differ from the signed transaction's legs")
+            signers = _valid_signers(entry, signatures, verdicts, problem)
+            _authorize_and_replay(entry, tx.kind, tx.ref, tx.legs, tx.timeout_s, signers, signatures, owners, holds, counters, problem)
+    finally:
+        verifier.close()
 
     stored_holds = store.reading(lambda uow: uow.hold_states())
     for hold_id, hold in holds.items():
@@ -159,15 +164,79 @@ def _check_checkpoint(cp: StoredCheckpoint, root: str, ledger_id: str, operator:
         problem(None, "checkpoint", f"the operator's signature on checkpoint {cp.seq} does not verify")
 
 
-def _valid_signers(entry: StoredEntry, body: bytes, signatures: list, keys: dict, problem: Callable) -> set[str]:
-    valid = set()
-    for sig in signatures:
-        signer = sig.get("signer") if isinstance(sig, dict) else None
-        key = next((k for record, k in keys.get(signer, ()) if record.valid_at(entry.at)), None)
+#: Journal entries whose signatures go to the verifier at once (two such chunks are in flight).
+VERIFY_CHUNK = 2000
+
+
+def _with_verdicts(
+    entries: Iterable[tuple[StoredEntry, tuple[Leg, ...]]], keys: dict[str, list[KeyRecord]], verifier: Verifier
+) -> Iterator[tuple[StoredEntry, tuple[Leg, ...], list | None, list[bool | None]]]:
+    """Each entry with its parsed signatures and one verdict per signature, checked on every core.
+
+    A verdict is None where there was nothing to check (an unknown signer, a
+    malformed signature). The next chunk's signatures are being checked while
+    the caller replays this one.
+    """
+    waiting = None
+    chunk: list[tuple[StoredEntry, tuple[Leg, ...]]] = []
+    for item in entries:
+        chunk.append(item)
+        if len(chunk) >= VERIFY_CHUNK:
+            started = _start_checks(chunk, keys, verifier)
+            if waiting is not None:
+                yield from _finish_checks(*waiting)
+            waiting, chunk = started, []
+    started = _start_checks(chunk, keys, verifier) if chunk else None
+    if waiting is not None:
+        yield from _finish_checks(*waiting)
+    if started is not None:
+        yield from _finish_checks(*started)
+
+
+def _start_checks(chunk: list, keys: dict[str, list[KeyRecord]], verifier: Verifier):  # type: ignore[no-untyped-def]
+    checks: list[Check] = []
+    rows = []
+    for entry, legs in chunk:
         try:
-            holds = key is not None and signature_holds(key, body, sig.get("sig", ""))
-        except LedgerError:
-            holds = False
+            signatures = json.loads(entry.signatures)
+            if not isinstance(signatures, list):
+                raise ValueError("not a list")
+        except ValueError:
+            rows.append((entry, legs, None, []))
+            continue
+        body = entry.body.encode()
+        where: list[int | None] = []
+        for sig in signatures:
+            signer = sig.get("signer") if isinstance(sig, dict) else None
+            key = _key_at(keys, signer, entry.at) if isinstance(signer, str) else None
+            try:
+                raw = unb64url(sig.get("sig", "")) if key is not None else None
+            except LedgerError:
+                raw = None
+            if key is None or raw is None:
+                where.append(None)
+            else:
+                where.append(len(checks))
+                checks.append((key, body, raw))
+        rows.append((entry, legs, signatures, where))
+    return rows, verifier.submit(checks)
+
+
+def _key_at(keys: dict[str, list[KeyRecord]], signer: str, at: str) -> bytes | None:
+    """The public key ``signer`` had at commit time ``at``: a rotated key still verifies what it signed in its time."""
+    return next((k.public_key for k in keys.get(signer, ()) if k.valid_at(at)), None)
+
+
+def _finish_checks(rows: list, pending: Verdicts) -> Iterator:  # type: ignore[type-arg]
+    verdicts = pending.result()
+    for entry, legs, signatures, where in rows:
+        yield entry, legs, signatures, [None if n is None else bool(verdicts[n]) for n in where]
+
+
+def _valid_signers(entry: StoredEntry, signatures: list, verdicts: list[bool | None], problem: Callable) -> set[str]:
+    valid = set()
+    for sig, holds in zip(signatures, verdicts, strict=True):
+        signer = sig.get("signer") if isinstance(sig, dict) else None
         if holds:
             valid.add(signer)
         else:

@@ -4,7 +4,7 @@ The only package of wonledger that imports SQLAlchemy. Everything above it
 sees :class:`Store` and :class:`UnitOfWork` and the domain values they return.
 """
 
-from ledger.store.engine import database_exists, safe_url, sqlite_path
+from ledger.store.engine import database_exists, postgres_server, safe_url, sqlite_path, throwaway_database
 from ledger.store.repository import (
     GENESIS_HASH,
     SCHEMA_HEAD,
@@ -31,7 +31,9 @@ __all__ = [
     "StoredEntry",
     "UnitOfWork",
     "database_exists",
+    "postgres_server",
     "safe_url",
     "signatures_json",
     "sqlite_path",
+    "throwaway_database",
 ]

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import os
 import random
+import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event
@@ -192,3 +194,41 @@ def safe_url(url: str) -> str:
 def database_exists(url: str) -> bool:
     path = sqlite_path(url)
     return path is None or os.path.exists(path)
+
+
+def postgres_server(url: str):  # type: ignore[no-untyped-def]
+    """The URL of a PostgreSQL server to make throw-away databases on; anything else is refused."""
+    parsed = parse_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        raise BadInput(f"a throw-away database is made on a PostgreSQL server, not {parsed.get_backend_name()!r}")
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+@contextmanager
+def throwaway_database(server_url: str, prefix: str = "wonledger_bench") -> Iterator[str]:
+    """A new, empty database on the PostgreSQL server of ``server_url``, dropped afterwards.
+
+    ``server_url`` names any database the user may connect to on that server
+    (it is used only to create and drop the new one, never written).
+    """
+    parsed = postgres_server(server_url)
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    try:
+        admin = create_engine(parsed, isolation_level="AUTOCOMMIT")
+    except NoSuchModuleError:
+        raise BadInput(f"no driver for {parsed.drivername!r}; for PostgreSQL install wonledger[postgres]") from None
+    try:
+        try:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        except DBAPIError as exc:
+            raise storage_error(exc) from None
+        try:
+            yield parsed.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()

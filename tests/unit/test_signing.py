@@ -4,9 +4,11 @@ import os
 import stat
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import rfc8785
 
-from ledger import KeyUnavailable
+from ledger import KeyUnavailable, LedgerError
 from ledger.chain import envelope_bytes
 from ledger.signing import KeyStore, canonical_bytes, public_key_from_bytes, public_bytes, signature_holds
 
@@ -66,3 +68,24 @@ def test_an_existing_key_is_never_overwritten(tmp_path) -> None:
 def test_a_missing_key_says_where_it_looked(tmp_path) -> None:
     with pytest.raises(KeyUnavailable, match="no key for carol"):
         KeyStore(tmp_path, passphrase=None).load("carol")
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**60), max_value=2**60) | st.text() | st.floats(allow_nan=False),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_values)
+def test_the_fast_canonical_form_is_byte_for_byte_rfc8785_or_refused_alike(value) -> None:
+    try:
+        expected: bytes | None = rfc8785.dumps(value)
+    except Exception:
+        expected = None
+    try:
+        got: bytes | None = canonical_bytes(value)
+    except LedgerError:
+        got = None
+    assert got == expected

@@ -1,0 +1,83 @@
+"""`wonledger bench` as a user runs it: a real process, a throw-away ledger, sane figures.
+
+No timing is asserted (the machine is shared); what is checked is that the
+benchmark completes through the parallel path (a batch above the size at
+which the book starts its verification workers), reports both sides and
+every round, and leaves nothing behind: no ledger in the working directory,
+no database on the PostgreSQL server.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import sqlalchemy
+
+from ledger.verifier import POOL_THRESHOLD
+
+if TYPE_CHECKING:
+    from tests.cli.conftest import Run
+
+#: Above the verifier's threshold, so ingest checks signatures in worker processes.
+COUNT = 2 * POOL_THRESHOLD + 44
+
+
+def _sane(result: dict, count: int, rounds: int) -> None:
+    assert result["count"] == count
+    assert result["rounds"] == rounds
+    assert len(result["ingest_runs_s"]) == rounds and len(result["floor_runs_s"]) == rounds
+    assert result["ingest_s"] == min(result["ingest_runs_s"]) > 0
+    assert result["floor_s"] == min(result["floor_runs_s"]) > 0
+    # Times are printed to the millisecond and rates from the unrounded times: they agree within that.
+    for side in ("ingest", "floor"):
+        seconds = result[f"{side}_s"]
+        assert count / (seconds + 0.0005) - 1 <= result[f"{side}_per_s"] <= count / max(seconds - 0.0005, 1e-9) + 1
+    slowest = (result["ingest_s"] + 0.0005) / max(result["floor_s"] - 0.0005, 1e-9)
+    fastest = (result["ingest_s"] - 0.0005) / (result["floor_s"] + 0.0005)
+    assert fastest - 0.005 <= result["ratio"] <= slowest + 0.005
+    assert 0 < result["peak_rss_mib"] < 4096
+    assert result["cpus"] >= 1 and result["platform"] and result["python"]
+
+
+def test_bench_runs_both_sides_in_a_throw_away_ledger_and_reports_every_round(process: Callable[..., Run], tmp_path: Path) -> None:
+    result = process("--json", "bench", "--count", str(COUNT), "--rounds", "2", cwd=tmp_path).ok().json()
+    _sane(result, COUNT, 2)
+    assert result["db"] == "sqlite"
+    assert list(tmp_path.iterdir()) == [], "bench must not leave a ledger or keys in the working directory"
+
+
+def test_bench_prints_rates_ratio_memory_and_platform_for_people(process: Callable[..., Run], tmp_path: Path) -> None:
+    out = process("bench", "--count", "40", "--rounds", "1", cwd=tmp_path).ok().stdout
+    for label in ("ingest (wonledger submit)", "floor (bare sqlite3)", "ratio ingest/floor", "peak memory", "platform"):
+        assert label in out
+
+
+def test_bench_refuses_a_database_that_is_not_a_postgresql_server(process: Callable[..., Run], tmp_path: Path) -> None:
+    process("bench", "--count", "40", "--db", f"sqlite:///{tmp_path / 'x.db'}", cwd=tmp_path).error("BAD_INPUT", exit_code=2)
+    assert not (tmp_path / "x.db").exists()
+
+
+@pytest.mark.postgres
+def test_bench_on_postgresql_uses_a_throw_away_database_and_drops_it(
+    process: Callable[..., Run], tmp_path: Path, pg_database: Callable[[], str]
+) -> None:
+    server = os.environ["WONLEDGER_TEST_PG_URL"]  # pg_database has skipped (or failed in CI) without it
+    engine = sqlalchemy.create_engine(server, poolclass=sqlalchemy.pool.NullPool)
+
+    def databases() -> set[str]:
+        with engine.connect() as conn:
+            # Other tests make databases on the same server at the same time: look at bench's own.
+            return set(conn.exec_driver_sql("SELECT datname FROM pg_database WHERE starts_with(datname, 'wonledger_bench')").scalars())
+
+    try:
+        before = databases()
+        result = process("--json", "bench", "--count", str(COUNT), "--rounds", "1", "--db", server, cwd=tmp_path).ok().json()
+        _sane(result, COUNT, 1)
+        assert result["db"].startswith("postgresql+psycopg://")
+        assert databases() == before
+    finally:
+        engine.dispose()
