@@ -119,6 +119,25 @@ class Verifier:
             # already imported; they never touch the parent's database connections.
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else None)
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),)
+            )
             self._pid = os.getpid()
         return self._pool
+
+
+def _die_with_parent(parent: int) -> None:
+    """Run in each worker: end it once the process that started it is gone.
+
+    A parent killed with SIGKILL (the crash tests do it) cannot stop its pool,
+    and the workers would otherwise linger for good, orphaned.
+    """
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="die-with-parent").start()

@@ -81,6 +81,24 @@ def batch_lines(url: str, keys: Path, prefix: str) -> tuple[list[str], dict[str,
     return lines, legs
 
 
+def assert_no_process_left_running(marker: str, within_s: float = 5) -> None:
+    """No process whose command line names ``marker`` outlives a kill (signature workers included)."""
+    deadline = time.monotonic() + within_s
+    while True:
+        left = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if marker.encode() in (entry / "cmdline").read_bytes():
+                        left.append(entry.name)
+                except OSError:
+                    pass
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert left == [], f"processes still running after the kill: {left}"
+
+
 def assert_whole_and_verified(url: str, keys: Path, expected_legs: dict[str, int]) -> set[str]:
     """verify passes and every transaction of ours that landed has all its legs; returns those that landed."""
     with Ledger.open(url, keys) as ledger:
@@ -114,6 +132,7 @@ def test_submit_killed_at_random_points_loses_nothing_and_a_rerun_posts_exactly_
             time.sleep(rng.uniform(0, 0.15))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        assert_no_process_left_running(str(batch))
         landed = assert_whole_and_verified(url, keys, expected_legs)
         seen["before_any" if not landed else "after_all" if len(landed) == BATCH else "between_chunks"] += 1
         with Ledger.open(url, keys) as ledger:
