@@ -6,7 +6,6 @@ Each test runs on SQLite and on the real PostgreSQL.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
@@ -24,30 +23,7 @@ from ledger import (
 )
 from ledger.flows.crossborder import send_tx, swap_tx
 from ledger.policy import load_flow_policy
-
-
-class Clock:
-    """A clock the test moves forward by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def timed(ledger: Ledger, clock: Clock) -> Ledger:
-    """The test's ledger, seen through a clock the test controls."""
-    return Ledger(ledger.store, ledger.keys, clock)
+from ledger.testing import ManualClock
 
 
 def balance(ledger: Ledger, account: str) -> int:
@@ -115,7 +91,7 @@ def test_a_quote_serves_one_exchange_only(ledger: Ledger) -> None:
         ledger.swap("kowloon-supply", 100_00, "HKDS", "KRWS", quote_id=q.quote_id)
 
 
-def test_an_expired_quote_is_refused_and_nothing_moves(timed: Ledger, clock: Clock) -> None:
+def test_an_expired_quote_is_refused_and_nothing_moves(timed: Ledger, clock: ManualClock) -> None:
     timed.mint("HKDS", 500_00, "kowloon-supply", "dHKD.harbour")
     q = timed.quote("HKDS", "KRWS", 100_00)
     clock.advance(31)
@@ -174,7 +150,7 @@ def test_a_two_phase_swap_cannot_be_posted_in_part(ledger: Ledger) -> None:
     assert ledger.account("kowloon-supply:HKDS").available == 500_00
 
 
-def test_an_expired_two_phase_swap_releases_both_legs_together(timed: Ledger, clock: Clock) -> None:
+def test_an_expired_two_phase_swap_releases_both_legs_together(timed: Ledger, clock: ManualClock) -> None:
     timed.mint("HKDS", 500_00, "kowloon-supply", "dHKD.harbour")
     timed.swap("kowloon-supply", 100_00, "HKDS", "KRWS", hold_timeout_s=60, tx_id="pvp-3")
     clock.advance(61)

@@ -5,32 +5,10 @@ Each test runs on SQLite and on the real PostgreSQL.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
 from ledger import IssuerNotEligible, Ledger, OutflowLimit, Residency, RunBreaker
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def timed(ledger: Ledger, clock: Clock) -> Ledger:
-    return Ledger(ledger.store, ledger.keys, clock)
+from ledger.testing import ManualClock
 
 
 def counters(ledger: Ledger) -> dict[str, tuple[int, int, int, int]]:
@@ -86,7 +64,7 @@ def test_a_voided_two_phase_conversion_gives_its_outflow_back(ledger: Ledger) ->
 # -- the run breaker -------------------------------------------------------------------------
 
 
-def test_the_run_breaker_trips_past_10_percent_of_supply_in_an_hour_and_holds_conversions_out(timed: Ledger, clock: Clock) -> None:
+def test_the_run_breaker_trips_past_10_percent_of_supply_in_an_hour_and_holds_conversions_out(timed: Ledger, clock: ManualClock) -> None:
     timed.send("seoul-exports", "kowloon-supply", 600_000_000, "HKDS")
     clock.advance(60)
     before = counters(timed)
@@ -106,7 +84,7 @@ def test_the_run_breaker_trips_past_10_percent_of_supply_in_an_hour_and_holds_co
     assert timed.verify().ok
 
 
-def test_the_window_slides_so_old_conversions_stop_counting(timed: Ledger, clock: Clock) -> None:
+def test_the_window_slides_so_old_conversions_stop_counting(timed: Ledger, clock: ManualClock) -> None:
     timed.send("seoul-exports", "kowloon-supply", 600_000_000, "HKDS")
     clock.advance(3601)
     timed.send("seoul-exports", "kowloon-supply", 600_000_000, "HKDS")  # 1.2bn in two hours, 600m in each
