@@ -39,7 +39,7 @@ from ledger.errors import (
     UnknownTransaction,
 )
 from ledger.ingest import IngestResult, ingest
-from ledger.keys import REVOKED, ROTATED, KeyChange, key_history, replace_key
+from ledger.keys import KeyChange, key_history, revoke_key, rotate_key
 from ledger.flows import (
     deposit_tx,
     hold_tx,
@@ -58,6 +58,7 @@ from ledger.model import (
     PARTICIPANT_PATTERN,
     RESERVE,
     Account,
+    AccountSpec,
     JournalEntry,
     KeyRecord,
     Leg,
@@ -74,11 +75,12 @@ from ledger.model import (
 )
 from ledger.money import Asset, format_amount, parse_amount, split_amount
 from ledger.reconcile import VerifyReport, verify_ledger
-from ledger.registry import add_participant, open_account, register_issuer
-from ledger.signing import KeyStore, tx_bytes
+from ledger.registry import asset_tx, issuer_tx, open_tx, registration_tx
+from ledger.rules import RegistryLookup, required_signers
+from ledger.signing import KeyStore, public_bytes, tx_bytes
 from ledger.store import Store, UnitOfWork, database_exists, safe_url, sqlite_path
 from ledger.wire import parse_tx
-from ledger.world import funding_txs, load_registry, participant_key, world_data
+from ledger.world import default_registrar, participant_key, world_data, world_entries
 from ledger import audit
 
 DEFAULT_DB = "sqlite:///wonledger.db"
@@ -157,11 +159,11 @@ class Ledger:
             store = Store.create(url, ledger_id or f"wl-{secrets.token_hex(6)}")
             store._check_schema()
             ledger = cls(store, KeyStore(keys), clock)
-            load_registry(store, ledger.keys, data)
-            audit.ensure_operator_key(store, ledger.keys)  # signs checkpoints (ledger.audit)
-            for outcome in ledger.book.submit_many([ledger.sign(tx) for tx in funding_txs(store.ledger_id, data, {a.code: a.exponent for a in ledger.assets()})]):
+            entries = world_entries(store.ledger_id, ledger.keys, data, ledger.book.registry_policy)
+            for outcome in ledger.book.submit_many(entries) if entries else ():
                 if isinstance(outcome, LedgerError):
                     raise outcome
+            audit.ensure_operator_key(ledger)  # signs checkpoints (ledger.audit)
         except BaseException:
             if store is not None:
                 store.dispose()
@@ -198,21 +200,44 @@ class Ledger:
             raise UnknownParticipant(f"no participant {pid}")
         return found
 
-    def add_participant(self, pid: str, kind: str, jurisdiction: str, resident: bool = True) -> Participant:
-        """Register a participant, making its key in the key store."""
+    def add_participant(self, pid: str, kind: str, jurisdiction: str, resident: bool = True, by: str | None = None) -> Participant:
+        """Register a participant, vouched for by ``by`` (default: its regulator, or for a customer the first bank of its jurisdiction).
+
+        The participant's key is its own: made in the key store if it has none
+        there, and registered with the entry, which it signs with that key.
+        """
         check_id(pid, "participant id", PARTICIPANT_PATTERN)
+        if by is not None:
+            check_id(by, "registrar", PARTICIPANT_PATTERN)
         if self.store.reading(lambda uow: uow.participant(pid)) is not None:
             raise AlreadyExists(f"participant {pid} already exists")
         Participant(pid, kind, jurisdiction, resident, b"")  # check the fields before making a key
-        return add_participant(self.store, Participant(pid, kind, jurisdiction, resident, participant_key(self.keys, pid)))
+        if by is None:
+            banks = sorted(p.id for p in self.participants() if p.kind == "bank" and p.jurisdiction == jurisdiction)
+            by = default_registrar(kind, jurisdiction, pid, self.book.registry_policy, banks)
+        tx = registration_tx(self.id, pid, kind, jurisdiction, resident, participant_key(self.keys, pid), by)
+        self.submit(self.sign(tx, [pid, by]))
+        return self.participant(pid)
 
     def rotate_key(self, pid: str) -> KeyChange:
-        """Replace ``pid``'s key with a new one from the key store (needs the current key there)."""
-        return replace_key(self.store, self.keys, pid, ROTATED, self.book.clock)
+        """``pid`` replaces its key with a new one made in the key store (needs the current key there)."""
+        return rotate_key(self, pid)
 
-    def revoke_key(self, pid: str) -> KeyChange:
-        """Retire a lost or exposed key at once and issue ``pid`` a new one (no old key needed)."""
-        return replace_key(self.store, self.keys, pid, REVOKED, self.book.clock)
+    def revoke_key(self, pid: str, public_key: bytes, by: str | None = None) -> KeyChange:
+        """``pid``'s registrar (or ``by``) retires its key and installs ``public_key``, which ``pid`` made itself."""
+        return revoke_key(self, pid, public_key, by)
+
+    def new_key(self, pid: str) -> bytes:
+        """Make ``pid``'s key pair in the key store (as ``pid`` does on its own machine); returns the public key."""
+        check_id(pid, "participant id", PARTICIPANT_PATTERN)
+        if self.keys.has(pid):
+            raise AlreadyExists(f"{self.keys.path(pid)} already holds a key for {pid}")
+        return public_bytes(self.keys.create(pid))
+
+    def add_asset(self, asset: Asset) -> Asset:
+        """Register an asset that is not a stablecoin (its issuer and the issuer's regulator sign)."""
+        self.submit(self.sign(asset_tx(self.id, asset)))
+        return self.asset(asset.code)
 
     def key_history(self, pid: str) -> list[KeyRecord]:
         """Every key ``pid`` has had, oldest first, with when each could sign."""
@@ -228,37 +253,35 @@ class Ledger:
         return found
 
     def accounts(self, owner: str | None = None, asset: str | None = None) -> list[Account]:
-        self.book.expire_due()  # a hold past its timeout no longer counts as held
-        return self.store.reading(lambda uow: uow.all_accounts(owner, asset))
+        """Accounts as they stand now: a hold past its timeout reads as released (the next write voids it)."""
+        now = chain.iso(self.book.clock())
+        return self.store.reading(lambda uow: uow.released(uow.all_accounts(owner, asset), now))
 
     def account(self, account_id: str) -> Account:
-        self.book.expire_due()
         return self._existing_account(account_id)
 
     def _existing_account(self, account_id: str) -> Account:
-        """The account as stored, for flows whose submit expires due holds itself."""
-        found = self.store.reading(lambda uow: uow.accounts([account_id])).get(account_id)
-        if found is None:
+        now = chain.iso(self.book.clock())
+        found = self.store.reading(lambda uow: uow.released(list(uow.accounts([account_id]).values()), now))
+        if not found:
             raise UnknownAccount(f"no account {account_id}")
-        return found
+        return found[0]
 
-    def open_account(self, owner: str, asset: str, label: str = "") -> Account:
-        def write(uow: UnitOfWork) -> Account:
-            uow.head(lock=True)  # queue with the book's writers, which may open accounts too
-            return open_account(uow, owner, asset, label)
+    def open_account(self, owner: str, asset: str, label: str = "", reserve: bool = False) -> Account:
+        """Open ``owner:asset[:label]`` by a signed entry (the owner signs; a bank for its deposit token, the central bank for wholesale money)."""
+        check_id(owner, "owner", PARTICIPANT_PATTERN)
+        if label:
+            check_id(label, "label", PARTICIPANT_PATTERN)
+        spec = AccountSpec(owner, asset, label, reserve)
+        self.submit(self.sign(open_tx(self.id, (spec,))))
+        return self.account(spec.id)
 
-        with self._recording_refusals(owner, f"account open {owner} {asset}"):
-            return self.store.writing(write)
-
-    @contextmanager
-    def _recording_refusals(self, who: str, what: str) -> Iterator[None]:
-        """Keep a registry refusal (residency, issuer eligibility) beside the book's own."""
-        try:
-            yield
-        except RuleRefusal as exc:
-            refusal = Refusal(chain.iso(self.book.clock()), who, None, None, what, exc.code, exc.message)
-            self.store.writing(lambda uow: uow.append_controls((), (), (), (), [refusal]))
-            raise
+    def _opening(self, tx: Tx, specs: Sequence[AccountSpec]) -> Tx:
+        """``tx`` opening those of ``specs`` that do not exist yet (opened only if ``tx`` is accepted)."""
+        wanted = {s.id: s for s in specs}
+        existing = self.store.reading(lambda uow: uow.accounts(wanted))
+        missing = tuple(s for aid, s in wanted.items() if aid not in existing)
+        return replace(tx, opens=missing) if missing else tx
 
     def resolve_account(self, name: str, asset: str | None = None) -> Account:
         """An account by id (``owner:asset[:label]``) or by owner and asset."""
@@ -279,12 +302,20 @@ class Ledger:
 
     # -- signing and submitting -------------------------------------------
     def sign(self, tx: Tx, signers: Iterable[str] | None = None) -> SignedTx:
-        """Sign ``tx`` with the keys of ``signers`` (by default, every debtor)."""
+        """Sign ``tx`` with the keys of ``signers`` (by default, everyone the rules say must sign it)."""
         if signers is None:
-            signers = self._debtors(tx.legs)
+            signers = self.required_signers(tx)
         payload = tx_bytes(tx)
         signatures = tuple(self.keys.sign(s, payload) for s in sorted(set(signers)))
         return SignedTx(tx=tx, signatures=signatures, canonical=payload)
+
+    def required_signers(self, tx: Tx) -> frozenset[str]:
+        """Who must sign ``tx`` as the ledger stands (:func:`ledger.rules.required_signers`)."""
+
+        def read(uow: UnitOfWork) -> frozenset[str]:
+            return required_signers(tx, _Lookup(uow), self.book.registry_policy)
+
+        return self.store.reading(read)
 
     def submit(self, signed: SignedTx) -> Receipt:
         return self.book.submit(signed)
@@ -295,14 +326,6 @@ class Ledger:
     def ingest(self, lines: Iterable[bytes | str], progress: Callable[[int], None] | None = None) -> IngestResult:
         """Submit a batch of JSON lines in chunks (see :mod:`ledger.ingest`)."""
         return ingest(self.book, lines, progress=progress)
-
-    def _debtors(self, legs: Iterable[Leg]) -> set[str]:
-        ids = {leg.debit for leg in legs}
-        found = self.store.reading(lambda uow: uow.accounts(ids))
-        missing = sorted(ids - set(found))
-        if missing:
-            raise UnknownAccount(f"no account {missing[0]}")
-        return {found[i].owner for i in ids}
 
     # -- flows -------------------------------------------------------------
     def transfer(
@@ -350,8 +373,8 @@ class Ledger:
         """``bank`` tokenizes ``amount`` of ``owner``'s deposit (opening the token account if needed)."""
         token = self.deposit_token(bank)
         holder = account_id(owner, token.code)
-        tx = deposit_tx(self.id, bank, token.code, holder, amount, tx_id=tx_id, memo=memo)
-        return self.book.submit(self.sign(tx, [bank]), opens=[(owner, token.code, "", False)])
+        tx = self._opening(deposit_tx(self.id, bank, token.code, holder, amount, tx_id=tx_id, memo=memo), [AccountSpec(owner, token.code)])
+        return self.submit(self.sign(tx))
 
     def withdraw(self, owner: str, amount: int, bank: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """``owner`` turns ``amount`` of ``bank``'s token back into an ordinary deposit."""
@@ -401,12 +424,12 @@ class Ledger:
         return self.submit(self.sign(tx))
 
     # -- stablecoins --------------------------------------------------------
-    def register_issuer(self, issuer: str, code: str, currency: str) -> Asset:
-        """Register ``issuer`` for stablecoin ``code`` if the policy admits its kind."""
-        policy = load_issuer_policy()
-        now = chain.iso(self.book.clock())
-        with self._recording_refusals(issuer, f"issuer register {issuer} {code} {currency}"):
-            return self.store.writing(lambda uow: register_issuer(uow, issuer, code, currency.upper(), policy, now))
+    def register_issuer(self, issuer: str, code: str, currency: str, by: str | None = None) -> Asset:
+        """Register ``issuer`` for stablecoin ``code``, signed by the issuer and its regulator (or ``by``), if the policy admits its kind."""
+        tx = issuer_tx(self.id, issuer, code, currency.upper())
+        signers = None if by is None else [issuer, by]
+        self.submit(self.sign(tx, signers))
+        return self.asset(code)
 
     def issuers(self) -> dict[str, str]:
         return self.store.reading(lambda uow: uow.issuers())
@@ -415,15 +438,15 @@ class Ledger:
         """``holder`` pays ``pay_with`` deposit tokens into the reserve and receives ``amount`` of ``code`` at par."""
         coin, backing = self._coin_and_backing(code, pay_with)
         tx = mint_tx(self.id, coin, backing, holder, amount, tx_id=tx_id, memo=memo)
-        opens = [(holder, coin.code, "", False), (coin.issuer, backing.code, "reserve", True)]
-        return self.book.submit(self.sign(tx, [holder, coin.issuer]), opens=opens)
+        tx = self._opening(tx, [AccountSpec(holder, coin.code), AccountSpec(coin.issuer, backing.code, "reserve", True)])
+        return self.submit(self.sign(tx))
 
     def redeem(self, code: str, amount: int, holder: str, to_asset: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """``holder`` returns ``amount`` of ``code`` and receives ``to_asset`` from the reserve at par."""
         coin, backing = self._coin_and_backing(code, to_asset)
         tx = redeem_tx(self.id, coin, backing, holder, amount, tx_id=tx_id, memo=memo)
-        opens = [(holder, backing.code, "", False), (coin.issuer, backing.code, "reserve", True)]
-        return self.book.submit(self.sign(tx, [holder, coin.issuer]), opens=opens)
+        tx = self._opening(tx, [AccountSpec(holder, backing.code), AccountSpec(coin.issuer, backing.code, "reserve", True)])
+        return self.submit(self.sign(tx))
 
     def supply_report(self) -> list[dict[str, object]]:
         """Per stablecoin: supply, reserve (in the coin's minor units) and what the reserve is held in."""
@@ -461,7 +484,7 @@ class Ledger:
         self.participant(policy.dealer)
         self._existing_account(account_id(policy.dealer, buy_asset.code))
         quote = make_quote(policy, sell_asset, buy_asset, amount, chain.iso(self.book.clock()))
-        self.store.writing(lambda uow: uow.add_quote(quote))
+        self.book.record(lambda uow: uow.add_quote(quote))
         return quote
 
     def stored_quote(self, quote_id: str) -> Quote:
@@ -501,8 +524,8 @@ class Ledger:
         """
         self.participant(owner)
         quote = self._quote_for(quote_id, sell, buy, amount)
-        tx = swap_tx(self.id, quote, owner, tx_id=tx_id, memo=memo, hold_timeout_s=hold_timeout_s)
-        return self.book.submit(self.sign(tx, [owner, quote.dealer]), opens=[(owner, buy, "", False)])
+        tx = self._opening(swap_tx(self.id, quote, owner, tx_id=tx_id, memo=memo, hold_timeout_s=hold_timeout_s), [AccountSpec(owner, buy)])
+        return self.submit(self.sign(tx))
 
     def send(
         self,
@@ -531,9 +554,10 @@ class Ledger:
         delivered = amount if quote is None else quote.buy_amount
         travel = self._travel_for(source, receiver.id, account_id(receiver.id, target.code), delivered, target)
         tx = send_tx(self.id, source.id, token, bridge, recipient, target, amount, quote, travel, tx_id=tx_id, memo=memo)
-        signers = [sender, bridge.issuer] + ([quote.dealer] if quote else [])
-        opens = [(sender, bridge.code, "", False), (recipient, target.code, "", False), (bridge.issuer, token.code, "reserve", True)]
-        return self.book.submit(self.sign(tx, signers), opens=opens)
+        tx = self._opening(
+            tx, [AccountSpec(sender, bridge.code), AccountSpec(recipient, target.code), AccountSpec(bridge.issuer, token.code, "reserve", True)]
+        )
+        return self.submit(self.sign(tx))
 
     def parse_send_amount(self, text: str) -> int:
         """A send's amount as typed: in the bridge stablecoin's currency ("1,000,000", "1,000,000 KRW" or "... KRWS")."""
@@ -633,11 +657,14 @@ class Ledger:
 
     # -- reading the journal ---------------------------------------------
     def transaction(self, tx_id: str) -> JournalEntry:
-        self.book.expire_due()
-        found = self.store.reading(lambda uow: uow.entry(tx_id))
-        if found is None:
+        now = chain.iso(self.book.clock())
+        found = self.store.reading(lambda uow: (uow.entry(tx_id), uow.holds([tx_id])))
+        if found[0] is None:
             raise UnknownTransaction(f"no transaction {tx_id}")
-        stored, _legs, status = found
+        stored, _legs, status = found[0]
+        hold = found[1].get(tx_id)
+        if hold is not None and hold.status == "pending" and hold.expires_at <= now:
+            status = "voided"  # past its timeout: released, and voided by the next write
         return _journal_entry(stored, status)
 
     def history(self, account_id: str, limit: int | None = None) -> list[JournalEntry]:
@@ -689,6 +716,25 @@ class Ledger:
 
     def expire_due(self) -> int:
         return self.book.expire_due()
+
+
+class _Lookup(RegistryLookup):
+    """What :func:`required_signers` reads, read from the store."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+
+    def participant_or_none(self, pid: str) -> Participant | None:
+        return self.uow.participant(pid)
+
+    def account_or_none(self, aid: str) -> Account | None:
+        return self.uow.accounts([aid]).get(aid)
+
+    def asset(self, code: str) -> Asset:
+        found = self.uow.asset(code)
+        if found is None:
+            raise UnknownAsset(f"no asset {code}")
+        return found
 
 
 def _journal_entry(stored, status: str) -> JournalEntry:  # type: ignore[no-untyped-def]

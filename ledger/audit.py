@@ -53,22 +53,23 @@ FORMATS = ("camt053", "csv")
 # -- the operator key ---------------------------------------------------------------
 
 
-def ensure_operator_key(store: Store, keys: KeyStore) -> Ed25519PrivateKey:
+def ensure_operator_key(ledger: Ledger) -> Ed25519PrivateKey:
     """The operator key of this ledger, made (and its public half registered) if it has none yet."""
+    store, keys = ledger.store, ledger.keys
     public = store.reading(lambda uow: uow.meta(OPERATOR_META))
     if public is None:
         path = keys.operator_path(store.ledger_id)
         key = keys.load_operator(store.ledger_id) if path.exists() else keys.create_operator(store.ledger_id)
 
         def register(uow: UnitOfWork) -> str:
-            uow.head(lock=True)  # one registration even if two first checkpoints race
+            # (the book queues this behind its writers: one registration even if two first checkpoints race)
             existing = uow.meta(OPERATOR_META)
             if existing is None:
                 existing = b64url(public_bytes(key))
                 uow.set_meta(OPERATOR_META, existing)
             return existing
 
-        public = store.writing(register)
+        public = ledger.book.record(register)
     key = keys.load_operator(store.ledger_id)
     if b64url(public_bytes(key)) != public:
         raise KeyUnavailable(
@@ -109,7 +110,7 @@ def _checkpoint(ledger_id: str, c: StoredCheckpoint) -> Checkpoint:
 def make_checkpoint(ledger: Ledger) -> tuple[Checkpoint, bool]:
     """Sign a checkpoint at the journal's head; returns it and whether it is new."""
     store = ledger.store
-    operator = ensure_operator_key(store, ledger.keys)
+    operator = ensure_operator_key(ledger)
     seq, _ = store.reading(lambda uow: uow.head())
     if seq == 0:
         raise BadInput("the journal is empty: there is nothing to checkpoint yet")
@@ -122,14 +123,13 @@ def make_checkpoint(ledger: Ledger) -> tuple[Checkpoint, bool]:
     made = StoredCheckpoint(seq, root, at, signature, b64url(public_bytes(operator)))
 
     def write(uow: UnitOfWork) -> tuple[StoredCheckpoint, bool]:
-        uow.head(lock=True)
         existing = uow.latest_checkpoint()
         if existing is not None and existing.seq >= seq:
             return existing, False
         uow.add_checkpoint(made)
         return made, True
 
-    kept, new = store.writing(write)
+    kept, new = ledger.book.record(write)
     return _checkpoint(ledger.id, kept), new
 
 

@@ -15,6 +15,7 @@ ledger rule, 2 for bad usage or bad input, 3 for integrity problems)::
     │   ├── IssuerNotRegistered          ISSUER_NOT_REGISTERED
     │   ├── IssuerNotEligible            ISSUER_NOT_ELIGIBLE
     │   ├── ReserveShortfall             RESERVE_SHORTFALL
+    │   ├── ReserveNotEligible           RESERVE_NOT_ELIGIBLE (an issuer's own liability, or an asset reserves may not hold)
     │   ├── Residency                    RESIDENCY
     │   ├── HolderNotEligible            HOLDER_NOT_ELIGIBLE
     │   ├── OutflowLimit                 OUTFLOW_LIMIT
@@ -98,6 +99,10 @@ class IssuerNotEligible(RuleRefusal):
 
 class ReserveShortfall(RuleRefusal):
     code = "RESERVE_SHORTFALL"
+
+
+class ReserveNotEligible(RuleRefusal):
+    code = "RESERVE_NOT_ELIGIBLE"
 
 
 class Residency(RuleRefusal):

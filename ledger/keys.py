@@ -1,46 +1,41 @@
-"""Key rotation and revocation: a participant's signing key replaced, its history kept.
+"""Key rotation and revocation: a participant's signing key replaced by a signed registry entry, its history kept.
 
-Every key a participant has had stays in the registry (``participant_keys``)
-with the span of commit times in which it could sign: from ``valid_from`` up
-to, not including, ``retired_at``. So:
+Every key a participant has had stays in the registry with the span of
+commit times in which it could sign: from ``valid_from`` up to, not
+including, ``retired_at``. Both changes are journal entries (kind ``key``)
+that the rulebook decides and ``verify`` replays:
 
-- a **rotated** key's old transactions still verify, under the key that was
-  valid at their commit time (the entry's ``at``);
-- from the moment a key is retired, by rotation or revocation, it signs
-  nothing: the book refuses a new transaction signed with it
-  (``BAD_SIGNATURE``), even one signed before the rotation and submitted after;
-- **rotate** is the routine change: it needs the current private key in the
-  key store (whoever rotates must hold it);
-- **revoke** is for a key that is lost or compromised: it needs no private
-  key, and it also issues a new one, or the participant could never sign
-  again (a post or void of its holds included). Entries committed before the
-  revocation stay valid: the chain already commits to them, and a
-  compromise is dated by when it was reported. What the registry keeps says
-  when and why each key was retired (``wonledger keys list ID``).
+- **rotate** is the routine change, made by the participant: the entry
+  carries the new public key and is signed twice by the participant, with
+  the current key and with the new one (proof of possession);
+- **revoke** is for a key that is lost or exposed: the participant makes a
+  new key pair itself (``wonledger keys new ID`` on its own machine) and
+  hands over only the public key; the entry installing it is signed by
+  whoever registered the participant (its bank, or its regulator). No one
+  but the participant ever holds its private key.
 
-The new private key is written beside the old one first (``<id>.pem.next``,
-0600), the registry changes in one write transaction queued with the book's
-writers, and only then does the new file replace the old, whose private key
-is gone afterwards. A crash before the commit leaves the old key and the
-registry as they were; a crash after it leaves the registered new key in
-``<id>.pem.next``: signing then fails with ``BAD_SIGNATURE``, `keys rotate`
-says to move that file over ``<id>.pem``, and `keys revoke` starts afresh.
+Entries committed before the change stay valid: the chain already commits
+to them. From the change on, the old key signs nothing (``BAD_SIGNATURE``,
+saying when it was rotated or revoked).
+
+A rotation's new private key is written beside the old one first
+(``<id>.pem.next``, 0600) and replaces it only once the entry is committed;
+a crash in between leaves the registered key and its file as they were, or,
+after the commit, the new key in ``<id>.pem.next`` (`keys rotate` says to
+move it over ``<id>.pem``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
-from ledger import chain
-from ledger.errors import KeyUnavailable, UnknownParticipant
-from ledger.model import PARTICIPANT_PATTERN, KeyRecord, check_id
-from ledger.signing import KeyStore, public_bytes
+from ledger.errors import BadInput, KeyUnavailable, UnknownParticipant
+from ledger.model import PARTICIPANT_PATTERN, REVOKED, ROTATED, KeyRecord, Signature, SignedTx, check_id
+from ledger.registry import key_tx
+from ledger.signing import KeyStore, b64url, public_bytes, tx_bytes
 from ledger.store import Store, UnitOfWork
 
-ROTATED = "rotated"
-REVOKED = "revoked"
+__all__ = ["REVOKED", "ROTATED", "KeyChange", "key_history", "rotate_key", "revoke_key"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,45 +47,45 @@ class KeyChange:
     current: KeyRecord
 
 
-def replace_key(store: Store, keys: KeyStore, participant: str, reason: str, clock: Callable[[], datetime]) -> KeyChange:
-    """Retire ``participant``'s current key for ``reason`` and register a new one from the key store."""
+def rotate_key(ledger, participant: str) -> KeyChange:  # type: ignore[no-untyped-def]
+    """``participant`` replaces its key with a new one it makes in the key store (it must hold the current key)."""
     check_id(participant, "participant id", PARTICIPANT_PATTERN)
-    registered = store.reading(lambda uow: uow.current_keys([participant])).get(participant)
+    keys: KeyStore = ledger.keys
+    registered = ledger.store.reading(lambda uow: uow.current_keys([participant])).get(participant)
     if registered is None:
         raise UnknownParticipant(f"no participant {participant}")
-    if reason == ROTATED:
-        # A rotation is made by whoever holds the key: the key store must hold the registered one.
-        held = public_bytes(keys.load(participant))
-        if held != registered:
-            staged = keys.path(participant).with_name(f"{participant}.pem.next")
-            interrupted = f"; {staged} may hold it (a rotation interrupted after it registered): move it to {keys.path(participant)}" if staged.exists() else ""
-            raise KeyUnavailable(
-                f"the key for {participant} in {keys.directory} is not its registered key{interrupted}; "
-                f"if that key is lost or exposed, use `keys revoke {participant}`"
-            )
-    new_public = public_bytes(keys.stage(participant))
-
-    def write(uow: UnitOfWork) -> KeyChange:
-        uow.head(lock=True)  # queue with the book's writers: no entry commits between our clock read and the change
-        history = uow.key_history(participant)
-        current = next((k for k in history if k.retired_at is None), None)
-        if current is None or current.public_key != registered:
-            raise KeyUnavailable(f"{participant}'s key changed while this ran; run the command again")
-        at = _change_time(chain.iso(clock()), uow.last_entry_at(), current.valid_from)
-        uow.replace_key(participant, new_public, at, reason)
-        return KeyChange(
-            participant,
-            KeyRecord(participant, current.public_key, current.valid_from, at, reason),
-            KeyRecord(participant, new_public, at),
+    held = public_bytes(keys.load(participant))
+    if held != registered:
+        staged = keys.path(participant).with_name(f"{participant}.pem.next")
+        interrupted = f"; {staged} may hold it (a rotation interrupted after it registered): move it to {keys.path(participant)}" if staged.exists() else ""
+        raise KeyUnavailable(
+            f"the key for {participant} in {keys.directory} is not its registered key{interrupted}; "
+            f"if that key is lost or exposed, its registrar revokes it: `keys revoke {participant} --public-key NEW`"
         )
-
+    new = keys.stage(participant)
     try:
-        change = store.writing(write)
+        tx = key_tx(ledger.id, participant, public_bytes(new), ROTATED)
+        payload = tx_bytes(tx)
+        signatures = (keys.sign(participant, payload), Signature(participant, b64url(new.sign(payload))))
+        ledger.book.submit(SignedTx(tx=tx, signatures=signatures, canonical=payload))
     except BaseException:
         keys.discard(participant)
         raise
     keys.promote(participant)
-    return change
+    return _last_change(ledger.store, participant)
+
+
+def revoke_key(ledger, participant: str, public_key: bytes, by: str | None = None) -> KeyChange:  # type: ignore[no-untyped-def]
+    """Install ``public_key`` (made by the participant) in place of ``participant``'s key, signed by its registrar."""
+    check_id(participant, "participant id", PARTICIPANT_PATTERN)
+    if len(public_key) != 32:
+        raise BadInput("the new public key must be 32 bytes of Ed25519, base64url (what `wonledger keys new` prints)")
+    who = ledger.participant(participant)
+    registrar = who.registrar or ledger.book.registry_policy.authority_of(who.jurisdiction)
+    signer = by or registrar
+    tx = key_tx(ledger.id, participant, public_key, REVOKED)
+    ledger.book.submit(ledger.sign(tx, [signer]))
+    return _last_change(ledger.store, participant)
 
 
 def key_history(store: Store, participant: str) -> list[KeyRecord]:
@@ -104,15 +99,6 @@ def key_history(store: Store, participant: str) -> list[KeyRecord]:
     return store.reading(read)
 
 
-def _change_time(now: str, last_entry: str | None, current_from: str) -> str:
-    """The retirement time: now, but strictly after every committed entry and the key's own start.
-
-    Entries at or after it must be signed by the new key; one committed in the
-    same microsecond as the change would otherwise fall under the wrong key.
-    """
-    floor = max(_next_microsecond(last_entry) if last_entry else now, _next_microsecond(current_from))
-    return max(now, floor)
-
-
-def _next_microsecond(at: str) -> str:
-    return chain.iso(chain.parse_iso(at) + timedelta(microseconds=1))
+def _last_change(store: Store, participant: str) -> KeyChange:
+    history = key_history(store, participant)
+    return KeyChange(participant, history[-2], history[-1])

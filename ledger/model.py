@@ -33,6 +33,7 @@ PARTICIPANT_KINDS = (
     "dealer",
     "offshore_issuer",
     "custodian",
+    "regulator",
     "individual",
     "corporate",
 )
@@ -51,7 +52,18 @@ PLAIN_KINDS = (
 )
 #: Kinds the book treats specially.
 HOLD, POST, VOID, EXPIRE, REVERSAL = "hold", "post", "void", "expire", "reversal"
-TX_KINDS = PLAIN_KINDS + (HOLD, POST, VOID, EXPIRE, REVERSAL)
+#: Registry entries: they move nothing; they change who takes part, what exists and who signs.
+REGISTER, NEW_ASSET, NEW_ISSUER, OPEN, KEY = "register", "asset", "issuer", "open", "key"
+REGISTRY_KINDS = (REGISTER, NEW_ASSET, NEW_ISSUER, OPEN, KEY)
+#: The entry an upgrade writes to freeze a registry that was kept before registry entries existed.
+GENESIS = "genesis"
+TX_KINDS = PLAIN_KINDS + (HOLD, POST, VOID, EXPIRE, REVERSAL) + REGISTRY_KINDS + (GENESIS,)
+#: The field of the ``tx`` object that carries each registry entry's subject.
+SUBJECT_FIELD = {REGISTER: "participant", NEW_ASSET: "asset", NEW_ISSUER: "issuer", KEY: "key"}
+#: Why a key was replaced.
+ROTATED, REVOKED = "rotated", "revoked"
+#: In the signers of a key rotation, the mark of the signature made with the new key (proof of possession).
+NEW_KEY = "#new"
 
 #: Account flags.
 NO_OVERDRAFT = "no_overdraft"
@@ -84,6 +96,9 @@ class Participant:
     jurisdiction: str
     resident: bool
     public_key: bytes = field(repr=False)
+    #: Who vouched for it: its regulator, the bank that registered a customer, itself for a
+    #: jurisdiction's authority; empty for a participant of a registry frozen at an upgrade.
+    registrar: str = ""
 
     def __post_init__(self) -> None:
         check_id(self.id, "participant id", PARTICIPANT_PATTERN)
@@ -178,6 +193,91 @@ class Travel:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountSpec:
+    """An account an entry opens: ``owner:asset[:label]``, a reserve when ``reserve``."""
+
+    owner: str
+    asset: str
+    label: str = ""
+    reserve: bool = False
+
+    @property
+    def id(self) -> str:
+        return account_id(self.owner, self.asset, self.label)
+
+    def to_wire(self) -> dict[str, object]:
+        wire: dict[str, object] = {"owner": self.owner, "asset": self.asset}
+        if self.label:
+            wire["label"] = self.label
+        if self.reserve:
+            wire["reserve"] = True
+        return wire
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """A participant as its registrar vouches for it, with the public key it made itself."""
+
+    id: str
+    kind: str
+    jurisdiction: str
+    resident: bool
+    public_key: str  # base64url, 32 bytes of Ed25519
+    registrar: str
+
+    def to_wire(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "jurisdiction": self.jurisdiction,
+            "resident": self.resident,
+            "public_key": self.public_key,
+            "registrar": self.registrar,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AssetSpec:
+    """A new asset (not a stablecoin: those exist by their issuer's registration)."""
+
+    code: str
+    currency: str
+    kind: str
+    exponent: int
+    issuer: str
+
+    def to_wire(self) -> dict[str, object]:
+        return {"code": self.code, "currency": self.currency, "kind": self.kind, "exponent": self.exponent, "issuer": self.issuer}
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerSpec:
+    """``issuer`` registered to issue stablecoin ``asset`` in ``currency``."""
+
+    asset: str
+    currency: str
+    issuer: str
+
+    def to_wire(self) -> dict[str, object]:
+        return {"asset": self.asset, "currency": self.currency, "issuer": self.issuer}
+
+
+@dataclass(frozen=True, slots=True)
+class KeySpec:
+    """``participant``'s signing key replaced by ``public_key`` (base64url), ``rotated`` or ``revoked``."""
+
+    participant: str
+    public_key: str
+    reason: str
+
+    def to_wire(self) -> dict[str, object]:
+        return {"participant": self.participant, "public_key": self.public_key, "reason": self.reason}
+
+
+Subject = Registration | AssetSpec | IssuerSpec | KeySpec
+
+
+@dataclass(frozen=True, slots=True)
 class Tx:
     """A transaction as its debtors sign it (the ``tx`` object of the wire format).
 
@@ -196,6 +296,12 @@ class Tx:
     timeout_s: int | None = None
     quote: QuoteTerms | None = None
     travel: Travel | None = None
+    #: Accounts this entry opens before its legs move (their owners sign it).
+    opens: tuple[AccountSpec, ...] = ()
+    #: What a registry entry registers (see SUBJECT_FIELD); None for every other kind.
+    subject: Subject | None = None
+    #: The registry a genesis entry freezes, as canonical JSON text.
+    snapshot: str | None = None
 
     def to_wire(self) -> dict[str, object]:
         wire: dict[str, object] = {
@@ -213,6 +319,14 @@ class Tx:
             wire["quote"] = self.quote.to_wire()
         if self.travel is not None:
             wire["travel"] = self.travel.to_wire()
+        if self.opens:
+            wire["opens"] = [spec.to_wire() for spec in self.opens]
+        if self.subject is not None:
+            wire[SUBJECT_FIELD[self.kind]] = self.subject.to_wire()
+        if self.snapshot is not None:
+            import json
+
+            wire["snapshot"] = json.loads(self.snapshot)
         return wire
 
 
@@ -253,6 +367,19 @@ class Receipt:
     at: str
     status: str
     duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HoldState:
+    """A hold as the rules know it: its legs, when it was made (``at``) and expires, and how it ended."""
+
+    id: str
+    seq: int
+    status: str  # pending, posted, voided
+    expires_at: str
+    legs: tuple[Leg, ...]
+    finished_by: str | None = None
+    at: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,8 +27,8 @@ from fractions import Fraction
 from functools import cache
 from importlib import resources
 
-from ledger.errors import HolderNotEligible, IssuerNotEligible, ReserveShortfall, Residency
-from ledger.model import Participant
+from ledger.errors import HolderNotEligible, IssuerNotEligible, NotAuthorized, ReserveNotEligible, ReserveShortfall, Residency
+from ledger.model import AssetSpec, Participant, Registration
 from ledger.money import Asset, parse_amount
 from ledger.rates import USD_EXPONENT, Rates, reference_rates
 
@@ -97,6 +97,89 @@ def require_eligible(candidate: Participant, policy: IssuerPolicy) -> None:
         raise IssuerNotEligible(
             f"{candidate.id} is a {candidate.kind} in {candidate.jurisdiction}; in phase {policy.phase} "
             f"only {allowed} may issue stablecoins there"
+        )
+
+
+# -- who vouches for whom ---------------------------------------------------------
+
+REGULATOR = "regulator"
+#: Who may issue each kind of asset that is not a stablecoin.
+ASSET_ISSUERS = {WHOLESALE_CBDC: ("central_bank",), DEPOSIT_TOKEN: ("bank",), "correspondent_balance": ("bank",)}
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryPolicy:
+    """Who registers whom, and what reserves may hold (``[authorities]``, ``[registry]``, ``[reserves]`` of policy.toml)."""
+
+    authorities: dict[str, str]
+    customer_registrars: tuple[str, ...]
+    reserve_kinds: dict[str, tuple[str, ...]]
+
+    def authority_of(self, jurisdiction: str) -> str:
+        authority = self.authorities.get(jurisdiction)
+        if authority is None:
+            raise NotAuthorized(f"policy.toml names no authority for {jurisdiction}: nobody there can vouch for institutions")
+        return authority
+
+    def require_registrar(self, subject: Registration, registrar: Participant | None) -> None:
+        """``registrar`` may vouch for ``subject``: its regulator, a bank of its jurisdiction for a customer, itself for an authority."""
+        if subject.kind == REGULATOR:
+            if self.authorities.get(subject.jurisdiction) != subject.id:
+                named = self.authorities.get(subject.jurisdiction)
+                raise NotAuthorized(
+                    f"{subject.id} is not the authority policy.toml names for {subject.jurisdiction} "
+                    f"({named or 'none is named'}); a regulator registers only as its jurisdiction's authority"
+                )
+            if subject.registrar != subject.id:
+                raise NotAuthorized(f"an authority registers itself: {subject.id}'s registrar must be {subject.id}")
+            return
+        if registrar is None:
+            raise NotAuthorized(f"{subject.id}'s registrar {subject.registrar} is not a registered participant")
+        if subject.kind in CUSTOMER_KINDS:
+            if registrar.kind not in self.customer_registrars or registrar.jurisdiction != subject.jurisdiction:
+                raise NotAuthorized(
+                    f"a {subject.kind} in {subject.jurisdiction} is registered by a "
+                    f"{' or '.join(self.customer_registrars)} of {subject.jurisdiction}, which vouches for who they are "
+                    f"and where they live; {registrar.id} is a {registrar.kind} in {registrar.jurisdiction}"
+                )
+            return
+        authority = self.authority_of(subject.jurisdiction)
+        if registrar.id != authority:
+            raise NotAuthorized(
+                f"a {subject.kind} in {subject.jurisdiction} is registered by its regulator {authority}, not by {registrar.id}"
+            )
+
+    def require_asset_issuer(self, spec: AssetSpec, issuer: Participant) -> None:
+        kinds = ASSET_ISSUERS.get(spec.kind, ())
+        if issuer.kind not in kinds:
+            raise NotAuthorized(f"a {spec.kind} is issued by a {' or '.join(kinds)}; {issuer.id} is a {issuer.kind}")
+
+
+def load_registry_policy() -> RegistryPolicy:
+    data = _policy_data()
+    return RegistryPolicy(
+        authorities=dict(data.get("authorities", {})),
+        customer_registrars=tuple(data.get("registry", {}).get("customer_registrars", ("bank",))),
+        reserve_kinds={c: tuple(k) for c, k in data.get("reserves", {}).get("eligible", {}).items()},
+    )
+
+
+def reserve_counts(issuer: str, asset: Asset, policy: RegistryPolicy) -> bool:
+    """Whether ``asset`` held in ``issuer``'s reserve backs its stablecoins: eligible, and not its own liability."""
+    return asset.kind in policy.reserve_kinds.get(asset.currency, ()) and asset.issuer != issuer
+
+
+def require_reserve_eligible(owner: str, asset: Asset, issuers: set[str], policy: RegistryPolicy) -> None:
+    if not issuers:
+        raise ReserveNotEligible(f"{owner} issues no stablecoin, so it keeps no reserve")
+    if asset.issuer == owner:
+        raise ReserveNotEligible(
+            f"{asset.code} is {owner}'s own liability: an issuer's own deposits never back its stablecoins"
+        )
+    allowed = policy.reserve_kinds.get(asset.currency, ())
+    if asset.kind not in allowed:
+        raise ReserveNotEligible(
+            f"a {asset.currency} reserve holds only {', '.join(allowed) or 'nothing'}; {asset.code} is a {asset.kind}"
         )
 
 

@@ -1,95 +1,75 @@
-"""The registry: who takes part, which assets exist, which accounts are open.
+"""The registry as journal entries: the signed entries that register participants, assets, issuers, accounts and keys.
 
-Registry changes move no money, so they are not journal entries; they are
-checked here and written in one transaction each. An account's owner, asset
-and flags never change once it is open.
+Registry changes are journal entries like payments: chained, checkpointed and
+replayed by ``verify``, and decided by the rulebook (:mod:`ledger.rules`),
+which says who must sign each one:
+
+- ``register``: a participant, signed by itself (with the public key it made
+  and registers) and by its registrar: its jurisdiction's regulator for an
+  institution, a bank of its jurisdiction for a customer (KYC), itself for
+  the regulator that policy.toml names as the jurisdiction's authority;
+- ``asset``: a wholesale CBDC, deposit token or correspondent balance,
+  signed by its issuer and the issuer's regulator;
+- ``issuer``: a stablecoin issuer (creating the coin), signed by the issuer
+  and its regulator, if policy.toml admits the issuer's kind;
+- ``open`` (or ``opens`` on any payment): accounts, signed by their owners,
+  and by the issuing bank for a deposit token or the central bank for
+  wholesale money;
+- ``key``: a rotation signed with the current and the new key, or a
+  revocation signed by the participant's registrar, carrying the public key
+  the participant made.
+
+This module only builds the entries; nothing here writes.
 """
 
 from __future__ import annotations
 
-from ledger.errors import AlreadyExists, BadInput, UnknownAsset, UnknownParticipant
+import hashlib
+import secrets
+
 from ledger.model import (
-    ISSUANCE,
-    NO_OVERDRAFT,
-    PARTICIPANT_PATTERN,
-    RESERVE,
-    Account,
-    Participant,
-    account_id,
-    check_id,
+    KEY,
+    NEW_ASSET,
+    NEW_ISSUER,
+    OPEN,
+    REGISTER,
+    AccountSpec,
+    AssetSpec,
+    IssuerSpec,
+    KeySpec,
+    Registration,
+    Tx,
 )
 from ledger.money import Asset
-from ledger.policy import IssuerPolicy, require_eligible, require_may_hold
-from ledger.store import Store, UnitOfWork
+from ledger.signing import b64url
 
 
-def add_participant(store: Store, participant: Participant) -> Participant:
-    def write(uow: UnitOfWork) -> Participant:
-        if uow.participant(participant.id) is not None:
-            raise AlreadyExists(f"participant {participant.id} already exists")
-        uow.add_participant(participant)
-        return participant
-
-    return store.writing(write)
+def _entry_id(prefix: str, name: str) -> str:
+    text = f"{prefix}:{name}"
+    return text if len(text) <= 128 else f"{prefix}:{hashlib.sha256(name.encode()).hexdigest()}"
 
 
-def add_asset(uow: UnitOfWork, asset: Asset) -> Asset:
-    """Register an asset and open its issuer's issuance account (which may go negative)."""
-    if uow.participant(asset.issuer) is None:
-        raise UnknownParticipant(f"no participant {asset.issuer} to issue {asset.code}")
-    if uow.asset(asset.code) is not None:
-        raise AlreadyExists(f"asset {asset.code} already exists")
-    uow.add_asset(asset)
-    uow.add_account(Account(id=account_id(asset.issuer, asset.code), owner=asset.issuer, asset=asset.code, flags=frozenset({ISSUANCE})))
-    return asset
+def registration_tx(
+    ledger_id: str, pid: str, kind: str, jurisdiction: str, resident: bool, public_key: bytes, registrar: str, memo: str = ""
+) -> Tx:
+    subject = Registration(pid, kind, jurisdiction, resident, b64url(public_key), registrar)
+    return Tx(ledger=ledger_id, id=_entry_id("register", pid), kind=REGISTER, legs=(), memo=memo, subject=subject)
 
 
-def open_account(uow: UnitOfWork, owner: str, asset: str, label: str = "", reserve: bool = False) -> Account:
-    account = new_account(uow, owner, asset, label, reserve)
-    if uow.accounts([account.id]):
-        raise AlreadyExists(f"account {account.id} already exists")
-    uow.add_account(account)
-    return account
+def asset_tx(ledger_id: str, asset: Asset, memo: str = "") -> Tx:
+    subject = AssetSpec(asset.code, asset.currency, asset.kind, asset.exponent, asset.issuer)
+    return Tx(ledger=ledger_id, id=_entry_id("asset", asset.code), kind=NEW_ASSET, legs=(), memo=memo, subject=subject)
 
 
-def new_account(uow: UnitOfWork, owner: str, asset: str, label: str = "", reserve: bool = False) -> Account:
-    """The account ``owner`` may open in ``asset``, checked but not yet written."""
-    check_id(owner, "owner", PARTICIPANT_PATTERN)
-    if label:
-        check_id(label, "label", PARTICIPANT_PATTERN)
-    holder = uow.participant(owner)
-    if holder is None:
-        raise UnknownParticipant(f"no participant {owner}")
-    found = uow.asset(asset)
-    if found is None:
-        raise UnknownAsset(f"no asset {asset}")
-    issuer = uow.participant(found.issuer)
-    if issuer is not None:
-        require_may_hold(holder, found, issuer)
-    if reserve and not label:
-        raise BadInput("a reserve account needs a label")
-    flags = {NO_OVERDRAFT} | ({RESERVE} if reserve else set())
-    return Account(id=account_id(owner, asset, label), owner=owner, asset=asset, flags=frozenset(flags), label=label)
+def issuer_tx(ledger_id: str, issuer: str, code: str, currency: str, memo: str = "") -> Tx:
+    return Tx(ledger=ledger_id, id=_entry_id("issuer", code), kind=NEW_ISSUER, legs=(), memo=memo, subject=IssuerSpec(code, currency, issuer))
 
 
-def register_issuer(uow: UnitOfWork, issuer: str, code: str, currency: str, policy: IssuerPolicy, at: str) -> Asset:
-    """Register ``issuer`` for stablecoin ``code`` (creating the asset if it is new).
+def open_tx(ledger_id: str, specs: tuple[AccountSpec, ...], memo: str = "") -> Tx:
+    name = specs[0].id if len(specs) == 1 else "+".join(s.id for s in specs)
+    return Tx(ledger=ledger_id, id=_entry_id("open", name), kind=OPEN, legs=(), memo=memo, opens=specs)
 
-    The participant must be of a kind the policy admits in its jurisdiction
-    (``ISSUER_NOT_ELIGIBLE`` otherwise).
-    """
-    candidate = uow.participant(issuer)
-    if candidate is None:
-        raise UnknownParticipant(f"no participant {issuer}")
-    require_eligible(candidate, policy)
-    existing = uow.asset(code)
-    if existing is None:
-        if currency not in policy.exponents:
-            raise BadInput(f"no exponent for {currency} in policy.toml ({', '.join(sorted(policy.exponents))})")
-        existing = add_asset(uow, Asset(code, currency, "stablecoin", policy.exponents[currency], issuer))
-    elif existing.kind != "stablecoin" or existing.issuer != issuer or existing.currency != currency:
-        raise AlreadyExists(f"asset {code} exists as a {existing.currency} {existing.kind} of {existing.issuer}")
-    if code in uow.issuers():
-        raise AlreadyExists(f"{issuer} is already registered for {code}")
-    uow.add_issuer(code, issuer, at)
-    return existing
+
+def key_tx(ledger_id: str, participant: str, public_key: bytes, reason: str, memo: str = "") -> Tx:
+    subject = KeySpec(participant, b64url(public_key), reason)
+    return Tx(ledger=ledger_id, id=f"key:{participant}:{secrets.token_hex(6)}", kind=KEY, legs=(), memo=memo, subject=subject)

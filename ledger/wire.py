@@ -18,7 +18,22 @@ from typing import Any
 from ledger.errors import BadAmount, BadInput, BadSignature
 from ledger.model import (
     EXPIRE,
+    GENESIS,
     HOLD,
+    KEY,
+    NEW_ASSET,
+    NEW_ISSUER,
+    OPEN,
+    REGISTER,
+    REGISTRY_KINDS,
+    ROTATED,
+    REVOKED,
+    SUBJECT_FIELD,
+    AccountSpec,
+    AssetSpec,
+    IssuerSpec,
+    KeySpec,
+    Registration,
     MAX_LEGS,
     MAX_MEMO,
     MAX_TIMEOUT_S,
@@ -46,7 +61,7 @@ MAX_LINE_BYTES = 256 * 1024
 MAX_SIGNATURES = 16
 
 _TX_REQUIRED = ("ledger", "id", "kind", "legs")
-_TX_OPTIONAL = ("memo", "ref", "timeout", "quote", "travel")
+_TX_OPTIONAL = ("memo", "ref", "timeout", "quote", "travel", "opens", "snapshot") + tuple(SUBJECT_FIELD.values())
 _QUOTE_FIELDS = ("id", "rate", "source", "expires_at")
 _PARTY_FIELDS = ("id", "account", "kind", "jurisdiction")
 _RATE = re.compile(r"^[0-9]{1,20}(\.[0-9]{1,20})?$")
@@ -57,7 +72,12 @@ _LEG_FIELDS = ("debit", "credit", "asset", "amount")
 #: Kinds that finish or undo an earlier transaction and so must name it.
 _KINDS_WITH_REF = (POST, VOID, EXPIRE, REVERSAL)
 #: Kinds that move nothing themselves.
-_KINDS_WITHOUT_LEGS = (VOID, EXPIRE)
+_KINDS_WITHOUT_LEGS = (VOID, EXPIRE, GENESIS) + REGISTRY_KINDS
+#: Kinds that may open accounts before their legs move.
+_KINDS_WITH_OPENS = PLAIN_KINDS + (HOLD, OPEN)
+_ASSET_KINDS = ("wholesale_cbdc", "deposit_token", "correspondent_balance")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_ASSET_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9.]{0,31}$")
 
 
 def _refuse_float(text: str) -> None:
@@ -115,14 +135,15 @@ def parse_envelope(obj: object) -> SignedTx:
     if "tx" not in obj:
         raise BadInput("missing 'tx'")
     tx = parse_tx(obj["tx"])
-    signatures = parse_signatures(obj.get("signatures"))
+    signatures = parse_signatures(obj.get("signatures"), tx)
     # parse_tx has checked every key and value of obj["tx"]: it is plain JSON.
     signed = SignedTx(tx=tx, signatures=signatures, canonical=canonical_bytes(obj["tx"], plain=True))
     _PARSED[id(signed)] = signed
     return signed
 
 
-def parse_signatures(value: object) -> tuple[Signature, ...]:
+def parse_signatures(value: object, tx: Tx | None = None) -> tuple[Signature, ...]:
+    """The signatures; a key rotation carries its participant's twice: the current key's, then the new key's."""
     if not isinstance(value, list):
         raise BadSignature("'signatures' must be a list of {signer, sig}")
     if len(value) > MAX_SIGNATURES:
@@ -135,7 +156,10 @@ def parse_signatures(value: object) -> tuple[Signature, ...]:
         signer = check_id(item["signer"], "signer", PARTICIPANT_PATTERN)
         if not isinstance(item["sig"], str):
             raise BadSignature(f"signature of {signer} must be base64url text")
-        if signer in seen:
+        if signer in seen and not (
+            tx is not None and tx.kind == KEY and isinstance(tx.subject, KeySpec) and tx.subject.reason == ROTATED
+            and signer == tx.subject.participant and sum(1 for s in found if s.signer == signer) == 1
+        ):
             raise BadSignature(f"{signer} signed twice")
         seen.add(signer)
         found.append(Signature(signer=signer, sig=item["sig"]))
@@ -182,6 +206,28 @@ def parse_tx(obj: object, journal: bool = False) -> Tx:
     if (quote is not None or travel is not None) and kind not in _KINDS_WITH_TERMS:
         raise BadInput(f"a {kind} takes no 'quote' or 'travel'")
     legs = parse_legs(obj["legs"], kind)
+    opens = obj.get("opens")
+    if opens is not None and kind not in _KINDS_WITH_OPENS:
+        raise BadInput(f"a {kind} opens no accounts")
+    if kind == OPEN and not opens:
+        raise BadInput("an open entry names the accounts it opens in 'opens'")
+    subject = None
+    for name, field_name in SUBJECT_FIELD.items():
+        if field_name in obj and kind != name:
+            raise BadInput(f"a {kind} takes no {field_name!r}")
+    if kind in SUBJECT_FIELD:
+        if SUBJECT_FIELD[kind] not in obj:
+            raise BadInput(f"a {kind} entry needs {SUBJECT_FIELD[kind]!r}")
+        subject = _SUBJECT_PARSERS[kind](obj[SUBJECT_FIELD[kind]])
+    snapshot = obj.get("snapshot")
+    if kind == GENESIS:
+        if not journal:
+            raise BadInput("a genesis entry is written by the ledger itself, at an upgrade")
+        if not isinstance(snapshot, Mapping):
+            raise BadInput("a genesis entry carries its registry in 'snapshot'")
+        snapshot = canonical_bytes(snapshot).decode()
+    elif snapshot is not None:
+        raise BadInput(f"a {kind} takes no 'snapshot'")
     return Tx(
         ledger=ledger,
         id=tx_id,
@@ -192,6 +238,9 @@ def parse_tx(obj: object, journal: bool = False) -> Tx:
         timeout_s=timeout,
         quote=None if quote is None else parse_quote(quote),
         travel=None if travel is None else parse_travel(travel),
+        opens=() if opens is None else parse_opens(opens),
+        subject=subject,
+        snapshot=snapshot,
     )
 
 
@@ -266,3 +315,128 @@ def parse_legs(value: object, kind: str) -> tuple[Leg, ...]:
         amount = check_minor_units(item["amount"], f"leg {n} amount")
         legs.append(Leg(debit=debit, credit=credit, asset=asset, amount=amount))
     return tuple(legs)
+
+
+# -- registry entries ------------------------------------------------------------
+
+def _fields(obj: object, required: tuple[str, ...], optional: tuple[str, ...], what: str) -> Mapping[str, Any]:
+    if not isinstance(obj, Mapping):
+        raise BadInput(f"{what} must be a JSON object")
+    missing = [f for f in required if f not in obj]
+    if missing:
+        raise BadInput(f"{what} is missing {missing[0]!r}")
+    extra = set(obj) - set(required) - set(optional)
+    if extra:
+        raise BadInput(f"{what} has unknown field {sorted(extra)[0]!r}")
+    return obj
+
+
+def _asset_code(value: object, what: str) -> str:
+    if not isinstance(value, str) or not _ASSET_CODE.fullmatch(value):
+        raise BadInput(f"{what} must be an asset code: a letter, then up to 31 letters, digits or dots")
+    return value
+
+
+def _currency(value: object, what: str) -> str:
+    if not isinstance(value, str) or not _CURRENCY.fullmatch(value):
+        raise BadInput(f"{what} must be a three-letter currency code such as KRW")
+    return value
+
+
+def _public_key(value: object, what: str) -> str:
+    from ledger.signing import unb64url
+
+    if not isinstance(value, str) or len(value) != 43:
+        raise BadInput(f"{what} must be an Ed25519 public key: 32 bytes in base64url, 43 characters")
+    try:
+        raw = unb64url(value)
+    except Exception:
+        raise BadInput(f"{what} is not base64url") from None
+    if len(raw) != 32:
+        raise BadInput(f"{what} must be 32 bytes")
+    return value
+
+
+def parse_opens(value: object) -> tuple[AccountSpec, ...]:
+    """The accounts an entry opens: owner, asset, and optionally a label and the reserve flag."""
+    if not isinstance(value, list) or not value:
+        raise BadInput("'opens' must be a non-empty list of accounts")
+    if len(value) > MAX_LEGS:
+        raise BadInput(f"an entry opens at most {MAX_LEGS} accounts")
+    specs = []
+    for n, item in enumerate(value, 1):
+        o = _fields(item, ("owner", "asset"), ("label", "reserve"), f"opened account {n}")
+        label = o.get("label", "")
+        if "label" in o:
+            check_id(label, f"opened account {n} label", PARTICIPANT_PATTERN)
+        reserve = o.get("reserve", False)
+        if "reserve" in o and reserve is not True:
+            raise BadInput(f"opened account {n}: 'reserve' is true or absent")
+        specs.append(
+            AccountSpec(
+                owner=check_id(o["owner"], f"opened account {n} owner", PARTICIPANT_PATTERN),
+                asset=_asset_code(o["asset"], f"opened account {n} asset"),
+                label=label,
+                reserve=reserve,
+            )
+        )
+    if len({s.id for s in specs}) != len(specs):
+        raise BadInput("an entry opens each account once")
+    return tuple(specs)
+
+
+def parse_registration(obj: object) -> Registration:
+    r = _fields(obj, ("id", "kind", "jurisdiction", "resident", "public_key", "registrar"), (), "participant")
+    if r["kind"] not in PARTICIPANT_KINDS:
+        raise BadInput(f"participant kind {str(r['kind'])[:40]!r} is not one of {', '.join(PARTICIPANT_KINDS)}")
+    if not isinstance(r["jurisdiction"], str) or not re.fullmatch(r"[A-Z]{2}", r["jurisdiction"]):
+        raise BadInput("participant jurisdiction must be a two-letter country code")
+    if not isinstance(r["resident"], bool):
+        raise BadInput("participant resident must be true or false")
+    return Registration(
+        id=check_id(r["id"], "participant id", PARTICIPANT_PATTERN),
+        kind=r["kind"],
+        jurisdiction=r["jurisdiction"],
+        resident=r["resident"],
+        public_key=_public_key(r["public_key"], "participant public_key"),
+        registrar=check_id(r["registrar"], "participant registrar", PARTICIPANT_PATTERN),
+    )
+
+
+def parse_asset_spec(obj: object) -> AssetSpec:
+    a = _fields(obj, ("code", "currency", "kind", "exponent", "issuer"), (), "asset")
+    if a["kind"] not in _ASSET_KINDS:
+        raise BadInput(f"asset kind must be one of {', '.join(_ASSET_KINDS)} (stablecoins exist by their issuer's registration)")
+    exponent = a["exponent"]
+    if isinstance(exponent, bool) or not isinstance(exponent, int) or not 0 <= exponent <= 18:
+        raise BadInput("asset exponent must be a whole number from 0 to 18")
+    return AssetSpec(
+        code=_asset_code(a["code"], "asset code"),
+        currency=_currency(a["currency"], "asset currency"),
+        kind=a["kind"],
+        exponent=exponent,
+        issuer=check_id(a["issuer"], "asset issuer", PARTICIPANT_PATTERN),
+    )
+
+
+def parse_issuer_spec(obj: object) -> IssuerSpec:
+    i = _fields(obj, ("asset", "currency", "issuer"), (), "issuer")
+    return IssuerSpec(
+        asset=_asset_code(i["asset"], "issuer asset"),
+        currency=_currency(i["currency"], "issuer currency"),
+        issuer=check_id(i["issuer"], "issuer", PARTICIPANT_PATTERN),
+    )
+
+
+def parse_key_spec(obj: object) -> KeySpec:
+    k = _fields(obj, ("participant", "public_key", "reason"), (), "key")
+    if k["reason"] not in (ROTATED, REVOKED):
+        raise BadInput(f"key reason must be {ROTATED} or {REVOKED}")
+    return KeySpec(
+        participant=check_id(k["participant"], "key participant", PARTICIPANT_PATTERN),
+        public_key=_public_key(k["public_key"], "key public_key"),
+        reason=k["reason"],
+    )
+
+
+_SUBJECT_PARSERS = {REGISTER: parse_registration, NEW_ASSET: parse_asset_spec, NEW_ISSUER: parse_issuer_spec, KEY: parse_key_spec}

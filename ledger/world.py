@@ -1,8 +1,11 @@
-"""Loading a world from fixtures: the registry first, then signed funding.
+"""Loading a world from fixtures: every participant, asset, issuer and account by a signed registry entry, then signed funding.
 
 The default world is ``world.toml`` in the fixtures (DESIGN section 2). Keys
 for its participants are made in the key store (an existing key is reused,
-since a key belongs to its participant, not to one ledger).
+since a key belongs to its participant, not to one ledger): the operator of a
+demo world holds them all, so that every registry entry can be signed by the
+party the rules name. ``verify`` then checks the world's origin like any
+other entry.
 """
 
 from __future__ import annotations
@@ -12,13 +15,11 @@ from importlib import resources
 from typing import Any
 
 from ledger.errors import BadInput
-from ledger.model import Leg, Participant, Tx
+from ledger.model import AccountSpec, Leg, SignedTx, Tx
 from ledger.money import Asset, parse_amount
-from ledger.chain import iso, utc_now
-from ledger.policy import load_issuer_policy
-from ledger.registry import add_asset, open_account, register_issuer
-from ledger.signing import KeyStore, public_bytes
-from ledger.store import Store, UnitOfWork
+from ledger.policy import CUSTOMER_KINDS, DEPOSIT_TOKEN, WHOLESALE_CBDC, RegistryPolicy, load_issuer_policy
+from ledger.registry import asset_tx, issuer_tx, open_tx, registration_tx
+from ledger.signing import KeyStore, public_bytes, tx_bytes
 
 WORLDS = ("default", "empty")
 
@@ -38,30 +39,52 @@ def participant_key(keys: KeyStore, participant: str) -> bytes:
     return public_bytes(key)
 
 
-def load_registry(store: Store, keys: KeyStore, data: dict[str, Any]) -> None:
-    participants = [
-        Participant(
-            id=p["id"],
-            kind=p["kind"],
-            jurisdiction=p["jurisdiction"],
-            resident=p.get("resident", True),
-            public_key=participant_key(keys, p["id"]),
-        )
-        for p in data.get("participants", [])
-    ]
+def default_registrar(kind: str, jurisdiction: str, pid: str, policy: RegistryPolicy, banks: list[str]) -> str:
+    """Who registers a participant when nobody is named: itself for a regulator, its regulator, or a bank of its jurisdiction."""
+    if kind == "regulator":
+        return pid
+    if kind in CUSTOMER_KINDS:
+        if not banks:
+            raise BadInput(f"no bank in {jurisdiction} to register {pid}: name one with --by")
+        return banks[0]
+    return policy.authority_of(jurisdiction)
 
-    def write(uow: UnitOfWork) -> None:
-        for p in participants:
-            uow.add_participant(p)
-        for a in data.get("assets", []):
-            add_asset(uow, Asset(a["code"], a["currency"], a["kind"], a["exponent"], a["issuer"]))
-        policy = load_issuer_policy()
-        for reg in data.get("issuers", []):
-            register_issuer(uow, reg["issuer"], reg["asset"], reg["currency"], policy, iso(utc_now()))
-        for acc in data.get("accounts", []):
-            open_account(uow, acc["owner"], acc["asset"], acc.get("label", ""), reserve=acc.get("reserve", False))
 
-    store.writing(write)
+def world_entries(ledger_id: str, keys: KeyStore, data: dict[str, Any], policy: RegistryPolicy) -> list[SignedTx]:
+    """The world's registry entries and funding, each signed by the parties the rules name, in order."""
+    signed: list[SignedTx] = []
+
+    def sign(tx: Tx, signers: list[str]) -> None:
+        payload = tx_bytes(tx)
+        signed.append(SignedTx(tx=tx, signatures=tuple(keys.sign(s, payload) for s in dict.fromkeys(signers)), canonical=payload))
+
+    people = data.get("participants", [])
+    kinds = {p["id"]: p for p in people}
+    # Authorities first, then institutions, then customers: a registrar is registered before those it vouches for.
+    order = sorted(people, key=lambda p: (p["kind"] != "regulator", p["kind"] in CUSTOMER_KINDS))
+    for p in order:
+        banks = sorted(q["id"] for q in people if q["kind"] == "bank" and q["jurisdiction"] == p["jurisdiction"])
+        registrar = p.get("registrar") or default_registrar(p["kind"], p["jurisdiction"], p["id"], policy, banks)
+        tx = registration_tx(ledger_id, p["id"], p["kind"], p["jurisdiction"], p.get("resident", True), participant_key(keys, p["id"]), registrar)
+        sign(tx, [p["id"], registrar])
+    assets: dict[str, Asset] = {}
+    for a in data.get("assets", []):
+        asset = Asset(a["code"], a["currency"], a["kind"], a["exponent"], a["issuer"])
+        assets[asset.code] = asset
+        sign(asset_tx(ledger_id, asset), [asset.issuer, policy.authority_of(kinds[asset.issuer]["jurisdiction"])])
+    exponents = load_issuer_policy().exponents
+    for reg in data.get("issuers", []):
+        assets[reg["asset"]] = Asset(reg["asset"], reg["currency"], "stablecoin", exponents[reg["currency"]], reg["issuer"])
+        authority = policy.authority_of(kinds[reg["issuer"]]["jurisdiction"])
+        sign(issuer_tx(ledger_id, reg["issuer"], reg["asset"], reg["currency"]), [reg["issuer"], authority])
+    for acc in data.get("accounts", []):
+        spec = AccountSpec(acc["owner"], acc["asset"], acc.get("label", ""), acc.get("reserve", False))
+        asset = assets[spec.asset]
+        extra = [asset.issuer] if asset.kind in (DEPOSIT_TOKEN, WHOLESALE_CBDC) else []
+        sign(open_tx(ledger_id, (spec,)), [spec.owner, *extra])
+    for tx in funding_txs(ledger_id, data, {code: a.exponent for code, a in assets.items()}):
+        sign(tx, sorted({leg.debit.partition(":")[0] for leg in tx.legs}))
+    return signed
 
 
 def funding_txs(ledger_id: str, data: dict[str, Any], exponents: dict[str, int]) -> list[Tx]:

@@ -1,15 +1,25 @@
 """`verify`: everything the journal proves, checked against everything stored.
 
-Replays the journal from the first entry, in bounded memory, and checks:
-the hash chain and each entry's digest; that each body is canonical JSON of
-a well-formed transaction for this ledger; that the stored legs are the
-body's legs; every signature and that the right parties signed; then that
-the counters and hold states the replay implies equal the stored ones, that
-every asset sums to zero, that no protected account is overdrawn, and that
-the chain head is the last entry, and that every stablecoin issuer's
-reserve covers its supply; and that every signed checkpoint's Merkle root
-is the journal's and its signature the registered operator key's. Each
-problem names the transaction (or the account) it was found in.
+The journal is the whole truth. ``verify`` replays it from the first entry
+through the same rulebook the book applies (:mod:`ledger.rules`), into a
+state held in memory, and checks on the way: the hash chain and each entry's
+digest; that commit times never go back in sequence order; that each body is
+canonical JSON of a well-formed entry for this ledger and the stored legs
+are its legs; every signature, under the key its signer had at the entry's
+commit time as the replayed registry says; and that the rulebook accepts
+every entry at its commit time (so a post equals its hold within its
+amounts, by its debtors or creditors, before it expired; a reversal is exact
+and once; nobody overdraws; reserves are full and real ...).
+
+Then every table the book derives from the journal is compared with what
+the replay rebuilt, naming the first difference in each: participants, keys
+with their validity spans, assets, issuers, accounts with their flags and
+counters, holds with their expiry and end. Every asset must sum to zero,
+every stablecoin be fully reserved, the chain head be the last entry, and
+every signed checkpoint's Merkle root be the journal's.
+
+A ledger upgraded from a registry kept outside the journal starts its replay
+from the registry its ``genesis`` entry froze (reported as a note).
 """
 
 from __future__ import annotations
@@ -22,12 +32,13 @@ from dataclasses import dataclass, field
 
 from ledger import chain
 from ledger.errors import LedgerError
-from ledger.model import EXPIRE, HOLD, ISSUANCE, POST, RESERVE, VOID, Account, KeyRecord, Leg
-from ledger.money import Asset
-from ledger.policy import STABLECOIN, at_scale
+from ledger.model import GENESIS, REVERSAL, KeyRecord, Leg, Signature, SignedTx
+from ledger.policy import load_flow_policy, load_issuer_policy, load_registry_policy
 from ledger.proofs import TreeBuilder, checkpoint_payload, leaf_hash
+from ledger.rules import LedgerState, Rulebook, signature_keys
 from ledger.signing import canonical_bytes, public_key_from_bytes, signature_holds, unb64url
 from ledger.store import GENESIS_HASH, Store, StoredCheckpoint, StoredEntry
+from ledger.upgrade import seed_from_snapshot
 from ledger.verifier import Check, Verdicts, Verifier
 from ledger.wire import parse_tx
 
@@ -46,39 +57,47 @@ class Problem:
 class VerifyReport:
     transactions: int = 0
     problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def to_json(self) -> dict[str, object]:
-        return {"ok": self.ok, "transactions": self.transactions, "problems": [p.to_json() for p in self.problems]}
-
-
-@dataclass(slots=True)
-class _Hold:
-    legs: tuple[Leg, ...]
-    expires_at: str
-    status: str = "pending"
+        out: dict[str, object] = {"ok": self.ok, "transactions": self.transactions, "problems": [p.to_json() for p in self.problems]}
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
 
 
 def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -> VerifyReport:
     report = VerifyReport()
-    history, accounts, assets = store.reading(lambda uow: (uow.key_history(), uow.all_accounts(), uow.assets()))
-    # Each signature is checked under the key its signer had when the entry was committed (ledger.keys).
+    history = store.reading(lambda uow: uow.key_history())
+    # The pool checks each signature under the stored key of its time; the replay then holds that key
+    # to the one the replayed registry gives (and the stored key table is compared with it at the end).
     keys: dict[str, list[KeyRecord]] = defaultdict(list)
     for record in history:
         keys[record.participant].append(record)
-    owners = {a.id: a.owner for a in accounts}
-    counters: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    holds: dict[str, _Hold] = {}
-    prev, expected_seq = GENESIS_HASH, 0
+    state = LedgerState(store.ledger_id, keep_originals=False)
+    rules = Rulebook(load_registry_policy(), load_issuer_policy(), load_flow_policy().breaker_asset)
+    prev, expected_seq, last_at = GENESIS_HASH, 0, ""
     checkpoints = {c.seq: c for c in store.reading(lambda uow: uow.checkpoints())}
     operator = store.reading(lambda uow: uow.meta("operator_key")) if checkpoints else None
     tree = TreeBuilder()
 
     def problem(tx: str | None, kind: str, detail: str) -> None:
         report.problems.append(Problem(tx, kind, detail))
+
+    genesis = store.reading(lambda uow: uow.entry("_genesis"))
+    if genesis is not None:
+        try:
+            seed_from_snapshot(state, json.loads(genesis[0].body)["snapshot"])
+            report.notes.append(
+                f"the registry before seq {genesis[0].seq} was kept outside the journal; entry _genesis (seq {genesis[0].seq}, "
+                f"{genesis[0].at}) froze it at the upgrade, unsigned but chained, and the replay starts from it"
+            )
+        except (ValueError, KeyError, TypeError, LedgerError) as exc:
+            problem("_genesis", "body", f"the frozen registry is unreadable: {exc}")
 
     verifier = Verifier()
     try:
@@ -90,6 +109,9 @@ def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -
             if entry.seq != expected_seq:
                 problem(entry.id, "sequence", f"seq {entry.seq} where {expected_seq} was expected")
                 expected_seq = entry.seq
+            if entry.at < last_at:
+                problem(entry.id, "time", f"committed at {entry.at}, before the entry ahead of it ({last_at}): commit times never go back")
+            last_at = max(last_at, entry.at)
             body = entry.body.encode()
             try:
                 if signatures is None:
@@ -110,8 +132,7 @@ def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -
             try:
                 parsed = json.loads(entry.body)
                 tx = parse_tx(parsed, journal=True)
-                # parse_tx has checked every key and value: plain JSON, so the fast canonical form applies.
-                if canonical_bytes(parsed, plain=True) != body:
+                if canonical_bytes(parsed) != body:
                     raise ValueError("body is not in RFC 8785 canonical form")
             except (ValueError, LedgerError) as exc:
                 problem(entry.id, "body", f"the stored transaction is unreadable: {exc}")
@@ -122,25 +143,129 @@ def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -
                 problem(entry.id, "ledger", f"signed for ledger {tx.ledger}")
             if tuple(stored_legs) != tx.legs:
                 problem(entry.id, "legs", "the stored legs differ from the signed transaction's legs")
-            signers = _valid_signers(entry, signatures, verdicts, problem)
-            _authorize_and_replay(entry, tx.kind, tx.ref, tx.legs, tx.timeout_s, signers, signatures, owners, holds, counters, problem)
+            sigs = tuple(Signature(str(s.get("signer", "")), str(s.get("sig", ""))) if isinstance(s, dict) else Signature("", "") for s in signatures)
+            signed = SignedTx(tx=tx, signatures=sigs, canonical=body)
+            signers = _signers(signed, signatures, verdicts, state, entry, problem)
+            if tx.kind == REVERSAL and tx.ref and tx.ref not in state.originals:
+                original = store.reading(lambda uow, ref=tx.ref: uow.entry_legs([ref]))
+                state.originals.update(original)
+            system = entry.id.startswith("_")
+            try:
+                effect = rules.decide(state, tx, signers, entry.at, system=system)
+            except LedgerError as exc:
+                kind = "authorization" if exc.code in ("NOT_AUTHORIZED", "BAD_SIGNATURE") else "rules"
+                problem(entry.id, kind, f"the rulebook refuses it at {entry.at}: {exc.code}: {exc.message}")
+                continue
+            if tx.kind == GENESIS and genesis is not None and entry.seq != genesis[0].seq:
+                problem(entry.id, "genesis", "a second genesis entry")
+            state.apply(effect, tx, entry.seq, entry.at)
+            state.originals.clear()
     finally:
         verifier.close()
 
-    stored_holds = store.reading(lambda uow: uow.hold_states())
-    for hold_id, hold in holds.items():
-        if stored_holds.get(hold_id) != hold.status:
-            problem(hold_id, "hold_state", f"stored as {stored_holds.get(hold_id)}, the journal says {hold.status}")
-    for hold_id in set(stored_holds) - set(holds):
-        problem(hold_id, "hold_state", "a hold with no hold transaction in the journal")
-    _check_accounts(accounts, counters, problem)
-    _check_reserves(accounts, {a.code: a for a in assets}, problem)
+    _compare_tables(store, state, problem)
     for seq in sorted(checkpoints):
         problem(None, "checkpoint", f"checkpoint {seq} is beyond the journal's last entry, {expected_seq}")
     seq, head_hash = store.reading(lambda uow: uow.head())
     if (seq, head_hash) != (expected_seq, prev):
         problem(None, "head", f"the chain head says seq {seq}, the journal ends at {expected_seq}")
     return report
+
+
+def _signers(signed: SignedTx, signatures: list, verdicts: list, state: LedgerState, entry: StoredEntry, problem: Callable) -> dict[str, bytes]:
+    """Who signed the entry, under which key: the pool's verdict where its key is the one the replayed registry gives."""
+    expected = signature_keys(signed, lambda p: _key_at(state, p, entry.at))
+    signers: dict[str, bytes] = {}
+    for (name, want, sig), checked in zip(expected, verdicts, strict=True):
+        verdict, used = checked if checked is not None else (False, None)
+        if want is not None and verdict and used == want:
+            signers[name] = want
+            continue
+        if want is not None:
+            try:
+                if signature_holds(public_key_from_bytes(want), signed.canonical, sig):
+                    signers[name] = want
+                    continue
+            except (LedgerError, ValueError):
+                pass
+        shown = name.partition("#")[0]
+        problem(entry.id, "signature", f"the signature of {shown} does not verify under {shown}'s key at {entry.at}")
+    return signers
+
+
+def _key_at(state: LedgerState, participant: str, at: str) -> bytes | None:
+    record = state.key_at(participant, at)
+    return record.public_key if record is not None else None
+
+
+def _compare_tables(store: Store, state: LedgerState, problem: Callable) -> None:
+    """Every derived table against the replay, naming the first difference in each."""
+    stored = store.reading(
+        lambda uow: (uow.participants(), uow.key_history(), uow.assets(), uow.issuer_rows(), uow.all_accounts(), uow.hold_rows())
+    )
+    participants, key_rows, assets, issuers, accounts, holds = stored
+
+    def table(name: str, kept: dict, replayed: dict, show: Callable[[object], str] = repr) -> None:
+        differing = sorted((k for k in kept.keys() | replayed.keys() if kept.get(k) != replayed.get(k)), key=str)
+        if not differing:
+            return
+        first = differing[0]
+        more = f" (and {len(differing) - 1} more)" if len(differing) > 1 else ""
+        if first not in replayed:
+            detail = f"{name} {first} is stored but no journal entry made it{more}"
+        elif first not in kept:
+            detail = f"{name} {first} is missing: the journal makes it {show(replayed[first])}{more}"
+        else:
+            detail = f"{name} {first} is stored as {show(kept[first])}; the journal says {show(replayed[first])}{more}"
+        problem(None, name, detail)
+
+    table(
+        "participant",
+        {p.id: (p.kind, p.jurisdiction, p.resident, p.public_key.hex(), p.registrar) for p in participants},
+        {p.id: (p.kind, p.jurisdiction, p.resident, p.public_key.hex(), p.registrar) for p in state.participants.values()},
+    )
+    table(
+        "key",
+        {(k.participant, k.public_key.hex()): (k.valid_from, k.retired_at, k.reason) for k in key_rows},
+        {(k.participant, k.public_key.hex()): (k.valid_from, k.retired_at, k.reason) for ks in state.keys.values() for k in ks},
+    )
+    table("asset", {a.code: (a.currency, a.kind, a.exponent, a.issuer) for a in assets}, {a.code: (a.currency, a.kind, a.exponent, a.issuer) for a in state.assets.values()})
+    table("issuer", dict(issuers), dict(state.issuers))
+    replayed_accounts = state.snapshot_accounts()
+    table(
+        "account",
+        {a.id: (a.owner, a.asset, ",".join(sorted(a.flags)), a.label) for a in accounts},
+        {a.id: (a.owner, a.asset, ",".join(sorted(a.flags)), a.label) for a in replayed_accounts.values()},
+    )
+    names = ("debits_posted", "credits_posted", "debits_pending", "credits_pending")
+    table(
+        "counters",
+        {a.id: (a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending) for a in accounts},
+        {a.id: (a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending) for a in replayed_accounts.values()},
+        show=lambda v: ", ".join(f"{n} {x}" for n, x in zip(names, v, strict=True)),  # type: ignore[call-overload]
+    )
+    table(
+        "hold",
+        {h_id: row for h_id, row in holds.items()},
+        {h.id: (h.status, h.expires_at, h.finished_by) for h in state.holds.values()},
+    )
+    _check_sums(accounts, problem)
+
+
+def _check_sums(accounts: Iterable, problem: Callable) -> None:  # type: ignore[type-arg]
+    by_asset: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for a in accounts:
+        if not a.may_overdraw and a.available < 0:
+            problem(None, "overdraft", f"account {a.id} is overdrawn: available {a.available}")
+        totals = by_asset[a.asset]
+        totals[0] += a.balance
+        totals[1] += a.debits_pending
+        totals[2] += a.credits_pending
+    for asset, (balance, debits_pending, credits_pending) in sorted(by_asset.items()):
+        if balance != 0:
+            problem(None, "zero_sum", f"{asset} balances sum to {balance}, not zero")
+        if debits_pending != credits_pending:
+            problem(None, "zero_sum", f"{asset} pending debits {debits_pending} differ from pending credits {credits_pending}")
 
 
 def _leaf(entry_hash: str) -> bytes:
@@ -205,10 +330,10 @@ def _start_checks(chunk: list, keys: dict[str, list[KeyRecord]], verifier: Verif
             rows.append((entry, legs, None, []))
             continue
         body = entry.body.encode()
-        where: list[int | None] = []
+        where: list[tuple[int, bytes] | None] = []
         for sig in signatures:
             signer = sig.get("signer") if isinstance(sig, dict) else None
-            key = _key_at(keys, signer, entry.at) if isinstance(signer, str) else None
+            key = _stored_key_at(keys, signer, entry.at) if isinstance(signer, str) else None
             try:
                 raw = unb64url(sig.get("sig", "")) if key is not None else None
             except LedgerError:
@@ -216,124 +341,20 @@ def _start_checks(chunk: list, keys: dict[str, list[KeyRecord]], verifier: Verif
             if key is None or raw is None:
                 where.append(None)
             else:
-                where.append(len(checks))
+                where.append((len(checks), key))
                 checks.append((key, body, raw))
         rows.append((entry, legs, signatures, where))
     return rows, verifier.submit(checks)
 
 
-def _key_at(keys: dict[str, list[KeyRecord]], signer: str, at: str) -> bytes | None:
-    """The public key ``signer`` had at commit time ``at``: a rotated key still verifies what it signed in its time."""
-    return next((k.public_key for k in keys.get(signer, ()) if k.valid_at(at)), None)
+def _stored_key_at(keys: dict[str, list[KeyRecord]], signer: str, at: str) -> bytes | None:
+    """The stored key ``signer`` had at commit time ``at`` (the newest, where a rotation's two keys meet)."""
+    return next((k.public_key for k in reversed(keys.get(signer, ())) if k.valid_at(at)), None)
 
 
 def _finish_checks(rows: list, pending: Verdicts) -> Iterator:  # type: ignore[type-arg]
     verdicts = pending.result()
     for entry, legs, signatures, where in rows:
-        yield entry, legs, signatures, [None if n is None else bool(verdicts[n]) for n in where]
+        yield entry, legs, signatures, [None if w is None else (bool(verdicts[w[0]]), w[1]) for w in where]
 
 
-def _valid_signers(entry: StoredEntry, signatures: list, verdicts: list[bool | None], problem: Callable) -> set[str]:
-    valid = set()
-    for sig, holds in zip(signatures, verdicts, strict=True):
-        signer = sig.get("signer") if isinstance(sig, dict) else None
-        if holds:
-            valid.add(signer)
-        else:
-            problem(entry.id, "signature", f"the signature of {signer} does not verify under {signer}'s key at {entry.at}")
-    return valid
-
-
-def _authorize_and_replay(
-    entry: StoredEntry,
-    kind: str,
-    ref: str | None,
-    legs: tuple[Leg, ...],
-    timeout_s: int | None,
-    signers: set[str],
-    signatures: list,
-    owners: dict[str, str],
-    holds: dict[str, _Hold],
-    counters: dict[str, list[int]],
-    problem: Callable,
-) -> None:
-    if kind in (POST, VOID, EXPIRE):
-        hold = holds.get(ref or "")
-        if hold is None or hold.status != "pending":
-            problem(entry.id, "hold", f"finishes {ref}, which is not a pending hold at that point")
-            return
-        if kind == EXPIRE:
-            if signatures or hold.expires_at > entry.at:
-                problem(entry.id, "authorization", f"expires {ref} before its timeout or carries signatures")
-        else:
-            debtors = {owners.get(leg.debit) for leg in hold.legs}
-            creditors = {owners.get(leg.credit) for leg in hold.legs}
-            if not (debtors <= signers or creditors <= signers):
-                problem(entry.id, "authorization", f"finishes {ref} without its debtors' or creditors' signatures")
-        for leg in hold.legs:
-            counters[leg.debit][2] -= leg.amount
-            counters[leg.credit][3] -= leg.amount
-        hold.status = "voided"
-        if kind == POST:
-            hold.status = "posted"
-            for leg in legs:
-                counters[leg.debit][0] += leg.amount
-                counters[leg.credit][1] += leg.amount
-        return
-    debtors = {owners.get(leg.debit) for leg in legs}
-    missing = debtors - signers
-    if missing:
-        problem(entry.id, "authorization", f"debits accounts of {', '.join(sorted(map(str, missing)))} without their signature")
-    if kind == HOLD:
-        holds[entry.id] = _Hold(legs, chain.expiry(entry.at, timeout_s or 0))
-        for leg in legs:
-            counters[leg.debit][2] += leg.amount
-            counters[leg.credit][3] += leg.amount
-    else:
-        for leg in legs:
-            counters[leg.debit][0] += leg.amount
-            counters[leg.credit][1] += leg.amount
-
-
-def _check_reserves(accounts: Iterable[Account], assets: dict[str, Asset], problem: Callable) -> None:
-    """Every issuer's reserve in a currency covers its stablecoins in that currency."""
-    supply: dict[tuple[str, str], int] = defaultdict(int)
-    reserve: dict[tuple[str, str], int] = defaultdict(int)
-    for a in accounts:
-        asset = assets.get(a.asset)
-        if asset is None:
-            continue
-        key = (a.owner, asset.currency)
-        if ISSUANCE in a.flags and asset.kind == STABLECOIN:
-            supply[key] += at_scale(-a.balance + a.debits_pending, asset.exponent)
-        elif RESERVE in a.flags:
-            reserve[key] += at_scale(a.available, asset.exponent)
-    for (issuer, currency), issued in sorted(supply.items()):
-        if reserve[(issuer, currency)] < issued:
-            problem(None, "reserve", f"{issuer}'s {currency} reserve is below the stablecoins it has issued")
-
-
-def _check_accounts(accounts: Iterable[Account], counters: dict[str, list[int]], problem: Callable) -> None:
-    by_asset: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    known = set()
-    for a in accounts:
-        known.add(a.id)
-        stored = [a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending]
-        replayed = counters.get(a.id, [0, 0, 0, 0])
-        if stored != replayed:
-            names = ("debits_posted", "credits_posted", "debits_pending", "credits_pending")
-            diffs = ", ".join(f"{n} {s} (journal: {r})" for n, s, r in zip(names, stored, replayed, strict=True) if s != r)
-            problem(None, "counters", f"account {a.id}: stored {diffs}")
-        if not a.may_overdraw and a.available < 0:
-            problem(None, "overdraft", f"account {a.id} is overdrawn: available {a.available}")
-        totals = by_asset[a.asset]
-        totals[0] += a.balance
-        totals[1] += a.debits_pending
-        totals[2] += a.credits_pending
-    for account_id in set(counters) - known:
-        problem(None, "counters", f"the journal moves account {account_id}, which does not exist")
-    for asset, (balance, debits_pending, credits_pending) in sorted(by_asset.items()):
-        if balance != 0:
-            problem(None, "zero_sum", f"{asset} balances sum to {balance}, not zero")
-        if debits_pending != credits_pending:
-            problem(None, "zero_sum", f"{asset} pending debits {debits_pending} differ from pending credits {credits_pending}")

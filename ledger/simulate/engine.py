@@ -27,7 +27,6 @@ from ledger.api import Ledger
 from ledger.errors import BadInput
 from ledger.model import Leg, Tx
 from ledger.money import Asset, format_amount
-from ledger.registry import add_asset
 from ledger.simulate.clock import SimulatedClock
 from ledger.simulate.corridors import Corridor, load_corridor
 from ledger.simulate.routes import CORRESPONDENT, STABLECOIN, Planned, plan_correspondent, plan_stablecoin
@@ -302,7 +301,7 @@ class _Runner:
         sender, correspondent, receiver = (b.id for b in c.banks)
         for code, currency, exponent, issuer in ((USD_AT_HUDSON, "USD", 2, correspondent), (KRW_AT_NAMSAN, "KRW", 0, sender)):
             asset = Asset(code, currency, CORRESPONDENT_BALANCE, exponent, issuer)
-            self.ledger.store.writing(lambda uow, asset=asset: (uow.head(lock=True), add_asset(uow, asset)))
+            self.ledger.add_asset(asset)
         self.ledger.open_account(sender, USD_AT_HUDSON)            # namsan's nostro at hudson
         self.ledger.open_account(receiver, USD_AT_HUDSON)          # harbour's nostro at hudson
         self.ledger.open_account(correspondent, KRW_AT_NAMSAN)     # hudson's nostro at namsan (namsan's vostro)

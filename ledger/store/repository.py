@@ -12,14 +12,14 @@ from __future__ import annotations
 import heapq
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, bindparam, func, inspect, or_, select, union, update
 from sqlalchemy.exc import DBAPIError
 
 from ledger.errors import AlreadyExists, NotALedger, StorageError
-from ledger.model import Account, KeyRecord, Leg, Participant, Quote, Refusal, Signature
+from ledger.model import Account, HoldState, KeyRecord, Leg, Participant, Quote, Refusal, Signature
 from ledger.money import Asset
 from ledger.store import tables as t
 from ledger.store.engine import (
@@ -34,9 +34,9 @@ from ledger.store.engine import (
 T = TypeVar("T")
 
 #: The newest migration; a database at another revision is not opened.
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 #: Earlier revisions this wonledger upgrades when it opens them.
-OLDER_REVISIONS = ("0001", "0002")
+OLDER_REVISIONS = ("0001", "0002", "0003")
 GENESIS_HASH = "0" * 64
 #: Bound parameters per IN (...) list, well under SQLite's limit.
 _IN_CHUNK = 500
@@ -53,16 +53,6 @@ class EntryInfo:
     digest: str
     hash: str
     status: str
-
-
-@dataclass(frozen=True, slots=True)
-class HoldState:
-    id: str
-    seq: int
-    status: str  # pending, posted, voided
-    expires_at: str
-    legs: tuple[Leg, ...]
-    finished_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,11 +286,28 @@ class UnitOfWork:
         row = self.conn.execute(select(t.participants).where(t.participants.c.id == pid)).first()
         return _participant(row) if row else None
 
+    def participants_by_id(self, ids: Iterable[str]) -> dict[str, Participant]:
+        found: dict[str, Participant] = {}
+        for part in _chunks(sorted(set(ids))):
+            for row in self.conn.execute(select(t.participants).where(t.participants.c.id.in_(part))):
+                found[row.id] = _participant(row)
+        return found
+
+    def key_histories(self, ids: Iterable[str]) -> dict[str, list[KeyRecord]]:
+        """Each named participant's keys, oldest first."""
+        found: dict[str, list[KeyRecord]] = {}
+        keys = t.participant_keys
+        for part in _chunks(sorted(set(ids))):
+            query = select(keys).where(keys.c.participant.in_(part)).order_by(keys.c.participant, keys.c.valid_from)
+            for r in self.conn.execute(query):
+                found.setdefault(r.participant, []).append(KeyRecord(r.participant, bytes(r.public_key), r.valid_from, r.retired_at, r.reason))
+        return found
+
     def add_participant(self, p: Participant, at: str = "1970-01-01T00:00:00.000000Z") -> None:
         """Register ``p``; its key is its current key from ``at`` on."""
         self.conn.execute(
             t.participants.insert(),
-            [{"id": p.id, "kind": p.kind, "jurisdiction": p.jurisdiction, "resident": p.resident, "public_key": p.public_key}],
+            [{"id": p.id, "kind": p.kind, "jurisdiction": p.jurisdiction, "resident": p.resident, "public_key": p.public_key, "registrar": p.registrar}],
         )
         self.conn.execute(
             t.participant_keys.insert(),
@@ -324,6 +331,41 @@ class UnitOfWork:
             query = select(t.participants.c.id, t.participants.c.public_key).where(t.participants.c.id.in_(part))
             found.update((r.id, bytes(r.public_key)) for r in self.conn.execute(query))
         return found
+
+    def append_registry(
+        self,
+        participants: Sequence[Participant],
+        new_keys: Sequence[KeyRecord],
+        retired_keys: Sequence[KeyRecord],
+        assets: Sequence[Asset],
+        issuers: Sequence[tuple[str, str, str]],
+        accounts: Sequence[Account],
+    ) -> None:
+        """Write what registry entries of a chunk registered (before the chunk's counters)."""
+        keys = t.participant_keys
+        if participants:
+            self.conn.execute(
+                t.participants.insert(),
+                [{"id": p.id, "kind": p.kind, "jurisdiction": p.jurisdiction, "resident": p.resident, "public_key": p.public_key, "registrar": p.registrar} for p in participants],
+            )
+        for k in retired_keys:
+            self.conn.execute(
+                update(keys).where(keys.c.participant == k.participant, keys.c.public_key == k.public_key).values(retired_at=k.retired_at, reason=k.reason)
+            )
+        if new_keys:
+            self.conn.execute(
+                keys.insert(),
+                [{"participant": k.participant, "public_key": k.public_key, "valid_from": k.valid_from, "retired_at": None, "reason": None} for k in new_keys],
+            )
+            current = {k.participant: k.public_key for k in new_keys}
+            for pid, key in current.items():
+                self.conn.execute(update(t.participants).where(t.participants.c.id == pid).values(public_key=key))
+        for a in assets:
+            self.add_asset(a)
+        if issuers:
+            self.conn.execute(t.issuers.insert(), [{"asset": a, "issuer": i, "registered_at": at} for a, i, at in issuers])
+        for account in accounts:
+            self.add_account(account)
 
     def replace_key(self, participant: str, new_key: bytes, at: str, reason: str) -> None:
         """Retire ``participant``'s current key at ``at`` for ``reason``; ``new_key`` signs from ``at`` on."""
@@ -448,15 +490,39 @@ class UnitOfWork:
         found: dict[str, HoldState] = {}
         for part in _chunks(sorted(set(ids))):
             query = (
-                select(t.holds.c.id, t.holds.c.status, t.holds.c.expires_at, t.holds.c.finished_by, t.journal.c.seq)
+                select(t.holds.c.id, t.holds.c.status, t.holds.c.expires_at, t.holds.c.finished_by, t.journal.c.seq, t.journal.c.at)
                 .select_from(t.holds.join(t.journal, t.journal.c.id == t.holds.c.id))
                 .where(t.holds.c.id.in_(part))
             )
             rows = list(self.conn.execute(query))
             legs = self._legs_of([r.seq for r in rows])
             for r in rows:
-                found[r.id] = HoldState(r.id, r.seq, r.status, r.expires_at, legs.get(r.seq, ()), r.finished_by)
+                found[r.id] = HoldState(r.id, r.seq, r.status, r.expires_at, legs.get(r.seq, ()), r.finished_by, r.at)
         return found
+
+    def released(self, accounts: list[Account], now: str) -> list[Account]:
+        """``accounts`` with every hold past its timeout at ``now`` released, as the next write will record it.
+
+        Reads never write: a hold that timed out stays pending in the tables
+        until the book's next write voids it, but no reader sees it as held.
+        """
+        if not accounts:
+            return accounts
+        query = (
+            select(t.legs.c.debit, t.legs.c.credit, t.legs.c.amount)
+            .select_from(t.holds.join(t.journal, t.journal.c.id == t.holds.c.id).join(t.legs, t.legs.c.seq == t.journal.c.seq))
+            .where(t.holds.c.status == "pending", t.holds.c.expires_at <= now)
+        )
+        held: dict[str, list[int]] = {}
+        for r in self.conn.execute(query):
+            held.setdefault(r.debit, [0, 0])[0] += r.amount
+            held.setdefault(r.credit, [0, 0])[1] += r.amount
+        if not held:
+            return accounts
+        return [
+            replace(a, debits_pending=a.debits_pending - held[a.id][0], credits_pending=a.credits_pending - held[a.id][1]) if a.id in held else a
+            for a in accounts
+        ]
 
     def expired_holds(self, now: str, limit: int = 1000) -> list[str]:
         query = (
@@ -725,6 +791,14 @@ class UnitOfWork:
                 out.append((_stored(r), legs.get(r.seq, ()), r.hold_status or "posted"))
         return out
 
+    def hold_rows(self) -> dict[str, tuple[str, str, str | None]]:
+        """Every hold: status, expiry and the entry that ended it."""
+        rows = self.conn.execute(select(t.holds.c.id, t.holds.c.status, t.holds.c.expires_at, t.holds.c.finished_by))
+        return {r.id: (r.status, r.expires_at, r.finished_by) for r in rows}
+
+    def issuer_rows(self) -> dict[str, str]:
+        return self.issuers()
+
     def hold_states(self) -> dict[str, str]:
         return {r.id: r.status for r in self.conn.execute(select(t.holds.c.id, t.holds.c.status))}
 
@@ -888,7 +962,7 @@ def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
 
 
 def _participant(row) -> Participant:  # type: ignore[no-untyped-def]
-    return Participant(row.id, row.kind, row.jurisdiction, bool(row.resident), bytes(row.public_key))
+    return Participant(row.id, row.kind, row.jurisdiction, bool(row.resident), bytes(row.public_key), row.registrar or "")
 
 
 def _asset(row) -> Asset:  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ orders writers on PostgreSQL).
 from __future__ import annotations
 
 from sqlalchemy import (
+    text,
     BigInteger,
     Boolean,
     Column,
@@ -40,6 +41,8 @@ participants = Table(
     Column("jurisdiction", String(2), nullable=False),
     Column("resident", Boolean, nullable=False),
     Column("public_key", LargeBinary(32), nullable=False),
+    # Who vouched for it (migration 0004): its regulator, its bank, or itself for an authority.
+    Column("registrar", String(64), nullable=False, server_default=text("''")),
 )
 
 assets = Table(
