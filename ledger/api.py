@@ -28,6 +28,7 @@ from ledger import chain
 from ledger.book import Book, Outcome
 from ledger.errors import (
     AlreadyExists,
+    DuplicateConflict,
     AssetMismatch,
     BadInput,
     KeyUnavailable,
@@ -80,6 +81,7 @@ from ledger.rules import RegistryLookup, required_signers
 from ledger.signing import KeyStore, public_bytes, tx_bytes
 from ledger.store import Store, UnitOfWork, database_exists, safe_url, sqlite_path
 from ledger.wire import parse_tx
+from ledger.upgrade import freeze_registry
 from ledger.world import default_registrar, participant_key, world_data, world_entries
 from ledger import audit
 
@@ -139,7 +141,13 @@ class Ledger:
         keys: str | os.PathLike[str] = DEFAULT_KEYS,
         clock: Callable[[], datetime] = chain.utc_now,
     ) -> Ledger:
-        return cls(Store.open(url), KeyStore(keys), clock)
+        ledger = cls(Store.open(url), KeyStore(keys), clock)
+        try:
+            freeze_registry(ledger.book)  # a ledger from before signed registry entries (ledger.upgrade)
+        except BaseException:
+            ledger.close()
+            raise
+        return ledger
 
     @classmethod
     def create(
@@ -185,6 +193,12 @@ class Ledger:
     @property
     def id(self) -> str:
         return self.store.ledger_id
+
+    def funding_ids(self) -> list[str]:
+        """Ids of the entries that move money (not registry entries)."""
+        from ledger.model import REGISTRY_KINDS
+
+        return [e.id for e, _ in self.store.stream_journal() if e.kind not in REGISTRY_KINDS and e.kind != "genesis"]
 
     def info(self) -> Info:
         transactions, accounts = self.store.reading(lambda uow: uow.counts())
@@ -272,7 +286,11 @@ class Ledger:
         check_id(owner, "owner", PARTICIPANT_PATTERN)
         if label:
             check_id(label, "label", PARTICIPANT_PATTERN)
+        self.participant(owner)
+        self.asset(asset)
         spec = AccountSpec(owner, asset, label, reserve)
+        if self.store.reading(lambda uow: uow.accounts([spec.id])):
+            raise AlreadyExists(f"account {spec.id} already exists")
         self.submit(self.sign(open_tx(self.id, (spec,))))
         return self.account(spec.id)
 
@@ -318,7 +336,21 @@ class Ledger:
         return self.store.reading(read)
 
     def submit(self, signed: SignedTx) -> Receipt:
-        return self.book.submit(signed)
+        """Submit through the book; a flow retried with the same id returns its first receipt.
+
+        A flow opens the accounts it needs only when they are missing, so its
+        retry (same id, same terms) carries no ``opens`` the second time: it is
+        the same transaction, and it gets the original receipt.
+        """
+        try:
+            return self.book.submit(signed)
+        except DuplicateConflict:
+            found = self.store.reading(lambda uow: uow.entry(signed.tx.id))
+            if found is not None:
+                first = _journal_entry(found[0], found[2])
+                if replace(first.tx, opens=()) == replace(signed.tx, opens=()) and first.tx.opens and not signed.tx.opens:
+                    return Receipt(first.tx.id, first.seq, first.hash, first.at, first.status, duplicate=True)
+            raise
 
     def submit_many(self, batch: Sequence[SignedTx]) -> list[Outcome]:
         return self.book.submit_many(batch)

@@ -144,17 +144,19 @@ class Book:
             return 0
         return self.store.writing(lambda uow: len(self._write(uow, None, [])))
 
-    def append_system(self, tx: Tx) -> Receipt:
-        """Append an entry the ledger writes itself (a genesis at an upgrade)."""
-        if not tx.id.startswith(SYSTEM_PREFIX) or tx.kind != GENESIS:
-            raise BadInput("the ledger writes only expiries and a genesis itself")
-        signed = SignedTx(tx=tx, signatures=(), canonical=canonical_bytes(tx.to_wire()))
+    def freeze_registry(self, genesis: Callable[[UnitOfWork], Tx | None]) -> Receipt | None:
+        """Append the genesis entry ``genesis`` builds from the stored registry, once, at an upgrade."""
 
-        def write(uow: UnitOfWork) -> Receipt:
+        def write(uow: UnitOfWork) -> Receipt | None:
             seq, prev = uow.head(lock=True)
-            now = self._now(uow)
+            tx = genesis(uow)
+            if tx is None:
+                return None  # another process froze it first
+            if not tx.id.startswith(SYSTEM_PREFIX) or tx.kind != GENESIS:
+                raise BadInput("the ledger writes only expiries and a genesis itself")
+            signed = SignedTx(tx=tx, signatures=(), canonical=canonical_bytes(tx.to_wire()))
             state = LedgerState(self.ledger_id)
-            outcome = self._decide_and_chain(uow, [signed], [{}], state, seq, prev, now, system=True)[0][0]
+            outcome = self._decide_and_chain(uow, [signed], [{}], state, seq, prev, self._now(uow), system=True)[0][0]
             if isinstance(outcome, LedgerError):
                 raise outcome
             return outcome

@@ -79,3 +79,18 @@ def seed_from_snapshot(state: LedgerState, snapshot: dict[str, Any]) -> None:
         state.issuers[i["asset"]] = i["issuer"]
     for a in snapshot["accounts"]:
         state.add_account(Account(a["id"], a["owner"], a["asset"], frozenset(a["flags"]), a["label"]))
+
+
+def freeze_registry(book) -> bool:  # type: ignore[no-untyped-def]
+    """Write the genesis entry of a ledger upgraded from schema 0003 or earlier, if it still needs one."""
+    if book.store.reading(lambda uow: uow.meta(UNSIGNED_META)) is None:
+        return False
+
+    def genesis(uow) -> Tx | None:  # type: ignore[no-untyped-def]
+        if uow.meta(UNSIGNED_META) is None:
+            return None
+        tx = genesis_tx(book.ledger_id, uow.participants(), uow.key_history(), uow.assets(), uow.issuers(), uow.all_accounts())
+        uow.delete_meta(UNSIGNED_META)
+        return tx
+
+    return book.freeze_registry(genesis) is not None

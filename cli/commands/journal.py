@@ -104,7 +104,7 @@ def submit(click_ctx: click.Context, ctx: Context, source: str) -> None:
 @pass_context
 @click.pass_context
 def verify(click_ctx: click.Context, ctx: Context) -> None:
-    """Check the hash chain, signatures, zero-sum and every account's counters."""
+    """Replay the journal through the rulebook and compare every stored table with it."""
     ledger = ctx.ledger()
     with ExitStack() as stack:
         progress = None
@@ -116,8 +116,15 @@ def verify(click_ctx: click.Context, ctx: Context) -> None:
     if ctx.json:
         emit_json(report.to_json())
     elif report.ok:
-        click.echo(f"ok: {report.transactions} transactions; hash chain, signatures, authorization, zero-sum, counters, reserves and checkpoints all hold")
+        for note in report.notes:
+            click.echo(f"note: {note}")
+        click.echo(
+            f"ok: {report.transactions} transactions; hash chain, signatures, authorization, every rule replayed, "
+            "registry, accounts, holds, zero-sum, reserves and checkpoints all hold"
+        )
     else:
+        for note in report.notes:
+            click.echo(f"note: {note}")
         for p in report.problems:
             click.echo(f"problem: {p.kind}: {'tx ' + p.tx + ': ' if p.tx else ''}{p.detail}")
         click.echo(f"{len(report.problems)} problem(s) in {report.transactions} transactions")

@@ -22,7 +22,11 @@ def init(ctx: Context, world: str) -> None:
         emit_json(_info_json(facts))
         return
     click.echo(f"Created ledger {facts.ledger} in {facts.db}")
-    click.echo(f"  world {world}: {len(ledger.participants())} participants, {facts.accounts} accounts, {facts.transactions} funding transactions")
+    funding = sum(1 for _ in ledger.funding_ids())
+    click.echo(
+        f"  world {world}: {len(ledger.participants())} participants, {facts.accounts} accounts, "
+        f"{facts.transactions} journal entries: {facts.transactions - funding} signed registry entries, {funding} funding transactions"
+    )
     click.echo(f"  keys in {ctx.keys}/ (private: keep them out of version control)")
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, bindparam, func, inspect, or_, select, union, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, inspect, or_, select, union, update
 from sqlalchemy.exc import DBAPIError
 
 from ledger.errors import AlreadyExists, NotALedger, StorageError
@@ -931,6 +931,9 @@ class UnitOfWork:
 
     def meta(self, key: str) -> str | None:
         return self.conn.execute(select(t.meta.c.value).where(t.meta.c.key == key)).scalar()
+
+    def delete_meta(self, key: str) -> None:
+        self.conn.execute(delete(t.meta).where(t.meta.c.key == key))
 
     def set_meta(self, key: str, value: str) -> None:
         self.conn.execute(t.meta.insert(), [{"key": key, "value": value}])

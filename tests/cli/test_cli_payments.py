@@ -53,7 +53,7 @@ def test_a_transfer_may_name_owners_when_each_has_one_account_in_the_asset(wl: L
 def test_a_transfer_json_is_the_transaction_shape_with_its_receipt(wl: Ledger) -> None:
     shown = wl("--json", "transfer", ALICE, BANK, "5").ok().json()
     assert TX_FIELDS <= set(shown)
-    assert (shown["kind"], shown["status"], shown["seq"], shown["duplicate"]) == ("transfer", "posted", 9, False)
+    assert (shown["kind"], shown["status"], shown["seq"], shown["duplicate"]) == ("transfer", "posted", 45, False)
     assert re.fullmatch(r"[0-9a-f]{64}", shown["hash"])
 
 
@@ -65,7 +65,7 @@ def test_a_transfer_with_an_id_resubmitted_returns_the_same_receipt_and_moves_mo
     second = again.json()
     assert (second["seq"], second["hash"], second["duplicate"]) == (first["seq"], first["hash"], True)
     assert wl.balances() == balances
-    assert wl.read("--json", "info").json()["transactions"] == 9
+    assert wl.read("--json", "info").json()["transactions"] == 45
     assert "already in the journal" in wl("transfer", ALICE, BANK, "300", "--id", "inv-7").ok().stdout
 
 
@@ -213,7 +213,7 @@ def test_tx_show_json_has_the_transaction_shape(wl: Ledger) -> None:
     assert TX_FIELDS <= set(shown)
     assert shown["id"] == "pay-42"
     assert (shown["kind"], shown["status"], shown["memo"]) == ("transfer", "posted", "invoice 42")
-    assert isinstance(shown["seq"], int) and shown["seq"] == 9
+    assert isinstance(shown["seq"], int) and shown["seq"] == 45
     assert re.fullmatch(r"[0-9a-f]{64}", shown["hash"])
     assert shown["legs"] == [{"debit": ALICE, "credit": BANK, "asset": "dKRW.hanriver", "amount": 42}]
     assert shown["signers"] == ["alice"]
@@ -258,8 +258,8 @@ def test_verify_of_a_clean_ledger_exits_zero_and_reports_no_problems(wl: Ledger)
     wl("transfer", ALICE, BANK, "10").ok()
     report = wl("--json", "verify")
     assert report.exit_code == 0
-    assert report.json() == {"ok": True, "transactions": 9, "problems": []}
-    assert wl("verify").ok().stdout.startswith("ok: 9 transactions")
+    assert report.json() == {"ok": True, "transactions": 45, "problems": []}
+    assert wl("verify").ok().stdout.startswith("ok: 45 transactions")
 
 
 def test_verify_of_an_empty_world_is_clean(wl_empty: Ledger) -> None:

@@ -23,11 +23,11 @@ def test_init_transfer_and_verify_on_postgresql_in_subprocesses(
     url = pg_database()
     keys = str(tmp_path / "keys")
     info = process("--db", url, "--keys", keys, "--json", "init", cwd=tmp_path).ok().json()
-    assert (info["transactions"], info["accounts"]) == (8, 20)
+    assert (info["transactions"], info["accounts"]) == (44, 20)
     assert info["db"].startswith("postgresql+psycopg://")
     shown = process("--db", url, "--keys", keys, "--json", "transfer", ALICE, BANK, "1,000", "--id", "pg-1", cwd=tmp_path).ok().json()
-    assert (shown["status"], shown["seq"]) == ("posted", 9)
-    assert process("--db", url, "--keys", keys, "--json", "verify", cwd=tmp_path).ok().json() == {"ok": True, "transactions": 9, "problems": []}
+    assert (shown["status"], shown["seq"]) == ("posted", 45)
+    assert process("--db", url, "--keys", keys, "--json", "verify", cwd=tmp_path).ok().json() == {"ok": True, "transactions": 45, "problems": []}
 
 
 def test_on_postgresql_a_refused_transfer_and_a_second_init_change_nothing(

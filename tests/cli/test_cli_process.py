@@ -38,12 +38,12 @@ def test_init_in_an_empty_directory_makes_the_database_and_private_keys_there(pr
     keys = home / "wonledger-keys"
     assert mode(keys) == 0o700
     pems = sorted(keys.iterdir())
-    assert len(pems) == 14 and all(p.suffix == ".pem" for p in pems)  # 13 participants and the operator
+    assert len(pems) == 17 and all(p.suffix == ".pem" for p in pems)  # 16 participants and the operator
     assert [p.name for p in pems if p.name.startswith("_operator-wl-")] == [pems[0].name]
     assert {mode(p) for p in pems} == {0o600}
     assert pems[0].read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
     info = process("--json", "info", cwd=home).ok().json()
-    assert (info["db"], info["transactions"], info["accounts"]) == ("sqlite:///wonledger.db", 8, 20)
+    assert (info["db"], info["transactions"], info["accounts"]) == ("sqlite:///wonledger.db", 44, 20)
     again = process("init", cwd=home)
     again.error("ALREADY_EXISTS", exit_code=2)
     assert process("--json", "info", cwd=home).ok().json() == info
@@ -172,7 +172,7 @@ def test_an_expired_hold_can_be_neither_posted_nor_voided(sh: Ledger) -> None:
     sh("void", "short").error("HOLD_EXPIRED", exit_code=1)
     sh("post", "short", "100").error("HOLD_EXPIRED", exit_code=1)
     assert sh.state() == state
-    assert sh("verify").ok().stdout.startswith("ok: 10 transactions")
+    assert sh("verify").ok().stdout.startswith("ok: 46 transactions")
 
 
 def test_a_hold_past_its_timeout_no_longer_counts_as_held_in_balance(sh: Ledger) -> None:

@@ -29,7 +29,17 @@ def test_policy_refusals_from_the_cli_change_nothing(wl: Ledger) -> None:
     assert wl.state() == before
 
 
-def test_a_registered_bank_mints_its_own_stablecoin(wl: Ledger) -> None:
+def test_a_registered_bank_mints_its_own_stablecoin_backed_by_another_banks_deposits(wl: Ledger) -> None:
     shown = wl("--json", "issuer", "register", "namsan", "--asset", "NAMS", "--currency", "KRW").ok().json()
     assert shown == {"issuer": "namsan", "asset": "NAMS", "currency": "KRW", "exponent": 0}
-    wl("mint", "NAMS", "1000", "--to", "seoul-exports", "--pay-with", "dKRW.namsan").ok()
+    wl("mint", "NAMS", "1000", "--to", "alice", "--pay-with", "dKRW.hanriver").ok()
+    supply = {row["asset"]: row for row in wl("--json", "report", "supply").ok().json()["assets"]}
+    assert supply["NAMS"]["reserve_assets"] == ["dKRW.hanriver"] and supply["NAMS"]["ratio"] == "1.0000"
+
+
+def test_a_bank_cannot_back_its_stablecoin_with_its_own_deposit_token(wl: Ledger) -> None:
+    wl("issuer", "register", "namsan", "--asset", "NAMS", "--currency", "KRW").ok()
+    state = wl.state()
+    # Its own deposits are its own liability: they back nothing (Hong Kong's Cap. 656; policy.toml [reserves]).
+    wl("mint", "NAMS", "1000", "--to", "seoul-exports", "--pay-with", "dKRW.namsan").error("RESERVE_NOT_ELIGIBLE", exit_code=1)
+    assert wl.state() == state

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from importlib import resources
 from pathlib import Path
@@ -162,39 +163,82 @@ def test_a_missing_postgres_database_is_unreachable_not_created(pg_database, tmp
 
 
 TABLES_OF_0003 = ("participant_keys", "checkpoints", "breaker_trips", "conversions", "outflows", "rejections", "quotes")
+LEGACY = Path(__file__).parent / "legacy"
 
 
-def test_a_ledger_made_before_flow_controls_is_upgraded_and_keeps_its_keys(ledger: Ledger) -> None:
-    def back_to_0002(uow) -> None:  # type: ignore[no-untyped-def]
-        for table in TABLES_OF_0003:
-            uow.conn.exec_driver_sql(f"DROP TABLE {table}")
-        uow.conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0002'")
+def legacy_ledger(tmp_path: Path, schema: str = "0003") -> tuple[str, Path]:
+    """A copy of a ledger made by an earlier wonledger (tests/storage/legacy/README.md); "0001" is the 0002 one taken back."""
+    made = "0003" if schema == "0003" else "0002"
+    shutil.copy(LEGACY / f"ledger-{made}.db", tmp_path / "ledger.db")
+    keys = tmp_path / "keys"
+    shutil.copytree(LEGACY / ("keys" if made == "0003" else "keys-0002"), keys)
+    keys.chmod(0o700)
+    for pem in keys.iterdir():
+        pem.chmod(0o600)
+    if schema == "0001":
+        conn = sqlite3.connect(tmp_path / "ledger.db")
+        with conn:
+            conn.execute("DROP TABLE issuers")
+            conn.execute("UPDATE alembic_version SET version_num = '0001'")
+        conn.close()
+    return f"sqlite:///{tmp_path / 'ledger.db'}", keys
 
-    ledger.store.writing(back_to_0002)
-    reopened = Ledger.open(ledger.store.url, ledger.keys.directory)
+
+def test_a_ledger_made_at_schema_0003_opens_freezes_its_registry_in_a_genesis_entry_and_verifies(tmp_path: Path) -> None:
+    url, keys = legacy_ledger(tmp_path)
+    lg = Ledger.open(url, keys)
     try:
-        assert reopened.info().schema == SCHEMA_HEAD
-        keys = reopened.store.reading(lambda uow: uow.conn.exec_driver_sql("SELECT participant FROM participant_keys").scalars().all())
-        assert sorted(keys) == sorted(p.id for p in reopened.participants())
-        reopened.transfer("alice:dKRW.hanriver", "hanriver:dKRW.hanriver", 10)
-        assert reopened.verify().ok
+        assert lg.info().schema == SCHEMA_HEAD
+        genesis = lg.transaction("_genesis")
+        assert genesis.tx.kind == "genesis" and genesis.seq == 16  # after the 15 entries the old ledger had
+        report = lg.verify()
+        assert report.ok, report.problems
+        assert report.notes and "_genesis" in report.notes[0]
+        # Old entries keep verifying under the keys of their time (alice rotated hers before `after-rotation`).
+        assert lg.transaction("after-rotation").status == "posted"
+        # And the ledger works on: a transfer, a key rotation, a new participant by its bank.
+        lg.transfer("alice:dKRW.hanriver", "seoul-exports:dKRW.hanriver", 10, tx_id="after-upgrade")
+        lg.rotate_key("bob")
+        lg.add_participant("carol", "individual", "KR", by="hanriver")
+        assert lg.verify().ok
     finally:
-        reopened.close()
-
-
-def test_a_ledger_made_before_issuer_registration_is_upgraded_when_opened(ledger: Ledger) -> None:
-    def back_to_0001(uow) -> None:  # type: ignore[no-untyped-def]
-        for table in TABLES_OF_0003:
-            uow.conn.exec_driver_sql(f"DROP TABLE {table}")
-        uow.conn.exec_driver_sql("DROP TABLE issuers")
-        uow.conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
-
-    ledger.store.writing(back_to_0001)
-    reopened = Ledger.open(ledger.store.url, ledger.keys.directory)
+        lg.close()
+    again = Ledger.open(url, keys)  # the registry is frozen once
     try:
-        assert reopened.info().schema == SCHEMA_HEAD
-        assert reopened.issuers() == {"HKDS": "victoria", "KRWS": "kstable", "USDS": "usdco"}
-        reopened.mint("KRWS", 10, "alice", "dKRW.hanriver")
-        assert reopened.verify().ok
+        assert sum(1 for e in again.history("alice:dKRW.hanriver") if e.tx.kind == "genesis") == 0
+        assert again.info().transactions == 19
     finally:
-        reopened.close()
+        again.close()
+
+
+def test_an_edit_to_the_frozen_registry_of_an_upgraded_ledger_is_caught(tmp_path: Path) -> None:
+    url, keys = legacy_ledger(tmp_path)
+    Ledger.open(url, keys).close()
+    conn = sqlite3.connect(tmp_path / "ledger.db")
+    with conn:
+        conn.execute("UPDATE participants SET jurisdiction = 'HK' WHERE id = 'alice'")
+    conn.close()
+    lg = Ledger.open(url, keys)
+    try:
+        problems = lg.verify().problems
+        assert [p.kind for p in problems] == ["participant"] and "alice" in problems[0].detail
+    finally:
+        lg.close()
+
+
+@pytest.mark.parametrize("schema", ["0002", "0001"])
+def test_a_ledger_made_at_an_older_schema_is_upgraded_all_the_way_and_verifies(tmp_path: Path, schema: str) -> None:
+    url, keys = legacy_ledger(tmp_path, schema)
+    lg = Ledger.open(url, keys)
+    try:
+        assert lg.info().schema == SCHEMA_HEAD
+        assert lg.issuers() == {"HKDS": "victoria", "KRWS": "kstable", "USDS": "usdco"}
+        kept = lg.store.reading(lambda uow: uow.conn.exec_driver_sql("SELECT participant FROM participant_keys").scalars().all())
+        assert sorted(kept) == sorted(p.id for p in lg.participants())
+        lg.transfer("alice:dKRW.hanriver", "hanriver:dKRW.hanriver", 10)
+        lg.mint("KRWS", 10, "alice", "dKRW.hanriver")
+        report = lg.verify()
+        assert report.ok, report.problems
+        assert lg.transaction("_genesis").tx.kind == "genesis"
+    finally:
+        lg.close()
