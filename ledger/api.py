@@ -458,6 +458,9 @@ class Ledger:
     # -- stablecoins --------------------------------------------------------
     def register_issuer(self, issuer: str, code: str, currency: str, by: str | None = None) -> Asset:
         """Register ``issuer`` for stablecoin ``code``, signed by the issuer and its regulator (or ``by``), if the policy admits its kind."""
+        registered = self.issuers()
+        if code in registered:
+            raise AlreadyExists(f"{registered[code]} is already registered for {code}")
         tx = issuer_tx(self.id, issuer, code, currency.upper())
         signers = None if by is None else [issuer, by]
         self.submit(self.sign(tx, signers))

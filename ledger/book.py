@@ -407,13 +407,15 @@ class Book:
         debtors = {state.accounts[leg.debit].owner for leg in legs if leg.debit in state.accounts}
         # Who tried: the customers among the debtors (not the issuer and dealer who co-sign a send), else every debtor.
         customers = {d for d in debtors if d in state.participants and state.participants[d].kind in CUSTOMER_KINDS}
-        who = ",".join(sorted(customers or debtors) or sorted({s.signer for s in signed.signatures})) or "unknown"
+        subject = tx.subject
+        named = next((v for k, v in (subject.to_wire().items() if subject is not None else ()) if k in ("id", "issuer", "participant")), None)
+        opener = sorted({s.owner for s in tx.opens})
+        who = ",".join(sorted(customers or debtors) or ([str(named)] if named else opener) or sorted({s.signer for s in signed.signatures})) or "unknown"
         moves = [
             f"{format_amount(leg.amount, state.assets[leg.asset].exponent) if leg.asset in state.assets else leg.amount} "
             f"{leg.asset} {leg.debit} -> {leg.credit}"
             for leg in legs[:4]
         ]
-        subject = tx.subject
         described = f" {subject.to_wire()}" if subject is not None else ""
         opened = f" opening {', '.join(s.id for s in tx.opens)}" if tx.opens else ""
         what = f"{tx.kind} {tx.id}{described}{opened}" + (f": {'; '.join(moves)}" if moves else "") + (" ..." if len(legs) > 4 else "")

@@ -21,6 +21,7 @@ from ledger import (
     TravelRule,
     Travel,
 )
+from ledger.model import AccountSpec
 from ledger.flows.crossborder import send_tx, swap_tx
 from ledger.policy import load_flow_policy
 from ledger.testing import ManualClock
@@ -140,7 +141,7 @@ def test_a_two_phase_swap_cannot_be_posted_in_part(ledger: Ledger) -> None:
     ledger.swap("kowloon-supply", 100_00, "HKDS", "KRWS", hold_timeout_s=60, tx_id="pvp-2")
     legs = ledger.transaction("pvp-2").tx.legs
     half = replace(legs[-1], amount=legs[-1].amount // 2)
-    from ledger.model import Tx
+    from ledger.model import AccountSpec, Tx
 
     partial = Tx(ledger=ledger.id, id="post-half", kind="post", ref="pvp-2", legs=legs[:-1] + (half,))
     with pytest.raises(BadInput, match="post all of it"):
@@ -177,7 +178,9 @@ def test_a_send_turns_won_deposits_into_krws_and_delivers_exactly_the_quoted_amo
         ("alice:KRWS", "peakfx:KRWS"),
         ("peakfx:HKDS", "kowloon-supply:HKDS"),
     ]
-    assert {s.signer for s in entry.signatures} == {"alice", "kstable", "peakfx"}
+    # kowloon-supply signs too: the send opens its HKDS account, and an account is opened by its owner.
+    assert {s.signer for s in entry.signatures} == {"alice", "kstable", "peakfx", "kowloon-supply"}
+    assert [a.id for a in entry.tx.opens] == ["alice:KRWS", "kowloon-supply:HKDS"]
     assert balance(ledger, "kowloon-supply:HKDS") == q.buy_amount
     assert balance(ledger, "alice:dKRW.hanriver") == 3_000_000
     assert balance(ledger, "alice:KRWS") == 0
@@ -207,8 +210,8 @@ def _send(ledger: Ledger, amount: int, travel: Travel | None):  # type: ignore[n
         ledger.id, "alice:dKRW.hanriver", ledger.asset("dKRW.hanriver"), ledger.asset("KRWS"), "kowloon-supply",
         ledger.asset("HKDS"), amount, q, travel,
     )
-    opens = [("alice", "KRWS", "", False), ("kowloon-supply", "HKDS", "", False)]
-    return lambda: ledger.book.submit(ledger.sign(tx, ["alice", "kstable", "peakfx"]), opens=opens)
+    tx = ledger._opening(tx, [AccountSpec("alice", "KRWS"), AccountSpec("kowloon-supply", "HKDS")])
+    return lambda: ledger.book.submit(ledger.sign(tx, ["alice", "kstable", "peakfx", "kowloon-supply"]))
 
 
 def test_a_submitted_send_without_travel_data_is_refused_from_usd_1000(ledger: Ledger) -> None:

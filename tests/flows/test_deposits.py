@@ -22,7 +22,8 @@ def counters(ledger: Ledger) -> dict[str, tuple[int, int, int, int]]:
 def test_a_bank_tokenizes_a_deposit_into_its_own_token_opening_the_account(ledger: Ledger) -> None:
     receipt = ledger.deposit("alice", 70_000, "namsan")
     entry = ledger.transaction(receipt.id)
-    assert entry.tx.kind == "deposit" and [s.signer for s in entry.signatures] == ["namsan"]
+    # The account is opened with the deposit, so its owner signs beside the bank.
+    assert entry.tx.kind == "deposit" and [s.signer for s in entry.signatures] == ["alice", "namsan"]
     assert ledger.account("alice:dKRW.namsan").balance == 70_000
     assert ledger.account("namsan:dKRW.namsan").balance == -2_000_070_000  # minus the outstanding supply
     assert ledger.verify().ok

@@ -96,8 +96,8 @@ def test_only_eligible_participants_register_as_issuers(ledger: Ledger) -> None:
     assert (coin.kind, coin.exponent, coin.issuer) == ("stablecoin", 0, "namsan")
     with pytest.raises(AlreadyExists):
         ledger.register_issuer("namsan", "NAMS", "KRW")
-    ledger.mint("NAMS", 1_000, "seoul-exports", "dKRW.namsan")
-    assert supply(ledger)["NAMS"]["reserve_assets"] == ["dKRW.namsan"]
+    ledger.mint("NAMS", 1_000, "alice", "dKRW.hanriver")
+    assert supply(ledger)["NAMS"]["reserve_assets"] == ["dKRW.hanriver"]
 
 
 def test_minting_for_an_issuer_whose_registration_is_gone_is_refused(ledger: Ledger) -> None:
