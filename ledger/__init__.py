@@ -4,7 +4,7 @@ The public surface is what ``__all__`` lists; everything else is internal and
 may change. Start with :class:`Ledger`.
 """
 
-from ledger.api import DEFAULT_DB, DEFAULT_KEYS, BreakerStatus, Info, Ledger, ResidentOutflow
+from ledger.api import DEFAULT_DB, DEFAULT_KEYS, BreakerStatus, Info, Ledger, ResidentOutflow, make_participant_key, parse_public_key
 from ledger.audit import Checkpoint, StatementSummary, TrialBalanceRow
 from ledger.book import Book
 from ledger.errors import (
@@ -33,6 +33,7 @@ from ledger.errors import (
     NotAuthorized,
     OutflowLimit,
     QuoteExpired,
+    ReserveNotEligible,
     ReserveShortfall,
     Residency,
     RuleRefusal,
@@ -48,6 +49,7 @@ from ledger.ingest import IngestResult, Rejection
 from ledger.keys import KeyChange
 from ledger.model import (
     Account,
+    AccountSpec,
     JournalEntry,
     KeyRecord,
     Leg,
@@ -71,6 +73,7 @@ from ledger.wire import parse_line
 
 __all__ = [
     "Account",
+    "AccountSpec",
     "AlreadyExists",
     "AlreadyReversed",
     "Asset",
@@ -121,6 +124,7 @@ __all__ = [
     "ReconcileReport",
     "Refusal",
     "Rejection",
+    "ReserveNotEligible",
     "ReserveShortfall",
     "Residency",
     "ResidentOutflow",
@@ -142,8 +146,10 @@ __all__ = [
     "account_id",
     "canonical_bytes",
     "format_amount",
+    "make_participant_key",
     "parse_amount",
     "parse_line",
+    "parse_public_key",
     "tx_bytes",
     "verify_proof",
 ]

@@ -78,7 +78,7 @@ from ledger.money import Asset, format_amount, parse_amount, split_amount
 from ledger.reconcile import VerifyReport, verify_ledger
 from ledger.registry import asset_tx, issuer_tx, open_tx, registration_tx
 from ledger.rules import RegistryLookup, required_signers
-from ledger.signing import KeyStore, public_bytes, tx_bytes
+from ledger.signing import KeyStore, public_bytes, tx_bytes, unb64url
 from ledger.store import Store, UnitOfWork, database_exists, safe_url, sqlite_path
 from ledger.wire import parse_tx
 from ledger.upgrade import freeze_registry
@@ -772,6 +772,22 @@ class _Lookup(RegistryLookup):
         return found
 
 
+def make_participant_key(keys: str | os.PathLike[str], participant: str) -> bytes:
+    """Make ``participant``'s key pair in the key directory ``keys``; returns the public key (the private key stays in its file)."""
+    check_id(participant, "participant id", PARTICIPANT_PATTERN)
+    store = KeyStore(keys)
+    if store.has(participant):
+        raise AlreadyExists(f"{store.path(participant)} already holds a key for {participant}")
+    return public_bytes(store.create(participant))
+
+
+def parse_public_key(text: str) -> bytes:
+    """An Ed25519 public key as people pass it: 43 characters of base64url."""
+    from ledger.wire import _public_key
+
+    return unb64url(_public_key(text.strip(), "public key"))
+
+
 def _journal_entry(stored, status: str) -> JournalEntry:  # type: ignore[no-untyped-def]
     tx = parse_tx(json.loads(stored.body), journal=True)
     signatures = tuple(Signature(s["signer"], s["sig"]) for s in json.loads(stored.signatures))
@@ -788,4 +804,4 @@ def _remove_sqlite(path: str) -> None:
             pass
 
 
-__all__ = ["DEFAULT_DB", "DEFAULT_KEYS", "BreakerStatus", "Info", "Ledger", "ResidentOutflow"]
+__all__ = ["DEFAULT_DB", "DEFAULT_KEYS", "BreakerStatus", "Info", "Ledger", "ResidentOutflow", "make_participant_key", "parse_public_key"]

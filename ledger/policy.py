@@ -138,21 +138,25 @@ class RegistryPolicy:
         if subject.kind in CUSTOMER_KINDS:
             if registrar.kind not in self.customer_registrars or registrar.jurisdiction != subject.jurisdiction:
                 raise NotAuthorized(
-                    f"a {subject.kind} in {subject.jurisdiction} is registered by a "
+                    f"{_a(subject.kind)} in {subject.jurisdiction} is registered by a "
                     f"{' or '.join(self.customer_registrars)} of {subject.jurisdiction}, which vouches for who they are "
-                    f"and where they live; {registrar.id} is a {registrar.kind} in {registrar.jurisdiction}"
+                    f"and where they live; {registrar.id} is {_a(registrar.kind)} in {registrar.jurisdiction}"
                 )
             return
         authority = self.authority_of(subject.jurisdiction)
         if registrar.id != authority:
             raise NotAuthorized(
-                f"a {subject.kind} in {subject.jurisdiction} is registered by its regulator {authority}, not by {registrar.id}"
+                f"{_a(subject.kind)} in {subject.jurisdiction} is registered by its regulator {authority}, not by {registrar.id}"
             )
 
     def require_asset_issuer(self, spec: AssetSpec, issuer: Participant) -> None:
         kinds = ASSET_ISSUERS.get(spec.kind, ())
         if issuer.kind not in kinds:
             raise NotAuthorized(f"a {spec.kind} is issued by a {' or '.join(kinds)}; {issuer.id} is a {issuer.kind}")
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
 
 
 def load_registry_policy() -> RegistryPolicy:

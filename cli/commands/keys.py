@@ -1,4 +1,10 @@
-"""keys rotate, keys revoke, keys list: a participant's signing keys over time."""
+"""keys new, keys rotate, keys revoke, keys list: a participant's signing keys over time.
+
+A key is made by its owner (``keys new`` on the owner's machine writes the
+private key, 0600, and prints only the public key); a rotation is signed
+with the old and the new key; a revocation is signed by whoever registered
+the participant and installs the public key the participant made.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ import click
 
 from cli.context import Context, json_option, pass_context
 from cli.render import emit_json, table
-from ledger import KeyChange, KeyRecord
+from ledger import KeyChange, KeyRecord, make_participant_key, parse_public_key
 
 
 @click.group()
@@ -34,6 +40,25 @@ def _show_change(ctx: Context, change: KeyChange, verb: str) -> None:
     click.echo(f"  current  {_public(change.current.public_key)}  (private key in {ctx.keys}/{change.participant}.pem)")
 
 
+@keys.command("new")
+@click.argument("participant_id", metavar="ID")
+@json_option
+@pass_context
+def keys_new(ctx: Context, participant_id: str) -> None:
+    """Make ID's key pair in the key directory and print its public key (the private key never leaves the file).
+
+    \b
+    Give the public key to whoever registers you, or, if your key was lost
+    or exposed, to your registrar for `keys revoke ID --public-key KEY`.
+    """
+    public = make_participant_key(ctx.keys, participant_id)
+    if ctx.json:
+        emit_json({"participant": participant_id, "public_key": _public(public)})
+        return
+    click.echo(f"made {participant_id}'s key in {ctx.keys}/{participant_id}.pem (0600)")
+    click.echo(f"public key  {_public(public)}")
+
+
 @keys.command("rotate")
 @click.argument("participant_id", metavar="ID")
 @json_option
@@ -45,11 +70,19 @@ def keys_rotate(ctx: Context, participant_id: str) -> None:
 
 @keys.command("revoke")
 @click.argument("participant_id", metavar="ID")
+@click.option("--public-key", "public_key", required=True, help="The new public key ID made itself (`wonledger keys new ID` prints it).")
+@click.option("--by", "by", help="The registrar who signs (default: whoever registered ID).")
 @json_option
 @pass_context
-def keys_revoke(ctx: Context, participant_id: str) -> None:
-    """Retire ID's key now (lost or exposed) and issue ID a new one; no old key needed."""
-    _show_change(ctx, ctx.ledger().revoke_key(participant_id), "revoked")
+def keys_revoke(ctx: Context, participant_id: str, public_key: str, by: str | None) -> None:
+    """Retire ID's key now (lost or exposed) and install the public key ID made; signed by ID's registrar."""
+    change = ctx.ledger().revoke_key(participant_id, parse_public_key(public_key), by)
+    if ctx.json:
+        _show_change(ctx, change, "revoked")
+        return
+    click.echo(f"revoked {change.participant}'s key at {change.retired.retired_at} (signed by its registrar)")
+    click.echo(f"  retired  {_public(change.retired.public_key)}  (signs nothing from then on; earlier entries still verify)")
+    click.echo(f"  current  {_public(change.current.public_key)}  (its private key is {change.participant}'s own)")
 
 
 @keys.command("list")

@@ -58,7 +58,7 @@ def participant() -> None:
 def _participant_json(p) -> dict[str, object]:  # type: ignore[no-untyped-def]
     from ledger.signing import b64url
 
-    return {"id": p.id, "kind": p.kind, "jurisdiction": p.jurisdiction, "resident": p.resident, "public_key": b64url(p.public_key)}
+    return {"id": p.id, "kind": p.kind, "jurisdiction": p.jurisdiction, "resident": p.resident, "registrar": p.registrar, "public_key": b64url(p.public_key)}
 
 
 @participant.command("list")
@@ -95,15 +95,24 @@ def participant_show(ctx: Context, participant_id: str) -> None:
 @click.option("--kind", required=True, help="bank, individual, corporate, ...")
 @click.option("--jurisdiction", required=True, help="Two-letter country code, e.g. KR or HK.")
 @click.option("--resident/--non-resident", default=True, show_default=True, help="Resident of the jurisdiction?")
+@click.option("--by", "by", help="Who vouches and signs: its regulator for an institution (the default), a bank of its jurisdiction for a customer.")
 @json_option
 @pass_context
-def participant_add(ctx: Context, participant_id: str, kind: str, jurisdiction: str, resident: bool) -> None:
-    """Register a participant and make its key."""
-    p = ctx.ledger().add_participant(participant_id, kind, jurisdiction.upper(), resident)
+def participant_add(ctx: Context, participant_id: str, kind: str, jurisdiction: str, resident: bool, by: str | None) -> None:
+    """Register a participant by a signed entry of whoever vouches for it; its key is made here if it has none.
+
+    \b
+    Institutions are registered by their jurisdiction's regulator (fsc, hkma,
+    occ in the default world); individuals and corporates by a bank of their
+    jurisdiction, which vouches for who they are and where they live (KYC).
+    Without --by a customer is registered by the first bank of its
+    jurisdiction whose key is in the key directory.
+    """
+    p = ctx.ledger().add_participant(participant_id, kind, jurisdiction.upper(), resident, by=by)
     if ctx.json:
         emit_json(_participant_json(p))
         return
-    click.echo(f"added {p.id} ({p.kind}, {p.jurisdiction}); key in {ctx.keys}/{p.id}.pem")
+    click.echo(f"added {p.id} ({p.kind}, {p.jurisdiction}), registered by {p.registrar}; key in {ctx.keys}/{p.id}.pem")
 
 
 @click.group()

@@ -19,11 +19,12 @@ def issuer() -> None:
 @click.argument("participant_id", metavar="ID")
 @click.option("--asset", "code", required=True, help="The stablecoin's code, e.g. KRWS.")
 @click.option("--currency", required=True, help="Its ISO currency, e.g. KRW.")
+@click.option("--by", "by", help="The regulator who registers it (default: the authority of ID's jurisdiction).")
 @json_option
 @pass_context
-def issuer_register(ctx: Context, participant_id: str, code: str, currency: str) -> None:
-    """Register ID as issuer of a stablecoin (phase 1 in Korea: banks and bank-led consortia only)."""
-    asset = ctx.ledger().register_issuer(participant_id, code, currency)
+def issuer_register(ctx: Context, participant_id: str, code: str, currency: str, by: str | None) -> None:
+    """Register ID as issuer of a stablecoin, signed by ID and its regulator (phase 1 in Korea: banks and bank-led consortia only)."""
+    asset = ctx.ledger().register_issuer(participant_id, code, currency, by=by)
     if ctx.json:
         emit_json({"issuer": participant_id, "asset": asset.code, "currency": asset.currency, "exponent": asset.exponent})
         return

@@ -10,15 +10,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 EXPECTED_PUBLIC_NAMES = sorted(
     """
-    DEFAULT_DB DEFAULT_KEYS Account AlreadyExists AlreadyReversed Asset AssetMismatch BadAmount BadInput
+    DEFAULT_DB DEFAULT_KEYS Account AccountSpec AlreadyExists AlreadyReversed Asset AssetMismatch BadAmount BadInput
     BadSignature BadStatement Book Break BreakerStatus Checkpoint Party Quote QuoteTerms Refusal ResidentOutflow Travel DatabaseBusy DatabaseReadOnly DiskFull
     DbUnreachable DuplicateConflict HoldExpired HoldNotPending HolderNotEligible Info IngestResult
     InsufficientFunds IntegrityProblem IssuerNotEligible IssuerNotRegistered JournalEntry KeyChange KeyRecord KeyStore
     KeyUnavailable Ledger LedgerError Leg NotALedger NotAuthorized OutflowLimit Participant Problem
-    ProofReport QuoteExpired Receipt ReconcileReport Rejection ReserveShortfall Residency RuleRefusal RunBreaker
+    ProofReport QuoteExpired Receipt ReconcileReport Rejection ReserveNotEligible ReserveShortfall Residency RuleRefusal RunBreaker
     Signature SignedTx StatementSummary StorageError TravelRule TrialBalanceRow Tx UnknownAccount UnknownAsset
     UnknownParticipant UnknownTransaction VerifyReport account_id canonical_bytes format_amount parse_amount
-    parse_line tx_bytes verify_proof
+    parse_line tx_bytes verify_proof make_participant_key parse_public_key
     """.split()
 )
 
@@ -68,6 +68,27 @@ def test_only_the_store_imports_sqlalchemy_and_the_library_never_imports_click()
             assert "sqlalchemy" not in imported and "alembic" not in imported, path
     for path in (ROOT / "cli").rglob("*.py"):
         assert not {"sqlalchemy", "alembic"} & _imports(path), path
+
+
+def test_no_module_but_the_book_opens_a_write_transaction() -> None:
+    """One writer: the store's write path is called from ledger/book.py alone (and the store itself)."""
+    writers = []
+    for path in list((ROOT / "ledger").rglob("*.py")) + list((ROOT / "cli").rglob("*.py")):
+        rel = path.relative_to(ROOT)
+        if rel.parts[:2] == ("ledger", "store") or rel == Path("ledger/book.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in ("writing", "begin") and isinstance(node.ctx, ast.Load):
+                writers.append(f"{rel}:{node.lineno}")
+    assert writers == []
+
+
+def test_the_rulebook_reads_no_database_clock_or_key_file() -> None:
+    """ledger/rules.py decides from the state it is given: no storage, time or key store in it."""
+    imported = _imports(ROOT / "ledger" / "rules.py")
+    text = (ROOT / "ledger" / "rules.py").read_text()
+    assert not {"sqlalchemy", "datetime", "time", "os"} & imported
+    assert "ledger.store" not in text and "KeyStore" not in text and "utc_now" not in text
 
 
 def test_importing_the_library_connects_to_nothing_and_loads_no_heavy_extras() -> None:
