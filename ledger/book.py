@@ -226,6 +226,14 @@ class Book:
                 continue
             if want is None and key is None:
                 raise BadSignature(f"{name} is not a registered participant, so cannot sign")
+            retired = next(
+                (k.public_key for k in state.keys.get(name, ()) if k.retired_at is not None
+                 and signature_holds(public_key_from_bytes(k.public_key), signed.canonical, sig)),
+                None,
+            )
+            if retired is not None:
+                signers[name] = retired  # the rules say when it was retired
+                continue
             raise BadSignature(f"the signature of {name.partition('#')[0]} on {signed.tx.id} does not verify")
         return signers
 
