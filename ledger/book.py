@@ -156,7 +156,7 @@ class Book:
                 raise BadInput("the ledger writes only expiries and a genesis itself")
             signed = SignedTx(tx=tx, signatures=(), canonical=canonical_bytes(tx.to_wire()))
             state = LedgerState(self.ledger_id)
-            outcome = self._decide_and_chain(uow, [signed], [{}], state, seq, prev, self._now(uow), system=True)[0][0]
+            outcome = self._decide_and_chain(uow, [signed], [{}], state, seq, prev, self._now(uow), True, [uow.last_entry_at()])[0][0]
             if isinstance(outcome, LedgerError):
                 raise outcome
             return outcome
@@ -267,10 +267,11 @@ class Book:
         expiries = [self._expiry(hold_id) for hold_id in due]
         batch = list(prepared.batch) if prepared is not None else []
         state = self._load(uow, expiries + batch)
-        outcomes, seq, prev = self._decide_and_chain(uow, expiries, [{}] * len(expiries), state, seq, prev, now, system=True)
+        last_signed = [uow.last_entry_at()]  # when the last entry that a key signed was committed (at the latest)
+        outcomes, seq, prev = self._decide_and_chain(uow, expiries, [{}] * len(expiries), state, seq, prev, now, True, last_signed)
         if prepared is None:
             return outcomes
-        return self._decide_and_chain(uow, batch, prepared.items, state, seq, prev, now, system=False, verdicts=verdicts)[0]
+        return self._decide_and_chain(uow, batch, prepared.items, state, seq, prev, now, False, last_signed, verdicts=verdicts)[0]
 
     def _expiry(self, hold_id: str) -> SignedTx:
         tx = Tx(ledger=self.ledger_id, id=expiry_id(hold_id), kind=EXPIRE, legs=(), ref=hold_id)
@@ -333,11 +334,11 @@ class Book:
         prev: str,
         now: str,
         system: bool,
+        last_signed: list[str | None],
         verdicts: Sequence[bool] = (),
     ) -> tuple[list[Outcome], int, str]:
         """Decide each entry in order against ``state``, chain the accepted ones, write it all; returns the new head too."""
         committed = uow.entries_by_id(s.tx.id for s in batch)
-        last_at = uow.last_entry_at()
         outcomes: list[Outcome] = []
         new_entries: list[NewEntry] = []
         entries: dict[str, EntryInfo] = {}
@@ -348,9 +349,9 @@ class Book:
             if known is not None and not isinstance(who, LedgerError):
                 outcomes.append(_duplicate(known, digest))
                 continue
-            if signed.tx.kind == KEY and last_at is not None and last_at >= now:
+            if signed.tx.kind == KEY and last_signed[0] is not None and last_signed[0] >= now:
                 # A key signs from its entry's commit time on: that time must come after every entry the old key signed.
-                now = chain.iso(chain.parse_iso(last_at) + timedelta(microseconds=1))
+                now = chain.iso(chain.parse_iso(last_signed[0]) + timedelta(microseconds=1))
             try:
                 if isinstance(who, LedgerError):
                     raise who
@@ -385,7 +386,8 @@ class Book:
             info = EntryInfo(signed.tx.id, seq, signed.tx.kind, now, digest, prev, status)
             entries[signed.tx.id] = info
             outcomes.append(Receipt(signed.tx.id, seq, prev, now, status))
-            last_at = now
+            if signed.signatures:
+                last_signed[0] = now
         self._persist(uow, state, new_entries, (seq, prev), rejections)
         return outcomes, seq, prev
 

@@ -64,7 +64,9 @@ def test_a_subclass_overrides_the_settings_by_class_attribute_or_decorator() -> 
 class WithAHistoryRule(LedgerStateMachine):
     """A subclass adding one rule of its own over the machine's `accounts` bundle."""
 
-    hypothesis_settings = QUICK
+    # Hypothesis enables a random subset of the rules in each example (swarm testing): with the machine's
+    # many rules, short examples but more of them make sure the subclass's own rule gets its turns.
+    hypothesis_settings = settings(QUICK, max_examples=40, stateful_step_count=12)
     calls = 0
 
     @rule(account=LedgerStateMachine.accounts)
