@@ -73,7 +73,9 @@ from ledger.model import (
     check_id,
 )
 from ledger.money import Asset, format_amount, parse_amount, split_amount
-from ledger.reconcile import VerifyReport, verify_ledger
+from ledger.anchors import Anchor, verify_anchored
+from ledger.proofs import Checkpoint
+from ledger.reconcile import VerifyReport
 from ledger.registry import add_participant, open_account, register_issuer
 from ledger.signing import KeyStore, tx_bytes
 from ledger.store import Store, UnitOfWork, database_exists, safe_url, sqlite_path
@@ -645,8 +647,9 @@ class Ledger:
         rows = self.store.reading(lambda uow: uow.history(account_id, limit))
         return [_journal_entry(stored, status) for stored, _legs, status in rows]
 
-    def verify(self, progress: Callable[[int], None] | None = None) -> VerifyReport:
-        return verify_ledger(self.store, progress)
+    def verify(self, progress: Callable[[int], None] | None = None, anchor: Anchor | None = None) -> VerifyReport:
+        """Replay and check everything; with ``anchor``, also hold the ledger to what the user trusts (ledger.anchors)."""
+        return verify_anchored(self.store, anchor, progress)
 
     # -- reconciliation and audit proofs (see ledger.audit) ----------------
     def statement(
@@ -663,9 +666,20 @@ class Ledger:
     def trial_balance(self) -> list[audit.TrialBalanceRow]:
         return audit.trial_balance(self)
 
-    def checkpoint(self) -> tuple[audit.Checkpoint, bool]:
-        """Sign a checkpoint at the journal's head (returns it and whether it is new)."""
-        return audit.make_checkpoint(self)
+    def checkpoint(self, since: Checkpoint | None = None) -> tuple[Checkpoint, bool]:
+        """Sign a checkpoint at the journal's head, only if the journal verifies (and extends ``since``, when given).
+
+        Returns it and whether it is new.
+        """
+        return audit.make_checkpoint(self, since)
+
+    def previous_checkpoint(self, before: int) -> Checkpoint | None:
+        """The latest stored checkpoint covering fewer than ``before`` entries, if any."""
+        return audit.previous_checkpoint(self, before)
+
+    def consistency(self, old: Checkpoint, new: Checkpoint) -> dict[str, object]:
+        """RFC 9162's consistency proof from checkpoint ``old`` to ``new`` (check it with ``verify_consistency``)."""
+        return audit.consistency(self, old, new)
 
     def proof(self, tx_id: str) -> dict[str, object]:
         """``tx_id``'s inclusion proof against the latest checkpoint, as JSON (check with ``verify_proof``)."""

@@ -10,7 +10,8 @@ import click
 
 from cli.context import Context, json_option, pass_context
 from cli.render import emit_json, error_line, money, show_tx, stderr_is_terminal, table, tx_json
-from ledger import BadInput
+from cli.commands.audit import checkpoint_option, operator_key_option
+from ledger import Anchor, BadInput
 
 
 @click.command()
@@ -100,11 +101,15 @@ def submit(click_ctx: click.Context, ctx: Context, source: str) -> None:
 
 
 @click.command()
+@click.option("--operator-key", metavar="KEY", help="The operator's public key you trust (base64url, or a file holding it): stored checkpoints must be signed by it.")
+@click.option("--checkpoint", "checkpoint_path", metavar="FILE", help="A checkpoint saved earlier (checkpoint --out): the journal must extend it.")
 @json_option
 @pass_context
 @click.pass_context
-def verify(click_ctx: click.Context, ctx: Context) -> None:
-    """Check the hash chain, signatures, zero-sum and every account's counters."""
+def verify(click_ctx: click.Context, ctx: Context, operator_key: str | None, checkpoint_path: str | None) -> None:
+    """Check the hash chain, signatures, zero-sum and every account's counters, anchored to what you trust."""
+    pinned, trusted = operator_key_option(operator_key), checkpoint_option(checkpoint_path)
+    anchor = Anchor(pinned, trusted) if pinned or trusted else None
     ledger = ctx.ledger()
     with ExitStack() as stack:
         progress = None
@@ -112,11 +117,14 @@ def verify(click_ctx: click.Context, ctx: Context) -> None:
             total = ledger.info().transactions
             bar = stack.enter_context(click.progressbar(length=total, label="verifying", file=sys.stderr))
             progress = bar.update
-        report = ledger.verify(progress)
+        report = ledger.verify(progress, anchor)
     if ctx.json:
         emit_json(report.to_json())
     elif report.ok:
         click.echo(f"ok: {report.transactions} transactions; hash chain, signatures, authorization, zero-sum, counters, reserves and checkpoints all hold")
+        if anchor is not None:
+            what = f"checkpoint {trusted.seq} you gave" if trusted else "operator key you gave"
+            click.echo(f"  anchored: the journal extends what the {what} vouches for")
     else:
         for p in report.problems:
             click.echo(f"problem: {p.kind}: {'tx ' + p.tx + ': ' if p.tx else ''}{p.detail}")
