@@ -80,7 +80,7 @@ from ledger.policy import CUSTOMER_KINDS, DEPOSIT_TOKEN, STABLECOIN, WHOLESALE_C
 from ledger.signing import b64url, canonical_bytes, public_bytes, public_key_from_bytes, signature_holds, unb64url
 from ledger.store import EntryInfo, HoldState, NewEntry, Store, UnitOfWork
 from ledger.verifier import Check, Verdicts, Verifier
-from ledger.wire import loads, parse_tx, parsed_here
+from ledger.wire import parsed_here, wire_bytes
 
 Clock = Callable[[], datetime]
 #: An account a transaction may open: (owner, asset, label, reserve).
@@ -230,10 +230,9 @@ class Book:
         # in Python, so the comparison below alone lets a float or bool amount in.
         for n, leg in enumerate(signed.tx.legs, 1):
             check_minor_units(leg.amount, f"leg {n} amount")
-        # (A SignedTx the wire module parsed was made from its bytes: nothing to compare.)
-        if not parsed_here(signed) and (
-            type(signed.tx.timeout_s) not in (int, type(None)) or parse_tx(loads(signed.canonical)) != signed.tx
-        ):
+        # (A SignedTx the wire module parsed was made from its bytes: nothing to compare. Otherwise the
+        # wire form is one-to-one, so equal canonical bytes mean the bytes say exactly this Tx.)
+        if not parsed_here(signed) and wire_bytes(signed.tx) != signed.canonical:
             raise BadInput(f"{signed.tx.id}: the transaction differs from the bytes that were signed")
         start = len(checks)
         refusal: LedgerError | None = None

@@ -37,9 +37,9 @@ def history(ctx: Context, account_id: str, limit: int | None) -> None:
             amount = money(-leg.amount if outgoing else leg.amount, asset)
             if e.tx.kind == "hold":
                 amount = f"({amount} held)"  # a hold moves nothing itself; its post does
-            rows.append((str(e.seq), e.at[:19] + "Z", e.tx.id, e.tx.kind, e.status, amount, leg.credit if outgoing else leg.debit, e.tx.memo))
+            rows.append((str(e.seq), e.at[:19] + "Z", e.tx.id, e.tx.kind, e.status, amount, leg.credit if outgoing else leg.debit, e.tx.memo or ""))
         if not e.tx.legs:
-            rows.append((str(e.seq), e.at[:19] + "Z", e.tx.id, e.tx.kind, e.status, "", e.tx.ref or "", e.tx.memo))
+            rows.append((str(e.seq), e.at[:19] + "Z", e.tx.id, e.tx.kind, e.status, "", e.tx.ref or "", e.tx.memo or ""))
     click.echo(f"{account.id}: balance {money(account.balance, asset)}, available {money(account.available, asset)}")
     table(rows, ("seq", "at", "id", "kind", "status", "amount", "counterparty", "memo"), right=(0, 5))
 

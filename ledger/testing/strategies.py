@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 from hypothesis import strategies as st
 
 from ledger.model import (
+    FORBIDDEN_TEXT,
     HOLD,
     Account,
     MAX_LEGS,
@@ -55,6 +56,7 @@ from ledger.model import (
     account_id,
 )
 from ledger.money import ASSET_KINDS, MAX_AMOUNT, Asset
+from ledger.strict import b64url
 
 if TYPE_CHECKING:
     from ledger.api import Ledger
@@ -95,8 +97,7 @@ _DIGITS = "0123456789"
 _ALNUM = _UPPER + _LOWER + _DIGITS
 _ID_REST = _ALNUM + "._:-"
 _PARTICIPANT_REST = _LOWER + _DIGITS + "._-"
-_B64URL = _ALNUM + "-_"
-_MEMO_CHARS = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
+_MEMO_CHARS = st.characters(exclude_categories=("Cs",), exclude_characters="".join(sorted(FORBIDDEN_TEXT)))
 
 
 # -- assets and amounts ----------------------------------------------------
@@ -206,7 +207,7 @@ def account_ids() -> st.SearchStrategy[str]:
 
 
 def memos(max_size: int = MAX_MEMO) -> st.SearchStrategy[str]:
-    """Memos the wire format accepts: any text without NUL, at most 1000 characters."""
+    """Memos the wire format accepts: text without control, line-separator or bidi characters, at most 1000 characters."""
     return st.text(alphabet=_MEMO_CHARS, max_size=min(max_size, MAX_MEMO))
 
 
@@ -356,7 +357,7 @@ def signed_transactions(
 
 
 def _signatures() -> st.SearchStrategy[list[dict[str, str]]]:
-    sig = st.text(alphabet=_B64URL, min_size=86, max_size=86)
+    sig = st.binary(min_size=64, max_size=64).map(b64url)  # canonical base64url: the only spelling accepted
     return st.lists(st.fixed_dictionaries({"signer": participant_ids(max_size=12), "sig": sig}), max_size=3, unique_by=lambda s: s["signer"])
 
 
