@@ -24,6 +24,7 @@ Each failure is a problem of kind ``anchor`` in the usual verify report.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -143,5 +144,5 @@ def check_anchor(store: Store, anchor: Anchor) -> list[Problem]:
 def _leaf(entry_hash: str) -> bytes:
     try:
         return leaf_hash(entry_hash)
-    except ValueError:  # not hex: the replay reports the hash; any leaf will do, the root will differ
-        return leaf_hash("00" * 32)[:-1] + b"\xff"
+    except ValueError:  # not hex: the replay reports the hash; any other leaf will do, the root will differ
+        return hashlib.sha256(b"\x00" + entry_hash.encode()).digest()

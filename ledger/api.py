@@ -673,6 +673,10 @@ class Ledger:
         """
         return audit.make_checkpoint(self, since)
 
+    def operator_key(self) -> str | None:
+        """The operator's public key (base64url) as this ledger stores it; pin it where you keep it, not from here."""
+        return self.store.reading(lambda uow: uow.meta(audit.OPERATOR_META))
+
     def previous_checkpoint(self, before: int) -> Checkpoint | None:
         """The latest stored checkpoint covering fewer than ``before`` entries, if any."""
         return audit.previous_checkpoint(self, before)

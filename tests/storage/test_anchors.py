@@ -82,6 +82,7 @@ def test_an_honest_journal_that_grew_passes_with_the_old_checkpoint_and_the_key(
     transfers(ledger, "after", 2)  # entries beyond every checkpoint are fine too
     assert ledger.verify(anchor=Anchor(old.operator_key, old)).ok
     saved = save(old, tmp_path / "old.json")
+    assert f"operator key  {old.operator_key}" in wonledger(ledger.store.url, "info").stdout  # where a user finds it
     key_file = tmp_path / "operator.key"
     key_file.write_text(old.operator_key + "\n")
     for options in (("--checkpoint", str(saved)), ("--operator-key", old.operator_key), ("--operator-key", str(key_file), "--checkpoint", str(saved))):
