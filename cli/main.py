@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from cli.commands.audit import checkpoint, proof, reconcile, statement, verify_proof_command
+from cli.commands.audit import checkpoint, proof, reconcile, statement, verify_consistency_command, verify_proof_command
 from cli.commands.crossborder import quote, send, swap
 from cli.commands.demo import demo
 from cli.commands.deposits import deposit, pay, withdraw
@@ -92,7 +92,7 @@ def cli(ctx: click.Context, db: str | None, keys: str | None, as_json: bool) -> 
     ctx.call_on_close(state.close)
 
 
-for command in (init, info, participant, account, balance, deposit, withdraw, pay, issuer, mint, redeem, report, quote, swap, send, transfer, post, void, reverse, history, tx, submit, verify, bench, statement, reconcile, checkpoint, proof, verify_proof_command, demo):
+for command in (init, info, participant, account, balance, deposit, withdraw, pay, issuer, mint, redeem, report, quote, swap, send, transfer, post, void, reverse, history, tx, submit, verify, bench, statement, reconcile, checkpoint, proof, verify_proof_command, verify_consistency_command, demo):
     cli.add_command(command)
 cli.add_command(keys)
 

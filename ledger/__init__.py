@@ -4,8 +4,9 @@ The public surface is what ``__all__`` lists; everything else is internal and
 may change. Start with :class:`Ledger`.
 """
 
+from ledger.anchors import Anchor, read_checkpoint, read_operator_key
 from ledger.api import DEFAULT_DB, DEFAULT_KEYS, BreakerStatus, Info, Ledger, ResidentOutflow, make_participant_key, parse_public_key
-from ledger.audit import Checkpoint, StatementSummary, TrialBalanceRow
+from ledger.audit import StatementSummary, TrialBalanceRow
 from ledger.book import Book
 from ledger.errors import (
     AlreadyExists,
@@ -66,7 +67,7 @@ from ledger.model import (
     account_id,
 )
 from ledger.money import Asset, format_amount, parse_amount
-from ledger.proofs import ProofReport, verify_proof
+from ledger.proofs import Checkpoint, ConsistencyReport, ProofReport, verify_consistency, verify_proof
 from ledger.reconcile import Break, Problem, ReconcileReport, VerifyReport
 from ledger.signing import KeyStore, canonical_bytes, tx_bytes
 from ledger.wire import parse_line
@@ -74,6 +75,7 @@ from ledger.wire import parse_line
 __all__ = [
     "Account",
     "AccountSpec",
+    "Anchor",
     "AlreadyExists",
     "AlreadyReversed",
     "Asset",
@@ -86,6 +88,7 @@ __all__ = [
     "Break",
     "BreakerStatus",
     "Checkpoint",
+    "ConsistencyReport",
     "DEFAULT_DB",
     "DEFAULT_KEYS",
     "DatabaseBusy",
@@ -150,6 +153,9 @@ __all__ = [
     "parse_amount",
     "parse_line",
     "parse_public_key",
+    "read_checkpoint",
+    "read_operator_key",
     "tx_bytes",
+    "verify_consistency",
     "verify_proof",
 ]

@@ -15,8 +15,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -33,7 +32,6 @@ from ledger.errors import (
     BadInput,
     KeyUnavailable,
     LedgerError,
-    RuleRefusal,
     UnknownAccount,
     UnknownAsset,
     UnknownParticipant,
@@ -54,7 +52,7 @@ from ledger.flows import (
     withdraw_tx,
 )
 from ledger.flows.crossborder import make_quote, send_tx, swap_tx, travel_data
-from ledger.policy import CUSTOMER_KINDS, DEPOSIT_TOKEN, STABLECOIN, load_issuer_policy
+from ledger.policy import CUSTOMER_KINDS, DEPOSIT_TOKEN
 from ledger.model import (
     PARTICIPANT_PATTERN,
     RESERVE,
@@ -75,7 +73,9 @@ from ledger.model import (
     check_id,
 )
 from ledger.money import Asset, format_amount, parse_amount, split_amount
-from ledger.reconcile import VerifyReport, verify_ledger
+from ledger.anchors import Anchor, verify_anchored
+from ledger.proofs import Checkpoint
+from ledger.reconcile import VerifyReport
 from ledger.registry import asset_tx, issuer_tx, open_tx, registration_tx
 from ledger.rules import RegistryLookup, required_signers
 from ledger.signing import KeyStore, public_bytes, tx_bytes, unb64url
@@ -707,8 +707,9 @@ class Ledger:
         rows = self.store.reading(lambda uow: uow.history(account_id, limit))
         return [_journal_entry(stored, status) for stored, _legs, status in rows]
 
-    def verify(self, progress: Callable[[int], None] | None = None) -> VerifyReport:
-        return verify_ledger(self.store, progress)
+    def verify(self, progress: Callable[[int], None] | None = None, anchor: Anchor | None = None) -> VerifyReport:
+        """Replay and check everything; with ``anchor``, also hold the ledger to what the user trusts (ledger.anchors)."""
+        return verify_anchored(self.store, anchor, progress)
 
     # -- reconciliation and audit proofs (see ledger.audit) ----------------
     def statement(
@@ -725,9 +726,24 @@ class Ledger:
     def trial_balance(self) -> list[audit.TrialBalanceRow]:
         return audit.trial_balance(self)
 
-    def checkpoint(self) -> tuple[audit.Checkpoint, bool]:
-        """Sign a checkpoint at the journal's head (returns it and whether it is new)."""
-        return audit.make_checkpoint(self)
+    def checkpoint(self, since: Checkpoint | None = None) -> tuple[Checkpoint, bool]:
+        """Sign a checkpoint at the journal's head, only if the journal verifies (and extends ``since``, when given).
+
+        Returns it and whether it is new.
+        """
+        return audit.make_checkpoint(self, since)
+
+    def operator_key(self) -> str | None:
+        """The operator's public key (base64url) as this ledger stores it; pin it where you keep it, not from here."""
+        return self.store.reading(lambda uow: uow.meta(audit.OPERATOR_META))
+
+    def previous_checkpoint(self, before: int) -> Checkpoint | None:
+        """The latest stored checkpoint covering fewer than ``before`` entries, if any."""
+        return audit.previous_checkpoint(self, before)
+
+    def consistency(self, old: Checkpoint, new: Checkpoint) -> dict[str, object]:
+        """RFC 9162's consistency proof from checkpoint ``old`` to ``new`` (check it with ``verify_consistency``)."""
+        return audit.consistency(self, old, new)
 
     def proof(self, tx_id: str) -> dict[str, object]:
         """``tx_id``'s inclusion proof against the latest checkpoint, as JSON (check with ``verify_proof``)."""

@@ -23,7 +23,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ledger import chain
 from ledger.errors import AssetMismatch, BadInput, IntegrityProblem, KeyUnavailable, UnknownTransaction
 from ledger.model import Account
-from ledger.proofs import PROOF_FORMAT, checkpoint_payload, inclusion_path, leaf_hash, merkle_root
+from ledger.anchors import Anchor, verify_anchored
+from ledger.proofs import (
+    PROOF_FORMAT,
+    Checkpoint,
+    checkpoint_payload,
+    consistency_json,
+    consistency_path,
+    inclusion_path,
+    leaf_hash,
+    merkle_root,
+)
 from ledger.reconcile import camt053, csvfile
 from ledger.reconcile.matching import BALANCE_MISMATCH, BookedLeg, Break, Matcher, ReconcileReport
 
@@ -33,15 +43,17 @@ __all__ = [
     "StatementSummary",
     "TrialBalanceRow",
     "build_proof",
+    "consistency",
     "ensure_operator_key",
     "make_checkpoint",
+    "previous_checkpoint",
     "reconcile",
     "trial_balance",
     "write_statement",
 ]
 from ledger.reconcile.statements import BOOKED, StatementEntry, StatementHeader, read_statement, servicer_ref, uetr_for
-from ledger.signing import KeyStore, b64url, public_bytes
-from ledger.store import GENESIS_HASH, AccountLeg, Store, StoredCheckpoint, UnitOfWork
+from ledger.signing import b64url, public_bytes
+from ledger.store import GENESIS_HASH, AccountLeg, StoredCheckpoint, UnitOfWork
 
 if TYPE_CHECKING:
     from ledger.api import Ledger
@@ -81,46 +93,39 @@ def ensure_operator_key(ledger: Ledger) -> Ed25519PrivateKey:
 # -- checkpoints --------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Checkpoint:
-    """The operator's signature over the Merkle root of entries 1..seq."""
-
-    ledger: str
-    seq: int
-    root: str
-    at: str
-    signature: str
-    operator_key: str
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "ledger": self.ledger,
-            "seq": self.seq,
-            "root": self.root,
-            "at": self.at,
-            "signature": self.signature,
-            "operator_key": self.operator_key,
-        }
-
-
 def _checkpoint(ledger_id: str, c: StoredCheckpoint) -> Checkpoint:
     return Checkpoint(ledger_id, c.seq, c.root, c.at, c.signature, c.operator_key)
 
 
-def make_checkpoint(ledger: Ledger) -> tuple[Checkpoint, bool]:
-    """Sign a checkpoint at the journal's head; returns it and whether it is new."""
+def make_checkpoint(ledger: Ledger, since: Checkpoint | None = None) -> tuple[Checkpoint, bool]:
+    """Sign a checkpoint at the journal's head; returns it and whether it is new.
+
+    The operator signs only a journal that verifies, held to its own key (the
+    private half in the key directory) and to ``since``, a checkpoint saved
+    earlier, when given: a checkpoint vouches for what it covers, so signing
+    a damaged, truncated or rewritten journal would launder it.
+    """
     store = ledger.store
     operator = ensure_operator_key(ledger)
     seq, _ = store.reading(lambda uow: uow.head())
     if seq == 0:
         raise BadInput("the journal is empty: there is nothing to checkpoint yet")
+    own_key = b64url(public_bytes(operator))
+    report = verify_anchored(store, Anchor(own_key, since, needs_checkpoint=False))
+    if not report.ok:
+        first = report.problems[0]
+        raise IntegrityProblem(
+            f"refusing to sign a journal that does not verify: {len(report.problems)} problem(s), the first "
+            f"{first.kind}: {'tx ' + first.tx + ': ' if first.tx else ''}{first.detail}"
+        )
+    seq = report.transactions  # exactly what was verified, even if more entries have landed since
     latest = store.reading(lambda uow: uow.latest_checkpoint())
     if latest is not None and latest.seq == seq:
         return _checkpoint(ledger.id, latest), False
     root = merkle_root(leaf_hash(h) for _, h in store.stream_hashes(seq)).hex()
     at = chain.iso(ledger.book.clock())
     signature = b64url(operator.sign(checkpoint_payload(ledger.id, seq, root, at)))
-    made = StoredCheckpoint(seq, root, at, signature, b64url(public_bytes(operator)))
+    made = StoredCheckpoint(seq, root, at, signature, own_key)
 
     def write(uow: UnitOfWork) -> tuple[StoredCheckpoint, bool]:
         existing = uow.latest_checkpoint()
@@ -131,6 +136,25 @@ def make_checkpoint(ledger: Ledger) -> tuple[Checkpoint, bool]:
 
     kept, new = ledger.book.record(write)
     return _checkpoint(ledger.id, kept), new
+
+
+def previous_checkpoint(ledger: Ledger, before: int) -> Checkpoint | None:
+    """The latest stored checkpoint covering fewer than ``before`` entries."""
+    earlier = [c for c in ledger.store.reading(lambda uow: uow.checkpoints()) if c.seq < before]
+    return _checkpoint(ledger.id, earlier[-1]) if earlier else None
+
+
+def consistency(ledger: Ledger, old: Checkpoint, new: Checkpoint) -> dict[str, object]:
+    """RFC 9162's proof that checkpoint ``new`` extends ``old``, as the ``consistency`` member of ``new``'s file."""
+    if old.ledger != ledger.id or new.ledger != ledger.id:
+        raise BadInput(f"a checkpoint of ledger {old.ledger if old.ledger != ledger.id else new.ledger}, not of this ledger {ledger.id}")
+    if old.seq > new.seq:
+        raise BadInput(f"checkpoint {old.seq} is later than checkpoint {new.seq}")
+    path, root = consistency_path(old.seq, new.seq, (leaf_hash(h) for _, h in ledger.store.stream_hashes(new.seq)))
+    old_root = merkle_root(leaf_hash(h) for _, h in ledger.store.stream_hashes(old.seq)).hex()
+    if root.hex() != new.root or old_root != old.root:
+        raise IntegrityProblem(f"the journal no longer gives the roots of checkpoints {old.seq} and {new.seq}")
+    return consistency_json(old.seq, old.root, path)
 
 
 def latest_checkpoint(ledger: Ledger) -> Checkpoint | None:

@@ -154,8 +154,9 @@ def _sign_batch(path: Path, keys: KeyStore, ledger_id: str, count: int) -> list[
                 ledger_id, account_id(payer, ASSET), account_id(payee, ASSET), ASSET, rng.randint(1, 10_000),
                 tx_id=f"bench-{n:08d}", memo=f"invoice {n}",
             )
-            payload = canonical_bytes(tx.to_wire())
-            line = {"tx": json.loads(payload), "signatures": [keys.sign(payer, payload).to_wire()]}
+            wire = tx.to_wire()  # the one wire form: what it encodes is what is signed
+            payload = canonical_bytes(wire)
+            line = {"tx": wire, "signatures": [keys.sign(payer, payload).to_wire()]}
             out.write(json.dumps(line, separators=(",", ":")).encode() + b"\n")
     return payers
 

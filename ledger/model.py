@@ -77,6 +77,31 @@ MAX_LEGS = 64
 MAX_TIMEOUT_S = 366 * 24 * 3600
 
 
+#: Characters no memo (or other free text of a transaction) may hold: the C0 controls, DEL, the C1
+#: controls, the line and paragraph separators, and Unicode's Bidi_Control characters (the
+#: embeddings, overrides and isolates U+202A-U+202E, U+2066-U+2069, and the marks U+061C, U+200E,
+#: U+200F), which can make text on a terminal read other than it is. (Ids allow far less already.)
+FORBIDDEN_TEXT = frozenset(
+    [chr(c) for c in range(0x20)]
+    + [chr(c) for c in range(0x7F, 0xA0)]
+    + ["\u2028", "\u2029", "\u061c", "\u200e", "\u200f"]
+    + [chr(c) for c in range(0x202A, 0x202F)]
+    + [chr(c) for c in range(0x2066, 0x206A)]
+)
+_FORBIDDEN_TEXT = re.compile("[" + "".join(f"\\u{ord(c):04x}" for c in sorted(FORBIDDEN_TEXT)) + "]")
+
+
+def check_text(value: str, what: str) -> str:
+    """``value`` if it holds none of :data:`FORBIDDEN_TEXT`, else BAD_INPUT naming the first such character."""
+    found = _FORBIDDEN_TEXT.search(value)
+    if found is not None:
+        raise BadInput(
+            f"{what} holds the control character U+{ord(found.group()):04X} at position {found.start()}: "
+            "no control, line-separator or bidi-override characters"
+        )
+    return value
+
+
 def check_id(value: object, what: str, pattern: re.Pattern[str] = ID_PATTERN) -> str:
     if not isinstance(value, str) or not pattern.fullmatch(value):
         shown = value if isinstance(value, str) and len(value) <= 40 else f"{str(value)[:40]}..."
@@ -285,13 +310,18 @@ class Tx:
     a reversal undoes; ``timeout_s`` is how long a hold waits; ``quote`` binds
     a currency exchange to the dealer's quote; ``travel`` carries the
     originator and beneficiary of a cross-border send.
+
+    ``to_wire`` and :func:`ledger.wire.parse_tx` are each other's inverse:
+    every optional member (``memo`` too) is absent exactly when its field is
+    None, so a transaction has one wire form and one set of canonical bytes.
+    (An empty memo, ``"memo": ""``, is a memo, and is signed as one.)
     """
 
     ledger: str
     id: str
     kind: str
     legs: tuple[Leg, ...]
-    memo: str = ""
+    memo: str | None = None
     ref: str | None = None
     timeout_s: int | None = None
     quote: QuoteTerms | None = None
@@ -308,9 +338,10 @@ class Tx:
             "ledger": self.ledger,
             "id": self.id,
             "kind": self.kind,
-            "memo": self.memo,
             "legs": [leg.to_wire() for leg in self.legs],
         }
+        if self.memo is not None:
+            wire["memo"] = self.memo
         if self.ref is not None:
             wire["ref"] = self.ref
         if self.timeout_s is not None:
@@ -352,9 +383,8 @@ class SignedTx:
     canonical: bytes = field(repr=False)
 
     def to_wire(self) -> dict[str, object]:
-        import json
-
-        return {"tx": json.loads(self.canonical), "signatures": [s.to_wire() for s in self.signatures]}
+        # tx.to_wire() gives back exactly what ``canonical`` encodes (the wire format is one-to-one).
+        return {"tx": self.tx.to_wire(), "signatures": [s.to_wire() for s in self.signatures]}
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,15 +13,19 @@ operator's Ed25519 signature over the RFC 8785 bytes of
 ``{"type": "wonledger-checkpoint/1", "ledger", "seq", "root", "at"}``.
 
 :func:`verify_proof` checks a proof (as built by :mod:`ledger.audit`) with no
-database and nothing of wonledger but this module: it needs only
-``hashlib``, ``rfc8785`` and ``cryptography``. The README describes the same
-format for people who would rather check it with their own code.
+database and nothing of wonledger but this module and :mod:`ledger.strict`:
+it needs only ``hashlib``, ``rfc8785`` and ``cryptography``. The README
+describes the same format for people who would rather check it with their
+own code.
+
+Consistency proofs (RFC 9162 section 2.1.4) show that a later checkpoint's
+tree extends an earlier one's: :func:`consistency_path` makes one,
+:func:`consistency_holds` checks one, and :func:`verify_consistency` checks
+two checkpoint files against each other, offline like :func:`verify_proof`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
@@ -31,6 +35,8 @@ from typing import Any
 import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from ledger.strict import unb64url
 
 PROOF_FORMAT = "wonledger-inclusion-proof/1"
 CHECKPOINT_TYPE = "wonledger-checkpoint/1"
@@ -107,7 +113,11 @@ def path_ranges(index: int, size: int) -> list[tuple[int, int]]:
 
 def inclusion_path(index: int, size: int, leaves: Iterable[bytes]) -> tuple[list[bytes], bytes]:
     """The audit path of leaf ``index`` and the root, from one pass over the ``size`` leaves."""
-    ranges = path_ranges(index, size)
+    return range_roots(path_ranges(index, size), size, leaves)
+
+
+def range_roots(ranges: list[tuple[int, int]], size: int, leaves: Iterable[bytes]) -> tuple[list[bytes], bytes]:
+    """The roots of the disjoint leaf ranges ``ranges`` (in their order) and of all ``size`` leaves, in one pass."""
     by_start = sorted(ranges)
     roots: dict[tuple[int, int], bytes] = {}
     whole = TreeBuilder()
@@ -129,6 +139,68 @@ def inclusion_path(index: int, size: int, leaves: Iterable[bytes]) -> tuple[list
     if whole.size != size:
         raise ValueError(f"the journal has {whole.size} entries, fewer than {size}")
     return [roots[r] for r in ranges], whole.root()
+
+
+def consistency_ranges(old_size: int, new_size: int) -> list[tuple[int, int]]:
+    """The leaf ranges [lo, hi) whose roots form RFC 9162's PROOF(m, D[0:n]) (section 2.1.4.1), in order.
+
+    SUBPROOF(m, D[n], b): for m == n, nothing when D[0:m] is a subtree the
+    verifier already knows (b), else MTH(D[n]); for m < n split at k, the
+    largest power of two below n: when m <= k, SUBPROOF(m, D[0:k], b) then
+    MTH(D[k:n]); when m > k, SUBPROOF(m - k, D[k:n], false) then MTH(D[0:k]).
+    PROOF(m, D[n]) = SUBPROOF(m, D[n], true). Equal sizes need no proof.
+    """
+    if not 0 < old_size <= new_size:
+        raise ValueError(f"no consistency proof from a tree of {old_size} to one of {new_size}")
+    ranges: list[tuple[int, int]] = []
+    lo, hi, m, known = 0, new_size, old_size, True
+    tail: list[tuple[int, int]] = []  # each level's sibling, appended after the deeper levels' nodes
+    while m != hi - lo:
+        k = _largest_power_of_two_below(hi - lo)
+        if m <= k:
+            tail.append((lo + k, hi))
+            hi = lo + k
+        else:
+            tail.append((lo, lo + k))
+            lo, m, known = lo + k, m - k, False
+    if not known:
+        ranges.append((lo, hi))
+    ranges.extend(reversed(tail))
+    return ranges
+
+
+def consistency_path(old_size: int, new_size: int, leaves: Iterable[bytes]) -> tuple[list[bytes], bytes]:
+    """RFC 9162's consistency proof from the first ``old_size`` leaves to ``new_size``, and the new root, in one pass."""
+    return range_roots(consistency_ranges(old_size, new_size), new_size, leaves)
+
+
+def consistency_holds(old_size: int, new_size: int, old_root: bytes, new_root: bytes, path: list[bytes]) -> bool:
+    """RFC 9162 section 2.1.4.2: whether ``path`` proves the tree of ``old_root`` is a prefix of ``new_root``'s."""
+    if old_size == new_size:
+        return old_size > 0 and not path and old_root == new_root
+    if not 0 < old_size < new_size or not path:
+        return False
+    if old_size & (old_size - 1) == 0:  # a power of two: the old root is itself a node of the new tree
+        path = [old_root, *path]
+    fn, sn = old_size - 1, new_size - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == old_root and sr == new_root and sn == 0
 
 
 def root_from_path(leaf: bytes, index: int, size: int, path: list[bytes]) -> bytes | None:
@@ -215,14 +287,11 @@ def _hex32(text: str, what: str) -> bytes:
 
 
 def _b64url(text: str, length: int, what: str) -> bytes:
-    # Only the one canonical spelling: unused low bits of the last character must be zero.
+    # Only the one canonical spelling (ledger.strict): a changed character must not pass.
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
-        raise _Altered(f"{what} is not base64url") from None
-    if len(raw) != length or base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != text:
-        raise _Altered(f"{what} is not the base64url of {length} bytes")
-    return raw
+        return unb64url(text, length, what)
+    except ValueError as exc:
+        raise _Altered(str(exc)) from None
 
 
 def _signature_holds(key: bytes, sig: bytes, payload: bytes) -> bool:
@@ -324,7 +393,7 @@ def _verify(proof: object, pinned: str | None, report: ProofReport) -> None:
 
 
 def _bad_path(i: int) -> bytes:
-    raise _Altered(f"inclusion.path[{i}] is not a string")
+    raise _Altered(f"path[{i}] is not a string")
 
 
 def _check_signers(tx: dict[str, Any], signed: set[str]) -> None:
@@ -344,3 +413,149 @@ def _check_signers(tx: dict[str, Any], signed: set[str]) -> None:
         raise _Altered("a post signed by neither all debtors nor all creditors of the hold")
     if kind == "expire" and signed:
         raise _Altered("an expiry is written by the ledger and carries no signatures")
+
+
+# -- checkpoints as files, and consistency between two of them ---------------------------
+
+#: Members a checkpoint file may carry beside the signed ones: `checkpoint --json` adds "new",
+#: and a checkpoint made after an earlier one carries the proof that it extends it.
+_CHECKPOINT_FIELDS = ("ledger", "seq", "root", "at", "signature", "operator_key")
+_CHECKPOINT_EXTRAS = ("new", "consistency")
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """The operator's signature over the Merkle root of journal entries 1..seq."""
+
+    ledger: str
+    seq: int
+    root: str
+    at: str
+    signature: str
+    operator_key: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "ledger": self.ledger,
+            "seq": self.seq,
+            "root": self.root,
+            "at": self.at,
+            "signature": self.signature,
+            "operator_key": self.operator_key,
+        }
+
+    def signed(self) -> bool:
+        """Whether ``signature`` is ``operator_key``'s over this checkpoint (says nothing of whose key it is)."""
+        try:
+            key = unb64url(self.operator_key, 32)
+            sig = unb64url(self.signature, 64)
+        except ValueError:
+            return False
+        return _signature_holds(key, sig, checkpoint_payload(self.ledger, self.seq, self.root, self.at))
+
+
+class MalformedCheckpoint(ValueError):
+    """A checkpoint (or its consistency proof) read from a file is not in the format at all."""
+
+
+def checkpoint_from_json(obj: object, what: str = "the checkpoint") -> Checkpoint:
+    """A checkpoint as ``checkpoint --out`` writes it (or ``--json`` prints it); :class:`MalformedCheckpoint` if not."""
+    try:
+        if not isinstance(obj, dict):
+            raise _Altered(f"{what} is not a JSON object")
+        extra = set(obj) - set(_CHECKPOINT_FIELDS) - set(_CHECKPOINT_EXTRAS)
+        if extra:
+            raise _Altered(f"{what} has an unknown member {sorted(extra)[0]!r}")
+        seq = _field(obj, "seq", int, what)
+        if seq < 1:
+            raise _Altered(f"{what}.seq must be 1 or more")
+        root = _field(obj, "root", str, what)
+        _hex32(root, f"{what}.root")
+        signature = _field(obj, "signature", str, what)
+        _b64url(signature, 64, f"{what}.signature")
+        operator_key = _field(obj, "operator_key", str, what)
+        _b64url(operator_key, 32, f"{what}.operator_key")
+        return Checkpoint(_field(obj, "ledger", str, what), seq, root, _field(obj, "at", str, what), signature, operator_key)
+    except _Altered as exc:
+        raise MalformedCheckpoint(str(exc)) from None
+
+
+def consistency_json(old_seq: int, old_root: str, path: list[bytes]) -> dict[str, object]:
+    """The ``consistency`` member of a checkpoint: RFC 9162's proof that it extends checkpoint ``old_seq``."""
+    return {"from_seq": old_seq, "from_root": old_root, "path": [p.hex() for p in path]}
+
+
+@dataclass(slots=True)
+class ConsistencyReport:
+    """What :func:`verify_consistency` found: ``ok`` when every check held."""
+
+    ledger: str | None = None
+    old_seq: int | None = None
+    new_seq: int | None = None
+    operator_key: str | None = None
+    checks: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and bool(self.checks)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "ledger": self.ledger,
+            "old_seq": self.old_seq,
+            "new_seq": self.new_seq,
+            "operator_key": self.operator_key,
+            "checks": self.checks,
+            "problems": self.problems,
+        }
+
+
+def verify_consistency(old: object, new: object, operator_key: str | None = None) -> ConsistencyReport:
+    """Check offline that checkpoint ``new`` extends checkpoint ``old`` (both as JSON; ``new`` with its proof).
+
+    ``operator_key`` (base64url) pins whose signatures to trust; without it,
+    the key of ``old`` (the checkpoint its holder already trusts) is.
+    """
+    report = ConsistencyReport()
+    try:
+        _verify_consistency(old, new, operator_key, report)
+    except (_Altered, MalformedCheckpoint) as exc:
+        report.problems.append(str(exc))
+    return report
+
+
+def _verify_consistency(old_doc: object, new_doc: object, pinned: str | None, report: ConsistencyReport) -> None:
+    old = checkpoint_from_json(old_doc, "the old checkpoint")
+    new = checkpoint_from_json(new_doc, "the new checkpoint")
+    report.ledger, report.old_seq, report.new_seq = old.ledger, old.seq, new.seq
+    trusted = report.operator_key = pinned if pinned is not None else old.operator_key
+    for name, cp in (("old", old), ("new", new)):
+        if cp.operator_key != trusted:
+            raise _Altered(f"the {name} checkpoint is signed by {cp.operator_key}, not by {trusted}")
+        if not cp.signed():
+            raise _Altered(f"the operator's signature on the {name} checkpoint does not verify")
+    report.checks.append(f"checkpoints {old.seq} and {new.seq} are signed by operator key {trusted}{' (pinned)' if pinned else ''}")
+    if new.ledger != old.ledger:
+        raise _Altered(f"the checkpoints are of two ledgers, {old.ledger} and {new.ledger}")
+    if new.seq < old.seq:
+        raise _Altered(f"the new checkpoint covers {new.seq} entries, fewer than the old one's {old.seq}")
+    proof = new_doc.get("consistency") if isinstance(new_doc, dict) else None
+    if new.seq == old.seq:
+        if new.root != old.root:
+            raise _Altered(f"both checkpoints cover {old.seq} entries but their roots differ: the journal was rewritten")
+        report.checks.append(f"both checkpoints commit to the same {old.seq} entries")
+        return
+    if proof is None:
+        raise _Altered(f"the new checkpoint carries no consistency proof from checkpoint {old.seq}")
+    from_seq = _field(proof, "from_seq", int, "consistency")
+    from_root = _field(proof, "from_root", str, "consistency")
+    if set(proof) != {"from_seq", "from_root", "path"}:
+        raise _Altered("consistency must be an object of exactly from_seq, from_root and path")
+    if from_seq != old.seq or from_root != old.root:
+        raise _Altered(f"the consistency proof starts from checkpoint {from_seq}, not from the old checkpoint {old.seq}")
+    path = [_hex32(p, f"consistency.path[{i}]") if isinstance(p, str) else _bad_path(i) for i, p in enumerate(_field(proof, "path", list, "consistency"))]
+    if not consistency_holds(old.seq, new.seq, _hex32(old.root, "old root"), _hex32(new.root, "new root"), path):
+        raise _Altered(f"the consistency proof does not lead from checkpoint {old.seq}'s root to checkpoint {new.seq}'s")
+    report.checks.append(f"entries 1 to {old.seq} are unchanged in the tree of {new.seq} entries (RFC 9162 consistency)")

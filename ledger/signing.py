@@ -11,8 +11,6 @@ ids never start with "_", so no participant's file can collide with it.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import os
 import stat
@@ -24,6 +22,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from ledger.errors import BadAmount, BadInput, BadSignature, KeyUnavailable
 from ledger.model import PARTICIPANT_PATTERN, Signature, Tx, check_id
+from ledger.strict import b64url as b64url  # the one spelling of base64url (ledger.strict), re-exported
+from ledger.strict import unb64url as strict_unb64url
 
 PASSPHRASE_ENV = "WONLEDGER_KEY_PASSPHRASE"
 #: The operator key's file name starts with this, which no participant id may.
@@ -88,17 +88,14 @@ def tx_bytes(tx: Tx) -> bytes:
     return canonical_bytes(tx.to_wire())
 
 
-def b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
 def unb64url(text: str) -> bytes:
+    """The bytes of a signature or key in canonical base64url (no padding, URL alphabet, one spelling)."""
     if not isinstance(text, str) or len(text) > 200:
         raise BadSignature("a signature must be base64url text")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
-        raise BadSignature("a signature is not valid base64url") from None
+        return strict_unb64url(text, None, "a signature")
+    except ValueError as exc:
+        raise BadSignature(str(exc)) from None
 
 
 def public_key_from_bytes(raw: bytes) -> Ed25519PublicKey:

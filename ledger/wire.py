@@ -1,10 +1,18 @@
 """The wire format of signed transactions: one JSON object per line.
 
 This module turns untrusted text into :class:`~ledger.model.SignedTx` and
-refuses, with a precise error, everything that is not exactly the format of
-DESIGN section 3: floats, NaN, unknown or missing fields, wrong types, bad
-ids, a leg whose two sides are the same account. It checks only what the
-line itself shows; the book checks it against the ledger.
+refuses, with a precise error, everything that is not exactly the format:
+floats, NaN, unknown or missing fields, wrong types, bad ids, a leg whose
+two sides are the same account, and (strict input) a member name repeated
+in one object (I-JSON, which RFC 8785 requires), an optional member given
+as ``null`` instead of left out, a signature that is not the one canonical
+base64url spelling of 64 bytes, and control, line-separator or bidi
+characters in a memo or any other text. It checks only what the line itself
+shows; the book checks it against the ledger.
+
+:func:`parse_tx` and :meth:`Tx.to_wire` are inverses, so a transaction has
+one wire form: :func:`wire_bytes` gives the canonical bytes of a transaction
+built in Python after the same checks, without writing and re-reading JSON.
 """
 
 from __future__ import annotations
@@ -53,9 +61,11 @@ from ledger.model import (
     Travel,
     Tx,
     check_id,
+    check_text,
 )
 from ledger.money import check_minor_units
 from ledger.signing import canonical_bytes
+from ledger.strict import DuplicateMember, unb64url, unique_members
 
 MAX_LINE_BYTES = 256 * 1024
 MAX_SIGNATURES = 16
@@ -88,7 +98,7 @@ def _refuse_constant(text: str) -> None:
     raise BadAmount(f"{text} is not a number wonledger accepts")
 
 
-_decode = json.JSONDecoder(parse_float=_refuse_float, parse_constant=_refuse_constant).decode
+_decode = json.JSONDecoder(parse_float=_refuse_float, parse_constant=_refuse_constant, object_pairs_hook=unique_members).decode
 #: Transactions this module parsed itself: their ``tx`` is, by construction, what
 #: their canonical bytes say (the book need not parse those bytes again).
 #: Keyed by identity (a SignedTx's own hash walks all its fields), holding no reference.
@@ -117,6 +127,8 @@ def loads(text: str | bytes) -> Any:
         raise BadInput(f"not JSON: {exc.msg} at column {exc.colno}") from None
     except RecursionError:
         raise BadInput("JSON nested too deeply") from None
+    except DuplicateMember as exc:
+        raise BadInput(f"the member {exc.name!r} appears twice in one object: I-JSON (RFC 7493) names each member once") from None
     except ValueError as exc:  # e.g. an integer with thousands of digits
         raise BadInput(f"not acceptable JSON: {exc}") from None
 
@@ -154,8 +166,10 @@ def parse_signatures(value: object, tx: Tx | None = None) -> tuple[Signature, ..
         if not isinstance(item, Mapping) or set(item) != {"signer", "sig"}:
             raise BadSignature("each signature must be exactly {signer, sig}")
         signer = check_id(item["signer"], "signer", PARTICIPANT_PATTERN)
-        if not isinstance(item["sig"], str):
-            raise BadSignature(f"signature of {signer} must be base64url text")
+        try:
+            unb64url(item["sig"], 64, f"the signature of {signer}")
+        except ValueError as exc:
+            raise BadSignature(str(exc)) from None
         if signer in seen and not (
             tx is not None and tx.kind == KEY and isinstance(tx.subject, KeySpec) and tx.subject.reason == ROTATED
             and signer == tx.subject.participant and sum(1 for s in found if s.signer == signer) == 1
@@ -176,6 +190,9 @@ def parse_tx(obj: object, journal: bool = False) -> Tx:
     extra = set(obj) - set(_TX_REQUIRED) - set(_TX_OPTIONAL)
     if extra:
         raise BadInput(f"tx has unknown field {sorted(extra)[0]!r}")
+    for name in _TX_OPTIONAL:
+        if name in obj and obj[name] is None:
+            raise BadInput(f"tx member {name!r} is null: leave an optional member out rather than give it as null")
     ledger = check_id(obj["ledger"], "ledger id")
     tx_id = obj["id"]
     if not (journal and isinstance(tx_id, str) and SYSTEM_ID_PATTERN.fullmatch(tx_id)):
@@ -183,13 +200,13 @@ def parse_tx(obj: object, journal: bool = False) -> Tx:
     kind = obj["kind"]
     if kind not in TX_KINDS:
         raise BadInput(f"kind {str(kind)[:40]!r} is not one of {', '.join(TX_KINDS)}")
-    memo = obj.get("memo", "")
-    if not isinstance(memo, str):
-        raise BadInput("memo must be text")
-    if len(memo) > MAX_MEMO:
-        raise BadInput(f"memo is longer than {MAX_MEMO} characters")
-    if "\x00" in memo:
-        raise BadInput("memo may not hold a NUL character")
+    memo = obj.get("memo")
+    if memo is not None:
+        if not isinstance(memo, str):
+            raise BadInput("memo must be text")
+        if len(memo) > MAX_MEMO:
+            raise BadInput(f"memo is longer than {MAX_MEMO} characters")
+        check_text(memo, "memo")
     ref = obj.get("ref")
     if kind in _KINDS_WITH_REF:
         ref = check_id(ref, f"the {kind}'s ref")
@@ -249,8 +266,9 @@ def _exact_fields(obj: object, fields: tuple[str, ...], what: str) -> Mapping[st
         raise BadInput(f"{what} must be an object of exactly {', '.join(fields)}")
     for name in fields:
         value = obj[name]
-        if not isinstance(value, str) or not value or len(value) > 500 or "\x00" in value:
+        if not isinstance(value, str) or not value or len(value) > 500:
             raise BadInput(f"{what} {name} must be text of 1 to 500 characters")
+        check_text(value, f"{what} {name}")
     return obj
 
 
@@ -312,6 +330,7 @@ def parse_legs(value: object, kind: str) -> tuple[Leg, ...]:
         asset = item["asset"]
         if not isinstance(asset, str) or not asset or len(asset) > 32:
             raise BadInput(f"leg {n} asset must be an asset code")
+        check_text(asset, f"leg {n} asset")
         amount = check_minor_units(item["amount"], f"leg {n} amount")
         legs.append(Leg(debit=debit, credit=credit, asset=asset, amount=amount))
     return tuple(legs)
@@ -344,17 +363,12 @@ def _currency(value: object, what: str) -> str:
 
 
 def _public_key(value: object, what: str) -> str:
-    from ledger.signing import unb64url
-
-    if not isinstance(value, str) or len(value) != 43:
-        raise BadInput(f"{what} must be an Ed25519 public key: 32 bytes in base64url, 43 characters")
+    """An Ed25519 public key: 32 bytes in canonical base64url (43 characters)."""
     try:
-        raw = unb64url(value)
-    except Exception:
-        raise BadInput(f"{what} is not base64url") from None
-    if len(raw) != 32:
-        raise BadInput(f"{what} must be 32 bytes")
-    return value
+        unb64url(value, 32, what)
+    except ValueError as exc:
+        raise BadInput(f"{exc}: an Ed25519 public key is 32 bytes in base64url, 43 characters") from None
+    return value  # type: ignore[return-value]
 
 
 def parse_opens(value: object) -> tuple[AccountSpec, ...]:
@@ -440,3 +454,18 @@ def parse_key_spec(obj: object) -> KeySpec:
 
 
 _SUBJECT_PARSERS = {REGISTER: parse_registration, NEW_ASSET: parse_asset_spec, NEW_ISSUER: parse_issuer_spec, KEY: parse_key_spec}
+
+
+def wire_bytes(tx: Tx) -> bytes:
+    """The canonical bytes of a transaction built in Python, after every check :func:`parse_tx` makes.
+
+    Its wire form is parsed back (a dict, not JSON text) and must give the
+    same transaction: that refuses what the format would (a float or boolean
+    amount, a list for a tuple, a control character in the memo), so these
+    bytes mean exactly ``tx``. A ledger-written id (an expiry's) is allowed.
+    """
+    wire = tx.to_wire()
+    again = parse_tx(wire, journal=True)
+    if again != tx or type(tx.timeout_s) not in (int, type(None)):
+        raise BadInput(f"{tx.id}: the transaction is not one the wire format can carry exactly")
+    return canonical_bytes(wire, plain=True)

@@ -1,4 +1,4 @@
-"""statement, reconcile, report trial-balance, checkpoint, proof and verify-proof: reconciliation and audit.
+"""statement, reconcile, report trial-balance, checkpoint, proof, verify-proof and verify-consistency: reconciliation and audit.
 
 Exit codes (DESIGN section 6): 0 clean, 3 breaks found or a proof that does
 not hold, 2 bad input (including a malformed, foreign or unsafe file).
@@ -17,7 +17,8 @@ import click
 from cli.commands.stablecoins import report
 from cli.context import Context, json_option, pass_context
 from cli.render import emit_json, stderr_is_terminal, table
-from ledger import BadInput, BadStatement, format_amount, verify_proof
+from ledger import BadInput, BadStatement, Checkpoint, format_amount, read_checkpoint, read_operator_key, verify_consistency, verify_proof
+from ledger.strict import loads as strict_loads
 
 
 def _open_input(stack: ExitStack, path: str) -> tuple[BinaryIO, int | None]:
@@ -162,17 +163,63 @@ def report_trial_balance(click_ctx: click.Context, ctx: Context) -> None:
     click_ctx.exit(0 if balanced else 3)
 
 
+def read_small_file(path: str, limit: int, what: str) -> bytes:
+    """A whole file (or stdin for "-") of at most ``limit`` bytes."""
+    with ExitStack() as stack:
+        stream, _ = _open_input(stack, path)
+        raw = stream.read(limit + 1)
+    if len(raw) > limit:
+        raise BadStatement(f"{path} is larger than any {what} ({limit // (1024 * 1024)} MiB)")
+    return raw
+
+
+def operator_key_option(value: str | None) -> str | None:
+    """--operator-key: the key itself (base64url, as `checkpoint` and `info` print it) or a file holding it."""
+    if value is None:
+        return None
+    if os.path.isfile(value):
+        raw = read_small_file(value, 4096, "key file")
+        try:
+            value = raw.decode("ascii")
+        except UnicodeDecodeError:
+            raise BadInput(f"{value} does not hold a base64url operator key") from None
+    return read_operator_key(value)
+
+
+def checkpoint_option(path: str | None) -> Checkpoint | None:
+    """--checkpoint / --from-checkpoint: a checkpoint file saved earlier."""
+    if path is None:
+        return None
+    return read_checkpoint(read_small_file(path, 1024 * 1024, "checkpoint"), path)
+
+
 @click.command()
+@click.option("--from-checkpoint", "since_path", metavar="FILE", help="A checkpoint saved earlier: sign only if the journal extends it, and prove that it does.")
+@click.option("--out", metavar="FILE", help="Write the checkpoint (with its consistency proof) here, for verify --checkpoint and verify-consistency.")
 @json_option
 @pass_context
-def checkpoint(ctx: Context) -> None:
-    """The operator signs the Merkle root of the journal up to its last entry."""
-    made, new = ctx.ledger().checkpoint()
+def checkpoint(ctx: Context, since_path: str | None, out: str | None) -> None:
+    """The operator signs the Merkle root of the journal up to its last entry, if the journal verifies."""
+    since = checkpoint_option(since_path)
+    ledger = ctx.ledger()
+    made, new = ledger.checkpoint(since)
+    previous = since if since is not None else ledger.previous_checkpoint(made.seq)
+    document: dict[str, object] = made.to_json()
+    if previous is not None:
+        document["consistency"] = ledger.consistency(previous, made)
+    if out is not None:
+        with ExitStack() as stack:
+            _open_output(stack, out).write(json.dumps(document, indent=2) + "\n")
     if ctx.json:
-        emit_json(made.to_json() | {"new": new})
+        emit_json(made.to_json() | {"new": new} | ({"consistency": document["consistency"]} if previous else {}))
         return
     click.echo(f"{'checkpoint' if new else 'already checkpointed:'} seq {made.seq}  root {made.root}")
     click.echo(f"  at {made.at}, signed by operator key {made.operator_key}")
+    if previous is not None:
+        hashes = len(document["consistency"]["path"])  # type: ignore[index]
+        click.echo(f"  extends checkpoint {previous.seq} (root {previous.root}): consistency proof of {hashes} hash(es)")
+    if out is not None:
+        click.echo(f"wrote {out}: checkpoint {made.seq}{' with its consistency proof' if previous else ''}", err=True)
 
 
 @click.command()
@@ -204,7 +251,7 @@ def verify_proof_command(click_ctx: click.Context, ctx: Context, path: str, oper
     if len(raw) > 64 * 1024 * 1024:
         raise BadStatement(f"{path} is larger than any proof (64 MiB)")
     try:
-        document = json.loads(raw)
+        document = strict_loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadStatement(f"{path} is not JSON: {exc}") from None
     if not isinstance(document, dict):
@@ -221,4 +268,35 @@ def verify_proof_command(click_ctx: click.Context, ctx: Context, path: str, oper
             click.echo(f"the proof holds: {result.tx} is entry {result.seq} under checkpoint {result.checkpoint_seq}")
             if operator_key is None:
                 click.echo(f"  (trusting operator key {result.operator_key} from the file; pin it with --operator-key)")
+    click_ctx.exit(0 if result.ok else 3)
+
+
+def _json_file(path: str) -> object:
+    raw = read_small_file(path, 1024 * 1024, "checkpoint")
+    try:
+        return strict_loads(raw)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadStatement(f"{path} is not JSON: {exc}") from None
+
+
+@click.command("verify-consistency")
+@click.argument("old_path", metavar="OLD")
+@click.argument("new_path", metavar="NEW")
+@click.option("--operator-key", metavar="KEY", help="The operator's public key (base64url, or a file holding it) you trust; without it, OLD's key is.")
+@json_option
+@pass_context
+@click.pass_context
+def verify_consistency_command(click_ctx: click.Context, ctx: Context, old_path: str, new_path: str, operator_key: str | None) -> None:
+    """Check offline that checkpoint NEW extends checkpoint OLD (RFC 9162 consistency proof; exit 3 if not)."""
+    pinned = operator_key_option(operator_key)
+    result = verify_consistency(_json_file(old_path), _json_file(new_path), pinned)
+    if ctx.json:
+        emit_json(result.to_json())
+    else:
+        for check in result.checks:
+            click.echo(f"ok: {check}")
+        for problem in result.problems:
+            click.echo(f"FAILED: {problem}")
+        if result.ok:
+            click.echo(f"the log only grew: checkpoint {result.new_seq} extends checkpoint {result.old_seq}")
     click_ctx.exit(0 if result.ok else 3)

@@ -10,7 +10,8 @@ import click
 
 from cli.context import Context, json_option, pass_context
 from cli.render import emit_json, error_line, money, show_tx, stderr_is_terminal, table, tx_json
-from ledger import BadInput
+from cli.commands.audit import checkpoint_option, operator_key_option
+from ledger import Anchor, BadInput
 
 
 @click.command()
@@ -36,9 +37,9 @@ def history(ctx: Context, account_id: str, limit: int | None) -> None:
             amount = money(-leg.amount if outgoing else leg.amount, asset)
             if e.tx.kind == "hold":
                 amount = f"({amount} held)"  # a hold moves nothing itself; its post does
-            rows.append((str(e.seq), e.at[:19] + "Z", e.tx.id, e.tx.kind, e.status, amount, leg.credit if outgoing else leg.debit, e.tx.memo))
+            rows.append((str(e.seq), e.at[:19] + "Z", e.tx.id, e.tx.kind, e.status, amount, leg.credit if outgoing else leg.debit, e.tx.memo or ""))
         if not e.tx.legs:
-            rows.append((str(e.seq), e.at[:19] + "Z", e.tx.id, e.tx.kind, e.status, "", e.tx.ref or "", e.tx.memo))
+            rows.append((str(e.seq), e.at[:19] + "Z", e.tx.id, e.tx.kind, e.status, "", e.tx.ref or "", e.tx.memo or ""))
     click.echo(f"{account.id}: balance {money(account.balance, asset)}, available {money(account.available, asset)}")
     table(rows, ("seq", "at", "id", "kind", "status", "amount", "counterparty", "memo"), right=(0, 5))
 
@@ -100,11 +101,15 @@ def submit(click_ctx: click.Context, ctx: Context, source: str) -> None:
 
 
 @click.command()
+@click.option("--operator-key", metavar="KEY", help="The operator's public key you trust (base64url, or a file holding it): stored checkpoints must be signed by it.")
+@click.option("--checkpoint", "checkpoint_path", metavar="FILE", help="A checkpoint saved earlier (checkpoint --out): the journal must extend it.")
 @json_option
 @pass_context
 @click.pass_context
-def verify(click_ctx: click.Context, ctx: Context) -> None:
-    """Replay the journal through the rulebook and compare every stored table with it."""
+def verify(click_ctx: click.Context, ctx: Context, operator_key: str | None, checkpoint_path: str | None) -> None:
+    """Replay the journal through the rulebook and compare every stored table with it, anchored to what you trust."""
+    pinned, trusted = operator_key_option(operator_key), checkpoint_option(checkpoint_path)
+    anchor = Anchor(pinned, trusted) if pinned or trusted else None
     ledger = ctx.ledger()
     with ExitStack() as stack:
         progress = None
@@ -112,7 +117,7 @@ def verify(click_ctx: click.Context, ctx: Context) -> None:
             total = ledger.info().transactions
             bar = stack.enter_context(click.progressbar(length=total, label="verifying", file=sys.stderr))
             progress = bar.update
-        report = ledger.verify(progress)
+        report = ledger.verify(progress, anchor)
     if ctx.json:
         emit_json(report.to_json())
     elif report.ok:
@@ -122,6 +127,9 @@ def verify(click_ctx: click.Context, ctx: Context) -> None:
             f"ok: {report.transactions} transactions; hash chain, signatures, authorization, every rule replayed, "
             "registry, accounts, holds, zero-sum, reserves and checkpoints all hold"
         )
+        if anchor is not None:
+            what = f"checkpoint {trusted.seq} you gave" if trusted else "operator key you gave"
+            click.echo(f"  anchored: the journal extends what the {what} vouches for")
     else:
         for note in report.notes:
             click.echo(f"note: {note}")

@@ -35,7 +35,8 @@ def init(ctx: Context, world: str) -> None:
 @pass_context
 def info(ctx: Context) -> None:
     """Ledger id, database, schema version and counts."""
-    facts = ctx.ledger().info()
+    ledger = ctx.ledger()
+    facts = ledger.info()
     if ctx.json:
         emit_json(_info_json(facts))
         return
@@ -44,6 +45,7 @@ def info(ctx: Context) -> None:
     click.echo(f"schema        {facts.schema}")
     click.echo(f"transactions  {facts.transactions}")
     click.echo(f"accounts      {facts.accounts}")
+    click.echo(f"operator key  {ledger.operator_key() or '(none yet: made at the first checkpoint)'}")
 
 
 def _info_json(facts) -> dict[str, object]:  # type: ignore[no-untyped-def]

@@ -785,7 +785,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
             first = tx.legs[0]
             changed = replace(tx, legs=(replace(first, amount=first.amount + 1),) + tx.legs[1:])
         else:
-            changed = replace(tx, memo=tx.memo + " (edited)")
+            changed = replace(tx, memo=(tx.memo or "") + " (edited)")
         again = self.sign_as(changed, [s.signer for s in signed.signatures])
         self.catch_up()
         self.refused(lambda: self.ledger.submit(again), DuplicateConflict)

@@ -25,7 +25,8 @@ Values the ledger must refuse:
   :func:`non_finite_lines`, :func:`non_positive_amount_lines`,
   :func:`oversized_amount_lines`, :func:`unknown_field_lines`,
   :func:`wrong_type_amount_lines`, :func:`bad_id_lines`,
-  :func:`malformed_lines`, :func:`truncated_lines`, :func:`binary_junk`):
+  :func:`malformed_lines`, :func:`strict_input_lines`, :func:`truncated_lines`,
+  :func:`binary_junk`):
   lines that :func:`ledger.wire.parse_line` must refuse with a
   :class:`~ledger.errors.LedgerError`, never another exception.
 
@@ -42,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 from hypothesis import strategies as st
 
 from ledger.model import (
+    FORBIDDEN_TEXT,
     HOLD,
     Account,
     MAX_LEGS,
@@ -55,6 +57,7 @@ from ledger.model import (
     account_id,
 )
 from ledger.money import ASSET_KINDS, MAX_AMOUNT, Asset
+from ledger.strict import b64url
 
 if TYPE_CHECKING:
     from ledger.api import Ledger
@@ -80,6 +83,7 @@ __all__ = [
     "oversized_amount_lines",
     "participant_ids",
     "signed_transactions",
+    "strict_input_lines",
     "transaction_ids",
     "transactions",
     "truncated_lines",
@@ -95,8 +99,7 @@ _DIGITS = "0123456789"
 _ALNUM = _UPPER + _LOWER + _DIGITS
 _ID_REST = _ALNUM + "._:-"
 _PARTICIPANT_REST = _LOWER + _DIGITS + "._-"
-_B64URL = _ALNUM + "-_"
-_MEMO_CHARS = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
+_MEMO_CHARS = st.characters(exclude_categories=("Cs",), exclude_characters="".join(sorted(FORBIDDEN_TEXT)))
 
 
 # -- assets and amounts ----------------------------------------------------
@@ -206,7 +209,7 @@ def account_ids() -> st.SearchStrategy[str]:
 
 
 def memos(max_size: int = MAX_MEMO) -> st.SearchStrategy[str]:
-    """Memos the wire format accepts: any text without NUL, at most 1000 characters."""
+    """Memos the wire format accepts: text without control, line-separator or bidi characters, at most 1000 characters."""
     return st.text(alphabet=_MEMO_CHARS, max_size=min(max_size, MAX_MEMO))
 
 
@@ -269,7 +272,7 @@ def transactions(
         id=draw(ids if ids is not None else transaction_ids()),
         kind=kind,
         legs=tuple(drawn),
-        memo=draw(memos(max_size=40)),
+        memo=draw(st.none() | memos(max_size=40)),  # absent, or a memo (possibly empty)
         timeout_s=draw(hold_timeouts()) if kind == HOLD else None,
     )
 
@@ -341,7 +344,7 @@ def signed_transactions(
             id=draw(ids if ids is not None else transaction_ids()),
             kind=kind,
             legs=tuple(drawn),
-            memo=draw(memos(max_size=40)),
+            memo=draw(st.none() | memos(max_size=40)),  # absent, or a memo (possibly empty)
             timeout_s=draw(hold_timeouts()) if kind == HOLD else None,
         )
         return ledger.sign(tx)
@@ -356,7 +359,7 @@ def signed_transactions(
 
 
 def _signatures() -> st.SearchStrategy[list[dict[str, str]]]:
-    sig = st.text(alphabet=_B64URL, min_size=86, max_size=86)
+    sig = st.binary(min_size=64, max_size=64).map(b64url)  # canonical base64url: the only spelling accepted
     return st.lists(st.fixed_dictionaries({"signer": participant_ids(max_size=12), "sig": sig}), max_size=3, unique_by=lambda s: s["signer"])
 
 
@@ -601,10 +604,31 @@ def binary_junk() -> st.SearchStrategy[bytes | str]:
     )
 
 
+@st.composite
+def strict_input_lines(draw: st.DrawFn) -> str:
+    """Lines that break only the strict-input rules: a member named twice in one object (I-JSON), an
+    optional member given as ``null``, or a control, line-separator or bidi character in the memo."""
+    envelope = draw(wire_envelopes())
+    tx = envelope["tx"]
+    how = draw(st.sampled_from(("duplicate", "null", "control")))
+    if how == "null":
+        tx[draw(st.sampled_from(("memo", "ref", "timeout", "quote", "travel")))] = None
+    elif how == "control":
+        tx["memo"] = draw(memos(max_size=10)) + draw(st.sampled_from(sorted(FORBIDDEN_TEXT))) + draw(memos(max_size=10))
+    else:
+        text = json.dumps(envelope)
+        # A twin of the member's first appearance, just before it: a string's quotes are escaped, so
+        # '"name": ' can only be a member name.
+        name = draw(st.sampled_from(("tx", "signatures", "ledger", "id", "kind", "legs", "debit", "amount")))
+        at = text.index(f'"{name}": ')
+        return text[:at] + f'"{name}": {draw(st.sampled_from(("0", "null", json.dumps(name))))}, ' + text[at:]
+    return json.dumps(envelope)
+
+
 def bad_lines() -> st.SearchStrategy[bytes | str]:
     """Lines :func:`ledger.wire.parse_line` must refuse with a :class:`~ledger.errors.LedgerError`:
     float, non-finite, non-positive, oversized or wrongly typed amounts; unknown fields; bad ids;
-    malformed shapes; truncated lines; binary junk."""
+    malformed shapes; strict-input breaches; truncated lines; binary junk."""
     return st.one_of(
         float_amount_lines(),
         non_finite_lines(),
@@ -614,6 +638,7 @@ def bad_lines() -> st.SearchStrategy[bytes | str]:
         unknown_field_lines(),
         bad_id_lines(),
         malformed_lines(),
+        strict_input_lines(),
         truncated_lines(),
         binary_junk(),
     )

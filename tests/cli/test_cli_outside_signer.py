@@ -82,7 +82,7 @@ def spec(ledger_id: str, tx_id: str, signer: str = "alice", amount: int = 12_345
 
 def test_a_line_signed_by_an_outside_script_posts_and_the_ledger_verifies(sh: Ledger, tmp_path: Path) -> None:
     ledger_id = sh("--json", "info").ok().json()["ledger"]
-    memo = 'invoice "7" — 송금 💸 \\ done\nsecond line'
+    memo = 'invoice "7" — 송금 💸 \\ done; and a second clause'  # (no newline: control characters are refused)
     line = outside_sign(tmp_path, sh.keys, **spec(ledger_id, "outside-1", memo=memo))
     (sh.cwd / "outside.jsonl").write_text(line + "\n", encoding="utf-8")
     before = sh.balances()

@@ -83,12 +83,21 @@ def test_a_transfer_beyond_the_available_balance_is_insufficient_funds_and_chang
     assert wl.state() == before
 
 
-def test_a_memo_with_quotes_sql_emoji_and_newlines_comes_back_unchanged(wl: Ledger) -> None:
-    memo = 'He said "pay \'now\'"; DROP TABLE journal; --\n💸 송금 \\ back\\slash\r\n\ttab end'
+def test_a_memo_with_quotes_sql_emoji_and_backslashes_comes_back_unchanged(wl: Ledger) -> None:
+    memo = 'He said "pay \'now\'"; DROP TABLE journal; -- 💸 송금 \\ back\\slash end'
     wl("transfer", ALICE, BANK, "1", "--id", "memo-1", "--memo", memo).ok()
     assert wl.tx("memo-1")["memo"] == memo
     assert "DROP TABLE journal" in wl("tx", "show", "memo-1").ok().stdout
     assert wl("verify").exit_code == 0
+
+
+@pytest.mark.parametrize("control", ["\n", "\r\n", "\t", "\x1b[2J", "\u202e"])
+def test_a_memo_with_a_newline_tab_escape_or_bidi_override_is_refused_and_changes_nothing(wl: Ledger, control: str) -> None:
+    # (Control characters were accepted and stored before issue 11; they can disguise text on a terminal.)
+    before = wl.state()
+    message = wl("transfer", ALICE, BANK, "1", "--memo", f"invoice{control}7").error("BAD_INPUT", exit_code=2)
+    assert "control character" in message
+    assert wl.state() == before
 
 
 def test_a_memo_longer_than_the_limit_is_refused_and_changes_nothing(wl: Ledger) -> None:

@@ -147,6 +147,7 @@ def test_bad_lines_are_refused_with_a_ledger_error_and_never_another_exception(l
         (strategies.wrong_type_amount_lines, "BAD_AMOUNT"),
         (strategies.unknown_field_lines, "BAD_INPUT"),
         (strategies.bad_id_lines, "BAD_INPUT"),
+        (strategies.strict_input_lines, "BAD_INPUT"),
     ],
 )
 def test_each_family_of_bad_lines_is_refused_with_its_own_code(family, code: str) -> None:  # type: ignore[no-untyped-def]

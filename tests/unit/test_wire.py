@@ -7,6 +7,8 @@ import pytest
 from ledger import BadAmount, BadInput, BadSignature, LedgerError
 from ledger.wire import parse_line
 
+SIG = "A" * 85 + "A"  # 64 zero bytes in canonical base64url (the length of an Ed25519 signature)
+
 
 def line(tx: dict | None = None, signatures: list | None = None, **extra: object) -> str:
     base = {
@@ -17,7 +19,7 @@ def line(tx: dict | None = None, signatures: list | None = None, **extra: object
         "legs": [{"debit": "alice:KRWS", "credit": "bob:KRWS", "asset": "KRWS", "amount": 150000}],
     }
     base.update(tx or {})
-    return json.dumps({"tx": base, "signatures": signatures if signatures is not None else [{"signer": "alice", "sig": "AAAA"}], **extra})
+    return json.dumps({"tx": base, "signatures": signatures if signatures is not None else [{"signer": "alice", "sig": SIG}], **extra})
 
 
 def test_a_well_formed_line_parses_into_a_transaction_and_its_canonical_bytes() -> None:
@@ -32,7 +34,9 @@ def test_a_missing_memo_is_signed_as_sent_not_as_an_empty_memo() -> None:
     del raw["tx"]["memo"]
     signed = parse_line(json.dumps(raw))
     assert b"memo" not in signed.canonical
-    assert signed.tx.memo == ""
+    assert signed.tx.memo is None and "memo" not in signed.tx.to_wire()  # absent, and written back absent
+    empty = parse_line(line({"memo": ""}))
+    assert empty.tx.memo == "" and b'"memo":""' in empty.canonical  # an empty memo is a memo
 
 
 @pytest.mark.parametrize(
