@@ -93,6 +93,13 @@ class AccountLeg:
     credit: str
     asset: str
     amount: int
+    memo: str = ""  # the transaction's memo, for the statement's remittance information
+
+
+def _memo(body: str) -> str:
+    """The memo of a stored transaction body (its canonical JSON), "" when it has none."""
+    memo = json.loads(body).get("memo", "")
+    return memo if isinstance(memo, str) else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -742,7 +749,7 @@ class UnitOfWork:
         """A page of the booked legs debiting (``side="debit"``) or crediting ``account`` after ``after_seq``."""
         column = t.legs.c.debit if side == "debit" else t.legs.c.credit
         query = (
-            select(t.legs, t.journal.c.id.label("tx_id"), t.journal.c.kind, t.journal.c.at)
+            select(t.legs, t.journal.c.id.label("tx_id"), t.journal.c.kind, t.journal.c.at, t.journal.c.body)
             .select_from(t.legs.join(t.journal, t.journal.c.seq == t.legs.c.seq))
             .where(column == account, t.legs.c.pending.is_(False), t.legs.c.seq > after_seq)
             .order_by(t.legs.c.seq, t.legs.c.idx)
@@ -757,7 +764,7 @@ class UnitOfWork:
         if upto_seq is not None:
             query = query.where(t.legs.c.seq <= upto_seq)
         return [
-            AccountLeg(r.seq, r.idx, r.tx_id, r.kind, r.at, r.debit, r.credit, r.asset, r.amount)
+            AccountLeg(r.seq, r.idx, r.tx_id, r.kind, r.at, r.debit, r.credit, r.asset, r.amount, _memo(r.body))
             for r in self.conn.execute(query)
         ]
 
@@ -766,7 +773,7 @@ class UnitOfWork:
         found: list[AccountLeg] = []
         for part in _chunks(sorted(set(tx_ids))):
             query = (
-                select(t.legs, t.journal.c.id.label("tx_id"), t.journal.c.kind, t.journal.c.at)
+                select(t.legs, t.journal.c.id.label("tx_id"), t.journal.c.kind, t.journal.c.at, t.journal.c.body)
                 .select_from(t.legs.join(t.journal, t.journal.c.seq == t.legs.c.seq))
                 .where(
                     t.journal.c.id.in_(part),
@@ -776,7 +783,7 @@ class UnitOfWork:
                 .order_by(t.legs.c.seq, t.legs.c.idx)
             )
             found.extend(
-                AccountLeg(r.seq, r.idx, r.tx_id, r.kind, r.at, r.debit, r.credit, r.asset, r.amount)
+                AccountLeg(r.seq, r.idx, r.tx_id, r.kind, r.at, r.debit, r.credit, r.asset, r.amount, _memo(r.body))
                 for r in self.conn.execute(query)
             )
         return found
