@@ -5,7 +5,7 @@ may change. Start with :class:`Ledger`.
 """
 
 from ledger.api import DEFAULT_DB, DEFAULT_KEYS, BreakerStatus, Info, Ledger, ResidentOutflow
-from ledger.audit import Checkpoint, StatementSummary, TrialBalanceRow
+from ledger.audit import Checkpoint, StatementSummary, TrialBalanceRow, load_account_map, validate_statement
 from ledger.book import Book
 from ledger.errors import (
     AlreadyExists,
@@ -142,8 +142,10 @@ __all__ = [
     "account_id",
     "canonical_bytes",
     "format_amount",
+    "load_account_map",
     "parse_amount",
     "parse_line",
     "tx_bytes",
+    "validate_statement",
     "verify_proof",
 ]

@@ -44,9 +44,11 @@ __all__ = [
     "TrialBalanceRow",
     "build_proof",
     "ensure_operator_key",
+    "load_account_map",
     "make_checkpoint",
     "reconcile",
     "trial_balance",
+    "validate_statement",
     "write_statement",
 ]
 from ledger.reconcile.statements import (
@@ -325,6 +327,11 @@ def write_statement(
     return StatementSummary(account.id, fmt, count, opening, closing, from_date, to_date)
 
 
+def validate_statement(path: str, limit: int = 20) -> list[str]:
+    """What the official ISO 20022 schema (camt.053.001.08) finds wrong with a statement file; empty when valid."""
+    return camt053.schema_problems(path, limit)
+
+
 def load_account_map(path: str) -> dict[str, str]:
     """A TOML file's ``[accounts]`` table: the account id a bank's statement gives (an IBAN …) → a ledger account."""
     import tomllib
@@ -372,7 +379,7 @@ def reconcile(
         raise BadInput("the value-date tolerance cannot be negative")
     if account_name is None and not all_statements:
         raise BadInput("name the ledger account the statement is of (--account), or reconcile every statement of the file (--all)")
-    mapping = {k: v for k, v in (account_map or {}).items()}
+    mapping = {_compact(k) or k: v for k, v in (account_map or {}).items()}  # an IBAN may be written in groups of four
     target: Account | None = ledger.resolve_account(account_name) if account_name else None
     accepted: set[str] = set()
     if target is not None:
@@ -443,6 +450,9 @@ def _reconcile_one(ledger: Ledger, reader: StatementReader, account: Account, to
             raise AssetMismatch(f"the statement is in {header.currency} but {account.id} holds {asset.code} ({asset.currency})")
         start, end = period()
         matcher.period = (start, end)
+        if start is None and header.partial and matcher.first_day is not None:
+            # a notification without a period: its legs lie around its entries, not back to the account's opening
+            start = date.fromordinal(matcher.first_day - matcher.window).isoformat()
         for leg in store.stream_account_legs(account.id, start, _next_day(end), upto):
             yield _booked(ledger.id, account.id, leg)
 
@@ -450,7 +460,7 @@ def _reconcile_one(ledger: Ledger, reader: StatementReader, account: Account, to
         found = store.reading(lambda uow: uow.account_legs_of(account.id, tx_ids))
         return [_booked(ledger.id, account.id, leg) for leg in found if leg.seq <= upto]
 
-    matcher = Matcher(report, asset.currency, lookup, (None, None), tolerance_days, own_prefix=f"{ledger.id}:")
+    matcher = Matcher(report, asset.currency, lookup, (None, None), tolerance_days, own_prefix=f"{ledger.id}:", partial=header.partial)
     matcher.run(reader, legs)
     report.statement_id = header.statement_id
     report.statement_account = header.external_account

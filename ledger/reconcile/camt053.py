@@ -30,7 +30,7 @@ from xml.sax.saxutils import XMLGenerator
 from defusedxml.expatreader import DefusedExpatParser
 from defusedxml.common import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
-from ledger.errors import BadStatement
+from ledger.errors import BadInput, BadStatement
 from ledger.reconcile.statements import (
     BOOKED,
     MAX34,
@@ -369,6 +369,7 @@ def read(stream: BinaryIO, choose: Choose) -> Iterator[StatementReader]:
             message_id = fields.get("MsgId")  # type: ignore[assignment]
         elif kind == "begin":
             header = StatementHeader(message=fields["message"], message_id=message_id)
+            header.partial = header.message.startswith("camt.054")
             first = None
             for kind, fields in events:
                 if kind in ("Bal", "Ntry", "end"):
@@ -564,3 +565,36 @@ def _item(tx: dict, fields: dict, amount: int, credit: bool, currency: str, comm
         batch_index=index,
         **common,
     )
+
+
+# -- validating ---------------------------------------------------------------------
+
+SCHEMA = "camt.053.001.08.xsd"
+
+
+def schema_problems(path: str, limit: int = 20) -> list[str]:
+    """What the official ISO 20022 schema of camt.053.001.08 finds wrong with the file at ``path`` (at most ``limit``).
+
+    The schema ships with wonledger (``wonledger_fixtures/schemas``); the
+    checking is ``xmlschema``'s, reading the file lazily so that a large
+    statement is not held in memory as a tree. ``xmlschema`` is an optional
+    dependency (``pip install 'wonledger[validate]'``).
+    """
+    try:
+        import xmlschema
+    except ImportError:
+        raise BadInput("checking a statement against the ISO 20022 schema needs xmlschema: pip install 'wonledger[validate]'") from None
+    from importlib.resources import as_file, files
+
+    with as_file(files("wonledger_fixtures").joinpath("schemas", SCHEMA)) as xsd:
+        schema = xmlschema.XMLSchema(str(xsd))
+    try:
+        resource = xmlschema.XMLResource(path, lazy=True, defuse="always")
+    except (xmlschema.XMLResourceError, OSError, SyntaxError) as exc:  # ParseError is a SyntaxError
+        return [f"not a readable XML document: {exc}"]
+    problems = []
+    for error in schema.iter_errors(resource):
+        problems.append(f"{error.path or '/'}: {error.reason}")
+        if len(problems) >= limit:
+            break
+    return problems

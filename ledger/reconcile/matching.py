@@ -126,6 +126,7 @@ class ReconcileReport:
     statement_entries: int = 0
     ledger_entries: int = 0
     skipped: int = 0  # entries whose status is not BOOK (pending or information only)
+    unreported: int = 0  # ledger legs a notification (camt.054) does not mention: not breaks
     breaks: list[Break] = field(default_factory=list)
     statement_id: str | None = None
     statement_account: str | None = None  # the account as the statement names it (IBAN, :25:, Othr/Id)
@@ -150,6 +151,7 @@ class ReconcileReport:
         self.statement_entries += part.statement_entries
         self.ledger_entries += part.ledger_entries
         self.skipped += part.skipped
+        self.unreported += part.unreported
         self.format = self.format or part.format
         if len(self.statements) == 1:
             self.account, self.statement_id, self.statement_account = part.account, part.statement_id, part.statement_account
@@ -171,6 +173,7 @@ class ReconcileReport:
             "statement_entries": self.statement_entries,
             "ledger_entries": self.ledger_entries,
             "skipped": self.skipped,
+            "unreported": self.unreported,
         }
         if len(self.statements) > 1:
             out["statements"] = [
@@ -300,12 +303,16 @@ class Matcher:
         tolerance_days: int = 1,
         window_days: int = 31,
         own_prefix: str | None = None,
+        partial: bool = False,
     ) -> None:
         self.report = report
         self.currency = currency
         self.lookup = lookup
         #: this ledger's servicer references start with it (``<ledger id>:``)
         self.own_prefix = own_prefix
+        #: the statement reports some movements only (a camt.054 notification): a leg it lacks is no break
+        self.partial = partial
+        self.first_day: int | None = None  # the first statement entry's booking day (an ordinal), once read
         self.period = period
         self.tolerance = tolerance_days
         self.window = max(window_days, tolerance_days)
@@ -319,6 +326,7 @@ class Matcher:
     def run(self, entries: Iterable[StatementEntry], ledger_legs: Callable[[], Iterator[BookedLeg]]) -> ReconcileReport:
         s_iter = self._booked(entries)
         s_next = next(s_iter, None)  # reading the first entry completes the statement's header
+        self.first_day = s_next.day if s_next is not None else None
         l_iter = ledger_legs()
         l_next = _next_item(l_iter)
         cutoff = float("-inf")
@@ -448,6 +456,9 @@ class Matcher:
                 if partner is not None:
                     self.statement.remove(partner)
                     self._pair(partner, item)
+                elif self.partial:
+                    self.report.unreported += 1
+                    self._missing.setdefault(item.ref or "", []).append((-1, item))
                 else:
                     n = self._add_break(MISSING_IN_STATEMENT, None, item)
                     self._missing.setdefault(item.ref or "", []).append((n, item))
@@ -471,7 +482,10 @@ class Matcher:
             if reported:
                 n, leg_item = min(reported, key=lambda r: (r[1].credit != o.credit, r[1].amount != o.amount))
                 reported.remove((n, leg_item))
-                self._breaks[n] = None
+                if n >= 0:
+                    self._breaks[n] = None
+                else:
+                    self.report.unreported -= 1
                 self._pair(o, leg_item)
                 continue
             inside = [g for g in legs if (start is None or g.booking_date >= start) and (end is None or g.booking_date <= end)]

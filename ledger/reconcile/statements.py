@@ -83,6 +83,8 @@ class StatementHeader:
     external_account: str | None = None
     sequence: int | None = None  # ElctrncSeqNb: the statement's number
     message: str | None = None  # what the file is: "camt.053.001.08", "camt.052.001.02", "MT940", "CSV"
+    #: a notification (camt.054) reports single movements, not all of the account's: legs it lacks are no break
+    partial: bool = False
 
 
 class StatementReader:

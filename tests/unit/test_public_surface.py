@@ -18,7 +18,7 @@ EXPECTED_PUBLIC_NAMES = sorted(
     ProofReport QuoteExpired Receipt ReconcileReport Rejection ReserveShortfall Residency RuleRefusal RunBreaker
     Signature SignedTx StatementSummary StorageError TravelRule TrialBalanceRow Tx UnknownAccount UnknownAsset
     UnknownParticipant UnknownTransaction VerifyReport account_id canonical_bytes format_amount parse_amount
-    parse_line tx_bytes verify_proof
+    parse_line tx_bytes verify_proof validate_statement load_account_map
     """.split()
 )
 
