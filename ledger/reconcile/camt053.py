@@ -20,6 +20,7 @@ camt.053 version is read (``Sts`` as text, as in version 2, or as ``<Cd>``).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import BinaryIO, TextIO
@@ -103,6 +104,18 @@ _SUB_FAMILY = {
 }
 #: Max140Text: an unstructured remittance line; a longer memo takes several.
 _USTRD = 140
+
+
+def remittance_text(memo: str) -> str:
+    """A memo as one line of XML text: control characters and what XML 1.0 cannot hold become spaces.
+
+    The wire takes any memo but NUL; XML refuses most C0 controls, U+FFFE/U+FFFF
+    and lone surrogates, and a parser turns a bare CR into LF. The CSV keeps
+    the memo exactly.
+    """
+    return "".join(
+        " " if unicodedata.category(c) in ("Cc", "Cs") or c in "\ufffe\uffff" else c for c in memo
+    )
 
 
 def bank_transaction_code(kind: str | None, credit: bool) -> tuple[str, str, str]:
@@ -207,10 +220,11 @@ def write(
         w.end("Refs")
         w.leaf("Amt", decimal_text(e.amount, exponent), {"Ccy": e.currency})
         w.leaf("CdtDbtInd", e.indicator)
-        if e.memo:
+        memo = remittance_text(e.memo).strip() if e.memo else ""
+        if memo:
             w.start("RmtInf")
-            for i in range(0, len(e.memo), _USTRD):
-                w.leaf("Ustrd", e.memo[i : i + _USTRD])
+            for i in range(0, len(memo), _USTRD):
+                w.leaf("Ustrd", memo[i : i + _USTRD])
             w.end("RmtInf")
         if short_ref(e2e) != e2e:
             w.leaf("AddtlTxInf", e2e)

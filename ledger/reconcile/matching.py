@@ -137,11 +137,12 @@ class ReconcileReport:
         return not self.breaks
 
     def by_kind(self) -> dict[str, int]:
-        """How many breaks of each kind, in the order of :data:`BREAK_KINDS`, kinds with none left out."""
+        """How many breaks of each kind, the commonest first (ties in the order of :data:`BREAK_KINDS`)."""
         counts = dict.fromkeys(BREAK_KINDS, 0)
         for b in self.breaks:
             counts[b.kind] = counts.get(b.kind, 0) + 1
-        return {kind: n for kind, n in counts.items() if n}
+        order = sorted(counts, key=lambda kind: -counts[kind])  # stable: ties keep BREAK_KINDS' order
+        return {kind: counts[kind] for kind in order if counts[kind]}
 
     def add(self, part: ReconcileReport) -> None:
         """Count ``part`` (one statement of the file) into this report."""

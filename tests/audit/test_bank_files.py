@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -43,8 +45,9 @@ class Clock:
 
 
 class Scenario:
-    def __init__(self, ledger: Ledger, first_day: date) -> None:
+    def __init__(self, ledger: Ledger, first_day: date, base: Path) -> None:
         self.ledger = ledger
+        self.base = base
         self.days = [first_day + timedelta(days=n - 1) for n in range(5)]  # the files' 30 Nov .. 4 Dec
 
     def text(self, name: str) -> str:
@@ -76,7 +79,7 @@ def scenario(sqlite_ledger_dir: Callable[[str], Path]) -> Scenario:
         ledger.transfer(SEOUL, f"{payee}:dKRW.namsan", amount, tx_id=f"po-1201-{n}", memo=f"invoice {300 + n}")
     clock.now += timedelta(days=1)
     ledger.transfer("alice:dKRW.namsan", SEOUL, 750_000, tx_id="rcv-1202-1", memo="refund")
-    yield Scenario(ledger, first)
+    yield Scenario(ledger, first, base)
     ledger.close()
 
 
@@ -192,3 +195,33 @@ def test_an_mt940_file_reconciles_with_the_same_matching_and_breaks(scenario: Sc
     ]
     all_of_it = scenario.reconcile(text, None, all_statements=True, account_map={"1002-334-556677": SEOUL, "1002-334-556678": SAVINGS})
     assert all_of_it.ok and len(all_of_it.statements) == 2
+
+
+def wonledger(scenario: Scenario, *args: str) -> subprocess.CompletedProcess[str]:
+    """The console script as a user runs it, on the scenario's ledger."""
+    command = [str(Path(sys.executable).parent / "wonledger"), "--db", f"sqlite:///{scenario.base / 'wonledger.db'}", "--keys", str(scenario.base / "keys")]
+    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_the_command_reads_bank_files_with_the_account_options_and_refuses_another_accounts_statement(scenario: Scenario, tmp_path: Path) -> None:
+    mt940 = tmp_path / "namsan.sta"
+    mt940.write_text(scenario.text("namsan-mt940.sta"))
+    clean = wonledger(scenario, "reconcile", str(mt940), "--account", SEOUL, "--statement-account", "1002-334-556677")
+    assert clean.returncode == 0, clean.stderr
+    assert clean.stdout.startswith("clean: 4 matched, 0 break(s)")
+    camt = tmp_path / "namsan.xml"
+    camt.write_text(scenario.text("namsan-camt053-v02-two-accounts.xml"))
+    refused = wonledger(scenario, "reconcile", str(camt), "--account", SEOUL)
+    assert refused.returncode == 2 and refused.stderr.startswith("error: BAD_STATEMENT: the file holds no statement of seoul-exports:dKRW.namsan")
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(f'[accounts]\n"1002-334-556677" = "{SEOUL}"\n"1002-334-556678" = "{SAVINGS}"\n')
+    both = wonledger(scenario, "--json", "reconcile", str(camt), "--all", "--account-map", str(accounts))
+    assert both.returncode == 0, both.stderr
+    report = __import__("json").loads(both.stdout)
+    assert report["matched"] == 4 and report["breaks"] == [] and [s["account"] for s in report["statements"]] == [SAVINGS, SEOUL]
+    camt.write_text(scenario.text("namsan-camt053-v02-two-accounts.xml").replace('<Amt Ccy="KRW">5160000<', '<Amt Ccy="KRW">5160500<'))
+    broken = wonledger(scenario, "reconcile", str(camt), "--all", "--account-map", str(accounts))
+    assert broken.returncode == 3
+    lines = broken.stdout.splitlines()
+    assert lines[2:4] == ["1 break by kind:", "  amount_mismatch              1"]
+    assert "entry 1 of -5,160,500 whose transactions add up to -5,160,000" in broken.stdout
