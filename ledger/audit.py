@@ -300,7 +300,7 @@ def write_statement(
     )
 
     def entries() -> Iterator[StatementEntry]:
-        for n, leg in enumerate(store.stream_account_legs(account.id, since, end, upto), 1):
+        for n, leg in enumerate(store.stream_account_legs(account.id, since, end, upto, with_memo=True), 1):
             if progress is not None and n % 1000 == 0:
                 progress(1000, total)
             booked = _booked(ledger.id, account.id, leg)

@@ -1,20 +1,34 @@
-"""ISO 20022 camt.053 (bank-to-customer statement): writing it, and reading it safely.
+"""ISO 20022 bank-to-customer messages: writing camt.053, and reading camt.052, camt.053 and camt.054 safely.
 
 Written as ``camt.053.001.08`` with the standard library's streaming
 :class:`xml.sax.saxutils.XMLGenerator` (every name and text escaped by it,
-one entry at a time, so a statement of any length takes constant memory):
-opening and closing booked balances (OPBD, CLBD), then one ``<Ntry>`` per
-leg with amount and currency, credit/debit indicator, status BOOK, booking
-and value dates, the account servicer reference, the kind as a proprietary
-bank transaction code, and in ``NtryDtls/TxDtls/Refs`` the end-to-end id
-(the transaction id) and a UETR.
+one entry at a time, so a statement of any length takes constant memory),
+valid against the official schema whatever the ledger holds: a message id
+and a statement id of their own, pagination, the electronic sequence number
+(the journal position the statement runs to), date-times with an explicit
+``+00:00`` offset (CBPR+), opening and closing booked balances (OPBD, CLBD),
+then one ``<Ntry>`` per leg with amount and currency, credit/debit
+indicator, status BOOK, booking and value dates, the account servicer
+reference, the bank transaction code both as ISO's external code (domain
+PMNT, family ICDT or RCDT, a sub-family by kind) and as wonledger's
+proprietary kind, and in ``NtryDtls/TxDtls`` the end-to-end id (the
+transaction id), the UETR and the memo as remittance information. Ids too
+long for ISO 20022 (35 characters; 34 for an account) are written as a
+stable short reference with the full id in ``AddtlTxInf`` /
+``AddtlStmtInf``, and read back whole. :func:`schema_problems` checks a file
+against the schema (``xmlschema``, an optional dependency).
 
 Read with ``defusedxml``'s expat reader, fed 64 KiB at a time: a DTD of any
 kind is refused before anything in it is expanded or fetched (no entity
 expansion, no external entities, nothing read from disk), and no tree is
-built: each ``<Ntry>`` becomes a flat record of its fields and then an entry,
-so memory stays flat however many entries there are. Any
-camt.053 version is read (``Sts`` as text, as in version 2, or as ``<Cd>``).
+built: each ``<Ntry>`` becomes a flat record of its fields and then its
+entries, so memory stays flat however many entries there are. Any version
+``.001.NN`` of camt.052 (intraday reports, whose entries may be pending),
+camt.053 and camt.054 (notifications) is read, with or without a namespace
+prefix, as the document or inside an envelope (a wrapper element holding a
+business application header and the document); a file may hold several
+statements (``Stmt``/``Rpt``/``Ntfctn``), each with its own account; a
+batched entry (several ``TxDtls``) becomes one entry per transaction.
 """
 
 from __future__ import annotations

@@ -3,10 +3,13 @@
 A statement is a header (the account, its currency, the period, the opening
 and closing booked balances) and a stream of entries; amounts are integers of
 minor units here too, the credit/debit indicator says the sign. The files
-are camt.053 (:mod:`ledger.reconcile.camt053`) and CSV
-(:mod:`ledger.reconcile.csvfile`); :func:`read_statement` tells them apart
-by their first bytes and streams either, so a statement of a million
-entries never sits in memory whole.
+are ISO 20022 camt.052/053/054 (:mod:`ledger.reconcile.camt053`), SWIFT
+MT940 (:mod:`ledger.reconcile.mt940file`) and CSV
+(:mod:`ledger.reconcile.csvfile`); :func:`read_statements` tells them apart
+by their first bytes and gives each statement of the file that the caller
+chooses, streaming camt and CSV, so a statement of a million entries never
+sits in memory whole. Ids longer than ISO 20022 allows travel as
+:func:`short_ref` of them.
 """
 
 from __future__ import annotations

@@ -242,7 +242,8 @@ class Store:
         return with_retries(attempt)
 
     def stream_account_legs(
-        self, account: str, since: str | None = None, until: str | None = None, upto_seq: int | None = None, batch: int = 5000
+        self, account: str, since: str | None = None, until: str | None = None, upto_seq: int | None = None, batch: int = 5000,
+        with_memo: bool = False,
     ) -> Iterator[AccountLeg]:
         """The booked (not held) legs on ``account`` with ``since <= at < until`` and seq <= ``upto_seq``, in journal order.
 
@@ -253,7 +254,7 @@ class Store:
         def side(name: str) -> Iterator[AccountLeg]:
             after = 0
             while True:
-                rows = self.reading(lambda uow, a=after: uow.account_legs(account, name, a, since, until, batch, upto_seq))
+                rows = self.reading(lambda uow, a=after: uow.account_legs(account, name, a, since, until, batch, upto_seq, with_memo))
                 if len(rows) == batch:  # the page may end inside a transaction: leave that one for the next page
                     rows = [r for r in rows if r.seq != rows[-1].seq]
                 if not rows:
@@ -745,11 +746,16 @@ class UnitOfWork:
         until: str | None,
         limit: int,
         upto_seq: int | None = None,
+        with_memo: bool = False,
     ) -> list[AccountLeg]:
-        """A page of the booked legs debiting (``side="debit"``) or crediting ``account`` after ``after_seq``."""
+        """A page of the booked legs debiting (``side="debit"``) or crediting ``account`` after ``after_seq``.
+
+        ``with_memo`` reads each transaction's memo too (a statement shows it; matching does not need it).
+        """
         column = t.legs.c.debit if side == "debit" else t.legs.c.credit
+        memo = [t.journal.c.body] if with_memo else []
         query = (
-            select(t.legs, t.journal.c.id.label("tx_id"), t.journal.c.kind, t.journal.c.at, t.journal.c.body)
+            select(t.legs, t.journal.c.id.label("tx_id"), t.journal.c.kind, t.journal.c.at, *memo)
             .select_from(t.legs.join(t.journal, t.journal.c.seq == t.legs.c.seq))
             .where(column == account, t.legs.c.pending.is_(False), t.legs.c.seq > after_seq)
             .order_by(t.legs.c.seq, t.legs.c.idx)
@@ -764,7 +770,7 @@ class UnitOfWork:
         if upto_seq is not None:
             query = query.where(t.legs.c.seq <= upto_seq)
         return [
-            AccountLeg(r.seq, r.idx, r.tx_id, r.kind, r.at, r.debit, r.credit, r.asset, r.amount, _memo(r.body))
+            AccountLeg(r.seq, r.idx, r.tx_id, r.kind, r.at, r.debit, r.credit, r.asset, r.amount, _memo(r.body) if with_memo else "")
             for r in self.conn.execute(query)
         ]
 
@@ -773,7 +779,7 @@ class UnitOfWork:
         found: list[AccountLeg] = []
         for part in _chunks(sorted(set(tx_ids))):
             query = (
-                select(t.legs, t.journal.c.id.label("tx_id"), t.journal.c.kind, t.journal.c.at, t.journal.c.body)
+                select(t.legs, t.journal.c.id.label("tx_id"), t.journal.c.kind, t.journal.c.at)
                 .select_from(t.legs.join(t.journal, t.journal.c.seq == t.legs.c.seq))
                 .where(
                     t.journal.c.id.in_(part),
@@ -783,7 +789,7 @@ class UnitOfWork:
                 .order_by(t.legs.c.seq, t.legs.c.idx)
             )
             found.extend(
-                AccountLeg(r.seq, r.idx, r.tx_id, r.kind, r.at, r.debit, r.credit, r.asset, r.amount, _memo(r.body))
+                AccountLeg(r.seq, r.idx, r.tx_id, r.kind, r.at, r.debit, r.credit, r.asset, r.amount)
                 for r in self.conn.execute(query)
             )
         return found
