@@ -394,9 +394,9 @@ def reconcile(
 
     def ledger_account(header: StatementHeader) -> Account | None:
         external = _compact(header.external_account)
-        if target is not None and not all_statements:
-            if external is None or external in accepted:
-                return target
+        if target is not None and (external is None or external in accepted):
+            return target
+        if not all_statements:
             return None
         if external is None:
             raise BadStatement(f"statement {header.statement_id or len(seen)} names no account; reconcile it with --account")

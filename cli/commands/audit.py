@@ -187,7 +187,8 @@ def _break_line(b, exponent: int) -> str:  # type: ignore[no-untyped-def]
         where = f"entry {d['entry']}" if "entry" in d else f"seq {d['seq']}"
         if d.get("transaction"):
             where += f", transaction {d['transaction']}"
-        return f"{sign}{format_amount(d['amount'], exponent)} {d.get('currency') or ''} on {d['value_date']} ({where})".replace("  ", " ")
+        currency = f" {d['currency']}" if d.get("currency") else ""
+        return f"{sign}{format_amount(d['amount'], exponent)}{currency} on {d['value_date']} ({where})"
 
     account = f"{b.account}  " if b.account else ""
     return f"{account}{b.kind:<21} {b.ref or '-':<24} ledger {side(b.ledger)}  statement {side(b.statement)}"

@@ -141,6 +141,9 @@ def test_all_reconciles_every_statement_of_the_file_against_the_account_it_maps_
     assert report.ok and [s.account for s in report.statements] == [SAVINGS, SEOUL] and report.matched == 4
     with pytest.raises(BadStatement, match="1002-334-556678, which is no ledger account"):
         scenario.reconcile(text, None, all_statements=True, account_map={"1002-334-556677": SEOUL})
+    # --account with --statement-account names one of them, the map the other
+    mixed = scenario.reconcile(text, SAVINGS, all_statements=True, statement_account="1002-334-556678", account_map={"1002-334-556677": SEOUL})
+    assert mixed.ok and [s.account for s in mixed.statements] == [SAVINGS, SEOUL]
     # a break says whose it is when the file held several statements
     broken = scenario.reconcile(text.replace(">1995590000<", ">1995590001<", 1), None, all_statements=True, account_map=both)
     assert [(b.kind, b.ref, b.account) for b in broken.breaks] == [("balance_mismatch", "CLBD", SEOUL)]
