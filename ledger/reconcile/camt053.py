@@ -312,9 +312,9 @@ class _Handler(ContentHandler):
             if local == "TxDtls" and self.sub is None and self.path[-2] == "NtryDtls" and depth == self.record_depth + 2:
                 self.sub, self.sub_depth = {}, depth
                 self.record.setdefault("_tx", []).append(self.sub)  # type: ignore[union-attr]
-            elif attrs and "Ccy" in attrs:
+            elif local == "Amt":  # only amounts carry attributes worth keeping (Ccy)
                 target, base = (self.sub, self.sub_depth) if self.sub is not None else (self.record, self.record_depth)
-                target.setdefault("/".join(self.path[base:]) + "@Ccy", attrs["Ccy"])
+                target.setdefault("/".join(self.path[base:]) + "@Ccy", attrs.get("Ccy", ""))
             self.text = []
             return
         if attrs:
@@ -351,34 +351,41 @@ class _Handler(ContentHandler):
             self.text.append(content)
 
     def endElement(self, name: str) -> None:
-        depth = len(self.path)
-        if self.record is not None:
+        path = self.path
+        record = self.record
+        if record is not None:
+            depth = len(path)
             if depth == self.record_depth:
-                if not self.record and self.text:
-                    self.record["."] = "".join(self.text).strip()
-                self.done.append((self.path[-1], self.record))
+                if not record and self.text:
+                    record["."] = "".join(self.text).strip()
+                self.done.append((path[-1], record))
                 self.record = self.sub = None
             elif self.sub is not None and depth == self.sub_depth:
                 self.sub = None
-            else:
-                target, base = (self.sub, self.sub_depth) if self.sub is not None else (self.record, self.record_depth)
-                rel = "/".join(self.path[base:])
-                if rel.endswith(_JOINED):
-                    target[rel] = str(target.get(rel, "")) + "".join(self.text)
-                else:
-                    value = "".join(self.text).strip()
-                    if value and rel not in target:
+            elif self.text:
+                # A leaf's text; an element with children has only the whitespace after its last child here.
+                raw = "".join(self.text)
+                value = raw.strip()
+                if value:
+                    sub = self.sub
+                    target, base = (sub, self.sub_depth) if sub is not None else (record, self.record_depth)
+                    rel = "/".join(path[base:])
+                    if rel.endswith(_JOINED):
+                        target[rel] = str(target.get(rel, "")) + raw
+                    elif rel not in target:
                         target[rel] = value
             self.text = []
-        elif self.doc is not None:
-            level = depth - self.doc
-            if level == 2 and self.path[-1] == self.names[1]:
-                self.done.append(("end", {}))
-            elif level == 0:
-                self.doc = None
-        if self.scopes and self.scopes[-1][0] == depth:
-            self.scopes.pop()
-        self.path.pop()
+        else:
+            depth = len(path)
+            if self.doc is not None:
+                level = depth - self.doc
+                if level == 2 and path[-1] == self.names[1]:
+                    self.done.append(("end", {}))
+                elif level == 0:
+                    self.doc = None
+            if self.scopes and self.scopes[-1][0] == depth:  # declarations are only followed outside records
+                self.scopes.pop()
+        path.pop()
 
 
 def read(stream: BinaryIO, choose: Choose) -> Iterator[StatementReader]:
