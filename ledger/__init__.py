@@ -6,7 +6,7 @@ may change. Start with :class:`Ledger`.
 
 from ledger.anchors import Anchor, read_checkpoint, read_operator_key
 from ledger.api import DEFAULT_DB, DEFAULT_KEYS, BreakerStatus, Info, Ledger, ResidentOutflow, make_participant_key, parse_public_key
-from ledger.audit import StatementSummary, TrialBalanceRow
+from ledger.audit import StatementSummary, TrialBalanceRow, load_account_map, validate_statement
 from ledger.book import Book
 from ledger.errors import (
     AlreadyExists,
@@ -150,6 +150,7 @@ __all__ = [
     "canonical_bytes",
     "format_amount",
     "make_participant_key",
+    "load_account_map",
     "parse_amount",
     "parse_line",
     "parse_public_key",
@@ -157,5 +158,6 @@ __all__ = [
     "read_operator_key",
     "tx_bytes",
     "verify_consistency",
+    "validate_statement",
     "verify_proof",
 ]

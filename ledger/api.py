@@ -20,7 +20,7 @@ from decimal import Decimal
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO
 from zoneinfo import ZoneInfo
 
 from ledger import chain
@@ -719,9 +719,19 @@ class Ledger:
         """Write ``account``'s camt.053 or CSV statement for the dates [since, until] to ``out``."""
         return audit.write_statement(self, account, fmt, out, since, until, progress)
 
-    def reconcile(self, stream: BinaryIO, account: str, tolerance_days: int = 1, progress: Callable[[int], None] | None = None) -> audit.ReconcileReport:
-        """Match a statement (camt.053 or CSV, streamed) against ``account``'s legs."""
-        return audit.reconcile(self, stream, account, tolerance_days, progress)
+    def reconcile(
+        self,
+        stream: BinaryIO,
+        account: str | None,
+        tolerance_days: int = 1,
+        progress: Callable[[int], None] | None = None,
+        **options: Any,
+    ) -> audit.ReconcileReport:
+        """Match a statement file (camt.052/053/054, MT940 or CSV, streamed) against ``account``'s legs.
+
+        ``options``: ``all_statements``, ``statement_account``, ``account_map`` (see :func:`ledger.audit.reconcile`).
+        """
+        return audit.reconcile(self, stream, account, tolerance_days, progress, **options)
 
     def trial_balance(self) -> list[audit.TrialBalanceRow]:
         return audit.trial_balance(self)

@@ -12,6 +12,7 @@ key directory (see :class:`ledger.signing.KeyStore`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,7 +22,16 @@ from typing import TYPE_CHECKING, BinaryIO, TextIO
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger import chain
-from ledger.errors import AssetMismatch, BadInput, IntegrityProblem, KeyUnavailable, UnknownTransaction
+from ledger.errors import (
+    AssetMismatch,
+    BadInput,
+    BadStatement,
+    IntegrityProblem,
+    KeyUnavailable,
+    UnknownAccount,
+    UnknownParticipant,
+    UnknownTransaction,
+)
 from ledger.model import Account
 from ledger.anchors import Anchor, verify_anchored
 from ledger.proofs import (
@@ -45,13 +55,25 @@ __all__ = [
     "build_proof",
     "consistency",
     "ensure_operator_key",
+    "load_account_map",
     "make_checkpoint",
     "previous_checkpoint",
     "reconcile",
     "trial_balance",
+    "validate_statement",
     "write_statement",
 ]
-from ledger.reconcile.statements import BOOKED, StatementEntry, StatementHeader, read_statement, servicer_ref, uetr_for
+from ledger.reconcile.statements import (
+    BOOKED,
+    MAX34,
+    StatementEntry,
+    StatementHeader,
+    StatementReader,
+    read_statements,
+    servicer_ref,
+    short_ref,
+    uetr_for,
+)
 from ledger.signing import b64url, public_bytes
 from ledger.store import GENESIS_HASH, AccountLeg, StoredCheckpoint, UnitOfWork
 
@@ -231,6 +253,18 @@ def _booked(ledger_id: str, account: str, leg: AccountLeg) -> BookedLeg:
     )
 
 
+def statement_reference(prefix: str, ledger_id: str, account: str, from_date: str, to_date: str, upto: int) -> str:
+    """A statement's (``S``) or message's (``M``) id: unique per ledger, account, period and journal position.
+
+    ``<prefix><journal head seq>-`` and hex digits of SHA-256 over all four, 35
+    characters in all (ISO 20022's Max35Text): no table is needed to keep it
+    unique, and the same statement exported again gets the same id.
+    """
+    head = f"{prefix}{upto}-"
+    digest = hashlib.sha256(f"{prefix}\x00{ledger_id}\x00{account}\x00{from_date}\x00{to_date}\x00{upto}".encode()).hexdigest()
+    return head + digest[: 35 - len(head)]
+
+
 @dataclass(frozen=True, slots=True)
 class StatementSummary:
     account: str
@@ -284,11 +318,13 @@ def write_statement(
         to_date=to_date,
         opening=opening,
         closing=closing,
-        statement_id=f"{ledger.id}-{upto}"[:35],
+        statement_id=statement_reference("S", ledger.id, account.id, from_date, to_date, upto),
+        message_id=statement_reference("M", ledger.id, account.id, from_date, to_date, upto),
+        sequence=upto,
     )
 
     def entries() -> Iterator[StatementEntry]:
-        for n, leg in enumerate(store.stream_account_legs(account.id, since, end, upto), 1):
+        for n, leg in enumerate(store.stream_account_legs(account.id, since, end, upto, with_memo=True), 1):
             if progress is not None and n % 1000 == 0:
                 progress(1000, total)
             booked = _booked(ledger.id, account.id, leg)
@@ -303,10 +339,11 @@ def write_statement(
                 end_to_end_id=leg.tx_id,
                 uetr=booked.uetr,
                 kind=leg.kind,
+                memo=leg.memo or None,
             )
 
     if fmt == "camt053":
-        count = camt053.write(out, header, entries(), asset.exponent, chain.iso(ledger.book.clock())[:19] + "Z")
+        count = camt053.write(out, header, entries(), asset.exponent, chain.iso(ledger.book.clock())[:19] + "+00:00")
     else:
         count = csvfile.write(out, header, entries(), asset.exponent)
     if progress is not None:
@@ -314,21 +351,118 @@ def write_statement(
     return StatementSummary(account.id, fmt, count, opening, closing, from_date, to_date)
 
 
+def validate_statement(path: str, limit: int = 20) -> list[str]:
+    """What the official ISO 20022 schema (camt.053.001.08) finds wrong with a statement file; empty when valid."""
+    return camt053.schema_problems(path, limit)
+
+
+def load_account_map(path: str) -> dict[str, str]:
+    """A TOML file's ``[accounts]`` table: the account id a bank's statement gives (an IBAN …) → a ledger account."""
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            document = tomllib.load(f)
+    except FileNotFoundError:
+        raise BadInput(f"no file {path}") from None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{path} is not a TOML account map: {exc}") from None
+    table = document.get("accounts")
+    if not isinstance(table, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in table.items()):
+        raise BadInput(f'{path} needs an [accounts] table of "statement account id" = "ledger account" lines')
+    return {"".join(k.split()): v for k, v in table.items()}  # an IBAN may be written in groups of four
+
+
+def _compact(external: str | None) -> str | None:
+    return "".join(external.split()) if external else external
+
+
 def reconcile(
     ledger: Ledger,
     stream: BinaryIO,
-    account_name: str,
+    account_name: str | None,
     tolerance_days: int = 1,
     progress: Callable[[int], None] | None = None,
+    *,
+    all_statements: bool = False,
+    statement_account: str | None = None,
+    account_map: dict[str, str] | None = None,
 ) -> ReconcileReport:
-    """Match a statement file against ``account``'s legs; every difference is a break in the report."""
+    """Match a statement file against the ledger; every difference is a break in the report.
+
+    The file may hold several statements (camt ``Stmt``/``Rpt``/``Ntfctn``,
+    MT940 ``:20:`` blocks). With ``account_name``, those of that account are
+    reconciled: the statement's own account id must be the ledger account's
+    id (or the short reference a long one is written as), ``statement_account``
+    (the id the bank uses, an IBAN say), or map to it in ``account_map``; a
+    file with no statement of the account is refused. With
+    ``all_statements``, every statement is reconciled against the ledger
+    account its id names or maps to, and one that names none is refused.
+    """
     if tolerance_days < 0:
         raise BadInput("the value-date tolerance cannot be negative")
-    account: Account = ledger.resolve_account(account_name)
-    asset = ledger.asset(account.asset)
+    if account_name is None and not all_statements:
+        raise BadInput("name the ledger account the statement is of (--account), or reconcile every statement of the file (--all)")
+    mapping = {_compact(k) or k: v for k, v in (account_map or {}).items()}  # an IBAN may be written in groups of four
+    target: Account | None = ledger.resolve_account(account_name) if account_name else None
+    accepted: set[str] = set()
+    if target is not None:
+        accepted = {target.id, short_ref(target.id, MAX34)}
+        if statement_account:
+            accepted.add(_compact(statement_account) or "")
+        accepted |= {k for k, v in mapping.items() if ledger.resolve_account(v).id == target.id}
     store = ledger.store
     upto, _ = store.reading(lambda uow: uow.head())
-    reader = read_statement(stream, asset.exponent, progress)
+    seen: list[str] = []
+    chosen: dict[int, Account] = {}
+
+    def ledger_account(header: StatementHeader) -> Account | None:
+        external = _compact(header.external_account)
+        if target is not None and (external is None or external in accepted):
+            return target
+        if not all_statements:
+            return None
+        if external is None:
+            raise BadStatement(f"statement {header.statement_id or len(seen)} names no account; reconcile it with --account")
+        if external in mapping:
+            return ledger.resolve_account(mapping[external])
+        try:
+            return ledger.account(external) if ":" in external else ledger.resolve_account(external)
+        except (UnknownAccount, UnknownParticipant, BadInput):
+            raise BadStatement(
+                f"statement {header.statement_id or len(seen)} is of account {external}, which is no ledger account: "
+                "map it to one (--account-map FILE)"
+            ) from None
+
+    def choose(header: StatementHeader) -> int | None:
+        seen.append(_compact(header.external_account) or "(none)")
+        account = ledger_account(header)
+        if account is None:
+            return None
+        asset = ledger.asset(account.asset)
+        if header.currency and header.currency != asset.currency:
+            raise AssetMismatch(
+                f"statement {header.statement_id or len(seen)} is in {header.currency} but {account.id} holds {asset.code} ({asset.currency})"
+            )
+        chosen[id(header)] = account
+        return asset.exponent
+
+    total = ReconcileReport(target.id if target else "")
+    for reader in read_statements(stream, choose, progress):
+        account = chosen[id(reader.header)]
+        total.add(_reconcile_one(ledger, reader, account, tolerance_days, upto))
+    if not total.statements:
+        names = ", ".join(dict.fromkeys(seen)) or "none"
+        raise BadStatement(
+            f"the file holds no statement of {target.id if target else 'any account'} (its statements are of: {names}); "
+            "if the bank names the account otherwise, say so with --statement-account ID or --account-map FILE"
+        )
+    return total
+
+
+def _reconcile_one(ledger: Ledger, reader: StatementReader, account: Account, tolerance_days: int, upto: int) -> ReconcileReport:
+    asset = ledger.asset(account.asset)
+    store = ledger.store
     header = reader.header
     report = ReconcileReport(account.id, reader.format)
 
@@ -340,6 +474,9 @@ def reconcile(
             raise AssetMismatch(f"the statement is in {header.currency} but {account.id} holds {asset.code} ({asset.currency})")
         start, end = period()
         matcher.period = (start, end)
+        if start is None and header.partial and matcher.first_day is not None:
+            # a notification without a period: its legs lie around its entries, not back to the account's opening
+            start = date.fromordinal(matcher.first_day - matcher.window).isoformat()
         for leg in store.stream_account_legs(account.id, start, _next_day(end), upto):
             yield _booked(ledger.id, account.id, leg)
 
@@ -347,8 +484,10 @@ def reconcile(
         found = store.reading(lambda uow: uow.account_legs_of(account.id, tx_ids))
         return [_booked(ledger.id, account.id, leg) for leg in found if leg.seq <= upto]
 
-    matcher = Matcher(report, asset.currency, lookup, (None, None), tolerance_days)
+    matcher = Matcher(report, asset.currency, lookup, (None, None), tolerance_days, own_prefix=f"{ledger.id}:", partial=header.partial)
     matcher.run(reader, legs)
+    report.statement_id = header.statement_id
+    report.statement_account = header.external_account
     start, end = period()
     for code, stated, before, day in (
         ("OPBD", header.opening, start, start),

@@ -17,7 +17,7 @@ import click
 from cli.commands.stablecoins import report
 from cli.context import Context, json_option, pass_context
 from cli.render import emit_json, stderr_is_terminal, table
-from ledger import BadInput, BadStatement, Checkpoint, format_amount, read_checkpoint, read_operator_key, verify_consistency, verify_proof
+from ledger import BadInput, BadStatement, Checkpoint, format_amount, load_account_map, read_checkpoint, read_operator_key, validate_statement, verify_consistency, verify_proof
 from ledger.strict import loads as strict_loads
 
 
@@ -50,13 +50,19 @@ def _open_output(stack: ExitStack, path: str | None) -> TextIO:
 @click.option("--from", "since", metavar="YYYY-MM-DD", help="First booking date (UTC); default: the account's first entry.")
 @click.option("--to", "until", metavar="YYYY-MM-DD", help="Last booking date (UTC); default: today.")
 @click.option("--out", metavar="FILE", help="Write here instead of to stdout.")
+@click.option("--validate", is_flag=True, help="Check the camt.053 written to --out against the ISO 20022 schema (exit 3 if invalid; needs wonledger[validate]).")
 @json_option
 @pass_context
-def statement(ctx: Context, account_id: str, fmt: str, since: str | None, until: str | None, out: str | None) -> None:
+@click.pass_context
+def statement(click_ctx: click.Context, ctx: Context, account_id: str, fmt: str, since: str | None, until: str | None, out: str | None, validate: bool) -> None:
     """ACCOUNT's statement: opening and closing booked balances and one entry per leg."""
     ledger = ctx.ledger()
     if out is None and ctx.json:
         raise BadInput("--json prints a summary, so the statement itself needs --out FILE")
+    if validate and (out is None or out == "-"):
+        raise BadInput("--validate checks the file written: give --out FILE")
+    if validate and fmt != "camt053":
+        raise BadInput("--validate checks camt.053 against its ISO 20022 schema; a CSV statement has no schema")
     with ExitStack() as stack:
         target = _open_output(stack, out)
         bars: list = []  # type: ignore[type-arg]
@@ -70,51 +76,100 @@ def statement(ctx: Context, account_id: str, fmt: str, since: str | None, until:
         summary = ledger.statement(account_id, fmt, target, since, until, progress if out and stderr_is_terminal() else None)
     if out is None:
         return
+    problems = validate_statement(out) if validate else []
     asset = ledger.asset(ledger.account(summary.account).asset)
     if ctx.json:
-        emit_json({
+        result = {
             "account": summary.account, "format": summary.format, "file": out, "entries": summary.entries,
             "opening": summary.opening, "closing": summary.closing, "from": summary.from_date, "to": summary.to_date,
-        })
-        return
-    click.echo(
-        f"wrote {out}: {summary.format} statement of {summary.account}, {summary.from_date} to {summary.to_date}, "
-        f"{_count(summary.entries, 'entry', 'entries')}, opening {format_amount(summary.opening, asset.exponent)}, "
-        f"closing {format_amount(summary.closing, asset.exponent)} {asset.code}"
-    )
+        }
+        if validate:
+            result |= {"valid": not problems, "schema": "camt.053.001.08", "problems": problems}
+        emit_json(result)
+    else:
+        click.echo(
+            f"wrote {out}: {summary.format} statement of {summary.account}, {summary.from_date} to {summary.to_date}, "
+            f"{_count(summary.entries, 'entry', 'entries')}, opening {format_amount(summary.opening, asset.exponent)}, "
+            f"closing {format_amount(summary.closing, asset.exponent)} {asset.code}"
+        )
+        if validate:
+            for problem in problems:
+                click.echo(f"INVALID: {problem}")
+            click.echo("valid against the ISO 20022 schema camt.053.001.08" if not problems else f"{out} is NOT valid against camt.053.001.08")
+    click_ctx.exit(3 if problems else 0)
 
 
 @click.command()
 @click.argument("path", metavar="FILE|-")
-@click.option("--account", "account_id", required=True, help="The ledger account the statement is of.")
+@click.option("--account", "account_id", help="The ledger account the statement is of (its statement is picked from the file).")
+@click.option("--all", "all_statements", is_flag=True, help="Reconcile every statement in the file, each against the account it names.")
+@click.option("--statement-account", metavar="ID", help="The id the bank gives --account in its statements (an IBAN, say).")
+@click.option("--account-map", metavar="FILE", help='TOML: [accounts] "statement account id" = "ledger account", one line each.')
 @click.option("--tolerance", "tolerance_days", type=click.IntRange(0, 366), default=1, show_default=True, help="Value dates may differ by this many days.")
+@click.option("--max-breaks", type=click.IntRange(0), metavar="N", help="Print at most N breaks (the summary still counts all).")
 @json_option
 @pass_context
 @click.pass_context
-def reconcile(click_ctx: click.Context, ctx: Context, path: str, account_id: str, tolerance_days: int) -> None:
-    """Match a statement (camt.053 or CSV) to ACCOUNT's legs; list every break (exit 3 if any)."""
+def reconcile(
+    click_ctx: click.Context, ctx: Context, path: str, account_id: str | None, all_statements: bool,
+    statement_account: str | None, account_map: str | None, tolerance_days: int, max_breaks: int | None,
+) -> None:
+    """Match a bank statement (camt.052/053/054, MT940 or CSV) to the ledger; list every break (exit 3 if any)."""
+    if account_id is None and not all_statements:
+        raise click.UsageError("give --account ACCOUNT (the statement's ledger account) or --all")
+    if statement_account is not None and account_id is None:
+        raise click.UsageError("--statement-account names the bank's id of --account ACCOUNT: give both")
     ledger = ctx.ledger()
+    mapping = load_account_map(account_map) if account_map else None
     with ExitStack() as stack:
         stream, size = _open_input(stack, path)
         progress = None
         if stderr_is_terminal():
             bar = stack.enter_context(click.progressbar(length=size, label="reconciling", file=sys.stderr, show_pos=size is None))
             progress = bar.update
-        result = ledger.reconcile(stream, account_id, tolerance_days, progress)
-    if ctx.json:
-        emit_json(result.to_json())
-    else:
-        asset = ledger.asset(ledger.account(result.account).asset)
-        for b in result.breaks:
-            click.echo(_break_line(b, asset.exponent))
-        summary = (
-            f"{result.matched} matched, {len(result.breaks)} break(s); "
-            f"{_count(result.statement_entries, 'statement entry', 'statement entries')}, {_count(result.ledger_entries, 'ledger leg', 'ledger legs')}"
+        result = ledger.reconcile(
+            stream, account_id, tolerance_days, progress,
+            all_statements=all_statements, statement_account=statement_account, account_map=mapping,
         )
-        if result.skipped:
-            summary += f", {_count(result.skipped, 'entry', 'entries')} not booked (skipped)"
-        click.echo(("clean: " if result.ok else "") + summary)
+    if ctx.json:
+        emit_json(result.to_json(max_breaks))
+    else:
+        _print_report(ledger, result, max_breaks)
     click_ctx.exit(0 if result.ok else 3)
+
+
+def _print_report(ledger, result, max_breaks: int | None) -> None:  # type: ignore[no-untyped-def]
+    """The summary by kind of break first, then the breaks (at most ``max_breaks``), then the counts."""
+    parts = result.statements
+    if len(parts) > 1:
+        for part in parts:
+            state = "clean" if part.ok else _count(len(part.breaks), "break", "breaks")
+            click.echo(
+                f"statement {part.statement_id or '-'} of {part.statement_account or '-'} ({part.format}) -> {part.account}: "
+                f"{part.matched} matched, {state}"
+            )
+    if not result.ok:
+        click.echo(f"{_count(len(result.breaks), 'break', 'breaks')} by kind:")
+        for kind, n in result.by_kind().items():
+            click.echo(f"  {kind:<21} {n:>8}")
+        shown = result.breaks if max_breaks is None else result.breaks[:max_breaks]
+        if shown:
+            click.echo("breaks:")
+        exponents: dict[str, int] = {}
+        for b in shown:
+            account = b.account or result.account
+            if account not in exponents:
+                exponents[account] = ledger.asset(ledger.account(account).asset).exponent
+            click.echo("  " + _break_line(b, exponents[account]))
+        if len(shown) < len(result.breaks):
+            click.echo(f"  ... and {len(result.breaks) - len(shown)} more (--max-breaks {max_breaks}; --json for all)")
+    summary = (
+        f"{result.matched} matched, {len(result.breaks)} break(s); "
+        f"{_count(result.statement_entries, 'statement entry', 'statement entries')}, {_count(result.ledger_entries, 'ledger leg', 'ledger legs')}"
+    )
+    if result.skipped:
+        summary += f", {_count(result.skipped, 'entry', 'entries')} not booked (skipped: pending or information only)"
+    click.echo(("clean: " if result.ok else "") + summary)
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -127,11 +182,21 @@ def _break_line(b, exponent: int) -> str:  # type: ignore[no-untyped-def]
             return "-"
         if "balance" in d:
             return format_amount(d["balance"], exponent)
+        if "batch_total" in d:
+            return f"entry {d['entry']} of {_signed(d['batch_entry'], exponent)} whose transactions add up to {_signed(d['batch_total'], exponent)}"
         sign = "-" if d["credit_debit"] == "DBIT" else "+"
         where = f"entry {d['entry']}" if "entry" in d else f"seq {d['seq']}"
-        return f"{sign}{format_amount(d['amount'], exponent)} on {d['value_date']} ({where})"
+        if d.get("transaction"):
+            where += f", transaction {d['transaction']}"
+        currency = f" {d['currency']}" if d.get("currency") else ""
+        return f"{sign}{format_amount(d['amount'], exponent)}{currency} on {d['value_date']} ({where})"
 
-    return f"{b.kind:<21} {b.ref or '-':<24} ledger {side(b.ledger)}  statement {side(b.statement)}"
+    account = f"{b.account}  " if b.account else ""
+    return f"{account}{b.kind:<21} {b.ref or '-':<24} ledger {side(b.ledger)}  statement {side(b.statement)}"
+
+
+def _signed(minor: int, exponent: int) -> str:
+    return ("+" if minor >= 0 else "-") + format_amount(abs(minor), exponent)
 
 
 @report.command("trial-balance")

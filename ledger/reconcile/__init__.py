@@ -1,4 +1,4 @@
-"""Reconciliation: the ledger's own invariants, statements (camt.053, CSV) and matching them."""
+"""Reconciliation: the ledger's own invariants, statements (camt.052/053/054, MT940, CSV) and matching them."""
 
 from ledger.reconcile.invariants import Problem, VerifyReport, verify_ledger
 from ledger.reconcile.matching import BREAK_KINDS, Break, ReconcileReport

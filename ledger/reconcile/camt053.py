@@ -1,26 +1,42 @@
-"""ISO 20022 camt.053 (bank-to-customer statement): writing it, and reading it safely.
+"""ISO 20022 bank-to-customer messages: writing camt.053, and reading camt.052, camt.053 and camt.054 safely.
 
 Written as ``camt.053.001.08`` with the standard library's streaming
 :class:`xml.sax.saxutils.XMLGenerator` (every name and text escaped by it,
-one entry at a time, so a statement of any length takes constant memory):
-opening and closing booked balances (OPBD, CLBD), then one ``<Ntry>`` per
-leg with amount and currency, credit/debit indicator, status BOOK, booking
-and value dates, the account servicer reference, the kind as a proprietary
-bank transaction code, and in ``NtryDtls/TxDtls/Refs`` the end-to-end id
-(the transaction id) and a UETR.
+one entry at a time, so a statement of any length takes constant memory),
+valid against the official schema whatever the ledger holds: a message id
+and a statement id of their own, pagination, the electronic sequence number
+(the journal position the statement runs to), date-times with an explicit
+``+00:00`` offset (CBPR+), opening and closing booked balances (OPBD, CLBD),
+then one ``<Ntry>`` per leg with amount and currency, credit/debit
+indicator, status BOOK, booking and value dates, the account servicer
+reference, the bank transaction code both as ISO's external code (domain
+PMNT, family ICDT or RCDT, a sub-family by kind) and as wonledger's
+proprietary kind, and in ``NtryDtls/TxDtls`` the end-to-end id (the
+transaction id), the UETR and the memo as remittance information. Ids too
+long for ISO 20022 (35 characters; 34 for an account) are written as a
+stable short reference with the full id in ``AddtlTxInf`` /
+``AddtlStmtInf``, and read back whole. :func:`schema_problems` checks a file
+against the schema (``xmlschema``, an optional dependency).
 
 Read with ``defusedxml``'s expat reader, fed 64 KiB at a time: a DTD of any
 kind is refused before anything in it is expanded or fetched (no entity
 expansion, no external entities, nothing read from disk), and no tree is
-built: each ``<Ntry>`` becomes a flat record of its fields and then an entry,
-so memory stays flat however many entries there are. Any
-camt.053 version is read (``Sts`` as text, as in version 2, or as ``<Cd>``).
+built: each ``<Ntry>`` becomes a flat record of its fields and then its
+entries, so memory stays flat however many entries there are. Any version
+``.001.NN`` of camt.052 (intraday reports, whose entries may be pending),
+camt.053 and camt.054 (notifications) is read, with or without a namespace
+prefix, as the document or inside an envelope (a wrapper element holding a
+business application header and the document); a file may hold several
+statements (``Stmt``/``Rpt``/``Ntfctn``), each with its own account; a
+batched entry (several ``TxDtls``) becomes one entry per transaction.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import BinaryIO, TextIO
 from xml.sax import SAXParseException
 from xml.sax.handler import ContentHandler
@@ -29,9 +45,13 @@ from xml.sax.saxutils import XMLGenerator
 from defusedxml.expatreader import DefusedExpatParser
 from defusedxml.common import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
-from ledger.errors import BadStatement
+from ledger.errors import BadInput, BadStatement
 from ledger.reconcile.statements import (
     BOOKED,
+    MAX34,
+    Choose,
+    NOT_PROVIDED,
+    short_ref,
     StatementEntry,
     StatementHeader,
     StatementReader,
@@ -41,7 +61,6 @@ from ledger.reconcile.statements import (
 )
 
 NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
-_CAMT053 = re.compile(r"urn:iso:std:iso:20022:tech:xsd:camt\.053\.001\.\d\d")
 
 
 # -- writing ------------------------------------------------------------------------
@@ -86,6 +105,43 @@ class _Writer:
             self.end(n)
 
 
+#: ISO 20022 external bank transaction codes (ExternalBankTransactionSubFamily1Code) by transaction kind:
+#: domain PMNT (payments), family ICDT (issued credit transfers) for a debit and RCDT (received) for a credit.
+_SUB_FAMILY = {
+    "transfer": "BOOK",  # internal book transfer: both accounts are in this ledger
+    "hold": "BOOK",
+    "post": "BOOK",
+    "pay": "DMCT",  # domestic credit transfer (across banks, through central-bank money)
+    "deposit": "DMCT",
+    "withdraw": "DMCT",
+    "send": "XBCT",  # cross-border credit transfer
+}
+#: Max140Text: an unstructured remittance line; a longer memo takes several.
+_USTRD = 140
+
+
+def remittance_text(memo: str) -> str:
+    """A memo as one line of XML text: control characters and what XML 1.0 cannot hold become spaces.
+
+    The wire takes any memo but NUL; XML refuses most C0 controls, U+FFFE/U+FFFF
+    and lone surrogates, and a parser turns a bare CR into LF. The CSV keeps
+    the memo exactly.
+    """
+    return "".join(
+        " " if unicodedata.category(c) in ("Cc", "Cs") or c in "\ufffe\uffff" else c for c in memo
+    )
+
+
+def bank_transaction_code(kind: str | None, credit: bool) -> tuple[str, str, str]:
+    """(domain, family, sub-family) of ISO 20022's external code set for a leg of ``kind``."""
+    return "PMNT", "RCDT" if credit else "ICDT", _SUB_FAMILY.get(kind or "", "OTHR")
+
+
+def iso_offset(moment: str) -> str:
+    """``...Z`` as ``...+00:00``: CBPR+ usage rules want an explicit offset on every date-time."""
+    return moment[:-1] + "+00:00" if moment.endswith("Z") else moment
+
+
 def write(
     out: TextIO,
     header: StatementHeader,
@@ -93,29 +149,44 @@ def write(
     exponent: int,
     created_at: str,
 ) -> int:
-    """Write a camt.053 document to the text stream ``out``; returns the number of entries."""
+    """Write a camt.053.001.08 document to the text stream ``out``; returns the number of entries.
+
+    Valid against the official schema whatever the ids: an account id longer
+    than 34 characters or a transaction id longer than 35 is written as
+    :func:`short_ref` of it, and the full id goes beside it (``AddtlStmtInf``,
+    ``AddtlTxInf``, which allow 500), where :func:`read` takes it back.
+    """
     w = _Writer(out)
     currency = header.currency or "XXX"
+    created_at = iso_offset(created_at)
+    account = header.account or ""
+    statement_id = header.statement_id or short_ref(f"{account}/{header.from_date}/{header.to_date}/{created_at}")
     w.xml.startDocument()
     w.start("Document", {"xmlns": NAMESPACE})
     w.start("BkToCstmrStmt")
     w.start("GrpHdr")
-    w.leaf("MsgId", header.statement_id or "")
+    w.leaf("MsgId", header.message_id or statement_id)
     w.leaf("CreDtTm", created_at)
     w.end("GrpHdr")
     w.start("Stmt")
-    w.leaf("Id", header.statement_id or "")
+    w.leaf("Id", statement_id)
+    w.start("StmtPgntn")  # one statement, one page: no statement is ever cut into pages
+    w.leaf("PgNb", "1")
+    w.leaf("LastPgInd", "true")
+    w.end("StmtPgntn")
+    if header.sequence is not None:
+        w.leaf("ElctrncSeqNb", str(header.sequence))
     w.leaf("CreDtTm", created_at)
     if header.from_date and header.to_date:
         w.start("FrToDt")
-        w.leaf("FrDtTm", f"{header.from_date}T00:00:00Z")
-        w.leaf("ToDtTm", f"{header.to_date}T23:59:59Z")
+        w.leaf("FrDtTm", f"{header.from_date}T00:00:00+00:00")
+        w.leaf("ToDtTm", f"{header.to_date}T23:59:59+00:00")
         w.end("FrToDt")
     w.start("Acct")
-    w.path(["Id", "Othr", "Id"], header.account or "")
+    w.path(["Id", "Othr", "Id"], short_ref(account, MAX34))
     w.leaf("Ccy", currency)
     if header.asset:
-        w.leaf("Nm", header.asset)
+        w.leaf("Nm", header.asset[:70])
     w.end("Acct")
     for code, amount, day in (("OPBD", header.opening, header.from_date), ("CLBD", header.closing, header.to_date)):
         if amount is None:
@@ -136,10 +207,18 @@ def write(
         w.path(["BookgDt", "Dt"], e.booking_date)
         w.path(["ValDt", "Dt"], e.value_date)
         if e.servicer_ref:
-            w.leaf("AcctSvcrRef", e.servicer_ref)
+            w.leaf("AcctSvcrRef", short_ref(e.servicer_ref))
+        domain, family, sub_family = bank_transaction_code(e.kind, e.credit)
         w.start("BkTxCd")
+        w.start("Domn")
+        w.leaf("Cd", domain)
+        w.start("Fmly")
+        w.leaf("Cd", family)
+        w.leaf("SubFmlyCd", sub_family)
+        w.end("Fmly")
+        w.end("Domn")
         w.start("Prtry")
-        w.leaf("Cd", e.kind or "transfer")
+        w.leaf("Cd", (e.kind or "transfer")[:35])
         w.leaf("Issr", "wonledger")
         w.end("Prtry")
         w.end("BkTxCd")
@@ -147,16 +226,27 @@ def write(
         w.start("TxDtls")
         w.start("Refs")
         if e.servicer_ref:
-            w.leaf("AcctSvcrRef", e.servicer_ref)
-        w.leaf("EndToEndId", e.end_to_end_id or "NOTPROVIDED")
+            w.leaf("AcctSvcrRef", short_ref(e.servicer_ref))
+        e2e = e.end_to_end_id or NOT_PROVIDED
+        w.leaf("EndToEndId", short_ref(e2e))
         if e.uetr:
             w.leaf("UETR", e.uetr)
         w.end("Refs")
         w.leaf("Amt", decimal_text(e.amount, exponent), {"Ccy": e.currency})
         w.leaf("CdtDbtInd", e.indicator)
+        memo = remittance_text(e.memo).strip() if e.memo else ""
+        if memo:
+            w.start("RmtInf")
+            for i in range(0, len(memo), _USTRD):
+                w.leaf("Ustrd", memo[i : i + _USTRD])
+            w.end("RmtInf")
+        if short_ref(e2e) != e2e:
+            w.leaf("AddtlTxInf", e2e)
         w.end("TxDtls")
         w.end("NtryDtls")
         w.end("Ntry")
+    if short_ref(account, MAX34) != account:
+        w.leaf("AddtlStmtInf", account)
     w.end("Stmt")
     w.end("BkToCstmrStmt")
     w.end("Document")
@@ -167,71 +257,221 @@ def write(
 
 # -- reading --------------------------------------------------------------------------
 
-#: Elements read whole, as a flat record of "relative/path" → text: entries, balances and the rest of the header.
-_RECORDS = {("BkToCstmrStmt", "GrpHdr"), ("BkToCstmrStmt", "Stmt", "Ntry"), ("BkToCstmrStmt", "Stmt", "Bal"),
-            ("BkToCstmrStmt", "Stmt", "Acct"), ("BkToCstmrStmt", "Stmt", "FrToDt")}
+_CAMT = re.compile(r"urn:iso:std:iso:20022:tech:xsd:camt\.(05[234])\.001\.(\d\d)")
+#: The message element and the element it repeats once per account, by message number.
+_MESSAGES = {
+    "053": ("BkToCstmrStmt", "Stmt"),  # end-of-day statement
+    "052": ("BkToCstmrAcctRpt", "Rpt"),  # intraday report: entries may be provisional
+    "054": ("BkToCstmrDbtCdtNtfctn", "Ntfctn"),  # debit/credit notification
+}
 _CHUNK = 64 * 1024
+#: Lines of remittance information are kept whole (a memo longer than one line was cut into several).
+_JOINED = ("RmtInf/Ustrd",)
 
 
 class _Handler(ContentHandler):
-    """Turns SAX events into flat records, one per entry or header part; keeps nothing else."""
+    """Turns SAX events into flat records, one per entry or header part; keeps nothing else.
+
+    The camt ``Document`` may be the root or sit in any envelope (a business
+    application header ``AppHdr`` beside it, under a wrapper element of any
+    name): the first ``Document`` of a camt.052, .053 or .054 namespace is
+    read, with its ``GrpHdr`` and each ``Stmt`` / ``Rpt`` / ``Ntfctn``; the
+    envelope's other elements are skipped. Events land in :attr:`done` as
+    ``(kind, fields)``: ``begin`` and ``end`` around each statement, ``GrpHdr``,
+    and one per child of the statement (``Acct``, ``Bal``, ``Ntry`` …; an
+    entry's ``TxDtls`` as a list under ``"_tx"``).
+    """
 
     def __init__(self) -> None:
         super().__init__()
-        self.path: list[str] = []  # local names (any namespace prefix dropped), from <Document> down
-        self.record: dict[str, str] | None = None
+        self.path: list[str] = []  # local names (any namespace prefix dropped), from the root down
+        self.scopes: list[tuple[int, dict[str, str]]] = []  # namespace declarations: (depth, prefix → uri)
+        self.root: str | None = None
+        self.doc: int | None = None  # depth of the camt Document being read
+        self.message: str | None = None  # "camt.053.001.08"
+        self.names: tuple[str, str] = ("", "")
+        self.documents = 0
+        self.record: dict[str, object] | None = None
         self.record_depth = 0
+        self.sub: dict[str, object] | None = None  # the TxDtls being read inside an entry
+        self.sub_depth = 0
         self.text: list[str] = []
-        self.done: list[tuple[str, dict[str, str]]] = []  # (record kind, fields)
-        self.statements = 0
+        self.done: list[tuple[str, dict]] = []  # type: ignore[type-arg]
+
+    def _uri(self, prefix: str) -> str:
+        for _, mapping in reversed(self.scopes):
+            if prefix in mapping:
+                return mapping[prefix]
+        return ""
 
     def startElement(self, name: str, attrs) -> None:  # type: ignore[no-untyped-def, override]
         prefix, _, local = name.rpartition(":")
-        if not self.path:
-            uri = attrs.get(f"xmlns:{prefix}" if prefix else "xmlns", "")
-            if local != "Document" or not _CAMT053.fullmatch(uri):
-                what = f"a {uri.rpartition(':')[2]} document" if uri else f"an XML document with root <{name}>"
-                raise BadStatement(f"this is {what}, not a camt.053 statement (urn:iso:std:iso:20022:tech:xsd:camt.053.001.*)")
         self.path.append(local)
+        depth = len(self.path)
         if self.record is not None:
-            if local == "Amt" and len(self.path) == self.record_depth + 1 and "Amt@Ccy" not in self.record:
-                self.record["Amt@Ccy"] = attrs.get("Ccy", "")
+            if local == "TxDtls" and self.sub is None and self.path[-2] == "NtryDtls" and depth == self.record_depth + 2:
+                self.sub, self.sub_depth = {}, depth
+                self.record.setdefault("_tx", []).append(self.sub)  # type: ignore[union-attr]
+            elif local == "Amt":  # only amounts carry attributes worth keeping (Ccy)
+                target, base = (self.sub, self.sub_depth) if self.sub is not None else (self.record, self.record_depth)
+                target.setdefault("/".join(self.path[base:]) + "@Ccy", attrs.get("Ccy", ""))
             self.text = []
             return
-        inner = tuple(self.path[1:])
-        if inner == ("BkToCstmrStmt", "Stmt"):
-            self.statements += 1
-            if self.statements > 1:
-                raise BadStatement("the file holds several statements; reconcile one account's statement at a time")
-        elif inner in _RECORDS:
-            self.record, self.record_depth = {}, len(self.path)
+        if attrs:
+            declared = {n[6:]: attrs[n] for n in attrs.getNames() if n == "xmlns" or n.startswith("xmlns:")}
+            if declared:
+                self.scopes.append((depth, declared))
+        if self.root is None:
+            self.root = name
+        if self.doc is None:
+            if local == "Document":
+                uri = self._uri(prefix)
+                found = _CAMT.fullmatch(uri)
+                if not found:
+                    what = f"a {uri.rpartition(':')[2]} document" if uri else "a Document of no ISO 20022 namespace"
+                    raise BadStatement(f"this is {what}, not a bank statement (camt.052, camt.053 or camt.054, urn:iso:std:iso:20022:tech:xsd:camt.05x.001.*)")
+                self.doc, self.documents = depth, self.documents + 1
+                self.message = f"camt.{found[1]}.001.{found[2]}"
+                self.names = _MESSAGES[found[1]]
+            return
+        level = depth - self.doc
+        if level == 1:
+            if local != self.names[0]:
+                raise BadStatement(f"the {self.message} Document holds <{local}>, not <{self.names[0]}>")
+        elif level == 2:
+            if local == self.names[1]:
+                self.done.append(("begin", {"message": self.message}))
+            elif local == "GrpHdr":
+                self.record, self.record_depth = {}, depth
+        elif level == 3 and self.path[-2] == self.names[1]:
+            self.record, self.record_depth = {}, depth
 
     def characters(self, content: str) -> None:
         if self.record is not None:
             self.text.append(content)
 
     def endElement(self, name: str) -> None:
-        if self.record is not None:
-            if len(self.path) == self.record_depth:
-                self.done.append((self.path[-1], self.record))
-                self.record = None
-            else:
-                rel = "/".join(self.path[self.record_depth :])
-                value = "".join(self.text).strip()
-                if value and rel not in self.record:
-                    self.record[rel] = value
-                self.text = []
-        self.path.pop()
+        path = self.path
+        record = self.record
+        if record is not None:
+            depth = len(path)
+            if depth == self.record_depth:
+                if not record and self.text:
+                    record["."] = "".join(self.text).strip()
+                self.done.append((path[-1], record))
+                self.record = self.sub = None
+            elif self.sub is not None and depth == self.sub_depth:
+                self.sub = None
+            elif self.text:
+                # A leaf's text; an element with children has only the whitespace after its last child here.
+                raw = "".join(self.text)
+                value = raw.strip()
+                if value:
+                    sub = self.sub
+                    target, base = (sub, self.sub_depth) if sub is not None else (record, self.record_depth)
+                    rel = "/".join(path[base:])
+                    if rel.endswith(_JOINED):
+                        target[rel] = str(target.get(rel, "")) + raw
+                    elif rel not in target:
+                        target[rel] = value
+            self.text = []
+        else:
+            depth = len(path)
+            if self.doc is not None:
+                level = depth - self.doc
+                if level == 2 and path[-1] == self.names[1]:
+                    self.done.append(("end", {}))
+                elif level == 0:
+                    self.doc = None
+            if self.scopes and self.scopes[-1][0] == depth:  # declarations are only followed outside records
+                self.scopes.pop()
+        path.pop()
 
 
-def read(stream: BinaryIO, exponent: int) -> StatementReader:
-    header = StatementHeader()
-    return StatementReader(header, _entries(stream, exponent, header), "camt053")
+def read(stream: BinaryIO, choose: Choose) -> Iterator[StatementReader]:
+    """Each statement (``Stmt``, ``Rpt`` or ``Ntfctn``) of the file that ``choose`` takes, in file order.
+
+    ``choose(header)`` sees the statement's header as far as it goes before
+    the first balance or entry (id, sequence number, account, currency) and
+    returns the exponent of the ledger asset to read its amounts in, or None
+    to skip the statement. Each reader's entries must be read before the next
+    reader is asked for.
+    """
+    events = _events(stream)
+    message_id: str | None = None
+    for kind, fields in events:
+        if kind == "GrpHdr":
+            message_id = fields.get("MsgId")  # type: ignore[assignment]
+        elif kind == "begin":
+            header = StatementHeader(message=fields["message"], message_id=message_id)
+            header.partial = header.message.startswith("camt.054")
+            first = None
+            for kind, fields in events:
+                if kind in ("Bal", "Ntry", "end"):
+                    first = (kind, fields)
+                    break
+                _header_part(kind, fields, header)
+            if first is None:
+                break
+            exponent = choose(header)
+            if exponent is None:
+                if first[0] != "end":
+                    for kind, _ in events:
+                        if kind == "end":
+                            break
+                continue
+            entries = _statement_entries(first, events, header, exponent)
+            yield StatementReader(header, entries, header.message or "camt")
+            for _ in entries:  # whatever the reader left unread
+                pass
 
 
-def _entries(stream: BinaryIO, exponent: int, header: StatementHeader) -> Iterator[StatementEntry]:
+def _header_part(kind: str, fields: dict, header: StatementHeader) -> None:  # type: ignore[type-arg]
+    if kind == "Id":
+        header.statement_id = fields.get(".")
+    elif kind == "ElctrncSeqNb":
+        number = fields.get(".", "")
+        header.sequence = int(number) if number.isdigit() else None
+    elif kind == "Acct":
+        header.external_account = fields.get("Id/IBAN") or fields.get("Id/Othr/Id")
+        header.account = header.external_account
+        header.currency = fields.get("Ccy") or header.currency
+        header.asset = fields.get("Nm")
+    elif kind == "FrToDt":
+        header.from_date = check_date(fields.get("FrDtTm") or fields.get("FrDt"), "FrToDt/FrDtTm")
+        header.to_date = check_date(fields.get("ToDtTm") or fields.get("ToDt"), "FrToDt/ToDtTm")
+    elif kind == "AddtlStmtInf":
+        full = fields.get(".") or ""
+        if header.external_account and full and short_ref(full, MAX34) == header.external_account != full:
+            header.account = full  # the account id the short one stands for (a statement wonledger wrote)
+
+
+def _statement_entries(first: tuple[str, dict], events: Iterator[tuple[str, dict]], header: StatementHeader, exponent: int) -> Iterator[StatementEntry]:  # type: ignore[type-arg]
+    position = 0
+    pending: tuple[str, dict] | None = first  # type: ignore[type-arg]
+    while True:
+        if pending is not None:
+            kind, fields = pending
+            pending = None
+        else:
+            step = next(events, None)
+            if step is None:
+                return
+            kind, fields = step
+        if kind == "end":
+            return
+        if kind == "Ntry":
+            position += 1
+            yield from _entries_of(fields, exponent, position, header)
+        elif kind == "Bal":
+            _balance(fields, exponent, header)
+        else:
+            _header_part(kind, fields, header)
+
+
+def _events(stream: BinaryIO) -> Iterator[tuple[str, dict]]:  # type: ignore[type-arg]
     try:
-        yield from _parse(stream, exponent, header)
+        yield from _parse(stream)
     except DTDForbidden:
         raise BadStatement("refused: the XML has a document type declaration (DTD); statements need none, and a DTD is how entity bombs and external entities get in") from None
     except EntitiesForbidden:
@@ -244,42 +484,35 @@ def _entries(stream: BinaryIO, exponent: int, header: StatementHeader) -> Iterat
         raise BadStatement(f"the statement is not well-formed XML: {exc.getMessage()} (line {exc.getLineNumber()}, column {exc.getColumnNumber()})") from None
 
 
-def _parse(stream: BinaryIO, exponent: int, header: StatementHeader) -> Iterator[StatementEntry]:
+def _parse(stream: BinaryIO) -> Iterator[tuple[str, dict]]:  # type: ignore[type-arg]
     # defusedxml's expat reader, fed in chunks: pull-style reading in constant memory, no tree at all.
     parser = DefusedExpatParser(forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    # Namespace processing stays off (it doubles the cost per element); the root's xmlns is checked by hand.
+    # Namespace processing stays off (it doubles the cost per element); xmlns attributes are followed by hand.
     handler = _Handler()
     parser.setContentHandler(handler)
-    position = 0
+    statements = 0
     while True:
         chunk = stream.read(_CHUNK)
         if chunk:
             parser.feed(chunk)
         else:
             parser.close()
-        for kind, fields in handler.done:
-            if kind == "Ntry":
-                position += 1
-                yield _entry(fields, exponent, position)
-            elif kind == "Bal":
-                _balance(fields, exponent, header)
-            elif kind == "Acct":
-                header.account = fields.get("Id/Othr/Id") or fields.get("Id/IBAN")
-                header.currency = fields.get("Ccy")
-                header.asset = fields.get("Nm")
-            elif kind == "FrToDt":
-                header.from_date = check_date(fields.get("FrDtTm"), "FrToDt/FrDtTm")
-                header.to_date = check_date(fields.get("ToDtTm"), "FrToDt/ToDtTm")
-            elif kind == "GrpHdr":
-                header.statement_id = fields.get("MsgId")
+        for event in handler.done:
+            statements += event[0] == "begin"
+            yield event
         handler.done.clear()
         if not chunk:
             break
-    if handler.statements == 0:
-        raise BadStatement("the camt.053 document has no <Stmt>")
+    if handler.documents == 0:
+        raise BadStatement(
+            f"this is an XML document with root <{handler.root}> and no ISO 20022 camt.052, camt.053 or camt.054 "
+            "Document in it, not a bank statement"
+        )
+    if statements == 0:
+        raise BadStatement(f"the {handler.message} document has no <{handler.names[1]}>")
 
 
-def _balance(fields: dict[str, str], exponent: int, header: StatementHeader) -> None:
+def _balance(fields: dict, exponent: int, header: StatementHeader) -> None:  # type: ignore[type-arg]
     code = fields.get("Tp/CdOrPrtry/Cd")
     if code not in ("OPBD", "CLBD"):
         return  # other balances (available, interim) are not reconciled
@@ -288,6 +521,10 @@ def _balance(fields: dict[str, str], exponent: int, header: StatementHeader) -> 
     if indicator not in ("CRDT", "DBIT"):
         raise BadStatement(f"balance {code} has credit/debit indicator {indicator!r}, not CRDT or DBIT")
     signed = amount if indicator == "CRDT" else -amount
+    currency = fields.get("Amt@Ccy")
+    if currency and header.currency and currency != header.currency:
+        raise BadStatement(f"balance {code} is in {currency} but the statement's account is in {header.currency}")
+    header.currency = header.currency or currency
     day = fields.get("Dt/Dt") or fields.get("Dt/DtTm")
     if code == "OPBD":
         header.opening = signed
@@ -297,10 +534,16 @@ def _balance(fields: dict[str, str], exponent: int, header: StatementHeader) -> 
         header.to_date = header.to_date or (check_date(day, "balance CLBD") if day else None)
 
 
-_REFS = "NtryDtls/TxDtls/Refs/"
+def _tx_amount(tx: dict) -> tuple[str | None, str | None]:  # type: ignore[type-arg]
+    """A TxDtls's amount and currency: ``Amt`` (from version 3), else the transaction amount of ``AmtDtls``."""
+    for key in ("Amt", "AmtDtls/TxAmt/Amt", "AmtDtls/InstdAmt/Amt"):
+        if key in tx:
+            return tx[key], tx.get(key + "@Ccy")
+    return None, None
 
 
-def _entry(fields: dict[str, str], exponent: int, position: int) -> StatementEntry:
+def _entries_of(fields: dict, exponent: int, position: int, header: StatementHeader) -> list[StatementEntry]:  # type: ignore[type-arg]
+    """An entry's matchable items: one, or one per ``TxDtls`` of a batched entry."""
     where = f"entry {position}"
     if "Amt" not in fields:
         raise BadStatement(f"{where} has no <Amt>")
@@ -310,16 +553,84 @@ def _entry(fields: dict[str, str], exponent: int, position: int) -> StatementEnt
     booking = fields.get("BookgDt/Dt") or fields.get("BookgDt/DtTm")
     value = fields.get("ValDt/Dt") or fields.get("ValDt/DtTm") or booking
     booking = booking or value
+    amount = minor_units(fields["Amt"], exponent, where)
+    currency = str(fields.get("Amt@Ccy", "")).strip()
+    common = {
+        "booking_date": check_date(booking, f"{where} booking date"),
+        "value_date": check_date(value, f"{where} value date"),
+        "status": fields.get("Sts/Cd") or fields.get("Sts") or BOOKED,
+        "kind": fields.get("BkTxCd/Prtry/Cd"),
+        "position": position,
+    }
+    txs: list[dict] = fields.get("_tx") or []  # type: ignore[type-arg]
+    if len(txs) <= 1:
+        return [_item(txs[0] if txs else {}, fields, amount, indicator == "CRDT", currency, common, 0)]
+    items, total = [], 0
+    for n, tx in enumerate(txs, 1):
+        text, tx_currency = _tx_amount(tx)
+        if text is None:
+            raise BadStatement(f"{where} batches {len(txs)} transactions and transaction {n} has no amount: it cannot be matched item by item")
+        tx_amount = minor_units(text, exponent, f"{where}, transaction {n}")
+        tx_indicator = tx.get("CdtDbtInd") or indicator
+        if tx_indicator not in ("CRDT", "DBIT"):
+            raise BadStatement(f"{where}, transaction {n} has credit/debit indicator {tx_indicator!r}, not CRDT or DBIT")
+        total += tx_amount if tx_indicator == "CRDT" else -tx_amount
+        items.append(_item(tx, fields, tx_amount, tx_indicator == "CRDT", (tx_currency or currency).strip(), common, n))
+    entry_signed = amount if indicator == "CRDT" else -amount
+    if total != entry_signed:
+        items[0] = replace(items[0], batch_entry=entry_signed, batch_total=total)
+    return items
+
+
+def _item(tx: dict, fields: dict, amount: int, credit: bool, currency: str, common: dict, index: int) -> StatementEntry:  # type: ignore[type-arg]
+    e2e = tx.get("Refs/EndToEndId")
+    full = tx.get("AddtlTxInf")
+    if e2e and full and short_ref(full) == e2e != full:
+        e2e = full  # the transaction id the short reference stands for (a statement wonledger wrote)
+    memo = tx.get("RmtInf/Ustrd") or fields.get("AddtlNtryInf")
     return StatementEntry(
-        amount=minor_units(fields["Amt"], exponent, where),
-        credit=indicator == "CRDT",
-        currency=fields.get("Amt@Ccy", "").strip(),
-        booking_date=check_date(booking, f"{where} booking date"),
-        value_date=check_date(value, f"{where} value date"),
-        status=fields.get("Sts/Cd") or fields.get("Sts") or BOOKED,
-        servicer_ref=fields.get("AcctSvcrRef") or fields.get(_REFS + "AcctSvcrRef"),
-        end_to_end_id=fields.get(_REFS + "EndToEndId"),
-        uetr=fields.get(_REFS + "UETR"),
-        kind=fields.get("BkTxCd/Prtry/Cd"),
-        position=position,
+        amount=amount,
+        credit=credit,
+        currency=currency,
+        servicer_ref=tx.get("Refs/AcctSvcrRef") or fields.get("AcctSvcrRef"),
+        end_to_end_id=e2e,
+        uetr=tx.get("Refs/UETR"),
+        instruction_id=tx.get("Refs/InstrId"),
+        memo=memo.strip() if memo else None,
+        batch_index=index,
+        **common,
     )
+
+
+# -- validating ---------------------------------------------------------------------
+
+SCHEMA = "camt.053.001.08.xsd"
+
+
+def schema_problems(path: str, limit: int = 20) -> list[str]:
+    """What the official ISO 20022 schema of camt.053.001.08 finds wrong with the file at ``path`` (at most ``limit``).
+
+    The schema ships with wonledger (``wonledger_fixtures/schemas``); the
+    checking is ``xmlschema``'s, reading the file lazily so that a large
+    statement is not held in memory as a tree. ``xmlschema`` is an optional
+    dependency (``pip install 'wonledger[validate]'``).
+    """
+    try:
+        import xmlschema
+    except ImportError:
+        raise BadInput("checking a statement against the ISO 20022 schema needs xmlschema: pip install 'wonledger[validate]'") from None
+    from importlib.resources import as_file, files
+
+    with as_file(files("wonledger_fixtures").joinpath("schemas", SCHEMA)) as xsd:
+        schema = xmlschema.XMLSchema(str(xsd))
+    try:
+        # lazy at depth 3 (Document/BkToCstmrStmt/Stmt/Ntry): one entry at a time is held, then dropped
+        resource = xmlschema.XMLResource(path, lazy=3, defuse="always")
+    except (xmlschema.XMLResourceError, OSError, SyntaxError) as exc:  # ParseError is a SyntaxError
+        return [f"not a readable XML document: {exc}"]
+    problems = []
+    for error in schema.iter_errors(resource):
+        problems.append(f"{error.path or '/'}: {error.reason}")
+        if len(problems) >= limit:
+            break
+    return problems

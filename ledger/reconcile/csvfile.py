@@ -3,7 +3,8 @@
 The first row names the columns (:data:`COLUMNS`). ``record`` is ``OPBD``
 or ``CLBD`` for the opening and closing booked balances (``booking_date``
 is the balance's date, ``amount`` unsigned with ``credit_debit`` giving the
-sign) and ``NTRY`` for an entry. Amounts are in major units, as in camt.053.
+sign) and ``NTRY`` for an entry. Amounts are in major units, as in camt.053;
+``memo`` is the transaction's memo (camt.053's remittance information).
 A file whose header lacks a required column is refused as foreign.
 """
 
@@ -17,6 +18,7 @@ from typing import BinaryIO, TextIO
 from ledger.errors import BadStatement
 from ledger.reconcile.statements import (
     BOOKED,
+    Choose,
     StatementEntry,
     StatementHeader,
     StatementReader,
@@ -39,6 +41,7 @@ COLUMNS = (
     "end_to_end_id",
     "uetr",
     "kind",
+    "memo",
 )
 REQUIRED = ("record", "amount", "credit_debit", "booking_date")
 
@@ -59,48 +62,76 @@ def write(out: TextIO, header: StatementHeader, entries: Iterable[StatementEntry
             [
                 "NTRY", common["account"], common["asset"], e.currency, decimal_text(e.amount, exponent), e.indicator,
                 e.status, e.booking_date, e.value_date, e.servicer_ref or "", e.end_to_end_id or "", e.uetr or "", e.kind or "",
+                e.memo or "",
             ]
         )
     return count
 
 
-def read(stream: BinaryIO, exponent: int) -> StatementReader:
-    header = StatementHeader()
+def read(stream: BinaryIO, choose: Choose) -> Iterator[StatementReader]:
+    """The file's one statement, if ``choose`` takes it (see :data:`ledger.reconcile.statements.Choose`)."""
+    header = StatementHeader(message="CSV")
     text = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8-sig", newline="")  # type: ignore[arg-type]
-    return StatementReader(header, _entries(text, exponent, header), "csv")
+    with _errors():
+        reader = csv.reader(text)
+        names = next(reader, None)
+        if names is None:
+            raise BadStatement("the statement file is empty")
+        names = [n.strip() for n in names]
+        missing = [c for c in REQUIRED if c not in names]
+        if missing:
+            shown = ",".join(names)[:80]
+            raise BadStatement(
+                f"not a wonledger statement: the first line ({shown!r}) lacks the column(s) {', '.join(missing)} "
+                "(a statement is camt.052/053/054 XML, SWIFT MT940, or CSV with the columns wonledger writes)"
+            )
+        col = {n: i for i, n in enumerate(names)}
+        first = next((row for row in reader if row and any(cell.strip() for cell in row)), None)
+    if first is not None:
+        header.account = header.external_account = _get(col, first, "account")
+        header.asset = _get(col, first, "asset")
+        header.currency = _get(col, first, "currency")
+    exponent = choose(header)
+    if exponent is None:
+        return
+    yield StatementReader(header, _entries(reader, col, first, exponent, header), "csv")
 
 
-def _entries(text: TextIO, exponent: int, header: StatementHeader) -> Iterator[StatementEntry]:
-    try:
-        yield from _rows(text, exponent, header)
-    except UnicodeDecodeError:
-        raise BadStatement("the statement is neither XML nor UTF-8 CSV text") from None
-    except csv.Error as exc:
-        raise BadStatement(f"the CSV statement is malformed: {exc}") from None
+class _errors:
+    """Turns what the csv module and the UTF-8 decoder raise into BAD_STATEMENT."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, tb) -> None:  # type: ignore[no-untyped-def]
+        if isinstance(exc, UnicodeDecodeError):
+            raise BadStatement("the statement is neither XML, MT940 nor UTF-8 CSV text") from None
+        if isinstance(exc, csv.Error):
+            raise BadStatement(f"the CSV statement is malformed: {exc}") from None
 
 
-def _rows(text: TextIO, exponent: int, header: StatementHeader) -> Iterator[StatementEntry]:
-    reader = csv.reader(text)
-    names = next(reader, None)
-    if names is None:
-        raise BadStatement("the statement file is empty")
-    names = [n.strip() for n in names]
-    missing = [c for c in REQUIRED if c not in names]
-    if missing:
-        shown = ",".join(names)[:80]
-        raise BadStatement(
-            f"not a wonledger statement: the first line ({shown!r}) lacks the column(s) {', '.join(missing)} "
-            "(a statement is camt.053 XML or CSV with the columns wonledger writes)"
-        )
-    col = {n: i for i, n in enumerate(names)}
+def _get(col: dict[str, int], row: list[str], name: str) -> str | None:
+    i = col.get(name)
+    value = row[i].strip() if i is not None and i < len(row) else ""
+    return value or None
 
+
+def _entries(reader, col: dict[str, int], first: list[str] | None, exponent: int, header: StatementHeader) -> Iterator[StatementEntry]:  # type: ignore[no-untyped-def]
+    with _errors():
+        if first is not None:
+            yield from _rows(reader, col, first, exponent, header)
+
+
+def _rows(reader, col: dict[str, int], first: list[str], exponent: int, header: StatementHeader) -> Iterator[StatementEntry]:  # type: ignore[no-untyped-def]
     def get(row: list[str], name: str) -> str | None:
-        i = col.get(name)
-        value = row[i].strip() if i is not None and i < len(row) else ""
-        return value or None
+        return _get(col, row, name)
+
+    def rows() -> Iterator[list[str]]:
+        yield first
+        yield from reader
 
     position = 0
-    for row in reader:
+    for row in rows():
         if not row or all(not cell.strip() for cell in row):
             continue
         line = reader.line_num
@@ -109,9 +140,6 @@ def _rows(text: TextIO, exponent: int, header: StatementHeader) -> Iterator[Stat
             amount = minor_units(get(row, "amount"), exponent, f"line {line} ({record})", allow_zero=True)
             signed = amount if _indicator(get(row, "credit_debit"), line) else -amount
             day = get(row, "booking_date")
-            header.account = header.account or get(row, "account")
-            header.asset = header.asset or get(row, "asset")
-            header.currency = header.currency or get(row, "currency")
             if record == "OPBD":
                 header.opening, header.from_date = signed, check_date(day, f"line {line}") if day else None
             else:
@@ -120,8 +148,6 @@ def _rows(text: TextIO, exponent: int, header: StatementHeader) -> Iterator[Stat
         if record != "NTRY":
             raise BadStatement(f"line {line}: record {record!r} is not OPBD, CLBD or NTRY")
         position += 1
-        header.account = header.account or get(row, "account")
-        header.currency = header.currency or get(row, "currency")
         booking = get(row, "booking_date")
         value = get(row, "value_date") or booking
         yield StatementEntry(
@@ -135,6 +161,7 @@ def _rows(text: TextIO, exponent: int, header: StatementHeader) -> Iterator[Stat
             end_to_end_id=get(row, "end_to_end_id"),
             uetr=get(row, "uetr"),
             kind=get(row, "kind"),
+            memo=get(row, "memo"),
             position=position,
         )
 

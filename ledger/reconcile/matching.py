@@ -3,11 +3,20 @@
 Both sides arrive as streams in booking-date order (a statement lists its
 entries by day; the journal is in commit order) and are merged by date.
 Each new item is first matched **by reference**: the account servicer
-reference, the end-to-end id (the transaction id) or the UETR. An item left
-unmatched waits in a window of ``window_days``; when the merge has moved
-past it, an entry that names no payment (no reference, or ``NOTPROVIDED``)
-may still pair with a leg **of the same amount and direction whose date is
-within ``tolerance_days``**; whatever is still alone then is a break.
+reference, the end-to-end id (the transaction id), the UETR or the
+instruction id. An item left unmatched waits in a window of
+``window_days``; when the merge has moved past it, an entry that names none
+of the ledger's payments may still pair with a leg **of the same amount,
+direction and currency whose date is within ``tolerance_days``**; whatever
+is still alone then is a break. A reference counts as naming a payment only
+if it is one of ours (a servicer reference of this ledger, or the id of a
+transaction on the account): a bank's own ``AcctSvcrRef``, or the payer's
+end-to-end id on an incoming payment, does not stop the amount/date match.
+
+A batched entry (one ``Ntry``, several ``TxDtls``) arrives as one item per
+transaction; when they do not add up to the entry, that is an
+``amount_mismatch`` of the entry itself (``ledger`` empty, the statement
+side giving ``batch_entry`` and ``batch_total``).
 Memory therefore grows with the breaks and with how far the two sides are
 out of step, never with the length of the statement.
 
@@ -27,10 +36,10 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
-from ledger.reconcile.statements import BOOKED, StatementEntry
+from ledger.reconcile.statements import BOOKED, StatementEntry, short_ref
 
 MISSING_IN_LEDGER = "missing_in_ledger"
 MISSING_IN_STATEMENT = "missing_in_statement"
@@ -71,7 +80,7 @@ class BookedLeg:
 
 
 def statement_json(e: StatementEntry) -> dict[str, object]:
-    return {
+    out: dict[str, object] = {
         "entry": e.position,
         "amount": e.amount,
         "credit_debit": e.indicator,
@@ -82,6 +91,13 @@ def statement_json(e: StatementEntry) -> dict[str, object]:
         "end_to_end_id": e.end_to_end_id,
         "uetr": e.uetr,
     }
+    if e.batch_index:
+        out["transaction"] = e.batch_index  # which TxDtls of a batched entry
+    if e.instruction_id:
+        out["instruction_id"] = e.instruction_id
+    if e.memo:
+        out["memo"] = e.memo
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,55 +107,110 @@ class Break:
     ledger: dict[str, object] | None
     statement: dict[str, object] | None
 
+    account: str | None = None  # the ledger account, when a file held statements of several
+
     def to_json(self) -> dict[str, object]:
-        return {"kind": self.kind, "ref": self.ref, "ledger": self.ledger, "statement": self.statement}
+        out: dict[str, object] = {"kind": self.kind, "ref": self.ref, "ledger": self.ledger, "statement": self.statement}
+        if self.account is not None:
+            out["account"] = self.account
+        return out
 
 
 @dataclass(slots=True)
 class ReconcileReport:
+    """One statement matched against one account; or, with ``statements``, several added up."""
+
     account: str
     format: str = ""
     matched: int = 0
     statement_entries: int = 0
     ledger_entries: int = 0
     skipped: int = 0  # entries whose status is not BOOK (pending or information only)
+    unreported: int = 0  # ledger legs a notification (camt.054) does not mention: not breaks
     breaks: list[Break] = field(default_factory=list)
+    statement_id: str | None = None
+    statement_account: str | None = None  # the account as the statement names it (IBAN, :25:, Othr/Id)
+    statements: list[ReconcileReport] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.breaks
 
-    def to_json(self) -> dict[str, object]:
-        return {
+    def by_kind(self) -> dict[str, int]:
+        """How many breaks of each kind, the commonest first (ties in the order of :data:`BREAK_KINDS`)."""
+        counts = dict.fromkeys(BREAK_KINDS, 0)
+        for b in self.breaks:
+            counts[b.kind] = counts.get(b.kind, 0) + 1
+        order = sorted(counts, key=lambda kind: -counts[kind])  # stable: ties keep BREAK_KINDS' order
+        return {kind: counts[kind] for kind in order if counts[kind]}
+
+    def add(self, part: ReconcileReport) -> None:
+        """Count ``part`` (one statement of the file) into this report."""
+        several = bool(self.statements)
+        self.statements.append(part)
+        self.matched += part.matched
+        self.statement_entries += part.statement_entries
+        self.ledger_entries += part.ledger_entries
+        self.skipped += part.skipped
+        self.unreported += part.unreported
+        self.format = self.format or part.format
+        if len(self.statements) == 1:
+            self.account, self.statement_id, self.statement_account = part.account, part.statement_id, part.statement_account
+        if not several and len(self.statements) == 2:  # from now on each break says whose it is
+            self.breaks = [replace(b, account=self.statements[0].account) for b in self.breaks]
+        self.breaks.extend(replace(b, account=part.account) if len(self.statements) > 1 else b for b in part.breaks)
+
+    def to_json(self, max_breaks: int | None = None) -> dict[str, object]:
+        shown = self.breaks if max_breaks is None else self.breaks[:max_breaks]
+        out: dict[str, object] = {
             "matched": self.matched,
-            "breaks": [b.to_json() for b in self.breaks],
+            "breaks": [b.to_json() for b in shown],
+            "summary": self.by_kind(),
+            "break_count": len(self.breaks),
             "account": self.account,
             "format": self.format,
+            "statement_id": self.statement_id,
+            "statement_account": self.statement_account,
             "statement_entries": self.statement_entries,
             "ledger_entries": self.ledger_entries,
             "skipped": self.skipped,
+            "unreported": self.unreported,
         }
+        if len(self.statements) > 1:
+            out["statements"] = [
+                {
+                    "account": s.account, "statement_id": s.statement_id, "statement_account": s.statement_account,
+                    "format": s.format, "matched": s.matched, "breaks": len(s.breaks), "summary": s.by_kind(),
+                    "statement_entries": s.statement_entries, "ledger_entries": s.ledger_entries, "skipped": s.skipped,
+                }
+                for s in self.statements
+            ]
+        return out
 
 
 class _Item:
     """A leg or an entry waiting for its partner."""
 
-    __slots__ = ("source", "is_statement", "refs", "credit", "amount", "day", "value_day", "named", "done")
+    __slots__ = ("source", "is_statement", "refs", "credit", "amount", "day", "value_day", "named", "done", "ours", "currency")
 
     def __init__(self, source: StatementEntry | BookedLeg) -> None:
         self.source = source
         self.done = False
+        self.ours: bool | None = None  # does one of its references name one of the ledger's payments? (statement side)
         if isinstance(source, StatementEntry):
             self.is_statement = True
             self.refs = source.references
             self.named = bool(self.refs)
             self.day = _day(source.booking_date)
             self.value_day = _day(source.value_date)
+            self.currency = source.currency
         else:
             self.is_statement = False
-            self.refs = (source.servicer_ref, source.tx_id, source.uetr)
-            self.named = True
+            short = short_ref(source.tx_id)
+            self.refs = (source.servicer_ref, source.tx_id, source.uetr) + ((short,) if short != source.tx_id else ())
+            self.named = self.ours = True
             self.day = self.value_day = _day(source.booking_date)
+            self.currency = ""
         self.credit = source.credit
         self.amount = source.amount
 
@@ -194,10 +265,11 @@ class _Waiting:
                 return min(found, key=lambda c: (c.credit != other.credit, c.amount != other.amount, abs(c.day - other.day)))
         return None
 
-    def by_amount_and_date(self, other: _Item, tolerance: int, want_unnamed: bool) -> _Item | None:
+    def by_amount_and_date(self, other: _Item, tolerance: int, fits: Callable[[_Item], bool]) -> _Item | None:
+        """The waiting item nearest in value date with ``other``'s amount and direction, within ``tolerance``, that ``fits``."""
         found = [
             c for c in self.by_amount.get((other.credit, other.amount), ())
-            if abs(c.value_day - other.value_day) <= tolerance and (not want_unnamed or not c.named)
+            if abs(c.value_day - other.value_day) <= tolerance and fits(c)
         ]
         return min(found, key=lambda c: abs(c.value_day - other.value_day)) if found else None
 
@@ -231,10 +303,17 @@ class Matcher:
         period: tuple[str | None, str | None],
         tolerance_days: int = 1,
         window_days: int = 31,
+        own_prefix: str | None = None,
+        partial: bool = False,
     ) -> None:
         self.report = report
         self.currency = currency
         self.lookup = lookup
+        #: this ledger's servicer references start with it (``<ledger id>:``)
+        self.own_prefix = own_prefix
+        #: the statement reports some movements only (a camt.054 notification): a leg it lacks is no break
+        self.partial = partial
+        self.first_day: int | None = None  # the first statement entry's booking day (an ordinal), once read
         self.period = period
         self.tolerance = tolerance_days
         self.window = max(window_days, tolerance_days)
@@ -248,6 +327,7 @@ class Matcher:
     def run(self, entries: Iterable[StatementEntry], ledger_legs: Callable[[], Iterator[BookedLeg]]) -> ReconcileReport:
         s_iter = self._booked(entries)
         s_next = next(s_iter, None)  # reading the first entry completes the statement's header
+        self.first_day = s_next.day if s_next is not None else None
         l_iter = ledger_legs()
         l_next = _next_item(l_iter)
         cutoff = float("-inf")
@@ -288,7 +368,41 @@ class Matcher:
                 self.report.skipped += 1
                 continue
             self.report.statement_entries += 1
+            if e.batch_entry is not None:
+                ref = e.servicer_ref or f"entry {e.position}"
+                side = statement_json(e) | {"batch_entry": e.batch_entry, "batch_total": e.batch_total}
+                self._breaks.append(Break(AMOUNT_MISMATCH, ref, None, side))
             yield _Item(e)
+
+    def _classify(self, items: Iterable[_Item]) -> None:
+        """Decide for each statement item whether a reference of it names one of the ledger's payments."""
+        unknown: dict[str, list[_Item]] = {}
+        for item in items:
+            if item.ours is not None:
+                continue
+            entry = item.source
+            assert isinstance(entry, StatementEntry)
+            if not item.named:
+                item.ours = False
+            elif self.own_prefix and entry.servicer_ref and entry.servicer_ref.startswith(self.own_prefix):
+                item.ours = True
+            else:
+                item.ours = False
+                for ref in (entry.end_to_end, entry.instruction_id):
+                    if ref:
+                        unknown.setdefault(ref, []).append(item)
+        if unknown:
+            for leg in self.lookup(sorted(unknown)):
+                for item in unknown.get(leg.tx_id, ()):
+                    item.ours = True
+
+    def _free(self, item: _Item) -> bool:
+        """May this statement item pair by amount and date? Only if it names none of ours and its currency fits."""
+        if item.currency and item.currency != self.currency:
+            return False
+        if item.ours is None:
+            self._classify([item])
+        return not item.ours
 
     def _arrive(self, item: _Item, other: _Waiting, own: _Waiting) -> None:
         partner = other.by_reference(item)
@@ -323,13 +437,15 @@ class Matcher:
 
     def _evict(self, cutoff: float) -> None:
         gone = sorted(self.statement.before(cutoff) + self.ledger.before(cutoff), key=lambda i: (i.day, not i.is_statement))
+        self._classify(i for i in gone if i.is_statement and not i.done)
         orphans: list[_Item] = []
         for item in gone:
             if item.done:
                 continue
             if item.is_statement:
                 self.statement.remove(item)
-                partner = None if item.named else self.ledger.by_amount_and_date(item, self.tolerance, want_unnamed=False)
+                free = not item.ours and (not item.currency or item.currency == self.currency)
+                partner = self.ledger.by_amount_and_date(item, self.tolerance, lambda c: True) if free else None
                 if partner is not None:
                     self.ledger.remove(partner)
                     self._pair(item, partner)
@@ -337,10 +453,13 @@ class Matcher:
                     orphans.append(item)
             else:
                 self.ledger.remove(item)
-                partner = self.statement.by_amount_and_date(item, self.tolerance, want_unnamed=True)
+                partner = self.statement.by_amount_and_date(item, self.tolerance, self._free)
                 if partner is not None:
                     self.statement.remove(partner)
                     self._pair(partner, item)
+                elif self.partial:
+                    self.report.unreported += 1
+                    self._missing.setdefault(item.ref or "", []).append((-1, item))
                 else:
                     n = self._add_break(MISSING_IN_STATEMENT, None, item)
                     self._missing.setdefault(item.ref or "", []).append((n, item))
@@ -349,7 +468,7 @@ class Matcher:
 
     def _place(self, orphans: list[_Item]) -> None:
         """Entries no leg waited for: is their payment further on, already reported, matched once, or unknown?"""
-        named = sorted({o.source.end_to_end for o in orphans if o.source.end_to_end})  # type: ignore[union-attr]
+        named = sorted({o.source.end_to_end for o in orphans if o.source.end_to_end and o.ours})  # type: ignore[union-attr]
         known: dict[str, list[BookedLeg]] = {}
         for leg in self.lookup(named) if named else []:
             known.setdefault(leg.tx_id, []).append(leg)
@@ -364,7 +483,10 @@ class Matcher:
             if reported:
                 n, leg_item = min(reported, key=lambda r: (r[1].credit != o.credit, r[1].amount != o.amount))
                 reported.remove((n, leg_item))
-                self._breaks[n] = None
+                if n >= 0:
+                    self._breaks[n] = None
+                else:
+                    self.report.unreported -= 1
                 self._pair(o, leg_item)
                 continue
             inside = [g for g in legs if (start is None or g.booking_date >= start) and (end is None or g.booking_date <= end)]

@@ -3,10 +3,13 @@
 A statement is a header (the account, its currency, the period, the opening
 and closing booked balances) and a stream of entries; amounts are integers of
 minor units here too, the credit/debit indicator says the sign. The files
-are camt.053 (:mod:`ledger.reconcile.camt053`) and CSV
-(:mod:`ledger.reconcile.csvfile`); :func:`read_statement` tells them apart
-by their first bytes and streams either, so a statement of a million
-entries never sits in memory whole.
+are ISO 20022 camt.052/053/054 (:mod:`ledger.reconcile.camt053`), SWIFT
+MT940 (:mod:`ledger.reconcile.mt940file`) and CSV
+(:mod:`ledger.reconcile.csvfile`); :func:`read_statements` tells them apart
+by their first bytes and gives each statement of the file that the caller
+chooses, streaming camt and CSV, so a statement of a million entries never
+sits in memory whole. Ids longer than ISO 20022 allows travel as
+:func:`short_ref` of them.
 """
 
 from __future__ import annotations
@@ -43,6 +46,13 @@ class StatementEntry:
     uetr: str | None = None
     kind: str | None = None
     position: int = 0  # the entry's number in its file (1-based), to find it again
+    memo: str | None = None  # remittance information (the transaction's memo)
+    instruction_id: str | None = None  # InstrId: the instructing party's id (camt.054 is often matched by it)
+    #: in a batched entry (one ``Ntry``, several ``TxDtls``), which transaction of it (1-based); 0 if not batched
+    batch_index: int = 0
+    #: on a batch's first item when its transactions do not add up to the entry: the entry's and their signed totals
+    batch_entry: int | None = None
+    batch_total: int | None = None
 
     @property
     def indicator(self) -> str:
@@ -51,7 +61,7 @@ class StatementEntry:
     @property
     def references(self) -> tuple[str, ...]:
         """The ids it may be matched by, most specific first."""
-        refs = (self.servicer_ref, self.end_to_end_id, self.uetr)
+        refs = (self.servicer_ref, self.end_to_end_id, self.uetr, self.instruction_id)
         return tuple(r for r in refs if r and r != NOT_PROVIDED)
 
     @property
@@ -71,6 +81,13 @@ class StatementHeader:
     opening: int | None = None  # signed minor units: credit positive
     closing: int | None = None
     statement_id: str | None = None
+    message_id: str | None = None
+    #: the account's id as the file gives it (Acct/Id/IBAN or Othr/Id, MT940 :25:), before any mapping
+    external_account: str | None = None
+    sequence: int | None = None  # ElctrncSeqNb: the statement's number
+    message: str | None = None  # what the file is: "camt.053.001.08", "camt.052.001.02", "MT940", "CSV"
+    #: a notification (camt.054) reports single movements, not all of the account's: legs it lacks are no break
+    partial: bool = False
 
 
 class StatementReader:
@@ -89,6 +106,23 @@ def uetr_for(ledger_id: str, tx_id: str) -> str:
     """A UUIDv4-shaped UETR that the same transaction always gets (so a re-export matches)."""
     digest = hashlib.sha256(f"wonledger-uetr\x00{ledger_id}\x00{tx_id}".encode()).digest()
     return str(uuid.UUID(bytes=digest[:16], version=4))
+
+
+#: ISO 20022 ids (EndToEndId, MsgId, Stmt/Id, AcctSvcrRef) are at most 35 characters, Acct/Othr/Id 34.
+MAX35, MAX34 = 35, 34
+_SHORT = "wl-"
+
+
+def short_ref(text: str, limit: int = MAX35) -> str:
+    """``text`` itself when it fits in ``limit`` characters, else a stable reference of exactly ``limit``.
+
+    The reference is ``wl-`` and the first hex digits of SHA-256 of the text:
+    the same id always gets the same reference (so a re-export matches), and
+    the full id travels beside it in a field that allows it.
+    """
+    if len(text) <= limit:
+        return text
+    return _SHORT + hashlib.sha256(text.encode()).hexdigest()[: limit - len(_SHORT)]
 
 
 def servicer_ref(ledger_id: str, seq: int, idx: int) -> str:
@@ -145,17 +179,41 @@ class CountingReader(io.RawIOBase):
         return n
 
 
-def read_statement(stream: BinaryIO, exponent: int, progress: Callable[[int], None] | None = None) -> StatementReader:
-    """Read a camt.053 or CSV statement (told apart by its first bytes) as a stream of entries."""
-    from ledger.reconcile import camt053, csvfile
+#: Given a statement's header (account, currency, ids) before its amounts are read: the exponent of the
+#: ledger asset to read them in, or None to skip the statement.
+Choose = Callable[[StatementHeader], "int | None"]
+
+
+def detect_format(head: bytes) -> str:
+    """``camt`` (XML), ``mt940`` (SWIFT: a ``{1:`` block or a ``:20:`` field first) or ``csv``, from a file's first bytes."""
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if start.startswith(b"<"):
+        return "camt"
+    if start.startswith((b"{1:", b":20:", b":940:")):
+        return "mt940"
+    return "csv"
+
+
+def read_statements(stream: BinaryIO, choose: Choose, progress: Callable[[int], None] | None = None) -> Iterator[StatementReader]:
+    """Every statement of a file that ``choose`` takes: camt.052/053/054 XML, SWIFT MT940 or CSV, told apart by content."""
+    from ledger.reconcile import camt053, csvfile, mt940file
 
     if not hasattr(stream, "peek"):
         stream = io.BufferedReader(stream)  # type: ignore[arg-type]
     head = stream.peek(512)[:512]  # type: ignore[attr-defined]
-    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     counted = CountingReader(stream, progress)
-    if not start:
+    if not head.lstrip(b"\xef\xbb\xbf \t\r\n"):
         raise BadStatement("the statement file is empty")
-    if start.startswith(b"<"):
-        return camt053.read(counted, exponent)
-    return csvfile.read(counted, exponent)
+    kind = detect_format(head)
+    if kind == "camt":
+        return camt053.read(counted, choose)
+    if kind == "mt940":
+        return mt940file.read(counted, choose)
+    return csvfile.read(counted, choose)
+
+
+def read_statement(stream: BinaryIO, exponent: int, progress: Callable[[int], None] | None = None) -> StatementReader:
+    """The first statement of a file, its amounts in ``exponent`` (for files of one statement)."""
+    for reader in read_statements(stream, lambda header: exponent, progress):
+        return reader
+    raise BadStatement("the file holds no statement")

@@ -2,10 +2,20 @@
 
 A :class:`Window` is one institution's processing day in its own time zone
 (zoneinfo): it takes work from ``opens`` to ``cutoff`` on days that are
-neither a weekend nor a public holiday of its country (the ``holidays``
-package, not a hand-made list). Work that arrives outside the window waits
-for the next one. :func:`add_business_days` counts days open in several
-countries at once, as an FX value date does.
+neither a weekend nor a holiday of its calendar (the ``holidays`` package,
+not a hand-made list). Work that arrives outside the window waits for the
+next one. :func:`add_business_days` counts days open in several calendars at
+once, as an FX value date does.
+
+A calendar is named the way ``fixtures/corridors.toml`` names it:
+
+- a financial market code of ``holidays`` (``XFED``: the Federal Reserve
+  Banks, which open on the Friday before a holiday that falls on a Saturday,
+  unlike the federal calendar);
+- a country code, optionally with the ``holidays`` categories to take after a
+  slash (``HK/optional``: Hong Kong's general holidays, the days its banks
+  close, of which the statutory holidays of the default category are only a
+  part; ``KR``: Korea's public holidays).
 """
 
 from __future__ import annotations
@@ -24,15 +34,21 @@ _LONGEST_CLOSURE_DAYS = 60
 
 
 @cache
-def _holidays(country: str) -> holidays.HolidayBase:
+def _holidays(calendar: str) -> holidays.HolidayBase:
+    """The ``holidays`` calendar a name stands for (see the module's docstring)."""
+    name, _, categories = calendar.partition("/")
     try:
-        return holidays.country_holidays(country)
-    except NotImplementedError as exc:
-        raise BadInput(f"the holidays package has no calendar for {country!r}") from exc
+        if not categories and name in holidays.list_supported_financial():
+            return holidays.financial_holidays(name)
+        if categories:
+            return holidays.country_holidays(name, categories=tuple(categories.split("+")))
+        return holidays.country_holidays(name)
+    except (NotImplementedError, ValueError) as exc:
+        raise BadInput(f"the holidays package has no calendar {calendar!r}: {exc}") from exc
 
 
 def is_business_day(day: date, countries: tuple[str, ...]) -> bool:
-    """Monday to Friday and a public holiday in none of ``countries``."""
+    """Monday to Friday and a holiday in none of the calendars ``countries``."""
     return day.weekday() < 5 and not any(day in _holidays(c) for c in countries)
 
 

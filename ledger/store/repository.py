@@ -83,6 +83,13 @@ class AccountLeg:
     credit: str
     asset: str
     amount: int
+    memo: str = ""  # the transaction's memo, for the statement's remittance information
+
+
+def _memo(body: str) -> str:
+    """The memo of a stored transaction body (its canonical JSON), "" when it has none."""
+    memo = json.loads(body).get("memo", "")
+    return memo if isinstance(memo, str) else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +232,8 @@ class Store:
         return with_retries(attempt)
 
     def stream_account_legs(
-        self, account: str, since: str | None = None, until: str | None = None, upto_seq: int | None = None, batch: int = 5000
+        self, account: str, since: str | None = None, until: str | None = None, upto_seq: int | None = None, batch: int = 5000,
+        with_memo: bool = False,
     ) -> Iterator[AccountLeg]:
         """The booked (not held) legs on ``account`` with ``since <= at < until`` and seq <= ``upto_seq``, in journal order.
 
@@ -236,7 +244,7 @@ class Store:
         def side(name: str) -> Iterator[AccountLeg]:
             after = 0
             while True:
-                rows = self.reading(lambda uow, a=after: uow.account_legs(account, name, a, since, until, batch, upto_seq))
+                rows = self.reading(lambda uow, a=after: uow.account_legs(account, name, a, since, until, batch, upto_seq, with_memo))
                 if len(rows) == batch:  # the page may end inside a transaction: leave that one for the next page
                     rows = [r for r in rows if r.seq != rows[-1].seq]
                 if not rows:
@@ -812,11 +820,16 @@ class UnitOfWork:
         until: str | None,
         limit: int,
         upto_seq: int | None = None,
+        with_memo: bool = False,
     ) -> list[AccountLeg]:
-        """A page of the booked legs debiting (``side="debit"``) or crediting ``account`` after ``after_seq``."""
+        """A page of the booked legs debiting (``side="debit"``) or crediting ``account`` after ``after_seq``.
+
+        ``with_memo`` reads each transaction's memo too (a statement shows it; matching does not need it).
+        """
         column = t.legs.c.debit if side == "debit" else t.legs.c.credit
+        memo = [t.journal.c.body] if with_memo else []
         query = (
-            select(t.legs, t.journal.c.id.label("tx_id"), t.journal.c.kind, t.journal.c.at)
+            select(t.legs, t.journal.c.id.label("tx_id"), t.journal.c.kind, t.journal.c.at, *memo)
             .select_from(t.legs.join(t.journal, t.journal.c.seq == t.legs.c.seq))
             .where(column == account, t.legs.c.pending.is_(False), t.legs.c.seq > after_seq)
             .order_by(t.legs.c.seq, t.legs.c.idx)
@@ -831,7 +844,7 @@ class UnitOfWork:
         if upto_seq is not None:
             query = query.where(t.legs.c.seq <= upto_seq)
         return [
-            AccountLeg(r.seq, r.idx, r.tx_id, r.kind, r.at, r.debit, r.credit, r.asset, r.amount)
+            AccountLeg(r.seq, r.idx, r.tx_id, r.kind, r.at, r.debit, r.credit, r.asset, r.amount, _memo(r.body) if with_memo else "")
             for r in self.conn.execute(query)
         ]
 

@@ -74,16 +74,27 @@ def test_a_10000_entry_statement_reconciles_in_memory_that_does_not_grow_with_it
     assert large_peak < 2 * small_peak + 500_000, (small_peak, large_peak)
 
 
+def reconciled(text: str) -> ReconcileReport:
+    report = ReconcileReport("a:KRWS", "csv")
+    Matcher(report, "KRW", lambda ids: [], (None, None)).run(read_statement(io.BytesIO(text.encode()), 0), lambda: legs(5_000))
+    return report
+
+
 def test_in_a_large_statement_one_entry_that_names_another_payment_is_the_only_break(tmp_path: Path) -> None:
     path = tmp_path / "one-off.csv"
     write(path, "csv", 5_000)
     text = path.read_text().replace(",tx-4321,", ",tx-4321-edited,")
-    report = ReconcileReport("a:KRWS", "csv")
-    reader = read_statement(io.BytesIO(text.encode()), 0)
-    Matcher(report, "KRW", lambda ids: [], (None, None)).run(reader, lambda: legs(5_000))
     # the servicer reference still names the leg, so only a reference was changed, not the payment
+    report = reconciled(text)
     assert report.ok and report.matched == 5_000
+    # with only a reference that names none of the ledger's payments, the entry still pairs by amount and date
     text = text.replace(f",{LEDGER}:4322:0,tx-4321-edited,uetr-4321,", ",,tx-4321-edited,,")
-    report = ReconcileReport("a:KRWS", "csv")
-    Matcher(report, "KRW", lambda ids: [], (None, None)).run(read_statement(io.BytesIO(text.encode()), 0), lambda: legs(5_000))
+    report = reconciled(text)
+    assert report.ok and report.matched == 5_000
+    # and once its amount differs too, it is an entry the ledger lacks and the leg is missing from the statement
+    amount = 1000 + 4321 % 977
+    text = "\n".join(
+        line.replace(f",{amount},", ",999999,") if ",tx-4321-edited," in line else line for line in text.splitlines()
+    ) + "\n"
+    report = reconciled(text)
     assert sorted((b.kind, b.ref) for b in report.breaks) == [("missing_in_ledger", "tx-4321-edited"), ("missing_in_statement", "tx-4321")]

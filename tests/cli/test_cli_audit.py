@@ -202,3 +202,56 @@ def test_on_postgresql_statement_reconcile_checkpoint_and_proof_work_as_processe
     (tmp_path / "pg-1.json").write_text(process(*base, "proof", "pg-1", cwd=tmp_path).ok().stdout)
     process("verify-proof", "pg-1.json", "--operator-key", key, cwd=tmp_path).ok()
     assert process(*base, "--json", "verify", cwd=tmp_path).ok().json()["ok"] is True
+
+
+def test_statement_validate_checks_the_file_against_the_iso_20022_schema(paid: Ledger, tmp_path: Path) -> None:
+    out = tmp_path / "alice.xml"
+    run = paid("statement", "alice", "--out", str(out), "--validate").ok()
+    assert "valid against the ISO 20022 schema camt.053.001.08" in run.stdout
+    as_json = paid("--json", "statement", "alice", "--out", str(out), "--validate").ok().json()
+    assert as_json["valid"] is True and as_json["problems"] == [] and as_json["schema"] == "camt.053.001.08"
+    paid("statement", "alice", "--validate").error("BAD_INPUT", exit_code=2)  # to stdout: nothing to check
+    paid("statement", "alice", "--format", "csv", "--out", str(tmp_path / "a.csv"), "--validate").error("BAD_INPUT", exit_code=2)
+
+
+def test_statement_validate_names_the_extra_to_install_when_xmlschema_is_missing(sh: Ledger) -> None:
+    import subprocess
+    import sys
+
+    # the console script's own entry point, in a Python where importing xmlschema fails
+    code = (
+        "import sys; sys.modules['xmlschema'] = None; "
+        "sys.argv = ['wonledger', 'statement', 'alice', '--out', 'alice.xml', '--validate']; "
+        "from cli.main import main; main()"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WONLEDGER_")}
+    env |= {"WONLEDGER_DB": sh.db, "WONLEDGER_KEYS": str(sh.keys)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=sh.cwd, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == "error: BAD_INPUT: checking a statement against the ISO 20022 schema needs xmlschema: pip install 'wonledger[validate]'"
+    assert (sh.cwd / "alice.xml").exists()  # the statement itself was written
+
+
+def test_the_report_gives_the_breaks_by_kind_first_and_max_breaks_bounds_the_list(paid: Ledger, tmp_path: Path) -> None:
+    good = paid("statement", "alice", "--format", "csv").ok().stdout
+    lines = good.splitlines()
+    kept = [line for line in lines if ",inv-7," not in line and ",inv-8," not in line]
+    foreign = next(line for line in lines if ",inv-8," in line).replace(",inv-8,", ",theirs-1,").split(",")
+    foreign[9] = foreign[11] = ""  # no servicer reference, no UETR: a payment the ledger never made
+    foreign[4] = "999"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join([*kept, ",".join(foreign)]) + "\n")
+    run = paid("reconcile", str(bad), "--account", "alice", "--max-breaks", "1")
+    assert run.exit_code == 3
+    out = run.stdout.splitlines()
+    assert out[0] == "3 breaks by kind:"
+    assert out[1].split() == ["missing_in_statement", "2"] and out[2].split() == ["missing_in_ledger", "1"]
+    assert out[3] == "breaks:" and out[4].startswith("  missing_in_statement  inv-7") and out[5].startswith("  ... and 2 more")
+    assert "... and 2 more (--max-breaks 1; --json for all)" in run.stdout
+    assert out[-1].startswith("1 matched, 3 break(s)")
+    report = paid("--json", "reconcile", str(bad), "--account", "alice", "--max-breaks", "1")
+    assert report.exit_code == 3
+    data = report.json()
+    assert len(data["breaks"]) == 1 and data["break_count"] == 3
+    assert data["summary"] == {"missing_in_ledger": 1, "missing_in_statement": 2}
+    paid("reconcile", str(bad)).error("BAD_INPUT", exit_code=2)  # neither --account nor --all

@@ -78,6 +78,25 @@ def test_a_korean_public_holiday_delays_the_correspondent_route_a_further_day(tm
     assert before_holiday.example.correspondent.seconds > ordinary.example.correspondent.seconds + 2 * 86400
 
 
+def test_hong_kongs_easter_general_holidays_hold_the_credit_until_the_wednesday_after(tmp_path: Path, corridor) -> None:
+    # Ordered Thursday 2 April 2026 after namsan's cut-off: released Friday in Seoul and relayed by hudson
+    # (Good Friday is a business day in Korea and at the Fed), but harbour is closed from Good Friday to
+    # Tuesday 7 April (the day following Good Friday, Sunday, Easter Monday's substitute days).
+    result = run_demo(tmp_path, payments=1, seed=1, at=seoul(2026, 4, 2, 16, 0), corridor=corridor)
+    assert steps(result, "correspondent")["fx_trade"].at.astimezone(SEOUL).date() == date(2026, 4, 3)
+    credited = result.example.correspondent.settled_at
+    assert credited.tzname() == "HKT" and credited.date() == date(2026, 4, 8)
+
+
+def test_the_fed_is_open_on_friday_3_july_2026_so_the_payment_is_credited_that_day(tmp_path: Path, corridor) -> None:
+    # Independence Day falls on Saturday 4 July 2026: the federal calendar closes Friday 3 July, the Fed does not.
+    result = run_demo(tmp_path, payments=1, seed=1, at=seoul(2026, 7, 2, 16, 0), corridor=corridor)
+    relay = steps(result, "correspondent")["correspondent"].at.astimezone(ZoneInfo("America/New_York"))
+    assert relay.date() in (date(2026, 7, 2), date(2026, 7, 3))  # Fedwire's day of 3 July opens at 21:00 ET on 2 July
+    credited = result.example.correspondent.settled_at
+    assert credited.tzname() == "HKT" and credited.date() == date(2026, 7, 3)
+
+
 def test_the_fx_deal_settles_two_business_days_of_both_currencies_later(tmp_path: Path, corridor) -> None:
     # Released Wednesday 25 Nov 2026 in Seoul; Thursday 26 Nov is Thanksgiving in the US, so T+2 is Monday 30 Nov.
     result = run_demo(tmp_path, payments=1, seed=1, at=seoul(2026, 11, 25, 10, 0), corridor=corridor)
