@@ -60,11 +60,19 @@ class WonledgerGroup(click.Group):
             hint = f" (see 'wonledger {exc.ctx.command_path.partition(' ')[2]} --help')".replace("  ", " ") if getattr(exc, "ctx", None) else ""
             error_line("BAD_INPUT", exc.format_message() + hint, as_json)
             sys.exit(2 if exc.exit_code == 1 else exc.exit_code)
-        except click.exceptions.Abort:
-            error_line("INTERRUPTED", "stopped before finishing; nothing half-done was kept", as_json)
-            sys.exit(130)
-        except KeyboardInterrupt:
-            error_line("INTERRUPTED", "stopped before finishing; nothing half-done was kept", as_json)
+        except (click.exceptions.Abort, KeyboardInterrupt) as exc:
+            # click turns Ctrl-C into Abort, keeping the KeyboardInterrupt as its cause
+            done = getattr(exc.__cause__ or exc, "result", None)  # a batch ingest says how far it got
+            if done is None:
+                error_line("INTERRUPTED", "stopped before finishing; nothing half-done was kept", as_json)
+            else:
+                error_line(
+                    "INTERRUPTED",
+                    f"stopped by Ctrl-C: {done.posted:,} line(s) had posted, {done.duplicates:,} were duplicates and "
+                    f"{len(done.rejected):,} were refused before it; the chunk in flight was rolled back whole. "
+                    "Run the same command on the same input to post the rest (what landed comes back as duplicates)",
+                    as_json,
+                )
             sys.exit(130)
         except BrokenPipeError:
             # The reader went away (e.g. `| head`); say nothing more.

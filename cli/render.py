@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
+from typing import BinaryIO
 
 import click
 
@@ -101,3 +105,44 @@ def error_line(code: str, message: str, as_json: bool) -> None:
 
 def stderr_is_terminal() -> bool:
     return sys.stderr.isatty()
+
+
+def progress_bar(stack: ExitStack, label: str, length: int | None) -> Callable[[int], None] | None:
+    """An ``update(n)`` for a progress bar on stderr when a person watches it, else None.
+
+    ``length`` is the bytes (or steps) expected; None when the input is a pipe,
+    whose length nobody knows: then the bar pulses and counts what was read
+    (click's bar needs an iterable to go without a length).
+    """
+    if not stderr_is_terminal():
+        return None
+    if length is not None:
+        return stack.enter_context(click.progressbar(length=length, label=label, file=sys.stderr)).update
+    read = [0]
+
+    def unsized() -> Iterator[int]:
+        yield from ()
+
+    bar = stack.enter_context(
+        click.progressbar(unsized(), label=label, file=sys.stderr, show_eta=False, item_show_func=lambda n: f"{n or 0:,} bytes read")
+    )
+
+    def update(n: int) -> None:
+        read[0] += n
+        bar.update(n, read[0])
+
+    return update
+
+
+def input_size(stream: BinaryIO) -> int | None:
+    """Bytes left in ``stream`` when it is a regular file (`< batch.jsonl`), None for a pipe or terminal."""
+    try:
+        info = os.fstat(stream.fileno())
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    try:
+        return max(info.st_size - stream.tell(), 0)
+    except OSError:
+        return info.st_size

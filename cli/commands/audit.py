@@ -16,13 +16,13 @@ import click
 
 from cli.commands.stablecoins import report
 from cli.context import Context, json_option, pass_context
-from cli.render import emit_json, stderr_is_terminal, table
+from cli.render import emit_json, input_size, progress_bar, stderr_is_terminal, table
 from ledger import BadInput, BadStatement, format_amount, verify_proof
 
 
 def _open_input(stack: ExitStack, path: str) -> tuple[BinaryIO, int | None]:
     if path == "-":
-        return sys.stdin.buffer, None
+        return sys.stdin.buffer, input_size(sys.stdin.buffer)
     try:
         stream = stack.enter_context(open(path, "rb"))
     except FileNotFoundError:
@@ -95,11 +95,8 @@ def reconcile(click_ctx: click.Context, ctx: Context, path: str, account_id: str
     ledger = ctx.ledger()
     with ExitStack() as stack:
         stream, size = _open_input(stack, path)
-        progress = None
-        if stderr_is_terminal():
-            bar = stack.enter_context(click.progressbar(length=size, label="reconciling", file=sys.stderr, show_pos=size is None))
-            progress = bar.update
-        result = ledger.reconcile(stream, account_id, tolerance_days, progress)
+        # a pipe has no length: the bar counts bytes read instead (it crashed when given none)
+        result = ledger.reconcile(stream, account_id, tolerance_days, progress_bar(stack, "reconciling", size))
     if ctx.json:
         emit_json(result.to_json())
     else:

@@ -9,7 +9,7 @@ from contextlib import ExitStack
 import click
 
 from cli.context import Context, json_option, pass_context
-from cli.render import emit_json, error_line, money, show_tx, stderr_is_terminal, table, tx_json
+from cli.render import emit_json, error_line, money, progress_bar, show_tx, stderr_is_terminal, table, tx_json, input_size
 from ledger import BadInput
 
 
@@ -71,7 +71,8 @@ def submit(click_ctx: click.Context, ctx: Context, source: str) -> None:
     """Ingest signed transactions, one JSON object per line (idempotent; safe to rerun)."""
     with ExitStack() as stack:
         if source == "-":
-            stream, size = sys.stdin.buffer, None
+            stream = sys.stdin.buffer
+            size = input_size(stream)
         else:
             try:
                 stream = stack.enter_context(open(source, "rb"))
@@ -85,11 +86,7 @@ def submit(click_ctx: click.Context, ctx: Context, source: str) -> None:
                 raise BadInput(f"{source[:40]!r} is not a file name") from None
             size = os.fstat(stream.fileno()).st_size
         ledger = ctx.ledger()
-        progress = None
-        if stderr_is_terminal():
-            bar = stack.enter_context(click.progressbar(length=size, label="submitting", file=sys.stderr, show_pos=size is None))
-            progress = bar.update
-        result = ledger.ingest(stream, progress=progress)
+        result = ledger.ingest(stream, progress=progress_bar(stack, "submitting", size))
     for r in result.rejected:
         error_line(r.code, f"line {r.line}: {r.message}", as_json=False)
     if ctx.json:
