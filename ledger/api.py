@@ -73,6 +73,7 @@ from ledger.model import (
     check_id,
 )
 from ledger.money import Asset, format_amount, parse_amount, split_amount
+from ledger.names import did_you_mean
 from ledger.reconcile import VerifyReport, verify_ledger
 from ledger.registry import add_participant, open_account, register_issuer
 from ledger.signing import KeyStore, tx_bytes
@@ -110,6 +111,16 @@ class BreakerStatus:
     threshold: int
     halted_until: str | None
     last_trip: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingHold:
+    """A hold still pending: its legs and when it expires (ISO 8601 UTC)."""
+
+    id: str
+    seq: int
+    expires_at: str
+    legs: tuple[Leg, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +206,7 @@ class Ledger:
     def participant(self, pid: str) -> Participant:
         found = self.store.reading(lambda uow: uow.participant(pid))
         if found is None:
-            raise UnknownParticipant(f"no participant {pid}")
+            raise UnknownParticipant(f"no participant {pid}" + did_you_mean(pid, (p.id for p in self.participants())))
         return found
 
     def add_participant(self, pid: str, kind: str, jurisdiction: str, resident: bool = True) -> Participant:
@@ -224,7 +235,7 @@ class Ledger:
     def asset(self, code: str) -> Asset:
         found = self.store.reading(lambda uow: uow.asset(code))
         if found is None:
-            raise UnknownAsset(f"no asset {code}")
+            raise UnknownAsset(f"no asset {code}" + did_you_mean(code, (a.code for a in self.assets())))
         return found
 
     def accounts(self, owner: str | None = None, asset: str | None = None) -> list[Account]:
@@ -239,7 +250,7 @@ class Ledger:
         """The account as stored, for flows whose submit expires due holds itself."""
         found = self.store.reading(lambda uow: uow.accounts([account_id])).get(account_id)
         if found is None:
-            raise UnknownAccount(f"no account {account_id}")
+            raise UnknownAccount(f"no account {account_id}" + did_you_mean(account_id, (a.id for a in self.store.reading(lambda uow: uow.all_accounts(None, None)))))
         return found
 
     def open_account(self, owner: str, asset: str, label: str = "") -> Account:
@@ -274,7 +285,7 @@ class Ledger:
         plain = [a for a in owned if not a.label]
         choices = plain if len(plain) == 1 else owned
         if len(choices) != 1:
-            raise BadInput(f"{name} has several accounts ({', '.join(a.id for a in owned)}): name one")
+            raise BadInput(f"{name} has {len(owned)} accounts{' in ' + asset if asset else ''}; name one of: {', '.join(a.id for a in owned)}")
         return choices[0]
 
     # -- signing and submitting -------------------------------------------
@@ -690,6 +701,57 @@ class Ledger:
     def expire_due(self) -> int:
         return self.book.expire_due()
 
+    # -- views for people: lists, holds, reversals, streamed history ----------
+    # (small read-only helpers the CLI's listings use; no rule lives here)
+    def issuer_registrations(self) -> list[tuple[str, str, str]]:
+        """(asset, issuer, registered_at) of every registered stablecoin issuer."""
+        return self.store.reading(lambda uow: uow.issuer_registrations())
+
+    def pending_holds(self, account: str | None = None) -> list[PendingHold]:
+        """Holds still pending (on ``account``, when given), soonest expiry first."""
+        self.book.expire_due()  # a hold past its timeout is not pending
+        if account is not None:
+            self._existing_account(account)
+        rows = self.store.reading(lambda uow: uow.pending_holds(account))
+        return [PendingHold(h.id, h.seq, h.expires_at, h.legs) for h in rows]
+
+    def hold_expiry(self, hold_id: str) -> str | None:
+        """When hold ``hold_id`` expires (or expired), None when it is no hold."""
+        found = self.store.reading(lambda uow: uow.holds([hold_id])).get(hold_id)
+        return found.expires_at if found is not None else None
+
+    def reversals_of(self, ids: Iterable[str]) -> dict[str, str]:
+        """For each of ``ids`` that a reversal undid: the reversal's id."""
+        return self.store.reading(lambda uow: uow.reversals_of(ids))
+
+    def operator_key(self) -> str | None:
+        """The operator's public key (base64url) that signs checkpoints, None before the first."""
+        return self.store.reading(lambda uow: uow.meta(audit.OPERATOR_META))
+
+    def history_stream(
+        self, account_id: str, since: str | None = None, until: str | None = None, limit: int | None = None, page: int = 500
+    ) -> Iterator[JournalEntry]:
+        """Entries on ``account_id`` in [since, until) (ISO 8601 times), oldest first; the newest ``limit`` when given.
+
+        Read ``page`` entries at a time, each page in its own read, so memory
+        stays flat however long the history.
+        """
+        self.account(account_id)
+        after = 0
+        if limit is not None:
+            after = self.store.reading(lambda uow: uow.history_first_seq(account_id, since, until, limit))
+        left = limit
+        while left is None or left > 0:
+            size = page if left is None else min(page, left)
+            rows = self.store.reading(lambda uow: uow.history_page(account_id, after, since, until, size))
+            if not rows:
+                return
+            for stored, _legs, status in rows:
+                yield _journal_entry(stored, status)
+            after = rows[-1][0].seq
+            if left is not None:
+                left -= len(rows)
+
 
 def _journal_entry(stored, status: str) -> JournalEntry:  # type: ignore[no-untyped-def]
     tx = parse_tx(json.loads(stored.body), journal=True)
@@ -707,4 +769,4 @@ def _remove_sqlite(path: str) -> None:
             pass
 
 
-__all__ = ["DEFAULT_DB", "DEFAULT_KEYS", "BreakerStatus", "Info", "Ledger", "ResidentOutflow"]
+__all__ = ["DEFAULT_DB", "DEFAULT_KEYS", "BreakerStatus", "Info", "Ledger", "PendingHold", "ResidentOutflow"]

@@ -12,6 +12,7 @@ from ledger import KeyChange, KeyRecord
 
 
 @click.group()
+@json_option
 def keys() -> None:
     """Rotate or revoke a participant's signing key; list the keys it has had."""
 

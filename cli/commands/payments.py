@@ -5,16 +5,17 @@ from __future__ import annotations
 import click
 
 from cli.context import Context, json_option, pass_context
-from cli.render import emit_json, show_tx, tx_json
+from cli.render import emit_json, entry_details, show_tx, tx_json
 from ledger import Ledger, Receipt
 
 
 def report_receipt(ctx: Context, ledger: Ledger, receipt: Receipt) -> None:
     entry = ledger.transaction(receipt.id)
+    details = entry_details(ledger, entry)
     if ctx.json:
-        emit_json(tx_json(entry, receipt))
+        emit_json(tx_json(entry, receipt, details))
     else:
-        show_tx(entry, {a.code: a for a in ledger.assets()}, receipt)
+        show_tx(entry, {a.code: a for a in ledger.assets()}, receipt, details)
 
 
 @click.command()

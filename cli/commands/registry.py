@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.context import Context, json_option, pass_context
-from cli.render import account_json, emit_json, money, table
+from cli.render import account_json, amounts, count, emit_json, table
 from ledger import Account, Ledger, UnknownAccount
 
 
@@ -22,7 +22,7 @@ def init(ctx: Context, world: str) -> None:
         emit_json(_info_json(facts))
         return
     click.echo(f"Created ledger {facts.ledger} in {facts.db}")
-    click.echo(f"  world {world}: {len(ledger.participants())} participants, {facts.accounts} accounts, {facts.transactions} funding transactions")
+    click.echo(f"  world {world}: {count(len(ledger.participants()), 'participant')}, {count(facts.accounts, 'account')}, {count(facts.transactions, 'funding transaction')}")
     click.echo(f"  keys in {ctx.keys}/ (private: keep them out of version control)")
 
 
@@ -30,16 +30,28 @@ def init(ctx: Context, world: str) -> None:
 @json_option
 @pass_context
 def info(ctx: Context) -> None:
-    """Ledger id, database, schema version and counts."""
-    facts = ctx.ledger().info()
+    """Ledger id, database, schema version, counts and the operator's public key.
+
+    The ledger id is what signed transactions name in their "ledger" field;
+    the operator key is the one to pin when checking proofs offline.
+
+    \b
+    Examples:
+      wonledger info
+      wonledger --json info
+    """
+    ledger = ctx.ledger()
+    facts = ledger.info()
+    operator = ledger.operator_key()
     if ctx.json:
-        emit_json(_info_json(facts))
+        emit_json(_info_json(facts) | {"operator_key": operator})
         return
     click.echo(f"ledger        {facts.ledger}")
     click.echo(f"db            {facts.db}")
     click.echo(f"schema        {facts.schema}")
-    click.echo(f"transactions  {facts.transactions}")
-    click.echo(f"accounts      {facts.accounts}")
+    click.echo(f"transactions  {facts.transactions:,}")
+    click.echo(f"accounts      {facts.accounts:,}")
+    click.echo(f"operator key  {operator or '(none yet: made by the first checkpoint)'}")
 
 
 def _info_json(facts) -> dict[str, object]:  # type: ignore[no-untyped-def]
@@ -47,6 +59,7 @@ def _info_json(facts) -> dict[str, object]:  # type: ignore[no-untyped-def]
 
 
 @click.group()
+@json_option
 def participant() -> None:
     """The registry of participants."""
 
@@ -103,6 +116,7 @@ def participant_add(ctx: Context, participant_id: str, kind: str, jurisdiction: 
 
 
 @click.group()
+@json_option
 def account() -> None:
     """Open and list accounts."""
 
@@ -128,12 +142,23 @@ def account_open(ctx: Context, owner: str, asset: str, label: str) -> None:
 @json_option
 @pass_context
 def account_list(ctx: Context, owner: str | None, asset: str | None) -> None:
-    """Every account (or an owner's, or an asset's)."""
-    accounts = ctx.ledger().accounts(owner=owner, asset=asset)
+    """Every account (or an owner's, or an asset's), with its balance.
+
+    \b
+    Examples:
+      wonledger account list --owner peakfx
+      wonledger account list --asset KRWS
+    """
+    ledger = ctx.ledger()
+    if owner is not None:
+        ledger.participant(owner)  # a mistyped owner is an error with a suggestion, not an empty list
+    if asset is not None:
+        ledger.asset(asset)
+    accounts = ledger.accounts(owner=owner, asset=asset)
     if ctx.json:
         emit_json({"accounts": [account_json(a) for a in accounts]})
         return
-    table([(a.id, a.owner, a.asset, ",".join(sorted(a.flags))) for a in accounts], ("id", "owner", "asset", "flags"))
+    _balance_table(ledger, accounts, flags=True)
 
 
 @click.command()
@@ -141,7 +166,17 @@ def account_list(ctx: Context, owner: str | None, asset: str | None) -> None:
 @json_option
 @pass_context
 def balance(ctx: Context, names: tuple[str, ...]) -> None:
-    """Balances of accounts (an owner's name shows all of its accounts)."""
+    """Balances of accounts (an owner's name shows all of its accounts).
+
+    Amounts are in major units, one column per figure, with the asset in a
+    column of its own; "held" is blank when nothing is held.
+
+    \b
+    Examples:
+      wonledger balance alice
+      wonledger balance alice:dKRW.hanriver kstable:dKRW.hanriver:reserve
+      wonledger --json balance alice
+    """
     ledger = ctx.ledger()
     accounts: list[Account] = []
     for name in names or (None,):
@@ -158,9 +193,18 @@ def balance(ctx: Context, names: tuple[str, ...]) -> None:
     if ctx.json:
         emit_json({"accounts": [account_json(a) for a in accounts]})
         return
-    assets = {a.code: a for a in ledger.assets()}
-    rows = []
-    for a in accounts:
-        asset = assets[a.asset]
-        rows.append((a.id, money(a.balance, asset), money(a.available, asset), money(a.debits_pending, asset) if a.debits_pending else ""))
-    table(rows, ("account", "balance", "available", "held"), right=(1, 2, 3))
+    _balance_table(ledger, accounts)
+
+
+def _balance_table(ledger: Ledger, accounts: list[Account], flags: bool = False) -> None:
+    exponents = {a.code: a.exponent for a in ledger.assets()}
+    columns = [
+        amounts([(a.balance, exponents[a.asset]) for a in accounts]),
+        amounts([(a.available, exponents[a.asset]) for a in accounts]),
+        amounts([(a.debits_pending, exponents[a.asset]) if a.debits_pending else None for a in accounts]),
+    ]
+    rows = [
+        (a.id, a.asset, bal, avail, held, *((",".join(sorted(a.flags)),) if flags else ()))
+        for a, bal, avail, held in zip(accounts, *columns)
+    ]
+    table(rows, ("account", "asset", "balance", "available", "held", *(("flags",) if flags else ())), right=(2, 3, 4))

@@ -11,8 +11,26 @@ from ledger import format_amount
 
 
 @click.group()
+@json_option
 def issuer() -> None:
-    """The registry of stablecoin issuers."""
+    """The registry of stablecoin issuers: register one, or list them."""
+
+
+@issuer.command("list", short_help="Registered issuers, their coins and when registered.")
+@json_option
+@pass_context
+def issuer_list(ctx: Context) -> None:
+    """Every registered stablecoin issuer: the coin, the issuer and when it was registered.
+
+    \b
+    Examples:
+      wonledger issuer list
+    """
+    rows = ctx.ledger().issuer_registrations()
+    if ctx.json:
+        emit_json({"issuers": [{"asset": a, "issuer": i, "registered_at": at} for a, i, at in rows]})
+        return
+    table([(a, i, at[:19] + "Z") for a, i, at in rows], ("asset", "issuer", "registered (UTC)"))
 
 
 @issuer.command("register")
@@ -61,8 +79,9 @@ def redeem(ctx: Context, code: str, amount: str, holder: str, to_asset: str, tx_
 
 
 @click.group()
+@json_option
 def report() -> None:
-    """Reports over the whole ledger."""
+    """Reports over the whole ledger (`--json` may come before or after the report's name)."""
 
 
 @report.command("supply")
