@@ -52,7 +52,13 @@ def _open_output(stack: ExitStack, path: str | None) -> TextIO:
 @json_option
 @pass_context
 def statement(ctx: Context, account_id: str, fmt: str, since: str | None, until: str | None, out: str | None) -> None:
-    """ACCOUNT's statement: opening and closing booked balances and one entry per leg."""
+    """ACCOUNT's statement: opening and closing booked balances and one entry per leg.
+
+    \b
+    Examples:
+      wonledger statement alice:dKRW.hanriver --format camt053 --out alice.xml
+      wonledger statement alice:dKRW.hanriver --format csv --from 2026-01-01 --to 2026-03-31
+    """
     ledger = ctx.ledger()
     if out is None and ctx.json:
         raise BadInput("--json prints a summary, so the statement itself needs --out FILE")
@@ -91,7 +97,13 @@ def statement(ctx: Context, account_id: str, fmt: str, since: str | None, until:
 @pass_context
 @click.pass_context
 def reconcile(click_ctx: click.Context, ctx: Context, path: str, account_id: str, tolerance_days: int) -> None:
-    """Match a statement (camt.053 or CSV) to ACCOUNT's legs; list every break (exit 3 if any)."""
+    """Match a statement (camt.053 or CSV) to ACCOUNT's legs; list every break (exit 3 if any).
+
+    \b
+    Examples:
+      wonledger reconcile alice.xml --account alice:dKRW.hanriver
+      wonledger reconcile - --account alice:dKRW.hanriver < alice.csv
+    """
     ledger = ctx.ledger()
     with ExitStack() as stack:
         stream, size = _open_input(stack, path)
@@ -130,12 +142,17 @@ def _break_line(b, exponent: int) -> str:  # type: ignore[no-untyped-def]
     return f"{b.kind:<21} {b.ref or '-':<24} ledger {side(b.ledger)}  statement {side(b.statement)}"
 
 
-@report.command("trial-balance")
+@report.command("trial-balance", short_help="Debits = credits, per asset (exit 3 if not).")
 @json_option
 @pass_context
 @click.pass_context
 def report_trial_balance(click_ctx: click.Context, ctx: Context) -> None:
-    """Per asset, over every account: total debits = total credits, both as the journal says (exit 3 if not)."""
+    """Per asset, over every account: total debits = total credits, both as the journal says (exit 3 if not).
+
+    \b
+    Examples:
+      wonledger report trial-balance
+    """
     ledger = ctx.ledger()
     rows = ledger.trial_balance()
     balanced = all(r.balanced for r in rows)
@@ -163,7 +180,13 @@ def report_trial_balance(click_ctx: click.Context, ctx: Context) -> None:
 @json_option
 @pass_context
 def checkpoint(ctx: Context) -> None:
-    """The operator signs the Merkle root of the journal up to its last entry."""
+    """The operator signs the Merkle root of the journal up to its last entry.
+
+    \b
+    Examples:
+      wonledger checkpoint
+      wonledger --json checkpoint
+    """
     made, new = ctx.ledger().checkpoint()
     if ctx.json:
         emit_json(made.to_json() | {"new": new})
@@ -178,13 +201,20 @@ def checkpoint(ctx: Context) -> None:
 @json_option
 @pass_context
 def proof(ctx: Context, tx_id: str, out: str | None) -> None:
-    """TXID's inclusion proof (transaction, signatures, path, signed checkpoint) as JSON."""
+    """TXID's inclusion proof (transaction, signatures, path, signed checkpoint) as JSON.
+
+    \b
+    Examples:
+      wonledger proof inv-7 --out inv-7.proof.json
+      wonledger proof inv-7 > inv-7.proof.json
+    """
     made = ctx.ledger().proof(tx_id)
     with ExitStack() as stack:
         target = _open_output(stack, out)
         target.write(json.dumps(made, indent=2, ensure_ascii=False) + "\n")
     if out is not None:
-        click.echo(f"wrote {out}: proof of {tx_id} against checkpoint {made['checkpoint']['seq']}", err=True)  # type: ignore[index]
+        # on stdout, like `statement --out`: the proof itself went to the file
+        click.echo(f"wrote {out}: proof of {tx_id} against checkpoint {made['checkpoint']['seq']}")  # type: ignore[index]
 
 
 @click.command("verify-proof")
@@ -194,7 +224,12 @@ def proof(ctx: Context, tx_id: str, out: str | None) -> None:
 @pass_context
 @click.pass_context
 def verify_proof_command(click_ctx: click.Context, ctx: Context, path: str, operator_key: str | None) -> None:
-    """Check a proof offline, with no database: signatures, hash, path and checkpoint (exit 3 if altered)."""
+    """Check a proof offline, with no database: signatures, hash, path and checkpoint (exit 3 if altered).
+
+    \b
+    Examples:
+      wonledger verify-proof inv-7.proof.json --operator-key KEY
+    """
     with ExitStack() as stack:
         stream, _ = _open_input(stack, path)
         raw = stream.read(64 * 1024 * 1024 + 1)

@@ -108,7 +108,12 @@ def _time_bound(text: str | None, option: str, end: bool) -> str | None:
 @click.group()
 @json_option
 def tx() -> None:
-    """Look up transactions."""
+    """Look up transactions.
+
+    \b
+    Examples:
+      wonledger tx show inv-7
+    """
 
 
 @tx.command("show", short_help="One transaction as the journal holds it.")
@@ -141,7 +146,14 @@ def tx_show(ctx: Context, tx_id: str) -> None:
 @pass_context
 @click.pass_context
 def submit(click_ctx: click.Context, ctx: Context, source: str) -> None:
-    """Ingest signed transactions, one JSON object per line (idempotent; safe to rerun)."""
+    """Ingest signed transactions, one JSON object per line (idempotent; safe to rerun).
+
+    \b
+    Examples:
+      wonledger submit batch.jsonl
+      wonledger submit - < batch.jsonl
+      wonledger --json submit batch.jsonl
+    """
     with ExitStack() as stack:
         if source == "-":
             stream = sys.stdin.buffer
@@ -174,7 +186,13 @@ def submit(click_ctx: click.Context, ctx: Context, source: str) -> None:
 @pass_context
 @click.pass_context
 def verify(click_ctx: click.Context, ctx: Context) -> None:
-    """Check the hash chain, signatures, zero-sum and every account's counters."""
+    """Check the hash chain, signatures, zero-sum and every account's counters.
+
+    \b
+    Examples:
+      wonledger verify
+      wonledger --json verify
+    """
     ledger = ctx.ledger()
     with ExitStack() as stack:
         progress = None

@@ -11,7 +11,12 @@ from cli.render import amounts, emit_json, table
 @click.group()
 @json_option
 def asset() -> None:
-    """The assets of this ledger."""
+    """The assets of this ledger.
+
+    \b
+    Examples:
+      wonledger asset list
+    """
 
 
 @asset.command("list", short_help="Every asset, its kind, currency and issuer.")
@@ -35,7 +40,13 @@ def asset_list(ctx: Context) -> None:
 @click.group()
 @json_option
 def hold() -> None:
-    """Holds: amounts reserved by `transfer --hold` or `swap --hold`, waiting for `post` or `void`."""
+    """Holds: amounts reserved by `transfer --hold` or `swap --hold`, waiting for `post` or `void`.
+
+    \b
+    Examples:
+      wonledger hold list
+      wonledger hold list --account alice:dKRW.hanriver
+    """
 
 
 @hold.command("list", short_help="Pending holds and when each expires.")

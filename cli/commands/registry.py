@@ -14,7 +14,14 @@ from ledger import Account, Ledger, UnknownAccount
 @json_option
 @pass_context
 def init(ctx: Context, world: str) -> None:
-    """Create the schema, load the world and make its keys."""
+    """Create the schema, load the world and make its keys.
+
+    \b
+    Examples:
+      wonledger init
+      wonledger init --world empty
+      wonledger --db postgresql+psycopg://user@host/dbname init
+    """
     ledger = Ledger.create(ctx.db, ctx.keys, world=world)
     ctx._ledger = ledger
     facts = ledger.info()
@@ -42,10 +49,10 @@ def info(ctx: Context) -> None:
     """
     ledger = ctx.ledger()
     facts = ledger.info()
-    operator = ledger.operator_key()
     if ctx.json:
-        emit_json(_info_json(facts) | {"operator_key": operator})
+        emit_json(_info_json(facts))  # exactly the documented shape; the operator key is for people here
         return
+    operator = ledger.operator_key()
     click.echo(f"ledger        {facts.ledger}")
     click.echo(f"db            {facts.db}")
     click.echo(f"schema        {facts.schema}")
@@ -61,7 +68,13 @@ def _info_json(facts) -> dict[str, object]:  # type: ignore[no-untyped-def]
 @click.group()
 @json_option
 def participant() -> None:
-    """The registry of participants."""
+    """The registry of participants.
+
+    \b
+    Examples:
+      wonledger participant list
+      wonledger participant show alice
+    """
 
 
 def _participant_json(p) -> dict[str, object]:  # type: ignore[no-untyped-def]
@@ -74,7 +87,13 @@ def _participant_json(p) -> dict[str, object]:  # type: ignore[no-untyped-def]
 @json_option
 @pass_context
 def participant_list(ctx: Context) -> None:
-    """Every participant."""
+    """Every participant.
+
+    \b
+    Examples:
+      wonledger participant list
+      wonledger --json participant list
+    """
     people = ctx.ledger().participants()
     if ctx.json:
         emit_json({"participants": [_participant_json(p) for p in people]})
@@ -87,7 +106,12 @@ def participant_list(ctx: Context) -> None:
 @json_option
 @pass_context
 def participant_show(ctx: Context, participant_id: str) -> None:
-    """One participant and its accounts."""
+    """One participant and its accounts.
+
+    \b
+    Examples:
+      wonledger participant show alice
+    """
     ledger = ctx.ledger()
     p = ledger.participant(participant_id)
     accounts = ledger.accounts(owner=p.id)
@@ -107,7 +131,12 @@ def participant_show(ctx: Context, participant_id: str) -> None:
 @json_option
 @pass_context
 def participant_add(ctx: Context, participant_id: str, kind: str, jurisdiction: str, resident: bool) -> None:
-    """Register a participant and make its key."""
+    """Register a participant and make its key.
+
+    \b
+    Examples:
+      wonledger participant add busan-fish --kind corporate --jurisdiction KR --resident
+    """
     p = ctx.ledger().add_participant(participant_id, kind, jurisdiction.upper(), resident)
     if ctx.json:
         emit_json(_participant_json(p))
@@ -118,7 +147,13 @@ def participant_add(ctx: Context, participant_id: str, kind: str, jurisdiction: 
 @click.group()
 @json_option
 def account() -> None:
-    """Open and list accounts."""
+    """Open and list accounts.
+
+    \b
+    Examples:
+      wonledger account open busan-fish dKRW.namsan
+      wonledger account list --owner peakfx
+    """
 
 
 @account.command("open")
@@ -128,7 +163,13 @@ def account() -> None:
 @json_option
 @pass_context
 def account_open(ctx: Context, owner: str, asset: str, label: str) -> None:
-    """Open OWNER's account in ASSET."""
+    """Open OWNER's account in ASSET.
+
+    \b
+    Examples:
+      wonledger account open busan-fish dKRW.namsan
+      wonledger account open kstable dKRW.namsan --label reserve
+    """
     a = ctx.ledger().open_account(owner, asset, label)
     if ctx.json:
         emit_json(account_json(a))
@@ -136,7 +177,7 @@ def account_open(ctx: Context, owner: str, asset: str, label: str) -> None:
     click.echo(f"opened {a.id}")
 
 
-@account.command("list")
+@account.command("list", short_help="Accounts with their balances.")
 @click.option("--owner", help="Only this owner's accounts.")
 @click.option("--asset", help="Only accounts in this asset.")
 @json_option

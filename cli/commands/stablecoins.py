@@ -13,7 +13,13 @@ from ledger import format_amount
 @click.group()
 @json_option
 def issuer() -> None:
-    """The registry of stablecoin issuers: register one, or list them."""
+    """The registry of stablecoin issuers: register one, or list them.
+
+    \b
+    Examples:
+      wonledger issuer list
+      wonledger issuer register kpay --asset KPAY --currency KRW
+    """
 
 
 @issuer.command("list", short_help="Registered issuers, their coins and when registered.")
@@ -33,14 +39,19 @@ def issuer_list(ctx: Context) -> None:
     table([(a, i, at[:19] + "Z") for a, i, at in rows], ("asset", "issuer", "registered (UTC)"))
 
 
-@issuer.command("register")
+@issuer.command("register", short_help="Register a stablecoin issuer (banks first).")
 @click.argument("participant_id", metavar="ID")
 @click.option("--asset", "code", required=True, help="The stablecoin's code, e.g. KRWS.")
 @click.option("--currency", required=True, help="Its ISO currency, e.g. KRW.")
 @json_option
 @pass_context
 def issuer_register(ctx: Context, participant_id: str, code: str, currency: str) -> None:
-    """Register ID as issuer of a stablecoin (phase 1 in Korea: banks and bank-led consortia only)."""
+    """Register ID as issuer of a stablecoin (phase 1 in Korea: banks and bank-led consortia only).
+
+    \b
+    Examples:
+      wonledger issuer register kpay --asset KPAY --currency KRW
+    """
     asset = ctx.ledger().register_issuer(participant_id, code, currency)
     if ctx.json:
         emit_json({"issuer": participant_id, "asset": asset.code, "currency": asset.currency, "exponent": asset.exponent})
@@ -57,7 +68,13 @@ def issuer_register(ctx: Context, participant_id: str, code: str, currency: str)
 @json_option
 @pass_context
 def mint(ctx: Context, code: str, amount: str, holder: str, pay_with: str, tx_id: str | None) -> None:
-    """Mint AMOUNT of stablecoin ASSET to a holder who pays deposit tokens into the reserve."""
+    """Mint AMOUNT of stablecoin ASSET to a holder who pays deposit tokens into the reserve.
+
+    \b
+    Examples:
+      wonledger mint KRWS 1,000,000 --to alice --pay-with dKRW.hanriver
+      wonledger mint HKDS 500 --to kowloon-supply --pay-with dHKD.harbour
+    """
     ledger = ctx.ledger()
     minor = ledger.parse_amount(amount, code)
     report_receipt(ctx, ledger, ledger.mint(code, minor, holder, pay_with, tx_id=tx_id))
@@ -72,7 +89,12 @@ def mint(ctx: Context, code: str, amount: str, holder: str, pay_with: str, tx_id
 @json_option
 @pass_context
 def redeem(ctx: Context, code: str, amount: str, holder: str, to_asset: str, tx_id: str | None) -> None:
-    """Redeem AMOUNT of stablecoin ASSET for deposit tokens from the reserve, at par."""
+    """Redeem AMOUNT of stablecoin ASSET for deposit tokens from the reserve, at par.
+
+    \b
+    Examples:
+      wonledger redeem KRWS 400000 --from alice --to-asset dKRW.hanriver
+    """
     ledger = ctx.ledger()
     minor = ledger.parse_amount(amount, code)
     report_receipt(ctx, ledger, ledger.redeem(code, minor, holder, to_asset, tx_id=tx_id))
@@ -81,14 +103,27 @@ def redeem(ctx: Context, code: str, amount: str, holder: str, to_asset: str, tx_
 @click.group()
 @json_option
 def report() -> None:
-    """Reports over the whole ledger (`--json` may come before or after the report's name)."""
+    """Reports over the whole ledger (`--json` may come before or after the report's name).
+
+    \b
+    Examples:
+      wonledger report supply
+      wonledger report --json flows
+      wonledger report rejections --code OUTFLOW_LIMIT
+    """
 
 
-@report.command("supply")
+@report.command("supply", short_help="Each stablecoin's supply beside its reserve.")
 @json_option
 @pass_context
 def report_supply(ctx: Context) -> None:
-    """Each stablecoin's supply beside the reserve that backs it."""
+    """Each stablecoin's supply beside the reserve that backs it.
+
+    \b
+    Examples:
+      wonledger report supply
+      wonledger report supply --json
+    """
     ledger = ctx.ledger()
     rows = ledger.supply_report()
     if ctx.json:
