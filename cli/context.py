@@ -7,7 +7,6 @@ Nothing here imports the ledger library until a command asks for the ledger
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import click
@@ -16,12 +15,14 @@ if TYPE_CHECKING:
     from ledger import Ledger
 
 
-@dataclass
 class Context:
-    db_option: str | None = None
-    keys_option: str | None = None
-    json: bool = False
-    _ledger: Ledger | None = field(default=None, repr=False)
+    """The global options (as typed) and the ledger, opened on first use. A plain class: no import cost."""
+
+    def __init__(self, db_option: str | None = None, keys_option: str | None = None, json: bool = False) -> None:
+        self.db_option = db_option
+        self.keys_option = keys_option
+        self.json = json
+        self._ledger: Ledger | None = None
 
     @property
     def db(self) -> str:

@@ -21,9 +21,6 @@ import sys
 
 import click
 
-from cli.context import Context
-from cli.render import error_line
-
 INTERNAL_EXIT = 70
 
 
@@ -80,6 +77,12 @@ class WonledgerGroup(click.Group):
         command = getattr(loaded[0], attribute)
         command.short_help = summary  # the table is the one source of the summary
         return command
+
+    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[no-untyped-def, override]
+        # The terminal's width, found as shutil would find it but without importing shutil
+        # (and with it bz2, lzma and zlib): a tenth of `wonledger --help`'s time.
+        extra.setdefault("terminal_width", _terminal_width())
+        return super().make_context(info_name, args, parent=parent, **extra)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # The listing from the table alone: no command module is imported to print it.
@@ -159,9 +162,28 @@ class WonledgerGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, db: str | None, keys: str | None, as_json: bool) -> None:
     """wonledger: a signed, double-entry ledger for tokenized deposits and won stablecoins."""
+    from cli.context import Context  # not needed by `wonledger --help`, which never gets here
+
     state = Context(db_option=db, keys_option=keys, json=as_json)
     ctx.obj = state
     ctx.call_on_close(state.close)
+
+
+def error_line(code: str, message: str, as_json: bool) -> None:
+    from cli.render import error_line as write  # imported on the way out: help and success never pay for it
+
+    write(code, message, as_json)
+
+
+def _terminal_width() -> int:
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
 
 
 def _looks_negative(option: str) -> bool:

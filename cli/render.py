@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import sys
@@ -17,6 +16,8 @@ if TYPE_CHECKING:  # the library is imported by the commands that use it, not by
 
 
 def emit_json(obj: object) -> None:
+    import json  # here, not at the top: `wonledger --help` need not load it
+
     click.echo(json.dumps(obj, ensure_ascii=False, indent=None))
 
 
