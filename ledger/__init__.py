@@ -5,7 +5,6 @@ may change. Start with :class:`Ledger`.
 """
 
 from ledger.api import DEFAULT_DB, DEFAULT_KEYS, BreakerStatus, Info, Ledger, ResidentOutflow
-from ledger.audit import Checkpoint, StatementSummary, TrialBalanceRow
 from ledger.book import Book
 from ledger.errors import (
     AlreadyExists,
@@ -64,10 +63,34 @@ from ledger.model import (
     account_id,
 )
 from ledger.money import Asset, format_amount, parse_amount
-from ledger.proofs import ProofReport, verify_proof
-from ledger.reconcile import Break, Problem, ReconcileReport, VerifyReport
 from ledger.signing import KeyStore, canonical_bytes, tx_bytes
 from ledger.wire import parse_line
+
+#: Public names whose modules (statements, reconciliation, proofs: XML and CSV
+#: readers, Merkle trees) load on first use, so that a command that never
+#: audits never pays for importing them (PEP 562).
+_LAZY = {
+    "Checkpoint": "ledger.audit",
+    "StatementSummary": "ledger.audit",
+    "TrialBalanceRow": "ledger.audit",
+    "ProofReport": "ledger.proofs",
+    "verify_proof": "ledger.proofs",
+    "Break": "ledger.reconcile",
+    "Problem": "ledger.reconcile",
+    "ReconcileReport": "ledger.reconcile",
+    "VerifyReport": "ledger.reconcile",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ledger' has no attribute {name!r}")
+
 
 __all__ = [
     "Account",

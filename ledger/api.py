@@ -21,7 +21,7 @@ from decimal import Decimal
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 from zoneinfo import ZoneInfo
 
 from ledger import chain
@@ -74,13 +74,15 @@ from ledger.model import (
 )
 from ledger.money import Asset, format_amount, parse_amount, split_amount
 from ledger.names import did_you_mean
-from ledger.reconcile import VerifyReport, verify_ledger
 from ledger.registry import add_participant, open_account, register_issuer
 from ledger.signing import KeyStore, tx_bytes
 from ledger.store import Store, UnitOfWork, database_exists, safe_url, sqlite_path
 from ledger.wire import parse_tx
 from ledger.world import funding_txs, load_registry, participant_key, world_data
-from ledger import audit
+
+if TYPE_CHECKING:
+    from ledger import audit
+    from ledger.reconcile import VerifyReport
 
 DEFAULT_DB = "sqlite:///wonledger.db"
 DEFAULT_KEYS = "wonledger-keys"
@@ -169,6 +171,8 @@ class Ledger:
             store._check_schema()
             ledger = cls(store, KeyStore(keys), clock)
             load_registry(store, ledger.keys, data)
+            from ledger import audit  # here: commands that never audit never import it
+
             audit.ensure_operator_key(store, ledger.keys)  # signs checkpoints (ledger.audit)
             for outcome in ledger.book.submit_many([ledger.sign(tx) for tx in funding_txs(store.ledger_id, data, {a.code: a.exponent for a in ledger.assets()})]):
                 if isinstance(outcome, LedgerError):
@@ -657,6 +661,8 @@ class Ledger:
         return [_journal_entry(stored, status) for stored, _legs, status in rows]
 
     def verify(self, progress: Callable[[int], None] | None = None) -> VerifyReport:
+        from ledger.reconcile import verify_ledger  # imported when used: most commands never verify
+
         return verify_ledger(self.store, progress)
 
     # -- reconciliation and audit proofs (see ledger.audit) ----------------
@@ -665,21 +671,31 @@ class Ledger:
         progress: Callable[[int, int], None] | None = None,
     ) -> audit.StatementSummary:
         """Write ``account``'s camt.053 or CSV statement for the dates [since, until] to ``out``."""
+        from ledger import audit  # imported when used, like verify
+
         return audit.write_statement(self, account, fmt, out, since, until, progress)
 
     def reconcile(self, stream: BinaryIO, account: str, tolerance_days: int = 1, progress: Callable[[int], None] | None = None) -> audit.ReconcileReport:
         """Match a statement (camt.053 or CSV, streamed) against ``account``'s legs."""
+        from ledger import audit  # imported when used, like verify
+
         return audit.reconcile(self, stream, account, tolerance_days, progress)
 
     def trial_balance(self) -> list[audit.TrialBalanceRow]:
+        from ledger import audit  # imported when used, like verify
+
         return audit.trial_balance(self)
 
     def checkpoint(self) -> tuple[audit.Checkpoint, bool]:
         """Sign a checkpoint at the journal's head (returns it and whether it is new)."""
+        from ledger import audit  # imported when used, like verify
+
         return audit.make_checkpoint(self)
 
     def proof(self, tx_id: str) -> dict[str, object]:
         """``tx_id``'s inclusion proof against the latest checkpoint, as JSON (check with ``verify_proof``)."""
+        from ledger import audit  # imported when used, like verify
+
         return audit.build_proof(self, tx_id)
 
     def parse_amount(self, text: str, asset: str) -> int:
@@ -726,6 +742,8 @@ class Ledger:
 
     def operator_key(self) -> str | None:
         """The operator's public key (base64url) that signs checkpoints, None before the first."""
+        from ledger import audit
+
         return self.store.reading(lambda uow: uow.meta(audit.OPERATOR_META))
 
     def history_stream(

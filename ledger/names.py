@@ -5,12 +5,13 @@ Only consulted after a lookup has failed, so a correct name costs nothing.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
 def did_you_mean(name: str, candidates: Iterable[str], n: int = 3) -> str:
     """``"; did you mean X?"`` (or ``"X or Y"``) for the closest known names, else ``""``."""
+    import difflib  # only after a lookup failed
+
     pool = list(dict.fromkeys(candidates))
     close = difflib.get_close_matches(name, pool, n=n, cutoff=0.6)
     if not close:
