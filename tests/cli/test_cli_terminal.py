@@ -223,3 +223,11 @@ def _posted(ledger: Ledger, tx_id: str) -> bool:
 
     result = CliRunner(env={"WONLEDGER_DB": None, "WONLEDGER_KEYS": None}).invoke(cli, ["--db", ledger.db, "--keys", str(ledger.keys), "--json", "tx", "show", tx_id])
     return result.exit_code == 0
+
+
+def test_bench_at_a_terminal_shows_its_progress_and_prints_its_figures_on_stdout(sh: Ledger, terminal: Terminal) -> None:
+    proc = start(sh, ["bench", "--count", "50", "--rounds", "1"], terminal, subprocess.DEVNULL)
+    code, out, screen = finish(proc, terminal)
+    assert code == 0, screen
+    assert "signing the batch" in screen and "timing floor and ingest" in screen and "100%" in screen, screen
+    assert "ingest (wonledger submit)" in out and "signing the batch" not in out
