@@ -21,6 +21,7 @@ A failure names the section, the command, what it printed and how it ended.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -169,3 +170,12 @@ def test_every_shell_block_of_the_readme_runs_in_order_in_a_fresh_directory(tmp_
                 f"  stderr: {stderr.strip()[-600:]}\n  stdout: {stdout.strip()[-300:]}"
             )
     assert not failures, f"{len(failures)} of {len(runnable)} README commands did not do what the README says:\n\n" + "\n\n".join(failures)
+
+    # What the README says a command did, beyond its exit code: a `pay` between customers
+    # of two banks settles between the banks in wKRW (it once became a same-bank transfer).
+    pays = [re.search(r"--id (\S+)", c.text) for c in runnable if c.text.startswith("wonledger pay ")]
+    assert any(pays), "no `wonledger pay ... --id ID` in the README to check"
+    for found in filter(None, pays):
+        shown = subprocess.run(["wonledger", "--json", "tx", "show", found.group(1)], cwd=work, env=env, capture_output=True, text=True, check=True)
+        assets = [leg["asset"] for leg in json.loads(shown.stdout)["legs"]]
+        assert "wKRW" in assets, f"README's pay {found.group(1)} did not cross banks: legs in {assets}"
