@@ -161,7 +161,15 @@ class WonledgerGroup(click.Group):
 @click.version_option(package_name="wonledger", prog_name="wonledger")
 @click.pass_context
 def cli(ctx: click.Context, db: str | None, keys: str | None, as_json: bool) -> None:
-    """wonledger: a signed, double-entry ledger for tokenized deposits and won stablecoins."""
+    """wonledger: a signed, double-entry ledger for tokenized deposits and won stablecoins.
+
+    \b
+    Start here:
+      wonledger init                        # ./wonledger.db and ./wonledger-keys/
+      wonledger balance alice
+      wonledger pay alice seoul-exports 250000 --memo "invoice 7"
+      wonledger COMMAND --help              # each command's help ends with examples
+    """
     from cli.context import Context  # not needed by `wonledger --help`, which never gets here
 
     state = Context(db_option=db, keys_option=keys, json=as_json)
