@@ -78,6 +78,13 @@ class WonledgerGroup(click.Group):
         command.short_help = summary  # the table is the one source of the summary
         return command
 
+    def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[no-untyped-def, override]
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand:
+            # click suggests from the loaded commands only; ours are in the table
+            raise click.exceptions.NoSuchCommand(str(args[0]), possibilities=list(COMMANDS), ctx=ctx) from None
+
     def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[no-untyped-def, override]
         # The terminal's width, found as shutil would find it but without importing shutil
         # (and with it bz2, lzma and zlib): a tenth of `wonledger --help`'s time.

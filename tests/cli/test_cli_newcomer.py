@@ -244,3 +244,8 @@ def test_history_memory_stays_flat_however_long_the_account(wl: Ledger) -> None:
     assert long < short * 1.25, (short, long)
     shown = CliRunner().invoke(cli, ["--db", wl.db, "--keys", str(wl.keys), "--json", "history", ALICE, "--limit", "1"]).output
     assert json.loads(shown)["transactions"][-1]["id"] == "m-5999"
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("balanse", "balance"), ("hodl", "hold"), ("verfy", "verify")])
+def test_a_mistyped_command_gets_the_command_meant_though_commands_load_lazily(wl: Ledger, typed: str, meant: str) -> None:
+    assert f"Did you mean '{meant}'?" in wl(typed, "x").error("BAD_INPUT", exit_code=2)
