@@ -6,8 +6,7 @@ import click
 
 from cli.commands.payments import report_receipt
 from cli.context import Context, json_option, pass_context
-from cli.render import emit_json, table
-from ledger import format_amount
+from cli.render import amounts, emit_json, table
 
 
 @click.group()
@@ -130,18 +129,10 @@ def report_supply(ctx: Context) -> None:
         emit_json({"assets": rows})
         return
     exponents = {a.code: a.exponent for a in ledger.assets()}
+    supply = amounts([(r["supply"], exponents[r["asset"]]) for r in rows])
+    reserve = amounts([(r["reserve"], exponents[r["asset"]]) for r in rows])
     table(
-        [
-            (
-                r["asset"],
-                r["issuer"],
-                format_amount(r["supply"], exponents[r["asset"]]),
-                format_amount(r["reserve"], exponents[r["asset"]]),
-                ", ".join(r["reserve_assets"]),
-                r["ratio"] or "-",
-            )
-            for r in rows
-        ],
+        [(r["asset"], r["issuer"], s, v, ", ".join(r["reserve_assets"]), r["ratio"] or "-") for r, s, v in zip(rows, supply, reserve)],
         ("asset", "issuer", "supply", "reserve", "held in", "ratio"),
         right=(2, 3, 5),
     )
