@@ -15,6 +15,7 @@ import os
 import select
 import signal
 import subprocess
+import sys
 import termios
 import time
 from collections.abc import Sequence
@@ -25,13 +26,20 @@ import pytest
 import rfc8785
 from cryptography.hazmat.primitives import serialization
 
-from conftest import WONLEDGER, clean_env
-
 if TYPE_CHECKING:
     from conftest import Ledger
 
+#: The console script installed beside the interpreter running the tests.
+WONLEDGER = str(Path(sys.executable).parent / "wonledger")
 ALICE = "alice:dKRW.hanriver"
 BANK = "hanriver:dKRW.hanriver"
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The inherited environment without any WONLEDGER_* variable, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WONLEDGER_")}
+    env.update(extra)
+    return env
 
 
 class Terminal:
