@@ -95,3 +95,18 @@ def test_a_command_imports_only_its_own_module() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True).stdout
     assert out.strip().endswith("LOADED ['cli.commands', 'cli.commands.lists']") or out.strip().endswith("LOADED ['cli.commands.lists']"), out
+
+
+def test_every_command_defined_in_cli_commands_is_in_the_lazy_table() -> None:
+    """A command added with `@click.command()` in cli/commands/ needs a line in cli.main.COMMANDS too,
+    or `wonledger` never offers it (commands are not registered with add_command any more)."""
+    import importlib
+    import pkgutil
+
+    import cli.commands
+
+    modules = [importlib.import_module(f"cli.commands.{info.name}") for info in pkgutil.iter_modules(cli.commands.__path__)]
+    commands = [value for module in modules for value in vars(module).values() if isinstance(value, click.Command)]
+    subcommands = {id(sub) for group in commands if isinstance(group, click.Group) for sub in group.commands.values()}
+    missing = sorted({c.name or "" for c in commands if id(c) not in subcommands and c.name not in COMMANDS})
+    assert not missing, f"commands defined in cli/commands but missing from cli.main.COMMANDS: {missing}"
