@@ -1,25 +1,48 @@
-"""What every command shares: the global options and the ledger they name."""
+"""What every command shares: the global options and the ledger they name.
+
+Nothing here imports the ledger library until a command asks for the ledger
+(or for the defaults, which the library defines), so `--help` stays quick.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import click
 
-from ledger import DEFAULT_DB, DEFAULT_KEYS, Ledger
+if TYPE_CHECKING:
+    from ledger import Ledger
 
 
-@dataclass
 class Context:
-    db: str = DEFAULT_DB
-    keys: str = DEFAULT_KEYS
-    json: bool = False
-    _ledger: Ledger | None = field(default=None, repr=False)
+    """The global options (as typed) and the ledger, opened on first use. A plain class: no import cost."""
+
+    def __init__(self, db_option: str | None = None, keys_option: str | None = None, json: bool = False) -> None:
+        self.db_option = db_option
+        self.keys_option = keys_option
+        self.json = json
+        self._ledger: Ledger | None = None
+
+    @property
+    def db(self) -> str:
+        """--db, else $WONLEDGER_DB, else the library's default (./wonledger.db)."""
+        from ledger import DEFAULT_DB
+
+        return self.db_option or os.environ.get("WONLEDGER_DB") or DEFAULT_DB
+
+    @property
+    def keys(self) -> str:
+        """--keys, else $WONLEDGER_KEYS, else the library's default (./wonledger-keys)."""
+        from ledger import DEFAULT_KEYS
+
+        return self.keys_option or os.environ.get("WONLEDGER_KEYS") or DEFAULT_KEYS
 
     def ledger(self) -> Ledger:
         """Open the ledger on first use (nothing connects before a command runs)."""
         if self._ledger is None:
+            from ledger import Ledger
+
             self._ledger = Ledger.open(self.db, self.keys)
         return self._ledger
 
@@ -29,15 +52,11 @@ class Context:
             self._ledger = None
 
 
-def defaults() -> tuple[str, str]:
-    return os.environ.get("WONLEDGER_DB") or DEFAULT_DB, os.environ.get("WONLEDGER_KEYS") or DEFAULT_KEYS
-
-
 pass_context = click.make_pass_decorator(Context)
 
 
 def json_option(command):  # type: ignore[no-untyped-def]
-    """Let `--json` follow the command as well as precede it."""
+    """Let `--json` follow the command (and, on a group, come before its subcommand) as well as precede it."""
 
     def turn_on(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
         if value:

@@ -1,4 +1,10 @@
-"""The `wonledger` entry point: global options, and errors turned into exit codes in one place.
+"""The `wonledger` entry point: global options, the command table, and errors turned into exit codes in one place.
+
+Commands are loaded lazily: `wonledger --help` lists them from the table
+below without importing any command module (nor the ledger library, nor
+SQLAlchemy), and `wonledger COMMAND` imports only COMMAND's module. This is
+click's documented pattern for lazy subcommands; the one-line summaries live
+in the table so that the listing needs nothing else.
 
 Every failure reaches the user as one line ``error: CODE: message`` on
 stderr (and ``{"error": {...}}`` on stdout with ``--json``) with the exit
@@ -9,29 +15,88 @@ see one for an unexpected failure).
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
 import click
 
-from cli.commands.audit import checkpoint, proof, reconcile, statement, verify_consistency_command, verify_proof_command
-from cli.commands.crossborder import quote, send, swap
-from cli.commands.demo import demo
-from cli.commands.deposits import deposit, pay, withdraw
-from cli.commands.stablecoins import issuer, mint, redeem, report
-from cli.commands.journal import history, submit, tx, verify
-from cli.commands.keys import keys
-from cli.commands.payments import post, reverse, transfer, void
-from cli.commands.registry import account, balance, info, init, participant
-from cli.commands.tools import bench
-from cli.context import Context, defaults
-from cli.render import error_line
-from ledger import LedgerError
-
 INTERNAL_EXIT = 70
 
 
+#: name -> (module, attribute, one-line summary shown by `wonledger --help`).
+#: `report` gathers subcommands from three modules, listed after the first.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": ("cli.commands.registry", "init", "Create the ledger: schema, default world, keys."),
+    "info": ("cli.commands.registry", "info", "Ledger id, database, schema, counts, operator key."),
+    "participant": ("cli.commands.registry", "participant", "List, show or add participants."),
+    "account": ("cli.commands.registry", "account", "Open and list accounts."),
+    "asset": ("cli.commands.lists", "asset", "List the assets and who issues them."),
+    "balance": ("cli.commands.registry", "balance", "Balances of accounts, or of all of an owner's."),
+    "deposit": ("cli.commands.deposits", "deposit", "A bank tokenizes a customer's deposit."),
+    "withdraw": ("cli.commands.deposits", "withdraw", "Deposit tokens back into an ordinary deposit."),
+    "pay": ("cli.commands.deposits", "pay", "Pay a resident in deposit tokens, across banks too."),
+    "issuer": ("cli.commands.stablecoins", "issuer", "Register or list stablecoin issuers."),
+    "mint": ("cli.commands.stablecoins", "mint", "Mint stablecoins against deposit tokens, at par."),
+    "redeem": ("cli.commands.stablecoins", "redeem", "Redeem stablecoins for deposit tokens, at par."),
+    "report": ("cli.commands.stablecoins,cli.commands.crossborder,cli.commands.audit", "report", "Supply, trial balance, flows, rejections."),
+    "quote": ("cli.commands.crossborder", "quote", "The dealer's firm quote between two stablecoins."),
+    "swap": ("cli.commands.crossborder", "swap", "Exchange stablecoins with the dealer (PvP)."),
+    "send": ("cli.commands.crossborder", "send", "Send won deposit tokens abroad in one transaction."),
+    "transfer": ("cli.commands.payments", "transfer", "Move an amount between two accounts (or hold it)."),
+    "hold": ("cli.commands.lists", "hold", "List pending holds and when they expire."),
+    "post": ("cli.commands.payments", "post", "Post a hold, whole or in part (the rest is released)."),
+    "void": ("cli.commands.payments", "void", "Void a hold: release all of it."),
+    "reverse": ("cli.commands.payments", "reverse", "Undo a transaction with a new one."),
+    "history": ("cli.commands.journal", "history", "The transactions that touched an account."),
+    "tx": ("cli.commands.journal", "tx", "Show one transaction as the journal holds it."),
+    "submit": ("cli.commands.journal", "submit", "Ingest signed JSON lines (idempotent)."),
+    "verify": ("cli.commands.journal", "verify", "Replay the journal; compare every table with it."),
+    "statement": ("cli.commands.audit", "statement", "An account's statement as camt.053 or CSV."),
+    "reconcile": ("cli.commands.audit", "reconcile", "Match a statement to an account; list breaks."),
+    "checkpoint": ("cli.commands.audit", "checkpoint", "The operator signs the journal's Merkle root."),
+    "proof": ("cli.commands.audit", "proof", "A transaction's offline inclusion proof."),
+    "verify-proof": ("cli.commands.audit", "verify_proof_command", "Check an inclusion proof offline."),
+    "verify-consistency": ("cli.commands.audit", "verify_consistency_command", "Check offline that a checkpoint extends an older one."),
+    "keys": ("cli.commands.keys", "keys", "Make, rotate, revoke or list a participant's keys."),
+    "demo": ("cli.commands.demo", "demo", "Settlement timing: correspondent vs stablecoin."),
+    "bench": ("cli.commands.tools", "bench", "Batch ingest throughput on this machine."),
+}
+
+
 class WonledgerGroup(click.Group):
+    """The top-level group: commands from :data:`COMMANDS`, imported when first needed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        modules, attribute, summary = COMMANDS[cmd_name]
+        loaded = [importlib.import_module(name) for name in modules.split(",")]
+        command = getattr(loaded[0], attribute)
+        command.short_help = summary  # the table is the one source of the summary
+        return command
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[no-untyped-def, override]
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand:
+            # click suggests from the loaded commands only; ours are in the table
+            raise click.exceptions.NoSuchCommand(str(args[0]), possibilities=list(COMMANDS), ctx=ctx) from None
+
+    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[no-untyped-def, override]
+        # The terminal's width, found as shutil would find it but without importing shutil
+        # (and with it bz2, lzma and zlib): a tenth of `wonledger --help`'s time.
+        extra.setdefault("terminal_width", _terminal_width())
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # The listing from the table alone: no command module is imported to print it.
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, COMMANDS[name][2]) for name in self.list_commands(ctx)])
+
     def main(self, args=None, prog_name=None, **extra):  # type: ignore[no-untyped-def, override]
         args = list(sys.argv[1:] if args is None else args)
         as_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
@@ -49,22 +114,37 @@ class WonledgerGroup(click.Group):
         try:
             code = super().main(args=args, prog_name=prog_name or "wonledger", standalone_mode=False, **extra)
             sys.exit(code if isinstance(code, int) else 0)
-        except LedgerError as exc:
-            error_line(exc.code, exc.message, as_json)
-            sys.exit(exc.exit_code)
+        except click.exceptions.NoSuchOption as exc:
+            if _looks_negative(exc.option_name):
+                # `transfer a b -1`: click reads -1 as an option; it is an amount, and amounts are positive
+                error_line(
+                    "BAD_AMOUNT",
+                    f"{exc.option_name}... is a negative amount; amounts are positive (to move money back, swap FROM and TO, or `reverse` the transaction)",
+                    as_json,
+                )
+                sys.exit(2)
+            error_line("BAD_INPUT", exc.format_message() + _hint(exc), as_json)
+            sys.exit(2)
         except click.exceptions.NoArgsIsHelpError as exc:
             # A bare `wonledger` (or a bare group) asks what there is: help, not an error.
             click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
             sys.exit(0)
         except click.ClickException as exc:
-            hint = f" (see 'wonledger {exc.ctx.command_path.partition(' ')[2]} --help')".replace("  ", " ") if getattr(exc, "ctx", None) else ""
-            error_line("BAD_INPUT", exc.format_message() + hint, as_json)
+            error_line("BAD_INPUT", exc.format_message() + _hint(exc), as_json)
             sys.exit(2 if exc.exit_code == 1 else exc.exit_code)
-        except click.exceptions.Abort:
-            error_line("INTERRUPTED", "stopped before finishing; nothing half-done was kept", as_json)
-            sys.exit(130)
-        except KeyboardInterrupt:
-            error_line("INTERRUPTED", "stopped before finishing; nothing half-done was kept", as_json)
+        except (click.exceptions.Abort, KeyboardInterrupt) as exc:
+            # click turns Ctrl-C into Abort, keeping the KeyboardInterrupt as its cause
+            done = getattr(exc.__cause__ or exc, "result", None)  # a batch ingest says how far it got
+            if done is None:
+                error_line("INTERRUPTED", "stopped before finishing; nothing half-done was kept", as_json)
+            else:
+                error_line(
+                    "INTERRUPTED",
+                    f"stopped by Ctrl-C: {done.posted:,} line(s) had posted, {done.duplicates:,} were duplicates and "
+                    f"{len(done.rejected):,} were refused before it; the chunk in flight was rolled back whole. "
+                    "Run the same command on the same input to post the rest (what landed comes back as duplicates)",
+                    as_json,
+                )
             sys.exit(130)
         except BrokenPipeError:
             # The reader went away (e.g. `| head`); say nothing more.
@@ -72,6 +152,10 @@ class WonledgerGroup(click.Group):
             os.dup2(devnull, sys.stdout.fileno())
             sys.exit(1)
         except Exception as exc:  # the last line of defence: no traceback for users
+            errors = sys.modules.get("ledger.errors")  # imported by whichever command ran, if any
+            if errors is not None and isinstance(exc, errors.LedgerError):
+                error_line(exc.code, exc.message, as_json)
+                sys.exit(exc.exit_code)
             if os.environ.get("WONLEDGER_DEBUG"):
                 raise
             error_line("INTERNAL", f"{type(exc).__name__}: {exc} (a bug in wonledger; WONLEDGER_DEBUG=1 shows where)", as_json)
@@ -85,16 +169,49 @@ class WonledgerGroup(click.Group):
 @click.version_option(package_name="wonledger", prog_name="wonledger")
 @click.pass_context
 def cli(ctx: click.Context, db: str | None, keys: str | None, as_json: bool) -> None:
-    """wonledger: a signed, double-entry ledger for tokenized deposits and won stablecoins."""
-    default_db, default_keys = defaults()
-    state = Context(db=db or default_db, keys=keys or default_keys, json=as_json)
+    """wonledger: a signed, double-entry ledger for tokenized deposits and won stablecoins.
+
+    \b
+    Start here:
+      wonledger init                        # ./wonledger.db and ./wonledger-keys/
+      wonledger balance alice
+      wonledger pay alice seoul-exports 250000 --memo "invoice 7"
+      wonledger COMMAND --help              # each command's help ends with examples
+    """
+    from cli.context import Context  # not needed by `wonledger --help`, which never gets here
+
+    state = Context(db_option=db, keys_option=keys, json=as_json)
     ctx.obj = state
     ctx.call_on_close(state.close)
 
 
-for command in (init, info, participant, account, balance, deposit, withdraw, pay, issuer, mint, redeem, report, quote, swap, send, transfer, post, void, reverse, history, tx, submit, verify, bench, statement, reconcile, checkpoint, proof, verify_proof_command, verify_consistency_command, demo):
-    cli.add_command(command)
-cli.add_command(keys)
+def error_line(code: str, message: str, as_json: bool) -> None:
+    from cli.render import error_line as write  # imported on the way out: help and success never pay for it
+
+    write(code, message, as_json)
+
+
+def _terminal_width() -> int:
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+def _looks_negative(option: str) -> bool:
+    body = option[1:].replace(",", "").replace("_", "")
+    return body.replace(".", "", 1).isdigit()
+
+
+def _hint(exc: click.ClickException) -> str:
+    ctx = getattr(exc, "ctx", None)
+    if ctx is None:
+        return ""
+    return f" (see 'wonledger {ctx.command_path.partition(' ')[2]} --help')".replace("  ", " ")
 
 
 def _is_utf8(text: str) -> bool:

@@ -11,13 +11,17 @@ a visible escape; JSON output escapes the same characters as ``\\uXXXX``.
 
 from __future__ import annotations
 
-import json
+import os
+import stat
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, BinaryIO
 
 import click
 
-from ledger import Account, Asset, JournalEntry, Receipt, format_amount
+if TYPE_CHECKING:  # the library is imported by the commands that use it, not by `--help`
+    from ledger import Account, Asset, JournalEntry, Ledger, Receipt
 
 
 def _escape(ch: str) -> str:
@@ -37,6 +41,8 @@ _JSON_UNSAFE = {c: f"\\u{c:04x}" for c in (*range(0x7F, 0xA0), 0x2028, 0x2029, 0
 
 
 def emit_json(obj: object) -> None:
+    import json  # here, not at the top: `wonledger --help` need not load it
+
     # These characters can only stand inside JSON strings, where \uXXXX means the same character.
     click.echo(json.dumps(obj, ensure_ascii=False, indent=None).translate(_JSON_UNSAFE))
 
@@ -47,7 +53,34 @@ def echo(line: str) -> None:
 
 
 def money(minor: int, asset: Asset) -> str:
+    from ledger import format_amount
+
     return f"{format_amount(minor, asset.exponent)} {asset.code}"
+
+
+def amounts(values: Sequence[tuple[int, int] | None]) -> list[str]:
+    """A column of amounts ``(minor units, exponent)`` as text whose decimal points line up once right-aligned.
+
+    Whole-unit amounts (KRW) get blanks where cents would be, so that in a
+    column mixing KRW and HKD the units digits sit one above another. None is
+    a blank cell (nothing held, say), never a zero.
+    """
+    from ledger import format_amount
+
+    widest = max((exponent + 1 if exponent else 0 for _, exponent in (v for v in values if v is not None)), default=0)
+    out = []
+    for value in values:
+        if value is None:
+            out.append("")
+            continue
+        minor, exponent = value
+        out.append(format_amount(minor, exponent) + " " * (widest - (exponent + 1 if exponent else 0)))
+    return out
+
+
+def count(n: int, one: str, many: str | None = None) -> str:
+    """``1 entry``, ``100,016 entries``: counts with thousands separators, like amounts."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
 def table(rows: Sequence[Sequence[str]], headers: Sequence[str], right: Sequence[int] = ()) -> None:
@@ -75,7 +108,28 @@ def account_json(a: Account) -> dict[str, object]:
     }
 
 
-def tx_json(entry: JournalEntry, receipt: Receipt | None = None) -> dict[str, object]:
+def entry_details(ledger: Ledger, entry: JournalEntry) -> dict[str, object]:
+    """What the journal entry alone does not say: who reversed it, when a hold expires, what a partial post released."""
+    out: dict[str, object] = {}
+    reversal = ledger.reversals_of([entry.tx.id]).get(entry.tx.id)
+    if reversal is not None:
+        out["reversed_by"] = reversal
+    if entry.tx.kind == "hold":
+        expires = ledger.hold_expiry(entry.tx.id)
+        if expires is not None:
+            out["expires_at"] = expires
+    if entry.tx.kind == "post" and entry.tx.ref:
+        held = ledger.transaction(entry.tx.ref).tx.legs
+        posted = {(leg.debit, leg.credit, leg.asset): leg.amount for leg in entry.tx.legs}
+        released = [
+            {"account": leg.debit, "asset": leg.asset, "amount": leg.amount - posted.get((leg.debit, leg.credit, leg.asset), 0)}
+            for leg in held
+        ]
+        out["released"] = [r for r in released if r["amount"] > 0]
+    return out
+
+
+def tx_json(entry: JournalEntry, receipt: Receipt | None = None, details: dict[str, object] | None = None) -> dict[str, object]:
     out: dict[str, object] = {
         "id": entry.tx.id,
         "kind": entry.tx.kind,
@@ -93,20 +147,35 @@ def tx_json(entry: JournalEntry, receipt: Receipt | None = None) -> dict[str, ob
         out["quote"] = entry.tx.quote.to_wire()
     if entry.tx.travel is not None:
         out["travel"] = entry.tx.travel.to_wire()
+    if details:
+        out.update(details)
     if receipt is not None:
         out["duplicate"] = receipt.duplicate
     return out
 
 
-def show_tx(entry: JournalEntry, assets: dict[str, Asset], receipt: Receipt | None = None) -> None:
+def shown_status(entry: JournalEntry, details: dict[str, object]) -> str:
+    """The status as a person reads it: a posted transaction that was undone says so."""
+    if "reversed_by" in details:
+        return "reversed"
+    return entry.status
+
+
+def show_tx(entry: JournalEntry, assets: dict[str, Asset], receipt: Receipt | None = None, details: dict[str, object] | None = None) -> None:
+    details = details or {}
     note = "  (already in the journal: nothing new was posted)" if receipt is not None and receipt.duplicate else ""
-    echo(f"{entry.status:<8} {entry.tx.id}  {entry.tx.kind}  seq {entry.seq}  {entry.at}{note}")
+    echo(f"{shown_status(entry, details):<8} {entry.tx.id}  {entry.tx.kind}  seq {entry.seq:,}  {entry.at}{note}")
+    if "reversed_by" in details:
+        echo(f"  reversed by {details['reversed_by']} (its legs were moved back)")
     if entry.tx.ref:
         echo(f"  ref:    {entry.tx.ref}")
     for leg in entry.tx.legs:
         echo(f"  {money(leg.amount, assets[leg.asset])}  {leg.debit} -> {leg.credit}")
     if entry.tx.timeout_s is not None:
-        echo(f"  hold:   {entry.tx.timeout_s} s")
+        expires = details.get("expires_at")
+        echo(f"  hold:   {entry.tx.timeout_s:,} s" + (f", expires {expires}" if expires else ""))
+    for r in details.get("released", ()):  # type: ignore[attr-defined]
+        echo(f"  released: {money(r['amount'], assets[r['asset']])} back to {r['account']} (the rest of the hold)")
     if entry.tx.quote is not None:
         q = entry.tx.quote
         echo(f"  quote:  {q.id} at {q.rate}, firm until {q.expires_at}")
@@ -132,3 +201,44 @@ def error_line(code: str, message: str, as_json: bool) -> None:
 
 def stderr_is_terminal() -> bool:
     return sys.stderr.isatty()
+
+
+def progress_bar(stack: ExitStack, label: str, length: int | None) -> Callable[[int], None] | None:
+    """An ``update(n)`` for a progress bar on stderr when a person watches it, else None.
+
+    ``length`` is the bytes (or steps) expected; None when the input is a pipe,
+    whose length nobody knows: then the bar pulses and counts what was read
+    (click's bar needs an iterable to go without a length).
+    """
+    if not stderr_is_terminal():
+        return None
+    if length is not None:
+        return stack.enter_context(click.progressbar(length=length, label=label, file=sys.stderr)).update
+    read = [0]
+
+    def unsized() -> Iterator[int]:
+        yield from ()
+
+    bar = stack.enter_context(
+        click.progressbar(unsized(), label=label, file=sys.stderr, show_eta=False, item_show_func=lambda n: f"{n or 0:,} bytes read")
+    )
+
+    def update(n: int) -> None:
+        read[0] += n
+        bar.update(n, read[0])
+
+    return update
+
+
+def input_size(stream: BinaryIO) -> int | None:
+    """Bytes left in ``stream`` when it is a regular file (`< batch.jsonl`), None for a pipe or terminal."""
+    try:
+        info = os.fstat(stream.fileno())
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    try:
+        return max(info.st_size - stream.tell(), 0)
+    except OSError:
+        return info.st_size

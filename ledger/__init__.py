@@ -4,9 +4,7 @@ The public surface is what ``__all__`` lists; everything else is internal and
 may change. Start with :class:`Ledger`.
 """
 
-from ledger.anchors import Anchor, read_checkpoint, read_operator_key
 from ledger.api import DEFAULT_DB, DEFAULT_KEYS, BreakerStatus, Info, Ledger, ResidentOutflow, make_participant_key, parse_public_key
-from ledger.audit import StatementSummary, TrialBalanceRow, load_account_map, validate_statement
 from ledger.book import Book
 from ledger.errors import (
     AlreadyExists,
@@ -67,10 +65,41 @@ from ledger.model import (
     account_id,
 )
 from ledger.money import Asset, format_amount, parse_amount
-from ledger.proofs import Checkpoint, ConsistencyReport, ProofReport, verify_consistency, verify_proof
-from ledger.reconcile import Break, Problem, ReconcileReport, VerifyReport
 from ledger.signing import KeyStore, canonical_bytes, tx_bytes
 from ledger.wire import parse_line
+
+#: Public names whose modules (statements, reconciliation, proofs: XML and CSV
+#: readers, Merkle trees) load on first use, so that a command that never
+#: audits never pays for importing them (PEP 562).
+_LAZY = {
+    "Anchor": "ledger.anchors",
+    "read_checkpoint": "ledger.anchors",
+    "read_operator_key": "ledger.anchors",
+    "StatementSummary": "ledger.audit",
+    "TrialBalanceRow": "ledger.audit",
+    "load_account_map": "ledger.audit",
+    "validate_statement": "ledger.audit",
+    "Checkpoint": "ledger.proofs",
+    "ConsistencyReport": "ledger.proofs",
+    "ProofReport": "ledger.proofs",
+    "verify_consistency": "ledger.proofs",
+    "verify_proof": "ledger.proofs",
+    "Break": "ledger.reconcile",
+    "Problem": "ledger.reconcile",
+    "ReconcileReport": "ledger.reconcile",
+    "VerifyReport": "ledger.reconcile",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ledger' has no attribute {name!r}")
+
 
 __all__ = [
     "Account",

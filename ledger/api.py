@@ -15,12 +15,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 from zoneinfo import ZoneInfo
 
 from ledger import chain
@@ -73,9 +73,7 @@ from ledger.model import (
     check_id,
 )
 from ledger.money import Asset, format_amount, parse_amount, split_amount
-from ledger.anchors import Anchor, verify_anchored
-from ledger.proofs import Checkpoint
-from ledger.reconcile import VerifyReport
+from ledger.names import did_you_mean
 from ledger.registry import asset_tx, issuer_tx, open_tx, registration_tx
 from ledger.rules import RegistryLookup, required_signers
 from ledger.signing import KeyStore, public_bytes, tx_bytes, unb64url
@@ -83,7 +81,12 @@ from ledger.store import Store, UnitOfWork, database_exists, safe_url, sqlite_pa
 from ledger.wire import parse_tx
 from ledger.upgrade import freeze_registry
 from ledger.world import default_registrar, participant_key, world_data, world_entries
-from ledger import audit
+
+if TYPE_CHECKING:
+    from ledger import audit
+    from ledger.anchors import Anchor
+    from ledger.proofs import Checkpoint
+    from ledger.reconcile import VerifyReport
 
 DEFAULT_DB = "sqlite:///wonledger.db"
 DEFAULT_KEYS = "wonledger-keys"
@@ -114,6 +117,16 @@ class BreakerStatus:
     threshold: int
     halted_until: str | None
     last_trip: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingHold:
+    """A hold still pending: its legs and when it expires (ISO 8601 UTC)."""
+
+    id: str
+    seq: int
+    expires_at: str
+    legs: tuple[Leg, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +184,8 @@ class Ledger:
             for outcome in ledger.book.submit_many(entries) if entries else ():
                 if isinstance(outcome, LedgerError):
                     raise outcome
+            from ledger import audit  # here: commands that never audit never import it
+
             audit.ensure_operator_key(ledger)  # signs checkpoints (ledger.audit)
         except BaseException:
             if store is not None:
@@ -211,7 +226,7 @@ class Ledger:
     def participant(self, pid: str) -> Participant:
         found = self.store.reading(lambda uow: uow.participant(pid))
         if found is None:
-            raise UnknownParticipant(f"no participant {pid}")
+            raise UnknownParticipant(f"no participant {pid}" + did_you_mean(pid, (p.id for p in self.participants())))
         return found
 
     def add_participant(self, pid: str, kind: str, jurisdiction: str, resident: bool = True, by: str | None = None) -> Participant:
@@ -263,7 +278,7 @@ class Ledger:
     def asset(self, code: str) -> Asset:
         found = self.store.reading(lambda uow: uow.asset(code))
         if found is None:
-            raise UnknownAsset(f"no asset {code}")
+            raise UnknownAsset(f"no asset {code}" + did_you_mean(code, (a.code for a in self.assets())))
         return found
 
     def accounts(self, owner: str | None = None, asset: str | None = None) -> list[Account]:
@@ -278,7 +293,7 @@ class Ledger:
         now = chain.iso(self.book.clock())
         found = self.store.reading(lambda uow: uow.released(list(uow.accounts([account_id]).values()), now))
         if not found:
-            raise UnknownAccount(f"no account {account_id}")
+            raise UnknownAccount(f"no account {account_id}" + did_you_mean(account_id, (a.id for a in self.store.reading(lambda uow: uow.all_accounts(None, None)))))
         return found[0]
 
     def open_account(self, owner: str, asset: str, label: str = "", reserve: bool = False) -> Account:
@@ -315,7 +330,7 @@ class Ledger:
         plain = [a for a in owned if not a.label]
         choices = plain if len(plain) == 1 else owned
         if len(choices) != 1:
-            raise BadInput(f"{name} has several accounts ({', '.join(a.id for a in owned)}): name one")
+            raise BadInput(f"{name} has {len(owned)} accounts{' in ' + asset if asset else ''}; name one of: {', '.join(a.id for a in owned)}")
         return choices[0]
 
     # -- signing and submitting -------------------------------------------
@@ -709,6 +724,8 @@ class Ledger:
 
     def verify(self, progress: Callable[[int], None] | None = None, anchor: Anchor | None = None) -> VerifyReport:
         """Replay and check everything; with ``anchor``, also hold the ledger to what the user trusts (ledger.anchors)."""
+        from ledger.anchors import verify_anchored  # imported when used: most commands never verify
+
         return verify_anchored(self.store, anchor, progress)
 
     # -- reconciliation and audit proofs (see ledger.audit) ----------------
@@ -717,6 +734,8 @@ class Ledger:
         progress: Callable[[int, int], None] | None = None,
     ) -> audit.StatementSummary:
         """Write ``account``'s camt.053 or CSV statement for the dates [since, until] to ``out``."""
+        from ledger import audit  # imported when used, like verify
+
         return audit.write_statement(self, account, fmt, out, since, until, progress)
 
     def reconcile(
@@ -731,9 +750,13 @@ class Ledger:
 
         ``options``: ``all_statements``, ``statement_account``, ``account_map`` (see :func:`ledger.audit.reconcile`).
         """
+        from ledger import audit  # imported when used, like verify
+
         return audit.reconcile(self, stream, account, tolerance_days, progress, **options)
 
     def trial_balance(self) -> list[audit.TrialBalanceRow]:
+        from ledger import audit  # imported when used, like verify
+
         return audit.trial_balance(self)
 
     def checkpoint(self, since: Checkpoint | None = None) -> tuple[Checkpoint, bool]:
@@ -741,22 +764,32 @@ class Ledger:
 
         Returns it and whether it is new.
         """
+        from ledger import audit  # imported when used, like verify
+
         return audit.make_checkpoint(self, since)
 
     def operator_key(self) -> str | None:
         """The operator's public key (base64url) as this ledger stores it; pin it where you keep it, not from here."""
-        return self.store.reading(lambda uow: uow.meta(audit.OPERATOR_META))
+        from ledger.audit import OPERATOR_META
+
+        return self.store.reading(lambda uow: uow.meta(OPERATOR_META))
 
     def previous_checkpoint(self, before: int) -> Checkpoint | None:
         """The latest stored checkpoint covering fewer than ``before`` entries, if any."""
+        from ledger import audit
+
         return audit.previous_checkpoint(self, before)
 
     def consistency(self, old: Checkpoint, new: Checkpoint) -> dict[str, object]:
         """RFC 9162's consistency proof from checkpoint ``old`` to ``new`` (check it with ``verify_consistency``)."""
+        from ledger import audit
+
         return audit.consistency(self, old, new)
 
     def proof(self, tx_id: str) -> dict[str, object]:
         """``tx_id``'s inclusion proof against the latest checkpoint, as JSON (check with ``verify_proof``)."""
+        from ledger import audit  # imported when used, like verify
+
         return audit.build_proof(self, tx_id)
 
     def parse_amount(self, text: str, asset: str) -> int:
@@ -777,6 +810,53 @@ class Ledger:
 
     def expire_due(self) -> int:
         return self.book.expire_due()
+
+    # -- views for people: lists, holds, reversals, streamed history ----------
+    # (small read-only helpers the CLI's listings use; no rule lives here)
+    def issuer_registrations(self) -> list[tuple[str, str, str]]:
+        """(asset, issuer, registered_at) of every registered stablecoin issuer."""
+        return self.store.reading(lambda uow: uow.issuer_registrations())
+
+    def pending_holds(self, account: str | None = None) -> list[PendingHold]:
+        """Holds still pending (on ``account``, when given), soonest expiry first."""
+        self.book.expire_due()  # a hold past its timeout is not pending
+        if account is not None:
+            self._existing_account(account)
+        rows = self.store.reading(lambda uow: uow.pending_holds(account))
+        return [PendingHold(h.id, h.seq, h.expires_at, h.legs) for h in rows]
+
+    def hold_expiry(self, hold_id: str) -> str | None:
+        """When hold ``hold_id`` expires (or expired), None when it is no hold."""
+        found = self.store.reading(lambda uow: uow.holds([hold_id])).get(hold_id)
+        return found.expires_at if found is not None else None
+
+    def reversals_of(self, ids: Iterable[str]) -> dict[str, str]:
+        """For each of ``ids`` that a reversal undid: the reversal's id."""
+        return self.store.reading(lambda uow: uow.reversals_of(ids))
+
+    def history_stream(
+        self, account_id: str, since: str | None = None, until: str | None = None, limit: int | None = None, page: int = 500
+    ) -> Iterator[JournalEntry]:
+        """Entries on ``account_id`` in [since, until) (ISO 8601 times), oldest first; the newest ``limit`` when given.
+
+        Read ``page`` entries at a time, each page in its own read, so memory
+        stays flat however long the history.
+        """
+        self.account(account_id)
+        after = 0
+        if limit is not None:
+            after = self.store.reading(lambda uow: uow.history_first_seq(account_id, since, until, limit))
+        left = limit
+        while left is None or left > 0:
+            size = page if left is None else min(page, left)
+            rows = self.store.reading(lambda uow: uow.history_page(account_id, after, since, until, size))
+            if not rows:
+                return
+            for stored, _legs, status in rows:
+                yield _journal_entry(stored, status)
+            after = rows[-1][0].seq
+            if left is not None:
+                left -= len(rows)
 
 
 class _Lookup(RegistryLookup):
@@ -830,4 +910,4 @@ def _remove_sqlite(path: str) -> None:
             pass
 
 
-__all__ = ["DEFAULT_DB", "DEFAULT_KEYS", "BreakerStatus", "Info", "Ledger", "ResidentOutflow", "make_participant_key", "parse_public_key"]
+__all__ = ["DEFAULT_DB", "DEFAULT_KEYS", "BreakerStatus", "Info", "Ledger", "PendingHold", "ResidentOutflow", "make_participant_key", "parse_public_key"]

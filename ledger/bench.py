@@ -31,7 +31,7 @@ import secrets
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -81,8 +81,17 @@ def check_server(db: str | None) -> None:
         postgres_server(db)
 
 
-def run(count: int, db: str | None = None, rounds: int = 2, workdir: str | None = None) -> BenchResult:
-    """Sign ``count`` transfers and time ingest and the floor ``rounds`` times each."""
+def run(
+    count: int, db: str | None = None, rounds: int = 2, workdir: str | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> BenchResult:
+    """Sign ``count`` transfers and time ingest and the floor ``rounds`` times each.
+
+    ``progress(stage, done, total)`` hears how far signing (``"signing"``, in
+    transfers) and the timed rounds (``"timing"``, in runs of either side) have
+    got; it is called between timed runs, never inside one.
+    """
+    tell = progress or (lambda _stage, _done, _total: None)
     check_server(db)
     with tempfile.TemporaryDirectory(prefix="wonledger-bench-", dir=workdir) as tmp, ExitStack() as scratch:
         base = Path(tmp)
@@ -96,15 +105,17 @@ def run(count: int, db: str | None = None, rounds: int = 2, workdir: str | None 
 
         first = fresh_ledger(0)
         batch = base / "batch.jsonl"
-        payers = _sign_batch(batch, KeyStore(keys), ledger_id, count)
+        payers = _sign_batch(batch, KeyStore(keys), ledger_id, count, lambda done: tell("signing", done, count))
         public_keys = {p: public_bytes(KeyStore(keys).load(p)) for p in payers}
         ingest_runs, floor_runs = [], []
         for n in range(rounds):
             started = time.perf_counter()
             _floor(base / f"floor-{n}.db", batch, public_keys)
             floor_runs.append(time.perf_counter() - started)
+            tell("timing", 2 * n + 1, 2 * rounds)
             url = first if n == 0 else fresh_ledger(n)
             ingest_runs.append(_ingest(url, keys, batch, count))
+            tell("timing", 2 * n + 2, 2 * rounds)
         used = db or "sqlite"
     ingest_s, floor_s = min(ingest_runs), min(floor_runs)
     peak_kib = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
@@ -143,7 +154,7 @@ def _payer_ids() -> list[str]:
     return [f"payer-{n:03d}" for n in range(PAYERS)]
 
 
-def _sign_batch(path: Path, keys: KeyStore, ledger_id: str, count: int) -> list[str]:
+def _sign_batch(path: Path, keys: KeyStore, ledger_id: str, count: int, signed: Callable[[int], None]) -> list[str]:
     """``count`` signed transfers between the payers, one JSON line each, written to ``path``."""
     payers = _payer_ids()
     rng = random.Random(20261122)
@@ -158,6 +169,8 @@ def _sign_batch(path: Path, keys: KeyStore, ledger_id: str, count: int) -> list[
             payload = canonical_bytes(wire)
             line = {"tx": wire, "signatures": [keys.sign(payer, payload).to_wire()]}
             out.write(json.dumps(line, separators=(",", ":")).encode() + b"\n")
+            if (n + 1) % 1000 == 0 or n + 1 == count:
+                signed(n + 1)
     return payers
 
 

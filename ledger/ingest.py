@@ -44,6 +44,18 @@ class IngestResult:
         return {"posted": self.posted, "duplicates": self.duplicates, "rejected": [r.to_json() for r in self.rejected]}
 
 
+class IngestInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) stopped an ingest; ``result`` counts what had committed before it.
+
+    The chunk in flight was rolled back whole, so running the same batch again
+    posts exactly the rest (what had landed comes back as duplicates).
+    """
+
+    def __init__(self, result: IngestResult) -> None:
+        super().__init__(f"interrupted after {result.posted} posted")
+        self.result = result
+
+
 def ingest(
     book: Book,
     lines: Iterable[bytes | str],
@@ -71,13 +83,17 @@ def ingest(
         if progress and consumed:
             progress(consumed)
 
-    for numbers, batch, consumed in _chunks(lines, chunk, result):
-        prepared = book.prepare(batch)
+    try:
+        for numbers, batch, consumed in _chunks(lines, chunk, result):
+            prepared = book.prepare(batch)
+            if waiting is not None:
+                apply(*waiting)
+            waiting = (numbers, prepared, consumed)
         if waiting is not None:
             apply(*waiting)
-        waiting = (numbers, prepared, consumed)
-    if waiting is not None:
-        apply(*waiting)
+    except KeyboardInterrupt:
+        result.rejected.sort(key=lambda r: r.line)
+        raise IngestInterrupted(result) from None
     result.rejected.sort(key=lambda r: r.line)
     return result
 

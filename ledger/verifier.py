@@ -127,13 +127,18 @@ class Verifier:
 
 
 def _die_with_parent(parent: int) -> None:
-    """Run in each worker: end it once the process that started it is gone.
+    """Run in each worker: end it once the process that started it is gone; leave Ctrl-C to the parent.
 
     A parent killed with SIGKILL (the crash tests do it) cannot stop its pool,
     and the workers would otherwise linger for good, orphaned.
     """
+    import signal
     import threading
     import time
+
+    # Ctrl-C at a terminal signals the whole foreground process group; the
+    # parent alone handles it (and stops the pool), so a worker says nothing.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         while os.getppid() == parent:

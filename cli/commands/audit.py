@@ -16,14 +16,14 @@ import click
 
 from cli.commands.stablecoins import report
 from cli.context import Context, json_option, pass_context
-from cli.render import emit_json, stderr_is_terminal, table
+from cli.render import emit_json, input_size, progress_bar, stderr_is_terminal, table
 from ledger import BadInput, BadStatement, Checkpoint, format_amount, load_account_map, read_checkpoint, read_operator_key, validate_statement, verify_consistency, verify_proof
 from ledger.strict import loads as strict_loads
 
 
 def _open_input(stack: ExitStack, path: str) -> tuple[BinaryIO, int | None]:
     if path == "-":
-        return sys.stdin.buffer, None
+        return sys.stdin.buffer, input_size(sys.stdin.buffer)
     try:
         stream = stack.enter_context(open(path, "rb"))
     except FileNotFoundError:
@@ -55,7 +55,13 @@ def _open_output(stack: ExitStack, path: str | None) -> TextIO:
 @pass_context
 @click.pass_context
 def statement(click_ctx: click.Context, ctx: Context, account_id: str, fmt: str, since: str | None, until: str | None, out: str | None, validate: bool) -> None:
-    """ACCOUNT's statement: opening and closing booked balances and one entry per leg."""
+    """ACCOUNT's statement: opening and closing booked balances and one entry per leg.
+
+    \b
+    Examples:
+      wonledger statement alice:dKRW.hanriver --format camt053 --out alice.xml --validate
+      wonledger statement alice:dKRW.hanriver --format csv --from 2026-01-01 --to 2026-03-31
+    """
     ledger = ctx.ledger()
     if out is None and ctx.json:
         raise BadInput("--json prints a summary, so the statement itself needs --out FILE")
@@ -114,7 +120,14 @@ def reconcile(
     click_ctx: click.Context, ctx: Context, path: str, account_id: str | None, all_statements: bool,
     statement_account: str | None, account_map: str | None, tolerance_days: int, max_breaks: int | None,
 ) -> None:
-    """Match a bank statement (camt.052/053/054, MT940 or CSV) to the ledger; list every break (exit 3 if any)."""
+    """Match a bank statement (camt.052/053/054, MT940 or CSV) to the ledger; list every break (exit 3 if any).
+
+    \b
+    Examples:
+      wonledger reconcile alice.xml --account alice:dKRW.hanriver
+      wonledger reconcile - --account alice:dKRW.hanriver < alice.csv
+      wonledger reconcile bank.xml --all --account-map accounts.toml --max-breaks 20
+    """
     if account_id is None and not all_statements:
         raise click.UsageError("give --account ACCOUNT (the statement's ledger account) or --all")
     if statement_account is not None and account_id is None:
@@ -123,12 +136,9 @@ def reconcile(
     mapping = load_account_map(account_map) if account_map else None
     with ExitStack() as stack:
         stream, size = _open_input(stack, path)
-        progress = None
-        if stderr_is_terminal():
-            bar = stack.enter_context(click.progressbar(length=size, label="reconciling", file=sys.stderr, show_pos=size is None))
-            progress = bar.update
+        # a pipe has no length: the bar counts bytes read instead (it crashed when given none)
         result = ledger.reconcile(
-            stream, account_id, tolerance_days, progress,
+            stream, account_id, tolerance_days, progress_bar(stack, "reconciling", size),
             all_statements=all_statements, statement_account=statement_account, account_map=mapping,
         )
     if ctx.json:
@@ -199,12 +209,17 @@ def _signed(minor: int, exponent: int) -> str:
     return ("+" if minor >= 0 else "-") + format_amount(abs(minor), exponent)
 
 
-@report.command("trial-balance")
+@report.command("trial-balance", short_help="Debits = credits, per asset (exit 3 if not).")
 @json_option
 @pass_context
 @click.pass_context
 def report_trial_balance(click_ctx: click.Context, ctx: Context) -> None:
-    """Per asset, over every account: total debits = total credits, both as the journal says (exit 3 if not)."""
+    """Per asset, over every account: total debits = total credits, both as the journal says (exit 3 if not).
+
+    \b
+    Examples:
+      wonledger report trial-balance
+    """
     ledger = ctx.ledger()
     rows = ledger.trial_balance()
     balanced = all(r.balanced for r in rows)
@@ -264,7 +279,14 @@ def checkpoint_option(path: str | None) -> Checkpoint | None:
 @json_option
 @pass_context
 def checkpoint(ctx: Context, since_path: str | None, out: str | None) -> None:
-    """The operator signs the Merkle root of the journal up to its last entry, if the journal verifies."""
+    """The operator signs the Merkle root of the journal up to its last entry, if the journal verifies.
+
+    \b
+    Examples:
+      wonledger checkpoint --out cp-1.json
+      wonledger checkpoint --from-checkpoint cp-1.json --out cp-2.json
+      wonledger --json checkpoint
+    """
     since = checkpoint_option(since_path)
     ledger = ctx.ledger()
     made, new = ledger.checkpoint(since)
@@ -293,13 +315,20 @@ def checkpoint(ctx: Context, since_path: str | None, out: str | None) -> None:
 @json_option
 @pass_context
 def proof(ctx: Context, tx_id: str, out: str | None) -> None:
-    """TXID's inclusion proof (transaction, signatures, path, signed checkpoint) as JSON."""
+    """TXID's inclusion proof (transaction, signatures, path, signed checkpoint) as JSON.
+
+    \b
+    Examples:
+      wonledger proof inv-7 --out inv-7.proof.json
+      wonledger proof inv-7 > inv-7.proof.json
+    """
     made = ctx.ledger().proof(tx_id)
     with ExitStack() as stack:
         target = _open_output(stack, out)
         target.write(json.dumps(made, indent=2, ensure_ascii=False) + "\n")
     if out is not None:
-        click.echo(f"wrote {out}: proof of {tx_id} against checkpoint {made['checkpoint']['seq']}", err=True)  # type: ignore[index]
+        # on stdout, like `statement --out`: the proof itself went to the file
+        click.echo(f"wrote {out}: proof of {tx_id} against checkpoint {made['checkpoint']['seq']}")  # type: ignore[index]
 
 
 @click.command("verify-proof")
@@ -309,7 +338,12 @@ def proof(ctx: Context, tx_id: str, out: str | None) -> None:
 @pass_context
 @click.pass_context
 def verify_proof_command(click_ctx: click.Context, ctx: Context, path: str, operator_key: str | None) -> None:
-    """Check a proof offline, with no database: signatures, hash, path and checkpoint (exit 3 if altered)."""
+    """Check a proof offline, with no database: signatures, hash, path and checkpoint (exit 3 if altered).
+
+    \b
+    Examples:
+      wonledger verify-proof inv-7.proof.json --operator-key KEY
+    """
     with ExitStack() as stack:
         stream, _ = _open_input(stack, path)
         raw = stream.read(64 * 1024 * 1024 + 1)

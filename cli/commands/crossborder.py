@@ -44,7 +44,13 @@ def show_quote(ledger: Ledger, q: Quote) -> None:
 @json_option
 @pass_context
 def quote(ctx: Context, sell: str, buy: str, amount: str) -> None:
-    """The dealer's firm quote for selling AMOUNT of SELL for BUY (both stablecoins)."""
+    """The dealer's firm quote for selling AMOUNT of SELL for BUY (both stablecoins).
+
+    \b
+    Examples:
+      wonledger quote KRWS HKDS 2,000,000
+      wonledger --json quote HKDS USDS 100
+    """
     ledger = ctx.ledger()
     q = ledger.quote(sell, buy, ledger.parse_amount(amount, sell))
     if ctx.json:
@@ -66,7 +72,13 @@ def quote(ctx: Context, sell: str, buy: str, amount: str) -> None:
 @json_option
 @pass_context
 def swap(ctx: Context, owner: str, amount: str, sell: str, buy: str, quote_id: str | None, tx_id: str | None, memo: str, hold: bool, timeout: int | None) -> None:
-    """OWNER sells AMOUNT of SELL to the dealer for BUY: both legs settle together or neither does."""
+    """OWNER sells AMOUNT of SELL to the dealer for BUY: both legs settle together or neither does.
+
+    \b
+    Examples:
+      wonledger swap kowloon-supply 100 HKDS USDS
+      wonledger swap kowloon-supply 100 HKDS KRWS --hold --timeout 120 --id pvp-1
+    """
     if timeout is not None and not hold:
         raise click.UsageError("--timeout goes with --hold")
     ledger = ctx.ledger()
@@ -86,18 +98,30 @@ def swap(ctx: Context, owner: str, amount: str, sell: str, buy: str, quote_id: s
 @json_option
 @pass_context
 def send(ctx: Context, sender: str, recipient: str, amount: str, deliver: str, quote_id: str | None, tx_id: str | None, memo: str) -> None:
-    """Send AMOUNT of FROM's won deposit tokens abroad: minted into KRWS, exchanged, delivered to TO as ASSET."""
+    """Send AMOUNT of FROM's won deposit tokens abroad: minted into KRWS, exchanged, delivered to TO as ASSET.
+
+    \b
+    Examples:
+      wonledger send alice kowloon-supply 2,000,000 --deliver HKDS --memo "invoice 12"
+      wonledger send seoul-exports kowloon-supply 50,000,000 --deliver KRWS --id po-77
+    """
     ledger = ctx.ledger()
     receipt = ledger.send(sender, recipient, ledger.parse_send_amount(amount), deliver, quote_id=quote_id, tx_id=tx_id, memo=memo)
     report_receipt(ctx, ledger, receipt)
 
 
-@report.command("flows")
+@report.command("flows", short_help="Residents' outflows against the limit; breaker.")
 @click.option("--year", type=int, help="Calendar year (default: this year in Seoul).")
 @json_option
 @pass_context
 def report_flows(ctx: Context, year: int | None) -> None:
-    """Each limited resident's outflow this year against the limit, and the run breaker."""
+    """Each limited resident's outflow this year against the limit, and the run breaker.
+
+    \b
+    Examples:
+      wonledger report flows
+      wonledger report flows --year 2026 --json
+    """
     ledger = ctx.ledger()
     year, rows = ledger.outflows(year)
     b = ledger.breaker()
@@ -137,13 +161,19 @@ def report_flows(ctx: Context, year: int | None) -> None:
         click.echo(f"  last tripped: {b.last_trip}")
 
 
-@report.command("rejections")
+@report.command("rejections", short_help="Refused attempts, newest first.")
 @click.option("--limit", type=click.IntRange(1), default=50, show_default=True, help="How many, newest first.")
 @click.option("--code", help="Only refusals with this code, e.g. OUTFLOW_LIMIT.")
 @json_option
 @pass_context
 def report_rejections(ctx: Context, limit: int, code: str | None) -> None:
-    """Refused attempts, newest first: when, who, what, which rule."""
+    """Refused attempts, newest first: when, who, what, which rule.
+
+    \b
+    Examples:
+      wonledger report rejections
+      wonledger report rejections --code RUN_BREAKER --limit 5
+    """
     rows = ctx.ledger().rejections(limit, code)
     if ctx.json:
         emit_json(

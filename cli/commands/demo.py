@@ -27,7 +27,14 @@ from cli.render import emit_json, stderr_is_terminal, table
 @json_option
 @pass_context
 def demo(ctx: Context, payments: int, seed: int, at: str | None, out: Path) -> None:
-    """Settlement timing: correspondent banking beside won-stablecoin settlement, through a real ledger (DIR/demo.db)."""
+    """Settlement timing: correspondent banking beside won-stablecoin settlement, through a real ledger (DIR/demo.db).
+
+    \b
+    Examples:
+      wonledger demo
+      wonledger demo --payments 50 --seed 7 --at 2026-12-04T20:00 --out friday-evening
+      wonledger demo --json
+    """
     from ledger.simulate import demo_json, load_corridor, parse_start, publish, run_demo
     from ledger.simulate.report import ROUTE_NAMES, SOURCES, comparison_rows, headline, notes, step_rows
     from ledger.simulate.stats import duration

@@ -17,7 +17,13 @@ from cli.context import Context, json_option, pass_context
 @json_option
 @pass_context
 def deposit(ctx: Context, owner: str, amount: str, bank: str, tx_id: str | None, memo: str) -> None:
-    """BANK tokenizes AMOUNT of OWNER's ordinary deposit into its deposit token."""
+    """BANK tokenizes AMOUNT of OWNER's ordinary deposit into its deposit token.
+
+    \b
+    Examples:
+      wonledger deposit alice 100000 --bank namsan
+      wonledger deposit alice 200,000,000 --bank hanriver --id dep-1
+    """
     ledger = ctx.ledger()
     minor = ledger.parse_amount(amount, ledger.deposit_token(bank).code)
     report_receipt(ctx, ledger, ledger.deposit(owner, minor, bank, tx_id=tx_id, memo=memo))
@@ -32,7 +38,12 @@ def deposit(ctx: Context, owner: str, amount: str, bank: str, tx_id: str | None,
 @json_option
 @pass_context
 def withdraw(ctx: Context, owner: str, amount: str, bank: str, tx_id: str | None, memo: str) -> None:
-    """OWNER turns AMOUNT of BANK's deposit token back into an ordinary deposit (OWNER signs)."""
+    """OWNER turns AMOUNT of BANK's deposit token back into an ordinary deposit (OWNER signs).
+
+    \b
+    Examples:
+      wonledger withdraw alice 100000 --bank namsan
+    """
     ledger = ctx.ledger()
     minor = ledger.parse_amount(amount, ledger.deposit_token(bank).code)
     report_receipt(ctx, ledger, ledger.withdraw(owner, minor, bank, tx_id=tx_id, memo=memo))
@@ -51,6 +62,10 @@ def pay(ctx: Context, payer: str, payee: str, amount: str, tx_id: str | None, me
 
     Across banks it is one atomic transaction: FROM's token is burned at FROM's
     bank, the banks settle in wKRW, TO's bank issues its token to TO.
+
+    \b
+    Examples:
+      wonledger pay alice seoul-exports 1,500,000 --memo "invoice 9"
     """
     ledger = ctx.ledger()
     source, target, minor = ledger.resolve_payment(payer, payee, amount)

@@ -2,65 +2,143 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from collections.abc import Iterator
 from contextlib import ExitStack
+from datetime import date, datetime, time, timedelta, timezone
 
 import click
 
 from cli.context import Context, json_option, pass_context
-from cli.render import emit_json, error_line, money, show_tx, stderr_is_terminal, table, tx_json
+from cli.render import emit_json, entry_details, error_line, input_size, money, progress_bar, show_tx, stderr_is_terminal, tx_json
 from cli.commands.audit import checkpoint_option, operator_key_option
-from ledger import Anchor, BadInput
+from ledger import Anchor, BadInput, JournalEntry, format_amount
 
 
 @click.command()
 @click.argument("account_id", metavar="ACCOUNT")
-@click.option("--limit", type=click.IntRange(1), help="Only the newest N transactions.")
+@click.option("--from", "since", metavar="DATE", help="From this day (YYYY-MM-DD, UTC) or time (ISO 8601) on.")
+@click.option("--to", "until", metavar="DATE", help="Up to and including this day (YYYY-MM-DD, UTC), or before this time (ISO 8601).")
+@click.option("--limit", type=click.IntRange(1), help="Only the newest N transactions (of the period).")
 @json_option
 @pass_context
-def history(ctx: Context, account_id: str, limit: int | None) -> None:
-    """The transactions that touched ACCOUNT, oldest first."""
+def history(ctx: Context, account_id: str, since: str | None, until: str | None, limit: int | None) -> None:
+    """The transactions that touched ACCOUNT, oldest first.
+
+    Read and printed a page at a time, so a history of millions of entries
+    starts at once and needs little memory. A transaction undone later shows
+    as "reversed", with the reversal's id.
+
+    \b
+    Examples:
+      wonledger history alice:dKRW.hanriver
+      wonledger history alice:dKRW.hanriver --from 2026-01-01 --to 2026-03-31
+      wonledger history alice:dKRW.hanriver --limit 20 --json
+    """
     ledger = ctx.ledger()
     account = ledger.resolve_account(account_id)
-    entries = ledger.history(account.id, limit)
+    entries = ledger.history_stream(account.id, _time_bound(since, "--from", end=False), _time_bound(until, "--to", end=True), limit)
     if ctx.json:
-        emit_json({"account": account.id, "transactions": [tx_json(e) for e in entries]})
+        click.echo(json.dumps({"account": account.id})[:-1] + ', "transactions": [', nl=False)
+        first = True
+        for page in _pages(entries):
+            reversed_by = ledger.reversals_of(e.tx.id for e in page)
+            for e in page:
+                details = {"reversed_by": reversed_by[e.tx.id]} if e.tx.id in reversed_by else None
+                click.echo(("" if first else ", ") + json.dumps(tx_json(e, details=details), ensure_ascii=False), nl=False)
+                first = False
+        click.echo("]}")
         return
     asset = ledger.asset(account.asset)
-    rows = []
-    for e in entries:
-        for leg in e.tx.legs:
-            if account.id not in (leg.debit, leg.credit):
-                continue
-            outgoing = leg.debit == account.id
-            amount = money(-leg.amount if outgoing else leg.amount, asset)
-            if e.tx.kind == "hold":
-                amount = f"({amount} held)"  # a hold moves nothing itself; its post does
-            rows.append((str(e.seq), e.at[:19] + "Z", e.tx.id, e.tx.kind, e.status, amount, leg.credit if outgoing else leg.debit, e.tx.memo or ""))
-        if not e.tx.legs:
-            rows.append((str(e.seq), e.at[:19] + "Z", e.tx.id, e.tx.kind, e.status, "", e.tx.ref or "", e.tx.memo or ""))
     click.echo(f"{account.id}: balance {money(account.balance, asset)}, available {money(account.available, asset)}")
-    table(rows, ("seq", "at", "id", "kind", "status", "amount", "counterparty", "memo"), right=(0, 5))
+    # fixed widths: the rows are printed as they are read, before the widest is known
+    line = "{:>8}  {:<20}  {:<24}  {:<8}  {:<8}  {:>20}  {:<30}  {}"
+    click.echo(line.format("seq", "at (UTC)", "id", "kind", "status", f"amount ({asset.code})", "counterparty", "memo / note").rstrip())
+    shown = 0
+    for page in _pages(entries):
+        reversed_by = ledger.reversals_of(e.tx.id for e in page)
+        for e in page:
+            status, note = e.status, e.tx.memo
+            if e.tx.id in reversed_by:
+                status, note = "reversed", f"reversed by {reversed_by[e.tx.id]}" + (f"; {note}" if note else "")
+            at = e.at[:19] + "Z"
+            legs = [leg for leg in e.tx.legs if account.id in (leg.debit, leg.credit)]
+            for leg in legs:
+                outgoing = leg.debit == account.id
+                amount = format_amount(-leg.amount if outgoing else leg.amount, asset.exponent)
+                if e.tx.kind == "hold":
+                    amount = f"({amount} held)"  # a hold moves nothing itself; its post does
+                click.echo(line.format(f"{e.seq:,}", at, e.tx.id, e.tx.kind, status, amount, leg.credit if outgoing else leg.debit, note).rstrip())
+            if not legs:
+                click.echo(line.format(f"{e.seq:,}", at, e.tx.id, e.tx.kind, status, "", e.tx.ref or "", note).rstrip())
+            shown += 1
+    if shown == 0:
+        click.echo("  (no transactions" + (" in that period)" if since or until else ")"))
+
+
+def _pages(entries: Iterator[JournalEntry], size: int = 500) -> Iterator[list[JournalEntry]]:
+    page: list[JournalEntry] = []
+    for e in entries:
+        page.append(e)
+        if len(page) == size:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
+def _time_bound(text: str | None, option: str, end: bool) -> str | None:
+    """A --from/--to value as the journal's commit times are written (ISO 8601 UTC, microseconds, Z)."""
+    if text is None:
+        return None
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            moment = datetime.combine(day + timedelta(days=1) if end else day, time(), tzinfo=timezone.utc)
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise BadInput(f"{option} {text!r} is not a date (YYYY-MM-DD) or an ISO 8601 time") from None
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @click.group()
+@json_option
 def tx() -> None:
-    """Look up transactions."""
+    """Look up transactions.
+
+    \b
+    Examples:
+      wonledger tx show inv-7
+    """
 
 
-@tx.command("show")
+@tx.command("show", short_help="One transaction as the journal holds it.")
 @click.argument("tx_id", metavar="ID")
 @json_option
 @pass_context
 def tx_show(ctx: Context, tx_id: str) -> None:
-    """One transaction as the journal holds it."""
+    """One transaction as the journal holds it, with what happened to it since.
+
+    A reversed transaction says which transaction reversed it; a hold says
+    when it expires; a partial post says what it released.
+
+    \b
+    Examples:
+      wonledger tx show inv-7
+      wonledger tx show inv-7 --json
+    """
     ledger = ctx.ledger()
     entry = ledger.transaction(tx_id)
+    details = entry_details(ledger, entry)
     if ctx.json:
-        emit_json(tx_json(entry))
+        emit_json(tx_json(entry, details=details))
         return
-    show_tx(entry, {a.code: a for a in ledger.assets()})
+    show_tx(entry, {a.code: a for a in ledger.assets()}, details=details)
 
 
 @click.command()
@@ -69,10 +147,18 @@ def tx_show(ctx: Context, tx_id: str) -> None:
 @pass_context
 @click.pass_context
 def submit(click_ctx: click.Context, ctx: Context, source: str) -> None:
-    """Ingest signed transactions, one JSON object per line (idempotent; safe to rerun)."""
+    """Ingest signed transactions, one JSON object per line (idempotent; safe to rerun).
+
+    \b
+    Examples:
+      wonledger submit batch.jsonl
+      wonledger submit - < batch.jsonl
+      wonledger --json submit batch.jsonl
+    """
     with ExitStack() as stack:
         if source == "-":
-            stream, size = sys.stdin.buffer, None
+            stream = sys.stdin.buffer
+            size = input_size(stream)
         else:
             try:
                 stream = stack.enter_context(open(source, "rb"))
@@ -86,17 +172,13 @@ def submit(click_ctx: click.Context, ctx: Context, source: str) -> None:
                 raise BadInput(f"{source[:40]!r} is not a file name") from None
             size = os.fstat(stream.fileno()).st_size
         ledger = ctx.ledger()
-        progress = None
-        if stderr_is_terminal():
-            bar = stack.enter_context(click.progressbar(length=size, label="submitting", file=sys.stderr, show_pos=size is None))
-            progress = bar.update
-        result = ledger.ingest(stream, progress=progress)
+        result = ledger.ingest(stream, progress=progress_bar(stack, "submitting", size))
     for r in result.rejected:
         error_line(r.code, f"line {r.line}: {r.message}", as_json=False)
     if ctx.json:
         emit_json(result.to_json())
     else:
-        click.echo(f"posted {result.posted}, duplicates {result.duplicates}, rejected {len(result.rejected)}")
+        click.echo(f"posted {result.posted:,}, duplicates {result.duplicates:,}, rejected {len(result.rejected):,}")
     click_ctx.exit(0 if result.ok else 1)
 
 
@@ -107,7 +189,15 @@ def submit(click_ctx: click.Context, ctx: Context, source: str) -> None:
 @pass_context
 @click.pass_context
 def verify(click_ctx: click.Context, ctx: Context, operator_key: str | None, checkpoint_path: str | None) -> None:
-    """Replay the journal through the rulebook and compare every stored table with it, anchored to what you trust."""
+    """Replay the journal through the rulebook and compare every stored table with it, anchored to what you trust.
+
+    \b
+    Examples:
+      wonledger verify
+      wonledger verify --checkpoint cp-1.json
+      wonledger verify --operator-key KEY     # KEY: the operator key 'wonledger info' prints
+      wonledger --json verify
+    """
     pinned, trusted = operator_key_option(operator_key), checkpoint_option(checkpoint_path)
     anchor = Anchor(pinned, trusted) if pinned or trusted else None
     ledger = ctx.ledger()
@@ -124,7 +214,7 @@ def verify(click_ctx: click.Context, ctx: Context, operator_key: str | None, che
         for note in report.notes:
             click.echo(f"note: {note}")
         click.echo(
-            f"ok: {report.transactions} transactions; hash chain, signatures, authorization, every rule replayed, "
+            f"ok: {report.transactions:,} transactions; hash chain, signatures, authorization, every rule replayed, "
             "registry, accounts, holds, zero-sum, reserves and checkpoints all hold"
         )
         if anchor is not None:
@@ -135,5 +225,5 @@ def verify(click_ctx: click.Context, ctx: Context, operator_key: str | None, che
             click.echo(f"note: {note}")
         for p in report.problems:
             click.echo(f"problem: {p.kind}: {'tx ' + p.tx + ': ' if p.tx else ''}{p.detail}")
-        click.echo(f"{len(report.problems)} problem(s) in {report.transactions} transactions")
+        click.echo(f"{len(report.problems):,} problem(s) in {report.transactions:,} transactions")
     click_ctx.exit(0 if report.ok else 3)

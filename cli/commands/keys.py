@@ -18,8 +18,17 @@ from ledger import KeyChange, KeyRecord, make_participant_key, parse_public_key
 
 
 @click.group()
+@json_option
 def keys() -> None:
-    """Rotate or revoke a participant's signing key; list the keys it has had."""
+    """Make, rotate or revoke a participant's signing key; list the keys it has had.
+
+    \b
+    Examples:
+      wonledger keys list alice
+      wonledger keys rotate alice
+      wonledger --keys ~/my-keys keys new dave
+      wonledger keys revoke dave --public-key KEY
+    """
 
 
 def _public(raw: bytes) -> str:
@@ -40,16 +49,20 @@ def _show_change(ctx: Context, change: KeyChange, verb: str) -> None:
     click.echo(f"  current  {_public(change.current.public_key)}  (private key in {ctx.keys}/{change.participant}.pem)")
 
 
-@keys.command("new")
+@keys.command("new", short_help="Make a key pair here; print its public key.")
 @click.argument("participant_id", metavar="ID")
 @json_option
 @pass_context
 def keys_new(ctx: Context, participant_id: str) -> None:
     """Make ID's key pair in the key directory and print its public key (the private key never leaves the file).
 
-    \b
     Give the public key to whoever registers you, or, if your key was lost
     or exposed, to your registrar for `keys revoke ID --public-key KEY`.
+
+    \b
+    Examples:
+      wonledger --keys ~/my-keys keys new dave
+      wonledger --keys ~/my-keys --json keys new dave
     """
     public = make_participant_key(ctx.keys, participant_id)
     if ctx.json:
@@ -59,23 +72,34 @@ def keys_new(ctx: Context, participant_id: str) -> None:
     click.echo(f"public key  {_public(public)}")
 
 
-@keys.command("rotate")
+@keys.command("rotate", short_help="Replace a key with a new one (needs the old).")
 @click.argument("participant_id", metavar="ID")
 @json_option
 @pass_context
 def keys_rotate(ctx: Context, participant_id: str) -> None:
-    """Replace ID's key with a new one; needs ID's current key in the key directory."""
+    """Replace ID's key with a new one; needs ID's current key in the key directory.
+
+    \b
+    Examples:
+      wonledger keys rotate alice
+    """
     _show_change(ctx, ctx.ledger().rotate_key(participant_id), "rotated")
 
 
-@keys.command("revoke")
+@keys.command("revoke", short_help="Registrar installs a participant's new key.")
 @click.argument("participant_id", metavar="ID")
 @click.option("--public-key", "public_key", required=True, help="The new public key ID made itself (`wonledger keys new ID` prints it).")
 @click.option("--by", "by", help="The registrar who signs (default: whoever registered ID).")
 @json_option
 @pass_context
 def keys_revoke(ctx: Context, participant_id: str, public_key: str, by: str | None) -> None:
-    """Retire ID's key now (lost or exposed) and install the public key ID made; signed by ID's registrar."""
+    """Retire ID's key now (lost or exposed) and install the public key ID made; signed by ID's registrar.
+
+    \b
+    Examples:
+      wonledger keys revoke dave --public-key tZzq3E-U1O3Wp3GXweSfAVoNw6IQc18al5Y-IBIB3nI
+      wonledger keys revoke dave --public-key KEY --by namsan
+    """
     change = ctx.ledger().revoke_key(participant_id, parse_public_key(public_key), by)
     if ctx.json:
         _show_change(ctx, change, "revoked")
@@ -85,15 +109,26 @@ def keys_revoke(ctx: Context, participant_id: str, public_key: str, by: str | No
     click.echo(f"  current  {_public(change.current.public_key)}  (its private key is {change.participant}'s own)")
 
 
-@keys.command("list")
+@keys.command("list", short_help="Every key ID has had, and when it could sign.")
 @click.argument("participant_id", metavar="ID")
 @json_option
 @pass_context
 def keys_list(ctx: Context, participant_id: str) -> None:
-    """Every key ID has had, and when each could sign."""
+    """Every key ID has had, and when each could sign.
+
+    \b
+    Examples:
+      wonledger keys list alice
+      wonledger --json keys list alice
+    """
     history = ctx.ledger().key_history(participant_id)
     if ctx.json:
         emit_json({"participant": participant_id, "keys": [_record_json(k) for k in history]})
         return
-    rows = [(_public(k.public_key), k.valid_from, k.retired_at or "", k.reason or "current") for k in history]
+    rows = [(_public(k.public_key), _since(k.valid_from), k.retired_at or "", k.reason or "current") for k in history]
     table(rows, ("public key", "valid from", "retired at", "status"))
+
+
+def _since(valid_from: str) -> str:
+    # A participant's first key is stored as valid from the epoch: it signs from the participant's registration on.
+    return "since registration" if valid_from.startswith("1970-01-01T00:00:00") else valid_from

@@ -5,16 +5,17 @@ from __future__ import annotations
 import click
 
 from cli.context import Context, json_option, pass_context
-from cli.render import emit_json, show_tx, tx_json
+from cli.render import emit_json, entry_details, show_tx, tx_json
 from ledger import Ledger, Receipt
 
 
 def report_receipt(ctx: Context, ledger: Ledger, receipt: Receipt) -> None:
     entry = ledger.transaction(receipt.id)
+    details = entry_details(ledger, entry)
     if ctx.json:
-        emit_json(tx_json(entry, receipt))
+        emit_json(tx_json(entry, receipt, details))
     else:
-        show_tx(entry, {a.code: a for a in ledger.assets()}, receipt)
+        show_tx(entry, {a.code: a for a in ledger.assets()}, receipt, details)
 
 
 @click.command()
@@ -31,6 +32,12 @@ def transfer(ctx: Context, source: str, destination: str, amount: str, tx_id: st
     """Move AMOUNT (major units, e.g. 1000 or '12.50 HKDS') from FROM to TO.
 
     FROM and TO are account ids (owner:asset) or owners with one account in the asset.
+
+    \b
+    Examples:
+      wonledger transfer alice:dKRW.hanriver seoul-exports:dKRW.hanriver 1000 --id inv-7
+      wonledger transfer alice hanriver 1000      # owners with one account in the asset
+      wonledger transfer alice:dKRW.hanriver hanriver:dKRW.hanriver 50000 --hold --timeout 600 --id hold-1
     """
     if timeout is not None and not hold:
         raise click.UsageError("--timeout goes with --hold")
@@ -47,7 +54,13 @@ def transfer(ctx: Context, source: str, destination: str, amount: str, tx_id: st
 @json_option
 @pass_context
 def post(ctx: Context, hold_id: str, amount: str | None, tx_id: str | None) -> None:
-    """Post hold ID: all of it, or AMOUNT of it (the rest is released)."""
+    """Post hold ID: all of it, or AMOUNT of it (the rest is released).
+
+    \b
+    Examples:
+      wonledger post hold-1            # all of it
+      wonledger post hold-1 30000      # part; the rest is released
+    """
     ledger = ctx.ledger()
     minor = None
     if amount is not None:
@@ -64,7 +77,12 @@ def post(ctx: Context, hold_id: str, amount: str | None, tx_id: str | None) -> N
 @json_option
 @pass_context
 def void(ctx: Context, hold_id: str, tx_id: str | None) -> None:
-    """Void hold ID: release all of it."""
+    """Void hold ID: release all of it.
+
+    \b
+    Examples:
+      wonledger void hold-2
+    """
     ledger = ctx.ledger()
     report_receipt(ctx, ledger, ledger.void(hold_id, tx_id=tx_id))
 
@@ -76,6 +94,12 @@ def void(ctx: Context, hold_id: str, tx_id: str | None) -> None:
 @json_option
 @pass_context
 def reverse(ctx: Context, original_id: str, tx_id: str | None, memo: str) -> None:
-    """Undo transaction ID with a new one that moves its legs back (signed by its creditors)."""
+    """Undo transaction ID with a new one that moves its legs back (signed by its creditors).
+
+    \b
+    Examples:
+      wonledger reverse inv-7
+      wonledger reverse inv-7 --memo "sent twice"
+    """
     ledger = ctx.ledger()
     report_receipt(ctx, ledger, ledger.reverse(original_id, tx_id=tx_id, memo=memo))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.context import Context, json_option, pass_context
-from cli.render import account_json, emit_json, money, table
+from cli.render import account_json, amounts, count, emit_json, table
 from ledger import Account, Ledger, UnknownAccount
 
 
@@ -14,7 +14,14 @@ from ledger import Account, Ledger, UnknownAccount
 @json_option
 @pass_context
 def init(ctx: Context, world: str) -> None:
-    """Create the schema, load the world and make its keys."""
+    """Create the schema, load the world and make its keys.
+
+    \b
+    Examples:
+      wonledger init
+      wonledger init --world empty
+      wonledger --db postgresql+psycopg://user@host/dbname init
+    """
     ledger = Ledger.create(ctx.db, ctx.keys, world=world)
     ctx._ledger = ledger
     facts = ledger.info()
@@ -22,10 +29,11 @@ def init(ctx: Context, world: str) -> None:
         emit_json(_info_json(facts))
         return
     click.echo(f"Created ledger {facts.ledger} in {facts.db}")
-    funding = sum(1 for _ in ledger.funding_ids())
+    funding = len(ledger.funding_ids())
     click.echo(
-        f"  world {world}: {len(ledger.participants())} participants, {facts.accounts} accounts, "
-        f"{facts.transactions} journal entries: {facts.transactions - funding} signed registry entries, {funding} funding transactions"
+        f"  world {world}: {count(len(ledger.participants()), 'participant')}, {count(facts.accounts, 'account')}, "
+        f"{count(facts.transactions, 'journal entry', 'journal entries')}: {count(facts.transactions - funding, 'signed registry entry', 'signed registry entries')}, "
+        f"{count(funding, 'funding transaction')}"
     )
     click.echo(f"  keys in {ctx.keys}/ (private: keep them out of version control)")
 
@@ -34,18 +42,28 @@ def init(ctx: Context, world: str) -> None:
 @json_option
 @pass_context
 def info(ctx: Context) -> None:
-    """Ledger id, database, schema version and counts."""
+    """Ledger id, database, schema version, counts and the operator's public key.
+
+    The ledger id is what signed transactions name in their "ledger" field;
+    the operator key is the one to pin when checking proofs offline.
+
+    \b
+    Examples:
+      wonledger info
+      wonledger --json info
+    """
     ledger = ctx.ledger()
     facts = ledger.info()
     if ctx.json:
-        emit_json(_info_json(facts))
+        emit_json(_info_json(facts))  # exactly the documented shape; the operator key is for people here
         return
+    operator = ledger.operator_key()
     click.echo(f"ledger        {facts.ledger}")
     click.echo(f"db            {facts.db}")
     click.echo(f"schema        {facts.schema}")
-    click.echo(f"transactions  {facts.transactions}")
-    click.echo(f"accounts      {facts.accounts}")
-    click.echo(f"operator key  {ledger.operator_key() or '(none yet: made at the first checkpoint)'}")
+    click.echo(f"transactions  {facts.transactions:,}")
+    click.echo(f"accounts      {facts.accounts:,}")
+    click.echo(f"operator key  {operator or '(none yet: made by the first checkpoint)'}")
 
 
 def _info_json(facts) -> dict[str, object]:  # type: ignore[no-untyped-def]
@@ -53,8 +71,15 @@ def _info_json(facts) -> dict[str, object]:  # type: ignore[no-untyped-def]
 
 
 @click.group()
+@json_option
 def participant() -> None:
-    """The registry of participants."""
+    """The registry of participants.
+
+    \b
+    Examples:
+      wonledger participant list
+      wonledger participant show alice
+    """
 
 
 def _participant_json(p) -> dict[str, object]:  # type: ignore[no-untyped-def]
@@ -67,7 +92,13 @@ def _participant_json(p) -> dict[str, object]:  # type: ignore[no-untyped-def]
 @json_option
 @pass_context
 def participant_list(ctx: Context) -> None:
-    """Every participant."""
+    """Every participant.
+
+    \b
+    Examples:
+      wonledger participant list
+      wonledger --json participant list
+    """
     people = ctx.ledger().participants()
     if ctx.json:
         emit_json({"participants": [_participant_json(p) for p in people]})
@@ -80,7 +111,12 @@ def participant_list(ctx: Context) -> None:
 @json_option
 @pass_context
 def participant_show(ctx: Context, participant_id: str) -> None:
-    """One participant and its accounts."""
+    """One participant and its accounts.
+
+    \b
+    Examples:
+      wonledger participant show alice
+    """
     ledger = ctx.ledger()
     p = ledger.participant(participant_id)
     accounts = ledger.accounts(owner=p.id)
@@ -103,12 +139,16 @@ def participant_show(ctx: Context, participant_id: str) -> None:
 def participant_add(ctx: Context, participant_id: str, kind: str, jurisdiction: str, resident: bool, by: str | None) -> None:
     """Register a participant by a signed entry of whoever vouches for it; its key is made here if it has none.
 
-    \b
     Institutions are registered by their jurisdiction's regulator (fsc, hkma,
     occ in the default world); individuals and corporates by a bank of their
     jurisdiction, which vouches for who they are and where they live (KYC).
     Without --by a customer is registered by the first bank of its
-    jurisdiction whose key is in the key directory.
+    jurisdiction (alphabetically) whose key is in the key directory.
+
+    \b
+    Examples:
+      wonledger participant add busan-fish --kind corporate --jurisdiction KR --by namsan
+      wonledger participant add hkbank --kind bank --jurisdiction HK
     """
     p = ctx.ledger().add_participant(participant_id, kind, jurisdiction.upper(), resident, by=by)
     if ctx.json:
@@ -118,8 +158,15 @@ def participant_add(ctx: Context, participant_id: str, kind: str, jurisdiction: 
 
 
 @click.group()
+@json_option
 def account() -> None:
-    """Open and list accounts."""
+    """Open and list accounts.
+
+    \b
+    Examples:
+      wonledger account open busan-fish dKRW.namsan
+      wonledger account list --owner peakfx
+    """
 
 
 @account.command("open")
@@ -129,7 +176,13 @@ def account() -> None:
 @json_option
 @pass_context
 def account_open(ctx: Context, owner: str, asset: str, label: str) -> None:
-    """Open OWNER's account in ASSET."""
+    """Open OWNER's account in ASSET.
+
+    \b
+    Examples:
+      wonledger account open busan-fish dKRW.namsan
+      wonledger account open kstable dKRW.namsan --label reserve
+    """
     a = ctx.ledger().open_account(owner, asset, label)
     if ctx.json:
         emit_json(account_json(a))
@@ -137,18 +190,29 @@ def account_open(ctx: Context, owner: str, asset: str, label: str) -> None:
     click.echo(f"opened {a.id}")
 
 
-@account.command("list")
+@account.command("list", short_help="Accounts with their balances.")
 @click.option("--owner", help="Only this owner's accounts.")
 @click.option("--asset", help="Only accounts in this asset.")
 @json_option
 @pass_context
 def account_list(ctx: Context, owner: str | None, asset: str | None) -> None:
-    """Every account (or an owner's, or an asset's)."""
-    accounts = ctx.ledger().accounts(owner=owner, asset=asset)
+    """Every account (or an owner's, or an asset's), with its balance.
+
+    \b
+    Examples:
+      wonledger account list --owner peakfx
+      wonledger account list --asset KRWS
+    """
+    ledger = ctx.ledger()
+    if owner is not None:
+        ledger.participant(owner)  # a mistyped owner is an error with a suggestion, not an empty list
+    if asset is not None:
+        ledger.asset(asset)
+    accounts = ledger.accounts(owner=owner, asset=asset)
     if ctx.json:
         emit_json({"accounts": [account_json(a) for a in accounts]})
         return
-    table([(a.id, a.owner, a.asset, ",".join(sorted(a.flags))) for a in accounts], ("id", "owner", "asset", "flags"))
+    _balance_table(ledger, accounts, flags=True)
 
 
 @click.command()
@@ -156,7 +220,17 @@ def account_list(ctx: Context, owner: str | None, asset: str | None) -> None:
 @json_option
 @pass_context
 def balance(ctx: Context, names: tuple[str, ...]) -> None:
-    """Balances of accounts (an owner's name shows all of its accounts)."""
+    """Balances of accounts (an owner's name shows all of its accounts).
+
+    Amounts are in major units, one column per figure, with the asset in a
+    column of its own; "held" is blank when nothing is held.
+
+    \b
+    Examples:
+      wonledger balance alice
+      wonledger balance alice:dKRW.hanriver kstable:dKRW.hanriver:reserve
+      wonledger --json balance alice
+    """
     ledger = ctx.ledger()
     accounts: list[Account] = []
     for name in names or (None,):
@@ -173,9 +247,18 @@ def balance(ctx: Context, names: tuple[str, ...]) -> None:
     if ctx.json:
         emit_json({"accounts": [account_json(a) for a in accounts]})
         return
-    assets = {a.code: a for a in ledger.assets()}
-    rows = []
-    for a in accounts:
-        asset = assets[a.asset]
-        rows.append((a.id, money(a.balance, asset), money(a.available, asset), money(a.debits_pending, asset) if a.debits_pending else ""))
-    table(rows, ("account", "balance", "available", "held"), right=(1, 2, 3))
+    _balance_table(ledger, accounts)
+
+
+def _balance_table(ledger: Ledger, accounts: list[Account], flags: bool = False) -> None:
+    exponents = {a.code: a.exponent for a in ledger.assets()}
+    columns = [
+        amounts([(a.balance, exponents[a.asset]) for a in accounts]),
+        amounts([(a.available, exponents[a.asset]) for a in accounts]),
+        amounts([(a.debits_pending, exponents[a.asset]) if a.debits_pending else None for a in accounts]),
+    ]
+    rows = [
+        (a.id, a.asset, bal, avail, held, *((",".join(sorted(a.flags)),) if flags else ()))
+        for a, bal, avail, held in zip(accounts, *columns)
+    ]
+    table(rows, ("account", "asset", "balance", "available", "held", *(("flags",) if flags else ())), right=(2, 3, 4))

@@ -6,16 +6,39 @@ import click
 
 from cli.commands.payments import report_receipt
 from cli.context import Context, json_option, pass_context
-from cli.render import emit_json, table
-from ledger import format_amount
+from cli.render import amounts, emit_json, table
 
 
 @click.group()
+@json_option
 def issuer() -> None:
-    """The registry of stablecoin issuers."""
+    """The registry of stablecoin issuers: register one, or list them.
+
+    \b
+    Examples:
+      wonledger issuer list
+      wonledger issuer register kpay --asset KPAY --currency KRW
+    """
 
 
-@issuer.command("register")
+@issuer.command("list", short_help="Registered issuers, their coins and when registered.")
+@json_option
+@pass_context
+def issuer_list(ctx: Context) -> None:
+    """Every registered stablecoin issuer: the coin, the issuer and when it was registered.
+
+    \b
+    Examples:
+      wonledger issuer list
+    """
+    rows = ctx.ledger().issuer_registrations()
+    if ctx.json:
+        emit_json({"issuers": [{"asset": a, "issuer": i, "registered_at": at} for a, i, at in rows]})
+        return
+    table([(a, i, at[:19] + "Z") for a, i, at in rows], ("asset", "issuer", "registered (UTC)"))
+
+
+@issuer.command("register", short_help="Register a stablecoin issuer (banks first).")
 @click.argument("participant_id", metavar="ID")
 @click.option("--asset", "code", required=True, help="The stablecoin's code, e.g. KRWS.")
 @click.option("--currency", required=True, help="Its ISO currency, e.g. KRW.")
@@ -23,7 +46,13 @@ def issuer() -> None:
 @json_option
 @pass_context
 def issuer_register(ctx: Context, participant_id: str, code: str, currency: str, by: str | None) -> None:
-    """Register ID as issuer of a stablecoin, signed by ID and its regulator (phase 1 in Korea: banks and bank-led consortia only)."""
+    """Register ID as issuer of a stablecoin, signed by ID and its regulator (phase 1 in Korea: banks and bank-led consortia only).
+
+    \b
+    Examples:
+      wonledger issuer register namsan --asset NAMS --currency KRW
+      wonledger issuer register kpay --asset KPAY --currency KRW     # refused: a nonbank
+    """
     asset = ctx.ledger().register_issuer(participant_id, code, currency, by=by)
     if ctx.json:
         emit_json({"issuer": participant_id, "asset": asset.code, "currency": asset.currency, "exponent": asset.exponent})
@@ -40,7 +69,13 @@ def issuer_register(ctx: Context, participant_id: str, code: str, currency: str,
 @json_option
 @pass_context
 def mint(ctx: Context, code: str, amount: str, holder: str, pay_with: str, tx_id: str | None) -> None:
-    """Mint AMOUNT of stablecoin ASSET to a holder who pays deposit tokens into the reserve."""
+    """Mint AMOUNT of stablecoin ASSET to a holder who pays deposit tokens into the reserve.
+
+    \b
+    Examples:
+      wonledger mint KRWS 1,000,000 --to alice --pay-with dKRW.hanriver
+      wonledger mint HKDS 500 --to kowloon-supply --pay-with dHKD.harbour
+    """
     ledger = ctx.ledger()
     minor = ledger.parse_amount(amount, code)
     report_receipt(ctx, ledger, ledger.mint(code, minor, holder, pay_with, tx_id=tx_id))
@@ -55,40 +90,51 @@ def mint(ctx: Context, code: str, amount: str, holder: str, pay_with: str, tx_id
 @json_option
 @pass_context
 def redeem(ctx: Context, code: str, amount: str, holder: str, to_asset: str, tx_id: str | None) -> None:
-    """Redeem AMOUNT of stablecoin ASSET for deposit tokens from the reserve, at par."""
+    """Redeem AMOUNT of stablecoin ASSET for deposit tokens from the reserve, at par.
+
+    \b
+    Examples:
+      wonledger redeem KRWS 400000 --from alice --to-asset dKRW.hanriver
+    """
     ledger = ctx.ledger()
     minor = ledger.parse_amount(amount, code)
     report_receipt(ctx, ledger, ledger.redeem(code, minor, holder, to_asset, tx_id=tx_id))
 
 
 @click.group()
+@json_option
 def report() -> None:
-    """Reports over the whole ledger."""
+    """Reports over the whole ledger (`--json` may come before or after the report's name).
+
+    \b
+    Examples:
+      wonledger report supply
+      wonledger report --json flows
+      wonledger report rejections --code OUTFLOW_LIMIT
+    """
 
 
-@report.command("supply")
+@report.command("supply", short_help="Each stablecoin's supply beside its reserve.")
 @json_option
 @pass_context
 def report_supply(ctx: Context) -> None:
-    """Each stablecoin's supply beside the reserve that backs it."""
+    """Each stablecoin's supply beside the reserve that backs it.
+
+    \b
+    Examples:
+      wonledger report supply
+      wonledger report supply --json
+    """
     ledger = ctx.ledger()
     rows = ledger.supply_report()
     if ctx.json:
         emit_json({"assets": rows})
         return
     exponents = {a.code: a.exponent for a in ledger.assets()}
+    supply = amounts([(r["supply"], exponents[r["asset"]]) for r in rows])
+    reserve = amounts([(r["reserve"], exponents[r["asset"]]) for r in rows])
     table(
-        [
-            (
-                r["asset"],
-                r["issuer"],
-                format_amount(r["supply"], exponents[r["asset"]]),
-                format_amount(r["reserve"], exponents[r["asset"]]),
-                ", ".join(r["reserve_assets"]),
-                r["ratio"] or "-",
-            )
-            for r in rows
-        ],
+        [(r["asset"], r["issuer"], s, v, ", ".join(r["reserve_assets"]), r["ratio"] or "-") for r, s, v in zip(rows, supply, reserve)],
         ("asset", "issuer", "supply", "reserve", "held in", "ratio"),
         right=(2, 3, 5),
     )

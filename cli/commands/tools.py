@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from contextlib import ExitStack
+
 import click
 
 from cli.context import Context, json_option, pass_context
-from cli.render import emit_json
+from cli.render import emit_json, stderr_is_terminal
 
 
 @click.command()
@@ -21,13 +25,21 @@ from cli.render import emit_json
 @json_option
 @pass_context
 def bench(ctx: Context, count: int, server: str | None, rounds: int) -> None:
-    """Time signed batch ingest against the floor of this machine (a throw-away ledger)."""
+    """Time signed batch ingest against the floor of this machine (a throw-away ledger).
+
+    \b
+    Examples:
+      wonledger bench --count 20000
+      wonledger bench --count 20000 --db postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+      wonledger --json bench --count 1000 --rounds 1
+    """
     from ledger.bench import check_server, run
 
     check_server(server)
     if not ctx.json:
         click.echo(f"signing {count:,} transfers in a throw-away ledger, then {rounds} round(s) of each side ...", err=True)
-    result = run(count, db=server, rounds=rounds)
+    with ExitStack() as stack:
+        result = run(count, db=server, rounds=rounds, progress=_progress(stack))
     if ctx.json:
         emit_json(result.to_json())
         return
@@ -37,3 +49,26 @@ def bench(ctx: Context, count: int, server: str | None, rounds: int) -> None:
     click.echo(f"ratio ingest/floor         {result.ratio:>8}   (lower is better; 1.0 is the floor)")
     click.echo(f"peak memory                {result.peak_rss_mib:>8} MiB")
     click.echo(f"platform                   {result.platform}, {result.cpus} CPUs, Python {result.python}")
+
+
+def _progress(stack: ExitStack) -> Callable[[str, int, int], None] | None:
+    """A bar on stderr for signing, then one for the timed runs, when a person watches."""
+    if not stderr_is_terminal():
+        return None
+    current: dict[str, object] = {}
+
+    def close() -> None:
+        if "bar" in current:
+            current.pop("bar").__exit__(None, None, None)  # type: ignore[attr-defined]
+
+    stack.callback(close)
+
+    def tell(stage: str, done: int, total: int) -> None:
+        if current.get("stage") != stage:
+            close()
+            label = "signing the batch" if stage == "signing" else "timing floor and ingest"
+            current.update(stage=stage, seen=0, bar=click.progressbar(length=total, label=label, file=sys.stderr).__enter__())
+        current["bar"].update(done - current["seen"])  # type: ignore[attr-defined, operator]
+        current["seen"] = done
+
+    return tell

@@ -1,12 +1,14 @@
 """What the demo says: the side-by-side figures, the example's timeline, and ``report.html``.
 
 The same rows feed the terminal (the ``demo`` command) and the HTML page, so
-the two never disagree. The page needs no network: plain HTML and CSS, the
-charts beside it as PNG files.
+the two never disagree. The page needs no network and no other file: plain
+HTML and CSS with both charts inside it as ``data:`` URIs, so it survives
+being mailed or moved alone (the PNG files are also written beside it).
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import math
 from fractions import Fraction
@@ -27,6 +29,11 @@ ROUTE_NAMES = {CORRESPONDENT: "correspondent banking", STABLECOIN: "won stableco
 SOURCES = (
     "SWIFT gpi: about 50% of payments credited within 30 minutes and almost all within 24 hours (business days, all corridors).",
     "FSB / G20 target for end-2027: 75% of cross-border payments credited within one hour.",
+)
+#: Where each of SOURCES is published, linked from the report.
+SOURCE_LINKS = (
+    "https://www.swift.com/our-solutions/swift-gpi",
+    "https://www.fsb.org/2021/10/targets-for-addressing-the-four-challenges-of-cross-border-payments-final-report/",
 )
 
 
@@ -107,12 +114,20 @@ def publish(result: DemoResult, corridor: Corridor, out: Path) -> list[Path]:
     timeline = draw_timeline(result, corridor, out / TIMELINE_PNG)
     distribution = draw_distribution(result, out / DISTRIBUTION_PNG)
     page = out / REPORT_HTML
-    page.write_text(render_html(result), encoding="utf-8")
+    images = {name: path.read_bytes() for name, path in ((TIMELINE_PNG, timeline), (DISTRIBUTION_PNG, distribution))}
+    page.write_text(render_html(result, images), encoding="utf-8")
     return [result.db, timeline, distribution, page]
 
 
-def render_html(result: DemoResult) -> str:
+def render_html(result: DemoResult, images: dict[str, bytes] | None = None) -> str:
+    """The report page; charts named in ``images`` are embedded (else linked by file name)."""
     e = html.escape
+
+    def src(name: str) -> str:
+        if images and name in images:
+            return "data:image/png;base64," + base64.b64encode(images[name]).decode("ascii")
+        return name
+
     example = result.example
     rows = "".join(
         f"<tr><th scope='row'>{e(what.strip())}</th><td>{e(a)}</td><td>{e(b)}</td></tr>"
@@ -133,7 +148,7 @@ def render_html(result: DemoResult) -> str:
         )
     started = example.initiated_at.strftime("%A %d %B %Y, %H:%M %Z")
     notes_html = "".join(f"<li>{e(n)}</li>" for n in notes(result))
-    sources = "".join(f"<li>{e(s)}</li>" for s in SOURCES)
+    sources = "".join(f"<li><a href=\"{e(url)}\">{e(s)}</a></li>" for s, url in zip(SOURCES, SOURCE_LINKS, strict=True))
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -199,12 +214,12 @@ seconds, at any hour.</p>
 <h2>How the times are spread</h2>
 <p>Each line climbs as payments arrive: the further left, the faster. The star is the target the
 G20 set for 2027: three payments in four credited within an hour.</p>
-<img src="{DISTRIBUTION_PNG}" alt="Share of payments credited against time, for both routes, with the FSB one-hour target" width="1100">
+<img src="{src(DISTRIBUTION_PNG)}" alt="Share of payments credited against time, for both routes, with the FSB one-hour target" width="1100">
 
 <h2>One payment, step by step</h2>
 <p>This one was started on {e(started)}. Each row is a transaction in the ledger; times are the local
 time of the institution acting.</p>
-<img src="{TIMELINE_PNG}" alt="Timeline of the example payment on both routes, one lane per institution" width="1100">
+<img src="{src(TIMELINE_PNG)}" alt="Timeline of the example payment on both routes, one lane per institution" width="1100">
 {timelines}
 
 <footer>

@@ -970,6 +970,75 @@ class UnitOfWork:
         accounts = self.conn.execute(select(func.count()).select_from(t.accounts)).scalar_one()
         return transactions, accounts
 
+    # -- what people look up (the CLI's lists and views) ------------------
+    def issuer_registrations(self) -> list[tuple[str, str, str]]:
+        """(asset, issuer, registered_at) of every registered stablecoin issuer, by asset."""
+        query = select(t.issuers.c.asset, t.issuers.c.issuer, t.issuers.c.registered_at).order_by(t.issuers.c.asset)
+        return [(r.asset, r.issuer, r.registered_at) for r in self.conn.execute(query)]
+
+    def pending_holds(self, account: str | None = None) -> list[HoldState]:
+        """Holds still pending, soonest expiry first (those with a leg on ``account`` only, when given)."""
+        query = (
+            select(t.holds.c.id, t.holds.c.status, t.holds.c.expires_at, t.holds.c.finished_by, t.journal.c.seq)
+            .select_from(t.holds.join(t.journal, t.journal.c.id == t.holds.c.id))
+            .where(t.holds.c.status == "pending")
+            .order_by(t.holds.c.expires_at, t.holds.c.id)
+        )
+        if account is not None:
+            on_account = select(t.legs.c.seq).where(or_(t.legs.c.debit == account, t.legs.c.credit == account))
+            query = query.where(t.journal.c.seq.in_(on_account))
+        rows = list(self.conn.execute(query))
+        legs = self._legs_of([r.seq for r in rows])
+        return [HoldState(r.id, r.seq, r.status, r.expires_at, legs.get(r.seq, ()), r.finished_by) for r in rows]
+
+    def reversals_of(self, ids: Iterable[str]) -> dict[str, str]:
+        """For each of ``ids`` that was reversed: the id of the reversal."""
+        found: dict[str, str] = {}
+        for part in _chunks(sorted(set(ids))):
+            query = select(t.journal.c.ref, t.journal.c.id).where(t.journal.c.kind == "reversal", t.journal.c.ref.in_(part))
+            found.update((r.ref, r.id) for r in self.conn.execute(query))
+        return found
+
+    def _touching_seqs(self, account: str, since: str | None, until: str | None):  # type: ignore[no-untyped-def]
+        """The seqs of entries on ``account`` (legs, and the voids and expiries of its holds), as a subquery."""
+        touching = or_(t.legs.c.debit == account, t.legs.c.credit == account)
+        with_legs = select(t.legs.c.seq.label("seq")).where(touching)
+        held_ids = select(t.journal.c.id).join(t.legs, t.legs.c.seq == t.journal.c.seq).where(touching, t.legs.c.pending.is_(True))
+        releases = select(t.journal.c.seq.label("seq")).where(t.journal.c.kind.in_(("void", "expire")), t.journal.c.ref.in_(held_ids))
+        both = union(with_legs, releases).subquery()
+        query = select(both.c.seq).select_from(both.join(t.journal, t.journal.c.seq == both.c.seq))
+        if since is not None:
+            query = query.where(t.journal.c.at >= since)
+        if until is not None:
+            query = query.where(t.journal.c.at < until)
+        return query, both
+
+    def history_first_seq(self, account: str, since: str | None, until: str | None, newest: int) -> int:
+        """The seq just before the ``newest`` last entries on ``account`` in [since, until) (0: from the start)."""
+        query, both = self._touching_seqs(account, since, until)
+        found = self.conn.execute(query.order_by(both.c.seq.desc()).offset(newest).limit(1)).scalar()
+        return int(found) if found is not None else 0
+
+    def history_page(
+        self, account: str, after_seq: int, since: str | None, until: str | None, page: int
+    ) -> list[tuple[StoredEntry, tuple[Leg, ...], str]]:
+        """At most ``page`` entries on ``account`` after ``after_seq`` in [since, until), oldest first."""
+        query, both = self._touching_seqs(account, since, until)
+        seqs = list(self.conn.execute(query.where(both.c.seq > after_seq).order_by(both.c.seq).limit(page)).scalars())
+        if not seqs:
+            return []
+        legs = self._legs_of(seqs)
+        out = []
+        for part in _chunks(seqs):
+            rows = (
+                select(t.journal, t.holds.c.status.label("hold_status"))
+                .select_from(t.journal.outerjoin(t.holds, t.holds.c.id == t.journal.c.id))
+                .where(t.journal.c.seq.in_(part))
+                .order_by(t.journal.c.seq)
+            )
+            out.extend((_stored(r), legs.get(r.seq, ()), r.hold_status or "posted") for r in self.conn.execute(rows))
+        return out
+
 
 def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
     items = list(items)

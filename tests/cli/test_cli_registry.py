@@ -226,7 +226,8 @@ def test_balance_names_accounts_or_owners_and_prints_major_units_for_people(wl: 
     named = wl("--json", "balance", "alice", "kstable:dKRW.hanriver:reserve").ok().json()["accounts"]
     assert [a["id"] for a in named] == ["alice:dKRW.hanriver", "kstable:dKRW.hanriver:reserve"]
     text = wl("balance", "kowloon-supply").ok().stdout
-    assert "100,000.00 dHKD.harbour" in text
+    row = text.splitlines()[1].split()
+    assert row[:4] == ["kowloon-supply:dHKD.harbour", "dHKD.harbour", "100,000.00", "100,000.00"]
 
 
 def test_balance_of_an_unknown_account_or_owner_is_refused(wl: Ledger) -> None:

@@ -142,7 +142,11 @@ def test_the_jsonl_reader_refuses_hostile_lines_with_a_code_and_changes_nothing(
 
 def every_command(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
     found = []
-    for name, command in sorted(group.commands.items()):
+    ctx = click.Context(group)
+    # list_commands/get_command, not group.commands: the top-level group loads its commands lazily
+    for name in sorted(group.list_commands(ctx)):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         if isinstance(command, click.Group):
             found.extend(every_command(command, (*prefix, name)))
         else:

@@ -7,7 +7,10 @@ payments so the whole file stays within a few seconds a run.
 
 from __future__ import annotations
 
+import base64
 import json
+import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -174,10 +177,13 @@ def test_the_stablecoin_route_costs_less_than_the_fsb_retail_ceiling_and_corresp
 
 
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Chromium is not installed (/usr/bin/chromium)")
-def test_report_html_renders_in_headless_chromium_with_both_charts_loaded(week) -> None:
-    out, _, files = week
-    page = out / "report.html"
-    assert page in files
+def test_report_html_renders_in_headless_chromium_with_both_charts_loaded(week, tmp_path: Path) -> None:
+    built, _, files = week
+    assert built / "report.html" in files
+    # the page alone, moved away from the PNG files: its charts are inside it
+    out = tmp_path / "moved"
+    out.mkdir()
+    shutil.copy(built / "report.html", out / "report.html")
     # A probe page beside the report reads the report's images once it has loaded (file:// pages may
     # read each other only with --allow-file-access-from-files); Chromium prints the probe's final DOM.
     probe = out / "probe.html"
@@ -186,7 +192,7 @@ def test_report_html_renders_in_headless_chromium_with_both_charts_loaded(week) 
         "document.getElementById('r').addEventListener('load', () => {"
         " const imgs = [...document.getElementById('r').contentDocument.images];"
         " document.getElementById('out').textContent = JSON.stringify(imgs.map("
-        "  i => ({src: i.getAttribute('src'), complete: i.complete, width: i.naturalWidth})));"
+        "  i => ({src: i.getAttribute('src').slice(0, 40), complete: i.complete, width: i.naturalWidth})));"
         "});</script></body>",
         encoding="utf-8",
     )
@@ -198,8 +204,18 @@ def test_report_html_renders_in_headless_chromium_with_both_charts_loaded(week) 
     assert run.returncode == 0, run.stderr[-2000:]
     text = run.stdout.split("<pre id=\"out\">", 1)[1].split("</pre>", 1)[0]
     images = json.loads(text.replace("&quot;", '"'))
-    assert sorted(i["src"] for i in images) == ["distribution.png", "timeline.png"]
+    assert len(images) == 2 and all(i["src"].startswith("data:image/png;base64,") for i in images)
     assert all(i["complete"] and i["width"] > 0 for i in images)
+
+
+def test_report_html_carries_both_charts_inside_it_and_links_its_sources(week) -> None:
+    out, _, _ = week
+    page = (out / "report.html").read_text(encoding="utf-8")
+    embedded = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert sorted(base64.b64decode(e) for e in embedded) == sorted((out / name).read_bytes() for name in ("timeline.png", "distribution.png"))
+    assert 'src="timeline.png"' not in page and 'src="distribution.png"' not in page
+    links = re.findall(r'<li><a href="(https://[^"]+)">', page)
+    assert len(links) == 2 and any("fsb.org" in u for u in links) and any("swift.com" in u for u in links)
 
 
 def test_demo_json_has_the_shape_of_the_design_and_its_times_carry_offsets(tmp_path: Path) -> None:
