@@ -386,7 +386,13 @@ def _json_file(path: str) -> object:
 @pass_context
 @click.pass_context
 def verify_consistency_command(click_ctx: click.Context, ctx: Context, old_path: str, new_path: str, operator_key: str | None) -> None:
-    """Check offline that checkpoint NEW extends checkpoint OLD (RFC 9162 consistency proof; exit 3 if not)."""
+    """Check offline that checkpoint NEW extends checkpoint OLD (RFC 9162 consistency proof; exit 3 if not).
+
+    \b
+    Examples:
+      wonledger verify-consistency cp-1.json cp-2.json
+      wonledger verify-consistency cp-1.json cp-2.json --operator-key KEY
+    """
     pinned = operator_key_option(operator_key)
     result = verify_consistency(_json_file(old_path), _json_file(new_path), pinned)
     if ctx.json:

@@ -123,7 +123,8 @@ def participant_show(ctx: Context, participant_id: str) -> None:
     if ctx.json:
         emit_json({**_participant_json(p), "accounts": [a.id for a in accounts]})
         return
-    click.echo(f"{p.id}: {p.kind}, {p.jurisdiction}, {'resident' if p.resident else 'non-resident'}")
+    vouched = "itself (its jurisdiction's authority)" if p.registrar == p.id else (p.registrar or "nobody: frozen at an upgrade (see verify)")
+    click.echo(f"{p.id}: {p.kind}, {p.jurisdiction}, {'resident' if p.resident else 'non-resident'}; registrar: {vouched}")
     for a in accounts:
         click.echo(f"  {a.id}")
 
