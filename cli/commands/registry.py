@@ -129,7 +129,7 @@ def participant_show(ctx: Context, participant_id: str) -> None:
         click.echo(f"  {a.id}")
 
 
-@participant.command("add")
+@participant.command("add", short_help="Register a participant; its registrar signs.")
 @click.argument("participant_id", metavar="ID")
 @click.option("--kind", required=True, help="bank, individual, corporate, ...")
 @click.option("--jurisdiction", required=True, help="Two-letter country code, e.g. KR or HK.")

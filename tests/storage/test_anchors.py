@@ -112,13 +112,16 @@ def test_a_rechained_journal_with_checkpoints_resigned_by_another_key_is_caught(
     transfers(ledger, "t", 4)
     trusted, _ = ledger.checkpoint()
     saved = save(trusted, tmp_path / "trusted.json")
-    # Backdate entry 3 by a microsecond (no participant signs `at`) and re-chain every hash after it,
-    # then recompute the stored checkpoint's root and re-sign it with a key of the forger's own.
+    # Backdate the second of the four transfers by a microsecond (no participant signs `at`) and re-chain
+    # every hash after it, then recompute the stored checkpoint's root and re-sign it with a key of the
+    # forger's own. (Not a registry entry: a key's validity starts at its entry's `at`, so the replay
+    # would notice that one without any anchor.)
     db = raw(ledger)
     rows = db.rows("SELECT seq, at, body, signatures, hash FROM journal ORDER BY seq")
-    previous = rows[1].hash
-    for seq, at, body, signatures, _ in rows[2:]:
-        if seq == 3:
+    target = rows[-3].seq
+    previous = rows[target - 2].hash
+    for seq, at, body, signatures, _ in rows[target - 1 :]:
+        if seq == target:
             at = chain.iso(chain.parse_iso(at) - timedelta(microseconds=1))
         envelope = chain.envelope_bytes(seq, at, body.encode(), json.loads(signatures))
         previous = chain.next_hash(previous, envelope)
