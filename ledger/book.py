@@ -73,7 +73,7 @@ from ledger.model import (
     Tx,
     account_id,
 )
-from ledger.controls import ControlEffect, Controls, LegView
+from ledger.controls import ControlEffect, ControlRows, Controls, ControlState, LegView, needs
 from ledger.money import MAX_COUNTER, Asset, check_minor_units, format_amount
 from ledger.registry import new_account
 from ledger.policy import CUSTOMER_KINDS, DEPOSIT_TOKEN, STABLECOIN, WHOLESALE_CBDC, at_scale, load_flow_policy, require_full_reserve, require_may_hold
@@ -121,6 +121,8 @@ class Book:
         self._participants: dict[str, Participant] = {}
         self._assets: dict[str, Asset] = {}
         self.flow_policy = load_flow_policy()
+        #: The capital-flow rules: pure, over the ControlState each chunk loads (verify's replay runs the same).
+        self.controls = Controls(self.flow_policy)
         #: Signatures are checked here, on every core for a large chunk.
         self._verifier = Verifier()
         self._prepared: weakref.WeakSet[Prepared] = weakref.WeakSet()
@@ -368,12 +370,6 @@ class Book:
         reversed_already = uow.reversed_refs(reversal_refs) if reversal_refs else set()
         touched = {a for s in batch for leg in s.tx.legs for a in (leg.debit, leg.credit)}
         touched.update(a for h in holds.values() for leg in h.legs for a in (leg.debit, leg.credit))
-        watched = self.flow_policy.breaker_asset
-        if any(leg.asset == watched for s in batch for leg in s.tx.legs) or any(
-            leg.asset == watched for h in holds.values() for leg in h.legs
-        ):
-            # The run breaker measures conversions against the supply in issue.
-            touched.add(self._issuance_account(watched, uow))
         accounts = uow.accounts(touched, lock=True)
         # Accounts to open with the transaction: checked now, written only if something is accepted.
         created = [new_account(uow, *spec) for spec in opens]
@@ -384,12 +380,23 @@ class Book:
             # The reserve rule needs every reserve and issuance account of these issuers.
             extra = set(uow.reserve_and_issuance_accounts(backing)) - set(accounts)
             accounts.update(uow.accounts(extra, lock=True))
+        # The control state this chunk's rules read, loaded up front (they do no I/O).
+        hold_at = {h: e.at for h, e in uow.entries_by_id(holds).items()} if holds else {}
+        keys = needs(
+            {self._participant(a.owner, uow) for a in accounts.values()},
+            {self._asset(a.asset, uow) for a in accounts.values()},
+            {s.tx.quote.id for s in batch if s.tx.quote is not None},
+            now,
+            hold_at.values(),
+            self.flow_policy,
+        )
         state = _State(
             accounts=accounts,
             holds=holds,
             originals=originals,
             reversed=reversed_already,
-            controls=Controls(uow, self.flow_policy),
+            controls=uow.control_state(keys, self.flow_policy),
+            hold_at=hold_at,
         )
         outcomes: list[Outcome] = []
         for signed, who in zip(batch, signers, strict=True):
@@ -416,7 +423,8 @@ class Book:
             status = "pending" if signed.tx.kind == HOLD else "posted"
             state.commit(effect)
             if effect.controls is not None:
-                state.controls.commit(signed.tx.id, effect.controls, seq, now)
+                state.controls.apply(effect.controls, seq, signed.tx.id, now)
+                state.control_rows.extend(effect.controls.rows(seq, signed.tx.id))
             state.new_entries.append(
                 NewEntry(
                     seq=seq,
@@ -438,6 +446,7 @@ class Book:
                 expires = chain.expiry(now, signed.tx.timeout_s or 0)
                 state.new_holds.append((signed.tx.id, expires))
                 state.holds[signed.tx.id] = HoldState(signed.tx.id, seq, "pending", expires, signed.tx.legs)
+                state.hold_at[signed.tx.id] = now
             state.originals[signed.tx.id] = (signed.tx.kind, signed.tx.legs)
             outcomes.append(Receipt(signed.tx.id, seq, prev, now, status))
         if state.new_entries:
@@ -450,8 +459,8 @@ class Book:
             state.finished_holds,
             (seq, prev),
         )
-        c = state.controls
-        uow.append_controls(c.quote_uses, c.outflow_rows, c.conversion_rows, c.trips, state.rejections)
+        uow.append_control_rows(state.control_rows)
+        uow.append_controls((), (), (), state.rejections)
         return outcomes
 
     def _record_refusal(self, signed: SignedTx, error: LedgerError, state: _State, now: str) -> None:
@@ -472,10 +481,6 @@ class Book:
         what = f"{tx.kind} {tx.id}" + (f": {'; '.join(moves)}" if moves else "") + (" ..." if len(legs) > 4 else "")
         state.rejections.append(Refusal(now, who, tx.id, tx.kind, what[:2000], error.code, error.message[:2000]))
 
-    def _issuance_account(self, code: str, uow: UnitOfWork) -> str:
-        asset = self._asset(code, uow)
-        return account_id(asset.issuer, asset.code)
-
     def _views(self, legs: Sequence[Leg], state: _State, uow: UnitOfWork) -> list[LegView]:
         views = []
         for leg in legs:
@@ -492,16 +497,6 @@ class Book:
             )
         return views
 
-    def _supply_after(self, effect: _Effect, state: _State, uow: UnitOfWork) -> Callable[[str], int]:
-        """The outstanding supply of a stablecoin once ``effect`` is applied (posted issuance only)."""
-
-        def supply(code: str) -> int:
-            issuance = self._issuance_account(code, uow)
-            dp, cp, _, _ = (now + d for now, d in zip(state.counters(issuance), effect.deltas.get(issuance, (0, 0, 0, 0)), strict=True))
-            return dp - cp
-
-        return supply
-
     # -- validate, authorize and check one transaction ---------------------
     def _effect(
         self, tx: Tx, signers: frozenset[str], state: _State, now: str, system: bool, uow: UnitOfWork
@@ -513,8 +508,7 @@ class Book:
         self._require_debtors(tx, legs, signers, state)
         self._check_holders(legs, state, uow)
         views = self._views(legs, state, uow)
-        controls = state.controls.check_terms(tx, views, now)
-        effect = _Effect(controls=controls)
+        effect = _Effect()
         if kind == HOLD:
             for leg in legs:
                 effect.add(leg.debit, dq=leg.amount)
@@ -530,7 +524,7 @@ class Book:
                 effect.add(leg.credit, cp=leg.amount)
         self._check_funds(effect, state, uow)
         self._check_reserves(effect, state, uow)
-        state.controls.check_flows(controls, views, now, self._supply_after(effect, state, uow))
+        effect.controls = self.controls.check(state.controls, tx, views, signers, now)
         return effect
 
     def _checked_legs(self, legs: Sequence[Leg], state: _State, uow: UnitOfWork) -> Sequence[Leg]:
@@ -621,8 +615,8 @@ class Book:
         self._check_funds(effect, state, uow)
         self._check_reserves(effect, state, uow)
         posted_legs = tx.legs if tx.kind == POST else ()
-        effect.controls = state.controls.release(
-            self._views(hold.legs, state, uow), self._views(posted_legs, state, uow), now
+        effect.controls = self.controls.release(
+            state.controls, hold.id, self._views(hold.legs, state, uow), self._views(posted_legs, state, uow), state.hold_at[hold.id], now
         )
         return effect
 
@@ -708,7 +702,10 @@ class _State:
     holds: dict[str, HoldState]
     originals: dict[str, tuple[str, tuple[Leg, ...]]]
     reversed: set[str]
-    controls: Controls
+    controls: ControlState
+    #: when each hold of the chunk was made (what a hold counted gives back into that period)
+    hold_at: dict[str, str] = field(default_factory=dict)
+    control_rows: ControlRows = field(default_factory=ControlRows)
     rejections: list[Refusal] = field(default_factory=list)
     entries: dict[str, EntryInfo] = field(default_factory=dict)
     new_entries: list[NewEntry] = field(default_factory=list)

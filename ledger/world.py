@@ -19,6 +19,7 @@ from ledger.policy import load_issuer_policy
 from ledger.registry import add_asset, open_account, register_issuer
 from ledger.signing import KeyStore, public_bytes
 from ledger.store import Store, UnitOfWork
+from ledger.wire import parse_travel
 
 WORLDS = ("default", "empty")
 
@@ -72,5 +73,6 @@ def funding_txs(ledger_id: str, data: dict[str, Any], exponents: dict[str, int])
             Leg(leg["debit"], leg["credit"], leg["asset"], parse_amount(leg["amount"], exponents[leg["asset"]]))
             for leg in f["legs"]
         )
-        txs.append(Tx(ledger=ledger_id, id=f["id"], kind=f["kind"], memo=f.get("memo", ""), legs=legs))
+        travel = parse_travel(f["travel"]) if "travel" in f else None  # a float bought across a border names its parties
+        txs.append(Tx(ledger=ledger_id, id=f["id"], kind=f["kind"], memo=f.get("memo", ""), legs=legs, travel=travel))
     return txs

@@ -64,23 +64,23 @@ def test_a_voided_two_phase_conversion_gives_its_outflow_back(ledger: Ledger) ->
 # -- the run breaker -------------------------------------------------------------------------
 
 
-def test_the_run_breaker_trips_past_10_percent_of_supply_in_an_hour_and_holds_conversions_out(timed: Ledger, clock: ManualClock) -> None:
+def test_the_run_breaker_refuses_what_would_pass_10_percent_of_supply_in_an_hour_and_its_refusal_halts_nobody(
+    timed: Ledger, clock: ManualClock
+) -> None:
     timed.send("seoul-exports", "kowloon-supply", 600_000_000, "HKDS")
     clock.advance(60)
     before = counters(timed)
-    with pytest.raises(RunBreaker, match="tripped"):
-        timed.send("seoul-exports", "kowloon-supply", 600_000_000, "HKDS")  # 1.2bn > 10% of ~11bn
+    with pytest.raises(RunBreaker, match="over 10% of the 10,000,000,000 KRWS"):
+        timed.send("seoul-exports", "kowloon-supply", 600_000_000, "HKDS")  # 1.2bn > 10% of the 10bn at the window's start
     assert counters(timed) == before
     status = timed.breaker()
-    assert status.halted_until is not None and status.last_trip is not None
-    clock.advance(60)
-    with pytest.raises(RunBreaker, match="halted until"):
-        timed.send("seoul-exports", "kowloon-supply", 1_000, "HKDS")  # even a small one, while it holds
+    assert status.last_refused is not None and status.halted_until is None  # the refusal changed no control state
+    assert 590_000_000 < status.net_out < 600_000_000 and status.supply == 10_000_000_000
+    timed.send("seoul-exports", "kowloon-supply", 1_000, "HKDS")  # a small one still fits: nobody is halted by a refusal
     timed.mint("HKDS", 1_000_00, "kowloon-supply", "dHKD.harbour")
     timed.swap("kowloon-supply", 1_000_00, "HKDS", "KRWS")  # conversions into KRWS stay open
     clock.advance(3600)
-    timed.send("seoul-exports", "kowloon-supply", 1_000, "HKDS")  # the cool-off is over
-    assert timed.breaker().halted_until is None
+    timed.send("seoul-exports", "kowloon-supply", 600_000_000, "HKDS")  # the first has left the window
     assert timed.verify().ok
 
 
@@ -88,7 +88,7 @@ def test_the_window_slides_so_old_conversions_stop_counting(timed: Ledger, clock
     timed.send("seoul-exports", "kowloon-supply", 600_000_000, "HKDS")
     clock.advance(3601)
     timed.send("seoul-exports", "kowloon-supply", 600_000_000, "HKDS")  # 1.2bn in two hours, 600m in each
-    assert timed.breaker().halted_until is None
+    assert timed.breaker().net_out < 600_000_000
 
 
 # -- every refusal is recorded --------------------------------------------------------------
