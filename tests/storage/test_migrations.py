@@ -161,7 +161,8 @@ def test_a_missing_postgres_database_is_unreachable_not_created(pg_database, tmp
         Ledger.open(url.render_as_string(hide_password=False), tmp_path / "keys")
 
 
-TABLES_OF_0003 = ("participant_keys", "checkpoints", "breaker_trips", "conversions", "outflows", "rejections", "quotes")
+#: Tables made by 0003 and still there, and by 0004 (0004 drops 0003's breaker_trips).
+TABLES_OF_0003 = ("participant_keys", "checkpoints", "conversions", "outflows", "rejections", "quotes", "travel_movements")
 
 
 def test_a_ledger_made_before_flow_controls_is_upgraded_and_keeps_its_keys(ledger: Ledger) -> None:
@@ -177,6 +178,28 @@ def test_a_ledger_made_before_flow_controls_is_upgraded_and_keeps_its_keys(ledge
         keys = reopened.store.reading(lambda uow: uow.conn.exec_driver_sql("SELECT participant FROM participant_keys").scalars().all())
         assert sorted(keys) == sorted(p.id for p in reopened.participants())
         reopened.transfer("alice:dKRW.hanriver", "hanriver:dKRW.hanriver", 10)
+        assert reopened.verify().ok
+    finally:
+        reopened.close()
+
+
+def test_a_ledger_made_at_0003_is_upgraded_to_keep_travel_movements_and_no_breaker_trips(ledger: Ledger) -> None:
+    def back_to_0003(uow) -> None:  # type: ignore[no-untyped-def]
+        uow.conn.exec_driver_sql("DROP TABLE travel_movements")
+        uow.conn.exec_driver_sql(
+            "CREATE TABLE breaker_trips (id INTEGER PRIMARY KEY, asset VARCHAR(32), at VARCHAR(32), "
+            "until VARCHAR(32), net_out BIGINT, supply BIGINT)"
+        )
+        uow.conn.exec_driver_sql("CREATE INDEX ix_breaker_trips_asset_until ON breaker_trips (asset, until)")
+        uow.conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0003'")
+
+    ledger.store.writing(back_to_0003)
+    reopened = Ledger.open(ledger.store.url, ledger.keys.directory)
+    try:
+        assert reopened.info().schema == SCHEMA_HEAD == "0004"
+        tables = reopened.store.reading(lambda uow: set(sqlalchemy.inspect(uow.conn).get_table_names()))
+        assert "travel_movements" in tables and "breaker_trips" not in tables
+        reopened.send("alice", "kowloon-supply", 2_000_000, "HKDS")
         assert reopened.verify().ok
     finally:
         reopened.close()
