@@ -21,10 +21,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ledger import chain
+from ledger.controls import ControlState, Controls, LegView, compare
 from ledger.errors import LedgerError
 from ledger.model import EXPIRE, HOLD, ISSUANCE, POST, RESERVE, VOID, Account, KeyRecord, Leg
 from ledger.money import Asset
-from ledger.policy import STABLECOIN, at_scale
+from ledger.policy import STABLECOIN, at_scale, load_flow_policy
 from ledger.proofs import TreeBuilder, checkpoint_payload, leaf_hash
 from ledger.signing import canonical_bytes, public_key_from_bytes, signature_holds, unb64url
 from ledger.store import GENESIS_HASH, Store, StoredCheckpoint, StoredEntry
@@ -81,6 +82,7 @@ def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -
         report.problems.append(Problem(tx, kind, detail))
 
     verifier = Verifier()
+    flows = _ControlReplay(store, accounts, assets)
     try:
         for entry, stored_legs, signatures, verdicts in _with_verdicts(store.stream_journal(), keys, verifier):
             expected_seq += 1
@@ -123,6 +125,7 @@ def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -
             if tuple(stored_legs) != tx.legs:
                 problem(entry.id, "legs", "the stored legs differ from the signed transaction's legs")
             signers = _valid_signers(entry, signatures, verdicts, problem)
+            flows.replay(entry, tx, signers, holds, problem)
             _authorize_and_replay(entry, tx.kind, tx.ref, tx.legs, tx.timeout_s, signers, signatures, owners, holds, counters, problem)
     finally:
         verifier.close()
@@ -134,6 +137,8 @@ def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -
     for hold_id in set(stored_holds) - set(holds):
         problem(hold_id, "hold_state", "a hold with no hold transaction in the journal")
     _check_accounts(accounts, counters, problem)
+    for table, detail in compare(store.reading(lambda uow: uow.control_rows()), flows.state):
+        problem(None, "controls", detail)
     _check_reserves(accounts, {a.code: a for a in assets}, problem)
     for seq in sorted(checkpoints):
         problem(None, "checkpoint", f"checkpoint {seq} is beyond the journal's last entry, {expected_seq}")
@@ -293,6 +298,56 @@ def _authorize_and_replay(
         for leg in legs:
             counters[leg.debit][0] += leg.amount
             counters[leg.credit][1] += leg.amount
+
+
+class _ControlReplay:
+    """The capital-flow controls replayed from the first entry by the book's own rules (:mod:`ledger.controls`).
+
+    Every outflow counter, conversion, cross-border movement and quote taken is
+    rebuilt from the journal alone and compared with the stored control tables;
+    an entry the rules refuse is a problem.
+    """
+
+    def __init__(self, store: Store, accounts: list[Account], assets: list[Asset]) -> None:
+        people, quotes = store.reading(lambda uow: (uow.participants(), uow.all_quotes()))
+        self.people = {p.id: p for p in people}
+        self.accounts = {a.id: a for a in accounts}
+        self.assets = {a.code: a for a in assets}
+        policy = load_flow_policy()
+        self.controls = Controls(policy)
+        self.state = ControlState(record=True, quotes=quotes, policy=policy)
+        self.hold_at: dict[str, str] = {}
+
+    def _views(self, legs: tuple[Leg, ...]) -> list[LegView] | None:
+        views = []
+        for leg in legs:
+            debit, credit, asset = self.accounts.get(leg.debit), self.accounts.get(leg.credit), self.assets.get(leg.asset)
+            if debit is None or credit is None or asset is None or debit.owner not in self.people or credit.owner not in self.people:
+                return None  # a problem of its own, reported by the counters' replay
+            views.append(LegView(leg, asset, debit, credit, self.people[debit.owner], self.people[credit.owner]))
+        return views
+
+    def replay(self, entry: StoredEntry, tx, signers: set[str], holds: dict[str, _Hold], problem: Callable) -> None:  # type: ignore[no-untyped-def]
+        try:
+            if tx.kind in (POST, VOID, EXPIRE):
+                hold = holds.get(tx.ref or "")
+                if hold is None or hold.status != "pending" or tx.ref not in self.hold_at:
+                    return
+                held, posted = self._views(hold.legs), self._views(tx.legs if tx.kind == POST else ())
+                if held is None or posted is None:
+                    return
+                effect = self.controls.release(self.state, tx.ref, held, posted, self.hold_at[tx.ref], entry.at)
+            else:
+                views = self._views(tx.legs)
+                if views is None:
+                    return
+                effect = self.controls.check(self.state, tx, views, signers, entry.at)
+                if tx.kind == HOLD:
+                    self.hold_at[entry.id] = entry.at
+        except LedgerError as exc:
+            problem(entry.id, "controls", f"the capital-flow controls refuse it: {exc.code}: {exc.message}")
+            return
+        self.state.apply(effect, entry.seq, entry.id, entry.at)
 
 
 def _check_reserves(accounts: Iterable[Account], assets: dict[str, Asset], problem: Callable) -> None:

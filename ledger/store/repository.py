@@ -749,6 +749,10 @@ class UnitOfWork:
         path.reverse()
         return supply, path, after
 
+    def all_quotes(self) -> dict[str, Quote | None]:
+        """Every stored quote by id (what a replay of the controls checks quoted exchanges against)."""
+        return {r.id: _quote(r) for r in self.conn.execute(select(t.quotes))}
+
     def control_rows(self) -> ControlRows:
         """Every stored row of the control tables (what ``verify`` compares with its replay)."""
         rows = ControlRows()

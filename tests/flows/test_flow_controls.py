@@ -110,3 +110,27 @@ def test_every_refusal_is_recorded_with_who_what_code_and_when(ledger: Ledger) -
     assert refusals[2].who == "kpay" and "KPAY" in refusals[2].what
     assert [r.code for r in ledger.rejections(code="RESIDENCY")] == ["RESIDENCY"]
     assert len(ledger.rejections(limit=1)) == 1
+
+
+# -- verify recomputes every control figure from the journal ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("table", "edit"),
+    [
+        ("outflows", "UPDATE outflows SET usd_minor = usd_minor - 100000"),
+        ("conversions", "UPDATE conversions SET amount_out = 1"),
+        ("travel_movements", "DELETE FROM travel_movements"),
+        ("quotes", "UPDATE quotes SET used_by = NULL"),
+    ],
+)
+def test_verify_rebuilds_the_control_tables_from_the_journal_and_names_an_edited_one(ledger: Ledger, table: str, edit: str) -> None:
+    q = ledger.quote("KRWS", "HKDS", 2_000_000)
+    ledger.send("alice", "kowloon-supply", 2_000_000, "HKDS", quote_id=q.quote_id)
+    ledger.mint("KRWS", 1_000_000, "alice", "dKRW.hanriver")
+    ledger.swap("alice", 1_000_000, "KRWS", "HKDS", hold_timeout_s=60, tx_id="held")
+    ledger.void("held")
+    assert ledger.verify().ok
+    ledger.store.writing(lambda uow: uow.conn.exec_driver_sql(edit))
+    problems = [p for p in ledger.verify().problems if p.kind == "controls"]
+    assert len(problems) == 1 and problems[0].detail.startswith(f"{table} stores")
