@@ -40,11 +40,13 @@ The definitions (README "The capital-flow controls"):
   hours) names the originator and each such beneficiary, truly (FATF R.16).
   What a dealer keeps of an exchange it signed (its spread and fee) is the
   price of the exchange, not a transfer to name.
-- **Residents' outflow**: for a limited resident, the value of theirs whose
-  path leaves the country, plus the foreign-currency value they receive in a
-  transaction that exchanges their home currency for another (a conversion,
-  whoever funds it), counts once, in the calendar year (their time zone) of
-  the transaction, or of the hold it belongs to.
+- **Residents' outflow**: for a limited resident, everything they pay in a
+  transaction (their own value, or value passed through them) whose path
+  leaves the country and does not come back to them, plus the
+  foreign-currency value they receive in a transaction that exchanges their
+  home currency for another (a conversion, whoever funds it), counts once,
+  in the calendar year (their time zone) of the transaction, or of the hold
+  it belongs to.
 - **Run breaker**: KRWS that parties of its home jurisdiction pay to a party
   of another which, in the same transaction, pays out an asset of another
   currency (the dealer or any peer; it signed, since it is debited) is
@@ -440,23 +442,19 @@ class Controls:
         # What a dealer keeps of an exchange it signed is its price, not a transfer to name.
         margin_takers = {pid for pid, p in people.items() if p.kind == DEALER_KIND and exchanges(pid)}
         jurisdictions = {p.jurisdiction for p in people.values()}
+        places = {pid: p.jurisdiction for pid, p in people.items()}
         if len(jurisdictions) > 1:
-            for (o, d), usd in _trace(edges, {pid: p.jurisdiction for pid, p in people.items()}).items():
+            for (o, d), usd in _trace(edges, places).items():
                 m.crossed[(o, d)] = usd
                 if d in margin_takers:
                     m.exempt.add((o, d))
-        # Residents' outflow: their value that left, and the foreign currency they got in an exchange.
+        # Residents' outflow: all they pay that leaves the country (their own value or value passed
+        # through them), and the foreign currency they get in an exchange of their home currency.
         for pid, person in people.items():
             if not policy.is_limited(person):
                 continue
             home = policy.home_currency[person.jurisdiction]
-            out = Fraction(0)
-            for (o, d), usd in m.crossed.items():
-                if o != pid:
-                    continue
-                if d in margin_takers and home not in got.get(d, ()):
-                    continue  # the price of an exchange that brought value home: nothing of the home currency left
-                out += usd
+            out = _leaving(edges, places, pid) if len(jurisdictions) > 1 else Fraction(0)
             foreign_in = sum((u for v, u in zip(views, value) if v.creditor.id == pid and v.debtor.id != pid and v.asset.currency != home), Fraction(0))
             foreign_out = sum((u for v, u in zip(views, value) if v.debtor.id == pid and v.creditor.id != pid and v.asset.currency != home), Fraction(0))
             if foreign_in > foreign_out and any(home in got.get(x, ()) and exchanges(x) for x in people):
@@ -675,52 +673,96 @@ def _trace(edges: dict[tuple[str, str], Fraction], place: dict[str, str]) -> dic
     Markov chain over (party, crossed yet?) whose expected visits solve a small
     linear system, exactly, in fractions.
     """
-    inflow: dict[str, Fraction] = {}
-    outflow: dict[str, Fraction] = {}
-    out_edges: dict[str, list[tuple[str, Fraction]]] = {}
-    for (u, v), w in edges.items():
-        outflow[u] = outflow.get(u, Fraction(0)) + w
-        inflow[v] = inflow.get(v, Fraction(0)) + w
-        out_edges.setdefault(u, []).append((v, w))
-    through = {p: max(inflow.get(p, Fraction(0)), outflow.get(p, Fraction(0))) for p in place}
-    origins = [p for p in sorted(place) if outflow.get(p, 0) > inflow.get(p, 0)]
-    if not origins:
-        return {}
-    # States reachable from the origins: (party, crossed).
-    index: dict[tuple[str, bool], int] = {}
-    order: list[tuple[str, bool]] = []
-    stack = [(o, False) for o in origins]
-    while stack:
-        state = stack.pop()
-        if state in index:
-            continue
-        index[state] = len(order)
-        order.append(state)
-        party, crossed = state
-        for v, _ in out_edges.get(party, ()):
-            stack.append((v, crossed or place[party] != place[v]))
-    n = len(order)
-    # (I - Q)^T N = B, one column per origin: N[s][k] = expected value of origin k passing through s.
-    matrix = [[Fraction(int(i == j)) for j in range(n)] + [Fraction(0)] * len(origins) for i in range(n)]
-    for (party, crossed), i in index.items():
-        total = through[party]
-        for v, w in out_edges.get(party, ()):
-            j = index[(v, crossed or place[party] != place[v])]
-            matrix[j][i] -= w / total
-    for k, o in enumerate(origins):
-        matrix[index[(o, False)]][n + k] = outflow[o] - inflow.get(o, Fraction(0))
-    _solve(matrix, n)
+    flows = _Flows(edges, place)
+    origins = [p for p in sorted(place) if flows.outflow.get(p, 0) > flows.inflow.get(p, 0)]
+    columns = [{(o, False): flows.outflow[o] - flows.inflow.get(o, Fraction(0))} for o in origins]
     found: dict[tuple[str, str], Fraction] = {}
-    for (party, crossed), i in index.items():
-        keeps = inflow.get(party, Fraction(0)) - outflow.get(party, Fraction(0))
-        if not crossed or keeps <= 0:
-            continue
-        share = keeps / through[party]
-        for k, o in enumerate(origins):
-            amount = matrix[i][n + k] * share
-            if amount > 0:
+    for o, kept in zip(origins, flows.absorb(columns, stop=None), strict=True):
+        for (party, crossed), amount in kept.items():
+            if crossed and amount > 0:
                 found[(o, party)] = found.get((o, party), Fraction(0)) + amount
     return found
+
+
+def _leaving(edges: dict[tuple[str, str], Fraction], place: dict[str, str], who: str) -> Fraction:
+    """Of all ``who`` pays in these legs (its own value or value passed through it), what crosses a border and stays abroad-bound.
+
+    Value that comes back to ``who`` is not counted (a round trip, or the other
+    side of an exchange, which is counted as a conversion).
+    """
+    flows = _Flows(edges, place)
+    column: dict[tuple[str, bool], Fraction] = {}
+    for v, w in flows.out_edges.get(who, ()):
+        state = (v, place[who] != place[v])
+        column[state] = column.get(state, Fraction(0)) + w
+    if not column:
+        return Fraction(0)
+    kept = flows.absorb([column], stop=who)[0]
+    return sum((amount for (party, crossed), amount in kept.items() if crossed and party != who), Fraction(0))
+
+
+class _Flows:
+    """The value each party receives and pays in a transaction's legs, as a chain to follow value through."""
+
+    def __init__(self, edges: dict[tuple[str, str], Fraction], place: dict[str, str]) -> None:
+        self.place = place
+        self.inflow: dict[str, Fraction] = {}
+        self.outflow: dict[str, Fraction] = {}
+        self.out_edges: dict[str, list[tuple[str, Fraction]]] = {}
+        for (u, v), w in edges.items():
+            self.outflow[u] = self.outflow.get(u, Fraction(0)) + w
+            self.inflow[v] = self.inflow.get(v, Fraction(0)) + w
+            self.out_edges.setdefault(u, []).append((v, w))
+        self.through = {p: max(self.inflow.get(p, Fraction(0)), self.outflow.get(p, Fraction(0))) for p in place}
+
+    def absorb(self, columns: list[dict[tuple[str, bool], Fraction]], stop: str | None) -> list[dict[tuple[str, bool], Fraction]]:
+        """For each column of value entering at (party, crossed) states: how much each state keeps in the end.
+
+        A party keeps the share of its throughput it does not pay on; ``stop``
+        (if given) keeps everything that reaches it.
+        """
+        place = self.place
+        index: dict[tuple[str, bool], int] = {}
+        order: list[tuple[str, bool]] = []
+        stack = [s for column in columns for s in column]
+        while stack:
+            state = stack.pop()
+            if state in index:
+                continue
+            index[state] = len(order)
+            order.append(state)
+            party, crossed = state
+            if party == stop:
+                continue
+            for v, _ in self.out_edges.get(party, ()):
+                stack.append((v, crossed or place[party] != place[v]))
+        n, k = len(order), len(columns)
+        # (I - Q)^T N = B: N[s][c] is the value of column c passing through state s.
+        matrix = [[Fraction(int(i == j)) for j in range(n)] + [Fraction(0)] * k for i in range(n)]
+        for (party, crossed), i in index.items():
+            if party == stop:
+                continue
+            total = self.through[party]
+            for v, w in self.out_edges.get(party, ()):
+                matrix[index[(v, crossed or place[party] != place[v])]][i] -= w / total
+        for c, column in enumerate(columns):
+            for state, amount in column.items():
+                matrix[index[state]][n + c] += amount
+        _solve(matrix, n)
+        found: list[dict[tuple[str, bool], Fraction]] = [{} for _ in columns]
+        for (party, crossed), i in index.items():
+            if party == stop:
+                share = Fraction(1)
+            else:
+                keeps = self.inflow.get(party, Fraction(0)) - self.outflow.get(party, Fraction(0))
+                if keeps <= 0:
+                    continue
+                share = keeps / self.through[party]
+            for c in range(k):
+                amount = matrix[i][n + c] * share
+                if amount:
+                    found[c][(party, crossed)] = amount
+        return found
 
 
 def _solve(matrix: list[list[Fraction]], n: int) -> None:

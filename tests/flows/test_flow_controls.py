@@ -5,6 +5,8 @@ Each test runs on SQLite and on the real PostgreSQL.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from ledger import IssuerNotEligible, Ledger, OutflowLimit, Residency, RunBreaker
@@ -34,13 +36,16 @@ def test_a_residents_sends_abroad_count_against_usd_100000_a_year(ledger: Ledger
     assert used(ledger, "alice") <= 10_000_000
 
 
-def test_conversions_into_a_foreign_currency_asset_count_and_conversions_home_do_not(ledger: Ledger) -> None:
+def test_conversions_into_a_foreign_currency_asset_count_and_conversions_home_count_only_the_dealers_price(ledger: Ledger) -> None:
     ledger.mint("KRWS", 3_000_000, "alice", "dKRW.hanriver")
     assert used(ledger, "alice") == 0  # a won stablecoin is still won
     ledger.swap("alice", 2_000_000, "KRWS", "HKDS")
     assert used(ledger, "alice") == 144_353  # USD 1,443.53
-    ledger.swap("alice", 1_000_00, "HKDS", "KRWS")
-    assert used(ledger, "alice") == 144_353
+    q = ledger.quote("HKDS", "KRWS", 1_000_00)
+    ledger.swap("alice", 1_000_00, "HKDS", "KRWS", quote_id=q.quote_id)
+    rates = ledger.book.flow_policy.rates
+    kept_abroad = rates.usd_minor(1_000_00, 2, "HKD") - rates.usd_minor(q.buy_amount, 0, "KRW")  # the dealer's spread and fee
+    assert used(ledger, "alice") == 144_353 + math.ceil(kept_abroad)
 
 
 def test_a_domestic_payment_is_no_outflow(ledger: Ledger) -> None:
