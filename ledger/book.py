@@ -422,7 +422,7 @@ class Book:
             prev = chain.next_hash(prev, envelope)
             status = "pending" if signed.tx.kind == HOLD else "posted"
             state.commit(effect)
-            if effect.controls is not None:
+            if effect.controls:
                 state.controls.apply(effect.controls, seq, signed.tx.id, now)
                 state.control_rows.extend(effect.controls.rows(seq, signed.tx.id))
             state.new_entries.append(

@@ -130,6 +130,10 @@ class ControlEffect:
     travel: dict[tuple[str, str], int] = field(default_factory=dict)
     supply_change: int = 0
 
+    def __bool__(self) -> bool:
+        """Whether it adds anything (most domestic transfers add nothing)."""
+        return bool(self.quote_used is not None or self.outflows or self.conversion_out or self.travel or self.supply_change)
+
     def rows(self, seq: int, tx_id: str) -> ControlRows:
         rows = ControlRows()
         if self.quote_used is not None:
@@ -233,6 +237,8 @@ class ControlState:
     # -- applying (accepted transactions only) ---------------------------------------
     def apply(self, effect: ControlEffect, seq: int, tx_id: str, now: str) -> None:
         """Keep what an accepted transaction (or the end of a hold) adds."""
+        if not effect:
+            return
         if effect.quote_used is not None:
             self.used_quotes[effect.quote_used] = tx_id
         for key, usd in effect.outflows.items():
@@ -246,7 +252,8 @@ class ControlState:
             self.supply_path.append((now, self.supply))
         if self.record is not None:
             self.record.extend(effect.rows(seq, tx_id))
-        self._forget_before(now)
+        if effect.conversion_out or effect.travel or effect.supply_change:
+            self._forget_before(now)
 
     def _forget_before(self, now: str) -> None:
         moment = chain.parse_iso(now)
