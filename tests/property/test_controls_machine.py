@@ -138,9 +138,8 @@ class ControlsMachine(RuleBasedStateMachine):
         legs = tuple(
             Leg(f"{d}:{coin}", f"{c}:{coin}", coin, max(1, FLOAT[coin] * share // 1000))
             for d, c, coin, share in parts
-            if d != c and not (coin == "KRWS" and False)
+            if d != c
         )
-        legs = tuple(leg for leg in legs if not leg.debit.startswith("peakfx:") or len(legs) > 1)
         if not legs:
             return multiple()
         data = None
@@ -162,9 +161,7 @@ class ControlsMachine(RuleBasedStateMachine):
         )
         signers = sorted({leg.debit.split(":")[0] for leg in legs})
         receipt = self.attempt(lambda: self.ledger.book.submit(self.ledger.sign(tx, signers)))
-        if receipt is None:
-            return multiple()
-        return multiple(tx.id, tx.id) if False else tx.id
+        return tx.id if receipt is not None else multiple()
 
     @rule(target=committed, owner=PARTY, sell=st.sampled_from(COINS), buy=st.sampled_from(COINS), share=SHARE, hold=st.booleans())
     def a_swap_with_the_dealer(self, owner: str, sell: str, buy: str, share: int, hold: bool) -> Any:
@@ -319,9 +316,7 @@ class ControlsMachine(RuleBasedStateMachine):
                 if change:
                     current += change
                     supply.append((at, current))
-            if tx.kind in ("post", "void", "expire", "hold") and tx.kind != "hold":
-                continue
-            if not legs or records[tx_id][1] <= 0:
+            if tx.kind in ("post", "void", "expire") or not legs or records[tx_id][1] <= 0:
                 continue
             since = (parse_iso(at) - timedelta(seconds=WINDOW)).isoformat()
             since = since.replace("+00:00", "Z")
