@@ -143,7 +143,13 @@ class Ledger:
         keys: str | os.PathLike[str] = DEFAULT_KEYS,
         clock: Callable[[], datetime] = chain.utc_now,
     ) -> Ledger:
-        return cls(Store.open(url), KeyStore(keys), clock)
+        store = Store.open(url)
+        if store.upgraded_from is not None:
+            # The capital-flow rules changed with schema 0004: rebuild what they derive from the journal.
+            from ledger.reconcile.invariants import rebuild_controls
+
+            rebuild_controls(store)
+        return cls(store, KeyStore(keys), clock)
 
     @classmethod
     def create(

@@ -341,24 +341,33 @@ class Controls:
         views: Sequence[LegView],
         signers: Iterable[str] | None,
         now: str,
+        enforce: bool = True,
     ) -> ControlEffect:
-        """Refuse ``tx`` if a control forbids it; else what it adds to ``state`` once accepted."""
+        """Refuse ``tx`` if a control forbids it; else what it adds to ``state`` once accepted.
+
+        With ``enforce=False`` nothing is refused, only measured: how a ledger
+        upgraded from an older wonledger rebuilds its control tables over entries
+        accepted under that version's rules.
+        """
         effect = ControlEffect(counted_at=now, asset=self.policy.breaker_asset)
         if tx.quote is not None:
-            self._check_quote(state, tx, tx.quote, views, now)
+            if enforce:
+                self._check_quote(state, tx, tx.quote, views, now)
             effect.quote_used = tx.quote.id
         if self._domestic(views):
-            if tx.travel is not None:
+            if tx.travel is not None and enforce:
                 raise TravelRule(f"{tx.id} carries travel data but moves nothing across a border")
             return effect  # (fast path) one jurisdiction, its home currency only: no control is touched
         measure = self.measure(views, signers)
         if tx.kind == HOLD:
             measure.supply_change = 0  # a pending mint is not supply until it is posted
-        self._check_travel(state, tx, views, measure, now)
+        if enforce:
+            self._check_travel(state, tx, views, measure, now)
         self._fill(effect, measure, now)
-        self._check_outflows(state, effect)
-        if effect.conversion_out > 0:
-            self._check_breaker(state, effect.conversion_out, effect.supply_change, views, now)
+        if enforce:
+            self._check_outflows(state, effect)
+            if effect.conversion_out > 0:
+                self._check_breaker(state, effect.conversion_out, effect.supply_change, views, now)
         return effect
 
     def release(

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ledger import chain
-from ledger.controls import ControlState, Controls, LegView, compare
+from ledger.controls import ControlRows, ControlState, Controls, LegView, compare
 from ledger.errors import LedgerError
 from ledger.model import EXPIRE, HOLD, ISSUANCE, POST, RESERVE, VOID, Account, KeyRecord, Leg
 from ledger.money import Asset
@@ -82,7 +82,8 @@ def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -
         report.problems.append(Problem(tx, kind, detail))
 
     verifier = Verifier()
-    flows = _ControlReplay(store, accounts, assets)
+    enforce_from = store.reading(lambda uow: uow.meta("controls_from_seq"))
+    flows = _ControlReplay(store, accounts, assets, int(enforce_from or 0))
     try:
         for entry, stored_legs, signatures, verdicts in _with_verdicts(store.stream_journal(), keys, verifier):
             expected_seq += 1
@@ -125,7 +126,7 @@ def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -
             if tuple(stored_legs) != tx.legs:
                 problem(entry.id, "legs", "the stored legs differ from the signed transaction's legs")
             signers = _valid_signers(entry, signatures, verdicts, problem)
-            flows.replay(entry, tx, signers, holds, problem)
+            flows.replay(entry, tx, signers, problem)
             _authorize_and_replay(entry, tx.kind, tx.ref, tx.legs, tx.timeout_s, signers, signatures, owners, holds, counters, problem)
     finally:
         verifier.close()
@@ -304,11 +305,12 @@ class _ControlReplay:
     """The capital-flow controls replayed from the first entry by the book's own rules (:mod:`ledger.controls`).
 
     Every outflow counter, conversion, cross-border movement and quote taken is
-    rebuilt from the journal alone and compared with the stored control tables;
-    an entry the rules refuse is a problem.
+    rebuilt from the journal alone. Entries after ``enforce_from`` must pass the
+    rules (one that is refused is a problem); those up to it were accepted by an
+    older wonledger before an upgrade and are only measured.
     """
 
-    def __init__(self, store: Store, accounts: list[Account], assets: list[Asset]) -> None:
+    def __init__(self, store: Store, accounts: list[Account], assets: list[Asset], enforce_from: int = 0) -> None:
         people, quotes = store.reading(lambda uow: (uow.participants(), uow.all_quotes()))
         self.people = {p.id: p for p in people}
         self.accounts = {a.id: a for a in accounts}
@@ -316,7 +318,9 @@ class _ControlReplay:
         policy = load_flow_policy()
         self.controls = Controls(policy)
         self.state = ControlState(record=True, quotes=quotes, policy=policy)
-        self.hold_at: dict[str, str] = {}
+        self.enforce_from = enforce_from
+        #: holds still pending: their legs and when they were made
+        self.holds: dict[str, tuple[tuple[Leg, ...], str]] = {}
 
     def _views(self, legs: tuple[Leg, ...]) -> list[LegView] | None:
         views = []
@@ -327,27 +331,48 @@ class _ControlReplay:
             views.append(LegView(leg, asset, debit, credit, self.people[debit.owner], self.people[credit.owner]))
         return views
 
-    def replay(self, entry: StoredEntry, tx, signers: set[str], holds: dict[str, _Hold], problem: Callable) -> None:  # type: ignore[no-untyped-def]
+    def replay(self, entry: StoredEntry, tx, signers: set[str] | None, problem: Callable) -> None:  # type: ignore[no-untyped-def]
+        enforce = entry.seq > self.enforce_from
         try:
             if tx.kind in (POST, VOID, EXPIRE):
-                hold = holds.get(tx.ref or "")
-                if hold is None or hold.status != "pending" or tx.ref not in self.hold_at:
+                found = self.holds.pop(tx.ref or "", None)
+                if found is None:
                     return
-                held, posted = self._views(hold.legs), self._views(tx.legs if tx.kind == POST else ())
+                held, posted = self._views(found[0]), self._views(tx.legs if tx.kind == POST else ())
                 if held is None or posted is None:
                     return
-                effect = self.controls.release(self.state, tx.ref, held, posted, self.hold_at[tx.ref], entry.at)
+                effect = self.controls.release(self.state, tx.ref, held, posted, found[1], entry.at)
             else:
                 views = self._views(tx.legs)
                 if views is None:
                     return
-                effect = self.controls.check(self.state, tx, views, signers, entry.at)
+                effect = self.controls.check(self.state, tx, views, signers if enforce else None, entry.at, enforce=enforce)
                 if tx.kind == HOLD:
-                    self.hold_at[entry.id] = entry.at
+                    self.holds[entry.id] = (tx.legs, entry.at)
         except LedgerError as exc:
             problem(entry.id, "controls", f"the capital-flow controls refuse it: {exc.code}: {exc.message}")
             return
         self.state.apply(effect, entry.seq, entry.id, entry.at)
+
+
+def rebuild_controls(store: Store) -> None:
+    """Rebuild the control tables of a ledger an older wonledger made, from its journal, by this version's rules.
+
+    Its entries were accepted under the rules of their time, so they are measured,
+    not judged; ``verify`` holds every later entry to the rules (the first seq it
+    judges is kept in ``meta`` as ``controls_from_seq``).
+    """
+    accounts, assets = store.reading(lambda uow: (uow.all_accounts(), uow.assets()))
+    last = store.reading(lambda uow: uow.head())[0]
+    replay = _ControlReplay(store, accounts, assets, enforce_from=last)
+    for entry, _ in store.stream_journal():
+        try:
+            tx = parse_tx(json.loads(entry.body), journal=True)
+        except (ValueError, LedgerError):
+            continue  # unreadable: verify reports it
+        replay.replay(entry, tx, None, lambda *problem: None)
+    rows = replay.state.record or ControlRows()
+    store.writing(lambda uow: uow.replace_control_rows(rows, last))
 
 
 def _check_reserves(accounts: Iterable[Account], assets: dict[str, Asset], problem: Callable) -> None:

@@ -204,9 +204,11 @@ class Store:
             raise storage_error(exc, self.url) from None
         if ledger_id is None:
             raise NotALedger(f"{self.url} is not a wonledger database (no ledger id)")
+        #: the revision this ledger was upgraded from when it was opened (derived tables then need rebuilding)
+        self.upgraded_from: str | None = None
         if revision in OLDER_REVISIONS:
             self.migrate()  # a ledger made by an earlier wonledger: bring its schema up to date
-            revision = SCHEMA_HEAD
+            self.upgraded_from, revision = revision, SCHEMA_HEAD
         if revision != SCHEMA_HEAD:
             # Never guess at a schema we do not know: a newer one may keep money where this code does not look.
             raise NotALedger(
@@ -748,6 +750,16 @@ class UnitOfWork:
             after -= change
         path.reverse()
         return supply, path, after
+
+    def replace_control_rows(self, rows: ControlRows, judged_after: int) -> None:
+        """Replace the control tables with ``rows`` (a rebuild after an upgrade); ``verify`` judges entries after seq ``judged_after``."""
+        self.head(lock=True)  # queue behind the book's writers
+        for table in (t.outflows, t.conversions, t.travel_movements):
+            self.conn.execute(table.delete())
+        self.conn.execute(update(t.quotes).values(used_by=None))
+        self.append_control_rows(rows)
+        self.conn.execute(t.meta.delete().where(t.meta.c.key == "controls_from_seq"))
+        self.set_meta("controls_from_seq", str(judged_after))
 
     def all_quotes(self) -> dict[str, Quote | None]:
         """Every stored quote by id (what a replay of the controls checks quoted exchanges against)."""
