@@ -24,7 +24,7 @@ After every step, computed from the journal alone by the simple model below
 
 and after every refused attempt: no balance and no control table changed.
 
-Bounded for CI: 40 examples of up to 25 steps (about 30 s here, so marked
+Bounded for CI: 40 examples of up to 25 steps (9 to 30 s here with the machine busy, so marked
 ``slow``); ``pytest -m slow tests/property/test_controls_machine.py`` runs it.
 """
 
