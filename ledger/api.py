@@ -51,8 +51,9 @@ from ledger.flows import (
     void_tx,
     withdraw_tx,
 )
+from ledger.controls import ControlKeys, reversed_travel
 from ledger.flows.crossborder import make_quote, send_tx, swap_tx, travel_data
-from ledger.policy import CUSTOMER_KINDS, DEPOSIT_TOKEN
+from ledger.policy import DEPOSIT_TOKEN
 from ledger.model import (
     PARTICIPANT_PATTERN,
     RESERVE,
@@ -112,11 +113,16 @@ class BreakerStatus:
     asset: str
     at: str
     window_s: int
+    #: the window is (window_start, at]
+    window_start: str
     net_out: int
+    #: the denominator: the least supply since the window began
     supply: int
     threshold: int
+    #: when no conversion out fits in the window: the time room opens again (else None)
     halted_until: str | None
-    last_trip: str | None
+    #: the last conversion the breaker refused (from the record of refusals; refusals change no control state)
+    last_refused: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,9 +160,15 @@ class Ledger:
         keys: str | os.PathLike[str] = DEFAULT_KEYS,
         clock: Callable[[], datetime] = chain.utc_now,
     ) -> Ledger:
-        ledger = cls(Store.open(url), KeyStore(keys), clock)
+        store = Store.open(url)
+        ledger = cls(store, KeyStore(keys), clock)
         try:
             freeze_registry(ledger.book)  # a ledger from before signed registry entries (ledger.upgrade)
+            if store.upgraded_from is not None:
+                # The capital-flow rules changed with schema 0005: rebuild what they derive from the journal.
+                from ledger.reconcile.invariants import rebuild_controls
+
+                rebuild_controls(ledger.book)
         except BaseException:
             ledger.close()
             raise
@@ -398,12 +410,13 @@ class Ledger:
         return self.submit(self.sign(tx, [source.owner]))
 
     def _travel_for(self, source: Account, recipient: str, recipient_account: str, amount: int, asset: Asset) -> Travel | None:
-        """Travel-rule data when ``amount`` of ``asset`` reaching a customer abroad is worth the threshold or more."""
+        """Travel-rule data for a payment from ``source``'s owner to ``recipient`` in another jurisdiction, whatever their kinds.
+
+        Attached whatever the amount: linked transfers from one originator to one
+        beneficiary add up over the travel rule's window, so a small one may need it too.
+        """
         sender, receiver = self.participant(source.owner), self.participant(recipient)
-        if sender.kind not in CUSTOMER_KINDS or receiver.kind not in CUSTOMER_KINDS or sender.jurisdiction == receiver.jurisdiction:
-            return None
-        policy = self.book.flow_policy
-        if policy.rates.usd_minor(amount, asset.exponent, asset.currency) < policy.travel_rule_usd:
+        if sender.jurisdiction == receiver.jurisdiction:
             return None
         return travel_data(sender, source.id, receiver, recipient_account)
 
@@ -644,29 +657,24 @@ class Ledger:
         return year, [ResidentOutflow(p.id, totals.get(p.id, 0), policy.outflow_limit_usd) for p in limited]
 
     def breaker(self) -> BreakerStatus:
-        """Where the run breaker stands now: net conversions out in the window against the supply."""
+        """Where the run breaker stands now: net conversions out in the window against the least supply in it."""
         policy = self.book.flow_policy
         watched = self.asset(policy.breaker_asset)
         now = chain.iso(self.book.clock())
-        since = chain.iso(chain.parse_iso(now) - timedelta(seconds=policy.breaker_window_s))
-
-        def read(uow: UnitOfWork) -> BreakerStatus:
-            issuance = uow.accounts([account_id(watched.issuer, watched.code)])[account_id(watched.issuer, watched.code)]
-            supply = -issuance.balance
-            share = policy.breaker_share
-            last = uow.last_trip(watched.code)
-            return BreakerStatus(
-                asset=watched.code,
-                at=now,
-                window_s=policy.breaker_window_s,
-                net_out=uow.net_conversions_since(watched.code, since),
-                supply=supply,
-                threshold=supply * share.numerator // share.denominator,
-                halted_until=uow.halted_until(watched.code, now),
-                last_trip=last[0] if last else None,
-            )
-
-        return self.store.reading(read)
+        keys = ControlKeys(watched=watched.code, breaker_since=chain.iso(chain.parse_iso(now) - timedelta(seconds=policy.breaker_window_s)))
+        state, refused = self.store.reading(lambda uow: (uow.control_state(keys, policy), uow.rejections(limit=1, code="RUN_BREAKER")))
+        view = self.book.controls.status(state, now)
+        return BreakerStatus(
+            asset=watched.code,
+            at=now,
+            window_s=policy.breaker_window_s,
+            window_start=view.window_start,
+            net_out=view.net_out,
+            supply=view.supply,
+            threshold=view.threshold,
+            halted_until=view.closed_until,
+            last_refused=refused[0].at if refused else None,
+        )
 
     def post(self, hold_id: str, amount: int | None = None, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """Post a pending hold, fully or (one-leg holds) partly; the rest is released."""
@@ -683,6 +691,8 @@ class Ledger:
         if not entry.tx.legs or entry.tx.kind == "hold":
             raise BadInput(f"{original_id} is a {entry.tx.kind}; only transfers and posts are reversed (void a hold instead)")
         tx = reversal_tx(self.id, original_id, entry.tx.legs, tx_id=tx_id, memo=memo)
+        # Value moving back across a border is a movement too: the original's beneficiary now sends to its originator.
+        tx = replace(tx, travel=reversed_travel(entry.tx.travel))
         return self.submit(self.sign(tx))
 
     def _pending_hold_legs(self, hold_id: str) -> tuple[Leg, ...]:

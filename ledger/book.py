@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from ledger import chain
-from ledger.controls import Controls
+from ledger.controls import ControlRows, needs
 from ledger.errors import BadInput, BadSignature, DuplicateConflict, LedgerError, RuleRefusal
 from ledger.model import (
     EXPIRE,
@@ -96,7 +96,9 @@ class Book:
         self._keys: dict[str, bytes] = {}
         self.flow_policy = load_flow_policy()
         self.registry_policy = load_registry_policy()
-        self.rules = Rulebook(self.registry_policy, load_issuer_policy(), self.flow_policy.breaker_asset)
+        self.rules = Rulebook(self.registry_policy, load_issuer_policy(), self.flow_policy)
+        #: the capital-flow rules, as the rulebook runs them (the API reads the breaker's status through them)
+        self.controls = self.rules.controls
         #: Signatures are checked here, on every core for a large chunk.
         self._verifier = Verifier()
         self._prepared: weakref.WeakSet[Prepared] = weakref.WeakSet()
@@ -264,7 +266,7 @@ class Book:
         due = uow.expired_holds(now)
         expiries = [self._expiry(hold_id) for hold_id in due]
         batch = list(prepared.batch) if prepared is not None else []
-        state = self._load(uow, expiries + batch)
+        state = self._load(uow, expiries + batch, now)
         last_signed = [uow.last_entry_at()]  # when the last entry that a key signed was committed (at the latest)
         outcomes, seq, prev = self._decide_and_chain(uow, expiries, [{}] * len(expiries), state, seq, prev, now, True, last_signed)
         if prepared is None:
@@ -275,9 +277,9 @@ class Book:
         tx = Tx(ledger=self.ledger_id, id=expiry_id(hold_id), kind=EXPIRE, legs=(), ref=hold_id)
         return SignedTx(tx=tx, signatures=(), canonical=canonical_bytes(tx.to_wire()))
 
-    def _load(self, uow: UnitOfWork, batch: Sequence[SignedTx]) -> LedgerState:
+    def _load(self, uow: UnitOfWork, batch: Sequence[SignedTx], now: str) -> LedgerState:
         """Everything the rules will read for this chunk, read now, under the lock."""
-        state = LedgerState(self.ledger_id, controls=Controls(uow, self.flow_policy))
+        state = LedgerState(self.ledger_id)
         txs = [s.tx for s in batch]
         hold_refs = {tx.ref for tx in txs if tx.kind in (POST, VOID, EXPIRE) and tx.ref}
         reversal_refs = {tx.ref for tx in txs if tx.kind == REVERSAL and tx.ref}
@@ -320,6 +322,17 @@ class Book:
         for pid, history in state.keys.items():
             if history[-1].retired_at is None:
                 self._keys[pid] = history[-1].public_key
+        # The control figures this chunk's rules read (ledger.controls.needs says which).
+        owners = {a.owner for a in accounts.values()} | {spec.owner for tx in txs for spec in tx.opens}
+        keys = needs(
+            [state.participants[p] for p in owners if p in state.participants],
+            [state.assets[a.asset] for a in accounts.values() if a.asset in state.assets],
+            {tx.quote.id for tx in txs if tx.quote is not None},
+            now,
+            [h.at for h in state.holds.values() if h.at],
+            self.flow_policy,
+        )
+        state.controls = uow.control_state(keys, self.flow_policy)
         return state
 
     def _decide_and_chain(
@@ -399,12 +412,11 @@ class Book:
             state.counters.clear()
             for lst in (state.new_participants, state.new_keys, state.retired_keys, state.new_assets, state.new_issuers, state.new_accounts, state.new_holds, state.finished_holds):
                 lst.clear()
-        c = state.controls
-        if c is not None:
-            uow.append_controls(c.quote_uses, c.outflow_rows, c.conversion_rows, c.trips, rejections)
-            c.quote_uses, c.outflow_rows, c.conversion_rows, c.trips = [], [], [], []
-        elif rejections:
-            uow.append_controls((), (), (), (), rejections)
+        if state.control_rows:
+            uow.append_control_rows(state.control_rows)
+            state.control_rows = ControlRows()
+        if rejections:
+            uow.append_controls((), (), (), rejections)
 
     def _record_refusal(self, signed: SignedTx, error: LedgerError, state: LedgerState, now: str, rejections: list[Refusal]) -> None:
         """Keep who tried what and why it was refused (refusals by a rule, not malformed input)."""

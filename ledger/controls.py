@@ -1,38 +1,66 @@
-"""Cross-border rules and capital-flow controls, as the book runs them on each transaction.
+"""Cross-border rules and capital-flow controls: pure rules over an in-memory :class:`ControlState`.
 
-The book hands :class:`Controls` each transaction's legs with their accounts,
-owners and assets resolved (:class:`LegView`); the rules look only at those
-legs, never at a transaction's kind or at which command built it, so a
-hand-signed transaction submitted in a batch meets exactly the rules a CLI
-``send`` meets:
+Nothing here reads or writes a database. The book and ``verify``'s replay run
+the very same code, so there is one definition of every control:
 
-- **Quotes**: a transaction bound to a dealer's quote must name a stored,
-  unused, unexpired quote with the same terms, and its legs must move exactly
-  the quoted amounts through the dealer (``QUOTE_EXPIRED``).
-- **Travel rule**: value crossing borders is measured per jurisdiction: the
-  net value (in USD) the transaction moves into or out of the customers of
-  each jurisdiction. What leaves one jurisdiction's customers and reaches
-  another's has crossed a border; from the threshold on the transaction must
-  carry originator and beneficiary data that agree with the registry and the
-  legs (``TRAVEL_RULE``). Two domestic payments in one transaction cross
-  nothing.
-- **Outflow limit**: a limited resident's net home-currency debit counts
-  against a yearly limit in USD (``OUTFLOW_LIMIT``) when the transaction
-  credits them a foreign-currency asset (a conversion) or moves value from
-  their jurisdiction's customers to another's (a send abroad).
-- **Run breaker**: net conversions out of the watched stablecoin (paid to a
-  dealer against an asset of another currency) inside a sliding window may not
-  exceed a share of its supply; the conversion that would pass it trips the
-  breaker, which refuses conversions out until the hold ends (``RUN_BREAKER``).
-  Conversions in stay open.
+- ``Controls(policy).check(state, tx, views, signers, now) -> ControlEffect``
+  checks one transaction (its legs resolved into :class:`LegView`) and raises
+  the refusal (``QUOTE_EXPIRED``/``BAD_INPUT`` for quotes, ``TRAVEL_RULE``,
+  ``OUTFLOW_LIMIT``, ``RUN_BREAKER``); it never changes ``state``.
+- ``Controls(policy).release(state, hold_id, held_views, posted_views, hold_at, now) -> ControlEffect``:
+  a hold ends (post, void or expiry); what it counted when it was made is
+  given back, into the period and window it was counted in, less what the
+  post keeps.
+- ``state.apply(effect, seq, tx_id, now)``: only for an accepted transaction.
+  A refused one changes no control state, ever (its refusal is recorded in
+  ``report rejections``, which is not control state).
+- ``effect.rows(seq, tx_id)`` is what the store persists (:class:`ControlRows`);
+  ``needs(...)`` (:class:`ControlKeys`) says what a chunk needs loaded up front;
+  ``compare(stored_rows, replayed_state)`` names the first difference per table
+  between what is stored and what a replay from ``ControlState(record=True)`` gives.
 
-Holds count when they are made; a void or an expiry gives back what its hold
-took, and a partial post keeps only what it posts.
+The definitions (README "The capital-flow controls"):
+
+- **Following value.** Inside one transaction every leg moves value (at the
+  reference rates, in US cents) from the owner of its debit account to the
+  owner of its credit account (legs between one owner's own accounts move
+  nothing). A party that both receives and pays pays first out of what it
+  received, in proportion to whom it received it from, and the rest out of
+  its own funds; what it receives beyond what it pays it keeps. So value is
+  followed, leg by leg, from the party whose own value it is (the *true
+  originator*) to the party that keeps it (the *true beneficiary*), through
+  any number of intermediaries in the same atomic transaction: the issuer
+  that mints at par, the dealer of a payment-versus-payment exchange, a
+  nonbank, a bank, a corporate. Nothing is netted between different parties
+  or different legs: every unit is followed on its own path.
+- **Cross-border movement**: value whose path crosses from a party of one
+  jurisdiction to a party of another, whatever their kinds. A transaction
+  moving USD 1,000 or more across borders from one originator to one
+  beneficiary (alone, or with that pair's other movements in the last 24
+  hours) names the originator and each such beneficiary, truly (FATF R.16).
+  What a dealer keeps of an exchange it signed (its spread and fee) is the
+  price of the exchange, not a transfer to name.
+- **Residents' outflow**: for a limited resident, everything they pay in a
+  transaction (their own value, or value passed through them) whose path
+  leaves the country and does not come back to them, plus the
+  foreign-currency value they receive in a transaction that exchanges their
+  home currency for another (a conversion, whoever funds it), counts once,
+  in the calendar year (their time zone) of the transaction, or of the hold
+  it belongs to.
+- **Run breaker**: KRWS that parties of its home jurisdiction pay to a party
+  of another which, in the same transaction, pays out an asset of another
+  currency (the dealer or any peer; it signed, since it is debited) is
+  converted out, up to the value paid out; the reverse is converted in. The
+  net converted out within the sliding window may not pass the share of the
+  smallest KRWS supply since the window began (a mint in the same window,
+  or in the transaction itself, does not raise it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import bisect
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from fractions import Fraction
@@ -40,11 +68,10 @@ from zoneinfo import ZoneInfo
 
 from ledger import chain
 from ledger.errors import BadInput, OutflowLimit, QuoteExpired, RunBreaker, TravelRule
-from ledger.model import REVERSAL, Account, Leg, Participant, Quote, QuoteTerms, Tx
+from ledger.model import HOLD, ISSUANCE, Account, Leg, Participant, Quote, QuoteTerms, Travel, Tx
 from ledger.money import Asset, format_amount
-from ledger.policy import CUSTOMER_KINDS, DEALER_KIND, FlowPolicy
-from ledger.rates import USD_EXPONENT, round_up
-from ledger.store import UnitOfWork
+from ledger.policy import DEALER_KIND, FlowPolicy, load_flow_policy
+from ledger.rates import USD_EXPONENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,152 +86,464 @@ class LegView:
     creditor: Participant
 
 
+# -- what is persisted ------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ControlRows:
+    """Rows of the control tables (what the store keeps beside the journal).
+
+    - ``quote_uses``: (quote id, transaction that took it)
+    - ``outflows``: (seq, participant, year, USD cents; negative: given back)
+    - ``conversions``: (seq, counted at, asset, amount converted out; negative: in or given back)
+    - ``travel``: (seq, counted at, originator, beneficiary, USD cents moved across borders)
+    """
+
+    quote_uses: list[tuple[str, str]] = field(default_factory=list)
+    outflows: list[tuple[int, str, int, int]] = field(default_factory=list)
+    conversions: list[tuple[int, str, str, int]] = field(default_factory=list)
+    travel: list[tuple[int, str, str, str, int]] = field(default_factory=list)
+
+    def extend(self, other: ControlRows) -> None:
+        self.quote_uses.extend(other.quote_uses)
+        self.outflows.extend(other.outflows)
+        self.conversions.extend(other.conversions)
+        self.travel.extend(other.travel)
+
+    def __bool__(self) -> bool:
+        return bool(self.quote_uses or self.outflows or self.conversions or self.travel)
+
+
 @dataclass(slots=True)
 class ControlEffect:
-    """What one transaction adds to the controls' records, kept only if it is accepted."""
+    """What one accepted transaction adds to the control state (nothing is kept for a refused one).
 
+    ``counted_at`` is the moment the figures count in: the transaction's commit
+    time, or for a hold that ends, the time the hold was made.
+    """
+
+    counted_at: str
+    asset: str
     quote_used: str | None = None
     outflows: dict[tuple[str, int], int] = field(default_factory=dict)
     conversion_out: int = 0
+    travel: dict[tuple[str, str], int] = field(default_factory=dict)
+    supply_change: int = 0
+
+    def __bool__(self) -> bool:
+        """Whether it adds anything (most domestic transfers add nothing)."""
+        return bool(self.quote_used is not None or self.outflows or self.conversion_out or self.travel or self.supply_change)
+
+    def rows(self, seq: int, tx_id: str) -> ControlRows:
+        rows = ControlRows()
+        if self.quote_used is not None:
+            rows.quote_uses.append((self.quote_used, tx_id))
+        rows.outflows.extend((seq, p, year, usd) for (p, year), usd in sorted(self.outflows.items()) if usd)
+        if self.conversion_out:
+            rows.conversions.append((seq, self.counted_at, self.asset, self.conversion_out))
+        rows.travel.extend((seq, self.counted_at, o, b, usd) for (o, b), usd in sorted(self.travel.items()) if usd)
+        return rows
+
+
+# -- what the rules read ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ControlKeys:
+    """What a chunk needs loaded into its :class:`ControlState` (see :func:`needs`).
+
+    ``limited``/``years``: the counted outflow of these limited residents in
+    these years; ``quotes``: these quotes and whether they were taken;
+    ``watched`` (an asset code, or None): the conversions and the supply path
+    of the run breaker's asset since ``breaker_since``; ``originators``: the
+    cross-border movements from these parties since ``travel_since``.
+    """
+
+    limited: frozenset[str] = frozenset()
+    years: frozenset[int] = frozenset()
+    quotes: frozenset[str] = frozenset()
+    watched: str | None = None
+    breaker_since: str = ""
+    originators: frozenset[str] = frozenset()
+    travel_since: str = ""
+
+
+class ControlState:
+    """Everything the controls read, in memory: loaded for a chunk by the store, or rebuilt by a replay.
+
+    - ``outflows``: counted USD cents per (participant, year);
+    - ``conversions``: (counted at, amount) of the breaker's asset, oldest first;
+    - ``supply``: its posted supply now; ``supply_path``: (at, supply after) of each
+      change since the window began, and ``supply_before`` the supply before the first;
+    - ``travel``: per (originator, beneficiary), (counted at, USD cents) of movements across borders;
+    - ``quotes`` (the stored quote, or None) and ``used_quotes`` (quote id → the transaction that took it).
+
+    With ``record=True`` (a replay) every row applied is also kept in ``record``,
+    for :func:`compare`. Entries older than the windows are dropped as time passes.
+    """
+
+    def __init__(
+        self,
+        *,
+        outflows: dict[tuple[str, int], int] | None = None,
+        conversions: Iterable[tuple[str, int]] = (),
+        supply: int = 0,
+        supply_path: Iterable[tuple[str, int]] = (),
+        supply_before: int | None = None,
+        travel: dict[tuple[str, str], list[tuple[str, int]]] | None = None,
+        quotes: dict[str, Quote | None] | None = None,
+        used_quotes: dict[str, str] | None = None,
+        record: bool = False,
+        policy: FlowPolicy | None = None,
+    ) -> None:
+        policy = policy or load_flow_policy()
+        self.breaker_window_s = policy.breaker_window_s
+        self.travel_window_s = policy.travel_window_s
+        self.outflows = dict(outflows or {})
+        self.conversions = sorted(conversions)
+        self.supply = supply
+        self.supply_path = sorted(supply_path)
+        #: the supply before the first change in ``supply_path`` (with no path: the supply now)
+        self.supply_before = supply if supply_before is None else supply_before
+        self.travel = {k: sorted(v) for k, v in (travel or {}).items()}
+        self.quotes = dict(quotes or {})
+        self.used_quotes = dict(used_quotes or {})
+        self.record: ControlRows | None = ControlRows() if record else None
+
+    # -- reading --------------------------------------------------------------------
+    def outflow(self, participant: str, year: int) -> int:
+        return self.outflows.get((participant, year), 0)
+
+    def net_converted_since(self, since: str) -> int:
+        start = bisect.bisect_right(self.conversions, (since, math.inf))
+        return sum(amount for _, amount in self.conversions[start:])
+
+    def least_supply_since(self, since: str) -> int:
+        """The smallest posted supply from ``since`` to now: at ``since``, or after any change since.
+
+        Moments with nothing in issue (before the coin's first mint) do not count:
+        there was no supply to run on.
+        """
+        start = bisect.bisect_right(self.supply_path, (since, math.inf))
+        at_start = self.supply_path[start - 1][1] if start else self.supply_before
+        found = [s for s in (at_start, *(s for _, s in self.supply_path[start:])) if s > 0]
+        return min(found) if found else 0
+
+    def moved_since(self, pair: tuple[str, str], since: str) -> int:
+        found = self.travel.get(pair, ())
+        start = bisect.bisect_right(found, (since, math.inf))
+        return sum(usd for _, usd in found[start:])
+
+    # -- applying (accepted transactions only) ---------------------------------------
+    def apply(self, effect: ControlEffect, seq: int, tx_id: str, now: str) -> None:
+        """Keep what an accepted transaction (or the end of a hold) adds."""
+        if not effect:
+            return
+        if effect.quote_used is not None:
+            self.used_quotes[effect.quote_used] = tx_id
+        for key, usd in effect.outflows.items():
+            self.outflows[key] = self.outflows.get(key, 0) + usd
+        if effect.conversion_out:
+            bisect.insort(self.conversions, (effect.counted_at, effect.conversion_out))
+        for pair, usd in effect.travel.items():
+            bisect.insort(self.travel.setdefault(pair, []), (effect.counted_at, usd))
+        if effect.supply_change:
+            self.supply += effect.supply_change
+            self.supply_path.append((now, self.supply))
+        if self.record is not None:
+            self.record.extend(effect.rows(seq, tx_id))
+        if effect.conversion_out or effect.travel or effect.supply_change:
+            self._forget_before(now)
+
+    def _forget_before(self, now: str) -> None:
+        moment = chain.parse_iso(now)
+        breaker_since = chain.iso(moment - timedelta(seconds=self.breaker_window_s))
+        if self.conversions and self.conversions[0][0] <= breaker_since:
+            del self.conversions[: bisect.bisect_right(self.conversions, (breaker_since, math.inf))]
+        old = bisect.bisect_right(self.supply_path, (breaker_since, math.inf))
+        if old:
+            self.supply_before = self.supply_path[old - 1][1]
+            del self.supply_path[:old]
+        if self.travel:
+            travel_since = chain.iso(moment - timedelta(seconds=self.travel_window_s))
+            for pair in [p for p, found in self.travel.items() if found[0][0] <= travel_since]:
+                found = self.travel[pair]
+                del found[: bisect.bisect_right(found, (travel_since, math.inf))]
+                if not found:
+                    del self.travel[pair]
+
+
+def compare(stored: ControlRows, replayed: ControlState) -> list[tuple[str, str]]:
+    """(table, detail) for the first difference in each control table between ``stored`` and a replay's record."""
+    if replayed.record is None:
+        raise ValueError("compare needs a ControlState made with record=True (a replay)")
+    mine = replayed.record
+    found = []
+    tables = (
+        ("quotes", sorted(stored.quote_uses), sorted(mine.quote_uses), ("quote", "used by")),
+        ("outflows", sorted(stored.outflows), sorted(mine.outflows), ("seq", "participant", "year", "usd_minor")),
+        ("conversions", sorted(stored.conversions), sorted(mine.conversions), ("seq", "at", "asset", "amount_out")),
+        ("travel_movements", sorted(stored.travel), sorted(mine.travel), ("seq", "at", "originator", "beneficiary", "usd_minor")),
+    )
+    for table, kept, journal, names in tables:
+        if kept == journal:
+            continue
+        for n in range(max(len(kept), len(journal))):
+            a = kept[n] if n < len(kept) else None
+            b = journal[n] if n < len(journal) else None
+            if a != b:
+                shown = lambda row: "nothing" if row is None else ", ".join(f"{k} {v}" for k, v in zip(names, row, strict=True))  # noqa: E731
+                found.append((table, f"{table} stores {shown(a)} where the journal gives {shown(b)}"))
+                break
+    return found
+
+
+# -- the rules -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerView:
+    """The run breaker at a moment: its window, the net converted out in it, the least supply since it began."""
+
+    window_start: str
+    net_out: int
+    supply: int
+    threshold: int
+    #: while the window's net leaves no room for any conversion out: when room opens again
+    closed_until: str | None
+
+
+@dataclass(slots=True)
+class _Measure:
+    """What a set of legs amounts to for the controls (exact values; rounded when counted)."""
+
+    crossed: dict[tuple[str, str], Fraction] = field(default_factory=dict)
+    exempt: set[tuple[str, str]] = field(default_factory=set)
+    outflows: dict[str, Fraction] = field(default_factory=dict)
+    #: the jurisdiction of each limited resident in ``outflows`` (whose calendar the year is)
+    places: dict[str, str] = field(default_factory=dict)
+    conversion_out: int = 0
+    supply_change: int = 0
 
 
 class Controls:
-    """The controls' view inside one write transaction: read lazily, plus what accepted items added."""
+    """The capital-flow rules of ``policy``; holds no state of its own."""
 
-    def __init__(self, uow: UnitOfWork, policy: FlowPolicy) -> None:
-        self.uow = uow
+    def __init__(self, policy: FlowPolicy) -> None:
         self.policy = policy
-        self._outflow_totals: dict[tuple[str, int], int] = {}
-        self._window_net: int | None = None
-        self._halted: dict[str, str | None] = {}
-        self._quotes: dict[str, Quote | None] = {}
-        self._used_quotes: set[str] = set()
-        # Written at the end of the write transaction:
-        self.quote_uses: list[tuple[str, str]] = []
-        self.outflow_rows: list[tuple[int, str, int, int]] = []
-        self.conversion_rows: list[tuple[int, str, str, int]] = []
-        self.trips: list[tuple[str, str, str, int, int]] = []
+        self._cent_of: dict[tuple[str, int], Fraction] = {}
 
-    # -- checks -------------------------------------------------------------
-    def check_terms(self, tx: Tx, views: Sequence[LegView], now: str) -> ControlEffect:
-        """Quote and travel rule: what the signed payload must carry. Run before funds are checked."""
-        effect = ControlEffect()
+    # -- the API ------------------------------------------------------------------------
+    def check(
+        self,
+        state: ControlState,
+        tx: Tx,
+        views: Sequence[LegView],
+        signers: Iterable[str] | None,
+        now: str,
+        enforce: bool = True,
+    ) -> ControlEffect:
+        """Refuse ``tx`` if a control forbids it; else what it adds to ``state`` once accepted.
+
+        With ``enforce=False`` nothing is refused, only measured: how a ledger
+        upgraded from an older wonledger rebuilds its control tables over entries
+        accepted under that version's rules.
+        """
+        effect = ControlEffect(counted_at=now, asset=self.policy.breaker_asset)
         if tx.quote is not None:
-            self._check_quote(tx, tx.quote, views, now)
+            if enforce:
+                self._check_quote(state, tx, tx.quote, views, now)
             effect.quote_used = tx.quote.id
-        if tx.kind != REVERSAL:  # a reversal undoes a transaction whose own data travelled with it
-            self._check_travel(tx, views)
+        if self._domestic(views):
+            if tx.travel is not None and enforce:
+                raise TravelRule(f"{tx.id} carries travel data but moves nothing across a border")
+            return effect  # (fast path) one jurisdiction, its home currency only: no control is touched
+        measure = self.measure(views, signers)
+        if tx.kind == HOLD:
+            measure.supply_change = 0  # a pending mint is not supply until it is posted
+        if enforce:
+            self._check_travel(state, tx, views, measure, now)
+        self._fill(effect, measure, now)
+        if enforce:
+            self._check_outflows(state, effect)
+            if effect.conversion_out > 0:
+                self._check_breaker(state, effect.conversion_out, effect.supply_change, views, now)
         return effect
 
-    def check_flows(self, effect: ControlEffect, views: Sequence[LegView], now: str, supply: Callable[[str], int]) -> None:
-        """Outflow limit and run breaker: run last, once every other rule has accepted the transaction."""
-        effect.outflows = self.outflows(views, now)
-        for (participant, year), usd in effect.outflows.items():
-            used = self._outflow_total(participant, year)
-            limit = self.policy.outflow_limit_usd
-            if used + usd > limit:
-                raise OutflowLimit(
-                    f"{participant} has sent or converted USD {_usd(used)} abroad in {year}; this adds USD {_usd(usd)} "
-                    f"and the yearly limit for residents is USD {_usd(limit)}"
-                )
-        effect.conversion_out = self.conversion_out(views)
-        if effect.conversion_out > 0:
-            watched = next(v.asset for v in views if v.asset.code == self.policy.breaker_asset)
-            self._check_breaker(effect.conversion_out, now, supply, watched.exponent)
-
-    def release(self, held: Sequence[LegView], posted: Sequence[LegView], now: str) -> ControlEffect:
-        """A hold finishes: keep what ``posted`` moves, give back the rest of what ``held`` counted."""
-        effect = ControlEffect()
-        before, after = self.outflows(held, now), self.outflows(posted, now)
-        for key in before.keys() | after.keys():
-            change = after.get(key, 0) - before.get(key, 0)
-            if change:
-                effect.outflows[key] = change
-        effect.conversion_out = self.conversion_out(posted) - self.conversion_out(held)
+    def release(
+        self,
+        state: ControlState,
+        hold_id: str,
+        held: Sequence[LegView],
+        posted: Sequence[LegView],
+        hold_at: str,
+        now: str,
+    ) -> ControlEffect:
+        """A hold ends: give back what ``held`` counted, less what ``posted`` keeps, into the hold's own period."""
+        effect = ControlEffect(counted_at=hold_at, asset=self.policy.breaker_asset)
+        if self._domestic(held):
+            return effect
+        before, after = self.measure(held, None), self.measure(posted, None)
+        counted, kept = ControlEffect(hold_at, effect.asset), ControlEffect(hold_at, effect.asset)
+        self._fill(counted, before, hold_at)
+        self._fill(kept, after, hold_at)
+        for key in counted.outflows.keys() | kept.outflows.keys():
+            effect.outflows[key] = kept.outflows.get(key, 0) - counted.outflows.get(key, 0)
+        for pair in counted.travel.keys() | kept.travel.keys():
+            effect.travel[pair] = kept.travel.get(pair, 0) - counted.travel.get(pair, 0)
+        effect.conversion_out = kept.conversion_out - counted.conversion_out
+        effect.supply_change = after.supply_change  # the supply changes when the post books
         return effect
 
-    # -- what a transaction counts as ------------------------------------------
-    def outflows(self, views: Sequence[LegView], now: str) -> dict[tuple[str, int], int]:
-        """USD cents leaving each limited resident in these legs, by (participant, calendar year)."""
-        found: dict[tuple[str, int], int] = {}
-        nets: dict[str, Fraction] | None = None
-        for person in {v.debtor.id: v.debtor for v in views}.values():
-            if not self.policy.is_limited(person):
-                continue
-            home = self.policy.home_currency[person.jurisdiction]
-            converts = any(v.creditor.id == person.id and v.asset.currency != home for v in views)
-            if not converts:
-                if _customer_jurisdictions(views) <= {person.jurisdiction}:
-                    continue  # (fast path) no other jurisdiction's customer is in it: nothing left the country
-                nets = self.jurisdiction_nets(views) if nets is None else nets
-                if nets.get(person.jurisdiction, 0) >= 0 or not any(n > 0 for j, n in nets.items() if j != person.jurisdiction):
-                    continue
-            rates = self.policy.rates
-            out = sum(rates.usd_minor(v.leg.amount, v.asset.exponent, home) for v in views if v.debtor.id == person.id and v.asset.currency == home)
-            back = sum(rates.usd_minor(v.leg.amount, v.asset.exponent, home) for v in views if v.creditor.id == person.id and v.asset.currency == home)
-            if out - back > 0:
-                found[(person.id, self._year(now, person.jurisdiction))] = round_up(out - back)
-        return found
+    def status(self, state: ControlState, now: str) -> BreakerView:
+        """The run breaker as of ``now``, from a state loaded with its window (see :func:`needs`)."""
+        since = self._since(now, self.policy.breaker_window_s)
+        least = state.least_supply_since(since)
+        share = self.policy.breaker_share
+        net = state.net_converted_since(since)
+        closed_until = None
+        if net * share.denominator >= least * share.numerator:
+            # Closed to every conversion out until enough of the window's conversions age out.
+            start = bisect.bisect_right(state.conversions, (since, math.inf))
+            left = net
+            for at, amount in state.conversions[start:]:
+                left -= amount
+                if left * share.denominator < least * share.numerator:
+                    closed_until = chain.iso(chain.parse_iso(at) + timedelta(seconds=self.policy.breaker_window_s))
+                    break
+        return BreakerView(since, net, least, least * share.numerator // share.denominator, closed_until)
 
-    def jurisdiction_nets(self, views: Sequence[LegView]) -> dict[str, Fraction]:
-        """Net value in US cents each jurisdiction's customers receive (negative: pay) in these legs."""
-        nets: dict[str, Fraction] = {}
-        rates = self.policy.rates
-        for v in views:
-            value = rates.usd_minor(v.leg.amount, v.asset.exponent, v.asset.currency)
-            if v.creditor.kind in CUSTOMER_KINDS:
-                nets[v.creditor.jurisdiction] = nets.get(v.creditor.jurisdiction, Fraction(0)) + value
-            if v.debtor.kind in CUSTOMER_KINDS:
-                nets[v.debtor.jurisdiction] = nets.get(v.debtor.jurisdiction, Fraction(0)) - value
-        return nets
-
-    def cross_border_value(self, views: Sequence[LegView]) -> Fraction:
-        """What demonstrably crossed: the lesser of what some jurisdictions' customers paid and others received."""
-        if len(_customer_jurisdictions(views)) < 2:
-            return Fraction(0)  # (fast path) customers of one jurisdiction at most: nothing crossed
-        nets = self.jurisdiction_nets(views)
-        received = sum((n for n in nets.values() if n > 0), Fraction(0))
-        paid = -sum((n for n in nets.values() if n < 0), Fraction(0))
-        return min(received, paid)
-
-    def conversion_out(self, views: Sequence[LegView]) -> int:
-        """Net amount of the watched stablecoin paid to dealers against another currency (negative: bought back)."""
+    # -- what legs amount to -------------------------------------------------------------
+    def _domestic(self, views: Sequence[LegView]) -> bool:
+        """Whether these legs stay among parties of one jurisdiction, in its home currency, off the breaker's asset."""
+        if not views:
+            return True
+        place = views[0].debtor.jurisdiction
+        home = self.policy.home_currency.get(place)
         watched = self.policy.breaker_asset
-        if not any(v.asset.code == watched for v in views):
-            return 0
-        currency = next(v.asset.currency for v in views if v.asset.code == watched)
-        exchanged = any(
-            v.asset.currency != currency and DEALER_KIND in (v.debtor.kind, v.creditor.kind) for v in views
-        )
-        if not exchanged:
-            return 0
-        into = sum(v.leg.amount for v in views if v.asset.code == watched and v.creditor.kind == DEALER_KIND and v.debtor.kind != DEALER_KIND)
-        back = sum(v.leg.amount for v in views if v.asset.code == watched and v.debtor.kind == DEALER_KIND and v.creditor.kind != DEALER_KIND)
-        return into - back
+        for v in views:
+            if v.debtor.jurisdiction != place or v.creditor.jurisdiction != place:
+                return False
+            if v.asset.currency != home or v.asset.code == watched:
+                return False
+        return True
 
-    # -- keeping ---------------------------------------------------------------
-    def commit(self, tx_id: str, effect: ControlEffect, seq: int, now: str) -> None:
-        if effect.quote_used is not None:
-            self._used_quotes.add(effect.quote_used)
-            self.quote_uses.append((effect.quote_used, tx_id))
-        for (participant, year), usd in effect.outflows.items():
-            self._outflow_totals[(participant, year)] = self._outflow_total(participant, year) + usd
-            self.outflow_rows.append((seq, participant, year, usd))
-        if effect.conversion_out:
-            self._window_net = self._net_in_window(now) + effect.conversion_out
-            self.conversion_rows.append((seq, now, self.policy.breaker_asset, effect.conversion_out))
+    def measure(self, views: Sequence[LegView], signers: Iterable[str] | None) -> _Measure:
+        """Movements across borders by true originator and beneficiary, outflows, conversions and supply."""
+        m = _Measure()
+        policy = self.policy
+        people: dict[str, Participant] = {}
+        edges: dict[tuple[str, str], Fraction] = {}
+        value: list[Fraction] = []
+        for v in views:
+            people[v.debtor.id] = v.debtor
+            people[v.creditor.id] = v.creditor
+            usd = policy.rates.usd_minor(v.leg.amount, v.asset.exponent, v.asset.currency)
+            value.append(usd)
+            if v.debtor.id != v.creditor.id:
+                pair = (v.debtor.id, v.creditor.id)
+                edges[pair] = edges.get(pair, Fraction(0)) + usd
+        # Who exchanges: pays out an asset of one currency and receives one of another (a debtor: it signed).
+        paid: dict[str, set[str]] = {}
+        got: dict[str, set[str]] = {}
+        for v in views:
+            if v.debtor.id != v.creditor.id:
+                paid.setdefault(v.debtor.id, set()).add(v.asset.currency)
+                got.setdefault(v.creditor.id, set()).add(v.asset.currency)
+        signed = None if signers is None else set(signers)
 
-    # -- the rules ---------------------------------------------------------------
-    def _check_quote(self, tx: Tx, terms: QuoteTerms, views: Sequence[LegView], now: str) -> None:
-        if terms.id not in self._quotes:
-            self._quotes[terms.id] = self.uow.quote(terms.id)
-        quote = self._quotes[terms.id]
+        def exchanges(pid: str) -> bool:
+            return (signed is None or pid in signed) and any(c != d for c in got.get(pid, ()) for d in paid.get(pid, ()))
+
+        # What a dealer keeps of an exchange it signed is its price, not a transfer to name.
+        margin_takers = {pid for pid, p in people.items() if p.kind == DEALER_KIND and exchanges(pid)}
+        jurisdictions = {p.jurisdiction for p in people.values()}
+        places = {pid: p.jurisdiction for pid, p in people.items()}
+        if len(jurisdictions) > 1:
+            for (o, d), usd in _trace(edges, places).items():
+                m.crossed[(o, d)] = usd
+                if d in margin_takers:
+                    m.exempt.add((o, d))
+        # Residents' outflow: all they pay that leaves the country (their own value or value passed
+        # through them), and the foreign currency they get in an exchange of their home currency.
+        for pid, person in people.items():
+            if not policy.is_limited(person):
+                continue
+            home = policy.home_currency[person.jurisdiction]
+            out = _leaving(edges, places, pid) if len(jurisdictions) > 1 else Fraction(0)
+            foreign_in = sum((u for v, u in zip(views, value) if v.creditor.id == pid and v.debtor.id != pid and v.asset.currency != home), Fraction(0))
+            foreign_out = sum((u for v, u in zip(views, value) if v.debtor.id == pid and v.creditor.id != pid and v.asset.currency != home), Fraction(0))
+            if foreign_in > foreign_out and any(home in got.get(x, ()) and exchanges(x) for x in people):
+                out += foreign_in - foreign_out  # a conversion of theirs, whoever paid the home currency for it
+            if out > 0:
+                m.outflows[pid] = out
+                m.places[pid] = person.jurisdiction
+        m.conversion_out, m.supply_change = self._conversion(views, value, people, exchanges)
+        return m
+
+    def _conversion(self, views, value, people, exchanges) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+        """Net amount of the watched asset converted out by its home parties, and its posted supply change."""
+        watched = self.policy.breaker_asset
+        asset = next((v.asset for v in views if v.asset.code == watched), None)
+        if asset is None:
+            return 0, 0
+        supply = 0
+        for v in views:
+            if v.asset.code == watched:
+                if v.debit.owner == asset.issuer and ISSUANCE in v.debit.flags:
+                    supply += v.leg.amount
+                if v.credit.owner == asset.issuer and ISSUANCE in v.credit.flags:
+                    supply -= v.leg.amount
+        homes = {j for j, c in self.policy.home_currency.items() if c == asset.currency}
+        received: dict[str, int] = {}
+        other: dict[str, Fraction] = {}
+        for v, usd in zip(views, value):
+            if v.debtor.id == v.creditor.id:
+                continue
+            if v.asset.code == watched:
+                if v.debtor.jurisdiction in homes and v.creditor.jurisdiction not in homes:
+                    received[v.creditor.id] = received.get(v.creditor.id, 0) + v.leg.amount
+                elif v.creditor.jurisdiction in homes and v.debtor.jurisdiction not in homes:
+                    received[v.debtor.id] = received.get(v.debtor.id, 0) - v.leg.amount
+            elif v.asset.currency != asset.currency:
+                other[v.debtor.id] = other.get(v.debtor.id, Fraction(0)) + usd
+                other[v.creditor.id] = other.get(v.creditor.id, Fraction(0)) - usd
+        unit = self._cent(asset)
+        net = 0
+        for x, krws in received.items():
+            paid_out = other.get(x, Fraction(0)) / unit  # in minor units of the watched asset
+            if krws > 0 and paid_out > 0 and exchanges(x):
+                net += min(krws, math.ceil(paid_out))
+            elif krws < 0 and paid_out < 0 and exchanges(x):
+                net -= min(-krws, math.floor(-paid_out))
+        return net, supply
+
+    def _cent(self, asset: Asset) -> Fraction:
+        key = (asset.currency, asset.exponent)
+        if key not in self._cent_of:
+            self._cent_of[key] = self.policy.rates.usd_minor(1, asset.exponent, asset.currency)
+        return self._cent_of[key]
+
+    def _fill(self, effect: ControlEffect, m: _Measure, at: str) -> None:
+        for pid, usd in m.outflows.items():
+            year = chain.parse_iso(at).astimezone(ZoneInfo(self.policy.timezone[m.places[pid]])).year
+            effect.outflows[(pid, year)] = math.ceil(usd)
+        for pair, usd in m.crossed.items():
+            if pair not in m.exempt:
+                effect.travel[pair] = math.ceil(usd)
+        effect.conversion_out = m.conversion_out
+        effect.supply_change = m.supply_change
+
+    # -- the checks --------------------------------------------------------------------
+    def _check_quote(self, state: ControlState, tx: Tx, terms: QuoteTerms, views: Sequence[LegView], now: str) -> None:
+        quote = state.quotes.get(terms.id)
         if quote is None:
             raise BadInput(f"no quote {terms.id}: ask the dealer for one with `wonledger quote`")
         if quote.terms != terms:
             raise BadInput(f"{tx.id} is signed with terms that differ from quote {terms.id} (rate, source or expiry)")
-        if quote.used_by is not None or terms.id in self._used_quotes:
-            raise QuoteExpired(f"quote {terms.id} was already taken by {quote.used_by or 'an earlier transaction'}; ask for a new one")
+        taken = state.used_quotes.get(terms.id)
+        if taken is not None:
+            raise QuoteExpired(f"quote {terms.id} was already taken by {taken}; ask for a new one")
         if now > quote.expires_at:
             raise QuoteExpired(f"quote {terms.id} expired at {quote.expires_at}; ask for a new one")
         sold = [v for v in views if v.asset.code == quote.sell_asset and v.creditor.id == quote.dealer and v.debtor.id != quote.dealer]
@@ -216,77 +555,256 @@ class Controls:
                 f"(fee {quote.fee} its own leg) to {quote.dealer} for {quote.buy_amount} {quote.buy_asset}"
             )
 
-    def _check_travel(self, tx: Tx, views: Sequence[LegView]) -> None:
-        debtors = {v.debtor.id: v.debtor for v in views if v.debtor.kind in CUSTOMER_KINDS}
-        if tx.travel is None:
-            if not debtors:
-                return  # no customer pays: nothing a customer sends crosses a border
-            value = self.cross_border_value(views)
-            if value >= self.policy.travel_rule_usd:
+    def _check_travel(self, state: ControlState, tx: Tx, views: Sequence[LegView], m: _Measure, now: str) -> None:
+        threshold = self.policy.travel_rule_usd
+        since = self._since(now, self.policy.travel_window_s)
+        needed = []
+        for pair, usd in sorted(m.crossed.items()):
+            if pair in m.exempt:
+                continue
+            before = state.moved_since(pair, since)
+            if math.ceil(usd) + before >= threshold:
+                needed.append((pair, math.ceil(usd), before))
+        travel = tx.travel
+        if travel is None:
+            if needed:
+                (o, d), usd, before = needed[0]
+                linked = f" (USD {_usd(before + usd)} with the last {self.policy.travel_window_s // 3600} h's transfers from {o} to {d})" if before else ""
                 raise TravelRule(
-                    f"{tx.id} sends USD {_usd(round_up(value))} abroad; from USD {_usd(self.policy.travel_rule_usd)} "
+                    f"{tx.id} moves USD {_usd(usd)} of {o}'s across a border to {d}{linked}; from USD {_usd(threshold)} "
                     "it must carry originator and beneficiary data (FATF Recommendation 16)"
                 )
             return
         # Data that travels must be true, whatever the amount.
-        origin, beneficiary = tx.travel.originator, tx.travel.beneficiary
-        sender = debtors.get(origin.id)
-        if sender is None or not any(v.debtor.id == origin.id and v.debit.id == origin.account for v in views):
-            raise TravelRule(f"travel originator {origin.id} ({origin.account}) is not a customer this transaction debits")
-        receiver = next((v.creditor for v in views if v.creditor.id == beneficiary.id and v.credit.id == beneficiary.account), None)
-        if receiver is None or receiver.kind not in CUSTOMER_KINDS:
-            raise TravelRule(f"travel beneficiary {beneficiary.id} ({beneficiary.account}) is not a customer this transaction credits")
-        if sender.jurisdiction == receiver.jurisdiction:
-            raise TravelRule(f"travel data names {origin.id} and {beneficiary.id}, both in {sender.jurisdiction}: nothing crosses a border")
-        for party, registered in ((origin, sender), (beneficiary, receiver)):
-            if (party.kind, party.jurisdiction) != (registered.kind, registered.jurisdiction):
+        self._check_party(travel.originator, views, debited=True)
+        origin = travel.originator.id
+        if not any(o == origin for o, _ in m.crossed):
+            raise TravelRule(f"travel data names {origin} as originator, but none of {origin}'s value crosses a border in {tx.id}")
+        named = set()
+        for party in travel.beneficiaries:
+            self._check_party(party, views, debited=False)
+            if (origin, party.id) not in m.crossed:
                 raise TravelRule(
-                    f"travel data says {party.id} is a {party.kind} in {party.jurisdiction}; "
-                    f"the registry says {registered.kind} in {registered.jurisdiction}"
+                    f"travel data names {party.id} as a beneficiary, but {party.id} receives none of {origin}'s value across a border in {tx.id}"
+                )
+            named.add(party.id)
+        for (o, d), usd, _ in needed:
+            if o != origin:
+                raise TravelRule(
+                    f"{tx.id} also moves USD {_usd(usd)} of {o}'s across a border to {d}; travel data names one originator "
+                    f"({origin}): send {o}'s value in a transaction of its own"
+                )
+            if d not in named:
+                raise TravelRule(f"{tx.id} moves USD {_usd(usd)} of {o}'s across a border to {d}, whom its travel data does not name")
+
+    @staticmethod
+    def _check_party(party, views: Sequence[LegView], debited: bool) -> None:  # type: ignore[no-untyped-def]
+        role = "originator" if debited else "beneficiary"
+        found = next(
+            (v.debtor if debited else v.creditor for v in views if (v.debit if debited else v.credit).id == party.account),
+            None,
+        )
+        if found is None or found.id != party.id:
+            side = "debits" if debited else "credits"
+            raise TravelRule(f"travel {role} {party.id} ({party.account}) is not an account of theirs this transaction {side}")
+        if (party.kind, party.jurisdiction) != (found.kind, found.jurisdiction):
+            raise TravelRule(
+                f"travel data says {party.id} is a {party.kind} in {party.jurisdiction}; "
+                f"the registry says {found.kind} in {found.jurisdiction}"
+            )
+
+    def _check_outflows(self, state: ControlState, effect: ControlEffect) -> None:
+        limit = self.policy.outflow_limit_usd
+        for (participant, year), usd in sorted(effect.outflows.items()):
+            used = state.outflow(participant, year)
+            if used + usd > limit:
+                raise OutflowLimit(
+                    f"{participant} has sent or converted USD {_usd(used)} abroad in {year}; this adds USD {_usd(usd)} "
+                    f"and the yearly limit for residents is USD {_usd(limit)}"
                 )
 
-    def _check_breaker(self, amount_out: int, now: str, supply: Callable[[str], int], exponent: int) -> None:
+    def _check_breaker(self, state: ControlState, amount_out: int, supply_change: int, views: Sequence[LegView], now: str) -> None:
         watched = self.policy.breaker_asset
-        if watched not in self._halted:
-            self._halted[watched] = self.uow.halted_until(watched, now)
-        until = self._halted[watched]
-        if until is not None and until > now:
-            raise RunBreaker(f"conversions out of {watched} are halted until {until} (run breaker); conversions into {watched} stay open")
-        net = self._net_in_window(now) + amount_out
-        issued = supply(watched)
-        if net * self.policy.breaker_share.denominator > issued * self.policy.breaker_share.numerator:
-            until = chain.iso(chain.parse_iso(now) + timedelta(seconds=self.policy.breaker_hold_s))
-            self._halted[watched] = until
-            self.trips.append((watched, now, until, net, issued))
-            share = self.policy.breaker_share
+        since = self._since(now, self.policy.breaker_window_s)
+        net = state.net_converted_since(since) + amount_out
+        after = state.supply + supply_change
+        least = min(state.least_supply_since(since), after) if after > 0 else state.least_supply_since(since)
+        share = self.policy.breaker_share
+        if net * share.denominator > least * share.numerator:
+            exponent = next(v.asset.exponent for v in views if v.asset.code == watched)
             raise RunBreaker(
                 f"net conversions out of {watched} in the last {self.policy.breaker_window_s // 60} minutes would reach "
                 f"{format_amount(net, exponent)} {watched}, over {share.numerator * 100 / share.denominator:g}% of the "
-                f"{format_amount(issued, exponent)} {watched} in issue: the run breaker tripped; "
-                f"conversions out of {watched} are halted until {until}"
+                f"{format_amount(least, exponent)} {watched} in issue (the least since the window began): the run breaker "
+                f"refuses it; conversions out of {watched} reopen as the window's earlier ones age out, "
+                f"and conversions into {watched} stay open"
             )
 
-    # -- lazy reads ------------------------------------------------------------------
-    def _outflow_total(self, participant: str, year: int) -> int:
-        key = (participant, year)
-        if key not in self._outflow_totals:
-            self._outflow_totals[key] = self.uow.outflow_total(participant, year)
-        return self._outflow_totals[key]
+    @staticmethod
+    def _since(now: str, seconds: int) -> str:
+        return chain.iso(chain.parse_iso(now) - timedelta(seconds=seconds))
 
-    def _net_in_window(self, now: str) -> int:
-        if self._window_net is None:
-            since = chain.iso(chain.parse_iso(now) - timedelta(seconds=self.policy.breaker_window_s))
-            self._window_net = self.uow.net_conversions_since(self.policy.breaker_asset, since)
-        return self._window_net
 
-    def _year(self, now: str, jurisdiction: str) -> int:
-        return chain.parse_iso(now).astimezone(ZoneInfo(self.policy.timezone[jurisdiction])).year
+def needs(
+    parties: Iterable[Participant],
+    assets: Iterable[Asset],
+    quote_ids: Iterable[str],
+    now: str,
+    hold_times: Iterable[str],
+    policy: FlowPolicy,
+) -> ControlKeys:
+    """What a chunk touching ``parties`` and ``assets`` (holds made at ``hold_times`` ending in it) needs loaded."""
+    parties = list(parties)
+    assets = list(assets)
+    places = {p.jurisdiction for p in parties}
+    foreign = any(a.currency != policy.home_currency.get(p.jurisdiction) for a in assets for p in parties)
+    moments = [now, *hold_times]
+    earliest = min(moments)
+    limited = frozenset(p.id for p in parties if policy.is_limited(p)) if (len(places) > 1 or foreign) else frozenset()
+    years = frozenset(
+        chain.parse_iso(t).astimezone(ZoneInfo(policy.timezone[j])).year
+        for t in moments
+        for j in {p.jurisdiction for p in parties if p.id in limited}
+    )
+    watched = policy.breaker_asset if any(a.code == policy.breaker_asset for a in assets) else None
+    return ControlKeys(
+        limited=limited,
+        years=years,
+        quotes=frozenset(quote_ids),
+        watched=watched,
+        breaker_since=Controls._since(earliest, policy.breaker_window_s),
+        originators=frozenset(p.id for p in parties) if len(places) > 1 else frozenset(),
+        travel_since=Controls._since(earliest, policy.travel_window_s),
+    )
+
+
+# -- following value through a transaction -------------------------------------------------
+
+
+def _trace(edges: dict[tuple[str, str], Fraction], place: dict[str, str]) -> dict[tuple[str, str], Fraction]:
+    """Value of each true originator that reaches each true beneficiary after crossing a border.
+
+    Each party pays first out of what it received, in proportion, then out of its
+    own; it keeps what it receives beyond what it pays. That is an absorbing
+    Markov chain over (party, crossed yet?) whose expected visits solve a small
+    linear system, exactly, in fractions.
+    """
+    flows = _Flows(edges, place)
+    origins = [p for p in sorted(place) if flows.outflow.get(p, 0) > flows.inflow.get(p, 0)]
+    columns = [{(o, False): flows.outflow[o] - flows.inflow.get(o, Fraction(0))} for o in origins]
+    found: dict[tuple[str, str], Fraction] = {}
+    for o, kept in zip(origins, flows.absorb(columns, stop=None), strict=True):
+        for (party, crossed), amount in kept.items():
+            if crossed and amount > 0:
+                found[(o, party)] = found.get((o, party), Fraction(0)) + amount
+    return found
+
+
+def _leaving(edges: dict[tuple[str, str], Fraction], place: dict[str, str], who: str) -> Fraction:
+    """Of all ``who`` pays in these legs (its own value or value passed through it), what crosses a border and stays abroad-bound.
+
+    Value that comes back to ``who`` is not counted (a round trip, or the other
+    side of an exchange, which is counted as a conversion).
+    """
+    flows = _Flows(edges, place)
+    column: dict[tuple[str, bool], Fraction] = {}
+    for v, w in flows.out_edges.get(who, ()):
+        state = (v, place[who] != place[v])
+        column[state] = column.get(state, Fraction(0)) + w
+    if not column:
+        return Fraction(0)
+    kept = flows.absorb([column], stop=who)[0]
+    return sum((amount for (party, crossed), amount in kept.items() if crossed and party != who), Fraction(0))
+
+
+class _Flows:
+    """The value each party receives and pays in a transaction's legs, as a chain to follow value through."""
+
+    def __init__(self, edges: dict[tuple[str, str], Fraction], place: dict[str, str]) -> None:
+        self.place = place
+        self.inflow: dict[str, Fraction] = {}
+        self.outflow: dict[str, Fraction] = {}
+        self.out_edges: dict[str, list[tuple[str, Fraction]]] = {}
+        for (u, v), w in edges.items():
+            self.outflow[u] = self.outflow.get(u, Fraction(0)) + w
+            self.inflow[v] = self.inflow.get(v, Fraction(0)) + w
+            self.out_edges.setdefault(u, []).append((v, w))
+        self.through = {p: max(self.inflow.get(p, Fraction(0)), self.outflow.get(p, Fraction(0))) for p in place}
+
+    def absorb(self, columns: list[dict[tuple[str, bool], Fraction]], stop: str | None) -> list[dict[tuple[str, bool], Fraction]]:
+        """For each column of value entering at (party, crossed) states: how much each state keeps in the end.
+
+        A party keeps the share of its throughput it does not pay on; ``stop``
+        (if given) keeps everything that reaches it.
+        """
+        place = self.place
+        index: dict[tuple[str, bool], int] = {}
+        order: list[tuple[str, bool]] = []
+        stack = [s for column in columns for s in column]
+        while stack:
+            state = stack.pop()
+            if state in index:
+                continue
+            index[state] = len(order)
+            order.append(state)
+            party, crossed = state
+            if party == stop:
+                continue
+            for v, _ in self.out_edges.get(party, ()):
+                stack.append((v, crossed or place[party] != place[v]))
+        n, k = len(order), len(columns)
+        # (I - Q)^T N = B: N[s][c] is the value of column c passing through state s.
+        matrix = [[Fraction(int(i == j)) for j in range(n)] + [Fraction(0)] * k for i in range(n)]
+        for (party, crossed), i in index.items():
+            if party == stop:
+                continue
+            total = self.through[party]
+            for v, w in self.out_edges.get(party, ()):
+                matrix[index[(v, crossed or place[party] != place[v])]][i] -= w / total
+        for c, column in enumerate(columns):
+            for state, amount in column.items():
+                matrix[index[state]][n + c] += amount
+        _solve(matrix, n)
+        found: list[dict[tuple[str, bool], Fraction]] = [{} for _ in columns]
+        for (party, crossed), i in index.items():
+            if party == stop:
+                share = Fraction(1)
+            else:
+                keeps = self.inflow.get(party, Fraction(0)) - self.outflow.get(party, Fraction(0))
+                if keeps <= 0:
+                    continue
+                share = keeps / self.through[party]
+            for c in range(k):
+                amount = matrix[i][n + c] * share
+                if amount:
+                    found[c][(party, crossed)] = amount
+        return found
+
+
+def _solve(matrix: list[list[Fraction]], n: int) -> None:
+    """Gauss-Jordan elimination in place on an n x (n + k) augmented matrix; the solution ends in its right block."""
+    for col in range(n):
+        pivot = next((r for r in range(col, n) if matrix[r][col] != 0), None)
+        if pivot is None:
+            raise ValueError("value circulates without end: the transaction's flows do not resolve")  # pragma: no cover
+        matrix[col], matrix[pivot] = matrix[pivot], matrix[col]
+        head = matrix[col][col]
+        if head != 1:
+            matrix[col] = [x / head for x in matrix[col]]
+        row = matrix[col]
+        for r in range(n):
+            factor = matrix[r][col]
+            if r != col and factor != 0:
+                other = matrix[r]
+                matrix[r] = [a - factor * b for a, b in zip(other, row, strict=True)]
 
 
 def _usd(cents: int) -> str:
     return format_amount(cents, USD_EXPONENT)
 
 
-def _customer_jurisdictions(views: Sequence[LegView]) -> set[str]:
-    """The jurisdictions of the customers these legs pay or are paid by (the keys of jurisdiction_nets)."""
-    return {p.jurisdiction for v in views for p in (v.debtor, v.creditor) if p.kind in CUSTOMER_KINDS}
+def reversed_travel(travel: Travel | None) -> Travel | None:
+    """The travel data of a reversal: the original's beneficiary now sends back to its originator (one beneficiary only)."""
+    if travel is None or travel.others:
+        return None
+    return Travel(originator=travel.beneficiary, beneficiary=travel.originator)

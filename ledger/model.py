@@ -210,11 +210,26 @@ class Party:
 
 @dataclass(frozen=True, slots=True)
 class Travel:
+    """Who sends and who receives value across a border (FATF Recommendation 16).
+
+    One originator; one beneficiary, or several for a batch (``others``: the
+    beneficiaries after the first). The wire has one form for each:
+    ``{"originator", "beneficiary"}`` for one, ``{"originator", "beneficiaries": [...]}``
+    (two or more) for a batch, so a value and its wire text match one to one.
+    """
+
     originator: Party
     beneficiary: Party
+    others: tuple[Party, ...] = ()
+
+    @property
+    def beneficiaries(self) -> tuple[Party, ...]:
+        return (self.beneficiary, *self.others)
 
     def to_wire(self) -> dict[str, object]:
-        return {"originator": self.originator.to_wire(), "beneficiary": self.beneficiary.to_wire()}
+        if not self.others:
+            return {"originator": self.originator.to_wire(), "beneficiary": self.beneficiary.to_wire()}
+        return {"originator": self.originator.to_wire(), "beneficiaries": [b.to_wire() for b in self.beneficiaries]}
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,8 @@
   currency (reserve counted net of holds, supply including pending mints).
 - **Capital-flow controls** (:class:`FlowPolicy`): the dealer and its quotes,
   residents' yearly outflow limit, the run breaker on conversions out of the
-  won stablecoin, and the travel-rule threshold. :mod:`ledger.controls`
-  applies them to each transaction.
+  won stablecoin, and the travel-rule threshold with its window for linked
+  transfers. :mod:`ledger.controls` defines and applies them.
 """
 
 from __future__ import annotations
@@ -226,8 +226,8 @@ class FlowPolicy:
     breaker_asset: str
     breaker_window_s: int
     breaker_share: Fraction
-    breaker_hold_s: int
     travel_rule_usd: int
+    travel_window_s: int
     rates: Rates
 
     def is_limited(self, p: Participant) -> bool:
@@ -255,7 +255,7 @@ def load_flow_policy() -> FlowPolicy:
         breaker_asset=breaker["asset"],
         breaker_window_s=int(breaker["window_seconds"]),
         breaker_share=Fraction(Decimal(breaker["share_of_supply"])),
-        breaker_hold_s=int(breaker["hold_seconds"]),
         travel_rule_usd=parse_amount(data["travel_rule"]["usd"], USD_EXPONENT),
+        travel_window_s=int(data["travel_rule"]["linked_window_seconds"]),
         rates=reference_rates(),
     )

@@ -83,13 +83,14 @@ from ledger.model import (
     Tx,
     account_id,
 )
-from ledger.controls import LegView
+from ledger.controls import ControlRows, Controls, ControlState, LegView
 from ledger.money import MAX_COUNTER, Asset, format_amount
 from ledger.policy import (
     CUSTOMER_KINDS,
     DEPOSIT_TOKEN,
     STABLECOIN,
     WHOLESALE_CBDC,
+    FlowPolicy,
     IssuerPolicy,
     RegistryPolicy,
     at_scale,
@@ -100,15 +101,6 @@ from ledger.policy import (
     reserve_counts,
 )
 from ledger.signing import unb64url
-
-
-class ControlsView(Protocol):
-    """The capital-flow controls as the rulebook calls them (:mod:`ledger.controls`)."""
-
-    def check_terms(self, tx: Tx, views: Any, now: str) -> Any: ...
-    def check_flows(self, effect: Any, views: Any, now: str, supply: Any) -> None: ...
-    def release(self, held: Any, posted: Any, now: str) -> Any: ...
-    def commit(self, tx_id: str, effect: Any, seq: int, now: str) -> None: ...
 
 
 @dataclass(slots=True)
@@ -130,7 +122,10 @@ class LedgerState:
     #: kind and legs of the entries a reversal may name
     originals: dict[str, tuple[str, tuple[Leg, ...]]] = field(default_factory=dict)
     reversed: set[str] = field(default_factory=set)
-    controls: ControlsView | None = None
+    #: the capital-flow controls' figures (:mod:`ledger.controls`); None where no control is applied
+    controls: ControlState | None = None
+    #: whether the controls refuse (False: a replay of entries an older wonledger accepted only measures them)
+    enforce_controls: bool = True
     #: whether ``apply`` remembers every entry's legs for later reversals (verify loads them when needed instead)
     keep_originals: bool = True
     counters: dict[str, list[int]] = field(default_factory=dict)
@@ -145,6 +140,7 @@ class LedgerState:
     new_accounts: list[Account] = field(default_factory=list)
     new_holds: list[HoldState] = field(default_factory=list)
     finished_holds: list[tuple[str, str, str]] = field(default_factory=list)
+    control_rows: ControlRows = field(default_factory=ControlRows)
 
     # -- reading --------------------------------------------------------------
     def counters_of(self, account: str) -> list[int]:
@@ -237,8 +233,9 @@ class LedgerState:
             self.new_holds.append(hold)
         if tx.legs and self.keep_originals:
             self.originals[tx.id] = (tx.kind, tx.legs)
-        if effect.controls is not None and self.controls is not None:
-            self.controls.commit(tx.id, effect.controls, seq, now)
+        if effect.controls and self.controls is not None:
+            self.controls.apply(effect.controls, seq, tx.id, now)
+            self.control_rows.extend(effect.controls.rows(seq, tx.id))
 
 
 @dataclass(slots=True)
@@ -267,10 +264,11 @@ class Effect:
 class Rulebook:
     """Decides entries against a :class:`LedgerState`; holds only the policy."""
 
-    def __init__(self, registry: RegistryPolicy, issuers: IssuerPolicy, watched_asset: str | None = None) -> None:
+    def __init__(self, registry: RegistryPolicy, issuers: IssuerPolicy, flows: FlowPolicy) -> None:
         self.registry = registry
         self.issuer_policy = issuers
-        self.watched_asset = watched_asset
+        #: the capital-flow rules: pure, over the state's ControlState
+        self.controls = Controls(flows)
 
     # -- the decision -----------------------------------------------------------
     def decide(self, state: LedgerState, tx: Tx, signers: Mapping[str, bytes], now: str, system: bool = False) -> Effect:
@@ -301,9 +299,6 @@ class Rulebook:
         legs = self._checked_legs(view, tx.legs)
         self._check_holders(view, legs)
         views = self._views(view, legs)
-        controls = state.controls
-        if controls is not None:
-            effect.controls = controls.check_terms(tx, views, now)
         if tx.kind == HOLD:
             for leg in legs:
                 effect.add(leg.debit, dq=leg.amount)
@@ -319,8 +314,9 @@ class Rulebook:
                 effect.add(leg.credit, cp=leg.amount)
         self._check_funds(view, effect)
         self._check_reserves(view, effect)
-        if controls is not None:
-            controls.check_flows(effect.controls, views, now, self._supply_after(view, effect))
+        if state.controls is not None:
+            who = [s for s in signers if not s.endswith(NEW_KEY)]
+            effect.controls = self.controls.check(state.controls, tx, views, who, now, enforce=state.enforce_controls)
         return effect
 
     # -- keys -------------------------------------------------------------------------
@@ -526,7 +522,9 @@ class Rulebook:
         self._check_reserves(view, effect)
         if state.controls is not None:
             posted_legs = tx.legs if tx.kind == POST else ()
-            effect.controls = state.controls.release(self._views(view, hold.legs), self._views(view, posted_legs), now)
+            effect.controls = self.controls.release(
+                state.controls, hold.id, self._views(view, hold.legs), self._views(view, posted_legs), hold.at, now
+            )
         return effect
 
     # -- money ------------------------------------------------------------------------------------
@@ -583,17 +581,6 @@ class Rulebook:
                     reserve[key] = reserve.get(key, 0) + at_scale(cp - dp - dq, asset.exponent)
         for key, issued in supply.items():
             require_full_reserve(key[0], key[1], issued, reserve.get(key, 0), exponents[key])
-
-    def _supply_after(self, view: _View, effect: Effect):  # type: ignore[no-untyped-def]
-        """The outstanding supply of a stablecoin once ``effect`` is applied (posted issuance only)."""
-
-        def supply(code: str) -> int:
-            asset = view.asset(code)
-            issuance = account_id(asset.issuer, asset.code)
-            dp, cp, _, _ = (now + d for now, d in zip(view.counters(issuance), effect.deltas.get(issuance, (0, 0, 0, 0)), strict=True))
-            return dp - cp
-
-        return supply
 
 
 class _View:

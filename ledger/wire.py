@@ -78,6 +78,8 @@ _RATE = re.compile(r"^[0-9]{1,20}(\.[0-9]{1,20})?$")
 _TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$")
 #: Kinds that move money and so may be bound to a quote or carry travel-rule data.
 _KINDS_WITH_TERMS = PLAIN_KINDS + (HOLD,)
+#: A reversal moves value back across the border its original crossed, so it may carry travel data too.
+_KINDS_WITH_TRAVEL = _KINDS_WITH_TERMS + (REVERSAL,)
 _LEG_FIELDS = ("debit", "credit", "asset", "amount")
 #: Kinds that finish or undo an earlier transaction and so must name it.
 _KINDS_WITH_REF = (POST, VOID, EXPIRE, REVERSAL)
@@ -220,8 +222,10 @@ def parse_tx(obj: object, journal: bool = False) -> Tx:
         raise BadInput(f"a {kind} takes no 'timeout'")
     quote = obj.get("quote")
     travel = obj.get("travel")
-    if (quote is not None or travel is not None) and kind not in _KINDS_WITH_TERMS:
-        raise BadInput(f"a {kind} takes no 'quote' or 'travel'")
+    if quote is not None and kind not in _KINDS_WITH_TERMS:
+        raise BadInput(f"a {kind} takes no 'quote'")
+    if travel is not None and kind not in _KINDS_WITH_TRAVEL:
+        raise BadInput(f"a {kind} takes no 'travel'")
     legs = parse_legs(obj["legs"], kind)
     opens = obj.get("opens")
     if opens is not None and kind not in _KINDS_WITH_OPENS:
@@ -283,23 +287,36 @@ def parse_quote(obj: object) -> QuoteTerms:
 
 
 def parse_travel(obj: object) -> Travel:
-    """Travel-rule data: originator and beneficiary, each id, account, kind and jurisdiction."""
-    if not isinstance(obj, Mapping) or set(obj) != {"originator", "beneficiary"}:
-        raise BadInput("travel must be an object of exactly originator and beneficiary")
-    parties = []
-    for role in ("originator", "beneficiary"):
-        p = _exact_fields(obj[role], _PARTY_FIELDS, f"travel {role}")
-        if p["kind"] not in PARTICIPANT_KINDS or not re.fullmatch(r"[A-Z]{2}", p["jurisdiction"]):
-            raise BadInput(f"travel {role} needs a participant kind and a two-letter jurisdiction")
-        parties.append(
-            Party(
-                id=check_id(p["id"], f"travel {role} id", PARTICIPANT_PATTERN),
-                account=check_id(p["account"], f"travel {role} account"),
-                kind=p["kind"],
-                jurisdiction=p["jurisdiction"],
-            )
-        )
-    return Travel(originator=parties[0], beneficiary=parties[1])
+    """Travel-rule data: the originator and one beneficiary, or a batch's beneficiaries (two or more).
+
+    Each party is its id, account, kind and jurisdiction. One beneficiary is
+    written ``"beneficiary": {...}``; several ``"beneficiaries": [{...}, ...]``
+    (a list of one is refused, so each value has one wire form).
+    """
+    if not isinstance(obj, Mapping) or set(obj) not in ({"originator", "beneficiary"}, {"originator", "beneficiaries"}):
+        raise BadInput("travel must be an object of exactly originator and beneficiary (or beneficiaries, a list of two or more)")
+    originator = _parse_party(obj["originator"], "originator")
+    if "beneficiary" in obj:
+        return Travel(originator=originator, beneficiary=_parse_party(obj["beneficiary"], "beneficiary"))
+    listed = obj["beneficiaries"]
+    if not isinstance(listed, list) or not 2 <= len(listed) <= MAX_LEGS:
+        raise BadInput(f"travel beneficiaries must be a list of 2 to {MAX_LEGS} parties (one beneficiary: 'beneficiary')")
+    parties = tuple(_parse_party(p, f"beneficiary {n}") for n, p in enumerate(listed, 1))
+    if len({(p.id, p.account) for p in parties}) != len(parties):
+        raise BadInput("travel beneficiaries name the same party and account twice")
+    return Travel(originator=originator, beneficiary=parties[0], others=parties[1:])
+
+
+def _parse_party(obj: object, role: str) -> Party:
+    p = _exact_fields(obj, _PARTY_FIELDS, f"travel {role}")
+    if p["kind"] not in PARTICIPANT_KINDS or not re.fullmatch(r"[A-Z]{2}", p["jurisdiction"]):
+        raise BadInput(f"travel {role} needs a participant kind and a two-letter jurisdiction")
+    return Party(
+        id=check_id(p["id"], f"travel {role} id", PARTICIPANT_PATTERN),
+        account=check_id(p["account"], f"travel {role} account"),
+        kind=p["kind"],
+        jurisdiction=p["jurisdiction"],
+    )
 
 
 def parse_legs(value: object, kind: str) -> tuple[Leg, ...]:

@@ -20,6 +20,7 @@ from ledger.money import Asset, parse_amount
 from ledger.policy import CUSTOMER_KINDS, DEPOSIT_TOKEN, WHOLESALE_CBDC, RegistryPolicy, load_issuer_policy
 from ledger.registry import asset_tx, issuer_tx, open_tx, registration_tx
 from ledger.signing import KeyStore, public_bytes, tx_bytes
+from ledger.wire import parse_travel
 
 WORLDS = ("default", "empty")
 
@@ -95,5 +96,6 @@ def funding_txs(ledger_id: str, data: dict[str, Any], exponents: dict[str, int])
             Leg(leg["debit"], leg["credit"], leg["asset"], parse_amount(leg["amount"], exponents[leg["asset"]]))
             for leg in f["legs"]
         )
-        txs.append(Tx(ledger=ledger_id, id=f["id"], kind=f["kind"], memo=f.get("memo", ""), legs=legs))
+        travel = parse_travel(f["travel"]) if "travel" in f else None  # a float bought across a border names its parties
+        txs.append(Tx(ledger=ledger_id, id=f["id"], kind=f["kind"], memo=f.get("memo", ""), legs=legs, travel=travel))
     return txs

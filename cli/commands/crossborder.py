@@ -134,11 +134,12 @@ def report_flows(ctx: Context, year: int | None) -> None:
                 "run_breaker": {
                     "asset": b.asset,
                     "window_s": b.window_s,
+                    "window_start": b.window_start,
                     "net_out": b.net_out,
                     "supply": b.supply,
                     "threshold": b.threshold,
                     "halted_until": b.halted_until,
-                    "last_trip": b.last_trip,
+                    "last_refused": b.last_refused,
                 },
             }
         )
@@ -150,15 +151,16 @@ def report_flows(ctx: Context, year: int | None) -> None:
         right=(1, 2, 3),
     )
     exponent = ledger.asset(b.asset).exponent
-    state = f"HALTED until {b.halted_until}" if b.halted_until else "open"
+    state = f"CLOSED to conversions out until {b.halted_until}" if b.halted_until else "open"
     click.echo("")
     click.echo(f"Run breaker on {b.asset}: {state}")
+    click.echo(f"  window: {b.window_start} to {b.at} ({b.window_s // 60} min)")
     click.echo(
-        f"  net out in the last {b.window_s // 60} min: {format_amount(b.net_out, exponent)} {b.asset} "
-        f"of {format_amount(b.threshold, exponent)} allowed ({format_amount(b.supply, exponent)} in issue)"
+        f"  net out in the window: {format_amount(b.net_out, exponent)} {b.asset} of {format_amount(b.threshold, exponent)} allowed "
+        f"(denominator: {format_amount(b.supply, exponent)} {b.asset}, the least in issue since the window began)"
     )
-    if b.last_trip:
-        click.echo(f"  last tripped: {b.last_trip}")
+    if b.last_refused:
+        click.echo(f"  last conversion refused: {b.last_refused}")
 
 
 @report.command("rejections", short_help="Refused attempts, newest first.")

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ledger import chain
+from ledger.controls import ControlRows, ControlState, compare
 from ledger.errors import LedgerError
 from ledger.model import GENESIS, ISSUANCE, RESERVE, REVERSAL, KeyRecord, Leg, Signature, SignedTx
 from ledger.policy import STABLECOIN, at_scale, load_flow_policy, load_issuer_policy, load_registry_policy, reserve_counts
@@ -79,7 +80,8 @@ def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -
     for record in history:
         keys[record.participant].append(record)
     state = LedgerState(store.ledger_id, keep_originals=False)
-    rules = Rulebook(load_registry_policy(), load_issuer_policy(), load_flow_policy().breaker_asset)
+    flow_policy = load_flow_policy()
+    rules = Rulebook(load_registry_policy(), load_issuer_policy(), flow_policy)
     prev, expected_seq, last_at = GENESIS_HASH, 0, ""
     checkpoints = {c.seq: c for c in store.reading(lambda uow: uow.checkpoints())}
     operator = store.reading(lambda uow: uow.meta("operator_key")) if checkpoints else None
@@ -99,6 +101,10 @@ def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -
         except (ValueError, KeyError, TypeError, LedgerError) as exc:
             problem("_genesis", "body", f"the frozen registry is unreadable: {exc}")
 
+    # The capital-flow controls replayed too; entries up to `controls_from_seq` were accepted by an older
+    # wonledger, before an upgrade, and are measured by today's controls rather than judged.
+    enforce_from, quotes = store.reading(lambda uow: (uow.meta("controls_from_seq"), uow.all_quotes()))
+    state.controls = ControlState(record=True, quotes=quotes, policy=flow_policy)
     verifier = Verifier()
     try:
         for entry, stored_legs, signatures, verdicts in _with_verdicts(store.stream_journal(), keys, verifier):
@@ -152,6 +158,7 @@ def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -
                 original = store.reading(lambda uow, ref=tx.ref: uow.entry_legs([ref]))
                 state.originals.update(original)
             system = entry.id.startswith("_")
+            state.enforce_controls = entry.seq > int(enforce_from or 0)
             try:
                 effect = rules.decide(state, tx, signers, entry.at, system=system)
             except LedgerError as exc:
@@ -174,6 +181,8 @@ def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -
         verifier.close()
 
     _compare_tables(store, state, problem)
+    for _table, detail in compare(store.reading(lambda uow: uow.control_rows()), state.controls):
+        problem(None, "controls", detail)
     for seq in sorted(checkpoints):
         problem(None, "checkpoint", f"checkpoint {seq} is beyond the journal's last entry, {expected_seq}")
     seq, head_hash = store.reading(lambda uow: uow.head())
@@ -388,3 +397,39 @@ def _finish_checks(rows: list, pending: Verdicts) -> Iterator:  # type: ignore[t
         yield entry, legs, signatures, [None if w is None else (bool(verdicts[w[0]]), w[1]) for w in where]
 
 
+
+
+def rebuild_controls(book) -> None:  # type: ignore[no-untyped-def]
+    """Rebuild the control tables of a ledger an older wonledger made, from its journal, by today's controls.
+
+    Its entries were accepted under the rules of their time, so the replay (the
+    same rulebook, from the genesis entry's registry) measures them and judges
+    nothing; ``verify`` holds every later entry to the rules (the first seq it
+    judges is kept in ``meta`` as ``controls_from_seq``). The rows are written
+    through the book's record path, behind its writers.
+    """
+    store = book.store
+    flow_policy = load_flow_policy()
+    state = LedgerState(store.ledger_id, keep_originals=False, enforce_controls=False)
+    rules = Rulebook(load_registry_policy(), load_issuer_policy(), flow_policy)
+    state.controls = ControlState(record=True, quotes=store.reading(lambda uow: uow.all_quotes()), policy=flow_policy)
+    genesis = store.reading(lambda uow: uow.entry("_genesis"))
+    if genesis is not None:
+        seed_from_snapshot(state, json.loads(genesis[0].body)["snapshot"])
+    last = 0
+    for entry, _legs in store.stream_journal():
+        last = entry.seq
+        try:
+            tx = parse_tx(json.loads(entry.body), journal=True)
+            sigs = tuple(Signature(s["signer"], s["sig"]) for s in json.loads(entry.signatures))
+            signed = SignedTx(tx=tx, signatures=sigs, canonical=entry.body.encode())
+            claimed = {n: k for n, k, _ in signature_keys(signed, lambda p: _key_at(state, p, entry.at)) if k is not None}
+            if tx.kind == REVERSAL and tx.ref:
+                state.originals.update(store.reading(lambda uow, ref=tx.ref: uow.entry_legs([ref])))
+            effect = rules.decide(state, tx, claimed, entry.at, system=entry.id.startswith("_"))
+        except (ValueError, KeyError, TypeError, LedgerError):
+            continue  # verify reports it
+        state.apply(effect, tx, entry.seq, entry.at)
+        state.originals.clear()
+    rows = state.controls.record or ControlRows()
+    book.record(lambda uow: uow.replace_control_rows(rows, last))

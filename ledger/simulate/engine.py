@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from ledger.api import Ledger
 from ledger.errors import BadInput
-from ledger.model import Leg, Tx
+from ledger.model import Leg, Participant, Party, Travel, Tx
 from ledger.money import Asset, format_amount
 from ledger.simulate.clock import SimulatedClock
 from ledger.simulate.corridors import Corridor, load_corridor
@@ -294,6 +294,7 @@ class _Runner:
     costs: dict[str, dict[str, Cost]] = field(default_factory=lambda: {CORRESPONDENT: {}, STABLECOIN: {}})
     nostro: int = 0
     nostro_lowest: int = 0
+    parties: dict[str, Participant] = field(default_factory=dict)
 
     # -- the world correspondent banking needs -----------------------------
     def setup(self, payments: int) -> None:
@@ -322,6 +323,13 @@ class _Runner:
 
     def _submit(self, tx: Tx) -> str:
         return self.ledger.submit(self.ledger.sign(tx)).id
+
+    def _party(self, pid: str, account: str) -> Party:
+        """Travel-rule data for ``pid`` as the registry knows it."""
+        if pid not in self.parties:
+            self.parties[pid] = self.ledger.participant(pid)
+        p = self.parties[pid]
+        return Party(pid, account, p.kind, p.jurisdiction)
 
     # -- one step ----------------------------------------------------------
     def run(self, key: str, planned: Planned, detail: bool) -> StepRecord | None:
@@ -383,10 +391,16 @@ class _Runner:
         state.usd_delivered = state.usd_bought - fee
         if state.usd_delivered <= 0:
             raise BadInput(f"the correspondent's fee exceeds a payment of KRW {c.amount_krw}")
+        # Value crossing borders names its parties (FATF R.16); the banks' transfers add up over the day.
+        travel = Travel(
+            self._party(sender, f"{sender}:{USD_AT_HUDSON}"),
+            self._party(receiver, f"{receiver}:{USD_AT_HUDSON}"),
+            (self._party(correspondent, f"{correspondent}:{USD_AT_HUDSON}:fees"),),
+        )
         tx = Tx(self.ledger.id, f"{key}-c-relay", "transfer", (
             Leg(f"{sender}:{USD_AT_HUDSON}", f"{receiver}:{USD_AT_HUDSON}", USD_AT_HUDSON, state.usd_delivered),
             Leg(f"{sender}:{USD_AT_HUDSON}", f"{correspondent}:{USD_AT_HUDSON}:fees", USD_AT_HUDSON, fee),
-        ), memo=f"{key}: {correspondent} moves the dollars from {sender}'s account to {receiver}'s, less its fee")
+        ), memo=f"{key}: {correspondent} moves the dollars from {sender}'s account to {receiver}'s, less its fee", travel=travel)
         self.nostro -= state.usd_bought
         self.nostro_lowest = min(self.nostro_lowest, self.nostro)
         what = (

@@ -18,9 +18,11 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine, bindparam, delete, func, inspect, or_, select, union, update
 from sqlalchemy.exc import DBAPIError
 
+from ledger.controls import ControlKeys, ControlRows, ControlState
 from ledger.errors import AlreadyExists, NotALedger, StorageError
 from ledger.model import Account, HoldState, KeyRecord, Leg, Participant, Quote, Refusal, Signature
 from ledger.money import Asset
+from ledger.policy import FlowPolicy
 from ledger.store import tables as t
 from ledger.store.engine import (
     READ_ONLY,
@@ -34,9 +36,9 @@ from ledger.store.engine import (
 T = TypeVar("T")
 
 #: The newest migration; a database at another revision is not opened.
-SCHEMA_HEAD = "0004"
+SCHEMA_HEAD = "0005"
 #: Earlier revisions this wonledger upgrades when it opens them.
-OLDER_REVISIONS = ("0001", "0002", "0003")
+OLDER_REVISIONS = ("0001", "0002", "0003", "0004")
 GENESIS_HASH = "0" * 64
 #: Bound parameters per IN (...) list, well under SQLite's limit.
 _IN_CHUNK = 500
@@ -199,9 +201,11 @@ class Store:
             raise storage_error(exc, self.url) from None
         if ledger_id is None:
             raise NotALedger(f"{self.url} is not a wonledger database (no ledger id)")
+        #: the revision this ledger was upgraded from when it was opened (derived tables then need rebuilding)
+        self.upgraded_from: str | None = None
         if revision in OLDER_REVISIONS:
             self.migrate()  # a ledger made by an earlier wonledger: bring its schema up to date
-            revision = SCHEMA_HEAD
+            self.upgraded_from, revision = revision, SCHEMA_HEAD
         if revision != SCHEMA_HEAD:
             # Never guess at a schema we do not know: a newer one may keep money where this code does not look.
             raise NotALedger(
@@ -694,26 +698,14 @@ class UnitOfWork:
         )
         return int(self.conn.execute(query).scalar_one())
 
-    def halted_until(self, asset: str, now: str) -> str | None:
-        """The end of the run breaker's hold on ``asset`` if it holds at ``now``."""
-        query = select(func.max(t.breaker_trips.c.until)).where(t.breaker_trips.c.asset == asset, t.breaker_trips.c.until > now)
-        return self.conn.execute(query).scalar()
-
-    def last_trip(self, asset: str) -> tuple[str, str, int, int] | None:
-        row = self.conn.execute(
-            select(t.breaker_trips).where(t.breaker_trips.c.asset == asset).order_by(t.breaker_trips.c.id.desc()).limit(1)
-        ).first()
-        return (row.at, row.until, row.net_out, row.supply) if row else None
-
     def append_controls(
         self,
         quote_uses: Sequence[tuple[str, str]],
         outflows: Sequence[tuple[int, str, int, int]],
         conversions: Sequence[tuple[int, str, str, int]],
-        trips: Sequence[tuple[str, str, str, int, int]],
         rejections: Sequence[Refusal],
     ) -> None:
-        """What the controls keep beside the journal: quotes taken, outflows, conversions, trips, refusals."""
+        """What the controls keep beside the journal: quotes taken, outflows, conversions, and refusals."""
         if quote_uses:
             self.conn.execute(
                 update(t.quotes).where(t.quotes.c.id == bindparam("quote_id")).values(used_by=bindparam("tx")),
@@ -729,11 +721,6 @@ class UnitOfWork:
                 t.conversions.insert(),
                 [{"seq": seq, "at": at, "asset": asset, "amount_out": out} for seq, at, asset, out in conversions],
             )
-        if trips:
-            self.conn.execute(
-                t.breaker_trips.insert(),
-                [{"asset": a, "at": at, "until": until, "net_out": net, "supply": supply} for a, at, until, net, supply in trips],
-            )
         if rejections:
             self.conn.execute(
                 t.rejections.insert(),
@@ -742,6 +729,125 @@ class UnitOfWork:
                     for r in rejections
                 ],
             )
+
+    def append_control_rows(self, rows: ControlRows) -> None:
+        """Persist what the controls' effects of accepted transactions add (``ControlEffect.rows``)."""
+        self.append_controls(rows.quote_uses, rows.outflows, rows.conversions, ())
+        if rows.travel:
+            self.conn.execute(
+                t.travel_movements.insert(),
+                [{"seq": seq, "at": at, "originator": o, "beneficiary": b, "usd_minor": usd} for seq, at, o, b, usd in rows.travel],
+            )
+
+    def control_state(self, keys: ControlKeys, policy: FlowPolicy) -> ControlState:
+        """The control state a chunk needs (``keys``), read inside its write transaction."""
+        outflows: dict[tuple[str, int], int] = {}
+        if keys.limited and keys.years:
+            for part in _chunks(sorted(keys.limited)):
+                query = (
+                    select(t.outflows.c.participant, t.outflows.c.year, func.sum(t.outflows.c.usd_minor))
+                    .where(t.outflows.c.participant.in_(part), t.outflows.c.year.in_(sorted(keys.years)))
+                    .group_by(t.outflows.c.participant, t.outflows.c.year)
+                )
+                outflows.update(((p, y), int(total)) for p, y, total in self.conn.execute(query))
+        quotes: dict[str, Quote | None] = {}
+        used: dict[str, str] = {}
+        for part in _chunks(sorted(keys.quotes)):
+            for row in self.conn.execute(select(t.quotes).where(t.quotes.c.id.in_(part))):
+                quotes[row.id] = _quote(row)
+                if row.used_by is not None:
+                    used[row.id] = row.used_by
+        conversions: list[tuple[str, int]] = []
+        supply, path, before = 0, [], 0
+        if keys.watched is not None:
+            query = select(t.conversions.c.at, t.conversions.c.amount_out).where(
+                t.conversions.c.asset == keys.watched, t.conversions.c.at > keys.breaker_since
+            )
+            conversions = [(r.at, r.amount_out) for r in self.conn.execute(query)]
+            supply, path, before = self.supply_path(keys.watched, keys.breaker_since)
+        travel: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        for part in _chunks(sorted(keys.originators)):
+            query = select(t.travel_movements).where(
+                t.travel_movements.c.originator.in_(part), t.travel_movements.c.at > keys.travel_since
+            )
+            for r in self.conn.execute(query):
+                travel.setdefault((r.originator, r.beneficiary), []).append((r.at, r.usd_minor))
+        return ControlState(
+            outflows=outflows,
+            conversions=conversions,
+            supply=supply,
+            supply_path=path,
+            supply_before=before,
+            travel=travel,
+            quotes=quotes,
+            used_quotes=used,
+            policy=policy,
+        )
+
+    def supply_path(self, asset: str, since: str) -> tuple[int, list[tuple[str, int]], int]:
+        """Stablecoin ``asset``'s posted supply now, (commit time, supply after) of each change since ``since``, and the supply before those.
+
+        Read from the journal's booked legs on its issuer's issuance account.
+        """
+        issuance = self.conn.execute(
+            select(t.accounts)
+            .select_from(t.accounts.join(t.assets, t.assets.c.code == t.accounts.c.asset))
+            .where(t.accounts.c.asset == asset, t.accounts.c.owner == t.assets.c.issuer, t.accounts.c.flags.like("%issuance%"))
+        ).first()
+        if issuance is None:
+            return 0, [], 0
+        supply = issuance.debits_posted - issuance.credits_posted
+        query = (
+            select(t.journal.c.seq, t.journal.c.at, t.legs.c.debit, t.legs.c.credit, t.legs.c.amount)
+            .select_from(t.legs.join(t.journal, t.journal.c.seq == t.legs.c.seq))
+            .where(
+                or_(t.legs.c.debit == issuance.id, t.legs.c.credit == issuance.id),
+                t.legs.c.pending.is_(False),
+                t.journal.c.at > since,
+            )
+            .order_by(t.journal.c.seq)
+        )
+        changes: list[tuple[str, int]] = []
+        last_seq = None
+        for r in self.conn.execute(query):
+            change = (r.amount if r.debit == issuance.id else 0) - (r.amount if r.credit == issuance.id else 0)
+            if r.seq == last_seq:
+                changes[-1] = (r.at, changes[-1][1] + change)
+            else:
+                changes.append((r.at, change))
+            last_seq = r.seq
+        path: list[tuple[str, int]] = []
+        after = supply
+        for at, change in reversed(changes):
+            if change:
+                path.append((at, after))
+            after -= change
+        path.reverse()
+        return supply, path, after
+
+    def replace_control_rows(self, rows: ControlRows, judged_after: int) -> None:
+        """Replace the control tables with ``rows`` (a rebuild after an upgrade); ``verify`` judges entries after seq ``judged_after``."""
+        self.head(lock=True)  # queue behind the book's writers
+        for table in (t.outflows, t.conversions, t.travel_movements):
+            self.conn.execute(table.delete())
+        self.conn.execute(update(t.quotes).values(used_by=None))
+        self.append_control_rows(rows)
+        self.conn.execute(t.meta.delete().where(t.meta.c.key == "controls_from_seq"))
+        self.set_meta("controls_from_seq", str(judged_after))
+
+    def all_quotes(self) -> dict[str, Quote | None]:
+        """Every stored quote by id (what a replay of the controls checks quoted exchanges against)."""
+        return {r.id: _quote(r) for r in self.conn.execute(select(t.quotes))}
+
+    def control_rows(self) -> ControlRows:
+        """Every stored row of the control tables (what ``verify`` compares with its replay)."""
+        rows = ControlRows()
+        quoted = self.conn.execute(select(t.quotes.c.id, t.quotes.c.used_by).where(t.quotes.c.used_by.is_not(None)))
+        rows.quote_uses = [(r.id, r.used_by) for r in quoted]
+        rows.outflows = [(r.seq, r.participant, r.year, r.usd_minor) for r in self.conn.execute(select(t.outflows))]
+        rows.conversions = [(r.seq, r.at, r.asset, r.amount_out) for r in self.conn.execute(select(t.conversions))]
+        rows.travel = [(r.seq, r.at, r.originator, r.beneficiary, r.usd_minor) for r in self.conn.execute(select(t.travel_movements))]
+        return rows
 
     def rejections(self, limit: int | None = None, code: str | None = None) -> list[Refusal]:
         """Refusals, newest first."""

@@ -182,16 +182,18 @@ conversions = Table(
     Index("ix_conversions_asset_at", "asset", "at"),
 )
 
-breaker_trips = Table(
-    "breaker_trips",
+#: Cross-border movements by true originator and beneficiary, in USD minor units (migration 0004):
+#: what the travel rule aggregates over its window. ``at`` is when the movement counts
+#: (for a hold that ends, the time the hold was made; negative amounts give back).
+travel_movements = Table(
+    "travel_movements",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("asset", String(32), ForeignKey("assets.code"), nullable=False),
+    Column("seq", BigInteger, ForeignKey("journal.seq"), primary_key=True, autoincrement=False),
+    Column("originator", String(64), ForeignKey("participants.id"), primary_key=True),
+    Column("beneficiary", String(64), ForeignKey("participants.id"), primary_key=True),
     Column("at", String(32), nullable=False),
-    Column("until", String(32), nullable=False),
-    Column("net_out", BigInteger, nullable=False),
-    Column("supply", BigInteger, nullable=False),
-    Index("ix_breaker_trips_asset_until", "asset", "until"),
+    Column("usd_minor", BigInteger, nullable=False),
+    Index("ix_travel_movements_originator_at", "originator", "at"),
 )
 
 # -- audit proofs (issue 4) ----------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import base64
+import math
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -370,22 +371,27 @@ class LedgerStateMachine(RuleBasedStateMachine):
         return None
 
     def travel_problem(self, legs: Sequence[Leg]) -> type[LedgerError] | None:
-        """TRAVEL_RULE when these legs (carrying no travel data) move the threshold's worth across borders.
+        """TRAVEL_RULE when these legs (carrying no travel data) move the threshold's worth across a border.
 
-        The model's own reckoning: the net value, in US cents at the reference rates, that each
-        jurisdiction's customers receive; what some paid and others received has crossed.
+        The model's own reckoning, per movement and never netting parties: value
+        paid by a party that only pays in the transaction to one of another
+        jurisdiction that only receives, summed per pair, in US cents at the
+        reference rates. (The default machine's deposit tokens never leave their
+        jurisdiction; a subclass moving value abroad through go-betweens, or
+        splitting it over several transactions, meets more of the rule than this
+        single-hop model sees.)
         """
-        nets: dict[str, Fraction] = {}
+        debtors = {self.owner[leg.debit] for leg in legs}
+        creditors = {self.owner[leg.credit] for leg in legs}
+        pairs: dict[tuple[str, str], Fraction] = {}
         for leg in legs:
+            d, c = self.owner[leg.debit], self.owner[leg.credit]
+            if d in creditors or c in debtors or self._people[d].jurisdiction == self._people[c].jurisdiction:
+                continue
             asset = self._assets[leg.asset]
             value = Fraction(leg.amount * 100, 10**asset.exponent) / self._flow_policy.rates.rate(asset.currency).units_per_usd
-            for account, sign in ((leg.credit, 1), (leg.debit, -1)):
-                person = self._people[self.owner[account]]
-                if person.kind in ("individual", "corporate"):
-                    nets[person.jurisdiction] = nets.get(person.jurisdiction, Fraction(0)) + sign * value
-        paid = -sum((n for n in nets.values() if n < 0), Fraction(0))
-        received = sum((n for n in nets.values() if n > 0), Fraction(0))
-        if paid > 0 and min(paid, received) >= self._flow_policy.travel_rule_usd:
+            pairs[(d, c)] = pairs.get((d, c), Fraction(0)) + value
+        if any(math.ceil(v) >= self._flow_policy.travel_rule_usd for v in pairs.values()):
             return TravelRule
         return None
 

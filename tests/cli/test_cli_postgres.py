@@ -61,7 +61,7 @@ def test_a_postgresql_database_that_does_not_exist_is_refused_cleanly(cli_run: C
     run.error("DB_UNREACHABLE")
 
 
-def test_a_send_abroad_a_two_phase_swap_and_a_tripped_run_breaker_on_postgresql(
+def test_a_send_abroad_a_two_phase_swap_and_a_run_breaker_refusal_on_postgresql(
     pg_database: Callable[[], str], cli_run: Callable[..., Run], tmp_path: Path
 ) -> None:
     base = ("--db", pg_database(), "--keys", str(tmp_path / "keys"))
@@ -75,6 +75,6 @@ def test_a_send_abroad_a_two_phase_swap_and_a_tripped_run_breaker_on_postgresql(
     before = cli_run(*base, "--json", "balance").ok().json()
     cli_run(*base, "send", "seoul-exports", "kowloon-supply", "600,000,000", "--deliver", "HKDS").error("RUN_BREAKER", exit_code=1)
     assert cli_run(*base, "--json", "balance").ok().json() == before
-    assert cli_run(*base, "--json", "report", "flows").ok().json()["run_breaker"]["halted_until"]
+    assert cli_run(*base, "--json", "report", "flows").ok().json()["run_breaker"]["last_refused"]
     assert [r["code"] for r in cli_run(*base, "--json", "report", "rejections").ok().json()["rejections"]] == ["RUN_BREAKER"]
     assert cli_run(*base, "--json", "verify").ok().json()["ok"] is True

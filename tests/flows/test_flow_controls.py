@@ -5,6 +5,8 @@ Each test runs on SQLite and on the real PostgreSQL.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from ledger import IssuerNotEligible, Ledger, OutflowLimit, Residency, RunBreaker
@@ -34,13 +36,16 @@ def test_a_residents_sends_abroad_count_against_usd_100000_a_year(ledger: Ledger
     assert used(ledger, "alice") <= 10_000_000
 
 
-def test_conversions_into_a_foreign_currency_asset_count_and_conversions_home_do_not(ledger: Ledger) -> None:
+def test_conversions_into_a_foreign_currency_asset_count_and_conversions_home_count_only_the_dealers_price(ledger: Ledger) -> None:
     ledger.mint("KRWS", 3_000_000, "alice", "dKRW.hanriver")
     assert used(ledger, "alice") == 0  # a won stablecoin is still won
     ledger.swap("alice", 2_000_000, "KRWS", "HKDS")
     assert used(ledger, "alice") == 144_353  # USD 1,443.53
-    ledger.swap("alice", 1_000_00, "HKDS", "KRWS")
-    assert used(ledger, "alice") == 144_353
+    q = ledger.quote("HKDS", "KRWS", 1_000_00)
+    ledger.swap("alice", 1_000_00, "HKDS", "KRWS", quote_id=q.quote_id)
+    rates = ledger.book.flow_policy.rates
+    kept_abroad = rates.usd_minor(1_000_00, 2, "HKD") - rates.usd_minor(q.buy_amount, 0, "KRW")  # the dealer's spread and fee
+    assert used(ledger, "alice") == 144_353 + math.ceil(kept_abroad)
 
 
 def test_a_domestic_payment_is_no_outflow(ledger: Ledger) -> None:
@@ -64,23 +69,23 @@ def test_a_voided_two_phase_conversion_gives_its_outflow_back(ledger: Ledger) ->
 # -- the run breaker -------------------------------------------------------------------------
 
 
-def test_the_run_breaker_trips_past_10_percent_of_supply_in_an_hour_and_holds_conversions_out(timed: Ledger, clock: ManualClock) -> None:
+def test_the_run_breaker_refuses_what_would_pass_10_percent_of_supply_in_an_hour_and_its_refusal_halts_nobody(
+    timed: Ledger, clock: ManualClock
+) -> None:
     timed.send("seoul-exports", "kowloon-supply", 600_000_000, "HKDS")
     clock.advance(60)
     before = counters(timed)
-    with pytest.raises(RunBreaker, match="tripped"):
-        timed.send("seoul-exports", "kowloon-supply", 600_000_000, "HKDS")  # 1.2bn > 10% of ~11bn
+    with pytest.raises(RunBreaker, match="over 10% of the 10,000,000,000 KRWS"):
+        timed.send("seoul-exports", "kowloon-supply", 600_000_000, "HKDS")  # 1.2bn > 10% of the 10bn at the window's start
     assert counters(timed) == before
     status = timed.breaker()
-    assert status.halted_until is not None and status.last_trip is not None
-    clock.advance(60)
-    with pytest.raises(RunBreaker, match="halted until"):
-        timed.send("seoul-exports", "kowloon-supply", 1_000, "HKDS")  # even a small one, while it holds
+    assert status.last_refused is not None and status.halted_until is None  # the refusal changed no control state
+    assert 590_000_000 < status.net_out < 600_000_000 and status.supply == 10_000_000_000
+    timed.send("seoul-exports", "kowloon-supply", 1_000, "HKDS")  # a small one still fits: nobody is halted by a refusal
     timed.mint("HKDS", 1_000_00, "kowloon-supply", "dHKD.harbour")
     timed.swap("kowloon-supply", 1_000_00, "HKDS", "KRWS")  # conversions into KRWS stay open
     clock.advance(3600)
-    timed.send("seoul-exports", "kowloon-supply", 1_000, "HKDS")  # the cool-off is over
-    assert timed.breaker().halted_until is None
+    timed.send("seoul-exports", "kowloon-supply", 600_000_000, "HKDS")  # the first has left the window
     assert timed.verify().ok
 
 
@@ -88,7 +93,7 @@ def test_the_window_slides_so_old_conversions_stop_counting(timed: Ledger, clock
     timed.send("seoul-exports", "kowloon-supply", 600_000_000, "HKDS")
     clock.advance(3601)
     timed.send("seoul-exports", "kowloon-supply", 600_000_000, "HKDS")  # 1.2bn in two hours, 600m in each
-    assert timed.breaker().halted_until is None
+    assert timed.breaker().net_out < 600_000_000
 
 
 # -- every refusal is recorded --------------------------------------------------------------
@@ -110,3 +115,27 @@ def test_every_refusal_is_recorded_with_who_what_code_and_when(ledger: Ledger) -
     assert refusals[2].who == "kpay" and "KPAY" in refusals[2].what
     assert [r.code for r in ledger.rejections(code="RESIDENCY")] == ["RESIDENCY"]
     assert len(ledger.rejections(limit=1)) == 1
+
+
+# -- verify recomputes every control figure from the journal ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("table", "edit"),
+    [
+        ("outflows", "UPDATE outflows SET usd_minor = usd_minor - 100000"),
+        ("conversions", "UPDATE conversions SET amount_out = 1"),
+        ("travel_movements", "DELETE FROM travel_movements"),
+        ("quotes", "UPDATE quotes SET used_by = NULL"),
+    ],
+)
+def test_verify_rebuilds_the_control_tables_from_the_journal_and_names_an_edited_one(ledger: Ledger, table: str, edit: str) -> None:
+    q = ledger.quote("KRWS", "HKDS", 2_000_000)
+    ledger.send("alice", "kowloon-supply", 2_000_000, "HKDS", quote_id=q.quote_id)
+    ledger.mint("KRWS", 1_000_000, "alice", "dKRW.hanriver")
+    ledger.swap("alice", 1_000_000, "KRWS", "HKDS", hold_timeout_s=60, tx_id="held")
+    ledger.void("held")
+    assert ledger.verify().ok
+    ledger.store.writing(lambda uow: uow.conn.exec_driver_sql(edit))
+    problems = [p for p in ledger.verify().problems if p.kind == "controls"]
+    assert len(problems) == 1 and problems[0].detail.startswith(f"{table} stores")
