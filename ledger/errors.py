@@ -1,7 +1,7 @@
 """Every way wonledger refuses something, as one tree of exceptions.
 
 Each class carries a stable ``code`` (what users' scripts match on) and the
-``exit_code`` the CLI returns for it (DESIGN section 6: 1 for a refusal by a
+``exit_code`` the CLI returns for it (the README's CLI conventions: 1 for a refusal by a
 ledger rule, 2 for bad usage or bad input, 3 for integrity problems)::
 
     LedgerError

@@ -4,7 +4,7 @@ All are frozen dataclasses holding tuples, never lists, so a value read from
 the database or built by a flow can be shared without being changed behind
 anyone's back. Storage turns rows into these at its edge.
 
-Sign convention (DESIGN section 3, and nowhere else contradicted): a leg
+Sign convention (the README's "Signed transactions", and nowhere else contradicted): a leg
 moves ``amount`` from its ``debit`` account to its ``credit`` account;
 ``balance = credits_posted - debits_posted`` and
 ``available = balance - debits_pending``.

@@ -1,4 +1,4 @@
-"""The policy the ledger encodes (DESIGN section 1), as checks the book and registry run.
+"""The policy the ledger encodes (the README's "The policy it encodes"), as checks the book and registry run.
 
 - **Who may hold what**: tokenized deposits are for domestic use: only a
   resident of the issuing bank's jurisdiction may hold one; wholesale

@@ -1,1 +1,1 @@
-"""The commands of DESIGN section 6, grouped by what they touch."""
+"""The commands of the README's CLI conventions, grouped by what they touch."""

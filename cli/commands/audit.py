@@ -1,6 +1,6 @@
 """statement, reconcile, report trial-balance, checkpoint, proof, verify-proof and verify-consistency: reconciliation and audit.
 
-Exit codes (DESIGN section 6): 0 clean, 3 breaks found or a proof that does
+Exit codes (the README's CLI conventions): 0 clean, 3 breaks found or a proof that does
 not hold, 2 bad input (including a malformed, foreign or unsafe file).
 """
 

@@ -20,7 +20,7 @@ side giving ``batch_entry`` and ``batch_total``).
 Memory therefore grows with the breaks and with how far the two sides are
 out of step, never with the length of the statement.
 
-Breaks (the ``kind`` of DESIGN section 6's ``reconcile`` JSON):
+Breaks (the ``kind`` of the README's CLI conventions's ``reconcile`` JSON):
 
 - ``missing_in_ledger``: the statement books what the ledger never did;
 - ``missing_in_statement``: a leg of the ledger the statement lacks;

@@ -25,7 +25,7 @@ from ledger.simulate.stats import duration, percent
 REPORT_HTML = "report.html"
 SEOUL = ZoneInfo("Asia/Seoul")
 ROUTE_NAMES = {CORRESPONDENT: "correspondent banking", STABLECOIN: "won stablecoin"}
-#: Published anchors (REFERENCES.md), quoted wherever the figures are shown.
+#: Published anchors (FATF Recommendation 16, interpretive note), quoted wherever the figures are shown.
 SOURCES = (
     "SWIFT gpi: about 50% of payments credited within 30 minutes and almost all within 24 hours (business days, all corridors).",
     "FSB / G20 target for end-2027: 75% of cross-border payments credited within one hour.",
@@ -236,7 +236,7 @@ spreads are in <code>fixtures/corridors.toml</code>, each with the figure it is 
 
 
 def demo_json(result: DemoResult, files: list[Path]) -> dict[str, object]:
-    """The ``demo --json`` shape of DESIGN section 6 (times ISO 8601 with the local offset)."""
+    """The ``demo --json`` shape of the README's CLI conventions (times ISO 8601 with the local offset)."""
 
     def route_figures(route: str) -> dict[str, object]:
         summary = result.summary(route)

@@ -1,4 +1,4 @@
-"""An outside signer: a standalone script that knows only DESIGN section 3, not wonledger.
+"""An outside signer: a standalone script that knows only the README's "Signed transactions", not wonledger.
 
 The script below uses `cryptography` and the standard library's `json` (its
 RFC 8785 canonicalization is written by hand: enough for a transfer's

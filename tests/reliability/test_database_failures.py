@@ -1,7 +1,7 @@
 """The database fails under the ledger: a lock held too long, a read-only file, a full disk, a newer schema.
 
 Each gives one clear line ``error: CODE: message`` and the exit code of
-DESIGN section 6, changes nothing, and loses nothing that had been
+the README's CLI conventions, changes nothing, and loses nothing that had been
 acknowledged: once the cause is gone the same command works and `verify`
 passes.
 """

@@ -3,7 +3,7 @@
 Random bytes, huge numbers, deep JSON nesting, long strings, unicode
 confusables in ids, NUL bytes, and valid signed lines with one field made
 hostile. Whatever comes in: no traceback, no exception that is not the
-ledger's own, an exit code of DESIGN section 6 with one `error: CODE:` line,
+ledger's own, an exit code of the README's CLI conventions with one `error: CODE:` line,
 and an input that is refused changes nothing at all (every table compared).
 Examples are bounded (max_examples) so CI stays fast; a few cases run
 through real subprocesses too, where the operating system passes the bytes.

@@ -1,6 +1,6 @@
 """The book against a real database, on SQLite and on PostgreSQL.
 
-Each test starts from a fresh default world (DESIGN section 2) and checks what
+Each test starts from a fresh default world (the README's default world) and checks what
 a user of the ledger relies on: all-or-nothing transactions, two-phase
 holds, the hash chain, idempotent ids, batches that survive one bad line,
 signatures bound to one ledger, reversals and 64-bit counters.

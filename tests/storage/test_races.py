@@ -1,6 +1,6 @@
 """Many OS processes writing one ledger at once, on a SQLite file and on PostgreSQL.
 
-DESIGN section 5: "Many processes may write at once without a lost update, a
+the README's "Storage": "Many processes may write at once without a lost update, a
 negative balance or a 'database is locked' crash." Each race hands signed
 transactions to six writer processes (race_worker.py, kept running across
 tests) or starts six `wonledger` commands, releases them together, and then

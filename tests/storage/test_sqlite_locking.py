@@ -1,4 +1,4 @@
-"""SQLite specifics (DESIGN section 5): WAL, BEGIN IMMEDIATE for writes, deferred BEGIN for reads.
+"""SQLite specifics (the README's "Storage"): WAL, BEGIN IMMEDIATE for writes, deferred BEGIN for reads.
 
 A person running `wonledger balance` while a long batch is being written
 must get an answer at once, and a second writer must wait its turn rather

@@ -1,4 +1,4 @@
-"""The public API changes only on purpose, and the layers stay where DESIGN puts them."""
+"""The public API changes only on purpose, and the layers stay where the README's Layout puts them."""
 
 import ast
 from pathlib import Path

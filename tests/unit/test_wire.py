@@ -1,4 +1,4 @@
-"""The wire format refuses everything that is not exactly DESIGN section 3."""
+"""The wire format refuses everything that is not exactly the README's "Signed transactions"."""
 
 import json
 
