@@ -17,7 +17,11 @@ Values the ledger accepts:
   existing accounts of a :class:`~ledger.api.Ledger`, signed with its key
   store; they pass every check but the balance ones;
 - :func:`wire_envelopes` and :func:`wire_lines`: well-formed lines of the
-  batch format (signatures are well-formed text, not valid signatures).
+  batch format (signatures are well-formed text, not valid signatures);
+- :func:`registry_entries`: signed registry entries over a
+  :class:`~ledger.api.Ledger` (a customer registered by some participant,
+  each with a key it made): accepted exactly when the registrar may vouch
+  for it, else refused ``NOT_AUTHORIZED`` with nothing changed.
 
 Values the ledger must refuse:
 
@@ -643,3 +647,32 @@ def bad_lines() -> st.SearchStrategy[bytes | str]:
         binary_junk(),
     )
 
+
+
+def registry_entries(ledger: Ledger, kinds: Sequence[str] = ("individual", "corporate")) -> st.SearchStrategy[tuple[SignedTx, bool]]:
+    """A customer's registration signed by the customer (a key made for it) and by a registrar drawn from ``ledger``'s participants.
+
+    Each value is ``(signed entry, whether the rules accept it)``: a customer
+    is registered by a bank of its own jurisdiction only (policy.toml
+    ``[registry]``), so the draw covers banks at home and abroad, nonbanks,
+    regulators and other customers. Participant ids are drawn fresh (a
+    ``c-`` prefix and a number), and the new participant's private key is
+    made in the ledger's key store, as a demo operator's would be.
+    """
+    from ledger.registry import registration_tx
+    from ledger.world import participant_key
+
+    people = sorted((p for p in ledger.participants() if ledger.keys.has(p.id)), key=lambda p: p.id)
+    customer_registrars = set(ledger.book.registry_policy.customer_registrars)
+
+    @st.composite
+    def build(draw: st.DrawFn) -> tuple[SignedTx, bool]:
+        registrar = draw(st.sampled_from(people))
+        jurisdiction = draw(st.sampled_from(sorted({p.jurisdiction for p in people})))
+        kind = draw(st.sampled_from(list(kinds)))
+        pid = f"c-{draw(st.integers(min_value=0, max_value=10**9))}"
+        tx = registration_tx(ledger.id, pid, kind, jurisdiction, True, participant_key(ledger.keys, pid), registrar.id)
+        fine = registrar.kind in customer_registrars and registrar.jurisdiction == jurisdiction
+        return ledger.sign(tx, [pid, registrar.id]), fine
+
+    return build()

@@ -62,6 +62,28 @@ def test_generated_signed_transactions_post_or_are_refused_only_for_want_of_fund
         assert not report.problems, report.problems
 
 
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_generated_registry_entries_post_exactly_when_the_registrar_may_vouch_and_a_refused_one_changes_nothing(data: st.DataObject) -> None:
+    """Customers registered by banks of their jurisdiction post; by anyone else, NOT_AUTHORIZED and nothing changes.
+
+    After the draws, the registry replayed from the journal is the stored one (verify).
+    """
+    with fresh_ledger() as ledger:
+        for signed, fine in data.draw(st.lists(strategies.registry_entries(ledger), min_size=1, max_size=4, unique_by=lambda e: e[0].tx.id)):
+            before = snapshot(ledger), sorted(p.id for p in ledger.participants())
+            try:
+                ledger.submit(signed)
+            except LedgerError as exc:
+                assert not fine and exc.code == "NOT_AUTHORIZED", exc
+                assert (snapshot(ledger), sorted(p.id for p in ledger.participants())) == before
+            else:
+                assert fine
+                assert ledger.participant(signed.tx.subject.id).registrar == signed.tx.subject.registrar  # type: ignore[union-attr]
+        report = ledger.verify()
+        assert not report.problems, report.problems
+
+
 @settings(max_examples=30, deadline=None)
 @given(data=st.data())
 def test_generated_transfers_small_enough_to_afford_always_post(data: st.DataObject) -> None:
