@@ -370,6 +370,16 @@ class Controls:
                 self._check_breaker(state, effect.conversion_out, effect.supply_change, views, now)
         return effect
 
+    def check_quote(self, state: ControlState, tx: Tx, views: Sequence[LegView], now: str) -> None:
+        """The terms a transaction is bound to: a stored, untaken, unexpired quote it moves exactly.
+
+        The rulebook runs this with the other checks of what a transaction is
+        (before funds), so a reused or expired quote is refused as such
+        whatever the payer holds; :meth:`check` runs it again among the controls.
+        """
+        if tx.quote is not None:
+            self._check_quote(state, tx, tx.quote, views, now)
+
     def release(
         self,
         state: ControlState,

@@ -299,6 +299,8 @@ class Rulebook:
         legs = self._checked_legs(view, tx.legs)
         self._check_holders(view, legs)
         views = self._views(view, legs)
+        if state.controls is not None and state.enforce_controls:
+            self.controls.check_quote(state.controls, tx, views, now)  # what it is bound to, before what it costs
         if tx.kind == HOLD:
             for leg in legs:
                 effect.add(leg.debit, dq=leg.amount)
