@@ -436,10 +436,25 @@ class Book:
             f"{leg.asset} {leg.debit} -> {leg.credit}"
             for leg in legs[:4]
         ]
-        described = f" {subject.to_wire()}" if subject is not None else ""
+        described = f" ({_describe(subject)})" if subject is not None else ""
         opened = f" opening {', '.join(s.id for s in tx.opens)}" if tx.opens else ""
         what = f"{tx.kind} {tx.id}{described}{opened}" + (f": {'; '.join(moves)}" if moves else "") + (" ..." if len(legs) > 4 else "")
         rejections.append(Refusal(now, who, tx.id, tx.kind, what[:2000], error.code, error.message[:2000]))
+
+
+def _describe(subject: object) -> str:
+    """A registry entry's subject in a few words, for the record of refusals."""
+    from ledger.model import AssetSpec, IssuerSpec, KeySpec, Registration
+
+    if isinstance(subject, Registration):
+        return f"{subject.id}, {subject.kind} in {subject.jurisdiction}, registrar {subject.registrar}"
+    if isinstance(subject, AssetSpec):
+        return f"{subject.code}, {subject.kind} in {subject.currency} of {subject.issuer}"
+    if isinstance(subject, IssuerSpec):
+        return f"{subject.issuer} for {subject.asset} in {subject.currency}"
+    if isinstance(subject, KeySpec):
+        return f"{subject.participant}'s key {subject.reason}"
+    return str(subject)
 
 
 def _key_at(state: LedgerState, participant: str, at: str) -> bytes | None:
