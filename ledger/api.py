@@ -256,8 +256,14 @@ class Ledger:
         if by is None:
             banks = sorted(p.id for p in self.participants() if p.kind == "bank" and p.jurisdiction == jurisdiction)
             by = default_registrar(kind, jurisdiction, pid, self.book.registry_policy, banks)
+        made_here = not self.keys.has(pid)
         tx = registration_tx(self.id, pid, kind, jurisdiction, resident, participant_key(self.keys, pid), by)
-        self.submit(self.sign(tx, [pid, by]))
+        try:
+            self.submit(self.sign(tx, [pid, by]))
+        except BaseException:
+            if made_here:
+                self.keys.path(pid).unlink(missing_ok=True)  # a refused registration leaves no key behind
+            raise
         return self.participant(pid)
 
     def rotate_key(self, pid: str) -> KeyChange:

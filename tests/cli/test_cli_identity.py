@@ -56,6 +56,7 @@ def test_a_bank_registered_by_anyone_but_its_regulator_is_refused(wl: Ledger) ->
     assert "fsc" in message and "hanriver" in message
     wl("participant", "add", "fakebank", "--kind", "bank", "--jurisdiction", "KR", "--by", "hkma").error("NOT_AUTHORIZED", exit_code=1)
     assert wl.state() == state
+    assert not wl.key("fakebank").exists()  # the key made for the refused registration is gone with it
     assert "fakebank" not in {p["id"] for p in wl.read("--json", "participant", "list").json()["participants"]}
 
 
