@@ -349,20 +349,14 @@ def verify_proof_command(click_ctx: click.Context, ctx: Context, path: str, oper
         raw = stream.read(64 * 1024 * 1024 + 1)
     if len(raw) > 64 * 1024 * 1024:
         raise BadStatement(f"{path} is larger than any proof (64 MiB)")
-    try:
-        document = strict_loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadStatement(f"{path} is not JSON: {exc}") from None
+    document = _strict_json(raw, path)
     if not isinstance(document, dict):
         raise BadStatement(f"{path} is not a wonledger proof (not a JSON object)")
     result = verify_proof(document, operator_key)
     if ctx.json:
         emit_json(result.to_json())
     else:
-        for check in result.checks:
-            click.echo(f"ok: {check}")
-        for problem in result.problems:
-            click.echo(f"FAILED: {problem}")
+        _print_checks(result)
         if result.ok:
             click.echo(f"the proof holds: {result.tx} is entry {result.seq} under checkpoint {result.checkpoint_seq}")
             if operator_key is None:
@@ -370,12 +364,24 @@ def verify_proof_command(click_ctx: click.Context, ctx: Context, path: str, oper
     click_ctx.exit(0 if result.ok else 3)
 
 
-def _json_file(path: str) -> object:
-    raw = read_small_file(path, 1024 * 1024, "checkpoint")
+def _strict_json(raw: bytes, path: str) -> object:
+    """A proof or checkpoint file's JSON, read strictly (I-JSON: no member named twice)."""
     try:
         return strict_loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadStatement(f"{path} is not JSON: {exc}") from None
+
+
+def _json_file(path: str) -> object:
+    return _strict_json(read_small_file(path, 1024 * 1024, "checkpoint"), path)
+
+
+def _print_checks(result) -> None:  # type: ignore[no-untyped-def]
+    """What an offline check found, one line each: every check that held, then every one that failed."""
+    for check in result.checks:
+        click.echo(f"ok: {check}")
+    for problem in result.problems:
+        click.echo(f"FAILED: {problem}")
 
 
 @click.command("verify-consistency")
@@ -398,10 +404,7 @@ def verify_consistency_command(click_ctx: click.Context, ctx: Context, old_path:
     if ctx.json:
         emit_json(result.to_json())
     else:
-        for check in result.checks:
-            click.echo(f"ok: {check}")
-        for problem in result.problems:
-            click.echo(f"FAILED: {problem}")
+        _print_checks(result)
         if result.ok:
             click.echo(f"the log only grew: checkpoint {result.new_seq} extends checkpoint {result.old_seq}")
     click_ctx.exit(0 if result.ok else 3)
