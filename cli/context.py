@@ -43,7 +43,8 @@ class Context:
         if self._ledger is None:
             from ledger import Ledger
 
-            self._ledger = Ledger.open(self.db, self.keys)
+            # Checked by the command's first read, in its transaction: a command that reads once is one transaction.
+            self._ledger = Ledger.open(self.db, self.keys, check_now=False)
         return self._ledger
 
     def close(self) -> None:

@@ -108,14 +108,19 @@ def account_json(a: Account) -> dict[str, object]:
     }
 
 
-def entry_details(ledger: Ledger, entry: JournalEntry) -> dict[str, object]:
-    """What the journal entry alone does not say: who reversed it, when a hold expires, what a partial post released."""
+def entry_details(ledger: Ledger, entry: JournalEntry, receipt: Receipt | None = None) -> dict[str, object]:
+    """What the journal entry alone does not say: who reversed it, when a hold expires, what a partial post released.
+
+    For an entry just written (``receipt`` carries it) nothing has reversed it
+    yet and the receipt says when a hold expires, so nothing is read.
+    """
     out: dict[str, object] = {}
-    reversal = ledger.reversals_of([entry.tx.id]).get(entry.tx.id)
+    fresh = receipt is not None and receipt.entry is not None
+    reversal = None if fresh else ledger.reversals_of([entry.tx.id]).get(entry.tx.id)
     if reversal is not None:
         out["reversed_by"] = reversal
     if entry.tx.kind == "hold":
-        expires = ledger.hold_expiry(entry.tx.id)
+        expires = receipt.expires_at if fresh and receipt is not None else ledger.hold_expiry(entry.tx.id)
         if expires is not None:
             out["expires_at"] = expires
     if entry.tx.kind == "post" and entry.tx.ref:

@@ -4,8 +4,8 @@ The public surface is what ``__all__`` lists; everything else is internal and
 may change. Start with :class:`Ledger`.
 """
 
-from ledger.api import DEFAULT_DB, DEFAULT_KEYS, BreakerStatus, Info, Ledger, ResidentOutflow, make_participant_key, parse_public_key
-from ledger.book import Book
+from typing import TYPE_CHECKING
+
 from ledger.errors import (
     AlreadyExists,
     AlreadyReversed,
@@ -44,8 +44,6 @@ from ledger.errors import (
     UnknownParticipant,
     UnknownTransaction,
 )
-from ledger.ingest import IngestResult, Rejection
-from ledger.keys import KeyChange
 from ledger.model import (
     Account,
     AccountSpec,
@@ -64,14 +62,37 @@ from ledger.model import (
     Tx,
     account_id,
 )
-from ledger.money import Asset, format_amount, parse_amount
-from ledger.signing import KeyStore, canonical_bytes, tx_bytes
-from ledger.wire import parse_line
+from ledger.money import Asset, TypedAmount, format_amount, parse_amount
 
-#: Public names whose modules (statements, reconciliation, proofs: XML and CSV
-#: readers, Merkle trees) load on first use, so that a command that never
-#: audits never pays for importing them (PEP 562).
+
+if TYPE_CHECKING:
+    from ledger.api import DEFAULT_DB, DEFAULT_KEYS, BreakerStatus, Info, Ledger, ResidentOutflow, make_participant_key, parse_public_key
+    from ledger.book import Book
+    from ledger.ingest import IngestResult, Rejection
+    from ledger.keys import KeyChange
+    from ledger.signing import KeyStore, canonical_bytes, tx_bytes
+    from ledger.wire import parse_line
+
+#: Public names whose modules load on first use (PEP 562): importing any part
+#: of the ledger (say its store, for a `balance`) does not import the book,
+#: the rules, signing or the auditors, and a command pays only for what it uses.
 _LAZY = {
+    "DEFAULT_DB": "ledger.api",
+    "DEFAULT_KEYS": "ledger.api",
+    "BreakerStatus": "ledger.api",
+    "Info": "ledger.api",
+    "Ledger": "ledger.api",
+    "ResidentOutflow": "ledger.api",
+    "make_participant_key": "ledger.api",
+    "parse_public_key": "ledger.api",
+    "Book": "ledger.book",
+    "IngestResult": "ledger.ingest",
+    "Rejection": "ledger.ingest",
+    "KeyChange": "ledger.keys",
+    "KeyStore": "ledger.signing",
+    "canonical_bytes": "ledger.signing",
+    "tx_bytes": "ledger.signing",
+    "parse_line": "ledger.wire",
     "Anchor": "ledger.anchors",
     "read_checkpoint": "ledger.anchors",
     "read_operator_key": "ledger.anchors",
@@ -108,6 +129,7 @@ __all__ = [
     "AlreadyExists",
     "AlreadyReversed",
     "Asset",
+    "TypedAmount",
     "AssetMismatch",
     "BadAmount",
     "BadInput",

@@ -20,11 +20,10 @@ from decimal import Decimal
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO, TypeVar
 from zoneinfo import ZoneInfo
 
-from ledger import chain
-from ledger.book import Book, Outcome
+from ledger.timestamps import iso, parse_iso, utc_now
 from ledger.errors import (
     AlreadyExists,
     DuplicateConflict,
@@ -37,23 +36,6 @@ from ledger.errors import (
     UnknownParticipant,
     UnknownTransaction,
 )
-from ledger.ingest import IngestResult, ingest
-from ledger.keys import KeyChange, key_history, revoke_key, rotate_key
-from ledger.flows import (
-    deposit_tx,
-    hold_tx,
-    mint_tx,
-    pay_tx,
-    post_tx,
-    redeem_tx,
-    reversal_tx,
-    transfer_tx,
-    void_tx,
-    withdraw_tx,
-)
-from ledger.controls import ControlKeys, reversed_travel
-from ledger.flows.crossborder import make_quote, send_tx, swap_tx, travel_data
-from ledger.policy import DEPOSIT_TOKEN
 from ledger.model import (
     PARTICIPANT_PATTERN,
     RESERVE,
@@ -73,21 +55,21 @@ from ledger.model import (
     account_id,
     check_id,
 )
-from ledger.money import Asset, format_amount, parse_amount, split_amount
+from ledger.money import Asset, TypedAmount, format_amount, parse_amount, split_amount
 from ledger.names import did_you_mean
-from ledger.registry import asset_tx, issuer_tx, open_tx, registration_tx
-from ledger.rules import RegistryLookup, required_signers
-from ledger.signing import KeyStore, public_bytes, tx_bytes, unb64url
 from ledger.store import Store, UnitOfWork, database_exists, safe_url, sqlite_path
-from ledger.wire import parse_tx
-from ledger.upgrade import freeze_registry
-from ledger.world import default_registrar, participant_key, world_data, world_entries
 
 if TYPE_CHECKING:
     from ledger import audit
+    from ledger.book import Book, Outcome
+    from ledger.ingest import IngestResult
+    from ledger.keys import KeyChange
+    from ledger.signing import KeyStore
     from ledger.anchors import Anchor
     from ledger.proofs import Checkpoint
     from ledger.reconcile import VerifyReport
+
+T = TypeVar("T")
 
 DEFAULT_DB = "sqlite:///wonledger.db"
 DEFAULT_KEYS = "wonledger-keys"
@@ -147,10 +129,31 @@ class Info:
 class Ledger:
     """One ledger: its store, its book and the key store that signs for its users."""
 
-    def __init__(self, store: Store, keys: KeyStore, clock: Callable[[], datetime] = chain.utc_now) -> None:
+    def __init__(self, store: Store, keys: KeyStore | str | os.PathLike[str], clock: Callable[[], datetime] = utc_now) -> None:
         self.store = store
-        self.keys = keys
-        self.book = Book(store, clock)
+        self.clock = clock
+        self._keys = keys
+        self._book: Book | None = None
+        #: assets by code, as read (an asset never changes once registered)
+        self._assets: dict[str, Asset] = {}
+
+    # The book (rules, policy, signature workers) and the key store (cryptography) are made
+    # on first use: a command that only reads imports neither.
+    @property
+    def book(self) -> Book:
+        if self._book is None:
+            from ledger.book import Book
+
+            self._book = Book(self.store, self.clock)
+        return self._book
+
+    @property
+    def keys(self) -> KeyStore:
+        if isinstance(self._keys, (str, os.PathLike)):
+            from ledger.signing import KeyStore
+
+            self._keys = KeyStore(self._keys)
+        return self._keys
 
     # -- opening ---------------------------------------------------------
     @classmethod
@@ -158,21 +161,38 @@ class Ledger:
         cls,
         url: str = DEFAULT_DB,
         keys: str | os.PathLike[str] = DEFAULT_KEYS,
-        clock: Callable[[], datetime] = chain.utc_now,
+        clock: Callable[[], datetime] = utc_now,
+        check_now: bool = True,
     ) -> Ledger:
-        store = Store.open(url)
-        ledger = cls(store, KeyStore(keys), clock)
-        try:
-            freeze_registry(ledger.book)  # a ledger from before signed registry entries (ledger.upgrade)
-            if store.upgraded_from is not None:
-                # The capital-flow rules changed with schema 0005: rebuild what they derive from the journal.
-                from ledger.reconcile.invariants import rebuild_controls
+        """Open the ledger at ``url``; :class:`NotALedger` if it is none (or of a schema this wonledger does not know).
 
-                rebuild_controls(ledger.book)
-        except BaseException:
-            ledger.close()
-            raise
+        With ``check_now=False`` nothing connects yet: the check runs inside the
+        first read or write, in its transaction, so a command that reads once
+        opens one database transaction (the CLI opens ledgers this way). A
+        ledger from an earlier wonledger is upgraded when it is first used.
+        """
+        store = Store.open(url)
+        ledger = cls(store, keys, clock)
+        store.on_upgrade = ledger._finish_upgrade
+        if check_now:
+            try:
+                store.check()
+            except BaseException:
+                ledger.close()
+                raise
         return ledger
+
+    def _finish_upgrade(self, store: Store, registry_unsigned: bool) -> None:
+        """After the store brought an older ledger's schema up to date: what the journal must now say of it."""
+        from ledger.upgrade import freeze_registry
+
+        if registry_unsigned:
+            freeze_registry(self.book)  # a ledger from before signed registry entries (ledger.upgrade)
+        if store.upgraded_from is not None:
+            # The capital-flow rules changed with schema 0005: rebuild what they derive from the journal.
+            from ledger.reconcile.invariants import rebuild_controls
+
+            rebuild_controls(self.book)
 
     @classmethod
     def create(
@@ -180,17 +200,19 @@ class Ledger:
         url: str = DEFAULT_DB,
         keys: str | os.PathLike[str] = DEFAULT_KEYS,
         world: str = "default",
-        clock: Callable[[], datetime] = chain.utc_now,
+        clock: Callable[[], datetime] = utc_now,
         ledger_id: str | None = None,
     ) -> Ledger:
         """Create the schema, load ``world`` and sign its funding; all or nothing."""
+        from ledger.signing import KeyStore
+        from ledger.world import world_data, world_entries
+
         data = world_data(world)
         path = sqlite_path(url)
         existed = database_exists(url) if path else True
         store: Store | None = None
         try:
             store = Store.create(url, ledger_id or f"wl-{secrets.token_hex(6)}")
-            store._check_schema()
             ledger = cls(store, KeyStore(keys), clock)
             entries = world_entries(store.ledger_id, ledger.keys, data, ledger.book.registry_policy)
             for outcome in ledger.book.submit_many(entries) if entries else ():
@@ -208,7 +230,8 @@ class Ledger:
         return ledger
 
     def close(self) -> None:
-        self.book.close()
+        if self._book is not None:
+            self._book.close()
         self.store.dispose()
 
     def __enter__(self) -> Ledger:
@@ -236,10 +259,12 @@ class Ledger:
         return self.store.reading(lambda uow: uow.participants())
 
     def participant(self, pid: str) -> Participant:
-        found = self.store.reading(lambda uow: uow.participant(pid))
-        if found is None:
-            raise UnknownParticipant(f"no participant {pid}" + did_you_mean(pid, (p.id for p in self.participants())))
-        return found
+        return self._read(lambda names: names.participant(pid))
+
+    def _read(self, work: Callable[[_Names], T]) -> T:
+        """Run ``work`` over the names of one read transaction (see :class:`_Names`)."""
+        now = iso(self.clock())
+        return self.store.reading(lambda uow: work(_Names(uow, now, self._assets)))
 
     def add_participant(self, pid: str, kind: str, jurisdiction: str, resident: bool = True, by: str | None = None) -> Participant:
         """Register a participant, vouched for by ``by`` (default: its regulator, or for a customer the first bank of its jurisdiction).
@@ -247,6 +272,9 @@ class Ledger:
         The participant's key is its own: made in the key store if it has none
         there, and registered with the entry, which it signs with that key.
         """
+        from ledger.registry import registration_tx
+        from ledger.world import default_registrar, participant_key
+
         check_id(pid, "participant id", PARTICIPANT_PATTERN)
         if by is not None:
             check_id(by, "registrar", PARTICIPANT_PATTERN)
@@ -268,14 +296,20 @@ class Ledger:
 
     def rotate_key(self, pid: str) -> KeyChange:
         """``pid`` replaces its key with a new one made in the key store (needs the current key there)."""
+        from ledger.keys import rotate_key
+
         return rotate_key(self, pid)
 
     def revoke_key(self, pid: str, public_key: bytes, by: str | None = None) -> KeyChange:
         """``pid``'s registrar (or ``by``) retires its key and installs ``public_key``, which ``pid`` made itself."""
+        from ledger.keys import revoke_key
+
         return revoke_key(self, pid, public_key, by)
 
     def new_key(self, pid: str) -> bytes:
         """Make ``pid``'s key pair in the key store (as ``pid`` does on its own machine); returns the public key."""
+        from ledger.signing import public_bytes
+
         check_id(pid, "participant id", PARTICIPANT_PATTERN)
         if self.keys.has(pid):
             raise AlreadyExists(f"{self.keys.path(pid)} already holds a key for {pid}")
@@ -283,39 +317,39 @@ class Ledger:
 
     def add_asset(self, asset: Asset) -> Asset:
         """Register an asset that is not a stablecoin (its issuer and the issuer's regulator sign)."""
+        from ledger.registry import asset_tx
+
         self.submit(self.sign(asset_tx(self.id, asset)))
         return self.asset(asset.code)
 
     def key_history(self, pid: str) -> list[KeyRecord]:
         """Every key ``pid`` has had, oldest first, with when each could sign."""
+        from ledger.keys import key_history
+
         return key_history(self.store, pid)
 
     def assets(self) -> list[Asset]:
         return self.store.reading(lambda uow: uow.assets())
 
     def asset(self, code: str) -> Asset:
-        found = self.store.reading(lambda uow: uow.asset(code))
-        if found is None:
-            raise UnknownAsset(f"no asset {code}" + did_you_mean(code, (a.code for a in self.assets())))
-        return found
+        known = self._assets.get(code)  # an asset never changes once registered
+        return known if known is not None else self._read(lambda names: names.asset(code))
 
     def accounts(self, owner: str | None = None, asset: str | None = None) -> list[Account]:
         """Accounts as they stand now: a hold past its timeout reads as released (the next write voids it)."""
-        now = chain.iso(self.book.clock())
+        now = iso(self.clock())
         return self.store.reading(lambda uow: uow.released(uow.all_accounts(owner, asset), now))
 
     def account(self, account_id: str) -> Account:
         return self._existing_account(account_id)
 
     def _existing_account(self, account_id: str) -> Account:
-        now = chain.iso(self.book.clock())
-        found = self.store.reading(lambda uow: uow.released(list(uow.accounts([account_id]).values()), now))
-        if not found:
-            raise UnknownAccount(f"no account {account_id}" + did_you_mean(account_id, (a.id for a in self.store.reading(lambda uow: uow.all_accounts(None, None)))))
-        return found[0]
+        return self._read(lambda names: names.account(account_id))
 
     def open_account(self, owner: str, asset: str, label: str = "", reserve: bool = False) -> Account:
         """Open ``owner:asset[:label]`` by a signed entry (the owner signs; a bank for its deposit token, the central bank for wholesale money)."""
+        from ledger.registry import open_tx
+
         check_id(owner, "owner", PARTICIPANT_PATTERN)
         if label:
             check_id(label, "label", PARTICIPANT_PATTERN)
@@ -336,24 +370,13 @@ class Ledger:
 
     def resolve_account(self, name: str, asset: str | None = None) -> Account:
         """An account by id (``owner:asset[:label]``) or by owner and asset."""
-        if ":" in name:
-            return self.account(name)
-        check_id(name, "account or participant", PARTICIPANT_PATTERN)
-        owned = [a for a in self.accounts(owner=name) if asset is None or a.asset == asset]
-        if not owned:
-            self.participant(name)
-            if asset is not None:
-                self.asset(asset)
-            raise UnknownAccount(f"{name} has no {asset + ' ' if asset else ''}account")
-        plain = [a for a in owned if not a.label]
-        choices = plain if len(plain) == 1 else owned
-        if len(choices) != 1:
-            raise BadInput(f"{name} has {len(owned)} accounts{' in ' + asset if asset else ''}; name one of: {', '.join(a.id for a in owned)}")
-        return choices[0]
+        return self._read(lambda names: names.resolve(name, asset))
 
     # -- signing and submitting -------------------------------------------
     def sign(self, tx: Tx, signers: Iterable[str] | None = None) -> SignedTx:
         """Sign ``tx`` with the keys of ``signers`` (by default, everyone the rules say must sign it)."""
+        from ledger.signing import tx_bytes
+
         if signers is None:
             signers = self.required_signers(tx)
         payload = tx_bytes(tx)
@@ -362,9 +385,14 @@ class Ledger:
 
     def required_signers(self, tx: Tx) -> frozenset[str]:
         """Who must sign ``tx`` as the ledger stands (:func:`ledger.rules.required_signers`)."""
+        from ledger.rules import required_signers
+
+        book = self.book
 
         def read(uow: UnitOfWork) -> frozenset[str]:
-            return required_signers(tx, _Lookup(uow), self.book.registry_policy)
+            signers = required_signers(tx, _Lookup(uow), book.registry_policy)
+            book.remember_keys(uow.current_keys(signers))  # so the write needs no read of its own before it
+            return signers
 
         return self.store.reading(read)
 
@@ -376,7 +404,7 @@ class Ledger:
         the same transaction, and it gets the original receipt.
         """
         try:
-            return self.book.submit(signed)
+            receipt = self.book.submit(signed)
         except DuplicateConflict:
             found = self.store.reading(lambda uow: uow.entry(signed.tx.id))
             if found is not None:
@@ -384,12 +412,18 @@ class Ledger:
                 if replace(first.tx, opens=()) == replace(signed.tx, opens=()) and first.tx.opens and not signed.tx.opens:
                     return Receipt(first.tx.id, first.seq, first.hash, first.at, first.status, duplicate=True)
             raise
+        if receipt.duplicate:
+            return receipt  # what the journal holds may carry other signatures: read it to show it
+        return replace(receipt, entry=JournalEntry(receipt.seq, receipt.at, signed.tx, signed.signatures, signed.canonical, receipt.hash, receipt.status))
 
     def submit_many(self, batch: Sequence[SignedTx]) -> list[Outcome]:
         return self.book.submit_many(batch)
 
     def ingest(self, lines: Iterable[bytes | str], progress: Callable[[int], None] | None = None) -> IngestResult:
         """Submit a batch of JSON lines in chunks (see :mod:`ledger.ingest`)."""
+        from ledger.ingest import ingest
+
+        self.store.check()  # an empty batch, too, is refused by a database that is no ledger
         return ingest(self.book, lines, progress=progress)
 
     # -- flows -------------------------------------------------------------
@@ -397,38 +431,51 @@ class Ledger:
         self,
         debit: str,
         credit: str,
-        amount: int,
+        amount: int | TypedAmount,
         *,
         tx_id: str | None = None,
         memo: str = "",
         hold_timeout_s: int | None = None,
     ) -> Receipt:
-        """Move ``amount`` minor units between two accounts (a hold when a timeout is given)."""
-        source = self._existing_account(debit)
-        if hold_timeout_s is not None:
-            tx = hold_tx(self.id, debit, credit, source.asset, amount, hold_timeout_s, tx_id=tx_id, memo=memo)
-        else:
-            tx = transfer_tx(self.id, debit, credit, source.asset, amount, tx_id=tx_id, memo=memo)
-        target = self._existing_account(credit)
-        travel = self._travel_for(source, target.owner, target.id, amount, self.asset(target.asset))
-        if travel is not None:
-            tx = replace(tx, travel=travel)
-        return self.submit(self.sign(tx, [source.owner]))
+        """Move ``amount`` between two accounts (a hold when a timeout is given).
 
-    def _travel_for(self, source: Account, recipient: str, recipient_account: str, amount: int, asset: Asset) -> Travel | None:
-        """Travel-rule data for a payment from ``source``'s owner to ``recipient`` in another jurisdiction, whatever their kinds.
-
-        Attached whatever the amount: linked transfers from one originator to one
-        beneficiary add up over the travel rule's window, so a small one may need it too.
+        ``debit`` and ``credit`` are account ids, or owners with one account in
+        the asset; ``amount`` is minor units, or a :class:`TypedAmount` as a
+        person typed it. Everything is looked up in one read, and the
+        transaction is written in one write: two database transactions.
         """
-        sender, receiver = self.participant(source.owner), self.participant(recipient)
-        if sender.jurisdiction == receiver.jurisdiction:
-            return None
-        return travel_data(sender, source.id, receiver, recipient_account)
+        from ledger.flows import hold_tx, transfer_tx
+
+        def plan(names: _Names) -> tuple[Tx, str]:
+            named = amount.asset if isinstance(amount, TypedAmount) else None
+            source = names.resolve(debit, named)
+            target = names.resolve(credit, source.asset)
+            if target.asset != source.asset:
+                raise AssetMismatch(f"{source.id} holds {source.asset} but {target.id} holds {target.asset}")
+            asset = names.asset(source.asset)
+            minor = amount.minor_units(asset) if isinstance(amount, TypedAmount) else amount
+            if hold_timeout_s is not None:
+                tx = hold_tx(self.id, source.id, target.id, asset.code, minor, hold_timeout_s, tx_id=tx_id, memo=memo)
+            else:
+                tx = transfer_tx(self.id, source.id, target.id, asset.code, minor, tx_id=tx_id, memo=memo)
+            travel = names.travel(source, target.owner, target.id)
+            if travel is not None:
+                tx = replace(tx, travel=travel)
+            self.book.remember_keys(names.uow.current_keys([source.owner]))  # the write re-checks them under its lock
+            return tx, source.owner
+
+        tx, signer = self._read(plan)
+        return self.submit(self.sign(tx, [signer]))
+
+    def _travel_for(self, source: Account, recipient: str, recipient_account: str) -> Travel | None:
+        """Travel-rule data for a payment from ``source``'s owner to ``recipient`` (see :meth:`_Names.travel`)."""
+        return self._read(lambda names: names.travel(source, recipient, recipient_account))
 
     # -- tokenized deposits -------------------------------------------------
     def deposit_token(self, bank: str) -> Asset:
         """The deposit token ``bank`` issues."""
+        from ledger.policy import DEPOSIT_TOKEN
+
         self.participant(bank)
         tokens = [a for a in self.assets() if a.issuer == bank and a.kind == DEPOSIT_TOKEN]
         if len(tokens) != 1:
@@ -437,6 +484,8 @@ class Ledger:
 
     def deposit(self, owner: str, amount: int, bank: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """``bank`` tokenizes ``amount`` of ``owner``'s deposit (opening the token account if needed)."""
+        from ledger.flows import deposit_tx
+
         token = self.deposit_token(bank)
         holder = account_id(owner, token.code)
         tx = self._opening(deposit_tx(self.id, bank, token.code, holder, amount, tx_id=tx_id, memo=memo), [AccountSpec(owner, token.code)])
@@ -444,12 +493,16 @@ class Ledger:
 
     def withdraw(self, owner: str, amount: int, bank: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """``owner`` turns ``amount`` of ``bank``'s token back into an ordinary deposit."""
+        from ledger.flows import withdraw_tx
+
         token = self.deposit_token(bank)
         holder = self._existing_account(account_id(owner, token.code))
         return self.submit(self.sign(withdraw_tx(self.id, bank, token.code, holder.id, amount, tx_id=tx_id, memo=memo), [owner]))
 
     def resolve_payment(self, payer: str, payee: str, amount: str) -> tuple[Account, Account, int]:
         """The deposit-token accounts a payment runs between, and its amount in minor units."""
+        from ledger.policy import DEPOSIT_TOKEN
+
         assets = {a.code: a for a in self.assets()}
         mine = [a for a in self.accounts(owner=payer) if assets[a.asset].kind == DEPOSIT_TOKEN and not a.label]
         if not mine:
@@ -473,6 +526,9 @@ class Ledger:
 
     def pay(self, payer: str, payee: str, amount: int, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """A domestic payment between two deposit-token accounts; across banks it settles in wholesale CBDC."""
+        from ledger.flows import pay_tx
+        from ledger.policy import DEPOSIT_TOKEN
+
         source, target = self._existing_account(payer), self._existing_account(payee)
         assets = {a.code: a for a in self.assets()}
         payer_token, payee_token = assets[source.asset], assets[target.asset]
@@ -492,6 +548,8 @@ class Ledger:
     # -- stablecoins --------------------------------------------------------
     def register_issuer(self, issuer: str, code: str, currency: str, by: str | None = None) -> Asset:
         """Register ``issuer`` for stablecoin ``code``, signed by the issuer and its regulator (or ``by``), if the policy admits its kind."""
+        from ledger.registry import issuer_tx
+
         registered = self.issuers()
         if code in registered:
             raise AlreadyExists(f"{registered[code]} is already registered for {code}")
@@ -505,6 +563,8 @@ class Ledger:
 
     def mint(self, code: str, amount: int, holder: str, pay_with: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """``holder`` pays ``pay_with`` deposit tokens into the reserve and receives ``amount`` of ``code`` at par."""
+        from ledger.flows import mint_tx
+
         coin, backing = self._coin_and_backing(code, pay_with)
         tx = mint_tx(self.id, coin, backing, holder, amount, tx_id=tx_id, memo=memo)
         tx = self._opening(tx, [AccountSpec(holder, coin.code), AccountSpec(coin.issuer, backing.code, "reserve", True)])
@@ -512,6 +572,8 @@ class Ledger:
 
     def redeem(self, code: str, amount: int, holder: str, to_asset: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """``holder`` returns ``amount`` of ``code`` and receives ``to_asset`` from the reserve at par."""
+        from ledger.flows import redeem_tx
+
         coin, backing = self._coin_and_backing(code, to_asset)
         tx = redeem_tx(self.id, coin, backing, holder, amount, tx_id=tx_id, memo=memo)
         tx = self._opening(tx, [AccountSpec(holder, backing.code), AccountSpec(coin.issuer, backing.code, "reserve", True)])
@@ -536,6 +598,8 @@ class Ledger:
         return rows
 
     def _coin_and_backing(self, code: str, backing_code: str) -> tuple[Asset, Asset]:
+        from ledger.policy import DEPOSIT_TOKEN
+
         coin, backing = self.asset(code), self.asset(backing_code)
         if coin.kind != "stablecoin":
             raise AssetMismatch(f"{code} is a {coin.kind}, not a stablecoin")
@@ -548,11 +612,13 @@ class Ledger:
     # -- cross-border ---------------------------------------------------------
     def quote(self, sell: str, buy: str, amount: int) -> Quote:
         """The dealer's firm quote for selling ``amount`` minor units of ``sell`` for ``buy`` (stored)."""
+        from ledger.flows.crossborder import make_quote
+
         policy = self.book.flow_policy
         sell_asset, buy_asset = self.asset(sell), self.asset(buy)
         self.participant(policy.dealer)
         self._existing_account(account_id(policy.dealer, buy_asset.code))
-        quote = make_quote(policy, sell_asset, buy_asset, amount, chain.iso(self.book.clock()))
+        quote = make_quote(policy, sell_asset, buy_asset, amount, iso(self.clock()))
         self.book.record(lambda uow: uow.add_quote(quote))
         return quote
 
@@ -591,6 +657,8 @@ class Ledger:
         With ``hold_timeout_s`` both legs are held under one timeout; `post` settles both, `void` (or the
         timeout) releases both.
         """
+        from ledger.flows.crossborder import swap_tx
+
         self.participant(owner)
         quote = self._quote_for(quote_id, sell, buy, amount)
         tx = self._opening(swap_tx(self.id, quote, owner, tx_id=tx_id, memo=memo, hold_timeout_s=hold_timeout_s), [AccountSpec(owner, buy)])
@@ -614,14 +682,15 @@ class Ledger:
         quote's ``buy_amount``. From the travel-rule threshold on it carries originator and
         beneficiary data from the registry.
         """
+        from ledger.flows.crossborder import send_tx
+
         policy = self.book.flow_policy
         bridge, target = self.asset(policy.bridge), self.asset(deliver)
         source = self._deposit_account_for(sender, bridge.currency, amount)
         token = self.asset(source.asset)
         receiver = self.participant(recipient)
         quote = None if target.code == bridge.code else self._quote_for(quote_id, bridge.code, target.code, amount)
-        delivered = amount if quote is None else quote.buy_amount
-        travel = self._travel_for(source, receiver.id, account_id(receiver.id, target.code), delivered, target)
+        travel = self._travel_for(source, receiver.id, account_id(receiver.id, target.code))
         tx = send_tx(self.id, source.id, token, bridge, recipient, target, amount, quote, travel, tx_id=tx_id, memo=memo)
         tx = self._opening(
             tx, [AccountSpec(sender, bridge.code), AccountSpec(recipient, target.code), AccountSpec(bridge.issuer, token.code, "reserve", True)]
@@ -638,6 +707,8 @@ class Ledger:
 
     def _deposit_account_for(self, owner: str, currency: str, amount: int) -> Account:
         """``owner``'s deposit-token account in ``currency`` that can pay ``amount`` (else the first, to be refused)."""
+        from ledger.policy import DEPOSIT_TOKEN
+
         assets = {a.code: a for a in self.assets()}
         mine = [
             a for a in self.accounts(owner=owner)
@@ -655,7 +726,7 @@ class Ledger:
     def outflows(self, year: int | None = None) -> tuple[int, list[ResidentOutflow]]:
         """Each limited resident's counted outflow in ``year`` (default: this year in Seoul), in USD cents."""
         policy = self.book.flow_policy
-        now = self.book.clock()
+        now = self.clock()
         limited = [p for p in self.participants() if policy.is_limited(p)]
         if year is None:
             year = now.astimezone(ZoneInfo(policy.timezone["KR"])).year
@@ -664,10 +735,12 @@ class Ledger:
 
     def breaker(self) -> BreakerStatus:
         """Where the run breaker stands now: net conversions out in the window against the least supply in it."""
+        from ledger.controls import ControlKeys
+
         policy = self.book.flow_policy
         watched = self.asset(policy.breaker_asset)
-        now = chain.iso(self.book.clock())
-        keys = ControlKeys(watched=watched.code, breaker_since=chain.iso(chain.parse_iso(now) - timedelta(seconds=policy.breaker_window_s)))
+        now = iso(self.clock())
+        keys = ControlKeys(watched=watched.code, breaker_since=iso(parse_iso(now) - timedelta(seconds=policy.breaker_window_s)))
         state, refused = self.store.reading(lambda uow: (uow.control_state(keys, policy), uow.rejections(limit=1, code="RUN_BREAKER")))
         view = self.book.controls.status(state, now)
         return BreakerStatus(
@@ -684,15 +757,22 @@ class Ledger:
 
     def post(self, hold_id: str, amount: int | None = None, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """Post a pending hold, fully or (one-leg holds) partly; the rest is released."""
+        from ledger.flows import post_tx
+
         legs = self._pending_hold_legs(hold_id)
         return self.submit(self._sign_finish(post_tx(self.id, hold_id, legs, amount, tx_id=tx_id, memo=memo), legs))
 
     def void(self, hold_id: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
+        from ledger.flows import void_tx
+
         legs = self._pending_hold_legs(hold_id)
         return self.submit(self._sign_finish(void_tx(self.id, hold_id, tx_id=tx_id, memo=memo), legs))
 
     def reverse(self, original_id: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """Undo a posted transaction with a new one moving its legs back."""
+        from ledger.controls import reversed_travel
+        from ledger.flows import reversal_tx
+
         entry = self.transaction(original_id)
         if not entry.tx.legs or entry.tx.kind == "hold":
             raise BadInput(f"{original_id} is a {entry.tx.kind}; only transfers and posts are reversed (void a hold instead)")
@@ -723,7 +803,7 @@ class Ledger:
 
     # -- reading the journal ---------------------------------------------
     def transaction(self, tx_id: str) -> JournalEntry:
-        now = chain.iso(self.book.clock())
+        now = iso(self.clock())
         found = self.store.reading(lambda uow: (uow.entry(tx_id), uow.holds([tx_id])))
         if found[0] is None:
             raise UnknownTransaction(f"no transaction {tx_id}")
@@ -816,13 +896,17 @@ class Ledger:
         return parse_amount(number, self.asset(asset).exponent)
 
     def resolve_pair(self, source: str, destination: str, amount: str) -> tuple[Account, Account, int]:
-        """Two accounts and an amount as a person names them, for a transfer."""
-        _, named = split_amount(amount)
-        debit = self.resolve_account(source, named)
-        credit = self.resolve_account(destination, debit.asset)
-        if credit.asset != debit.asset:
-            raise AssetMismatch(f"{debit.id} holds {debit.asset} but {credit.id} holds {credit.asset}")
-        return debit, credit, self.parse_amount(amount, debit.asset)
+        """Two accounts and an amount as a person names them, for a transfer (one read)."""
+        typed = TypedAmount.parse(amount)
+
+        def pair(names: _Names) -> tuple[Account, Account, int]:
+            debit = names.resolve(source, typed.asset)
+            credit = names.resolve(destination, debit.asset)
+            if credit.asset != debit.asset:
+                raise AssetMismatch(f"{debit.id} holds {debit.asset} but {credit.id} holds {credit.asset}")
+            return debit, credit, typed.minor_units(names.asset(debit.asset))
+
+        return self._read(pair)
 
     def expire_due(self) -> int:
         return self.book.expire_due()
@@ -875,7 +959,71 @@ class Ledger:
                 left -= len(rows)
 
 
-class _Lookup(RegistryLookup):
+class _Names:
+    """The accounts, assets and participants of one read transaction, as people name them.
+
+    Unknown names raise with a "did you mean" read in the same transaction;
+    assets are cached across reads (``assets``) because an asset never
+    changes once registered.
+    """
+
+    def __init__(self, uow: UnitOfWork, now: str, assets: dict[str, Asset]) -> None:
+        self.uow = uow
+        self.now = now
+        self._assets = assets
+
+    def asset(self, code: str) -> Asset:
+        found = self._assets.get(code) or self.uow.asset(code)
+        if found is None:
+            raise UnknownAsset(f"no asset {code}" + did_you_mean(code, (a.code for a in self.uow.assets())))
+        self._assets[code] = found
+        return found
+
+    def participant(self, pid: str) -> Participant:
+        found = self.uow.participant(pid)
+        if found is None:
+            raise UnknownParticipant(f"no participant {pid}" + did_you_mean(pid, (p.id for p in self.uow.participants())))
+        return found
+
+    def account(self, aid: str) -> Account:
+        """An account as it stands now: a hold past its timeout reads as released."""
+        found = self.uow.released(list(self.uow.accounts([aid]).values()), self.now)
+        if not found:
+            raise UnknownAccount(f"no account {aid}" + did_you_mean(aid, (a.id for a in self.uow.all_accounts(None, None))))
+        return found[0]
+
+    def resolve(self, name: str, asset: str | None = None) -> Account:
+        """An account by id (``owner:asset[:label]``) or by owner (with one account in ``asset``, when given)."""
+        if ":" in name:
+            return self.account(name)
+        check_id(name, "account or participant", PARTICIPANT_PATTERN)
+        owned = [a for a in self.uow.released(self.uow.all_accounts(name, None), self.now) if asset is None or a.asset == asset]
+        if not owned:
+            self.participant(name)
+            if asset is not None:
+                self.asset(asset)
+            raise UnknownAccount(f"{name} has no {asset + ' ' if asset else ''}account")
+        plain = [a for a in owned if not a.label]
+        choices = plain if len(plain) == 1 else owned
+        if len(choices) != 1:
+            raise BadInput(f"{name} has {len(owned)} accounts{' in ' + asset if asset else ''}; name one of: {', '.join(a.id for a in owned)}")
+        return choices[0]
+
+    def travel(self, source: Account, recipient: str, recipient_account: str) -> Travel | None:
+        """Travel-rule data for a payment from ``source``'s owner to ``recipient`` in another jurisdiction, whatever their kinds.
+
+        Attached whatever the amount: linked transfers from one originator to one
+        beneficiary add up over the travel rule's window, so a small one may need it too.
+        """
+        from ledger.flows.crossborder import travel_data
+
+        sender, receiver = self.participant(source.owner), self.participant(recipient)
+        if sender.jurisdiction == receiver.jurisdiction:
+            return None
+        return travel_data(sender, source.id, receiver, recipient_account)
+
+
+class _Lookup:  # a ledger.rules.RegistryLookup
     """What :func:`required_signers` reads, read from the store."""
 
     def __init__(self, uow: UnitOfWork) -> None:
@@ -896,6 +1044,8 @@ class _Lookup(RegistryLookup):
 
 def make_participant_key(keys: str | os.PathLike[str], participant: str) -> bytes:
     """Make ``participant``'s key pair in the key directory ``keys``; returns the public key (the private key stays in its file)."""
+    from ledger.signing import KeyStore, public_bytes
+
     check_id(participant, "participant id", PARTICIPANT_PATTERN)
     store = KeyStore(keys)
     if store.has(participant):
@@ -905,12 +1055,15 @@ def make_participant_key(keys: str | os.PathLike[str], participant: str) -> byte
 
 def parse_public_key(text: str) -> bytes:
     """An Ed25519 public key as people pass it: 43 characters of base64url."""
+    from ledger.signing import unb64url
     from ledger.wire import _public_key
 
     return unb64url(_public_key(text.strip(), "public key"))
 
 
 def _journal_entry(stored, status: str) -> JournalEntry:  # type: ignore[no-untyped-def]
+    from ledger.wire import parse_tx
+
     tx = parse_tx(json.loads(stored.body), journal=True)
     signatures = tuple(Signature(s["signer"], s["sig"]) for s in json.loads(stored.signatures))
     return JournalEntry(

@@ -91,7 +91,6 @@ class Book:
     def __init__(self, store: Store, clock: Clock = chain.utc_now) -> None:
         self.store = store
         self.clock = clock
-        self.ledger_id = store.ledger_id
         #: The registered key of each signer seen, as last read (the write re-checks it under the lock).
         self._keys: dict[str, bytes] = {}
         self.flow_policy = load_flow_policy()
@@ -102,6 +101,10 @@ class Book:
         #: Signatures are checked here, on every core for a large chunk.
         self._verifier = Verifier()
         self._prepared: weakref.WeakSet[Prepared] = weakref.WeakSet()
+
+    @property
+    def ledger_id(self) -> str:
+        return self.store.ledger_id
 
     # -- public ----------------------------------------------------------
     def submit(self, signed: SignedTx) -> Receipt:
@@ -136,6 +139,10 @@ class Book:
             return []
         verdicts = prepared.verdicts.result()
         return self.store.writing(lambda uow: self._write(uow, prepared, verdicts))
+
+    def remember_keys(self, keys: dict[str, bytes]) -> None:
+        """Current keys a caller read (with what it is about to submit): no read of its own before the write, which checks them under its lock."""
+        self._keys.update(keys)
 
     def expire_due(self) -> int:
         """Void every hold whose timeout has passed, in one write; returns how many."""
@@ -396,7 +403,8 @@ class Book:
             )
             info = EntryInfo(signed.tx.id, seq, signed.tx.kind, now, digest, prev, status)
             entries[signed.tx.id] = info
-            outcomes.append(Receipt(signed.tx.id, seq, prev, now, status))
+            expires = state.holds[signed.tx.id].expires_at if signed.tx.kind == HOLD else None
+            outcomes.append(Receipt(signed.tx.id, seq, prev, now, status, expires_at=expires))
             if signed.signatures:
                 last_signed[0] = now
         self._persist(uow, state, new_entries, (seq, prev), rejections)

@@ -10,9 +10,8 @@ lower-case hex. ``at`` is the commit time in ISO 8601 UTC with microseconds
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
-
 from ledger.signing import canonical_bytes
+from ledger.timestamps import expiry as expiry, iso as iso, parse_iso as parse_iso, utc_now as utc_now  # re-exported
 
 GENESIS = "0" * 64
 
@@ -48,21 +47,3 @@ def next_hash(previous: str, envelope: bytes) -> str:
 def digest(canonical_tx: bytes) -> str:
     """What idempotency compares: the SHA-256 of a transaction's canonical bytes."""
     return hashlib.sha256(canonical_tx).hexdigest()
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def iso(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError("the ledger's clock must give aware datetimes")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_iso(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
-def expiry(at: str, timeout_s: int) -> str:
-    return iso(parse_iso(at) + timedelta(seconds=timeout_s))

@@ -412,6 +412,10 @@ class Receipt:
     at: str
     status: str
     duplicate: bool = False
+    #: when the hold this receipt is for expires (ISO 8601 UTC); None for anything but a new hold
+    expires_at: str | None = None
+    #: the entry as written, when whoever submitted it kept it (``Ledger``'s commands do), so showing it needs no read
+    entry: JournalEntry | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from ledger.errors import BadAmount, BadInput
+from ledger.errors import AssetMismatch, BadAmount, BadInput
 
 #: Counters are stored as signed 64-bit integers.
 MAX_COUNTER = 2**63 - 1
@@ -121,3 +121,28 @@ def split_amount(text: str) -> tuple[str, str | None]:
     if len(parts) == 1:
         return parts[0], None
     raise BadAmount(f"{text!r} is not an amount (write e.g. 1000 or '12.50 HKDS')")
+
+
+@dataclass(frozen=True, slots=True)
+class TypedAmount:
+    """An amount as a person typed it (``"1,000"``, ``"12.50 HKDS"``): digits in major units, and the asset if named.
+
+    :meth:`parse` checks its form where it is typed; it becomes minor units
+    only once the asset it is in is known (:meth:`minor_units`), so the
+    number of decimals is held to that asset's exponent.
+    """
+
+    number: str
+    asset: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> TypedAmount:
+        number, asset = split_amount(text)
+        parse_amount(number, len(number.partition(".")[2]))  # its form, sign and size at the least scale it can have
+        return cls(number, asset)
+
+    def minor_units(self, asset: Asset) -> int:
+        if self.asset is not None and self.asset != asset.code:
+            raise AssetMismatch(f"the amount is in {self.asset} but the account holds {asset.code}")
+        return parse_amount(self.number, asset.exponent)
+

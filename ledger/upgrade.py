@@ -21,9 +21,9 @@ from ledger.model import GENESIS, Account, KeyRecord, Participant, Tx
 from ledger.money import Asset
 from ledger.rules import LedgerState
 from ledger.signing import b64url, unb64url
+from ledger.store import UNSIGNED_META
 
 GENESIS_ID = "_genesis"
-UNSIGNED_META = "registry_unsigned"
 
 
 def genesis_tx(ledger_id: str, participants: list[Participant], keys: list[KeyRecord], assets: list[Asset], issuers: dict[str, str], accounts: list[Account]) -> Tx:
@@ -82,9 +82,7 @@ def seed_from_snapshot(state: LedgerState, snapshot: dict[str, Any]) -> None:
 
 
 def freeze_registry(book) -> bool:  # type: ignore[no-untyped-def]
-    """Write the genesis entry of a ledger upgraded from schema 0003 or earlier, if it still needs one."""
-    if book.store.reading(lambda uow: uow.meta(UNSIGNED_META)) is None:
-        return False
+    """Write the genesis entry of a ledger upgraded from schema 0003 or earlier, if it still needs one (checked in the write)."""
 
     def genesis(uow) -> Tx | None:  # type: ignore[no-untyped-def]
         if uow.meta(UNSIGNED_META) is None:

@@ -6,16 +6,17 @@ import click
 
 from cli.context import Context, json_option, pass_context
 from cli.render import emit_json, entry_details, show_tx, tx_json
-from ledger import Ledger, Receipt
+from ledger import Ledger, Receipt, TypedAmount
 
 
 def report_receipt(ctx: Context, ledger: Ledger, receipt: Receipt) -> None:
-    entry = ledger.transaction(receipt.id)
-    details = entry_details(ledger, entry)
+    """Show what was written: from the receipt when it carries the entry (no read), else as the journal holds it."""
+    entry = receipt.entry if receipt.entry is not None else ledger.transaction(receipt.id)
+    details = entry_details(ledger, entry, receipt)
     if ctx.json:
         emit_json(tx_json(entry, receipt, details))
     else:
-        show_tx(entry, {a.code: a for a in ledger.assets()}, receipt, details)
+        show_tx(entry, {leg.asset: ledger.asset(leg.asset) for leg in entry.tx.legs}, receipt, details)
 
 
 @click.command()
@@ -41,9 +42,9 @@ def transfer(ctx: Context, source: str, destination: str, amount: str, tx_id: st
     """
     if timeout is not None and not hold:
         raise click.UsageError("--timeout goes with --hold")
+    typed = TypedAmount.parse(amount)
     ledger = ctx.ledger()
-    debit, credit, minor = ledger.resolve_pair(source, destination, amount)
-    receipt = ledger.transfer(debit.id, credit.id, minor, tx_id=tx_id, memo=memo, hold_timeout_s=(timeout or 3600) if hold else None)
+    receipt = ledger.transfer(source, destination, typed, tx_id=tx_id, memo=memo, hold_timeout_s=(timeout or 3600) if hold else None)
     report_receipt(ctx, ledger, receipt)
 
 

@@ -8,6 +8,7 @@ from ledger.store.engine import database_exists, postgres_server, safe_url, sqli
 from ledger.store.repository import (
     GENESIS_HASH,
     SCHEMA_HEAD,
+    UNSIGNED_META,
     AccountLeg,
     EntryInfo,
     HoldState,
@@ -22,6 +23,7 @@ from ledger.store.repository import (
 __all__ = [
     "GENESIS_HASH",
     "SCHEMA_HEAD",
+    "UNSIGNED_META",
     "AccountLeg",
     "EntryInfo",
     "HoldState",

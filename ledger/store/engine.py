@@ -130,7 +130,7 @@ def is_retryable(exc: DBAPIError) -> bool:
     return "database is locked" in text or "database is busy" in text or "restart transaction" in text
 
 
-def with_retries(work: Callable[[], T]) -> T:
+def with_retries(work: Callable[[], T], url: str | None = None) -> T:
     """Run a whole transaction again after a lock or serialization failure (bounded in count and time).
 
     A lock wait already lasted the busy timeout inside the driver; once that
@@ -143,7 +143,7 @@ def with_retries(work: Callable[[], T]) -> T:
             return work()
         except DBAPIError as exc:
             if attempt == MAX_ATTEMPTS or not is_retryable(exc) or time.monotonic() - started >= limit:
-                raise storage_error(exc) from None
+                raise storage_error(exc, url) from None
             time.sleep(min(1.0, 0.01 * 2**attempt) * random.uniform(0.5, 1.5))
     raise AssertionError("unreachable")
 

@@ -13,16 +13,14 @@ import heapq
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, inspect, or_, select, union, update
 from sqlalchemy.exc import DBAPIError
 
-from ledger.controls import ControlKeys, ControlRows, ControlState
 from ledger.errors import AlreadyExists, NotALedger, StorageError
 from ledger.model import Account, HoldState, KeyRecord, Leg, Participant, Quote, Refusal, Signature
 from ledger.money import Asset
-from ledger.policy import FlowPolicy
 from ledger.store import tables as t
 from ledger.store.engine import (
     READ_ONLY,
@@ -33,6 +31,10 @@ from ledger.store.engine import (
     with_retries,
 )
 
+if TYPE_CHECKING:  # the control figures' types; read and written here only by writers and verify, which import them
+    from ledger.controls import ControlKeys, ControlRows, ControlState
+    from ledger.policy import FlowPolicy
+
 T = TypeVar("T")
 
 #: The newest migration; a database at another revision is not opened.
@@ -42,6 +44,21 @@ OLDER_REVISIONS = ("0001", "0002", "0003", "0004")
 GENESIS_HASH = "0" * 64
 #: Bound parameters per IN (...) list, well under SQLite's limit.
 _IN_CHUNK = 500
+#: The meta rows the handshake reads: this ledger's id, and the mark of a registry kept outside the journal (before 0004).
+LEDGER_ID_META = "ledger_id"
+UNSIGNED_META = "registry_unsigned"
+
+
+class _Upgrade:
+    """The handshake found an older ledger: upgrade it outside the transaction, then run the work again."""
+
+
+_UPGRADE = _Upgrade()
+
+
+def _in_transaction(engine: Engine, work: Callable[[UnitOfWork], T]) -> T:
+    with engine.begin() as conn:
+        return work(UnitOfWork(conn))
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,23 +138,30 @@ class NewEntry:
 
 
 class Store:
+    """One ledger database. Opening one connects to nothing: the first unit of
+    work checks, in its own transaction, that the database is a wonledger
+    ledger of a schema this code knows (the handshake), so a command that
+    reads once opens one database transaction in all."""
+
     def __init__(self, url: str, engine: Engine) -> None:
         self.url = url
         self.engine = engine
+        self._ledger_id: str | None = None
+        self._schema: str | None = None
+        #: the revision this ledger was upgraded from when it was opened (derived tables then need rebuilding)
+        self.upgraded_from: str | None = None
+        #: what the handshake found that needs work before the ledger is used (a revision to migrate from, an unsigned registry)
+        self._needs: tuple[str | None, bool] | None = None
+        #: run once, outside any transaction, after an upgrade: the layer above freezes the registry, rebuilds controls
+        self.on_upgrade: Callable[[Store, bool], None] | None = None
 
     # -- opening ---------------------------------------------------------
     @classmethod
     def open(cls, url: str) -> Store:
-        """Open an existing wonledger database; refuse anything else."""
+        """An existing wonledger database (checked by its first unit of work, or by :meth:`check`)."""
         if not database_exists(url):
             raise NotALedger(f"no ledger at {url}: run `wonledger init` first (or pass --db)")
-        store = cls(url, make_engine(url))
-        try:
-            store._check_schema()
-        except BaseException:
-            store.dispose()  # a refused database keeps no connection open
-            raise
-        return store
+        return cls(url, make_engine(url))
 
     @classmethod
     def create(cls, url: str, ledger_id: str) -> Store:
@@ -169,7 +193,8 @@ class Store:
             uow.conn.execute(t.meta.insert(), [{"key": "ledger_id", "value": ledger_id}])
             uow.conn.execute(t.head.insert(), [{"id": 1, "seq": 0, "hash": GENESIS_HASH}])
 
-        store.writing(name)
+        with_retries(lambda: _in_transaction(self.engine, name))
+        self._ledger_id, self._schema = ledger_id, SCHEMA_HEAD
 
     def migrate(self) -> None:
         from importlib import resources
@@ -186,54 +211,101 @@ class Store:
         except DBAPIError as exc:
             raise storage_error(exc, self.url) from None
 
-    def _check_schema(self) -> None:
+    def check(self) -> None:
+        """Check now that this is a wonledger ledger (else :class:`NotALedger`), upgrading it if it is an older one.
+
+        Once checked, nothing more is read: the first unit of work checks it in any case."""
+        if self._schema is None:
+            self.reading(lambda uow: None)
+
+    @property
+    def ledger_id(self) -> str:
+        if self._ledger_id is None:
+            self.check()
+        assert self._ledger_id is not None
+        return self._ledger_id
+
+    @property
+    def schema(self) -> str:
+        if self._schema is None:
+            self.check()
+        assert self._schema is not None
+        return self._schema
+
+    def _handshake(self, conn: Connection) -> bool:
+        """Inside the first unit of work: is this a ledger we know? True when it must be upgraded first."""
         try:
-            # A read: on SQLite a deferred BEGIN, so opening a ledger never waits for a writer.
-            with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
-                tables = set(inspect(conn).get_table_names())
-                if "meta" not in tables or "alembic_version" not in tables:
-                    raise NotALedger(f"{self.url} is not a wonledger database")
-                revision = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
-                ledger_id = conn.execute(select(t.meta.c.value).where(t.meta.c.key == "ledger_id")).scalar()
+            revision = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+            facts = dict(conn.execute(select(t.meta.c.key, t.meta.c.value).where(t.meta.c.key.in_((LEDGER_ID_META, UNSIGNED_META)))).all())
         except DBAPIError as exc:
-            if "file is not a database" in str(exc.orig):
-                raise NotALedger(f"{self.url} is not a wonledger database") from None
+            text = str(exc.orig).lower()
+            if "file is not a database" in text or "no such table" in text or "does not exist" in text or "no such column" in text:
+                raise NotALedger(f"{safe_url(self.url)} is not a wonledger database") from None
             raise storage_error(exc, self.url) from None
+        ledger_id = facts.get(LEDGER_ID_META)
         if ledger_id is None:
-            raise NotALedger(f"{self.url} is not a wonledger database (no ledger id)")
-        #: the revision this ledger was upgraded from when it was opened (derived tables then need rebuilding)
-        self.upgraded_from: str | None = None
-        if revision in OLDER_REVISIONS:
-            self.migrate()  # a ledger made by an earlier wonledger: bring its schema up to date
-            self.upgraded_from, revision = revision, SCHEMA_HEAD
-        if revision != SCHEMA_HEAD:
+            raise NotALedger(f"{safe_url(self.url)} is not a wonledger database (no ledger id)")
+        if revision not in OLDER_REVISIONS and revision != SCHEMA_HEAD:
             # Never guess at a schema we do not know: a newer one may keep money where this code does not look.
             raise NotALedger(
                 f"{safe_url(self.url)} has schema {revision}, from a newer or different wonledger; this one knows "
                 f"{', '.join((*OLDER_REVISIONS, SCHEMA_HEAD))}: open it with the wonledger that made it (nothing was changed)"
             )
-        self.ledger_id: str = ledger_id
-        self.schema = revision
+        self._ledger_id = ledger_id
+        if revision in OLDER_REVISIONS or UNSIGNED_META in facts:
+            self._needs = (revision if revision in OLDER_REVISIONS else None, UNSIGNED_META in facts)
+            return True
+        self._schema = revision
+        return False
+
+    def _upgrade(self) -> None:
+        """Bring an older ledger up to date (outside any transaction), then let the layer above finish it."""
+        assert self._needs is not None
+        older, unsigned = self._needs
+        self._needs = None
+        if older is not None:
+            self.migrate()  # a ledger made by an earlier wonledger: bring its schema up to date
+            self.upgraded_from = older
+        self._schema = SCHEMA_HEAD
+        if self.on_upgrade is not None:
+            self.on_upgrade(self, unsigned or older is not None)
 
     def dispose(self) -> None:
         self.engine.dispose()
 
+    def _connect(self, write: bool) -> Connection:
+        return self.engine.connect() if write else self.engine.connect().execution_options(**{READ_ONLY: True})
+
     # -- transactions ----------------------------------------------------
     def writing(self, work: Callable[[UnitOfWork], T]) -> T:
         """Run ``work`` in one write transaction; all of it commits or none."""
-
-        def attempt() -> T:
-            with self.engine.begin() as conn:
-                return work(UnitOfWork(conn))
-
-        return with_retries(attempt)
+        return self._unit(work, write=True)
 
     def reading(self, work: Callable[[UnitOfWork], T]) -> T:
-        def attempt() -> T:
-            with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn, conn.begin():
-                return work(UnitOfWork(conn))
+        """Run ``work`` in one read-only transaction (on SQLite a deferred BEGIN: it never waits for a writer)."""
+        return self._unit(work, write=False)
 
-        return with_retries(attempt)
+    def _unit(self, work: Callable[[UnitOfWork], T], write: bool) -> T:
+        def attempt() -> T | _Upgrade:
+            if self._schema is not None:
+                with self._connect(write) as conn, conn.begin():
+                    return work(UnitOfWork(conn))
+            try:
+                with self._connect(write) as conn, conn.begin():
+                    if self._handshake(conn):
+                        return _UPGRADE
+                    return work(UnitOfWork(conn))
+            except DBAPIError as exc:
+                # Before the handshake, a file that is no database fails as soon as the connection is set up.
+                if "file is not a database" in str(exc.orig):
+                    raise NotALedger(f"{safe_url(self.url)} is not a wonledger database") from None
+                raise
+
+        done = with_retries(attempt, self.url)
+        if isinstance(done, _Upgrade):
+            self._upgrade()
+            return self._unit(work, write)
+        return done
 
     def stream_account_legs(
         self, account: str, since: str | None = None, until: str | None = None, upto_seq: int | None = None, batch: int = 5000,
@@ -772,6 +844,8 @@ class UnitOfWork:
             )
             for r in self.conn.execute(query):
                 travel.setdefault((r.originator, r.beneficiary), []).append((r.at, r.usd_minor))
+        from ledger.controls import ControlState
+
         return ControlState(
             outflows=outflows,
             conversions=conversions,
@@ -841,6 +915,8 @@ class UnitOfWork:
 
     def control_rows(self) -> ControlRows:
         """Every stored row of the control tables (what ``verify`` compares with its replay)."""
+        from ledger.controls import ControlRows
+
         rows = ControlRows()
         quoted = self.conn.execute(select(t.quotes.c.id, t.quotes.c.used_by).where(t.quotes.c.used_by.is_not(None)))
         rows.quote_uses = [(r.id, r.used_by) for r in quoted]

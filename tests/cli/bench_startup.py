@@ -11,6 +11,11 @@ plus system, which another program's load disturbs less) and their ratios:
   DIR, a temporary directory by default) against
   `python -c "import sqlalchemy, click, cryptography"`.
 
+With ``--instructions`` it also counts the instructions each process
+executes under valgrind's callgrind (where valgrind is installed): one run
+each, the same count whatever else the machine is doing, so the ratio can be
+read on a busy machine too (valgrind makes each run some 50 times slower).
+
 Not a test: timings are never pass/fail here. The README's Performance
 section quotes what it printed. wonledger's modules are compiled to bytecode
 first, as `pip install` does, because an editable install on a machine with
@@ -23,6 +28,8 @@ import argparse
 import compileall
 import importlib.util
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -58,11 +65,32 @@ def compare(name: str, ours: list[str], floor: list[str], runs: int, cwd: str) -
         print(f"{name}, {what}: {ma * 1000:.0f} ms against {mb * 1000:.0f} ms, ratio {ma / mb:.2f} (medians of {runs} alternating runs each)")
 
 
+def instructions(argv: list[str], cwd: str) -> int:
+    """Instructions one whole process executes (valgrind's callgrind; deterministic for the same inputs)."""
+    done = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv], cwd=cwd, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{argv} exited {done.returncode} under valgrind")
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if found is None:
+        raise SystemExit("valgrind printed no instruction count")
+    return int(found.group(1))
+
+
+def compare_instructions(name: str, ours: list[str], floor: list[str], cwd: str) -> None:
+    a, b = instructions(ours, cwd), instructions(floor, cwd)
+    print(f"{name}, instructions: {a / 1e6:,.0f} M against {b / 1e6:,.0f} M, ratio {a / b:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--dir")
+    parser.add_argument("--instructions", action="store_true", help="also count instructions under valgrind (one run each)")
     args = parser.parse_args()
+    if args.instructions and shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind")
     env_dir = args.dir or tempfile.mkdtemp(prefix="wonledger-startup-")
     os.environ.pop("WONLEDGER_DB", None)
     os.environ.pop("WONLEDGER_KEYS", None)
@@ -73,14 +101,15 @@ def main() -> None:
         assert spec is not None and spec.submodule_search_locations
         compileall.compile_dir(list(spec.submodule_search_locations)[0], quiet=1)
     print(f"load average before: {os.getloadavg()[0]:.2f}")
-    compare("wonledger --help", [WONLEDGER, "--help"], [sys.executable, "-c", "import click"], args.runs, env_dir)
-    compare(
-        "wonledger balance alice:dKRW.hanriver",
-        [WONLEDGER, "balance", "alice:dKRW.hanriver"],
-        [sys.executable, "-c", "import sqlalchemy, click, cryptography"],
-        args.runs,
-        env_dir,
+    pairs = (
+        ("wonledger --help", [WONLEDGER, "--help"], [sys.executable, "-c", "import click"]),
+        ("wonledger balance alice:dKRW.hanriver", [WONLEDGER, "balance", "alice:dKRW.hanriver"], [sys.executable, "-c", "import sqlalchemy, click, cryptography"]),
     )
+    for name, ours, floor in pairs:
+        compare(name, ours, floor, args.runs, env_dir)
+    if args.instructions:
+        for name, ours, floor in pairs:
+            compare_instructions(name, ours, floor, env_dir)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -209,6 +210,18 @@ def test_a_ledger_made_at_schema_0003_opens_freezes_its_registry_in_a_genesis_en
         assert again.info().transactions == 19
     finally:
         again.close()
+
+
+def test_a_schema_0003_ledger_whose_first_command_is_a_transfer_is_upgraded_before_the_transfer(tmp_path: Path, wonledger) -> None:
+    # The CLI checks the schema inside its first read: for an older ledger that read stops, the ledger is
+    # upgraded (schema, genesis entry, control tables), and the command runs against the upgraded ledger.
+    url, keys = legacy_ledger(tmp_path)
+    done = wonledger(url, "--json", "transfer", "alice:dKRW.hanriver", "hanriver", "10", "--id", "first-after-upgrade", keys=keys)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["seq"] == 17  # after the old ledger's 15 entries and the _genesis entry
+    done = wonledger(url, "--json", "verify", keys=keys)
+    assert done.returncode == 0 and json.loads(done.stdout)["ok"], done.stdout
+    assert wonledger(url, "--json", "info", keys=keys).returncode == 0
 
 
 def test_an_edit_to_the_frozen_registry_of_an_upgraded_ledger_is_caught(tmp_path: Path) -> None:

@@ -1,0 +1,99 @@
+"""One command, few database transactions: counted in a real process, on SQLite and PostgreSQL.
+
+Every transaction costs a round trip, and on SQLite a write queues behind
+other writers: a `transfer` resolves its names, parses its amount and finds
+its signer's key in one read, is written in one write, and is shown from
+what the write returned. A `balance` is one read, the ledger's schema check
+included. The count comes from SQLAlchemy's own "begin" event, listened to
+in the process that runs the console script's entry point.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ledger import Ledger
+
+# Runs `wonledger ARGS...` (the console script's own entry point) and writes how many
+# database transactions began, and on which connection kinds, to the file $COUNT_TO.
+COUNTING = """
+import atexit, json, os, sys
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+began = []
+event.listen(Engine, "begin", lambda conn: began.append(1))
+atexit.register(lambda: open(os.environ["COUNT_TO"], "w").write(json.dumps(len(began))))
+
+from cli.main import main
+sys.argv = ["wonledger", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.fixture
+def counted(tmp_path: Path) -> Callable[..., tuple[subprocess.CompletedProcess[str], int]]:
+    """``counted(url, keys, *args)``: run the CLI in a new process; its result and the transactions it began."""
+
+    def run(url: str, keys: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], int]:
+        count_file = tmp_path / "count.json"
+        count_file.unlink(missing_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WONLEDGER_")}
+        env.update(WONLEDGER_DB=url, WONLEDGER_KEYS=str(keys), COUNT_TO=str(count_file))
+        done = subprocess.run([sys.executable, "-c", COUNTING, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        return done, json.loads(count_file.read_text())
+
+    return run
+
+
+def _balance(ledger: Ledger, account: str) -> int:
+    return ledger.account(account).balance
+
+
+def test_a_transfer_is_one_read_and_one_write(ledger: Ledger, counted) -> None:  # type: ignore[no-untyped-def]
+    done, transactions = counted(ledger.store.url, ledger.keys.directory, "transfer", "alice", "hanriver", "1,000", "--id", "inv-1")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("posted   inv-1  transfer"), done.stdout
+    assert "1,000 dKRW.hanriver  alice:dKRW.hanriver -> hanriver:dKRW.hanriver" in done.stdout
+    assert transactions == 2
+    assert _balance(ledger, "alice:dKRW.hanriver") == 5_000_000 - 1000
+
+
+def test_a_hold_is_one_read_and_one_write_and_says_when_it_expires(ledger: Ledger, counted) -> None:  # type: ignore[no-untyped-def]
+    done, transactions = counted(
+        ledger.store.url, ledger.keys.directory, "--json", "transfer", "alice:dKRW.hanriver", "hanriver", "500", "--hold", "--timeout", "600", "--id", "h-1"
+    )
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    assert (shown["status"], shown["expires_at"]) == ("pending", ledger.hold_expiry("h-1"))
+    assert transactions == 2
+
+
+def test_a_transfer_refused_by_a_rule_is_refused_in_the_write_and_posts_nothing(ledger: Ledger, counted) -> None:  # type: ignore[no-untyped-def]
+    size = ledger.info().transactions
+    done, transactions = counted(ledger.store.url, ledger.keys.directory, "transfer", "alice", "hanriver", "5,000,001")
+    assert (done.returncode, done.stderr.split(":")[:2]) == (1, ["error", " INSUFFICIENT_FUNDS"])
+    assert transactions == 2  # the write records the refusal (`report rejections`)
+    assert ledger.info().transactions == size
+
+
+def test_a_transfer_to_an_unknown_name_stops_at_its_read(ledger: Ledger, counted) -> None:  # type: ignore[no-untyped-def]
+    size = ledger.info().transactions
+    done, transactions = counted(ledger.store.url, ledger.keys.directory, "transfer", "alice", "nobody", "1")
+    assert (done.returncode, done.stderr.split(":")[:2]) == (2, ["error", " UNKNOWN_PARTICIPANT"])
+    assert transactions == 1
+    assert ledger.info().transactions == size
+
+
+def test_a_balance_is_one_read_schema_check_included(ledger: Ledger, counted) -> None:  # type: ignore[no-untyped-def]
+    done, transactions = counted(ledger.store.url, ledger.keys.directory, "--json", "balance", "alice:dKRW.hanriver")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["accounts"][0]["balance"] == 5_000_000
+    assert transactions == 1
