@@ -123,7 +123,9 @@ def entry_details(ledger: Ledger, entry: JournalEntry, receipt: Receipt | None =
         expires = receipt.expires_at if fresh and receipt is not None else ledger.hold_expiry(entry.tx.id)
         if expires is not None:
             out["expires_at"] = expires
-    if entry.tx.kind == "post" and entry.tx.ref:
+    if entry.tx.kind == "post" and entry.tx.ref and fresh and receipt is not None:
+        out["released"] = [{"account": leg.debit, "asset": leg.asset, "amount": leg.amount} for leg in receipt.released]
+    elif entry.tx.kind == "post" and entry.tx.ref:
         held = ledger.transaction(entry.tx.ref).tx.legs
         posted = {(leg.debit, leg.credit, leg.asset): leg.amount for leg in entry.tx.legs}
         released = [

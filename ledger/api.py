@@ -383,6 +383,30 @@ class Ledger:
         signatures = tuple(self.keys.sign(s, payload) for s in sorted(set(signers)))
         return SignedTx(tx=tx, signatures=signatures, canonical=payload)
 
+    def _signed(self, build: Callable[[_Names], Tx], signers: Iterable[str] | None = None) -> SignedTx:
+        """A transaction built from one read, signed by ``signers`` (by default, whoever the rules say must sign)."""
+        from ledger.rules import required_signers
+
+        registry_policy = self.book.registry_policy
+
+        def read(names: _Names) -> tuple[Tx, frozenset[str]]:
+            tx = build(names)
+            return tx, frozenset(signers) if signers is not None else required_signers(tx, _Lookup(names.uow), registry_policy)
+
+        return self._signed_by(lambda names: read(names))
+
+    def _signed_by(self, build: Callable[[_Names], tuple[Tx, frozenset[str]]]) -> SignedTx:
+        """Build a transaction and name its signers in one read, with their keys for the book; sign it outside any transaction."""
+        book = self.book
+
+        def read(names: _Names) -> tuple[Tx, frozenset[str]]:
+            tx, signers = build(names)
+            book.remember_keys(names.uow.current_keys(signers))  # the write checks them again under its lock
+            return tx, signers
+
+        tx, signers = self._read(read)
+        return self.sign(tx, signers)
+
     def required_signers(self, tx: Tx) -> frozenset[str]:
         """Who must sign ``tx`` as the ledger stands (:func:`ledger.rules.required_signers`)."""
         from ledger.rules import required_signers
@@ -474,76 +498,60 @@ class Ledger:
     # -- tokenized deposits -------------------------------------------------
     def deposit_token(self, bank: str) -> Asset:
         """The deposit token ``bank`` issues."""
-        from ledger.policy import DEPOSIT_TOKEN
+        return self._read(lambda names: names.deposit_token(bank))
 
-        self.participant(bank)
-        tokens = [a for a in self.assets() if a.issuer == bank and a.kind == DEPOSIT_TOKEN]
-        if len(tokens) != 1:
-            raise BadInput(f"{bank} issues {'no deposit token' if not tokens else 'several deposit tokens'}")
-        return tokens[0]
-
-    def deposit(self, owner: str, amount: int, bank: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
+    def deposit(self, owner: str, amount: int | TypedAmount, bank: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """``bank`` tokenizes ``amount`` of ``owner``'s deposit (opening the token account if needed)."""
         from ledger.flows import deposit_tx
 
-        token = self.deposit_token(bank)
-        holder = account_id(owner, token.code)
-        tx = self._opening(deposit_tx(self.id, bank, token.code, holder, amount, tx_id=tx_id, memo=memo), [AccountSpec(owner, token.code)])
-        return self.submit(self.sign(tx))
+        def build(names: _Names) -> Tx:
+            token = names.deposit_token(bank)
+            tx = deposit_tx(self.id, bank, token.code, account_id(owner, token.code), names.minor(amount, token), tx_id=tx_id, memo=memo)
+            return names.opening(tx, [AccountSpec(owner, token.code)])
 
-    def withdraw(self, owner: str, amount: int, bank: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
+        return self.submit(self._signed(build))
+
+    def withdraw(self, owner: str, amount: int | TypedAmount, bank: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """``owner`` turns ``amount`` of ``bank``'s token back into an ordinary deposit."""
         from ledger.flows import withdraw_tx
 
-        token = self.deposit_token(bank)
-        holder = self._existing_account(account_id(owner, token.code))
-        return self.submit(self.sign(withdraw_tx(self.id, bank, token.code, holder.id, amount, tx_id=tx_id, memo=memo), [owner]))
+        def build(names: _Names) -> Tx:
+            token = names.deposit_token(bank)
+            holder = names.account(account_id(owner, token.code))
+            return withdraw_tx(self.id, bank, token.code, holder.id, names.minor(amount, token), tx_id=tx_id, memo=memo)
+
+        return self.submit(self._signed(build, [owner]))
 
     def resolve_payment(self, payer: str, payee: str, amount: str) -> tuple[Account, Account, int]:
-        """The deposit-token accounts a payment runs between, and its amount in minor units."""
-        from ledger.policy import DEPOSIT_TOKEN
+        """The deposit-token accounts a payment runs between, and its amount in minor units (one read)."""
+        typed = TypedAmount.parse(amount)
+        return self._read(lambda names: names.payment(payer, payee, typed))
 
-        assets = {a.code: a for a in self.assets()}
-        mine = [a for a in self.accounts(owner=payer) if assets[a.asset].kind == DEPOSIT_TOKEN and not a.label]
-        if not mine:
-            self.participant(payer)
-            raise UnknownAccount(f"{payer} holds no deposit token")
-        _, named = split_amount(amount)
-        if named is not None:
-            mine = [a for a in mine if a.asset == named] or mine
-        minor = self.parse_amount(amount, mine[0].asset)
-        source = next((a for a in mine if a.available >= minor), mine[0])
-        currency = assets[source.asset].currency
-        theirs = [
-            a for a in self.accounts(owner=payee)
-            if assets[a.asset].kind == DEPOSIT_TOKEN and not a.label and assets[a.asset].currency == currency
-        ]
-        if not theirs:
-            self.participant(payee)
-            raise UnknownAccount(f"{payee} has no {currency} deposit-token account (open one with `account open`)")
-        target = next((a for a in theirs if a.asset == source.asset), theirs[0])
-        return source, target, minor
+    def pay(self, payer: str, payee: str, amount: int | TypedAmount, *, tx_id: str | None = None, memo: str = "") -> Receipt:
+        """A domestic payment between two deposit-token accounts; across banks it settles in wholesale CBDC.
 
-    def pay(self, payer: str, payee: str, amount: int, *, tx_id: str | None = None, memo: str = "") -> Receipt:
-        """A domestic payment between two deposit-token accounts; across banks it settles in wholesale CBDC."""
+        ``payer`` and ``payee`` are deposit-token accounts, or residents by name
+        (the payer's account that can pay it, the payee's in the same currency).
+        """
         from ledger.flows import pay_tx
         from ledger.policy import DEPOSIT_TOKEN
 
-        source, target = self._existing_account(payer), self._existing_account(payee)
-        assets = {a.code: a for a in self.assets()}
-        payer_token, payee_token = assets[source.asset], assets[target.asset]
-        if payer_token.kind != DEPOSIT_TOKEN or payee_token.kind != DEPOSIT_TOKEN:
-            raise AssetMismatch("a payment runs between deposit-token accounts")
-        if payer_token.currency != payee_token.currency:
-            raise AssetMismatch(f"{source.id} holds {payer_token.currency} but {target.id} holds {payee_token.currency}")
-        settlement = [a for a in assets.values() if a.kind == "wholesale_cbdc" and a.currency == payer_token.currency]
-        if len(settlement) != 1:
-            raise UnknownAsset(f"no wholesale central-bank money in {payer_token.currency} to settle between banks")
-        tx = pay_tx(
-            self.id, source.id, payer_token.code, payer_token.issuer, target.id, payee_token.code, payee_token.issuer,
-            settlement[0].code, amount, tx_id=tx_id, memo=memo,
-        )
-        return self.submit(self.sign(tx))
+        def build(names: _Names) -> Tx:
+            source, target, minor = names.payment(payer, payee, amount)
+            payer_token, payee_token = names.asset(source.asset), names.asset(target.asset)
+            if payer_token.kind != DEPOSIT_TOKEN or payee_token.kind != DEPOSIT_TOKEN:
+                raise AssetMismatch("a payment runs between deposit-token accounts")
+            if payer_token.currency != payee_token.currency:
+                raise AssetMismatch(f"{source.id} holds {payer_token.currency} but {target.id} holds {payee_token.currency}")
+            settlement = [a for a in names.all_assets() if a.kind == "wholesale_cbdc" and a.currency == payer_token.currency]
+            if len(settlement) != 1:
+                raise UnknownAsset(f"no wholesale central-bank money in {payer_token.currency} to settle between banks")
+            return pay_tx(
+                self.id, source.id, payer_token.code, payer_token.issuer, target.id, payee_token.code, payee_token.issuer,
+                settlement[0].code, minor, tx_id=tx_id, memo=memo,
+            )
+
+        return self.submit(self._signed(build))
 
     # -- stablecoins --------------------------------------------------------
     def register_issuer(self, issuer: str, code: str, currency: str, by: str | None = None) -> Asset:
@@ -755,18 +763,31 @@ class Ledger:
             last_refused=refused[0].at if refused else None,
         )
 
-    def post(self, hold_id: str, amount: int | None = None, *, tx_id: str | None = None, memo: str = "") -> Receipt:
+    def post(self, hold_id: str, amount: int | TypedAmount | None = None, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """Post a pending hold, fully or (one-leg holds) partly; the rest is released."""
         from ledger.flows import post_tx
 
-        legs = self._pending_hold_legs(hold_id)
-        return self.submit(self._sign_finish(post_tx(self.id, hold_id, legs, amount, tx_id=tx_id, memo=memo), legs))
+        def build(names: _Names) -> tuple[Tx, frozenset[str]]:
+            legs = names.hold_legs(hold_id)
+            for leg in legs:
+                names.asset(leg.asset)  # known when the receipt is shown
+            minor = amount
+            if isinstance(amount, TypedAmount):
+                if len(legs) != 1:
+                    raise BadInput(f"hold {hold_id} has {len(legs)} legs; post it whole")
+                minor = names.minor(amount, names.asset(legs[0].asset))
+            return post_tx(self.id, hold_id, legs, minor, tx_id=tx_id, memo=memo), self._finishers(names, legs)
+
+        return self.submit(self._signed_by(build))
 
     def void(self, hold_id: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         from ledger.flows import void_tx
 
-        legs = self._pending_hold_legs(hold_id)
-        return self.submit(self._sign_finish(void_tx(self.id, hold_id, tx_id=tx_id, memo=memo), legs))
+        def build(names: _Names) -> tuple[Tx, frozenset[str]]:
+            legs = names.hold_legs(hold_id)
+            return void_tx(self.id, hold_id, tx_id=tx_id, memo=memo), self._finishers(names, legs)
+
+        return self.submit(self._signed_by(build))
 
     def reverse(self, original_id: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """Undo a posted transaction with a new one moving its legs back."""
@@ -781,21 +802,14 @@ class Ledger:
         tx = replace(tx, travel=reversed_travel(entry.tx.travel))
         return self.submit(self.sign(tx))
 
-    def _pending_hold_legs(self, hold_id: str) -> tuple[Leg, ...]:
-        """The legs of hold ``hold_id``; whether it may still be finished is the book's call."""
-        entry = self.transaction(hold_id)
-        if entry.tx.kind != "hold":
-            raise UnknownTransaction(f"{hold_id} is a {entry.tx.kind}, not a hold")
-        return entry.tx.legs
-
-    def _sign_finish(self, tx: Tx, held: Sequence[Leg]) -> SignedTx:
-        """Debtors sign a post or void when their keys are here, else creditors."""
-        accounts = self.store.reading(lambda uow: uow.accounts({a for leg in held for a in (leg.debit, leg.credit)}))
-        debtors = {accounts[leg.debit].owner for leg in held}
-        creditors = {accounts[leg.credit].owner for leg in held}
+    def _finishers(self, names: _Names, held: Sequence[Leg]) -> frozenset[str]:
+        """Who signs a post or void: the hold's debtors when their keys are here, else its creditors."""
+        accounts = names.uow.accounts({a for leg in held for a in (leg.debit, leg.credit)})
+        debtors = frozenset(accounts[leg.debit].owner for leg in held)
+        creditors = frozenset(accounts[leg.credit].owner for leg in held)
         for side in (debtors, creditors):
             if all(self.keys.has(p) for p in side):
-                return self.sign(tx, side)
+                return side
         raise KeyUnavailable(
             f"finishing a hold needs the keys of {', '.join(sorted(debtors))} or of "
             f"{', '.join(sorted(creditors))} in {self.keys.directory}"
@@ -979,6 +993,11 @@ class _Names:
         self._assets[code] = found
         return found
 
+    def all_assets(self) -> list[Asset]:
+        found = self.uow.assets()
+        self._assets.update((a.code, a) for a in found)
+        return found
+
     def participant(self, pid: str) -> Participant:
         found = self.uow.participant(pid)
         if found is None:
@@ -1008,6 +1027,67 @@ class _Names:
         if len(choices) != 1:
             raise BadInput(f"{name} has {len(owned)} accounts{' in ' + asset if asset else ''}; name one of: {', '.join(a.id for a in owned)}")
         return choices[0]
+
+    def minor(self, amount: int | TypedAmount, asset: Asset) -> int:
+        """Minor units of ``asset``: as given, or as a person typed them."""
+        return amount.minor_units(asset) if isinstance(amount, TypedAmount) else amount
+
+    def opening(self, tx: Tx, specs: Sequence[AccountSpec]) -> Tx:
+        """``tx`` opening those of ``specs`` that do not exist yet (opened only if ``tx`` is accepted)."""
+        wanted = {s.id: s for s in specs}
+        existing = self.uow.accounts(wanted)
+        missing = tuple(s for aid, s in wanted.items() if aid not in existing)
+        return replace(tx, opens=missing) if missing else tx
+
+    def deposit_token(self, bank: str) -> Asset:
+        from ledger.policy import DEPOSIT_TOKEN
+
+        self.participant(bank)
+        tokens = [a for a in self.all_assets() if a.issuer == bank and a.kind == DEPOSIT_TOKEN]
+        if len(tokens) != 1:
+            raise BadInput(f"{bank} issues {'no deposit token' if not tokens else 'several deposit tokens'}")
+        return tokens[0]
+
+    def hold_legs(self, hold_id: str) -> tuple[Leg, ...]:
+        """The legs of hold ``hold_id``; whether it may still be finished is the book's call."""
+        found = self.uow.entry(hold_id)
+        if found is None:
+            raise UnknownTransaction(f"no transaction {hold_id}")
+        stored, legs, _status = found
+        if stored.kind != "hold":
+            raise UnknownTransaction(f"{hold_id} is a {stored.kind}, not a hold")
+        return legs
+
+    def payment(self, payer: str, payee: str, amount: int | TypedAmount) -> tuple[Account, Account, int]:
+        """The deposit-token accounts a payment runs between (named by id, or by resident), and its amount."""
+        from ledger.policy import DEPOSIT_TOKEN
+
+        def tokens_of(owner: str) -> list[Account]:
+            return [a for a in self.uow.released(self.uow.all_accounts(owner, None), self.now) if self.asset(a.asset).kind == DEPOSIT_TOKEN and not a.label]
+
+        named = amount.asset if isinstance(amount, TypedAmount) else None
+        if ":" in payer:
+            source = self.account(payer)
+            minor = self.minor(amount, self.asset(source.asset))
+        else:
+            check_id(payer, "payer", PARTICIPANT_PATTERN)
+            mine = tokens_of(payer)
+            if not mine:
+                self.participant(payer)
+                raise UnknownAccount(f"{payer} holds no deposit token")
+            if named is not None:
+                mine = [a for a in mine if a.asset == named] or mine
+            minor = self.minor(amount, self.asset(mine[0].asset))
+            source = next((a for a in mine if a.available >= minor), mine[0])
+        if ":" in payee:
+            return source, self.account(payee), minor
+        check_id(payee, "payee", PARTICIPANT_PATTERN)
+        currency = self.asset(source.asset).currency
+        theirs = [a for a in tokens_of(payee) if self.asset(a.asset).currency == currency]
+        if not theirs:
+            self.participant(payee)
+            raise UnknownAccount(f"{payee} has no {currency} deposit-token account (open one with `account open`)")
+        return source, next((a for a in theirs if a.asset == source.asset), theirs[0]), minor
 
     def travel(self, source: Account, recipient: str, recipient_account: str) -> Travel | None:
         """Travel-rule data for a payment from ``source``'s owner to ``recipient`` in another jurisdiction, whatever their kinds.

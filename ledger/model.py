@@ -414,6 +414,8 @@ class Receipt:
     duplicate: bool = False
     #: when the hold this receipt is for expires (ISO 8601 UTC); None for anything but a new hold
     expires_at: str | None = None
+    #: for a post: what of its hold went back to the debtors (a partial post releases the rest)
+    released: tuple[Leg, ...] = ()
     #: the entry as written, when whoever submitted it kept it (``Ledger``'s commands do), so showing it needs no read
     entry: JournalEntry | None = field(default=None, compare=False, repr=False)
 

@@ -6,6 +6,7 @@ import click
 
 from cli.commands.payments import report_receipt
 from cli.context import Context, json_option, pass_context
+from ledger import TypedAmount
 
 
 @click.command()
@@ -24,9 +25,9 @@ def deposit(ctx: Context, owner: str, amount: str, bank: str, tx_id: str | None,
       wonledger deposit alice 100000 --bank namsan
       wonledger deposit alice 200,000,000 --bank hanriver --id dep-1
     """
+    typed = TypedAmount.parse(amount)
     ledger = ctx.ledger()
-    minor = ledger.parse_amount(amount, ledger.deposit_token(bank).code)
-    report_receipt(ctx, ledger, ledger.deposit(owner, minor, bank, tx_id=tx_id, memo=memo))
+    report_receipt(ctx, ledger, ledger.deposit(owner, typed, bank, tx_id=tx_id, memo=memo))
 
 
 @click.command()
@@ -44,9 +45,9 @@ def withdraw(ctx: Context, owner: str, amount: str, bank: str, tx_id: str | None
     Examples:
       wonledger withdraw alice 100000 --bank namsan
     """
+    typed = TypedAmount.parse(amount)
     ledger = ctx.ledger()
-    minor = ledger.parse_amount(amount, ledger.deposit_token(bank).code)
-    report_receipt(ctx, ledger, ledger.withdraw(owner, minor, bank, tx_id=tx_id, memo=memo))
+    report_receipt(ctx, ledger, ledger.withdraw(owner, typed, bank, tx_id=tx_id, memo=memo))
 
 
 @click.command()
@@ -67,6 +68,6 @@ def pay(ctx: Context, payer: str, payee: str, amount: str, tx_id: str | None, me
     Examples:
       wonledger pay alice seoul-exports 1,500,000 --memo "invoice 9"
     """
+    typed = TypedAmount.parse(amount)
     ledger = ctx.ledger()
-    source, target, minor = ledger.resolve_payment(payer, payee, amount)
-    report_receipt(ctx, ledger, ledger.pay(source.id, target.id, minor, tx_id=tx_id, memo=memo))
+    report_receipt(ctx, ledger, ledger.pay(payer, payee, typed, tx_id=tx_id, memo=memo))

@@ -62,14 +62,9 @@ def post(ctx: Context, hold_id: str, amount: str | None, tx_id: str | None) -> N
       wonledger post hold-1            # all of it
       wonledger post hold-1 30000      # part; the rest is released
     """
+    typed = TypedAmount.parse(amount) if amount is not None else None
     ledger = ctx.ledger()
-    minor = None
-    if amount is not None:
-        held = ledger.transaction(hold_id)
-        if len(held.tx.legs) != 1:
-            raise click.UsageError(f"hold {hold_id} has {len(held.tx.legs)} legs; post it whole")
-        minor = ledger.parse_amount(amount, held.tx.legs[0].asset)
-    report_receipt(ctx, ledger, ledger.post(hold_id, minor, tx_id=tx_id))
+    report_receipt(ctx, ledger, ledger.post(hold_id, typed, tx_id=tx_id))
 
 
 @click.command()

@@ -1,4 +1,4 @@
-"""One command, few database transactions: counted in a real process, on SQLite and PostgreSQL.
+"""One command, one read and one write: counted in a real process, on SQLite and PostgreSQL.
 
 Every transaction costs a round trip, and on SQLite a write queues behind
 other writers: a `transfer` resolves its names, parses its amount and finds
@@ -97,3 +97,32 @@ def test_a_balance_is_one_read_schema_check_included(ledger: Ledger, counted) ->
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["accounts"][0]["balance"] == 5_000_000
     assert transactions == 1
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("pay", "alice", "seoul-exports", "1,500"),  # across banks: burn, settle in wKRW, issue
+        ("deposit", "alice", "100,000", "--bank", "namsan"),  # opens alice's namsan token account in the same write
+        ("withdraw", "alice", "1,000", "--bank", "hanriver"),
+    ],
+    ids=lambda c: c[0],
+)
+def test_tokenized_deposit_commands_are_one_read_and_one_write(ledger: Ledger, counted, command: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    size = ledger.info().transactions
+    done, transactions = counted(ledger.store.url, ledger.keys.directory, "--json", *command)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["kind"] == command[0]
+    assert transactions == 2
+    assert ledger.info().transactions == size + 1
+
+
+def test_finishing_a_hold_is_one_read_and_one_write(ledger: Ledger, counted) -> None:  # type: ignore[no-untyped-def]
+    ledger.transfer("alice:dKRW.hanriver", "hanriver:dKRW.hanriver", 500, tx_id="h-post", hold_timeout_s=600)
+    ledger.transfer("alice:dKRW.hanriver", "hanriver:dKRW.hanriver", 500, tx_id="h-void", hold_timeout_s=600)
+    done, transactions = counted(ledger.store.url, ledger.keys.directory, "post", "h-post")
+    assert done.returncode == 0 and transactions == 2, done.stderr
+    done, transactions = counted(ledger.store.url, ledger.keys.directory, "void", "h-void")
+    assert done.returncode == 0 and transactions == 2, done.stderr
+    assert [ledger.transaction(h).status for h in ("h-post", "h-void")] == ["posted", "voided"]
+    assert ledger.account("alice:dKRW.hanriver").balance == 5_000_000 - 500
