@@ -569,23 +569,27 @@ class Ledger:
     def issuers(self) -> dict[str, str]:
         return self.store.reading(lambda uow: uow.issuers())
 
-    def mint(self, code: str, amount: int, holder: str, pay_with: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
+    def mint(self, code: str, amount: int | TypedAmount, holder: str, pay_with: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """``holder`` pays ``pay_with`` deposit tokens into the reserve and receives ``amount`` of ``code`` at par."""
         from ledger.flows import mint_tx
 
-        coin, backing = self._coin_and_backing(code, pay_with)
-        tx = mint_tx(self.id, coin, backing, holder, amount, tx_id=tx_id, memo=memo)
-        tx = self._opening(tx, [AccountSpec(holder, coin.code), AccountSpec(coin.issuer, backing.code, "reserve", True)])
-        return self.submit(self.sign(tx))
+        def build(names: _Names) -> Tx:
+            coin, backing = names.coin_and_backing(code, pay_with)
+            tx = mint_tx(self.id, coin, backing, holder, names.minor(amount, coin), tx_id=tx_id, memo=memo)
+            return names.opening(tx, [AccountSpec(holder, coin.code), AccountSpec(coin.issuer, backing.code, "reserve", True)])
 
-    def redeem(self, code: str, amount: int, holder: str, to_asset: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
+        return self.submit(self._signed(build))
+
+    def redeem(self, code: str, amount: int | TypedAmount, holder: str, to_asset: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """``holder`` returns ``amount`` of ``code`` and receives ``to_asset`` from the reserve at par."""
         from ledger.flows import redeem_tx
 
-        coin, backing = self._coin_and_backing(code, to_asset)
-        tx = redeem_tx(self.id, coin, backing, holder, amount, tx_id=tx_id, memo=memo)
-        tx = self._opening(tx, [AccountSpec(holder, backing.code), AccountSpec(coin.issuer, backing.code, "reserve", True)])
-        return self.submit(self.sign(tx))
+        def build(names: _Names) -> Tx:
+            coin, backing = names.coin_and_backing(code, to_asset)
+            tx = redeem_tx(self.id, coin, backing, holder, names.minor(amount, coin), tx_id=tx_id, memo=memo)
+            return names.opening(tx, [AccountSpec(holder, backing.code), AccountSpec(coin.issuer, backing.code, "reserve", True)])
+
+        return self.submit(self._signed(build))
 
     def supply_report(self) -> list[dict[str, object]]:
         """Per stablecoin: supply, reserve (in the coin's minor units) and what the reserve is held in."""
@@ -606,16 +610,7 @@ class Ledger:
         return rows
 
     def _coin_and_backing(self, code: str, backing_code: str) -> tuple[Asset, Asset]:
-        from ledger.policy import DEPOSIT_TOKEN
-
-        coin, backing = self.asset(code), self.asset(backing_code)
-        if coin.kind != "stablecoin":
-            raise AssetMismatch(f"{code} is a {coin.kind}, not a stablecoin")
-        if backing.kind != DEPOSIT_TOKEN:
-            raise AssetMismatch(f"{backing_code} is a {backing.kind}; stablecoins are minted and redeemed against deposit tokens")
-        if coin.currency != backing.currency:
-            raise AssetMismatch(f"{code} is {coin.currency} but {backing_code} is {backing.currency}: par needs one currency")
-        return coin, backing
+        return self._read(lambda names: names.coin_and_backing(code, backing_code))
 
     # -- cross-border ---------------------------------------------------------
     def quote(self, sell: str, buy: str, amount: int) -> Quote:
@@ -1047,6 +1042,19 @@ class _Names:
         if len(tokens) != 1:
             raise BadInput(f"{bank} issues {'no deposit token' if not tokens else 'several deposit tokens'}")
         return tokens[0]
+
+    def coin_and_backing(self, code: str, backing_code: str) -> tuple[Asset, Asset]:
+        """A stablecoin and the deposit token it is minted against or redeemed into, at par: one currency."""
+        from ledger.policy import DEPOSIT_TOKEN
+
+        coin, backing = self.asset(code), self.asset(backing_code)
+        if coin.kind != "stablecoin":
+            raise AssetMismatch(f"{code} is a {coin.kind}, not a stablecoin")
+        if backing.kind != DEPOSIT_TOKEN:
+            raise AssetMismatch(f"{backing_code} is a {backing.kind}; stablecoins are minted and redeemed against deposit tokens")
+        if coin.currency != backing.currency:
+            raise AssetMismatch(f"{code} is {coin.currency} but {backing_code} is {backing.currency}: par needs one currency")
+        return coin, backing
 
     def hold_legs(self, hold_id: str) -> tuple[Leg, ...]:
         """The legs of hold ``hold_id``; whether it may still be finished is the book's call."""

@@ -7,6 +7,7 @@ import click
 from cli.commands.payments import report_receipt
 from cli.context import Context, json_option, pass_context
 from cli.render import amounts, emit_json, table
+from ledger import TypedAmount
 
 
 @click.group()
@@ -76,9 +77,9 @@ def mint(ctx: Context, code: str, amount: str, holder: str, pay_with: str, tx_id
       wonledger mint KRWS 1,000,000 --to alice --pay-with dKRW.hanriver
       wonledger mint HKDS 500 --to kowloon-supply --pay-with dHKD.harbour
     """
+    typed = TypedAmount.parse(amount)
     ledger = ctx.ledger()
-    minor = ledger.parse_amount(amount, code)
-    report_receipt(ctx, ledger, ledger.mint(code, minor, holder, pay_with, tx_id=tx_id))
+    report_receipt(ctx, ledger, ledger.mint(code, typed, holder, pay_with, tx_id=tx_id))
 
 
 @click.command()
@@ -96,9 +97,9 @@ def redeem(ctx: Context, code: str, amount: str, holder: str, to_asset: str, tx_
     Examples:
       wonledger redeem KRWS 400000 --from alice --to-asset dKRW.hanriver
     """
+    typed = TypedAmount.parse(amount)
     ledger = ctx.ledger()
-    minor = ledger.parse_amount(amount, code)
-    report_receipt(ctx, ledger, ledger.redeem(code, minor, holder, to_asset, tx_id=tx_id))
+    report_receipt(ctx, ledger, ledger.redeem(code, typed, holder, to_asset, tx_id=tx_id))
 
 
 @click.group()

@@ -105,10 +105,13 @@ def test_a_balance_is_one_read_schema_check_included(ledger: Ledger, counted) ->
         ("pay", "alice", "seoul-exports", "1,500"),  # across banks: burn, settle in wKRW, issue
         ("deposit", "alice", "100,000", "--bank", "namsan"),  # opens alice's namsan token account in the same write
         ("withdraw", "alice", "1,000", "--bank", "hanriver"),
+        ("mint", "KRWS", "10,000", "--to", "alice", "--pay-with", "dKRW.hanriver"),  # opens alice's KRWS account
+        ("redeem", "KRWS", "1", "--from", "alice", "--to-asset", "dKRW.hanriver"),  # alice holds KRWS: minted below
     ],
     ids=lambda c: c[0],
 )
-def test_tokenized_deposit_commands_are_one_read_and_one_write(ledger: Ledger, counted, command: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+def test_deposit_and_stablecoin_commands_are_one_read_and_one_write(ledger: Ledger, counted, command: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    ledger.mint("KRWS", 100, "alice", "dKRW.hanriver")
     size = ledger.info().transactions
     done, transactions = counted(ledger.store.url, ledger.keys.directory, "--json", *command)
     assert done.returncode == 0, done.stderr
