@@ -361,13 +361,6 @@ class Ledger:
         self.submit(self.sign(open_tx(self.id, (spec,))))
         return self.account(spec.id)
 
-    def _opening(self, tx: Tx, specs: Sequence[AccountSpec]) -> Tx:
-        """``tx`` opening those of ``specs`` that do not exist yet (opened only if ``tx`` is accepted)."""
-        wanted = {s.id: s for s in specs}
-        existing = self.store.reading(lambda uow: uow.accounts(wanted))
-        missing = tuple(s for aid, s in wanted.items() if aid not in existing)
-        return replace(tx, opens=missing) if missing else tx
-
     def resolve_account(self, name: str, asset: str | None = None) -> Account:
         """An account by id (``owner:asset[:label]``) or by owner and asset."""
         return self._read(lambda names: names.resolve(name, asset))
@@ -420,15 +413,16 @@ class Ledger:
 
         return self.store.reading(read)
 
-    def submit(self, signed: SignedTx) -> Receipt:
+    def submit(self, signed: SignedTx, records: Sequence[Callable[[UnitOfWork], object]] = ()) -> Receipt:
         """Submit through the book; a flow retried with the same id returns its first receipt.
 
         A flow opens the accounts it needs only when they are missing, so its
         retry (same id, same terms) carries no ``opens`` the second time: it is
-        the same transaction, and it gets the original receipt.
+        the same transaction, and it gets the original receipt. ``records``
+        are written in the same database transaction (see :meth:`Book.submit`).
         """
         try:
-            receipt = self.book.submit(signed)
+            receipt = self.book.submit(signed, records)
         except DuplicateConflict:
             found = self.store.reading(lambda uow: uow.entry(signed.tx.id))
             if found is not None:
@@ -490,10 +484,6 @@ class Ledger:
 
         tx, signer = self._read(plan)
         return self.submit(self.sign(tx, [signer]))
-
-    def _travel_for(self, source: Account, recipient: str, recipient_account: str) -> Travel | None:
-        """Travel-rule data for a payment from ``source``'s owner to ``recipient`` (see :meth:`_Names.travel`)."""
-        return self._read(lambda names: names.travel(source, recipient, recipient_account))
 
     # -- tokenized deposits -------------------------------------------------
     def deposit_token(self, bank: str) -> Asset:
@@ -609,19 +599,10 @@ class Ledger:
             })
         return rows
 
-    def _coin_and_backing(self, code: str, backing_code: str) -> tuple[Asset, Asset]:
-        return self._read(lambda names: names.coin_and_backing(code, backing_code))
-
     # -- cross-border ---------------------------------------------------------
-    def quote(self, sell: str, buy: str, amount: int) -> Quote:
-        """The dealer's firm quote for selling ``amount`` minor units of ``sell`` for ``buy`` (stored)."""
-        from ledger.flows.crossborder import make_quote
-
-        policy = self.book.flow_policy
-        sell_asset, buy_asset = self.asset(sell), self.asset(buy)
-        self.participant(policy.dealer)
-        self._existing_account(account_id(policy.dealer, buy_asset.code))
-        quote = make_quote(policy, sell_asset, buy_asset, amount, iso(self.clock()))
+    def quote(self, sell: str, buy: str, amount: int | TypedAmount) -> Quote:
+        """The dealer's firm quote for selling ``amount`` of ``sell`` for ``buy`` (stored as an offer)."""
+        quote = self._read(lambda names: self._quote_in(names, None, sell, buy, amount))
         self.book.record(lambda uow: uow.add_quote(quote))
         return quote
 
@@ -631,22 +612,45 @@ class Ledger:
             raise BadInput(f"no quote {quote_id}: ask the dealer for one with `wonledger quote`")
         return found
 
-    def _quote_for(self, quote_id: str | None, sell: str, buy: str, amount: int) -> Quote:
+    def _quote_in(self, names: _Names, quote_id: str | None, sell: str, buy: str, amount: int | TypedAmount) -> Quote:
+        """The stored quote ``quote_id`` if its terms are these, else (no id) a fresh offer, not stored yet."""
+        from ledger.flows.crossborder import make_quote
+
+        policy = self.book.flow_policy
+        sell_asset, buy_asset = names.asset(sell), names.asset(buy)
+        minor = names.minor(amount, sell_asset)
         if quote_id is None:
-            return self.quote(sell, buy, amount)
-        quote = self.stored_quote(quote_id)
-        if (quote.sell_asset, quote.buy_asset, quote.sell_amount) != (sell, buy, amount):
-            exponent = self.asset(quote.sell_asset).exponent
+            names.participant(policy.dealer)
+            names.account(account_id(policy.dealer, buy_asset.code))
+            return make_quote(policy, sell_asset, buy_asset, minor, names.now)
+        quote = names.uow.quote(quote_id)
+        if quote is None:
+            raise BadInput(f"no quote {quote_id}: ask the dealer for one with `wonledger quote`")
+        if (quote.sell_asset, quote.buy_asset, quote.sell_amount) != (sell, buy, minor):
+            exponent = names.asset(quote.sell_asset).exponent
             raise BadInput(
                 f"quote {quote_id} sells {format_amount(quote.sell_amount, exponent)} {quote.sell_asset} for {quote.buy_asset}, "
-                f"not {format_amount(amount, self.asset(sell).exponent)} {sell} for {buy}"
+                f"not {format_amount(minor, sell_asset.exponent)} {sell} for {buy}"
             )
         return quote
+
+    def _who_signs(self, names: _Names, tx: Tx) -> frozenset[str]:
+        """Everyone the rules say must sign ``tx``, their current keys handed to the book (it checks them again under its lock)."""
+        from ledger.rules import required_signers
+
+        signers = required_signers(tx, _Lookup(names.uow), self.book.registry_policy)
+        self.book.remember_keys(names.uow.current_keys(signers))
+        return signers
+
+    def _submit_with_offer(self, tx: Tx, signers: frozenset[str], offer: Quote | None) -> Receipt:
+        """Sign and submit; a fresh quote the transaction takes is stored (as offered) in the same write."""
+        records = () if offer is None else (lambda uow: uow.add_quote(offer),)
+        return self.submit(self.sign(tx, signers), records)
 
     def swap(
         self,
         owner: str,
-        amount: int,
+        amount: int | TypedAmount,
         sell: str,
         buy: str,
         *,
@@ -658,20 +662,23 @@ class Ledger:
         """``owner`` sells ``amount`` of stablecoin ``sell`` to the dealer for ``buy``: both legs or neither.
 
         With ``hold_timeout_s`` both legs are held under one timeout; `post` settles both, `void` (or the
-        timeout) releases both.
+        timeout) releases both. One read (the quote too), then one write.
         """
         from ledger.flows.crossborder import swap_tx
 
-        self.participant(owner)
-        quote = self._quote_for(quote_id, sell, buy, amount)
-        tx = self._opening(swap_tx(self.id, quote, owner, tx_id=tx_id, memo=memo, hold_timeout_s=hold_timeout_s), [AccountSpec(owner, buy)])
-        return self.submit(self.sign(tx))
+        def build(names: _Names) -> tuple[Tx, frozenset[str], Quote | None]:
+            names.participant(owner)
+            quote = self._quote_in(names, quote_id, sell, buy, amount)
+            tx = names.opening(swap_tx(self.id, quote, owner, tx_id=tx_id, memo=memo, hold_timeout_s=hold_timeout_s), [AccountSpec(owner, buy)])
+            return tx, self._who_signs(names, tx), quote if quote_id is None else None
+
+        return self._submit_with_offer(*self._read(build))
 
     def send(
         self,
         sender: str,
         recipient: str,
-        amount: int,
+        amount: int | TypedAmount,
         deliver: str,
         *,
         quote_id: str | None = None,
@@ -681,46 +688,34 @@ class Ledger:
         """Cross-border: ``sender``'s won deposit tokens → the won stablecoin at par → PvP → ``deliver`` to ``recipient``.
 
         One atomic transaction signed by the sender, the stablecoin's issuer and the dealer;
-        ``amount`` is in minor units of the sender's currency, and the recipient gets exactly the
-        quote's ``buy_amount``. From the travel-rule threshold on it carries originator and
-        beneficiary data from the registry.
+        ``amount`` is in minor units of the sender's currency (or as typed: "1,000,000", "1,000,000 KRW"),
+        and the recipient gets exactly the quote's ``buy_amount``. It carries originator and
+        beneficiary data from the registry. One read (the quote too), then one write.
         """
         from ledger.flows.crossborder import send_tx
 
         policy = self.book.flow_policy
-        bridge, target = self.asset(policy.bridge), self.asset(deliver)
-        source = self._deposit_account_for(sender, bridge.currency, amount)
-        token = self.asset(source.asset)
-        receiver = self.participant(recipient)
-        quote = None if target.code == bridge.code else self._quote_for(quote_id, bridge.code, target.code, amount)
-        travel = self._travel_for(source, receiver.id, account_id(receiver.id, target.code))
-        tx = send_tx(self.id, source.id, token, bridge, recipient, target, amount, quote, travel, tx_id=tx_id, memo=memo)
-        tx = self._opening(
-            tx, [AccountSpec(sender, bridge.code), AccountSpec(recipient, target.code), AccountSpec(bridge.issuer, token.code, "reserve", True)]
-        )
-        return self.submit(self.sign(tx))
+
+        def build(names: _Names) -> tuple[Tx, frozenset[str], Quote | None]:
+            bridge, target = names.asset(policy.bridge), names.asset(deliver)
+            minor = names.send_amount(amount, bridge)
+            source = names.deposit_account_for(sender, bridge.currency, minor)
+            token = names.asset(source.asset)
+            receiver = names.participant(recipient)
+            quote = None if target.code == bridge.code else self._quote_in(names, quote_id, bridge.code, target.code, minor)
+            travel = names.travel(source, receiver.id, account_id(receiver.id, target.code))
+            tx = send_tx(self.id, source.id, token, bridge, recipient, target, minor, quote, travel, tx_id=tx_id, memo=memo)
+            tx = names.opening(
+                tx, [AccountSpec(sender, bridge.code), AccountSpec(recipient, target.code), AccountSpec(bridge.issuer, token.code, "reserve", True)]
+            )
+            return tx, self._who_signs(names, tx), quote if quote_id is None else None
+
+        return self._submit_with_offer(*self._read(build))
 
     def parse_send_amount(self, text: str) -> int:
         """A send's amount as typed: in the bridge stablecoin's currency ("1,000,000", "1,000,000 KRW" or "... KRWS")."""
-        bridge = self.asset(self.book.flow_policy.bridge)
-        number, named = split_amount(text)
-        if named is not None and named != bridge.currency and named not in {a.code for a in self.assets() if a.currency == bridge.currency}:
-            raise AssetMismatch(f"a send's amount is in {bridge.currency}, not {named}")
-        return parse_amount(number, bridge.exponent)
-
-    def _deposit_account_for(self, owner: str, currency: str, amount: int) -> Account:
-        """``owner``'s deposit-token account in ``currency`` that can pay ``amount`` (else the first, to be refused)."""
-        from ledger.policy import DEPOSIT_TOKEN
-
-        assets = {a.code: a for a in self.assets()}
-        mine = [
-            a for a in self.accounts(owner=owner)
-            if assets[a.asset].kind == DEPOSIT_TOKEN and assets[a.asset].currency == currency and not a.label
-        ]
-        if not mine:
-            self.participant(owner)
-            raise UnknownAccount(f"{owner} holds no {currency} deposit token to send from")
-        return next((a for a in mine if a.available >= amount), mine[0])
+        typed = TypedAmount.parse(text)
+        return self._read(lambda names: names.send_amount(typed, names.asset(self.book.flow_policy.bridge)))
 
     def rejections(self, limit: int | None = None, code: str | None = None) -> list[Refusal]:
         """Refusals by the ledger's rules, newest first: who, what, code, when."""
@@ -1055,6 +1050,28 @@ class _Names:
         if coin.currency != backing.currency:
             raise AssetMismatch(f"{code} is {coin.currency} but {backing_code} is {backing.currency}: par needs one currency")
         return coin, backing
+
+    def send_amount(self, amount: int | TypedAmount, bridge: Asset) -> int:
+        """A send's amount: minor units of the bridge coin's currency, typed in that currency or a same-currency asset."""
+        if not isinstance(amount, TypedAmount):
+            return amount
+        named = amount.asset
+        if named is not None and named != bridge.currency and named not in {a.code for a in self.all_assets() if a.currency == bridge.currency}:
+            raise AssetMismatch(f"a send's amount is in {bridge.currency}, not {named}")
+        return parse_amount(amount.number, bridge.exponent)
+
+    def deposit_account_for(self, owner: str, currency: str, amount: int) -> Account:
+        """``owner``'s deposit-token account in ``currency`` that can pay ``amount`` (else the first, to be refused)."""
+        from ledger.policy import DEPOSIT_TOKEN
+
+        mine = [
+            a for a in self.uow.released(self.uow.all_accounts(owner, None), self.now)
+            if self.asset(a.asset).kind == DEPOSIT_TOKEN and self.asset(a.asset).currency == currency and not a.label
+        ]
+        if not mine:
+            self.participant(owner)
+            raise UnknownAccount(f"{owner} holds no {currency} deposit token to send from")
+        return next((a for a in mine if a.available >= amount), mine[0])
 
     def hold_legs(self, hold_id: str) -> tuple[Leg, ...]:
         """The legs of hold ``hold_id``; whether it may still be finished is the book's call."""

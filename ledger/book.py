@@ -78,12 +78,14 @@ def expiry_id(hold_id: str) -> str:
 class Prepared:
     """A chunk whose signatures the book is checking; only the book that made it applies it."""
 
-    __slots__ = ("batch", "items", "verdicts", "__weakref__")
+    __slots__ = ("batch", "items", "verdicts", "records", "__weakref__")
 
     def __init__(self, batch: tuple[SignedTx, ...], items: list[list[_Planned] | LedgerError], verdicts: Verdicts) -> None:
         self.batch = batch
         self.items = items
         self.verdicts = verdicts
+        #: records (see Book.record) written in the same transaction, under the lock, before the chunk is loaded
+        self.records: tuple[Callable[[UnitOfWork], object], ...] = ()
 
 
 class Book:
@@ -108,9 +110,16 @@ class Book:
         return self.store.ledger_id
 
     # -- public ----------------------------------------------------------
-    def submit(self, signed: SignedTx) -> Receipt:
-        """Apply one entry or raise the reason it was refused."""
-        outcome = self.submit_many([signed])[0]
+    def submit(self, signed: SignedTx, records: Sequence[Callable[[UnitOfWork], object]] = ()) -> Receipt:
+        """Apply one entry or raise the reason it was refused.
+
+        ``records`` (records no rule derives, like the quote a dealer offers for
+        this very entry) are written first, in the same database transaction,
+        whether or not the entry is accepted.
+        """
+        prepared = self.prepare([signed])
+        prepared.records = tuple(records)
+        outcome = self.submit_prepared(prepared)[0]
         if isinstance(outcome, LedgerError):
             raise outcome
         return outcome
@@ -270,6 +279,8 @@ class Book:
         # writer queues on it, so everything read below already includes what the
         # writer before us committed, and the commit time is read after the wait.
         seq, prev = uow.head(lock=True)
+        for record in prepared.records if prepared is not None else ():
+            record(uow)
         now = self._now(uow)
         due = uow.expired_holds(now)
         expiries = [self._expiry(hold_id) for hold_id in due]

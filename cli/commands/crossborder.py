@@ -8,7 +8,7 @@ from cli.commands.payments import report_receipt
 from cli.commands.stablecoins import report
 from cli.context import Context, json_option, pass_context
 from cli.render import emit_json, table
-from ledger import Ledger, Quote, format_amount
+from ledger import Ledger, Quote, TypedAmount, format_amount
 
 USD_EXPONENT = 2
 
@@ -51,8 +51,9 @@ def quote(ctx: Context, sell: str, buy: str, amount: str) -> None:
       wonledger quote KRWS HKDS 2,000,000
       wonledger --json quote HKDS USDS 100
     """
+    typed = TypedAmount.parse(amount)
     ledger = ctx.ledger()
-    q = ledger.quote(sell, buy, ledger.parse_amount(amount, sell))
+    q = ledger.quote(sell, buy, typed)
     if ctx.json:
         emit_json(quote_json(q))
     else:
@@ -81,9 +82,9 @@ def swap(ctx: Context, owner: str, amount: str, sell: str, buy: str, quote_id: s
     """
     if timeout is not None and not hold:
         raise click.UsageError("--timeout goes with --hold")
+    typed = TypedAmount.parse(amount)
     ledger = ctx.ledger()
-    minor = ledger.parse_amount(amount, sell)
-    receipt = ledger.swap(owner, minor, sell, buy, quote_id=quote_id, tx_id=tx_id, memo=memo, hold_timeout_s=(timeout or 3600) if hold else None)
+    receipt = ledger.swap(owner, typed, sell, buy, quote_id=quote_id, tx_id=tx_id, memo=memo, hold_timeout_s=(timeout or 3600) if hold else None)
     report_receipt(ctx, ledger, receipt)
 
 
@@ -105,8 +106,9 @@ def send(ctx: Context, sender: str, recipient: str, amount: str, deliver: str, q
       wonledger send alice kowloon-supply 2,000,000 --deliver HKDS --memo "invoice 12"
       wonledger send seoul-exports kowloon-supply 50,000,000 --deliver KRWS --id po-77
     """
+    typed = TypedAmount.parse(amount)
     ledger = ctx.ledger()
-    receipt = ledger.send(sender, recipient, ledger.parse_send_amount(amount), deliver, quote_id=quote_id, tx_id=tx_id, memo=memo)
+    receipt = ledger.send(sender, recipient, typed, deliver, quote_id=quote_id, tx_id=tx_id, memo=memo)
     report_receipt(ctx, ledger, receipt)
 
 

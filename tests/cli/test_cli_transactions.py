@@ -129,3 +129,20 @@ def test_finishing_a_hold_is_one_read_and_one_write(ledger: Ledger, counted) -> 
     assert done.returncode == 0 and transactions == 2, done.stderr
     assert [ledger.transaction(h).status for h in ("h-post", "h-void")] == ["posted", "voided"]
     assert ledger.account("alice:dKRW.hanriver").balance == 5_000_000 - 500
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("send", "seoul-exports", "kowloon-supply", "1,000,000", "--deliver", "HKDS"),  # mint, PvP at a fresh quote, deliver
+        ("swap", "kowloon-supply", "100", "HKDS", "USDS"),
+    ],
+    ids=lambda c: c[0],
+)
+def test_a_cross_border_command_stores_its_fresh_quote_in_its_one_write(ledger: Ledger, counted, command: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    ledger.mint("HKDS", 100_000, "kowloon-supply", "dHKD.harbour")  # 1,000.00 HKDS to swap
+    done, transactions = counted(ledger.store.url, ledger.keys.directory, "--json", *command)
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    assert transactions == 2
+    assert ledger.stored_quote(shown["quote"]["id"]).used_by == shown["id"]  # the offer and the exchange that took it, written together

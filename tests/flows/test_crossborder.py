@@ -211,7 +211,8 @@ def _send(ledger: Ledger, amount: int, travel: Travel | None):  # type: ignore[n
         ledger.id, "alice:dKRW.hanriver", ledger.asset("dKRW.hanriver"), ledger.asset("KRWS"), "kowloon-supply",
         ledger.asset("HKDS"), amount, q, travel,
     )
-    tx = ledger._opening(tx, [AccountSpec("alice", "KRWS"), AccountSpec("kowloon-supply", "HKDS")])
+    existing = {a.id for a in ledger.accounts()}
+    tx = replace(tx, opens=tuple(s for s in (AccountSpec("alice", "KRWS"), AccountSpec("kowloon-supply", "HKDS")) if s.id not in existing))
     return lambda: ledger.book.submit(ledger.sign(tx, ["alice", "kstable", "peakfx", "kowloon-supply"]))
 
 
