@@ -154,12 +154,44 @@ class WonledgerGroup(click.Group):
         except Exception as exc:  # the last line of defence: no traceback for users
             errors = sys.modules.get("ledger.errors")  # imported by whichever command ran, if any
             if errors is not None and isinstance(exc, errors.LedgerError):
-                error_line(exc.code, exc.message, as_json)
-                sys.exit(exc.exit_code)
+                error_line(exc.code, exc.message + _worded_hint(exc.hint), as_json)
+                sys.exit(_exit_code(errors, exc))
             if os.environ.get("WONLEDGER_DEBUG"):
                 raise
             error_line("INTERNAL", f"{type(exc).__name__}: {exc} (a bug in wonledger; WONLEDGER_DEBUG=1 shows where)", as_json)
             sys.exit(INTERNAL_EXIT)
+
+
+def _exit_code(errors, exc: Exception) -> int:  # type: ignore[no-untyped-def]
+    """The CLI's exit codes by family of error: 2 bad usage or input, 3 integrity problems, 1 any other refusal."""
+    if isinstance(exc, errors.BadInput):
+        return 2
+    if isinstance(exc, errors.IntegrityProblem):
+        return 3
+    return 1
+
+
+#: What the user could do next, as the library names it (LedgerError.hint), in this CLI's words.
+HINTS = {
+    "init": ": run `wonledger init` first (or pass --db)",
+    "other-db": "; remove it or choose another --db",
+    "keys": " (set --keys or WONLEDGER_KEYS)",
+    "quote": ": ask the dealer for one with `wonledger quote`",
+    "account-open": " (open one with `wonledger account open`)",
+    "registrar": ": name one with --by",
+    "checkpoint": ": run `wonledger checkpoint` first",
+    "verify": ": run `wonledger verify`",
+    "revoke": ": `wonledger keys revoke ID --public-key NEW`",
+    "keys-new": " (what `wonledger keys new` prints)",
+    "reconcile-which": " (--account ACCOUNT, or --all)",
+    "reconcile-account": "; reconcile it with --account",
+    "account-map": ": map it to one (--account-map FILE)",
+    "statement-account": "; if the bank names the account otherwise, say so with --statement-account ID or --account-map FILE",
+}
+
+
+def _worded_hint(hint: str | None) -> str:
+    return HINTS.get(hint, "") if hint is not None else ""
 
 
 @click.group(cls=WonledgerGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -609,7 +609,7 @@ class Ledger:
     def stored_quote(self, quote_id: str) -> Quote:
         found = self.store.reading(lambda uow: uow.quote(quote_id))
         if found is None:
-            raise BadInput(f"no quote {quote_id}: ask the dealer for one with `wonledger quote`")
+            raise BadInput(f"no quote {quote_id}", hint="quote")
         return found
 
     def _quote_in(self, names: _Names, quote_id: str | None, sell: str, buy: str, amount: int | TypedAmount) -> Quote:
@@ -625,7 +625,7 @@ class Ledger:
             return make_quote(policy, sell_asset, buy_asset, minor, names.now)
         quote = names.uow.quote(quote_id)
         if quote is None:
-            raise BadInput(f"no quote {quote_id}: ask the dealer for one with `wonledger quote`")
+            raise BadInput(f"no quote {quote_id}", hint="quote")
         if (quote.sell_asset, quote.buy_asset, quote.sell_amount) != (sell, buy, minor):
             exponent = names.asset(quote.sell_asset).exponent
             raise BadInput(
@@ -1111,7 +1111,7 @@ class _Names:
         theirs = [a for a in tokens_of(payee) if self.asset(a.asset).currency == currency]
         if not theirs:
             self.participant(payee)
-            raise UnknownAccount(f"{payee} has no {currency} deposit-token account (open one with `account open`)")
+            raise UnknownAccount(f"{payee} has no {currency} deposit-token account", hint="account-open")
         return source, next((a for a in theirs if a.asset == source.asset), theirs[0]), minor
 
     def travel(self, source: Account, recipient: str, recipient_account: str) -> Travel | None:

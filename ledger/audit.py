@@ -197,11 +197,11 @@ def build_proof(ledger: Ledger, tx_id: str) -> dict[str, object]:
     cp = store.reading(lambda uow: uow.latest_checkpoint())
     if cp is None or cp.seq < entry.seq:
         where = f"the latest checkpoint covers entries 1 to {cp.seq}" if cp else "there is no checkpoint yet"
-        raise BadInput(f"{tx_id} is entry {entry.seq} and {where}: run `wonledger checkpoint` first")
+        raise BadInput(f"{tx_id} is entry {entry.seq} and {where}", hint="checkpoint")
     previous = GENESIS_HASH if entry.seq == 1 else store.reading(lambda uow: uow.entry_hash(entry.seq - 1))
     path, root = inclusion_path(entry.seq - 1, cp.seq, (leaf_hash(h) for _, h in store.stream_hashes(cp.seq)))
     if root.hex() != cp.root:
-        raise IntegrityProblem(f"the journal no longer gives checkpoint {cp.seq}'s root: run `wonledger verify`")
+        raise IntegrityProblem(f"the journal no longer gives checkpoint {cp.seq}'s root", hint="verify")
     signatures = json.loads(entry.signatures)
     signers = {s["signer"] for s in signatures}
     # The keys that signed then: a participant whose key has since been rotated signed with its old one.
@@ -291,9 +291,9 @@ def write_statement(
     """
     if fmt not in FORMATS:
         raise BadInput(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
-    since, until = check_day(since, "--from"), check_day(until, "--to")
+    since, until = check_day(since, "the first day"), check_day(until, "the last day")
     if since and until and since > until:
-        raise BadInput(f"--from {since} is after --to {until}")
+        raise BadInput(f"the first day {since} is after the last day {until}")
     account = ledger.resolve_account(account_name)
     asset = ledger.asset(account.asset)
     store = ledger.store
@@ -402,7 +402,7 @@ def reconcile(
     if tolerance_days < 0:
         raise BadInput("the value-date tolerance cannot be negative")
     if account_name is None and not all_statements:
-        raise BadInput("name the ledger account the statement is of (--account), or reconcile every statement of the file (--all)")
+        raise BadInput("name the ledger account the statement is of, or reconcile every statement of the file", hint="reconcile-which")
     mapping = {_compact(k) or k: v for k, v in (account_map or {}).items()}  # an IBAN may be written in groups of four
     target: Account | None = ledger.resolve_account(account_name) if account_name else None
     accepted: set[str] = set()
@@ -423,15 +423,15 @@ def reconcile(
         if not all_statements:
             return None
         if external is None:
-            raise BadStatement(f"statement {header.statement_id or len(seen)} names no account; reconcile it with --account")
+            raise BadStatement(f"statement {header.statement_id or len(seen)} names no account", hint="reconcile-account")
         if external in mapping:
             return ledger.resolve_account(mapping[external])
         try:
             return ledger.account(external) if ":" in external else ledger.resolve_account(external)
         except (UnknownAccount, UnknownParticipant, BadInput):
             raise BadStatement(
-                f"statement {header.statement_id or len(seen)} is of account {external}, which is no ledger account: "
-                "map it to one (--account-map FILE)"
+                f"statement {header.statement_id or len(seen)} is of account {external}, which is no ledger account",
+                hint="account-map",
             ) from None
 
     def choose(header: StatementHeader) -> int | None:
@@ -454,8 +454,8 @@ def reconcile(
     if not total.statements:
         names = ", ".join(dict.fromkeys(seen)) or "none"
         raise BadStatement(
-            f"the file holds no statement of {target.id if target else 'any account'} (its statements are of: {names}); "
-            "if the bank names the account otherwise, say so with --statement-account ID or --account-map FILE"
+            f"the file holds no statement of {target.id if target else 'any account'} (its statements are of: {names})",
+            hint="statement-account",
         )
     return total
 

@@ -548,7 +548,7 @@ class Controls:
     def _check_quote(self, state: ControlState, tx: Tx, terms: QuoteTerms, views: Sequence[LegView], now: str) -> None:
         quote = state.quotes.get(terms.id)
         if quote is None:
-            raise BadInput(f"no quote {terms.id}: ask the dealer for one with `wonledger quote`")
+            raise BadInput(f"no quote {terms.id}", hint="quote")
         if quote.terms != terms:
             raise BadInput(f"{tx.id} is signed with terms that differ from quote {terms.id} (rate, source or expiry)")
         taken = state.used_quotes.get(terms.id)

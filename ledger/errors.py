@@ -1,8 +1,11 @@
 """Every way wonledger refuses something, as one tree of exceptions.
 
-Each class carries a stable ``code`` (what users' scripts match on) and the
-``exit_code`` the CLI returns for it (the README's CLI conventions: 1 for a refusal by a
-ledger rule, 2 for bad usage or bad input, 3 for integrity problems)::
+Each class carries a stable ``code`` (what users' scripts match on), a message
+of facts, and optionally a ``hint``: the name of what the user could do next
+(``"init"``, ``"quote"`` ...), which the CLI words in its own terms. The CLI
+also chooses the exit code from the family (``cli/main.py``: 1 for a refusal
+by a ledger rule or a failing database, 2 for bad usage or bad input, 3 for
+integrity problems); nothing here speaks of commands or options::
 
     LedgerError
     ├── RuleRefusal                      exit 1: the ledger said no
@@ -49,11 +52,12 @@ class LedgerError(Exception):
     """Base of every error wonledger raises on purpose."""
 
     code = "LEDGER_ERROR"
-    exit_code = 1
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        #: what the user could do next, by name (the CLI words it; a library caller may ignore it)
+        self.hint = hint
 
     def __str__(self) -> str:
         return self.message
@@ -61,8 +65,6 @@ class LedgerError(Exception):
 
 class RuleRefusal(LedgerError):
     """A well-formed request that a rule of the ledger refuses."""
-
-    exit_code = 1
 
 
 class InsufficientFunds(RuleRefusal):
@@ -139,7 +141,6 @@ class BadInput(LedgerError):
     """The request is malformed or names something that does not exist."""
 
     code = "BAD_INPUT"
-    exit_code = 2
 
 
 class BadAmount(BadInput):
@@ -192,7 +193,6 @@ class StorageError(LedgerError):
     """The database could not do what was asked (locked too long, disk full, ...)."""
 
     code = "STORAGE_ERROR"
-    exit_code = 1
 
 
 class DatabaseBusy(StorageError):
@@ -211,7 +211,6 @@ class IntegrityProblem(LedgerError):
     """Stored data does not match what the journal proves."""
 
     code = "INTEGRITY"
-    exit_code = 3
 
 
 def error_for_code(code: str, message: str) -> LedgerError:

@@ -60,7 +60,8 @@ def rotate_key(ledger, participant: str) -> KeyChange:  # type: ignore[no-untype
         interrupted = f"; {staged} may hold it (a rotation interrupted after it registered): move it to {keys.path(participant)}" if staged.exists() else ""
         raise KeyUnavailable(
             f"the key for {participant} in {keys.directory} is not its registered key{interrupted}; "
-            f"if that key is lost or exposed, its registrar revokes it: `keys revoke {participant} --public-key NEW`"
+            f"if that key is lost or exposed, its registrar revokes it",
+            hint="revoke",
         )
     new = keys.stage(participant)
     try:
@@ -79,7 +80,7 @@ def revoke_key(ledger, participant: str, public_key: bytes, by: str | None = Non
     """Install ``public_key`` (made by the participant) in place of ``participant``'s key, signed by its registrar."""
     check_id(participant, "participant id", PARTICIPANT_PATTERN)
     if len(public_key) != 32:
-        raise BadInput("the new public key must be 32 bytes of Ed25519, base64url (what `wonledger keys new` prints)")
+        raise BadInput("the new public key must be 32 bytes of Ed25519, base64url", hint="keys-new")
     who = ledger.participant(participant)
     registrar = who.registrar or ledger.book.registry_policy.authority_of(who.jurisdiction)
     signer = by or registrar

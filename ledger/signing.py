@@ -216,7 +216,7 @@ class KeyStore:
         try:
             found = path.stat()
         except FileNotFoundError:
-            raise KeyUnavailable(f"no key for {whose} in {self.directory} (set --keys or WONLEDGER_KEYS)") from None
+            raise KeyUnavailable(f"no key for {whose} in {self.directory}", hint="keys") from None
         mode, identity = found.st_mode, (found.st_ino, found.st_mtime_ns, found.st_size)
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise KeyUnavailable(f"{path} is open to other users (mode {stat.S_IMODE(mode):o}); chmod 600 it")

@@ -46,7 +46,7 @@ def default_registrar(kind: str, jurisdiction: str, pid: str, policy: RegistryPo
         return pid
     if kind in CUSTOMER_KINDS:
         if not banks:
-            raise BadInput(f"no bank in {jurisdiction} to register {pid}: name one with --by")
+            raise BadInput(f"no bank in {jurisdiction} to register {pid}", hint="registrar")
         return banks[0]
     return policy.authority_of(jurisdiction)
 

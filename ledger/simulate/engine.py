@@ -155,7 +155,7 @@ def run_demo(
     ``progress(done, total)`` is called after each step with the steps done since the last call.
     """
     if not 1 <= payments <= MAX_PAYMENTS:
-        raise BadInput(f"--payments must be from 1 to {MAX_PAYMENTS}, not {payments}")
+        raise BadInput(f"the number of payments must be from 1 to {MAX_PAYMENTS}, not {payments}")
     corridor = corridor or load_corridor()
     example_at = at or corridor.example_at
     if example_at.tzinfo is None:

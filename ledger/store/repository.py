@@ -160,7 +160,7 @@ class Store:
     def open(cls, url: str) -> Store:
         """An existing wonledger database (checked by its first unit of work, or by :meth:`check`)."""
         if not database_exists(url):
-            raise NotALedger(f"no ledger at {url}: run `wonledger init` first (or pass --db)")
+            raise NotALedger(f"no ledger at {url}", hint="init")
         return cls(url, make_engine(url))
 
     @classmethod
@@ -184,7 +184,7 @@ class Store:
                 raise NotALedger(f"{url} is not a database; wonledger needs an empty database or a new file") from None
             raise storage_error(exc, self.url) from None
         if "meta" in existing or "journal" in existing:
-            raise AlreadyExists(f"{url} already holds a ledger; remove it or choose another --db")
+            raise AlreadyExists(f"{url} already holds a ledger", hint="other-db")
         if existing - {"alembic_version"}:
             raise NotALedger(f"{url} holds other tables; wonledger needs an empty database")
         store.migrate()

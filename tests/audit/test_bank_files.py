@@ -129,7 +129,7 @@ def test_a_file_of_several_statements_gives_the_one_of_the_account_and_refuses_w
     text = scenario.text("namsan-camt053-v02-two-accounts.xml")
     with pytest.raises(BadStatement) as refused:
         scenario.reconcile(text)  # the bank names the account 1002-334-556677, the ledger seoul-exports:dKRW.namsan
-    assert "1002-334-556678, 1002-334-556677" in refused.value.message and "--statement-account" in refused.value.message
+    assert "1002-334-556678, 1002-334-556677" in refused.value.message and refused.value.hint == "statement-account"  # the CLI words it: --statement-account ID or --account-map FILE
     savings = scenario.reconcile(text, SAVINGS, statement_account="1002-334-556678")
     assert savings.ok and savings.statement_id == "NMS-1002334556678-20261202" and savings.matched == 0
 

@@ -258,3 +258,10 @@ def test_the_json_error_object_is_valid_json_even_for_odd_messages(cli_run: Call
     obj = json.loads(run.stdout)
     assert obj["error"]["code"] == "NOT_A_LEDGER"
     run.error("NOT_A_LEDGER", exit_code=2)
+
+
+def test_the_cli_words_what_to_do_next_where_the_library_only_names_it(cli_run: Callable[..., Run], tmp_path: Path, wl) -> None:  # type: ignore[no-untyped-def]
+    missing = cli_run("--db", f"sqlite:///{tmp_path / 'missing.db'}", "balance")
+    assert missing.error("NOT_A_LEDGER", exit_code=2).endswith(": run `wonledger init` first (or pass --db)")
+    no_quote = wl("swap", "peakfx", "100", "KRWS", "HKDS", "--quote", "q-nope")
+    assert no_quote.error("BAD_INPUT", exit_code=2).endswith("no quote q-nope: ask the dealer for one with `wonledger quote`")

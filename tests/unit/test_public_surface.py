@@ -1,6 +1,7 @@
 """The public API changes only on purpose, and the layers stay where the README's Layout puts them."""
 
 import ast
+import re
 from pathlib import Path
 
 import ledger
@@ -44,11 +45,38 @@ def test_every_error_code_of_the_design_has_a_class_and_codes_are_unique() -> No
     assert DESIGN_CODES <= set(codes)
 
 
-def test_refusals_exit_1_bad_input_exits_2_integrity_exits_3() -> None:
-    assert errors.InsufficientFunds("x").exit_code == 1
-    assert errors.UnknownAccount("x").exit_code == 2
-    assert errors.BadAmount("x").exit_code == 2
-    assert errors.IntegrityProblem("x").exit_code == 3
+def test_refusals_exit_1_bad_input_exits_2_integrity_exits_3_as_the_cli_decides() -> None:
+    from cli.main import _exit_code
+
+    cases = [
+        (errors.InsufficientFunds("x"), 1), (errors.RunBreaker("x"), 1), (errors.StorageError("x"), 1), (errors.DiskFull("x"), 1),
+        (errors.UnknownAccount("x"), 2), (errors.BadAmount("x"), 2), (errors.NotALedger("x"), 2), (errors.BadStatement("x"), 2),
+        (errors.IntegrityProblem("x"), 3),
+    ]
+    assert [_exit_code(errors, exc) for exc, _ in cases] == [code for _, code in cases]
+
+
+def _raised_texts_and_hints(path: Path) -> tuple[list[str], list[str]]:
+    texts, hints = [], []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Raise) and node.exc is not None:
+            texts += [c.value for c in ast.walk(node.exc) if isinstance(c, ast.Constant) and isinstance(c.value, str)]
+            hints += [k.value.value for k in ast.walk(node.exc) if isinstance(k, ast.keyword) and k.arg == "hint" and isinstance(k.value, ast.Constant)]
+    return texts, hints
+
+
+def test_the_library_words_no_command_or_option_of_the_cli_and_the_cli_words_every_hint() -> None:
+    from cli.main import HINTS
+
+    used = set()
+    for path in (ROOT / "ledger").rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        texts, hints = _raised_texts_and_hints(path)
+        used.update(hints)
+        for text in texts:
+            assert "`wonledger" not in text and not re.search(r"(?<![\w-])--[a-z]", text), (path, text)
+    assert used and used <= set(HINTS), used - set(HINTS)
 
 
 def _imports(path: Path) -> set[str]:
