@@ -17,7 +17,7 @@ from xml.etree import ElementTree
 
 import pytest
 import xmlschema
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger import Ledger

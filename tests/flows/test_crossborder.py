@@ -141,7 +141,7 @@ def test_a_two_phase_swap_cannot_be_posted_in_part(ledger: Ledger) -> None:
     ledger.swap("kowloon-supply", 100_00, "HKDS", "KRWS", hold_timeout_s=60, tx_id="pvp-2")
     legs = ledger.transaction("pvp-2").tx.legs
     half = replace(legs[-1], amount=legs[-1].amount // 2)
-    from ledger.model import AccountSpec, Tx
+    from ledger.model import Tx
 
     partial = Tx(ledger=ledger.id, id="post-half", kind="post", ref="pvp-2", legs=legs[:-1] + (half,))
     with pytest.raises(BadInput, match="post all of it"):

@@ -15,7 +15,7 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from harness import WORKERS, clean_env, record_figure
+from harness import record_figure
 from ledger import Ledger
 
 PROCESSES = 8

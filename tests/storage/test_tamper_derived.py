@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 
 import pytest
 
 from ledger import Ledger
 from ledger.signing import canonical_bytes
-from tests.storage.test_tamper import ALICE, RESERVE, assert_caught, cli_verify
+from tests.storage.test_tamper import ALICE, assert_caught, cli_verify
 
 BOB = "seoul-exports:dKRW.hanriver"
 
