@@ -31,13 +31,12 @@ from dataclasses import dataclass
 from ledger.errors import BadInput, BadStatement
 from ledger.proofs import Checkpoint, MalformedCheckpoint, checkpoint_from_json, leaf_hash, merkle_root
 from ledger.reconcile.invariants import Problem, VerifyReport, verify_ledger
-from ledger.store import Store
+from ledger.store import OPERATOR_META, Store
 from ledger.strict import loads as strict_loads
 from ledger.strict import unb64url
 
 ANCHOR = "anchor"
 #: The meta key under which a ledger keeps its operator's public key (ledger.audit writes it).
-OPERATOR_META = "operator_key"
 #: No checkpoint file is anywhere near this large; a bigger one is refused unread.
 MAX_CHECKPOINT_BYTES = 1024 * 1024
 

@@ -57,7 +57,7 @@ from ledger.model import (
 )
 from ledger.money import Asset, TypedAmount, format_amount, parse_amount, split_amount
 from ledger.names import did_you_mean
-from ledger.store import Store, UnitOfWork, database_exists, safe_url, sqlite_path
+from ledger.store import OPERATOR_META, Store, UnitOfWork, database_exists, safe_url, sqlite_path
 
 if TYPE_CHECKING:
     from ledger import audit
@@ -124,6 +124,8 @@ class Info:
     schema: str
     transactions: int
     accounts: int
+    #: the operator's public key (base64url) as this ledger stores it; pin it where you keep it, not from here
+    operator_key: str | None = None
 
 
 class Ledger:
@@ -251,8 +253,9 @@ class Ledger:
         return [e.id for e, _ in self.store.stream_journal() if e.kind not in REGISTRY_KINDS and e.kind != "genesis"]
 
     def info(self) -> Info:
-        transactions, accounts = self.store.reading(lambda uow: uow.counts())
-        return Info(self.id, safe_url(self.store.url), self.store.schema, transactions, accounts)
+        """Counts and the operator's public key, in one read."""
+        (transactions, accounts), operator = self.store.reading(lambda uow: (uow.counts(), uow.meta(OPERATOR_META)))
+        return Info(self.id, safe_url(self.store.url), self.store.schema, transactions, accounts, operator)
 
     # -- registry --------------------------------------------------------
     def participants(self) -> list[Participant]:
@@ -342,6 +345,31 @@ class Ledger:
 
     def account(self, account_id: str) -> Account:
         return self._existing_account(account_id)
+
+    def balances(self, names: Sequence[str] = ()) -> list[Account]:
+        """Accounts by id, or all of an owner's by its name (every account when ``names`` is empty), in one read.
+
+        The assets are read in the same transaction (an asset never changes), so
+        showing the amounts in major units reads nothing more.
+        """
+
+        def read(names_: _Names) -> list[Account]:
+            names_.all_assets()
+            if not names:
+                return names_.uow.released(names_.uow.all_accounts(None, None), names_.now)
+            found: list[Account] = []
+            for name in names:
+                if ":" in name:
+                    found.append(names_.account(name))
+                    continue
+                owned = names_.uow.released(names_.uow.all_accounts(name, None), names_.now)
+                if not owned:
+                    names_.participant(name)
+                    raise UnknownAccount(f"{name} has no accounts")
+                found.extend(owned)
+            return found
+
+        return self._read(read)
 
     def _existing_account(self, account_id: str) -> Account:
         return self._read(lambda names: names.account(account_id))
@@ -870,8 +898,6 @@ class Ledger:
 
     def operator_key(self) -> str | None:
         """The operator's public key (base64url) as this ledger stores it; pin it where you keep it, not from here."""
-        from ledger.audit import OPERATOR_META
-
         return self.store.reading(lambda uow: uow.meta(OPERATOR_META))
 
     def previous_checkpoint(self, before: int) -> Checkpoint | None:

@@ -75,12 +75,11 @@ from ledger.reconcile.statements import (
     uetr_for,
 )
 from ledger.signing import b64url, public_bytes
-from ledger.store import GENESIS_HASH, AccountLeg, StoredCheckpoint, UnitOfWork
+from ledger.store import AccountLeg, GENESIS_HASH, OPERATOR_META, StoredCheckpoint, UnitOfWork
 
 if TYPE_CHECKING:
     from ledger.api import Ledger
 
-OPERATOR_META = "operator_key"
 FORMATS = ("camt053", "csv")
 
 

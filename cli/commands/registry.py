@@ -6,7 +6,7 @@ import click
 
 from cli.context import Context, json_option, pass_context
 from cli.render import account_json, amounts, count, emit_json, table
-from ledger import Account, Ledger, UnknownAccount
+from ledger import Account, Ledger
 
 
 @click.command()
@@ -57,7 +57,7 @@ def info(ctx: Context) -> None:
     if ctx.json:
         emit_json(_info_json(facts))  # exactly the documented shape; the operator key is for people here
         return
-    operator = ledger.operator_key()
+    operator = facts.operator_key
     click.echo(f"ledger        {facts.ledger}")
     click.echo(f"db            {facts.db}")
     click.echo(f"schema        {facts.schema}")
@@ -233,18 +233,7 @@ def balance(ctx: Context, names: tuple[str, ...]) -> None:
       wonledger --json balance alice
     """
     ledger = ctx.ledger()
-    accounts: list[Account] = []
-    for name in names or (None,):
-        if name is None:
-            accounts = ledger.accounts()
-        elif ":" in name:
-            accounts.append(ledger.account(name))
-        else:
-            owned = ledger.accounts(owner=name)
-            if not owned:
-                ledger.participant(name)
-                raise UnknownAccount(f"{name} has no accounts")
-            accounts.extend(owned)
+    accounts = ledger.balances(names)
     if ctx.json:
         emit_json({"accounts": [account_json(a) for a in accounts]})
         return
@@ -252,7 +241,7 @@ def balance(ctx: Context, names: tuple[str, ...]) -> None:
 
 
 def _balance_table(ledger: Ledger, accounts: list[Account], flags: bool = False) -> None:
-    exponents = {a.code: a.exponent for a in ledger.assets()}
+    exponents = {code: ledger.asset(code).exponent for code in {a.asset for a in accounts}}
     columns = [
         amounts([(a.balance, exponents[a.asset]) for a in accounts]),
         amounts([(a.available, exponents[a.asset]) for a in accounts]),

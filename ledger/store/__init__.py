@@ -7,6 +7,7 @@ sees :class:`Store` and :class:`UnitOfWork` and the domain values they return.
 from ledger.store.engine import database_exists, postgres_server, safe_url, sqlite_path, throwaway_database
 from ledger.store.repository import (
     GENESIS_HASH,
+    OPERATOR_META,
     SCHEMA_HEAD,
     UNSIGNED_META,
     AccountLeg,
@@ -22,6 +23,7 @@ from ledger.store.repository import (
 
 __all__ = [
     "GENESIS_HASH",
+    "OPERATOR_META",
     "SCHEMA_HEAD",
     "UNSIGNED_META",
     "AccountLeg",

@@ -47,6 +47,8 @@ _IN_CHUNK = 500
 #: The meta rows the handshake reads: this ledger's id, and the mark of a registry kept outside the journal (before 0004).
 LEDGER_ID_META = "ledger_id"
 UNSIGNED_META = "registry_unsigned"
+#: The operator's public key (base64url), kept for people to read and pin elsewhere; verify never trusts it from here.
+OPERATOR_META = "operator_key"
 
 
 class _Upgrade:

@@ -146,3 +146,11 @@ def test_a_cross_border_command_stores_its_fresh_quote_in_its_one_write(ledger: 
     shown = json.loads(done.stdout)
     assert transactions == 2
     assert ledger.stored_quote(shown["quote"]["id"]).used_by == shown["id"]  # the offer and the exchange that took it, written together
+
+
+@pytest.mark.parametrize("command", [("balance", "alice"), ("balance",), ("info",)], ids=" ".join)
+def test_balances_by_owner_and_info_are_one_read(ledger: Ledger, counted, command: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    done, transactions = counted(ledger.store.url, ledger.keys.directory, *command)
+    assert done.returncode == 0, done.stderr
+    assert ("alice:dKRW.hanriver" in done.stdout) if command[0] == "balance" else ("operator key" in done.stdout)
+    assert transactions == 1
