@@ -6,8 +6,13 @@ Everything the CLI does goes through here, and so can any Python program::
     with Ledger.open("sqlite:///wonledger.db", keys="wonledger-keys") as lg:
         lg.transfer("alice:dKRW.hanriver", "seoul-exports:dKRW.hanriver", 1000)
 
-Writes are signed with the keys of the parties who must sign and go through
-the book's one submit path; reads come straight from the store.
+A command is one read and at most one write. The read (:class:`_Names`, one
+read transaction's lookups) resolves what a person typed (account ids or
+owners, amounts as :class:`~ledger.money.TypedAmount`), builds the
+transaction and finds who must sign it and their current keys; the
+transaction is signed outside any database transaction with the keys of
+those parties and goes through the book's one submit path; the receipt
+carries the entry, so showing it reads nothing back.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ Makes a throw-away ledger in DIR (a temporary directory by default), signs
 and submits ENTRIES transfers of 1 KRW from alice to seoul-exports, then
 times, as separate processes of the installed `wonledger`:
 `statement alice --format camt053|csv --out FILE` and
-`reconcile FILE --account alice`, reporting entries per second and each
+`reconcile FILE --account alice`, and `history alice:dKRW.hanriver` (text and
+``--json``, printed to /dev/null), reporting entries per second and each
 process's peak resident memory (GNU time's %M). The README's figures come from
 this script.
 """
@@ -72,6 +73,10 @@ def main() -> None:
         report = json.loads(done.stdout)
         print(f"reconcile {fmt}: matched {report['matched']:,}, breaks {len(report['breaks'])} in {seconds:.1f} s "
               f"= {report['matched'] / seconds:,.0f} entries/s, peak RSS {peak / 1024:.0f} MiB", flush=True)
+    for shape in ((), ("--json",)):
+        seconds, peak, _ = timed([*shape, "history", ALICE], env)
+        print(f"history{' --json' if shape else ''}: {args.entries + 1:,} entries in {seconds:.1f} s "
+              f"= {(args.entries + 1) / seconds:,.0f} entries/s, peak RSS {peak / 1024:.0f} MiB", flush=True)
     print(f"(ledger kept in {base})")
 
 
