@@ -9,7 +9,9 @@ exactly what had not landed.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ledger.book import Book, Prepared
@@ -18,6 +20,11 @@ from ledger.model import SignedTx
 from ledger.wire import parse_line
 
 CHUNK = 1000
+#: Allocations between young-generation collections while a batch is ingested (Python's default is 700).
+#: A chunk's parsed lines, state and rows are tens of thousands of objects that live until it is
+#: written, so at the default the collector runs hundreds of times per batch, walks them and frees
+#: nothing: about a tenth of submit's time in the main process. Cycles are still collected.
+GC_YOUNG_THRESHOLD = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,18 +91,30 @@ def ingest(
             progress(consumed)
 
     try:
-        for numbers, batch, consumed in _chunks(lines, chunk, result):
-            prepared = book.prepare(batch)
+        with _fewer_collections():
+            for numbers, batch, consumed in _chunks(lines, chunk, result):
+                prepared = book.prepare(batch)
+                if waiting is not None:
+                    apply(*waiting)
+                waiting = (numbers, prepared, consumed)
             if waiting is not None:
                 apply(*waiting)
-            waiting = (numbers, prepared, consumed)
-        if waiting is not None:
-            apply(*waiting)
     except KeyboardInterrupt:
         result.rejected.sort(key=lambda r: r.line)
         raise IngestInterrupted(result) from None
     result.rejected.sort(key=lambda r: r.line)
     return result
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """The garbage collector's young generation at :data:`GC_YOUNG_THRESHOLD` for the batch, then as it was."""
+    young, middle, old = gc.get_threshold()
+    gc.set_threshold(max(young, GC_YOUNG_THRESHOLD), middle, old)
+    try:
+        yield
+    finally:
+        gc.set_threshold(young, middle, old)
 
 
 def _chunks(lines: Iterable[bytes | str], size: int, result: IngestResult) -> Iterator[tuple[list[int], list[SignedTx], int]]:
