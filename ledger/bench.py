@@ -72,6 +72,10 @@ class BenchResult:
     throughput_ratio: float
     ingest_runs_s: tuple[float, ...]
     floor_runs_s: tuple[float, ...]
+    #: CPU seconds (user + system, with submit's workers) of each side's least costly round:
+    #: what other programs on the machine disturb less than the wall clock.
+    ingest_cpu_s: float
+    floor_cpu_s: float
     peak_rss_mib: float
     platform: str
     cpus: int
@@ -120,12 +124,16 @@ def run(
         payers = _sign_batch(batch, KeyStore(keys), ledger_id, count, lambda done: tell("signing", done, count))
         public_keys = base / "floor-keys.json"
         public_keys.write_text(json.dumps({p: public_bytes(KeyStore(keys).load(p)).hex() for p in payers}))
-        ingest_runs, floor_runs = [], []
+        ingest_runs, floor_runs, ingest_cpu, floor_cpu = [], [], [], []
         for n in range(rounds):
-            floor_runs.append(_floor(base / f"floor-{n}.db", batch, public_keys, count))
+            wall, cpu = _floor(base / f"floor-{n}.db", batch, public_keys, count)
+            floor_runs.append(wall)
+            floor_cpu.append(cpu)
             tell("timing", 2 * n + 1, 2 * rounds)
             url = first if n == 0 else fresh_ledger(n)
-            ingest_runs.append(_submit(url, keys, batch, count, base))
+            wall, cpu = _submit(url, keys, batch, count, base)
+            ingest_runs.append(wall)
+            ingest_cpu.append(cpu)
             tell("timing", 2 * n + 2, 2 * rounds)
         used = db or "sqlite"
     ingest_s, floor_s = min(ingest_runs), min(floor_runs)
@@ -142,6 +150,8 @@ def run(
         throughput_ratio=round(floor_s / ingest_s, 2),
         ingest_runs_s=tuple(round(s, 3) for s in ingest_runs),
         floor_runs_s=tuple(round(s, 3) for s in floor_runs),
+        ingest_cpu_s=round(min(ingest_cpu), 3),
+        floor_cpu_s=round(min(floor_cpu), 3),
         peak_rss_mib=round(peak_kib / 1024, 1),
         platform=platform.platform(),
         cpus=usable_cpus(),
@@ -208,12 +218,20 @@ def wonledger_script() -> Path:
     return script
 
 
-def _submit(url: str, keys: Path, batch: Path, count: int, cwd: Path) -> float:
-    """Seconds for ``wonledger submit`` of the batch as a whole process; it must post every line."""
-    command = [str(wonledger_script()), "--db", url, "--keys", str(keys), "--json", "submit", str(batch)]
+def _run(command: list[str], cwd: Path | None = None) -> tuple[subprocess.CompletedProcess[bytes], float, float]:
+    """Run a whole process; its result, wall-clock seconds and CPU seconds (its workers' included)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, capture_output=True, check=False)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return done, elapsed, cpu
+
+
+def _submit(url: str, keys: Path, batch: Path, count: int, cwd: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of ``wonledger submit`` of the batch as a whole process; it must post every line."""
+    done, elapsed, cpu = _run([str(wonledger_script()), "--db", url, "--keys", str(keys), "--json", "submit", str(batch)], cwd)
     try:
         result = json.loads(done.stdout)
     except ValueError:
@@ -221,20 +239,17 @@ def _submit(url: str, keys: Path, batch: Path, count: int, cwd: Path) -> float:
     if done.returncode != 0 or result.get("posted") != count:
         first = (result.get("rejected") or [None])[0] or done.stderr.decode(errors="replace")[-400:]
         raise RuntimeError(f"bench batch did not post whole: {result.get('posted')}/{count} (exit {done.returncode}), first refusal {first}")
-    return elapsed
+    return elapsed, cpu
 
 
-def _floor(path: Path, batch: Path, public_keys: Path, count: int) -> float:
-    """Seconds for the floor script as a whole process; it must write a journal row per line."""
+def _floor(path: Path, batch: Path, public_keys: Path, count: int) -> tuple[float, float]:
+    """Wall and CPU seconds of the floor script as a whole process; it must write a journal row per line."""
     # -P: the script's folder (ledger/) does not go on the path, so nothing of wonledger can be imported.
-    command = [sys.executable, "-P", str(FLOOR_SCRIPT), str(batch), str(public_keys), str(path), iso(utc_now())]
-    started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, check=False)
-    elapsed = time.perf_counter() - started
+    done, elapsed, cpu = _run([sys.executable, "-P", str(FLOOR_SCRIPT), str(batch), str(public_keys), str(path), iso(utc_now())])
     if done.returncode != 0:
         raise RuntimeError(f"the floor script failed (exit {done.returncode}): {done.stderr.decode(errors='replace')[-400:]}")
     with closing(sqlite3.connect(path)) as db:
         rows = db.execute("SELECT count(*) FROM journal").fetchone()[0]
     if rows != count or done.stdout.strip() != str(count).encode():
         raise RuntimeError(f"the floor wrote {rows} journal rows, not {count}")
-    return elapsed
+    return elapsed, cpu

@@ -48,6 +48,7 @@ def _sane(result: dict, count: int, rounds: int) -> None:
     assert fastest - 0.005 <= result["ratio"] <= slowest + 0.005
     assert 1 / slowest - 0.005 <= result["throughput_ratio"] <= 1 / fastest + 0.005
     assert result["ingest_command"].startswith("wonledger submit") and "whole process" in result["floor_command"]
+    assert result["ingest_cpu_s"] > 0 and result["floor_cpu_s"] > 0
     assert 0 < result["peak_rss_mib"] < 4096
     assert result["cpus"] >= 1 and result["platform"] and result["python"]
 
@@ -61,7 +62,7 @@ def test_bench_runs_both_sides_in_a_throw_away_ledger_and_reports_every_round(pr
 
 def test_bench_prints_rates_ratio_memory_and_platform_for_people(process: Callable[..., Run], tmp_path: Path) -> None:
     out = process("bench", "--count", "40", "--rounds", "1", cwd=tmp_path).ok().stdout
-    for label in ("ingest (wonledger submit)", "floor (bare sqlite3)", "throughput submit/floor", "ratio ingest/floor", "peak memory", "platform"):
+    for label in ("ingest (wonledger submit)", "floor (bare sqlite3)", "throughput submit/floor", "ratio ingest/floor", "CPU (user+system)", "peak memory", "platform"):
         assert label in out
 
 
@@ -72,7 +73,7 @@ def test_the_floor_chains_the_same_hashes_as_the_journal_from_the_same_lines(tmp
     payers = bench._sign_batch(batch, KeyStore(keys), "wl-floor", 30, lambda _done: None)
     public_keys = tmp_path / "keys.json"
     public_keys.write_text(json.dumps({p: public_bytes(KeyStore(keys).load(p)).hex() for p in payers}))
-    bench._floor(tmp_path / "floor.db", batch, public_keys, 30)
+    bench._floor(tmp_path / "floor.db", batch, public_keys, 30)  # it checks that it wrote 30 rows
     with closing(sqlite3.connect(tmp_path / "floor.db")) as db:
         rows = db.execute("SELECT seq, at, body, signatures, digest, hash FROM journal ORDER BY seq").fetchall()
     previous = GENESIS
