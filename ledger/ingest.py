@@ -10,6 +10,7 @@ exactly what had not landed.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -106,15 +107,33 @@ def ingest(
     return result
 
 
+#: Batches being ingested in this process (on any thread) and the thresholds from before the first.
+_batches = 0
+_thresholds_before: tuple[int, int, int] = gc.get_threshold()
+_batches_lock = threading.Lock()
+
+
 @contextmanager
 def _fewer_collections() -> Iterator[None]:
-    """The garbage collector's young generation at :data:`GC_YOUNG_THRESHOLD` for the batch, then as it was."""
-    young, middle, old = gc.get_threshold()
-    gc.set_threshold(max(young, GC_YOUNG_THRESHOLD), middle, old)
+    """The collector's young generation at :data:`GC_YOUNG_THRESHOLD` while any batch runs, then as it was.
+
+    The thresholds are the whole process's: counted, so that batches ingested
+    on several threads at once restore them only when the last one ends.
+    """
+    global _batches, _thresholds_before
+    with _batches_lock:
+        if _batches == 0:
+            _thresholds_before = gc.get_threshold()
+            young, middle, old = _thresholds_before
+            gc.set_threshold(max(young, GC_YOUNG_THRESHOLD), middle, old)
+        _batches += 1
     try:
         yield
     finally:
-        gc.set_threshold(young, middle, old)
+        with _batches_lock:
+            _batches -= 1
+            if _batches == 0:
+                gc.set_threshold(*_thresholds_before)
 
 
 def _chunks(lines: Iterable[bytes | str], size: int, result: IngestResult) -> Iterator[tuple[list[int], list[SignedTx], int]]:
