@@ -1,54 +1,62 @@
-"""`wonledger bench`: signed batch ingest beside the floor of this machine.
+"""`wonledger bench`: `wonledger submit` as a user runs it, beside the floor of this machine.
 
 Builds a throw-away ledger (the default world plus payers with funded
 accounts), signs ``count`` transfers in the wire format into a file, then
-times, round after round,
+times, round after round, two processes over that file:
 
-* **the floor**: a bare script over the same lines that only parses them,
-  verifies the same Ed25519 signatures, chains the same SHA-256 hashes and
-  writes the same rows with the sqlite3 module in one transaction, on one
-  core; and
-* **ingest**: the real `submit` path over the same file (parse, every check
-  of the book, signatures on every core, hash chain, chunked writes) into a
-  fresh copy of the ledger: a SQLite file, or with ``db`` a throw-away
-  database made on that PostgreSQL server and dropped afterwards.
+* **the floor**: ``python bench_floor.py`` (ledger/bench_floor.py, run by
+  path so it imports nothing of wonledger), a bare one-core script that
+  parses each line with `json`, takes the canonical bytes with `rfc8785`,
+  verifies the Ed25519 signatures with `cryptography`, chains the SHA-256
+  hashes as the journal does and writes the same rows with `sqlite3` in one
+  transaction; and
+* **ingest**: ``wonledger submit FILE``, the console script next to this
+  Python, as a whole process (start-up, every check of the book, signatures
+  on every core, hash chain, chunked writes) into a fresh copy of the ledger:
+  a SQLite file, or with ``db`` a throw-away database made on that PostgreSQL
+  server and dropped afterwards.
 
-The floor is a yardstick, not a ledger: it checks no balance, account or
-duplicate. Each side's best round is reported (the least disturbed by other
-work on the machine), with every round's time beside it; the ratio
-ingest/floor is what to compare across machines. Both sides stream the file,
-so memory stays flat however large the batch.
+Both are timed from launch to exit, start-up included (wonledger's modules
+are compiled to bytecode first, as ``pip install`` leaves them). The floor is a
+yardstick, not a ledger: it checks no balance, account or duplicate. Each
+side's best round is reported (the least disturbed by other work on the
+machine), with every round's time beside it; ``throughput_ratio`` (submit's
+rate over the floor's, above 1 when submit is faster) and ``ratio`` (its
+inverse, submit's time over the floor's) are what to compare across
+machines. Bench checks that every round did what it claims: submit posted
+all ``count`` transfers and the floor wrote ``count`` journal rows.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import random
 import resource
 import secrets
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import Callable
+from contextlib import ExitStack, closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ledger.api import Ledger
-from ledger.chain import envelope_bytes, iso, utc_now
+from ledger.chain import iso, utc_now
 from ledger.flows import transfer_tx
 from ledger.model import account_id
-from ledger.signing import KeyStore, canonical_bytes, public_key_from_bytes, public_bytes, unb64url
+from ledger.signing import KeyStore, canonical_bytes, public_bytes
 from ledger.store import postgres_server, safe_url, throwaway_database
 from ledger.verifier import usable_cpus
 
 PAYERS = 64
 FUNDING = 1_000_000_000
 ASSET = "dKRW.hanriver"
-#: Rows the floor hands sqlite3 per executemany (all inside its one transaction).
-FLOOR_CHUNK = 1000
+#: The floor script, run by path so that it imports nothing of wonledger.
+FLOOR_SCRIPT = Path(__file__).with_name("bench_floor.py")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +69,19 @@ class BenchResult:
     ingest_per_s: int
     floor_per_s: int
     ratio: float
+    throughput_ratio: float
     ingest_runs_s: tuple[float, ...]
     floor_runs_s: tuple[float, ...]
+    #: CPU seconds (user + system, with submit's workers) of each side's least costly round:
+    #: what other programs on the machine disturb less than the wall clock.
+    ingest_cpu_s: float
+    floor_cpu_s: float
     peak_rss_mib: float
     platform: str
     cpus: int
     python: str
+    ingest_command: str = "wonledger submit FILE (whole process)"
+    floor_command: str = "python bench_floor.py (whole process, one core)"
 
     def to_json(self) -> dict[str, object]:
         out = asdict(self)
@@ -103,18 +118,22 @@ def run(
             _set_up(url, keys, ledger_id)
             return url
 
+        _compile_wonledger()
         first = fresh_ledger(0)
         batch = base / "batch.jsonl"
         payers = _sign_batch(batch, KeyStore(keys), ledger_id, count, lambda done: tell("signing", done, count))
-        public_keys = {p: public_bytes(KeyStore(keys).load(p)) for p in payers}
-        ingest_runs, floor_runs = [], []
+        public_keys = base / "floor-keys.json"
+        public_keys.write_text(json.dumps({p: public_bytes(KeyStore(keys).load(p)).hex() for p in payers}))
+        ingest_runs, floor_runs, ingest_cpu, floor_cpu = [], [], [], []
         for n in range(rounds):
-            started = time.perf_counter()
-            _floor(base / f"floor-{n}.db", batch, public_keys)
-            floor_runs.append(time.perf_counter() - started)
+            wall, cpu = _floor(base / f"floor-{n}.db", batch, public_keys, count)
+            floor_runs.append(wall)
+            floor_cpu.append(cpu)
             tell("timing", 2 * n + 1, 2 * rounds)
             url = first if n == 0 else fresh_ledger(n)
-            ingest_runs.append(_ingest(url, keys, batch, count))
+            wall, cpu = _submit(url, keys, batch, count, base)
+            ingest_runs.append(wall)
+            ingest_cpu.append(cpu)
             tell("timing", 2 * n + 2, 2 * rounds)
         used = db or "sqlite"
     ingest_s, floor_s = min(ingest_runs), min(floor_runs)
@@ -128,8 +147,11 @@ def run(
         ingest_per_s=round(count / ingest_s),
         floor_per_s=round(count / floor_s),
         ratio=round(ingest_s / floor_s, 2),
+        throughput_ratio=round(floor_s / ingest_s, 2),
         ingest_runs_s=tuple(round(s, 3) for s in ingest_runs),
         floor_runs_s=tuple(round(s, 3) for s in floor_runs),
+        ingest_cpu_s=round(min(ingest_cpu), 3),
+        floor_cpu_s=round(min(floor_cpu), 3),
         peak_rss_mib=round(peak_kib / 1024, 1),
         platform=platform.platform(),
         cpus=usable_cpus(),
@@ -174,60 +196,60 @@ def _sign_batch(path: Path, keys: KeyStore, ledger_id: str, count: int, signed: 
     return payers
 
 
-def _ingest(url: str, keys: Path, batch: Path, count: int) -> float:
-    with Ledger.open(url, keys) as ledger, batch.open("rb") as lines:
-        started = time.perf_counter()
-        result = ledger.ingest(lines)
-        elapsed = time.perf_counter() - started
-    if result.posted != count:
-        first = result.rejected[0] if result.rejected else None
-        raise RuntimeError(f"bench batch did not post whole: {result.posted}/{count}, first refusal {first}")
-    return elapsed
+def _compile_wonledger() -> None:
+    """wonledger's modules to bytecode, as ``pip install`` leaves them, so submit's start-up is a user's.
+
+    (An editable install under ``PYTHONDONTWRITEBYTECODE`` would otherwise compile them at every start.)
+    """
+    import compileall
+    import importlib.util
+
+    for package in ("cli", "ledger"):
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.submodule_search_locations:
+            compileall.compile_dir(list(spec.submodule_search_locations)[0], quiet=2)
 
 
-def _floor(path: Path, batch: Path, public_keys: dict[str, bytes]) -> None:
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute(
-        "CREATE TABLE journal (seq INTEGER PRIMARY KEY, id TEXT UNIQUE, kind TEXT, ref TEXT, at TEXT,"
-        " body TEXT, signatures TEXT, digest TEXT, hash TEXT)"
-    )
-    db.execute("CREATE TABLE legs (seq INTEGER, idx INTEGER, debit TEXT, credit TEXT, asset TEXT, amount INTEGER, pending INTEGER, PRIMARY KEY (seq, idx))")
-    db.execute("CREATE TABLE accounts (id TEXT PRIMARY KEY, balance INTEGER)")
-    verifiers = {p: public_key_from_bytes(k) for p, k in public_keys.items()}
-    balances: dict[str, int] = {}
-    db.execute("BEGIN IMMEDIATE")
-    with batch.open("rb") as lines:
-        for journal_rows, leg_rows in _floor_rows(lines, verifiers, balances):
-            db.executemany("INSERT INTO journal VALUES (?,?,?,?,?,?,?,?,?)", journal_rows)
-            db.executemany("INSERT INTO legs VALUES (?,?,?,?,?,?,?)", leg_rows)
-    db.executemany("INSERT INTO accounts VALUES (?,?)", list(balances.items()))
-    db.execute("COMMIT")
-    db.close()
+def wonledger_script() -> Path:
+    """The console script a user runs, installed beside this Python."""
+    script = Path(sys.executable).parent / "wonledger"
+    if not script.exists():
+        raise RuntimeError(f"bench times the installed console script and there is none at {script}")
+    return script
 
 
-def _floor_rows(lines, verifiers, balances) -> Iterator[tuple[list, list]]:  # type: ignore[no-untyped-def]
-    prev = bytes(32)
-    at = iso(utc_now())
-    journal_rows: list[tuple] = []  # type: ignore[type-arg]
-    leg_rows: list[tuple] = []  # type: ignore[type-arg]
-    for seq, line in enumerate(lines, 1):
-        envelope = json.loads(line)
-        tx = envelope["tx"]
-        body = canonical_bytes(tx)
-        for sig in envelope["signatures"]:
-            verifiers[sig["signer"]].verify(unb64url(sig["sig"]), body)
-        signatures = envelope["signatures"]
-        digest = hashlib.sha256(body).hexdigest()
-        prev = hashlib.sha256(prev + envelope_bytes(seq, at, body, signatures)).digest()
-        journal_rows.append((seq, tx["id"], tx["kind"], None, at, body.decode(), json.dumps(signatures), digest, prev.hex()))
-        for idx, leg in enumerate(tx["legs"]):
-            leg_rows.append((seq, idx, leg["debit"], leg["credit"], leg["asset"], leg["amount"], 0))
-            balances[leg["debit"]] = balances.get(leg["debit"], 0) - leg["amount"]
-            balances[leg["credit"]] = balances.get(leg["credit"], 0) + leg["amount"]
-        if len(journal_rows) >= FLOOR_CHUNK:
-            yield journal_rows, leg_rows
-            journal_rows, leg_rows = [], []
-    if journal_rows:
-        yield journal_rows, leg_rows
+def _run(command: list[str], cwd: Path | None = None) -> tuple[subprocess.CompletedProcess[bytes], float, float]:
+    """Run a whole process; its result, wall-clock seconds and CPU seconds (its workers' included)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, capture_output=True, check=False)
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return done, elapsed, cpu
+
+
+def _submit(url: str, keys: Path, batch: Path, count: int, cwd: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of ``wonledger submit`` of the batch as a whole process; it must post every line."""
+    done, elapsed, cpu = _run([str(wonledger_script()), "--db", url, "--keys", str(keys), "--json", "submit", str(batch)], cwd)
+    try:
+        result = json.loads(done.stdout)
+    except ValueError:
+        result = {}
+    if done.returncode != 0 or result.get("posted") != count:
+        first = (result.get("rejected") or [None])[0] or done.stderr.decode(errors="replace")[-400:]
+        raise RuntimeError(f"bench batch did not post whole: {result.get('posted')}/{count} (exit {done.returncode}), first refusal {first}")
+    return elapsed, cpu
+
+
+def _floor(path: Path, batch: Path, public_keys: Path, count: int) -> tuple[float, float]:
+    """Wall and CPU seconds of the floor script as a whole process; it must write a journal row per line."""
+    # -P: the script's folder (ledger/) does not go on the path, so nothing of wonledger can be imported.
+    done, elapsed, cpu = _run([sys.executable, "-P", str(FLOOR_SCRIPT), str(batch), str(public_keys), str(path), iso(utc_now())])
+    if done.returncode != 0:
+        raise RuntimeError(f"the floor script failed (exit {done.returncode}): {done.stderr.decode(errors='replace')[-400:]}")
+    with closing(sqlite3.connect(path)) as db:
+        rows = db.execute("SELECT count(*) FROM journal").fetchone()[0]
+    if rows != count or done.stdout.strip() != str(count).encode():
+        raise RuntimeError(f"the floor wrote {rows} journal rows, not {count}")
+    return elapsed, cpu

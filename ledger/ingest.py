@@ -9,7 +9,10 @@ exactly what had not landed.
 
 from __future__ import annotations
 
+import gc
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ledger.book import Book, Prepared
@@ -18,6 +21,11 @@ from ledger.model import SignedTx
 from ledger.wire import parse_line
 
 CHUNK = 1000
+#: Allocations between young-generation collections while a batch is ingested (Python's default is 700).
+#: A chunk's parsed lines, state and rows are tens of thousands of objects that live until it is
+#: written, so at the default the collector runs hundreds of times per batch, walks them and frees
+#: nothing: about a tenth of submit's time in the main process. Cycles are still collected.
+GC_YOUNG_THRESHOLD = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,18 +92,48 @@ def ingest(
             progress(consumed)
 
     try:
-        for numbers, batch, consumed in _chunks(lines, chunk, result):
-            prepared = book.prepare(batch)
+        with _fewer_collections():
+            for numbers, batch, consumed in _chunks(lines, chunk, result):
+                prepared = book.prepare(batch)
+                if waiting is not None:
+                    apply(*waiting)
+                waiting = (numbers, prepared, consumed)
             if waiting is not None:
                 apply(*waiting)
-            waiting = (numbers, prepared, consumed)
-        if waiting is not None:
-            apply(*waiting)
     except KeyboardInterrupt:
         result.rejected.sort(key=lambda r: r.line)
         raise IngestInterrupted(result) from None
     result.rejected.sort(key=lambda r: r.line)
     return result
+
+
+#: Batches being ingested in this process (on any thread) and the thresholds from before the first.
+_batches = 0
+_thresholds_before: tuple[int, int, int] = gc.get_threshold()
+_batches_lock = threading.Lock()
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """The collector's young generation at :data:`GC_YOUNG_THRESHOLD` while any batch runs, then as it was.
+
+    The thresholds are the whole process's: counted, so that batches ingested
+    on several threads at once restore them only when the last one ends.
+    """
+    global _batches, _thresholds_before
+    with _batches_lock:
+        if _batches == 0:
+            _thresholds_before = gc.get_threshold()
+            young, middle, old = _thresholds_before
+            gc.set_threshold(max(young, GC_YOUNG_THRESHOLD), middle, old)
+        _batches += 1
+    try:
+        yield
+    finally:
+        with _batches_lock:
+            _batches -= 1
+            if _batches == 0:
+                gc.set_threshold(*_thresholds_before)
 
 
 def _chunks(lines: Iterable[bytes | str], size: int, result: IngestResult) -> Iterator[tuple[list[int], list[SignedTx], int]]:

@@ -533,7 +533,8 @@ class Rulebook:
     def _check_funds(self, view: _View, effect: Effect) -> None:
         for aid, delta in effect.deltas.items():
             account = view.account(aid)
-            dp, cp, dq, cq = (now + d for now, d in zip(view.counters(aid), delta, strict=True))
+            c = view.counters(aid)
+            dp, cp, dq, cq = c[0] + delta[0], c[1] + delta[1], c[2] + delta[2], c[3] + delta[3]
             if max(dp, cp, dq, cq) > MAX_COUNTER:
                 raise BadAmount(f"{aid} would pass the 64-bit limit of its counters")
             if not account.may_overdraw:

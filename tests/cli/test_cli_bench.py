@@ -3,20 +3,27 @@
 No timing is asserted (the machine is shared); what is checked is that the
 benchmark completes through the parallel path (a batch above the size at
 which the book starts its verification workers), reports both sides and
-every round, and leaves nothing behind: no ledger in the working directory,
-no database on the PostgreSQL server.
+every round, leaves nothing behind (no ledger in the working directory, no
+database on the PostgreSQL server), and that its floor chains the same
+hashes as the journal does.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy
 
+from ledger import bench
+from ledger.chain import GENESIS, digest, envelope_bytes, next_hash
+from ledger.signing import KeyStore, canonical_bytes, public_bytes
 from ledger.verifier import POOL_THRESHOLD
 
 if TYPE_CHECKING:
@@ -39,6 +46,9 @@ def _sane(result: dict, count: int, rounds: int) -> None:
     slowest = (result["ingest_s"] + 0.0005) / max(result["floor_s"] - 0.0005, 1e-9)
     fastest = (result["ingest_s"] - 0.0005) / (result["floor_s"] + 0.0005)
     assert fastest - 0.005 <= result["ratio"] <= slowest + 0.005
+    assert 1 / slowest - 0.005 <= result["throughput_ratio"] <= 1 / fastest + 0.005
+    assert result["ingest_command"].startswith("wonledger submit") and "whole process" in result["floor_command"]
+    assert result["ingest_cpu_s"] > 0 and result["floor_cpu_s"] > 0
     assert 0 < result["peak_rss_mib"] < 4096
     assert result["cpus"] >= 1 and result["platform"] and result["python"]
 
@@ -52,8 +62,26 @@ def test_bench_runs_both_sides_in_a_throw_away_ledger_and_reports_every_round(pr
 
 def test_bench_prints_rates_ratio_memory_and_platform_for_people(process: Callable[..., Run], tmp_path: Path) -> None:
     out = process("bench", "--count", "40", "--rounds", "1", cwd=tmp_path).ok().stdout
-    for label in ("ingest (wonledger submit)", "floor (bare sqlite3)", "ratio ingest/floor", "peak memory", "platform"):
+    for label in ("ingest (wonledger submit)", "floor (bare sqlite3)", "throughput submit/floor", "ratio ingest/floor", "CPU (user+system)", "peak memory", "platform"):
         assert label in out
+
+
+def test_the_floor_chains_the_same_hashes_as_the_journal_from_the_same_lines(tmp_path: Path) -> None:
+    keys, url = tmp_path / "keys", f"sqlite:///{tmp_path / 'ledger.db'}"
+    bench._set_up(url, keys, "wl-floor")
+    batch = tmp_path / "batch.jsonl"
+    payers = bench._sign_batch(batch, KeyStore(keys), "wl-floor", 30, lambda _done: None)
+    public_keys = tmp_path / "keys.json"
+    public_keys.write_text(json.dumps({p: public_bytes(KeyStore(keys).load(p)).hex() for p in payers}))
+    bench._floor(tmp_path / "floor.db", batch, public_keys, 30)  # it checks that it wrote 30 rows
+    with closing(sqlite3.connect(tmp_path / "floor.db")) as db:
+        rows = db.execute("SELECT seq, at, body, signatures, digest, hash FROM journal ORDER BY seq").fetchall()
+    previous = GENESIS
+    for (seq, at, body, signatures, tx_digest, tx_hash), line in zip(rows, batch.read_bytes().splitlines(), strict=True):
+        tx = json.loads(line)["tx"]
+        assert body.encode() == canonical_bytes(tx) and tx_digest == digest(body.encode())
+        previous = next_hash(previous, envelope_bytes(seq, at, body.encode(), json.loads(signatures)))
+        assert tx_hash == previous
 
 
 def test_bench_refuses_a_database_that_is_not_a_postgresql_server(process: Callable[..., Run], tmp_path: Path) -> None:

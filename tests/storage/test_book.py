@@ -8,8 +8,11 @@ signatures bound to one ledger, reversals and 64-bit counters.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
+import threading
+from collections.abc import Iterator
 
 import pytest
 import rfc8785
@@ -398,6 +401,31 @@ def test_ingest_posts_every_good_line_and_reports_the_bad_ones_by_number(ledger:
     with pytest.raises(LedgerError):
         ledger.transaction("i-forged")
     assert ledger.verify().ok
+
+
+def test_batches_ingested_on_two_threads_at_once_leave_the_garbage_collector_as_it_was(ledger: Ledger) -> None:
+    # Ingest raises the collector's threshold for the process while it runs; overlapping batches
+    # (the first ends while the second still runs) must not leave the raised one behind.
+    before = gc.get_threshold()
+    second_started, first_ended = threading.Event(), threading.Event()
+
+    def first_lines() -> Iterator[str]:
+        second_started.wait(10)
+        yield from ()
+
+    def second_lines() -> Iterator[str]:
+        second_started.set()
+        first_ended.wait(10)
+        yield from ()
+
+    first = threading.Thread(target=lambda: (ledger.ingest(first_lines()), first_ended.set()))
+    second = threading.Thread(target=lambda: ledger.ingest(second_lines()))
+    first.start()
+    second.start()
+    first.join(20)
+    second.join(20)
+    assert first_ended.is_set() and not second.is_alive()
+    assert gc.get_threshold() == before
 
 
 def test_ingesting_the_same_file_twice_posts_nothing_new(ledger: Ledger) -> None:
