@@ -13,8 +13,7 @@ import click
 
 from cli.context import Context, json_option, pass_context
 from cli.render import emit_json, entry_details, error_line, input_size, money, progress_bar, show_tx, stderr_is_terminal, tx_json
-from cli.commands.audit import checkpoint_option, operator_key_option
-from ledger import Anchor, BadInput, JournalEntry, format_amount
+from ledger import BadInput, JournalEntry, format_amount
 
 
 @click.command()
@@ -198,6 +197,9 @@ def verify(click_ctx: click.Context, ctx: Context, operator_key: str | None, che
       wonledger verify --operator-key KEY     # KEY: the operator key 'wonledger info' prints
       wonledger --json verify
     """
+    from cli.commands.audit import checkpoint_option, operator_key_option  # here: submit, history and tx show never load the auditors
+    from ledger import Anchor
+
     pinned, trusted = operator_key_option(operator_key), checkpoint_option(checkpoint_path)
     anchor = Anchor(pinned, trusted) if pinned or trusted else None
     ledger = ctx.ledger()
