@@ -30,7 +30,7 @@ A refused entry raises the refusal and changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -217,10 +217,12 @@ class LedgerState:
             self.add_account(account)
             self.counters[account.id] = [0, 0, 0, 0]
             self.new_accounts.append(account)
-        for aid, delta in effect.deltas.items():
+        for aid, (dp, cp, dq, cq) in effect.deltas.items():
             c = self.counters_of(aid)
-            for i in range(4):
-                c[i] += delta[i]
+            c[0] += dp
+            c[1] += cp
+            c[2] += dq
+            c[3] += cq
         if effect.finishes:
             hold_id, status, by = effect.finishes
             self.finished_holds.append(effect.finishes)
@@ -291,14 +293,15 @@ class Rulebook:
             self._registry_entry(view, tx)
         for spec in tx.opens:
             self._open(view, spec)
-        missing = sorted(required_signers(tx, view, self.registry) - set(signers))
+        missing = [name for name in required_signers(tx, view, self.registry) if name not in signers]
         if missing:
-            raise NotAuthorized(self._who_signs(tx, missing, signers))
+            raise NotAuthorized(self._who_signs(tx, sorted(missing), signers))
         if tx.kind in (REGISTER, NEW_ASSET, NEW_ISSUER, KEY, OPEN):
             return effect
-        legs = self._checked_legs(view, tx.legs)
-        self._check_holders(view, legs)
-        views = self._views(view, legs)
+        resolved = self._checked_legs(view, tx.legs)
+        self._check_holders(view, resolved)
+        views = self._leg_views(view, resolved)
+        legs = tx.legs
         if state.controls is not None and state.enforce_controls:
             self.controls.check_quote(state.controls, tx, views, now)  # what it is bound to, before what it costs
         if tx.kind == HOLD:
@@ -426,39 +429,38 @@ class Rulebook:
         )
 
     # -- legs -------------------------------------------------------------------------------
-    def _checked_legs(self, view: _View, legs: tuple[Leg, ...]) -> tuple[Leg, ...]:
+    # Each leg's accounts and asset are looked up once, in _checked_legs, and handed on as
+    # (leg, debit account, credit account, asset): verify replays every entry of the journal.
+    def _checked_legs(self, view: _View, legs: tuple[Leg, ...]) -> list[tuple[Leg, Account, Account, Asset]]:
+        """The legs with their accounts and asset, which exist and agree."""
+        out = []
         for n, leg in enumerate(legs, 1):
-            view.asset(leg.asset)
+            asset = view.asset(leg.asset)
+            sides = []
             for side, aid in (("debit", leg.debit), ("credit", leg.credit)):
                 account = view.account_or_none(aid)
                 if account is None:
                     raise UnknownAccount(f"no account {aid}")
                 if account.asset != leg.asset:
                     raise AssetMismatch(f"leg {n} moves {leg.asset} but its {side} account {aid} holds {account.asset}")
-        return legs
+                sides.append(account)
+            out.append((leg, sides[0], sides[1], asset))
+        return out
 
-    def _check_holders(self, view: _View, legs: tuple[Leg, ...]) -> None:
-        for leg in legs:
-            asset = view.asset(leg.asset)
+    def _check_holders(self, view: _View, legs: list[tuple[Leg, Account, Account, Asset]]) -> None:
+        for _leg, _debit, credit, asset in legs:
             if asset.kind in (DEPOSIT_TOKEN, WHOLESALE_CBDC):
-                holder = view.participant(view.account(leg.credit).owner)
+                holder = view.participant(credit.owner)
                 require_may_hold(holder, asset, view.participant(asset.issuer))
 
     def _views(self, view: _View, legs: tuple[Leg, ...]) -> list[LegView]:
-        out = []
-        for leg in legs:
-            debit, credit = view.account(leg.debit), view.account(leg.credit)
-            out.append(
-                LegView(
-                    leg=leg,
-                    asset=view.asset(leg.asset),
-                    debit=debit,
-                    credit=credit,
-                    debtor=view.participant(debit.owner),
-                    creditor=view.participant(credit.owner),
-                )
-            )
-        return out
+        return self._leg_views(view, ((leg, view.account(leg.debit), view.account(leg.credit), view.asset(leg.asset)) for leg in legs))
+
+    def _leg_views(self, view: _View, legs: Iterable[tuple[Leg, Account, Account, Asset]]) -> list[LegView]:
+        return [
+            LegView(leg=leg, asset=asset, debit=debit, credit=credit, debtor=view.participant(debit.owner), creditor=view.participant(credit.owner))
+            for leg, debit, credit, asset in legs
+        ]
 
     def _check_reversal(self, state: LedgerState, tx: Tx) -> None:
         ref = tx.ref or ""
@@ -531,26 +533,27 @@ class Rulebook:
 
     # -- money ------------------------------------------------------------------------------------
     def _check_funds(self, view: _View, effect: Effect) -> None:
+        # Every entry passes through here (verify replays them all): plain arithmetic, no generators.
         for aid, delta in effect.deltas.items():
             account = view.account(aid)
-            c = view.counters(aid)
+            c = view.state.counters.get(aid) or view.counters(aid)  # (counted: the account is the state's)
             dp, cp, dq, cq = c[0] + delta[0], c[1] + delta[1], c[2] + delta[2], c[3] + delta[3]
-            if max(dp, cp, dq, cq) > MAX_COUNTER:
+            if dp > MAX_COUNTER or cp > MAX_COUNTER or dq > MAX_COUNTER or cq > MAX_COUNTER:
                 raise BadAmount(f"{aid} would pass the 64-bit limit of its counters")
             if not account.may_overdraw:
                 available = cp - dp - dq
                 if available < 0:
                     exponent = view.asset(account.asset).exponent
-                    c = view.counters(aid)
                     before = c[1] - c[0] - c[2]
                     raise InsufficientFunds(
                         f"{aid} has {format_amount(before, exponent)} {account.asset} available; "
                         f"this needs {format_amount(before - available, exponent)}"
                     )
 
-    def _backing_issuers(self, view: _View, accounts: list[Account]) -> set[str]:
+    def _backing_issuers(self, view: _View, accounts: Iterable[str]) -> set[str]:
         found = set()
-        for a in accounts:
+        for aid in accounts:
+            a = view.account(aid)
             if RESERVE in a.flags:
                 found.add(a.owner)
             elif ISSUANCE in a.flags and view.asset(a.asset).kind == STABLECOIN:
@@ -559,7 +562,7 @@ class Rulebook:
 
     def _check_reserves(self, view: _View, effect: Effect) -> None:
         """Every issuer whose supply or reserve this changes stays fully reserved, in eligible assets only."""
-        issuers = self._backing_issuers(view, [view.account(a) for a in effect.deltas])
+        issuers = self._backing_issuers(view, effect.deltas)
         if not issuers:
             return
         supply: dict[tuple[str, str], int] = {}
@@ -602,7 +605,7 @@ class _View:
         return found
 
     def participant(self, pid: str) -> Participant:
-        found = self.participant_or_none(pid)
+        found = self.state.participants.get(pid) or self.participant_or_none(pid)  # (registered: one lookup)
         if found is None:
             raise UnknownParticipant(f"no participant {pid}")
         return found
@@ -619,15 +622,19 @@ class _View:
         return self.state.accounts.get(aid) or self.effect.opened.get(aid)
 
     def account(self, aid: str) -> Account:
-        found = self.account_or_none(aid)
+        # The rules ask this several times a leg: one dict lookup for a stored account, no call more.
+        found = self.state.accounts.get(aid) or self.effect.opened.get(aid)
         if found is None:
             raise UnknownAccount(f"no account {aid}")
         return found
 
     def counters(self, aid: str) -> list[int]:
-        if aid in self.effect.opened and aid not in self.state.accounts:
+        state = self.state
+        if aid in state.accounts:
+            return state.counters_of(aid)
+        if aid in self.effect.opened:
             return [0, 0, 0, 0]
-        return self.state.counters_of(aid)
+        return state.counters_of(aid)
 
     def issuer_of(self, code: str) -> str | None:
         if self.effect.issuer is not None and self.effect.issuer[0] == code:

@@ -50,6 +50,7 @@ from ledger.model import (
     PLAIN_KINDS,
     POST,
     SYSTEM_ID_PATTERN,
+    ID_PATTERN,
     REVERSAL,
     TX_KINDS,
     VOID,
@@ -63,7 +64,7 @@ from ledger.model import (
     check_id,
     check_text,
 )
-from ledger.money import check_minor_units
+from ledger.money import MAX_AMOUNT, check_minor_units
 from ledger.signing import canonical_bytes
 from ledger.strict import DuplicateMember, unb64url, unique_members
 
@@ -81,6 +82,8 @@ _KINDS_WITH_TERMS = PLAIN_KINDS + (HOLD,)
 #: A reversal moves value back across the border its original crossed, so it may carry travel data too.
 _KINDS_WITH_TRAVEL = _KINDS_WITH_TERMS + (REVERSAL,)
 _LEG_FIELDS = ("debit", "credit", "asset", "amount")
+_TX_FIELDS = frozenset(_TX_REQUIRED + _TX_OPTIONAL)
+_LEG_FIELD_SET = frozenset(_LEG_FIELDS)
 #: Kinds that finish or undo an earlier transaction and so must name it.
 _KINDS_WITH_REF = (POST, VOID, EXPIRE, REVERSAL)
 #: Kinds that move nothing themselves.
@@ -189,12 +192,15 @@ def parse_tx(obj: object, journal: bool = False) -> Tx:
     for name in _TX_REQUIRED:
         if name not in obj:
             raise BadInput(f"tx is missing {name!r}")
-    extra = set(obj) - set(_TX_REQUIRED) - set(_TX_OPTIONAL)
-    if extra:
-        raise BadInput(f"tx has unknown field {sorted(extra)[0]!r}")
-    for name in _TX_OPTIONAL:
-        if name in obj and obj[name] is None:
-            raise BadInput(f"tx member {name!r} is null: leave an optional member out rather than give it as null")
+    if not _TX_FIELDS.issuperset(obj):
+        raise BadInput(f"tx has unknown field {sorted(set(obj) - _TX_FIELDS)[0]!r}")
+    # Every member is known and the required ones are there: any more are optional ones.
+    # (verify parses every entry of the journal again; most have no optional member.)
+    has_optional = len(obj) > len(_TX_REQUIRED)
+    if has_optional:
+        for name in _TX_OPTIONAL:
+            if name in obj and obj[name] is None:
+                raise BadInput(f"tx member {name!r} is null: leave an optional member out rather than give it as null")
     ledger = check_id(obj["ledger"], "ledger id")
     tx_id = obj["id"]
     if not (journal and isinstance(tx_id, str) and SYSTEM_ID_PATTERN.fullmatch(tx_id)):
@@ -233,9 +239,10 @@ def parse_tx(obj: object, journal: bool = False) -> Tx:
     if kind == OPEN and not opens:
         raise BadInput("an open entry names the accounts it opens in 'opens'")
     subject = None
-    for name, field_name in SUBJECT_FIELD.items():
-        if field_name in obj and kind != name:
-            raise BadInput(f"a {kind} takes no {field_name!r}")
+    if has_optional:
+        for name, field_name in SUBJECT_FIELD.items():
+            if field_name in obj and kind != name:
+                raise BadInput(f"a {kind} takes no {field_name!r}")
     if kind in SUBJECT_FIELD:
         if SUBJECT_FIELD[kind] not in obj:
             raise BadInput(f"a {kind} entry needs {SUBJECT_FIELD[kind]!r}")
@@ -334,22 +341,29 @@ def parse_legs(value: object, kind: str) -> tuple[Leg, ...]:
     for n, item in enumerate(value, 1):
         if not isinstance(item, Mapping):
             raise BadInput(f"leg {n} must be a JSON object")
-        missing = [f for f in _LEG_FIELDS if f not in item]
-        if missing:
-            raise BadInput(f"leg {n} is missing {missing[0]!r}")
-        extra = set(item) - set(_LEG_FIELDS)
-        if extra:
-            raise BadInput(f"leg {n} has unknown field {sorted(extra)[0]!r}")
-        debit = check_id(item["debit"], f"leg {n} debit account")
-        credit = check_id(item["credit"], f"leg {n} credit account")
+        if item.keys() != _LEG_FIELD_SET:
+            missing = [f for f in _LEG_FIELDS if f not in item]
+            if missing:
+                raise BadInput(f"leg {n} is missing {missing[0]!r}")
+            extra = set(item) - set(_LEG_FIELDS)
+            if extra:
+                raise BadInput(f"leg {n} has unknown field {sorted(extra)[0]!r}")
+        # check_id, check_text and check_minor_units decide; the tests before them only spare
+        # building their messages for the (usual) leg that passes: verify parses every leg again.
+        debit, credit, asset, amount = item["debit"], item["credit"], item["asset"], item["amount"]
+        if type(debit) is not str or not ID_PATTERN.fullmatch(debit):
+            check_id(debit, f"leg {n} debit account")
+        if type(credit) is not str or not ID_PATTERN.fullmatch(credit):
+            check_id(credit, f"leg {n} credit account")
         if debit == credit:
             raise BadInput(f"leg {n} debits and credits the same account {debit}")
-        asset = item["asset"]
         if not isinstance(asset, str) or not asset or len(asset) > 32:
             raise BadInput(f"leg {n} asset must be an asset code")
-        check_text(asset, f"leg {n} asset")
-        amount = check_minor_units(item["amount"], f"leg {n} amount")
-        legs.append(Leg(debit=debit, credit=credit, asset=asset, amount=amount))
+        if not (asset.isascii() and asset.isprintable()):
+            check_text(asset, f"leg {n} asset")
+        if type(amount) is not int or not 0 < amount <= MAX_AMOUNT:
+            amount = check_minor_units(amount, f"leg {n} amount")
+        legs.append(Leg(debit, credit, asset, amount))
     return tuple(legs)
 
 
