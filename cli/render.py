@@ -123,16 +123,9 @@ def entry_details(ledger: Ledger, entry: JournalEntry, receipt: Receipt | None =
         expires = receipt.expires_at if fresh and receipt is not None else ledger.hold_expiry(entry.tx.id)
         if expires is not None:
             out["expires_at"] = expires
-    if entry.tx.kind == "post" and entry.tx.ref and fresh and receipt is not None:
-        out["released"] = [{"account": leg.debit, "asset": leg.asset, "amount": leg.amount} for leg in receipt.released]
-    elif entry.tx.kind == "post" and entry.tx.ref:
-        held = ledger.transaction(entry.tx.ref).tx.legs
-        posted = {(leg.debit, leg.credit, leg.asset): leg.amount for leg in entry.tx.legs}
-        released = [
-            {"account": leg.debit, "asset": leg.asset, "amount": leg.amount - posted.get((leg.debit, leg.credit, leg.asset), 0)}
-            for leg in held
-        ]
-        out["released"] = [r for r in released if r["amount"] > 0]
+    if entry.tx.kind == "post" and entry.tx.ref:
+        released = receipt.released if fresh and receipt is not None else ledger.released_by(entry)
+        out["released"] = [{"account": leg.debit, "asset": leg.asset, "amount": leg.amount} for leg in released]
     return out
 
 
@@ -235,6 +228,25 @@ def progress_bar(stack: ExitStack, label: str, length: int | None) -> Callable[[
         bar.update(n, read[0])
 
     return update
+
+
+def open_input(stack: ExitStack, path: str) -> tuple[BinaryIO, int | None]:
+    """A file to read (``-``: stdin) and its size when known; a path that cannot be read is bad input."""
+    from ledger import BadInput  # here: `--help` imports no library
+
+    if path == "-":
+        return sys.stdin.buffer, input_size(sys.stdin.buffer)
+    try:
+        stream = stack.enter_context(open(path, "rb"))
+    except FileNotFoundError:
+        raise BadInput(f"no file {path}") from None
+    except IsADirectoryError:
+        raise BadInput(f"{path} is a directory") from None
+    except OSError as exc:
+        raise BadInput(f"cannot read {path}: {exc.strerror}") from None
+    except ValueError:  # a name the operating system cannot hold (a NUL byte)
+        raise BadInput(f"{path[:40]!r} is not a file name") from None
+    return stream, os.fstat(stream.fileno()).st_size
 
 
 def input_size(stream: BinaryIO) -> int | None:

@@ -60,7 +60,7 @@ from ledger.model import (
     account_id,
     check_id,
 )
-from ledger.money import Asset, TypedAmount, format_amount, parse_amount, split_amount
+from ledger.money import Asset, TypedAmount, format_amount, parse_amount
 from ledger.names import did_you_mean
 from ledger.store import OPERATOR_META, Store, UnitOfWork, database_exists, safe_url, sqlite_path
 
@@ -409,42 +409,35 @@ class Ledger:
         signatures = tuple(self.keys.sign(s, payload) for s in sorted(set(signers)))
         return SignedTx(tx=tx, signatures=signatures, canonical=payload)
 
-    def _signed(self, build: Callable[[_Names], Tx], signers: Iterable[str] | None = None) -> SignedTx:
-        """A transaction built from one read, signed by ``signers`` (by default, whoever the rules say must sign)."""
+    def _submit_built(self, build: Callable[[_Names], tuple[Tx, Iterable[str] | None, Quote | None]]) -> Receipt:
+        """A command's one read and one write.
+
+        ``build`` makes the transaction in one read and names who signs it
+        (None: whoever the rules say must) and the fresh quote it takes, if
+        any. The signers' current keys go to the book from the same read; the
+        transaction is signed outside any database transaction and submitted,
+        the fresh quote stored as an offer in the same write.
+        """
+
+        def read(names: _Names) -> tuple[Tx, frozenset[str], Quote | None]:
+            tx, signers, offer = build(names)
+            return tx, self._signers_with_keys(names.uow, tx, signers), offer
+
+        tx, signers, offer = self._read(read)
+        records = () if offer is None else (lambda uow: uow.add_quote(offer),)
+        return self.submit(self.sign(tx, signers), records)
+
+    def _signers_with_keys(self, uow: UnitOfWork, tx: Tx, signers: Iterable[str] | None = None) -> frozenset[str]:
+        """``signers`` (or everyone the rules say must sign ``tx``), their current keys handed to the book, which checks them again under its lock."""
         from ledger.rules import required_signers
 
-        registry_policy = self.book.registry_policy
-
-        def read(names: _Names) -> tuple[Tx, frozenset[str]]:
-            tx = build(names)
-            return tx, frozenset(signers) if signers is not None else required_signers(tx, _Lookup(names.uow), registry_policy)
-
-        return self._signed_by(lambda names: read(names))
-
-    def _signed_by(self, build: Callable[[_Names], tuple[Tx, frozenset[str]]]) -> SignedTx:
-        """Build a transaction and name its signers in one read, with their keys for the book; sign it outside any transaction."""
-        book = self.book
-
-        def read(names: _Names) -> tuple[Tx, frozenset[str]]:
-            tx, signers = build(names)
-            book.remember_keys(names.uow.current_keys(signers))  # the write checks them again under its lock
-            return tx, signers
-
-        tx, signers = self._read(read)
-        return self.sign(tx, signers)
+        named = frozenset(signers) if signers is not None else required_signers(tx, _Lookup(uow), self.book.registry_policy)
+        self.book.remember_keys(uow.current_keys(named))
+        return named
 
     def required_signers(self, tx: Tx) -> frozenset[str]:
         """Who must sign ``tx`` as the ledger stands (:func:`ledger.rules.required_signers`)."""
-        from ledger.rules import required_signers
-
-        book = self.book
-
-        def read(uow: UnitOfWork) -> frozenset[str]:
-            signers = required_signers(tx, _Lookup(uow), book.registry_policy)
-            book.remember_keys(uow.current_keys(signers))  # so the write needs no read of its own before it
-            return signers
-
-        return self.store.reading(read)
+        return self.store.reading(lambda uow: self._signers_with_keys(uow, tx))
 
     def submit(self, signed: SignedTx, records: Sequence[Callable[[UnitOfWork], object]] = ()) -> Receipt:
         """Submit through the book; a flow retried with the same id returns its first receipt.
@@ -497,26 +490,16 @@ class Ledger:
         """
         from ledger.flows import hold_tx, transfer_tx
 
-        def plan(names: _Names) -> tuple[Tx, str]:
-            named = amount.asset if isinstance(amount, TypedAmount) else None
-            source = names.resolve(debit, named)
-            target = names.resolve(credit, source.asset)
-            if target.asset != source.asset:
-                raise AssetMismatch(f"{source.id} holds {source.asset} but {target.id} holds {target.asset}")
-            asset = names.asset(source.asset)
-            minor = amount.minor_units(asset) if isinstance(amount, TypedAmount) else amount
+        def build(names: _Names) -> tuple[Tx, list[str], None]:
+            source, target, minor = names.pair(debit, credit, amount)
             if hold_timeout_s is not None:
-                tx = hold_tx(self.id, source.id, target.id, asset.code, minor, hold_timeout_s, tx_id=tx_id, memo=memo)
+                tx = hold_tx(self.id, source.id, target.id, source.asset, minor, hold_timeout_s, tx_id=tx_id, memo=memo)
             else:
-                tx = transfer_tx(self.id, source.id, target.id, asset.code, minor, tx_id=tx_id, memo=memo)
+                tx = transfer_tx(self.id, source.id, target.id, source.asset, minor, tx_id=tx_id, memo=memo)
             travel = names.travel(source, target.owner, target.id)
-            if travel is not None:
-                tx = replace(tx, travel=travel)
-            self.book.remember_keys(names.uow.current_keys([source.owner]))  # the write re-checks them under its lock
-            return tx, source.owner
+            return (replace(tx, travel=travel) if travel is not None else tx), [source.owner], None
 
-        tx, signer = self._read(plan)
-        return self.submit(self.sign(tx, [signer]))
+        return self._submit_built(build)
 
     # -- tokenized deposits -------------------------------------------------
     def deposit_token(self, bank: str) -> Asset:
@@ -527,23 +510,23 @@ class Ledger:
         """``bank`` tokenizes ``amount`` of ``owner``'s deposit (opening the token account if needed)."""
         from ledger.flows import deposit_tx
 
-        def build(names: _Names) -> Tx:
+        def build(names: _Names) -> tuple[Tx, None, None]:
             token = names.deposit_token(bank)
             tx = deposit_tx(self.id, bank, token.code, account_id(owner, token.code), names.minor(amount, token), tx_id=tx_id, memo=memo)
-            return names.opening(tx, [AccountSpec(owner, token.code)])
+            return names.opening(tx, [AccountSpec(owner, token.code)]), None, None
 
-        return self.submit(self._signed(build))
+        return self._submit_built(build)
 
     def withdraw(self, owner: str, amount: int | TypedAmount, bank: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """``owner`` turns ``amount`` of ``bank``'s token back into an ordinary deposit."""
         from ledger.flows import withdraw_tx
 
-        def build(names: _Names) -> Tx:
+        def build(names: _Names) -> tuple[Tx, list[str], None]:
             token = names.deposit_token(bank)
             holder = names.account(account_id(owner, token.code))
-            return withdraw_tx(self.id, bank, token.code, holder.id, names.minor(amount, token), tx_id=tx_id, memo=memo)
+            return withdraw_tx(self.id, bank, token.code, holder.id, names.minor(amount, token), tx_id=tx_id, memo=memo), [owner], None
 
-        return self.submit(self._signed(build, [owner]))
+        return self._submit_built(build)
 
     def resolve_payment(self, payer: str, payee: str, amount: str) -> tuple[Account, Account, int]:
         """The deposit-token accounts a payment runs between, and its amount in minor units (one read)."""
@@ -559,7 +542,7 @@ class Ledger:
         from ledger.flows import pay_tx
         from ledger.policy import DEPOSIT_TOKEN
 
-        def build(names: _Names) -> Tx:
+        def build(names: _Names) -> tuple[Tx, None, None]:
             source, target, minor = names.payment(payer, payee, amount)
             payer_token, payee_token = names.asset(source.asset), names.asset(target.asset)
             if payer_token.kind != DEPOSIT_TOKEN or payee_token.kind != DEPOSIT_TOKEN:
@@ -569,12 +552,13 @@ class Ledger:
             settlement = [a for a in names.all_assets() if a.kind == "wholesale_cbdc" and a.currency == payer_token.currency]
             if len(settlement) != 1:
                 raise UnknownAsset(f"no wholesale central-bank money in {payer_token.currency} to settle between banks")
-            return pay_tx(
+            tx = pay_tx(
                 self.id, source.id, payer_token.code, payer_token.issuer, target.id, payee_token.code, payee_token.issuer,
                 settlement[0].code, minor, tx_id=tx_id, memo=memo,
             )
+            return tx, None, None
 
-        return self.submit(self._signed(build))
+        return self._submit_built(build)
 
     # -- stablecoins --------------------------------------------------------
     def register_issuer(self, issuer: str, code: str, currency: str, by: str | None = None) -> Asset:
@@ -596,23 +580,23 @@ class Ledger:
         """``holder`` pays ``pay_with`` deposit tokens into the reserve and receives ``amount`` of ``code`` at par."""
         from ledger.flows import mint_tx
 
-        def build(names: _Names) -> Tx:
+        def build(names: _Names) -> tuple[Tx, None, None]:
             coin, backing = names.coin_and_backing(code, pay_with)
             tx = mint_tx(self.id, coin, backing, holder, names.minor(amount, coin), tx_id=tx_id, memo=memo)
-            return names.opening(tx, [AccountSpec(holder, coin.code), AccountSpec(coin.issuer, backing.code, "reserve", True)])
+            return names.opening(tx, [AccountSpec(holder, coin.code), AccountSpec(coin.issuer, backing.code, "reserve", True)]), None, None
 
-        return self.submit(self._signed(build))
+        return self._submit_built(build)
 
     def redeem(self, code: str, amount: int | TypedAmount, holder: str, to_asset: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """``holder`` returns ``amount`` of ``code`` and receives ``to_asset`` from the reserve at par."""
         from ledger.flows import redeem_tx
 
-        def build(names: _Names) -> Tx:
+        def build(names: _Names) -> tuple[Tx, None, None]:
             coin, backing = names.coin_and_backing(code, to_asset)
             tx = redeem_tx(self.id, coin, backing, holder, names.minor(amount, coin), tx_id=tx_id, memo=memo)
-            return names.opening(tx, [AccountSpec(holder, backing.code), AccountSpec(coin.issuer, backing.code, "reserve", True)])
+            return names.opening(tx, [AccountSpec(holder, backing.code), AccountSpec(coin.issuer, backing.code, "reserve", True)]), None, None
 
-        return self.submit(self._signed(build))
+        return self._submit_built(build)
 
     def supply_report(self) -> list[dict[str, object]]:
         """Per stablecoin: supply, reserve (in the coin's minor units) and what the reserve is held in."""
@@ -667,19 +651,6 @@ class Ledger:
             )
         return quote
 
-    def _who_signs(self, names: _Names, tx: Tx) -> frozenset[str]:
-        """Everyone the rules say must sign ``tx``, their current keys handed to the book (it checks them again under its lock)."""
-        from ledger.rules import required_signers
-
-        signers = required_signers(tx, _Lookup(names.uow), self.book.registry_policy)
-        self.book.remember_keys(names.uow.current_keys(signers))
-        return signers
-
-    def _submit_with_offer(self, tx: Tx, signers: frozenset[str], offer: Quote | None) -> Receipt:
-        """Sign and submit; a fresh quote the transaction takes is stored (as offered) in the same write."""
-        records = () if offer is None else (lambda uow: uow.add_quote(offer),)
-        return self.submit(self.sign(tx, signers), records)
-
     def swap(
         self,
         owner: str,
@@ -699,13 +670,13 @@ class Ledger:
         """
         from ledger.flows.crossborder import swap_tx
 
-        def build(names: _Names) -> tuple[Tx, frozenset[str], Quote | None]:
+        def build(names: _Names) -> tuple[Tx, None, Quote | None]:
             names.participant(owner)
             quote = self._quote_in(names, quote_id, sell, buy, amount)
             tx = names.opening(swap_tx(self.id, quote, owner, tx_id=tx_id, memo=memo, hold_timeout_s=hold_timeout_s), [AccountSpec(owner, buy)])
-            return tx, self._who_signs(names, tx), quote if quote_id is None else None
+            return tx, None, quote if quote_id is None else None
 
-        return self._submit_with_offer(*self._read(build))
+        return self._submit_built(build)
 
     def send(
         self,
@@ -729,7 +700,7 @@ class Ledger:
 
         policy = self.book.flow_policy
 
-        def build(names: _Names) -> tuple[Tx, frozenset[str], Quote | None]:
+        def build(names: _Names) -> tuple[Tx, None, Quote | None]:
             bridge, target = names.asset(policy.bridge), names.asset(deliver)
             minor = names.send_amount(amount, bridge)
             source = names.deposit_account_for(sender, bridge.currency, minor)
@@ -741,9 +712,9 @@ class Ledger:
             tx = names.opening(
                 tx, [AccountSpec(sender, bridge.code), AccountSpec(recipient, target.code), AccountSpec(bridge.issuer, token.code, "reserve", True)]
             )
-            return tx, self._who_signs(names, tx), quote if quote_id is None else None
+            return tx, None, quote if quote_id is None else None
 
-        return self._submit_with_offer(*self._read(build))
+        return self._submit_built(build)
 
     def parse_send_amount(self, text: str) -> int:
         """A send's amount as typed: in the bridge stablecoin's currency ("1,000,000", "1,000,000 KRW" or "... KRWS")."""
@@ -790,7 +761,7 @@ class Ledger:
         """Post a pending hold, fully or (one-leg holds) partly; the rest is released."""
         from ledger.flows import post_tx
 
-        def build(names: _Names) -> tuple[Tx, frozenset[str]]:
+        def build(names: _Names) -> tuple[Tx, frozenset[str], None]:
             legs = names.hold_legs(hold_id)
             for leg in legs:
                 names.asset(leg.asset)  # known when the receipt is shown
@@ -799,18 +770,18 @@ class Ledger:
                 if len(legs) != 1:
                     raise BadInput(f"hold {hold_id} has {len(legs)} legs; post it whole")
                 minor = names.minor(amount, names.asset(legs[0].asset))
-            return post_tx(self.id, hold_id, legs, minor, tx_id=tx_id, memo=memo), self._finishers(names, legs)
+            return post_tx(self.id, hold_id, legs, minor, tx_id=tx_id, memo=memo), self._finishers(names, legs), None
 
-        return self.submit(self._signed_by(build))
+        return self._submit_built(build)
 
     def void(self, hold_id: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         from ledger.flows import void_tx
 
-        def build(names: _Names) -> tuple[Tx, frozenset[str]]:
+        def build(names: _Names) -> tuple[Tx, frozenset[str], None]:
             legs = names.hold_legs(hold_id)
-            return void_tx(self.id, hold_id, tx_id=tx_id, memo=memo), self._finishers(names, legs)
+            return void_tx(self.id, hold_id, tx_id=tx_id, memo=memo), self._finishers(names, legs), None
 
-        return self.submit(self._signed_by(build))
+        return self._submit_built(build)
 
     def reverse(self, original_id: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """Undo a posted transaction with a new one moving its legs back."""
@@ -849,6 +820,12 @@ class Ledger:
         if hold is not None and hold.status == "pending" and hold.expires_at <= now:
             status = "voided"  # past its timeout: released, and voided by the next write
         return _journal_entry(stored, status)
+
+    def released_by(self, post: JournalEntry) -> tuple[Leg, ...]:
+        """What post ``post`` gave back of its hold (a partial post releases the rest)."""
+        from ledger.model import released_by_post
+
+        return released_by_post(self.transaction(post.tx.ref).tx.legs, post.tx.legs) if post.tx.kind == "post" and post.tx.ref else ()
 
     def history(self, account_id: str, limit: int | None = None) -> list[JournalEntry]:
         self.account(account_id)
@@ -925,23 +902,13 @@ class Ledger:
 
     def parse_amount(self, text: str, asset: str) -> int:
         """Major units as typed ("12.50", "12.50 HKDS") → minor units of ``asset``."""
-        number, named = split_amount(text)
-        if named is not None and named != asset:
-            raise AssetMismatch(f"the amount is in {named} but the account holds {asset}")
-        return parse_amount(number, self.asset(asset).exponent)
+        return TypedAmount.parse(text).minor_units(self.asset(asset))
 
     def resolve_pair(self, source: str, destination: str, amount: str) -> tuple[Account, Account, int]:
         """Two accounts and an amount as a person names them, for a transfer (one read)."""
         typed = TypedAmount.parse(amount)
 
-        def pair(names: _Names) -> tuple[Account, Account, int]:
-            debit = names.resolve(source, typed.asset)
-            credit = names.resolve(destination, debit.asset)
-            if credit.asset != debit.asset:
-                raise AssetMismatch(f"{debit.id} holds {debit.asset} but {credit.id} holds {credit.asset}")
-            return debit, credit, typed.minor_units(names.asset(debit.asset))
-
-        return self._read(pair)
+        return self._read(lambda names: names.pair(source, destination, typed))
 
     def expire_due(self) -> int:
         return self.book.expire_due()
@@ -1091,18 +1058,22 @@ class _Names:
             raise AssetMismatch(f"a send's amount is in {bridge.currency}, not {named}")
         return parse_amount(amount.number, bridge.exponent)
 
-    def deposit_account_for(self, owner: str, currency: str, amount: int) -> Account:
-        """``owner``'s deposit-token account in ``currency`` that can pay ``amount`` (else the first, to be refused)."""
+    def deposit_accounts(self, owner: str, currency: str | None = None) -> list[Account]:
+        """``owner``'s own (unlabelled) deposit-token accounts, in ``currency`` when given."""
         from ledger.policy import DEPOSIT_TOKEN
 
-        mine = [
+        return [
             a for a in self.uow.released(self.uow.all_accounts(owner, None), self.now)
-            if self.asset(a.asset).kind == DEPOSIT_TOKEN and self.asset(a.asset).currency == currency and not a.label
+            if not a.label and self.asset(a.asset).kind == DEPOSIT_TOKEN and currency in (None, self.asset(a.asset).currency)
         ]
+
+    def deposit_account_for(self, owner: str, currency: str, amount: int) -> Account:
+        """``owner``'s deposit-token account in ``currency`` that can pay ``amount`` (else the first, to be refused)."""
+        mine = self.deposit_accounts(owner, currency)
         if not mine:
             self.participant(owner)
             raise UnknownAccount(f"{owner} holds no {currency} deposit token to send from")
-        return next((a for a in mine if a.available >= amount), mine[0])
+        return _able_to_pay(mine, amount)
 
     def hold_legs(self, hold_id: str) -> tuple[Leg, ...]:
         """The legs of hold ``hold_id``; whether it may still be finished is the book's call."""
@@ -1116,34 +1087,37 @@ class _Names:
 
     def payment(self, payer: str, payee: str, amount: int | TypedAmount) -> tuple[Account, Account, int]:
         """The deposit-token accounts a payment runs between (named by id, or by resident), and its amount."""
-        from ledger.policy import DEPOSIT_TOKEN
-
-        def tokens_of(owner: str) -> list[Account]:
-            return [a for a in self.uow.released(self.uow.all_accounts(owner, None), self.now) if self.asset(a.asset).kind == DEPOSIT_TOKEN and not a.label]
-
         named = amount.asset if isinstance(amount, TypedAmount) else None
         if ":" in payer:
             source = self.account(payer)
             minor = self.minor(amount, self.asset(source.asset))
         else:
             check_id(payer, "payer", PARTICIPANT_PATTERN)
-            mine = tokens_of(payer)
+            mine = self.deposit_accounts(payer)
             if not mine:
                 self.participant(payer)
                 raise UnknownAccount(f"{payer} holds no deposit token")
             if named is not None:
                 mine = [a for a in mine if a.asset == named] or mine
             minor = self.minor(amount, self.asset(mine[0].asset))
-            source = next((a for a in mine if a.available >= minor), mine[0])
+            source = _able_to_pay(mine, minor)
         if ":" in payee:
             return source, self.account(payee), minor
         check_id(payee, "payee", PARTICIPANT_PATTERN)
         currency = self.asset(source.asset).currency
-        theirs = [a for a in tokens_of(payee) if self.asset(a.asset).currency == currency]
+        theirs = self.deposit_accounts(payee, currency)
         if not theirs:
             self.participant(payee)
             raise UnknownAccount(f"{payee} has no {currency} deposit-token account", hint="account-open")
         return source, next((a for a in theirs if a.asset == source.asset), theirs[0]), minor
+
+    def pair(self, source: str, destination: str, amount: int | TypedAmount) -> tuple[Account, Account, int]:
+        """The two accounts of a transfer as a person names them (the amount may name the asset), and the amount in minor units."""
+        debit = self.resolve(source, amount.asset if isinstance(amount, TypedAmount) else None)
+        credit = self.resolve(destination, debit.asset)
+        if credit.asset != debit.asset:
+            raise AssetMismatch(f"{debit.id} holds {debit.asset} but {credit.id} holds {credit.asset}")
+        return debit, credit, self.minor(amount, self.asset(debit.asset))
 
     def travel(self, source: Account, recipient: str, recipient_account: str) -> Travel | None:
         """Travel-rule data for a payment from ``source``'s owner to ``recipient`` in another jurisdiction, whatever their kinds.
@@ -1157,6 +1131,11 @@ class _Names:
         if sender.jurisdiction == receiver.jurisdiction:
             return None
         return travel_data(sender, source.id, receiver, recipient_account)
+
+
+def _able_to_pay(accounts: Sequence[Account], amount: int) -> Account:
+    """The first of ``accounts`` whose available balance covers ``amount``, else the first (for the book to refuse)."""
+    return next((a for a in accounts if a.available >= amount), accounts[0])
 
 
 class _Lookup:  # a ledger.rules.RegistryLookup

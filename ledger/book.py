@@ -40,7 +40,6 @@ from ledger.model import (
     GENESIS,
     HOLD,
     KEY,
-    Leg,
     NEW_ASSET,
     NEW_ISSUER,
     POST,
@@ -51,6 +50,7 @@ from ledger.model import (
     SignedTx,
     Tx,
     account_id,
+    released_by_post,
 )
 from ledger.money import check_minor_units, format_amount
 from ledger.policy import CUSTOMER_KINDS, load_flow_policy, load_issuer_policy, load_registry_policy
@@ -416,7 +416,7 @@ class Book:
             info = EntryInfo(signed.tx.id, seq, signed.tx.kind, now, digest, prev, status)
             entries[signed.tx.id] = info
             expires = state.holds[signed.tx.id].expires_at if signed.tx.kind == HOLD else None
-            released = _released(state.holds[signed.tx.ref].legs, signed.tx.legs) if signed.tx.kind == POST and signed.tx.ref else ()
+            released = released_by_post(state.holds[signed.tx.ref].legs, signed.tx.legs) if signed.tx.kind == POST and signed.tx.ref else ()
             outcomes.append(Receipt(signed.tx.id, seq, prev, now, status, expires_at=expires, released=released))
             if signed.signatures:
                 last_signed[0] = now
@@ -487,10 +487,3 @@ def _duplicate(known: EntryInfo, digest: str) -> Outcome:
     if known.digest != digest:
         return DuplicateConflict(f"{known.id} was already used for a different transaction (seq {known.seq})")
     return Receipt(known.id, known.seq, known.hash, known.at, known.status, duplicate=True)
-
-
-def _released(held: Sequence[Leg], posted: Sequence[Leg]) -> tuple[Leg, ...]:
-    """What a post gave back of its hold: each held leg less what was posted of it."""
-    amounts = {(leg.debit, leg.credit, leg.asset): leg.amount for leg in posted}
-    rest = ((leg, leg.amount - amounts.get((leg.debit, leg.credit, leg.asset), 0)) for leg in held)
-    return tuple(Leg(leg.debit, leg.credit, leg.asset, left) for leg, left in rest if left > 0)

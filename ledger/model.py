@@ -13,6 +13,7 @@ moves ``amount`` from its ``debit`` account to its ``credit`` account;
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ledger.errors import BadInput
@@ -505,3 +506,10 @@ class KeyRecord:
 
     def valid_at(self, at: str) -> bool:
         return self.valid_from <= at and (self.retired_at is None or at < self.retired_at)
+
+
+def released_by_post(held: Sequence[Leg], posted: Sequence[Leg]) -> tuple[Leg, ...]:
+    """What a post gave back of its hold: each held leg less what was posted of it (a partial post releases the rest)."""
+    amounts = {(leg.debit, leg.credit, leg.asset): leg.amount for leg in posted}
+    rest = ((leg, leg.amount - amounts.get((leg.debit, leg.credit, leg.asset), 0)) for leg in held)
+    return tuple(Leg(leg.debit, leg.credit, leg.asset, left) for leg, left in rest if left > 0)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import rfc8785
@@ -240,13 +240,9 @@ def envelope_bytes(seq: int, at: str, tx: object, signatures: object) -> bytes:
 
 
 @dataclass(slots=True)
-class ProofReport:
-    """What :func:`verify_proof` found: ``ok`` when every check held."""
+class _OfflineChecks:
+    """What an offline check found: each check that held, each problem; ``ok`` when there were checks and no problem."""
 
-    tx: str | None = None
-    seq: int | None = None
-    checkpoint_seq: int | None = None
-    operator_key: str | None = None
     checks: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -255,15 +251,19 @@ class ProofReport:
         return not self.problems and bool(self.checks)
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "ok": self.ok,
-            "tx": self.tx,
-            "seq": self.seq,
-            "checkpoint_seq": self.checkpoint_seq,
-            "operator_key": self.operator_key,
-            "checks": self.checks,
-            "problems": self.problems,
-        }
+        """``ok``, the report's own facts in the order they are declared, then ``checks`` and ``problems``."""
+        facts = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("checks", "problems")}
+        return {"ok": self.ok, **facts, "checks": self.checks, "problems": self.problems}
+
+
+@dataclass(slots=True)
+class ProofReport(_OfflineChecks):
+    """What :func:`verify_proof` found: ``ok`` when every check held."""
+
+    tx: str | None = None
+    seq: int | None = None
+    checkpoint_seq: int | None = None
+    operator_key: str | None = None
 
 
 class _Altered(Exception):
@@ -486,30 +486,13 @@ def consistency_json(old_seq: int, old_root: str, path: list[bytes]) -> dict[str
 
 
 @dataclass(slots=True)
-class ConsistencyReport:
+class ConsistencyReport(_OfflineChecks):
     """What :func:`verify_consistency` found: ``ok`` when every check held."""
 
     ledger: str | None = None
     old_seq: int | None = None
     new_seq: int | None = None
     operator_key: str | None = None
-    checks: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems and bool(self.checks)
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "ok": self.ok,
-            "ledger": self.ledger,
-            "old_seq": self.old_seq,
-            "new_seq": self.new_seq,
-            "operator_key": self.operator_key,
-            "checks": self.checks,
-            "problems": self.problems,
-        }
 
 
 def verify_consistency(old: object, new: object, operator_key: str | None = None) -> ConsistencyReport:

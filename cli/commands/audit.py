@@ -10,29 +10,15 @@ import json
 import os
 import sys
 from contextlib import ExitStack
-from typing import BinaryIO, TextIO
+from typing import TextIO
 
 import click
 
 from cli.commands.stablecoins import report
 from cli.context import Context, json_option, pass_context
-from cli.render import emit_json, input_size, progress_bar, stderr_is_terminal, table
+from cli.render import emit_json, open_input, progress_bar, stderr_is_terminal, table
 from ledger import BadInput, BadStatement, Checkpoint, format_amount, load_account_map, read_checkpoint, read_operator_key, validate_statement, verify_consistency, verify_proof
 from ledger.strict import loads as strict_loads
-
-
-def _open_input(stack: ExitStack, path: str) -> tuple[BinaryIO, int | None]:
-    if path == "-":
-        return sys.stdin.buffer, input_size(sys.stdin.buffer)
-    try:
-        stream = stack.enter_context(open(path, "rb"))
-    except FileNotFoundError:
-        raise BadInput(f"no file {path}") from None
-    except IsADirectoryError:
-        raise BadInput(f"{path} is a directory") from None
-    except OSError as exc:
-        raise BadInput(f"cannot read {path}: {exc.strerror}") from None
-    return stream, os.fstat(stream.fileno()).st_size
 
 
 def _open_output(stack: ExitStack, path: str | None) -> TextIO:
@@ -135,7 +121,7 @@ def reconcile(
     ledger = ctx.ledger()
     mapping = load_account_map(account_map) if account_map else None
     with ExitStack() as stack:
-        stream, size = _open_input(stack, path)
+        stream, size = open_input(stack, path)
         # a pipe has no length: the bar counts bytes read instead (it crashed when given none)
         result = ledger.reconcile(
             stream, account_id, tolerance_days, progress_bar(stack, "reconciling", size),
@@ -246,7 +232,7 @@ def report_trial_balance(click_ctx: click.Context, ctx: Context) -> None:
 def read_small_file(path: str, limit: int, what: str) -> bytes:
     """A whole file (or stdin for "-") of at most ``limit`` bytes."""
     with ExitStack() as stack:
-        stream, _ = _open_input(stack, path)
+        stream, _ = open_input(stack, path)
         raw = stream.read(limit + 1)
     if len(raw) > limit:
         raise BadStatement(f"{path} is larger than any {what} ({limit // (1024 * 1024)} MiB)")
@@ -345,7 +331,7 @@ def verify_proof_command(click_ctx: click.Context, ctx: Context, path: str, oper
       wonledger verify-proof inv-7.proof.json --operator-key KEY
     """
     with ExitStack() as stack:
-        stream, _ = _open_input(stack, path)
+        stream, _ = open_input(stack, path)
         raw = stream.read(64 * 1024 * 1024 + 1)
     if len(raw) > 64 * 1024 * 1024:
         raise BadStatement(f"{path} is larger than any proof (64 MiB)")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -12,7 +11,7 @@ from datetime import date, datetime, time, timedelta, timezone
 import click
 
 from cli.context import Context, json_option, pass_context
-from cli.render import emit_json, entry_details, error_line, input_size, money, progress_bar, show_tx, stderr_is_terminal, tx_json
+from cli.render import emit_json, entry_details, error_line, money, open_input, progress_bar, show_tx, stderr_is_terminal, tx_json
 from ledger import BadInput, JournalEntry, format_amount
 
 
@@ -155,21 +154,7 @@ def submit(click_ctx: click.Context, ctx: Context, source: str) -> None:
       wonledger --json submit batch.jsonl
     """
     with ExitStack() as stack:
-        if source == "-":
-            stream = sys.stdin.buffer
-            size = input_size(stream)
-        else:
-            try:
-                stream = stack.enter_context(open(source, "rb"))
-            except FileNotFoundError:
-                raise BadInput(f"no file {source}") from None
-            except IsADirectoryError:
-                raise BadInput(f"{source} is a directory") from None
-            except OSError as exc:
-                raise BadInput(f"cannot read {source}: {exc.strerror}") from None
-            except ValueError:  # a name the operating system cannot hold (a NUL byte)
-                raise BadInput(f"{source[:40]!r} is not a file name") from None
-            size = os.fstat(stream.fileno()).st_size
+        stream, size = open_input(stack, source)
         ledger = ctx.ledger()
         result = ledger.ingest(stream, progress=progress_bar(stack, "submitting", size))
     for r in result.rejected:

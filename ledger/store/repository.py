@@ -289,17 +289,15 @@ class Store:
 
     def _unit(self, work: Callable[[UnitOfWork], T], write: bool) -> T:
         def attempt() -> T | _Upgrade:
-            if self._schema is not None:
-                with self._connect(write) as conn, conn.begin():
-                    return work(UnitOfWork(conn))
+            checked = self._schema is not None
             try:
                 with self._connect(write) as conn, conn.begin():
-                    if self._handshake(conn):
+                    if not checked and self._handshake(conn):
                         return _UPGRADE
                     return work(UnitOfWork(conn))
             except DBAPIError as exc:
                 # Before the handshake, a file that is no database fails as soon as the connection is set up.
-                if "file is not a database" in str(exc.orig):
+                if not checked and "file is not a database" in str(exc.orig):
                     raise NotALedger(f"{safe_url(self.url)} is not a wonledger database") from None
                 raise
 
