@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from ledger import Ledger
+    from wonledger import Ledger
 
 
 class Context:
@@ -27,21 +27,21 @@ class Context:
     @property
     def db(self) -> str:
         """--db, else $WONLEDGER_DB, else the library's default (./wonledger.db)."""
-        from ledger import DEFAULT_DB
+        from wonledger import DEFAULT_DB
 
         return self.db_option or os.environ.get("WONLEDGER_DB") or DEFAULT_DB
 
     @property
     def keys(self) -> str:
         """--keys, else $WONLEDGER_KEYS, else the library's default (./wonledger-keys)."""
-        from ledger import DEFAULT_KEYS
+        from wonledger import DEFAULT_KEYS
 
         return self.keys_option or os.environ.get("WONLEDGER_KEYS") or DEFAULT_KEYS
 
     def ledger(self) -> Ledger:
         """Open the ledger on first use (nothing connects before a command runs)."""
         if self._ledger is None:
-            from ledger import Ledger
+            from wonledger import Ledger
 
             # Checked by the command's first read, in its transaction: a command that reads once is one transaction.
             self._ledger = Ledger.open(self.db, self.keys, check_now=False)

@@ -27,40 +27,40 @@ INTERNAL_EXIT = 70
 #: name -> (module, attribute, one-line summary shown by `wonledger --help`).
 #: `report` gathers subcommands from three modules, listed after the first.
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "init": ("cli.commands.registry", "init", "Create the ledger: schema, default world, keys."),
-    "info": ("cli.commands.registry", "info", "Ledger id, database, schema, counts, operator key."),
-    "participant": ("cli.commands.registry", "participant", "List, show or add participants."),
-    "account": ("cli.commands.registry", "account", "Open and list accounts."),
-    "asset": ("cli.commands.lists", "asset", "List the assets and who issues them."),
-    "balance": ("cli.commands.registry", "balance", "Balances of accounts, or of all of an owner's."),
-    "deposit": ("cli.commands.deposits", "deposit", "A bank tokenizes a customer's deposit."),
-    "withdraw": ("cli.commands.deposits", "withdraw", "Deposit tokens back into an ordinary deposit."),
-    "pay": ("cli.commands.deposits", "pay", "Pay a resident in deposit tokens, across banks too."),
-    "issuer": ("cli.commands.stablecoins", "issuer", "Register or list stablecoin issuers."),
-    "mint": ("cli.commands.stablecoins", "mint", "Mint stablecoins against deposit tokens, at par."),
-    "redeem": ("cli.commands.stablecoins", "redeem", "Redeem stablecoins for deposit tokens, at par."),
-    "report": ("cli.commands.stablecoins,cli.commands.crossborder,cli.commands.audit", "report", "Supply, trial balance, flows, rejections."),
-    "quote": ("cli.commands.crossborder", "quote", "The dealer's firm quote between two stablecoins."),
-    "swap": ("cli.commands.crossborder", "swap", "Exchange stablecoins with the dealer (PvP)."),
-    "send": ("cli.commands.crossborder", "send", "Send won deposit tokens abroad in one transaction."),
-    "transfer": ("cli.commands.payments", "transfer", "Move an amount between two accounts (or hold it)."),
-    "hold": ("cli.commands.lists", "hold", "List pending holds and when they expire."),
-    "post": ("cli.commands.payments", "post", "Post a hold, whole or in part (the rest is released)."),
-    "void": ("cli.commands.payments", "void", "Void a hold: release all of it."),
-    "reverse": ("cli.commands.payments", "reverse", "Undo a transaction with a new one."),
-    "history": ("cli.commands.journal", "history", "The transactions that touched an account."),
-    "tx": ("cli.commands.journal", "tx", "Show one transaction as the journal holds it."),
-    "submit": ("cli.commands.journal", "submit", "Ingest signed JSON lines (idempotent)."),
-    "verify": ("cli.commands.journal", "verify", "Replay the journal; compare every table with it."),
-    "statement": ("cli.commands.audit", "statement", "An account's statement as camt.053 or CSV."),
-    "reconcile": ("cli.commands.audit", "reconcile", "Match a statement to an account; list breaks."),
-    "checkpoint": ("cli.commands.audit", "checkpoint", "The operator signs the journal's Merkle root."),
-    "proof": ("cli.commands.audit", "proof", "A transaction's offline inclusion proof."),
-    "verify-proof": ("cli.commands.audit", "verify_proof_command", "Check an inclusion proof offline."),
-    "verify-consistency": ("cli.commands.audit", "verify_consistency_command", "Check offline that a checkpoint extends an older one."),
-    "keys": ("cli.commands.keys", "keys", "Make, rotate, revoke or list a participant's keys."),
-    "demo": ("cli.commands.demo", "demo", "Settlement timing: correspondent vs stablecoin."),
-    "bench": ("cli.commands.tools", "bench", "Batch ingest throughput on this machine."),
+    "init": ("wonledger_cli.commands.registry", "init", "Create the ledger: schema, default world, keys."),
+    "info": ("wonledger_cli.commands.registry", "info", "Ledger id, database, schema, counts, operator key."),
+    "participant": ("wonledger_cli.commands.registry", "participant", "List, show or add participants."),
+    "account": ("wonledger_cli.commands.registry", "account", "Open and list accounts."),
+    "asset": ("wonledger_cli.commands.lists", "asset", "List the assets and who issues them."),
+    "balance": ("wonledger_cli.commands.registry", "balance", "Balances of accounts, or of all of an owner's."),
+    "deposit": ("wonledger_cli.commands.deposits", "deposit", "A bank tokenizes a customer's deposit."),
+    "withdraw": ("wonledger_cli.commands.deposits", "withdraw", "Deposit tokens back into an ordinary deposit."),
+    "pay": ("wonledger_cli.commands.deposits", "pay", "Pay a resident in deposit tokens, across banks too."),
+    "issuer": ("wonledger_cli.commands.stablecoins", "issuer", "Register or list stablecoin issuers."),
+    "mint": ("wonledger_cli.commands.stablecoins", "mint", "Mint stablecoins against deposit tokens, at par."),
+    "redeem": ("wonledger_cli.commands.stablecoins", "redeem", "Redeem stablecoins for deposit tokens, at par."),
+    "report": ("wonledger_cli.commands.stablecoins,cli.commands.crossborder,cli.commands.audit", "report", "Supply, trial balance, flows, rejections."),
+    "quote": ("wonledger_cli.commands.crossborder", "quote", "The dealer's firm quote between two stablecoins."),
+    "swap": ("wonledger_cli.commands.crossborder", "swap", "Exchange stablecoins with the dealer (PvP)."),
+    "send": ("wonledger_cli.commands.crossborder", "send", "Send won deposit tokens abroad in one transaction."),
+    "transfer": ("wonledger_cli.commands.payments", "transfer", "Move an amount between two accounts (or hold it)."),
+    "hold": ("wonledger_cli.commands.lists", "hold", "List pending holds and when they expire."),
+    "post": ("wonledger_cli.commands.payments", "post", "Post a hold, whole or in part (the rest is released)."),
+    "void": ("wonledger_cli.commands.payments", "void", "Void a hold: release all of it."),
+    "reverse": ("wonledger_cli.commands.payments", "reverse", "Undo a transaction with a new one."),
+    "history": ("wonledger_cli.commands.journal", "history", "The transactions that touched an account."),
+    "tx": ("wonledger_cli.commands.journal", "tx", "Show one transaction as the journal holds it."),
+    "submit": ("wonledger_cli.commands.journal", "submit", "Ingest signed JSON lines (idempotent)."),
+    "verify": ("wonledger_cli.commands.journal", "verify", "Replay the journal; compare every table with it."),
+    "statement": ("wonledger_cli.commands.audit", "statement", "An account's statement as camt.053 or CSV."),
+    "reconcile": ("wonledger_cli.commands.audit", "reconcile", "Match a statement to an account; list breaks."),
+    "checkpoint": ("wonledger_cli.commands.audit", "checkpoint", "The operator signs the journal's Merkle root."),
+    "proof": ("wonledger_cli.commands.audit", "proof", "A transaction's offline inclusion proof."),
+    "verify-proof": ("wonledger_cli.commands.audit", "verify_proof_command", "Check an inclusion proof offline."),
+    "verify-consistency": ("wonledger_cli.commands.audit", "verify_consistency_command", "Check offline that a checkpoint extends an older one."),
+    "keys": ("wonledger_cli.commands.keys", "keys", "Make, rotate, revoke or list a participant's keys."),
+    "demo": ("wonledger_cli.commands.demo", "demo", "Settlement timing: correspondent vs stablecoin."),
+    "bench": ("wonledger_cli.commands.tools", "bench", "Batch ingest throughput on this machine."),
 }
 
 
@@ -152,7 +152,7 @@ class WonledgerGroup(click.Group):
             os.dup2(devnull, sys.stdout.fileno())
             sys.exit(1)
         except Exception as exc:  # the last line of defence: no traceback for users
-            errors = sys.modules.get("ledger.errors")  # imported by whichever command ran, if any
+            errors = sys.modules.get("wonledger.domain.errors")  # imported by whichever command ran, if any
             if errors is not None and isinstance(exc, errors.LedgerError):
                 error_line(exc.code, exc.message + _worded_hint(exc.hint), as_json)
                 sys.exit(_exit_code(errors, exc))
@@ -210,7 +210,7 @@ def cli(ctx: click.Context, db: str | None, keys: str | None, as_json: bool) -> 
       wonledger pay alice seoul-exports 250000 --memo "invoice 7"
       wonledger COMMAND --help              # each command's help ends with examples
     """
-    from cli.context import Context  # not needed by `wonledger --help`, which never gets here
+    from wonledger_cli.context import Context  # not needed by `wonledger --help`, which never gets here
 
     state = Context(db_option=db, keys_option=keys, json=as_json)
     ctx.obj = state
@@ -218,7 +218,7 @@ def cli(ctx: click.Context, db: str | None, keys: str | None, as_json: bool) -> 
 
 
 def error_line(code: str, message: str, as_json: bool) -> None:
-    from cli.render import error_line as write  # imported on the way out: help and success never pay for it
+    from wonledger_cli.render import error_line as write  # imported on the way out: help and success never pay for it
 
     write(code, message, as_json)
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import click
 
 if TYPE_CHECKING:  # the library is imported by the commands that use it, not by `--help`
-    from ledger import Account, Asset, JournalEntry, Ledger, Receipt
+    from wonledger import Account, Asset, JournalEntry, Ledger, Receipt
 
 
 def _escape(ch: str) -> str:
@@ -53,7 +53,7 @@ def echo(line: str) -> None:
 
 
 def money(minor: int, asset: Asset) -> str:
-    from ledger import format_amount
+    from wonledger import format_amount
 
     return f"{format_amount(minor, asset.exponent)} {asset.code}"
 
@@ -65,7 +65,7 @@ def amounts(values: Sequence[tuple[int, int] | None]) -> list[str]:
     column mixing KRW and HKD the units digits sit one above another. None is
     a blank cell (nothing held, say), never a zero.
     """
-    from ledger import format_amount
+    from wonledger import format_amount
 
     widest = max((exponent + 1 if exponent else 0 for _, exponent in (v for v in values if v is not None)), default=0)
     out = []
@@ -232,7 +232,7 @@ def progress_bar(stack: ExitStack, label: str, length: int | None) -> Callable[[
 
 def open_input(stack: ExitStack, path: str) -> tuple[BinaryIO, int | None]:
     """A file to read (``-``: stdin) and its size when known; a path that cannot be read is bad input."""
-    from ledger import BadInput  # here: `--help` imports no library
+    from wonledger import BadInput  # here: `--help` imports no library
 
     if path == "-":
         return sys.stdin.buffer, input_size(sys.stdin.buffer)

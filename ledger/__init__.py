@@ -6,7 +6,7 @@ may change. Start with :class:`Ledger`.
 
 from typing import TYPE_CHECKING
 
-from ledger.errors import (
+from wonledger.domain.errors import (
     AlreadyExists,
     AlreadyReversed,
     AssetMismatch,
@@ -44,7 +44,7 @@ from ledger.errors import (
     UnknownParticipant,
     UnknownTransaction,
 )
-from ledger.model import (
+from wonledger.domain.model import (
     Account,
     AccountSpec,
     JournalEntry,
@@ -62,53 +62,53 @@ from ledger.model import (
     Tx,
     account_id,
 )
-from ledger.money import Asset, TypedAmount, format_amount, parse_amount
+from wonledger.domain.money import Asset, TypedAmount, format_amount, parse_amount
 
 
 if TYPE_CHECKING:
-    from ledger.api import DEFAULT_DB, DEFAULT_KEYS, BreakerStatus, Info, Ledger, ResidentOutflow, make_participant_key, parse_public_key
-    from ledger.book import Book
-    from ledger.ingest import IngestResult, Rejection
-    from ledger.keys import KeyChange
-    from ledger.signing import KeyStore, canonical_bytes, tx_bytes
-    from ledger.wire import parse_line
+    from wonledger.service.facade import DEFAULT_DB, DEFAULT_KEYS, BreakerStatus, Info, Ledger, ResidentOutflow, make_participant_key, parse_public_key
+    from wonledger.book.writer import Book
+    from wonledger.book.ingest import IngestResult, Rejection
+    from wonledger.flows.keys import KeyChange
+    from wonledger.domain.signing import KeyStore, canonical_bytes, tx_bytes
+    from wonledger.domain.wire import parse_line
 
 #: Public names whose modules load on first use (PEP 562): importing any part
 #: of the ledger (say its store, for a `balance`) does not import the book,
 #: the rules, signing or the auditors, and a command pays only for what it uses.
 _LAZY = {
-    "DEFAULT_DB": "ledger.api",
-    "DEFAULT_KEYS": "ledger.api",
-    "BreakerStatus": "ledger.api",
-    "Info": "ledger.api",
-    "Ledger": "ledger.api",
-    "ResidentOutflow": "ledger.api",
-    "make_participant_key": "ledger.api",
-    "parse_public_key": "ledger.api",
-    "Book": "ledger.book",
-    "IngestResult": "ledger.ingest",
-    "Rejection": "ledger.ingest",
-    "KeyChange": "ledger.keys",
-    "KeyStore": "ledger.signing",
-    "canonical_bytes": "ledger.signing",
-    "tx_bytes": "ledger.signing",
-    "parse_line": "ledger.wire",
-    "Anchor": "ledger.anchors",
-    "read_checkpoint": "ledger.anchors",
-    "read_operator_key": "ledger.anchors",
-    "StatementSummary": "ledger.audit",
-    "TrialBalanceRow": "ledger.audit",
-    "load_account_map": "ledger.audit",
-    "validate_statement": "ledger.audit",
-    "Checkpoint": "ledger.proofs",
-    "ConsistencyReport": "ledger.proofs",
-    "ProofReport": "ledger.proofs",
-    "verify_consistency": "ledger.proofs",
-    "verify_proof": "ledger.proofs",
-    "Break": "ledger.reconcile",
-    "Problem": "ledger.reconcile",
-    "ReconcileReport": "ledger.reconcile",
-    "VerifyReport": "ledger.reconcile",
+    "DEFAULT_DB": "wonledger.service.facade",
+    "DEFAULT_KEYS": "wonledger.service.facade",
+    "BreakerStatus": "wonledger.service.facade",
+    "Info": "wonledger.service.facade",
+    "Ledger": "wonledger.service.facade",
+    "ResidentOutflow": "wonledger.service.facade",
+    "make_participant_key": "wonledger.service.facade",
+    "parse_public_key": "wonledger.service.facade",
+    "Book": "wonledger.book.writer",
+    "IngestResult": "wonledger.book.ingest",
+    "Rejection": "wonledger.book.ingest",
+    "KeyChange": "wonledger.flows.keys",
+    "KeyStore": "wonledger.domain.signing",
+    "canonical_bytes": "wonledger.domain.signing",
+    "tx_bytes": "wonledger.domain.signing",
+    "parse_line": "wonledger.domain.wire",
+    "Anchor": "wonledger.audit.anchors",
+    "read_checkpoint": "wonledger.audit.anchors",
+    "read_operator_key": "wonledger.audit.anchors",
+    "StatementSummary": "wonledger.audit.operations",
+    "TrialBalanceRow": "wonledger.audit.operations",
+    "load_account_map": "wonledger.audit.operations",
+    "validate_statement": "wonledger.audit.operations",
+    "Checkpoint": "wonledger.audit.proofs",
+    "ConsistencyReport": "wonledger.audit.proofs",
+    "ProofReport": "wonledger.audit.proofs",
+    "verify_consistency": "wonledger.audit.proofs",
+    "verify_proof": "wonledger.audit.proofs",
+    "Break": "wonledger.statements",
+    "Problem": "wonledger.statements",
+    "ReconcileReport": "wonledger.statements",
+    "VerifyReport": "wonledger.statements",
 }
 
 

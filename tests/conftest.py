@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger import Ledger
+from wonledger import Ledger
 
 PG_ENV = "WONLEDGER_TEST_PG_URL"
 

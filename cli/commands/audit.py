@@ -14,11 +14,11 @@ from typing import TextIO
 
 import click
 
-from cli.commands.stablecoins import report
-from cli.context import Context, json_option, pass_context
-from cli.render import emit_json, open_input, progress_bar, stderr_is_terminal, table
-from ledger import BadInput, BadStatement, Checkpoint, format_amount, load_account_map, read_checkpoint, read_operator_key, validate_statement, verify_consistency, verify_proof
-from ledger.strict import loads as strict_loads
+from wonledger_cli.commands.stablecoins import report
+from wonledger_cli.context import Context, json_option, pass_context
+from wonledger_cli.render import emit_json, open_input, progress_bar, stderr_is_terminal, table
+from wonledger import BadInput, BadStatement, Checkpoint, format_amount, load_account_map, read_checkpoint, read_operator_key, validate_statement, verify_consistency, verify_proof
+from wonledger.domain.strict import loads as strict_loads
 
 
 def _open_output(stack: ExitStack, path: str | None) -> TextIO:

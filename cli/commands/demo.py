@@ -15,8 +15,8 @@ from pathlib import Path
 
 import click
 
-from cli.context import Context, json_option, pass_context
-from cli.render import emit_json, stderr_is_terminal, table
+from wonledger_cli.context import Context, json_option, pass_context
+from wonledger_cli.render import emit_json, stderr_is_terminal, table
 
 
 @click.command()
@@ -35,9 +35,9 @@ def demo(ctx: Context, payments: int, seed: int, at: str | None, out: Path) -> N
       wonledger demo --payments 50 --seed 7 --at 2026-12-04T20:00 --out friday-evening
       wonledger demo --json
     """
-    from ledger.simulate import demo_json, load_corridor, parse_start, publish, run_demo
-    from ledger.simulate.report import ROUTE_NAMES, SOURCES, comparison_rows, headline, notes, step_rows
-    from ledger.simulate.stats import duration
+    from wonledger.simulate import demo_json, load_corridor, parse_start, publish, run_demo
+    from wonledger.simulate.report import ROUTE_NAMES, SOURCES, comparison_rows, headline, notes, step_rows
+    from wonledger.simulate.stats import duration
 
     corridor = load_corridor()
     start = parse_start(at, corridor.sender.window.timezone) if at else None

@@ -10,9 +10,9 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import click
 
-from cli.context import Context, json_option, pass_context
-from cli.render import emit_json, entry_details, error_line, money, open_input, progress_bar, show_tx, stderr_is_terminal, tx_json
-from ledger import BadInput, JournalEntry, format_amount
+from wonledger_cli.context import Context, json_option, pass_context
+from wonledger_cli.render import emit_json, entry_details, error_line, money, open_input, progress_bar, show_tx, stderr_is_terminal, tx_json
+from wonledger import BadInput, JournalEntry, format_amount
 
 
 @click.command()
@@ -182,8 +182,8 @@ def verify(click_ctx: click.Context, ctx: Context, operator_key: str | None, che
       wonledger verify --operator-key KEY     # KEY: the operator key 'wonledger info' prints
       wonledger --json verify
     """
-    from cli.commands.audit import checkpoint_option, operator_key_option  # here: submit, history and tx show never load the auditors
-    from ledger import Anchor
+    from wonledger_cli.commands.audit import checkpoint_option, operator_key_option  # here: submit, history and tx show never load the auditors
+    from wonledger import Anchor
 
     pinned, trusted = operator_key_option(operator_key), checkpoint_option(checkpoint_path)
     anchor = Anchor(pinned, trusted) if pinned or trusted else None

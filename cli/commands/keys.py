@@ -12,9 +12,9 @@ import base64
 
 import click
 
-from cli.context import Context, json_option, pass_context
-from cli.render import emit_json, table
-from ledger import KeyChange, KeyRecord, make_participant_key, parse_public_key
+from wonledger_cli.context import Context, json_option, pass_context
+from wonledger_cli.render import emit_json, table
+from wonledger import KeyChange, KeyRecord, make_participant_key, parse_public_key
 
 
 @click.group()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from cli.context import Context, json_option, pass_context
-from cli.render import amounts, emit_json, table
+from wonledger_cli.context import Context, json_option, pass_context
+from wonledger_cli.render import amounts, emit_json, table
 
 
 @click.group()

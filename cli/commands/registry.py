@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from cli.context import Context, json_option, pass_context
-from cli.render import account_json, amounts, count, emit_json, table
-from ledger import Account, Ledger
+from wonledger_cli.context import Context, json_option, pass_context
+from wonledger_cli.render import account_json, amounts, count, emit_json, table
+from wonledger import Account, Ledger
 
 
 @click.command()
@@ -83,7 +83,7 @@ def participant() -> None:
 
 
 def _participant_json(p) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    from ledger.signing import b64url
+    from wonledger.domain.signing import b64url
 
     return {"id": p.id, "kind": p.kind, "jurisdiction": p.jurisdiction, "resident": p.resident, "registrar": p.registrar, "public_key": b64url(p.public_key)}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from cli.commands.payments import report_receipt
-from cli.context import Context, json_option, pass_context
-from cli.render import amounts, emit_json, table
-from ledger import TypedAmount
+from wonledger_cli.commands.payments import report_receipt
+from wonledger_cli.context import Context, json_option, pass_context
+from wonledger_cli.render import amounts, emit_json, table
+from wonledger import TypedAmount
 
 
 @click.group()

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger import chain
-from ledger.errors import (
+from wonledger.domain import chain
+from wonledger.domain.errors import (
     AssetMismatch,
     BadInput,
     BadStatement,
@@ -32,9 +32,9 @@ from ledger.errors import (
     UnknownParticipant,
     UnknownTransaction,
 )
-from ledger.model import Account
-from ledger.anchors import Anchor, verify_anchored
-from ledger.proofs import (
+from wonledger.domain.model import Account
+from wonledger.audit.anchors import Anchor, verify_anchored
+from wonledger.audit.proofs import (
     PROOF_FORMAT,
     Checkpoint,
     checkpoint_payload,
@@ -44,8 +44,8 @@ from ledger.proofs import (
     leaf_hash,
     merkle_root,
 )
-from ledger.reconcile import camt053, csvfile
-from ledger.reconcile.matching import BALANCE_MISMATCH, BookedLeg, Break, Matcher, ReconcileReport
+from wonledger.statements import camt053, csvfile
+from wonledger.statements.matching import BALANCE_MISMATCH, BookedLeg, Break, Matcher, ReconcileReport
 
 __all__ = [
     "Checkpoint",
@@ -63,7 +63,7 @@ __all__ = [
     "validate_statement",
     "write_statement",
 ]
-from ledger.reconcile.statements import (
+from wonledger.statements.statement import (
     BOOKED,
     MAX34,
     StatementEntry,
@@ -74,11 +74,11 @@ from ledger.reconcile.statements import (
     short_ref,
     uetr_for,
 )
-from ledger.signing import b64url, public_bytes
-from ledger.store import AccountLeg, GENESIS_HASH, OPERATOR_META, StoredCheckpoint, UnitOfWork
+from wonledger.domain.signing import b64url, public_bytes
+from wonledger.store import AccountLeg, GENESIS_HASH, OPERATOR_META, StoredCheckpoint, UnitOfWork
 
 if TYPE_CHECKING:
-    from ledger.api import Ledger
+    from wonledger.service.facade import Ledger
 
 FORMATS = ("camt053", "csv")
 

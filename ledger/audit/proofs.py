@@ -36,7 +36,7 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger.strict import unb64url
+from wonledger.domain.strict import unb64url
 
 PROOF_FORMAT = "wonledger-inclusion-proof/1"
 CHECKPOINT_TYPE = "wonledger-checkpoint/1"

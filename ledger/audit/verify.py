@@ -30,18 +30,18 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from ledger import chain
-from ledger.controls import ControlRows, ControlState, compare
-from ledger.errors import LedgerError
-from ledger.model import GENESIS, ISSUANCE, RESERVE, REVERSAL, KeyRecord, Leg, Signature, SignedTx
-from ledger.policy import STABLECOIN, at_scale, load_flow_policy, load_issuer_policy, load_registry_policy, reserve_counts
-from ledger.proofs import TreeBuilder, checkpoint_payload, leaf_hash
-from ledger.rules import LedgerState, Rulebook, signature_keys
-from ledger.signing import canonical_bytes, public_key_from_bytes, signature_holds, unb64url
-from ledger.store import GENESIS_HASH, Store, StoredCheckpoint, StoredEntry
-from ledger.upgrade import seed_from_snapshot
-from ledger.verifier import Check, Verdicts, Verifier
-from ledger.wire import parse_tx
+from wonledger.domain import chain
+from wonledger.rulebook.controls import ControlRows, ControlState, compare
+from wonledger.domain.errors import LedgerError
+from wonledger.domain.model import GENESIS, ISSUANCE, RESERVE, REVERSAL, KeyRecord, Leg, Signature, SignedTx
+from wonledger.rulebook.policy import STABLECOIN, at_scale, load_flow_policy, load_issuer_policy, load_registry_policy, reserve_counts
+from wonledger.audit.proofs import TreeBuilder, checkpoint_payload, leaf_hash
+from wonledger.rulebook.rules import LedgerState, Rulebook, signature_keys
+from wonledger.domain.signing import canonical_bytes, public_key_from_bytes, signature_holds, unb64url
+from wonledger.store import GENESIS_HASH, Store, StoredCheckpoint, StoredEntry
+from wonledger.book.upgrade import seed_from_snapshot
+from wonledger.book.signature_pool import Check, Verdicts, Verifier
+from wonledger.domain.wire import parse_tx
 
 
 @dataclass(frozen=True, slots=True)

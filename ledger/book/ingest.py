@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from ledger.book import Book, Prepared
-from ledger.errors import LedgerError
-from ledger.model import SignedTx
-from ledger.wire import parse_line
+from wonledger.book.writer import Book, Prepared
+from wonledger.domain.errors import LedgerError
+from wonledger.domain.model import SignedTx
+from wonledger.domain.wire import parse_line
 
 CHUNK = 1000
 #: Allocations between young-generation collections while a batch is ingested (Python's default is 700).

@@ -16,12 +16,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ledger.errors import BadInput
-from ledger.model import GENESIS, Account, KeyRecord, Participant, Tx
-from ledger.money import Asset
-from ledger.rules import LedgerState
-from ledger.signing import b64url, unb64url
-from ledger.store import UNSIGNED_META
+from wonledger.domain.errors import BadInput
+from wonledger.domain.model import GENESIS, Account, KeyRecord, Participant, Tx
+from wonledger.domain.money import Asset
+from wonledger.rulebook.rules import LedgerState
+from wonledger.domain.signing import b64url, unb64url
+from wonledger.store import UNSIGNED_META
 
 GENESIS_ID = "_genesis"
 

@@ -32,10 +32,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from ledger import chain
-from ledger.controls import ControlRows, needs
-from ledger.errors import BadInput, BadSignature, DuplicateConflict, LedgerError, RuleRefusal
-from ledger.model import (
+from wonledger.domain import chain
+from wonledger.rulebook.controls import ControlRows, needs
+from wonledger.domain.errors import BadInput, BadSignature, DuplicateConflict, LedgerError, RuleRefusal
+from wonledger.domain.model import (
     EXPIRE,
     GENESIS,
     HOLD,
@@ -52,13 +52,13 @@ from ledger.model import (
     account_id,
     released_by_post,
 )
-from ledger.money import check_minor_units, format_amount
-from ledger.policy import CUSTOMER_KINDS, load_flow_policy, load_issuer_policy, load_registry_policy
-from ledger.rules import LedgerState, Rulebook, signature_keys
-from ledger.signing import canonical_bytes, public_key_from_bytes, signature_holds, unb64url
-from ledger.store import EntryInfo, NewEntry, Store, UnitOfWork
-from ledger.verifier import Check, Verdicts, Verifier
-from ledger.wire import parsed_here, wire_bytes
+from wonledger.domain.money import check_minor_units, format_amount
+from wonledger.rulebook.policy import CUSTOMER_KINDS, load_flow_policy, load_issuer_policy, load_registry_policy
+from wonledger.rulebook.rules import LedgerState, Rulebook, signature_keys
+from wonledger.domain.signing import canonical_bytes, public_key_from_bytes, signature_holds, unb64url
+from wonledger.store import EntryInfo, NewEntry, Store, UnitOfWork
+from wonledger.book.signature_pool import Check, Verdicts, Verifier
+from wonledger.domain.wire import parsed_here, wire_bytes
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
@@ -465,7 +465,7 @@ class Book:
 
 def _describe(subject: object) -> str:
     """A registry entry's subject in a few words, for the record of refusals."""
-    from ledger.model import AssetSpec, IssuerSpec, KeySpec, Registration
+    from wonledger.domain.model import AssetSpec, IssuerSpec, KeySpec, Registration
 
     if isinstance(subject, Registration):
         return f"{subject.id}, {subject.kind} in {subject.jurisdiction}, registrar {subject.registrar}"

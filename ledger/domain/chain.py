@@ -10,8 +10,8 @@ lower-case hex. ``at`` is the commit time in ISO 8601 UTC with microseconds
 from __future__ import annotations
 
 import hashlib
-from ledger.signing import canonical_bytes
-from ledger.timestamps import expiry as expiry, iso as iso, parse_iso as parse_iso, utc_now as utc_now  # re-exported
+from wonledger.domain.signing import canonical_bytes
+from wonledger.domain.timestamps import expiry as expiry, iso as iso, parse_iso as parse_iso, utc_now as utc_now  # re-exported
 
 GENESIS = "0" * 64
 

@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ledger.errors import BadInput
+from wonledger.domain.errors import BadInput
 
 #: Ids of transactions and accounts: 1 to 128 of these characters.
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from ledger.errors import AssetMismatch, BadAmount, BadInput
+from wonledger.domain.errors import AssetMismatch, BadAmount, BadInput
 
 #: Counters are stored as signed 64-bit integers.
 MAX_COUNTER = 2**63 - 1

@@ -20,10 +20,10 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ledger.errors import BadAmount, BadInput, BadSignature, KeyUnavailable
-from ledger.model import PARTICIPANT_PATTERN, Signature, Tx, check_id
-from ledger.strict import b64url as b64url  # the one spelling of base64url (ledger.strict), re-exported
-from ledger.strict import unb64url as strict_unb64url
+from wonledger.domain.errors import BadAmount, BadInput, BadSignature, KeyUnavailable
+from wonledger.domain.model import PARTICIPANT_PATTERN, Signature, Tx, check_id
+from wonledger.domain.strict import b64url as b64url  # the one spelling of base64url (ledger.strict), re-exported
+from wonledger.domain.strict import unb64url as strict_unb64url
 
 PASSPHRASE_ENV = "WONLEDGER_KEY_PASSPHRASE"
 #: The operator key's file name starts with this, which no participant id may.

@@ -23,8 +23,8 @@ import weakref
 from collections.abc import Mapping
 from typing import Any
 
-from ledger.errors import BadAmount, BadInput, BadSignature
-from ledger.model import (
+from wonledger.domain.errors import BadAmount, BadInput, BadSignature
+from wonledger.domain.model import (
     EXPIRE,
     GENESIS,
     HOLD,
@@ -64,9 +64,9 @@ from ledger.model import (
     check_id,
     check_text,
 )
-from ledger.money import MAX_AMOUNT, check_minor_units
-from ledger.signing import canonical_bytes
-from ledger.strict import DuplicateMember, unb64url, unique_members
+from wonledger.domain.money import MAX_AMOUNT, check_minor_units
+from wonledger.domain.signing import canonical_bytes
+from wonledger.domain.strict import DuplicateMember, unb64url, unique_members
 
 MAX_LINE_BYTES = 256 * 1024
 MAX_SIGNATURES = 16

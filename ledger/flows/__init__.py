@@ -4,8 +4,8 @@ A flow reads what it needs, builds a :class:`~ledger.model.Tx`, and hands it
 back to be signed and submitted through the book. No flow writes a table.
 """
 
-from ledger.flows.deposits import deposit_tx, pay_tx, withdraw_tx
-from ledger.flows.stablecoins import at_par, mint_tx, redeem_tx
-from ledger.flows.transfers import hold_tx, new_tx_id, post_tx, reversal_tx, transfer_tx, void_tx
+from wonledger.flows.deposits import deposit_tx, pay_tx, withdraw_tx
+from wonledger.flows.stablecoins import at_par, mint_tx, redeem_tx
+from wonledger.flows.transfers import hold_tx, new_tx_id, post_tx, reversal_tx, transfer_tx, void_tx
 
 __all__ = ["at_par", "mint_tx", "redeem_tx", "deposit_tx", "pay_tx", "withdraw_tx", "hold_tx", "new_tx_id", "post_tx", "reversal_tx", "transfer_tx", "void_tx"]

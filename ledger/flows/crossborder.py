@@ -23,13 +23,13 @@ from datetime import timedelta
 from decimal import ROUND_FLOOR, Context, Decimal
 from fractions import Fraction
 
-from ledger import chain
-from ledger.errors import BadAmount, BadInput
-from ledger.flows.stablecoins import at_par, reserve_account
-from ledger.flows.transfers import new_tx_id
-from ledger.model import HOLD, Leg, Participant, Party, Quote, Travel, Tx, account_id
-from ledger.money import Asset
-from ledger.policy import STABLECOIN, FlowPolicy
+from wonledger.domain import chain
+from wonledger.domain.errors import BadAmount, BadInput
+from wonledger.flows.stablecoins import at_par, reserve_account
+from wonledger.flows.transfers import new_tx_id
+from wonledger.domain.model import HOLD, Leg, Participant, Party, Quote, Travel, Tx, account_id
+from wonledger.domain.money import Asset
+from wonledger.rulebook.policy import STABLECOIN, FlowPolicy
 
 #: Significant digits of a quoted rate.
 RATE_DIGITS = 10

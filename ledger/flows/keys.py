@@ -29,11 +29,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledger.errors import BadInput, KeyUnavailable, UnknownParticipant
-from ledger.model import PARTICIPANT_PATTERN, REVOKED, ROTATED, KeyRecord, Signature, SignedTx, check_id
-from ledger.registry import key_tx
-from ledger.signing import KeyStore, b64url, public_bytes, tx_bytes
-from ledger.store import Store, UnitOfWork
+from wonledger.domain.errors import BadInput, KeyUnavailable, UnknownParticipant
+from wonledger.domain.model import PARTICIPANT_PATTERN, REVOKED, ROTATED, KeyRecord, Signature, SignedTx, check_id
+from wonledger.flows.registry import key_tx
+from wonledger.domain.signing import KeyStore, b64url, public_bytes, tx_bytes
+from wonledger.store import Store, UnitOfWork
 
 __all__ = ["REVOKED", "ROTATED", "KeyChange", "key_history", "rotate_key", "revoke_key"]
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from ledger.model import (
+from wonledger.domain.model import (
     KEY,
     NEW_ASSET,
     NEW_ISSUER,
@@ -40,8 +40,8 @@ from ledger.model import (
     Registration,
     Tx,
 )
-from ledger.money import Asset
-from ledger.signing import b64url
+from wonledger.domain.money import Asset
+from wonledger.domain.signing import b64url
 
 
 def _entry_id(prefix: str, name: str) -> str:

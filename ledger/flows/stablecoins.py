@@ -8,10 +8,10 @@ reverse. The book refuses either if it would leave the reserve below supply.
 
 from __future__ import annotations
 
-from ledger.errors import AssetMismatch, BadAmount
-from ledger.flows.transfers import new_tx_id
-from ledger.model import Leg, Tx, account_id
-from ledger.money import Asset
+from wonledger.domain.errors import AssetMismatch, BadAmount
+from wonledger.flows.transfers import new_tx_id
+from wonledger.domain.model import Leg, Tx, account_id
+from wonledger.domain.money import Asset
 
 
 def at_par(amount: int, coin: Asset, backing: Asset) -> int:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from ledger.errors import BadAmount, BadInput
-from ledger.model import HOLD, POST, REVERSAL, VOID, Leg, Tx
+from wonledger.domain.errors import BadAmount, BadInput
+from wonledger.domain.model import HOLD, POST, REVERSAL, VOID, Leg, Tx
 
 
 def new_tx_id(kind: str) -> str:

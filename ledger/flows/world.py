@@ -14,13 +14,13 @@ import tomllib
 from importlib import resources
 from typing import Any
 
-from ledger.errors import BadInput
-from ledger.model import AccountSpec, Leg, SignedTx, Tx
-from ledger.money import Asset, parse_amount
-from ledger.policy import CUSTOMER_KINDS, DEPOSIT_TOKEN, WHOLESALE_CBDC, RegistryPolicy, load_issuer_policy
-from ledger.registry import asset_tx, issuer_tx, open_tx, registration_tx
-from ledger.signing import KeyStore, public_bytes, tx_bytes
-from ledger.wire import parse_travel
+from wonledger.domain.errors import BadInput
+from wonledger.domain.model import AccountSpec, Leg, SignedTx, Tx
+from wonledger.domain.money import Asset, parse_amount
+from wonledger.rulebook.policy import CUSTOMER_KINDS, DEPOSIT_TOKEN, WHOLESALE_CBDC, RegistryPolicy, load_issuer_policy
+from wonledger.flows.registry import asset_tx, issuer_tx, open_tx, registration_tx
+from wonledger.domain.signing import KeyStore, public_bytes, tx_bytes
+from wonledger.domain.wire import parse_travel
 
 WORLDS = ("default", "empty")
 

@@ -66,12 +66,12 @@ from datetime import timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from ledger import chain
-from ledger.errors import BadInput, OutflowLimit, QuoteExpired, RunBreaker, TravelRule
-from ledger.model import HOLD, ISSUANCE, Account, Leg, Participant, Quote, QuoteTerms, Travel, Tx
-from ledger.money import Asset, format_amount
-from ledger.policy import DEALER_KIND, FlowPolicy, load_flow_policy
-from ledger.rates import USD_EXPONENT
+from wonledger.domain import chain
+from wonledger.domain.errors import BadInput, OutflowLimit, QuoteExpired, RunBreaker, TravelRule
+from wonledger.domain.model import HOLD, ISSUANCE, Account, Leg, Participant, Quote, QuoteTerms, Travel, Tx
+from wonledger.domain.money import Asset, format_amount
+from wonledger.rulebook.policy import DEALER_KIND, FlowPolicy, load_flow_policy
+from wonledger.rulebook.rates import USD_EXPONENT
 
 
 @dataclass(frozen=True, slots=True)

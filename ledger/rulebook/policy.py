@@ -27,10 +27,10 @@ from fractions import Fraction
 from functools import cache
 from importlib import resources
 
-from ledger.errors import HolderNotEligible, IssuerNotEligible, NotAuthorized, ReserveNotEligible, ReserveShortfall, Residency
-from ledger.model import AssetSpec, Participant, Registration
-from ledger.money import Asset, parse_amount
-from ledger.rates import USD_EXPONENT, Rates, reference_rates
+from wonledger.domain.errors import HolderNotEligible, IssuerNotEligible, NotAuthorized, ReserveNotEligible, ReserveShortfall, Residency
+from wonledger.domain.model import AssetSpec, Participant, Registration
+from wonledger.domain.money import Asset, parse_amount
+from wonledger.rulebook.rates import USD_EXPONENT, Rates, reference_rates
 
 DEPOSIT_TOKEN = "deposit_token"
 STABLECOIN = "stablecoin"

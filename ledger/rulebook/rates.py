@@ -16,7 +16,7 @@ from fractions import Fraction
 from functools import cache
 from importlib import resources
 
-from ledger.errors import BadInput
+from wonledger.domain.errors import BadInput
 
 USD = "USD"
 #: USD amounts in the policy (limits, thresholds) are in cents.

@@ -34,8 +34,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from ledger import chain
-from ledger.errors import (
+from wonledger.domain import chain
+from wonledger.domain.errors import (
     AlreadyExists,
     AlreadyReversed,
     AssetMismatch,
@@ -52,7 +52,7 @@ from ledger.errors import (
     UnknownParticipant,
     UnknownTransaction,
 )
-from ledger.model import (
+from wonledger.domain.model import (
     EXPIRE,
     GENESIS,
     HOLD,
@@ -83,9 +83,9 @@ from ledger.model import (
     Tx,
     account_id,
 )
-from ledger.controls import ControlRows, Controls, ControlState, LegView
-from ledger.money import MAX_COUNTER, Asset, format_amount
-from ledger.policy import (
+from wonledger.rulebook.controls import ControlRows, Controls, ControlState, LegView
+from wonledger.domain.money import MAX_COUNTER, Asset, format_amount
+from wonledger.rulebook.policy import (
     CUSTOMER_KINDS,
     DEPOSIT_TOKEN,
     STABLECOIN,
@@ -100,7 +100,7 @@ from ledger.policy import (
     require_reserve_eligible,
     reserve_counts,
 )
-from ledger.signing import unb64url
+from wonledger.domain.signing import unb64url
 
 
 @dataclass(slots=True)

@@ -2,7 +2,7 @@
 
 Everything the CLI does goes through here, and so can any Python program::
 
-    from ledger import Ledger
+    from wonledger import Ledger
     with Ledger.open("sqlite:///wonledger.db", keys="wonledger-keys") as lg:
         lg.transfer("alice:dKRW.hanriver", "seoul-exports:dKRW.hanriver", 1000)
 
@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO, TypeVar
 from zoneinfo import ZoneInfo
 
-from ledger.timestamps import iso, parse_iso, utc_now
-from ledger.errors import (
+from wonledger.domain.timestamps import iso, parse_iso, utc_now
+from wonledger.domain.errors import (
     AlreadyExists,
     DuplicateConflict,
     AssetMismatch,
@@ -41,7 +41,7 @@ from ledger.errors import (
     UnknownParticipant,
     UnknownTransaction,
 )
-from ledger.model import (
+from wonledger.domain.model import (
     PARTICIPANT_PATTERN,
     RESERVE,
     Account,
@@ -60,19 +60,19 @@ from ledger.model import (
     account_id,
     check_id,
 )
-from ledger.money import Asset, TypedAmount, format_amount, parse_amount
-from ledger.names import did_you_mean
-from ledger.store import OPERATOR_META, Store, UnitOfWork, database_exists, safe_url, sqlite_path
+from wonledger.domain.money import Asset, TypedAmount, format_amount, parse_amount
+from wonledger.domain.names import did_you_mean
+from wonledger.store import OPERATOR_META, Store, UnitOfWork, database_exists, safe_url, sqlite_path
 
 if TYPE_CHECKING:
-    from ledger import audit
-    from ledger.book import Book, Outcome
-    from ledger.ingest import IngestResult
-    from ledger.keys import KeyChange
-    from ledger.signing import KeyStore
-    from ledger.anchors import Anchor
-    from ledger.proofs import Checkpoint
-    from ledger.reconcile import VerifyReport
+    from wonledger.audit import operations as audit
+    from wonledger.book.writer import Book, Outcome
+    from wonledger.book.ingest import IngestResult
+    from wonledger.flows.keys import KeyChange
+    from wonledger.domain.signing import KeyStore
+    from wonledger.audit.anchors import Anchor
+    from wonledger.audit.proofs import Checkpoint
+    from wonledger.statements import VerifyReport
 
 T = TypeVar("T")
 
@@ -149,7 +149,7 @@ class Ledger:
     @property
     def book(self) -> Book:
         if self._book is None:
-            from ledger.book import Book
+            from wonledger.book.writer import Book
 
             self._book = Book(self.store, self.clock)
         return self._book
@@ -157,7 +157,7 @@ class Ledger:
     @property
     def keys(self) -> KeyStore:
         if isinstance(self._keys, (str, os.PathLike)):
-            from ledger.signing import KeyStore
+            from wonledger.domain.signing import KeyStore
 
             self._keys = KeyStore(self._keys)
         return self._keys
@@ -191,13 +191,13 @@ class Ledger:
 
     def _finish_upgrade(self, store: Store, registry_unsigned: bool) -> None:
         """After the store brought an older ledger's schema up to date: what the journal must now say of it."""
-        from ledger.upgrade import freeze_registry
+        from wonledger.book.upgrade import freeze_registry
 
         if registry_unsigned:
             freeze_registry(self.book)  # a ledger from before signed registry entries (ledger.upgrade)
         if store.upgraded_from is not None:
             # The capital-flow rules changed with schema 0005: rebuild what they derive from the journal.
-            from ledger.reconcile.invariants import rebuild_controls
+            from wonledger.audit.verify import rebuild_controls
 
             rebuild_controls(self.book)
 
@@ -211,8 +211,8 @@ class Ledger:
         ledger_id: str | None = None,
     ) -> Ledger:
         """Create the schema, load ``world`` and sign its funding; all or nothing."""
-        from ledger.signing import KeyStore
-        from ledger.world import world_data, world_entries
+        from wonledger.domain.signing import KeyStore
+        from wonledger.flows.world import world_data, world_entries
 
         data = world_data(world)
         path = sqlite_path(url)
@@ -225,7 +225,7 @@ class Ledger:
             for outcome in ledger.book.submit_many(entries) if entries else ():
                 if isinstance(outcome, LedgerError):
                     raise outcome
-            from ledger import audit  # here: commands that never audit never import it
+            from wonledger.audit import operations as audit  # here: commands that never audit never import it
 
             audit.ensure_operator_key(ledger)  # signs checkpoints (ledger.audit)
         except BaseException:
@@ -253,7 +253,7 @@ class Ledger:
 
     def funding_ids(self) -> list[str]:
         """Ids of the entries that move money (not registry entries)."""
-        from ledger.model import REGISTRY_KINDS
+        from wonledger.domain.model import REGISTRY_KINDS
 
         return [e.id for e, _ in self.store.stream_journal() if e.kind not in REGISTRY_KINDS and e.kind != "genesis"]
 
@@ -280,8 +280,8 @@ class Ledger:
         The participant's key is its own: made in the key store if it has none
         there, and registered with the entry, which it signs with that key.
         """
-        from ledger.registry import registration_tx
-        from ledger.world import default_registrar, participant_key
+        from wonledger.flows.registry import registration_tx
+        from wonledger.flows.world import default_registrar, participant_key
 
         check_id(pid, "participant id", PARTICIPANT_PATTERN)
         if by is not None:
@@ -304,19 +304,19 @@ class Ledger:
 
     def rotate_key(self, pid: str) -> KeyChange:
         """``pid`` replaces its key with a new one made in the key store (needs the current key there)."""
-        from ledger.keys import rotate_key
+        from wonledger.flows.keys import rotate_key
 
         return rotate_key(self, pid)
 
     def revoke_key(self, pid: str, public_key: bytes, by: str | None = None) -> KeyChange:
         """``pid``'s registrar (or ``by``) retires its key and installs ``public_key``, which ``pid`` made itself."""
-        from ledger.keys import revoke_key
+        from wonledger.flows.keys import revoke_key
 
         return revoke_key(self, pid, public_key, by)
 
     def new_key(self, pid: str) -> bytes:
         """Make ``pid``'s key pair in the key store (as ``pid`` does on its own machine); returns the public key."""
-        from ledger.signing import public_bytes
+        from wonledger.domain.signing import public_bytes
 
         check_id(pid, "participant id", PARTICIPANT_PATTERN)
         if self.keys.has(pid):
@@ -325,14 +325,14 @@ class Ledger:
 
     def add_asset(self, asset: Asset) -> Asset:
         """Register an asset that is not a stablecoin (its issuer and the issuer's regulator sign)."""
-        from ledger.registry import asset_tx
+        from wonledger.flows.registry import asset_tx
 
         self.submit(self.sign(asset_tx(self.id, asset)))
         return self.asset(asset.code)
 
     def key_history(self, pid: str) -> list[KeyRecord]:
         """Every key ``pid`` has had, oldest first, with when each could sign."""
-        from ledger.keys import key_history
+        from wonledger.flows.keys import key_history
 
         return key_history(self.store, pid)
 
@@ -381,7 +381,7 @@ class Ledger:
 
     def open_account(self, owner: str, asset: str, label: str = "", reserve: bool = False) -> Account:
         """Open ``owner:asset[:label]`` by a signed entry (the owner signs; a bank for its deposit token, the central bank for wholesale money)."""
-        from ledger.registry import open_tx
+        from wonledger.flows.registry import open_tx
 
         check_id(owner, "owner", PARTICIPANT_PATTERN)
         if label:
@@ -401,7 +401,7 @@ class Ledger:
     # -- signing and submitting -------------------------------------------
     def sign(self, tx: Tx, signers: Iterable[str] | None = None) -> SignedTx:
         """Sign ``tx`` with the keys of ``signers`` (by default, everyone the rules say must sign it)."""
-        from ledger.signing import tx_bytes
+        from wonledger.domain.signing import tx_bytes
 
         if signers is None:
             signers = self.required_signers(tx)
@@ -429,7 +429,7 @@ class Ledger:
 
     def _signers_with_keys(self, uow: UnitOfWork, tx: Tx, signers: Iterable[str] | None = None) -> frozenset[str]:
         """``signers`` (or everyone the rules say must sign ``tx``), their current keys handed to the book, which checks them again under its lock."""
-        from ledger.rules import required_signers
+        from wonledger.rulebook.rules import required_signers
 
         named = frozenset(signers) if signers is not None else required_signers(tx, _Lookup(uow), self.book.registry_policy)
         self.book.remember_keys(uow.current_keys(named))
@@ -465,7 +465,7 @@ class Ledger:
 
     def ingest(self, lines: Iterable[bytes | str], progress: Callable[[int], None] | None = None) -> IngestResult:
         """Submit a batch of JSON lines in chunks (see :mod:`ledger.ingest`)."""
-        from ledger.ingest import ingest
+        from wonledger.book.ingest import ingest
 
         self.store.check()  # an empty batch, too, is refused by a database that is no ledger
         return ingest(self.book, lines, progress=progress)
@@ -488,7 +488,7 @@ class Ledger:
         person typed it. Everything is looked up in one read, and the
         transaction is written in one write: two database transactions.
         """
-        from ledger.flows import hold_tx, transfer_tx
+        from wonledger.flows import hold_tx, transfer_tx
 
         def build(names: _Names) -> tuple[Tx, list[str], None]:
             source, target, minor = names.pair(debit, credit, amount)
@@ -508,7 +508,7 @@ class Ledger:
 
     def deposit(self, owner: str, amount: int | TypedAmount, bank: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """``bank`` tokenizes ``amount`` of ``owner``'s deposit (opening the token account if needed)."""
-        from ledger.flows import deposit_tx
+        from wonledger.flows import deposit_tx
 
         def build(names: _Names) -> tuple[Tx, None, None]:
             token = names.deposit_token(bank)
@@ -519,7 +519,7 @@ class Ledger:
 
     def withdraw(self, owner: str, amount: int | TypedAmount, bank: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """``owner`` turns ``amount`` of ``bank``'s token back into an ordinary deposit."""
-        from ledger.flows import withdraw_tx
+        from wonledger.flows import withdraw_tx
 
         def build(names: _Names) -> tuple[Tx, list[str], None]:
             token = names.deposit_token(bank)
@@ -539,8 +539,8 @@ class Ledger:
         ``payer`` and ``payee`` are deposit-token accounts, or residents by name
         (the payer's account that can pay it, the payee's in the same currency).
         """
-        from ledger.flows import pay_tx
-        from ledger.policy import DEPOSIT_TOKEN
+        from wonledger.flows import pay_tx
+        from wonledger.rulebook.policy import DEPOSIT_TOKEN
 
         def build(names: _Names) -> tuple[Tx, None, None]:
             source, target, minor = names.payment(payer, payee, amount)
@@ -563,7 +563,7 @@ class Ledger:
     # -- stablecoins --------------------------------------------------------
     def register_issuer(self, issuer: str, code: str, currency: str, by: str | None = None) -> Asset:
         """Register ``issuer`` for stablecoin ``code``, signed by the issuer and its regulator (or ``by``), if the policy admits its kind."""
-        from ledger.registry import issuer_tx
+        from wonledger.flows.registry import issuer_tx
 
         registered = self.issuers()
         if code in registered:
@@ -578,7 +578,7 @@ class Ledger:
 
     def mint(self, code: str, amount: int | TypedAmount, holder: str, pay_with: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """``holder`` pays ``pay_with`` deposit tokens into the reserve and receives ``amount`` of ``code`` at par."""
-        from ledger.flows import mint_tx
+        from wonledger.flows import mint_tx
 
         def build(names: _Names) -> tuple[Tx, None, None]:
             coin, backing = names.coin_and_backing(code, pay_with)
@@ -589,7 +589,7 @@ class Ledger:
 
     def redeem(self, code: str, amount: int | TypedAmount, holder: str, to_asset: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """``holder`` returns ``amount`` of ``code`` and receives ``to_asset`` from the reserve at par."""
-        from ledger.flows import redeem_tx
+        from wonledger.flows import redeem_tx
 
         def build(names: _Names) -> tuple[Tx, None, None]:
             coin, backing = names.coin_and_backing(code, to_asset)
@@ -631,7 +631,7 @@ class Ledger:
 
     def _quote_in(self, names: _Names, quote_id: str | None, sell: str, buy: str, amount: int | TypedAmount) -> Quote:
         """The stored quote ``quote_id`` if its terms are these, else (no id) a fresh offer, not stored yet."""
-        from ledger.flows.crossborder import make_quote
+        from wonledger.flows.crossborder import make_quote
 
         policy = self.book.flow_policy
         sell_asset, buy_asset = names.asset(sell), names.asset(buy)
@@ -668,7 +668,7 @@ class Ledger:
         With ``hold_timeout_s`` both legs are held under one timeout; `post` settles both, `void` (or the
         timeout) releases both. One read (the quote too), then one write.
         """
-        from ledger.flows.crossborder import swap_tx
+        from wonledger.flows.crossborder import swap_tx
 
         def build(names: _Names) -> tuple[Tx, None, Quote | None]:
             names.participant(owner)
@@ -696,7 +696,7 @@ class Ledger:
         and the recipient gets exactly the quote's ``buy_amount``. It carries originator and
         beneficiary data from the registry. One read (the quote too), then one write.
         """
-        from ledger.flows.crossborder import send_tx
+        from wonledger.flows.crossborder import send_tx
 
         policy = self.book.flow_policy
 
@@ -737,7 +737,7 @@ class Ledger:
 
     def breaker(self) -> BreakerStatus:
         """Where the run breaker stands now: net conversions out in the window against the least supply in it."""
-        from ledger.controls import ControlKeys
+        from wonledger.rulebook.controls import ControlKeys
 
         policy = self.book.flow_policy
         watched = self.asset(policy.breaker_asset)
@@ -759,7 +759,7 @@ class Ledger:
 
     def post(self, hold_id: str, amount: int | TypedAmount | None = None, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """Post a pending hold, fully or (one-leg holds) partly; the rest is released."""
-        from ledger.flows import post_tx
+        from wonledger.flows import post_tx
 
         def build(names: _Names) -> tuple[Tx, frozenset[str], None]:
             legs = names.hold_legs(hold_id)
@@ -775,7 +775,7 @@ class Ledger:
         return self._submit_built(build)
 
     def void(self, hold_id: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
-        from ledger.flows import void_tx
+        from wonledger.flows import void_tx
 
         def build(names: _Names) -> tuple[Tx, frozenset[str], None]:
             legs = names.hold_legs(hold_id)
@@ -785,8 +785,8 @@ class Ledger:
 
     def reverse(self, original_id: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """Undo a posted transaction with a new one moving its legs back."""
-        from ledger.controls import reversed_travel
-        from ledger.flows import reversal_tx
+        from wonledger.rulebook.controls import reversed_travel
+        from wonledger.flows import reversal_tx
 
         entry = self.transaction(original_id)
         if not entry.tx.legs or entry.tx.kind == "hold":
@@ -823,7 +823,7 @@ class Ledger:
 
     def released_by(self, post: JournalEntry) -> tuple[Leg, ...]:
         """What post ``post`` gave back of its hold (a partial post releases the rest)."""
-        from ledger.model import released_by_post
+        from wonledger.domain.model import released_by_post
 
         return released_by_post(self.transaction(post.tx.ref).tx.legs, post.tx.legs) if post.tx.kind == "post" and post.tx.ref else ()
 
@@ -834,7 +834,7 @@ class Ledger:
 
     def verify(self, progress: Callable[[int], None] | None = None, anchor: Anchor | None = None) -> VerifyReport:
         """Replay and check everything; with ``anchor``, also hold the ledger to what the user trusts (ledger.anchors)."""
-        from ledger.anchors import verify_anchored  # imported when used: most commands never verify
+        from wonledger.audit.anchors import verify_anchored  # imported when used: most commands never verify
 
         return verify_anchored(self.store, anchor, progress)
 
@@ -844,7 +844,7 @@ class Ledger:
         progress: Callable[[int, int], None] | None = None,
     ) -> audit.StatementSummary:
         """Write ``account``'s camt.053 or CSV statement for the dates [since, until] to ``out``."""
-        from ledger import audit  # imported when used, like verify
+        from wonledger.audit import operations as audit  # imported when used, like verify
 
         return audit.write_statement(self, account, fmt, out, since, until, progress)
 
@@ -860,12 +860,12 @@ class Ledger:
 
         ``options``: ``all_statements``, ``statement_account``, ``account_map`` (see :func:`ledger.audit.reconcile`).
         """
-        from ledger import audit  # imported when used, like verify
+        from wonledger.audit import operations as audit  # imported when used, like verify
 
         return audit.reconcile(self, stream, account, tolerance_days, progress, **options)
 
     def trial_balance(self) -> list[audit.TrialBalanceRow]:
-        from ledger import audit  # imported when used, like verify
+        from wonledger.audit import operations as audit  # imported when used, like verify
 
         return audit.trial_balance(self)
 
@@ -874,7 +874,7 @@ class Ledger:
 
         Returns it and whether it is new.
         """
-        from ledger import audit  # imported when used, like verify
+        from wonledger.audit import operations as audit  # imported when used, like verify
 
         return audit.make_checkpoint(self, since)
 
@@ -884,19 +884,19 @@ class Ledger:
 
     def previous_checkpoint(self, before: int) -> Checkpoint | None:
         """The latest stored checkpoint covering fewer than ``before`` entries, if any."""
-        from ledger import audit
+        from wonledger.audit import operations as audit
 
         return audit.previous_checkpoint(self, before)
 
     def consistency(self, old: Checkpoint, new: Checkpoint) -> dict[str, object]:
         """RFC 9162's consistency proof from checkpoint ``old`` to ``new`` (check it with ``verify_consistency``)."""
-        from ledger import audit
+        from wonledger.audit import operations as audit
 
         return audit.consistency(self, old, new)
 
     def proof(self, tx_id: str) -> dict[str, object]:
         """``tx_id``'s inclusion proof against the latest checkpoint, as JSON (check with ``verify_proof``)."""
-        from ledger import audit  # imported when used, like verify
+        from wonledger.audit import operations as audit  # imported when used, like verify
 
         return audit.build_proof(self, tx_id)
 
@@ -1028,7 +1028,7 @@ class _Names:
         return replace(tx, opens=missing) if missing else tx
 
     def deposit_token(self, bank: str) -> Asset:
-        from ledger.policy import DEPOSIT_TOKEN
+        from wonledger.rulebook.policy import DEPOSIT_TOKEN
 
         self.participant(bank)
         tokens = [a for a in self.all_assets() if a.issuer == bank and a.kind == DEPOSIT_TOKEN]
@@ -1038,7 +1038,7 @@ class _Names:
 
     def coin_and_backing(self, code: str, backing_code: str) -> tuple[Asset, Asset]:
         """A stablecoin and the deposit token it is minted against or redeemed into, at par: one currency."""
-        from ledger.policy import DEPOSIT_TOKEN
+        from wonledger.rulebook.policy import DEPOSIT_TOKEN
 
         coin, backing = self.asset(code), self.asset(backing_code)
         if coin.kind != "stablecoin":
@@ -1060,7 +1060,7 @@ class _Names:
 
     def deposit_accounts(self, owner: str, currency: str | None = None) -> list[Account]:
         """``owner``'s own (unlabelled) deposit-token accounts, in ``currency`` when given."""
-        from ledger.policy import DEPOSIT_TOKEN
+        from wonledger.rulebook.policy import DEPOSIT_TOKEN
 
         return [
             a for a in self.uow.released(self.uow.all_accounts(owner, None), self.now)
@@ -1125,7 +1125,7 @@ class _Names:
         Attached whatever the amount: linked transfers from one originator to one
         beneficiary add up over the travel rule's window, so a small one may need it too.
         """
-        from ledger.flows.crossborder import travel_data
+        from wonledger.flows.crossborder import travel_data
 
         sender, receiver = self.participant(source.owner), self.participant(recipient)
         if sender.jurisdiction == receiver.jurisdiction:
@@ -1159,7 +1159,7 @@ class _Lookup:  # a ledger.rules.RegistryLookup
 
 def make_participant_key(keys: str | os.PathLike[str], participant: str) -> bytes:
     """Make ``participant``'s key pair in the key directory ``keys``; returns the public key (the private key stays in its file)."""
-    from ledger.signing import KeyStore, public_bytes
+    from wonledger.domain.signing import KeyStore, public_bytes
 
     check_id(participant, "participant id", PARTICIPANT_PATTERN)
     store = KeyStore(keys)
@@ -1170,14 +1170,14 @@ def make_participant_key(keys: str | os.PathLike[str], participant: str) -> byte
 
 def parse_public_key(text: str) -> bytes:
     """An Ed25519 public key as people pass it: 43 characters of base64url."""
-    from ledger.signing import unb64url
-    from ledger.wire import _public_key
+    from wonledger.domain.signing import unb64url
+    from wonledger.domain.wire import _public_key
 
     return unb64url(_public_key(text.strip(), "public key"))
 
 
 def _journal_entry(stored, status: str) -> JournalEntry:  # type: ignore[no-untyped-def]
-    from ledger.wire import parse_tx
+    from wonledger.domain.wire import parse_tx
 
     tx = parse_tx(json.loads(stored.body), journal=True)
     signatures = tuple(Signature(s["signer"], s["sig"]) for s in json.loads(stored.signatures))

@@ -9,8 +9,8 @@ imported only when a chart is drawn) and :mod:`.report` (the HTML page).
 Imported by the ``demo`` command only, so the rest of the CLI stays fast.
 """
 
-from ledger.simulate.corridors import Corridor, load_corridor, parse_start
-from ledger.simulate.engine import DemoResult, run_demo
-from ledger.simulate.report import demo_json, publish
+from wonledger.simulate.corridors import Corridor, load_corridor, parse_start
+from wonledger.simulate.engine import DemoResult, run_demo
+from wonledger.simulate.report import demo_json, publish
 
 __all__ = ["Corridor", "DemoResult", "demo_json", "load_corridor", "parse_start", "publish", "run_demo"]

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from ledger.errors import BadInput
+from wonledger.domain.errors import BadInput
 
 #: No real calendar closes for this long; a loop that gets here is a bug in the inputs.
 _LONGEST_CLOSURE_DAYS = 60

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from ledger.simulate.corridors import Corridor
-from ledger.simulate.routes import CORRESPONDENT, STABLECOIN
-from ledger.simulate.stats import duration
+from wonledger.simulate.corridors import Corridor
+from wonledger.simulate.routes import CORRESPONDENT, STABLECOIN
+from wonledger.simulate.stats import duration
 
 if TYPE_CHECKING:
-    from ledger.simulate.engine import DemoResult
+    from wonledger.simulate.engine import DemoResult
 
 TIMELINE_PNG = "timeline.png"
 DISTRIBUTION_PNG = "distribution.png"

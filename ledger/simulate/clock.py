@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ledger.errors import BadInput
+from wonledger.domain.errors import BadInput
 
 
 class SimulatedClock:

@@ -18,10 +18,10 @@ from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ledger.errors import BadInput
-from ledger.money import parse_amount
-from ledger.rates import Rates, reference_rates
-from ledger.simulate.calendars import Window, parse_clock_time
+from wonledger.domain.errors import BadInput
+from wonledger.domain.money import parse_amount
+from wonledger.rulebook.rates import Rates, reference_rates
+from wonledger.simulate.calendars import Window, parse_clock_time
 
 KRW_EXPONENT = 0
 USD_EXPONENT = 2

@@ -23,14 +23,14 @@ from fractions import Fraction
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ledger.api import Ledger
-from ledger.errors import BadInput
-from ledger.model import Leg, Participant, Party, Travel, Tx
-from ledger.money import Asset, format_amount
-from ledger.simulate.clock import SimulatedClock
-from ledger.simulate.corridors import Corridor, load_corridor
-from ledger.simulate.routes import CORRESPONDENT, STABLECOIN, Planned, plan_correspondent, plan_stablecoin
-from ledger.simulate.stats import percentile, share_within
+from wonledger.service.facade import Ledger
+from wonledger.domain.errors import BadInput
+from wonledger.domain.model import Leg, Participant, Party, Travel, Tx
+from wonledger.domain.money import Asset, format_amount
+from wonledger.simulate.clock import SimulatedClock
+from wonledger.simulate.corridors import Corridor, load_corridor
+from wonledger.simulate.routes import CORRESPONDENT, STABLECOIN, Planned, plan_correspondent, plan_stablecoin
+from wonledger.simulate.stats import percentile, share_within
 
 DEMO_DB = "demo.db"
 KEYS_DIR = "keys"

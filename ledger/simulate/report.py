@@ -15,12 +15,12 @@ from fractions import Fraction
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ledger.money import format_amount
-from ledger.simulate.charts import DISTRIBUTION_PNG, TIMELINE_PNG, draw_distribution, draw_timeline
-from ledger.simulate.corridors import Corridor
-from ledger.simulate.engine import Cost, DemoResult, RouteRecord
-from ledger.simulate.routes import CORRESPONDENT, ROUTES, STABLECOIN
-from ledger.simulate.stats import duration, percent
+from wonledger.domain.money import format_amount
+from wonledger.simulate.charts import DISTRIBUTION_PNG, TIMELINE_PNG, draw_distribution, draw_timeline
+from wonledger.simulate.corridors import Corridor
+from wonledger.simulate.engine import Cost, DemoResult, RouteRecord
+from wonledger.simulate.routes import CORRESPONDENT, ROUTES, STABLECOIN
+from wonledger.simulate.stats import duration, percent
 
 REPORT_HTML = "report.html"
 SEOUL = ZoneInfo("Asia/Seoul")

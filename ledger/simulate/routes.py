@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ledger.simulate.calendars import add_business_days
-from ledger.simulate.corridors import Corridor
+from wonledger.simulate.calendars import add_business_days
+from wonledger.simulate.corridors import Corridor
 
 CORRESPONDENT = "correspondent"
 STABLECOIN = "stablecoin"

@@ -1,6 +1,5 @@
-"""Reconciliation: the ledger's own invariants, statements (camt.052/053/054, MT940, CSV) and matching them."""
+"""Bank statements: the formats (camt.052/053/054, MT940, CSV) read and written, and matching them to the ledger.
 
-from ledger.reconcile.invariants import Problem, VerifyReport, verify_ledger
-from ledger.reconcile.matching import BREAK_KINDS, Break, ReconcileReport
-
-__all__ = ["BREAK_KINDS", "Break", "Problem", "ReconcileReport", "VerifyReport", "verify_ledger"]
+Pure: nothing here reads or writes a database. The audit layer hands these
+readers a file and the ledger's legs, and gets breaks back.
+"""

@@ -45,8 +45,8 @@ from xml.sax.saxutils import XMLGenerator
 from defusedxml.expatreader import DefusedExpatParser
 from defusedxml.common import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
-from ledger.errors import BadInput, BadStatement
-from ledger.reconcile.statements import (
+from wonledger.domain.errors import BadInput, BadStatement
+from wonledger.statements.statement import (
     BOOKED,
     MAX34,
     Choose,

@@ -15,8 +15,8 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO, TextIO
 
-from ledger.errors import BadStatement
-from ledger.reconcile.statements import (
+from wonledger.domain.errors import BadStatement
+from wonledger.statements.statement import (
     BOOKED,
     Choose,
     StatementEntry,

@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from ledger.reconcile.statements import BOOKED, StatementEntry, short_ref
+from wonledger.statements.statement import BOOKED, StatementEntry, short_ref
 
 MISSING_IN_LEDGER = "missing_in_ledger"
 MISSING_IN_STATEMENT = "missing_in_statement"

@@ -31,8 +31,8 @@ from typing import Any, BinaryIO
 
 import mt940
 
-from ledger.errors import BadStatement
-from ledger.reconcile.statements import BOOKED, Choose, StatementEntry, StatementHeader, StatementReader, minor_units
+from wonledger.domain.errors import BadStatement
+from wonledger.statements.statement import BOOKED, Choose, StatementEntry, StatementHeader, StatementReader, minor_units
 
 MAX_BYTES = 64 * 1024 * 1024
 _EREF = re.compile(r"(?:/EREF/|EREF\+)([^/\s?]+)")

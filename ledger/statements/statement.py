@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import BinaryIO
 
-from ledger.errors import BadAmount, BadStatement
-from ledger.money import format_amount, parse_amount
+from wonledger.domain.errors import BadAmount, BadStatement
+from wonledger.domain.money import format_amount, parse_amount
 
 BOOKED = "BOOK"
 CREDIT, DEBIT = "CRDT", "DBIT"
@@ -196,7 +196,7 @@ def detect_format(head: bytes) -> str:
 
 def read_statements(stream: BinaryIO, choose: Choose, progress: Callable[[int], None] | None = None) -> Iterator[StatementReader]:
     """Every statement of a file that ``choose`` takes: camt.052/053/054 XML, SWIFT MT940 or CSV, told apart by content."""
-    from ledger.reconcile import camt053, csvfile, mt940file
+    from wonledger.statements import camt053, csvfile, mt940file
 
     if not hasattr(stream, "peek"):
         stream = io.BufferedReader(stream)  # type: ignore[arg-type]

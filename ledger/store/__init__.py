@@ -4,8 +4,8 @@ The only package of wonledger that imports SQLAlchemy. Everything above it
 sees :class:`Store` and :class:`UnitOfWork` and the domain values they return.
 """
 
-from ledger.store.engine import database_exists, postgres_server, safe_url, sqlite_path, throwaway_database
-from ledger.store.repository import (
+from wonledger.store.engine import database_exists, postgres_server, safe_url, sqlite_path, throwaway_database
+from wonledger.store.repository import (
     GENESIS_HASH,
     OPERATOR_META,
     SCHEMA_HEAD,

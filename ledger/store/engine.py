@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
 
-from ledger.errors import BadInput, DatabaseBusy, DatabaseReadOnly, DbUnreachable, DiskFull, StorageError
+from wonledger.domain.errors import BadInput, DatabaseBusy, DatabaseReadOnly, DbUnreachable, DiskFull, StorageError
 
 T = TypeVar("T")
 

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, TypeVar
 from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, inspect, or_, select, union, update
 from sqlalchemy.exc import DBAPIError
 
-from ledger.errors import AlreadyExists, NotALedger, StorageError
-from ledger.model import Account, HoldState, KeyRecord, Leg, Participant, Quote, Refusal, Signature
-from ledger.money import Asset
-from ledger.store import tables as t
-from ledger.store.engine import (
+from wonledger.domain.errors import AlreadyExists, NotALedger, StorageError
+from wonledger.domain.model import Account, HoldState, KeyRecord, Leg, Participant, Quote, Refusal, Signature
+from wonledger.domain.money import Asset
+from wonledger.store import tables as t
+from wonledger.store.engine import (
     READ_ONLY,
     database_exists,
     make_engine,
@@ -32,8 +32,8 @@ from ledger.store.engine import (
 )
 
 if TYPE_CHECKING:  # the control figures' types; read and written here only by writers and verify, which import them
-    from ledger.controls import ControlKeys, ControlRows, ControlState
-    from ledger.policy import FlowPolicy
+    from wonledger.rulebook.controls import ControlKeys, ControlRows, ControlState
+    from wonledger.rulebook.policy import FlowPolicy
 
 T = TypeVar("T")
 
@@ -205,7 +205,7 @@ class Store:
         from alembic.config import Config
 
         config = Config()
-        config.set_main_option("script_location", str(resources.files("ledger.store") / "migrations"))
+        config.set_main_option("script_location", str(resources.files("wonledger.store") / "migrations"))
         try:
             with self.engine.begin() as conn:
                 config.attributes["connection"] = conn
@@ -831,7 +831,7 @@ class UnitOfWork:
             )
             for r in self.conn.execute(query):
                 travel.setdefault((r.originator, r.beneficiary), []).append((r.at, r.usd_minor))
-        from ledger.controls import ControlState
+        from wonledger.rulebook.controls import ControlState
 
         return ControlState(
             outflows=outflows,
@@ -902,7 +902,7 @@ class UnitOfWork:
 
     def control_rows(self) -> ControlRows:
         """Every stored row of the control tables (what ``verify`` compares with its replay)."""
-        from ledger.controls import ControlRows
+        from wonledger.rulebook.controls import ControlRows
 
         rows = ControlRows()
         quoted = self.conn.execute(select(t.quotes.c.id, t.quotes.c.used_by).where(t.quotes.c.used_by.is_not(None)))

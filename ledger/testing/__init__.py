@@ -2,7 +2,7 @@
 
 ::
 
-    from ledger.testing import strategies, LedgerStateMachine
+    from wonledger.testing import strategies, LedgerStateMachine
 
     TestLedger = LedgerStateMachine.TestCase      # the whole ledger against a model
 
@@ -21,7 +21,7 @@ template, and :class:`ManualClock` a clock that moves only when told to.
 Importing this package imports Hypothesis; ``import ledger`` does not.
 """
 
-from ledger.testing import strategies
-from ledger.testing.machine import LedgerStateMachine, ManualClock, fresh_ledger
+from wonledger.testing import strategies
+from wonledger.testing.machine import LedgerStateMachine, ManualClock, fresh_ledger
 
 __all__ = ["LedgerStateMachine", "ManualClock", "fresh_ledger", "strategies"]

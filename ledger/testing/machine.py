@@ -30,9 +30,9 @@ from hypothesis import settings as Settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, rule
 
-from ledger.api import Ledger
-from ledger.chain import iso
-from ledger.errors import (
+from wonledger.service.facade import Ledger
+from wonledger.domain.chain import iso
+from wonledger.domain.errors import (
     AlreadyReversed,
     AssetMismatch,
     BadAmount,
@@ -48,10 +48,10 @@ from ledger.errors import (
     UnknownAccount,
     UnknownAsset,
 )
-from ledger.flows import post_tx, reversal_tx, transfer_tx, void_tx
-from ledger.model import HOLD, PLAIN_KINDS, POST, RESERVE, REVERSAL, Leg, Receipt, Signature, SignedTx, Tx
-from ledger.policy import load_flow_policy
-from ledger.signing import sign_bytes
+from wonledger.flows import post_tx, reversal_tx, transfer_tx, void_tx
+from wonledger.domain.model import HOLD, PLAIN_KINDS, POST, RESERVE, REVERSAL, Leg, Receipt, Signature, SignedTx, Tx
+from wonledger.rulebook.policy import load_flow_policy
+from wonledger.domain.signing import sign_bytes
 
 __all__ = ["LedgerStateMachine", "ManualClock", "fresh_ledger", "template_dir"]
 
@@ -187,7 +187,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
 
         from hypothesis import settings
         from hypothesis.stateful import rule
-        from ledger.testing import LedgerStateMachine
+        from wonledger.testing import LedgerStateMachine
 
         class MyMachine(LedgerStateMachine):
             # more examples than the cheap default; keep deadline=None
@@ -854,10 +854,10 @@ class LedgerStateMachine(RuleBasedStateMachine):
     )
     def register_a_customer_and_open_its_account(self, registrar: str, jurisdiction: str, kind: str) -> Any:
         """A customer is registered by a bank of its own jurisdiction, signed with its own new key; anyone else is refused."""
-        from ledger.errors import NotAuthorized
-        from ledger.model import AccountSpec
-        from ledger.registry import open_tx, registration_tx
-        from ledger.world import participant_key
+        from wonledger.domain.errors import NotAuthorized
+        from wonledger.domain.model import AccountSpec
+        from wonledger.flows.registry import open_tx, registration_tx
+        from wonledger.flows.world import participant_key
 
         self._serial += 1
         pid = f"cust-{self._serial}"

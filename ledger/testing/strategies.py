@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from hypothesis import strategies as st
 
-from ledger.model import (
+from wonledger.domain.model import (
     FORBIDDEN_TEXT,
     HOLD,
     Account,
@@ -60,11 +60,11 @@ from ledger.model import (
     Tx,
     account_id,
 )
-from ledger.money import ASSET_KINDS, MAX_AMOUNT, Asset
-from ledger.strict import b64url
+from wonledger.domain.money import ASSET_KINDS, MAX_AMOUNT, Asset
+from wonledger.domain.strict import b64url
 
 if TYPE_CHECKING:
-    from ledger.api import Ledger
+    from wonledger.service.facade import Ledger
 
 __all__ = [
     "account_ids",
@@ -659,8 +659,8 @@ def registry_entries(ledger: Ledger, kinds: Sequence[str] = ("individual", "corp
     ``c-`` prefix and a number), and the new participant's private key is
     made in the ledger's key store, as a demo operator's would be.
     """
-    from ledger.registry import registration_tx
-    from ledger.world import participant_key
+    from wonledger.flows.registry import registration_tx
+    from wonledger.flows.world import participant_key
 
     people = sorted((p for p in ledger.participants() if ledger.keys.has(p.id)), key=lambda p: p.id)
     customer_registrars = set(ledger.book.registry_policy.customer_registrars)

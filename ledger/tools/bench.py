@@ -44,13 +44,13 @@ from contextlib import ExitStack, closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ledger.api import Ledger
-from ledger.chain import iso, utc_now
-from ledger.flows import transfer_tx
-from ledger.model import account_id
-from ledger.signing import KeyStore, canonical_bytes, public_bytes
-from ledger.store import postgres_server, safe_url, throwaway_database
-from ledger.verifier import usable_cpus
+from wonledger.service.facade import Ledger
+from wonledger.domain.chain import iso, utc_now
+from wonledger.flows import transfer_tx
+from wonledger.domain.model import account_id
+from wonledger.domain.signing import KeyStore, canonical_bytes, public_bytes
+from wonledger.store import postgres_server, safe_url, throwaway_database
+from wonledger.book.signature_pool import usable_cpus
 
 PAYERS = 64
 FUNDING = 1_000_000_000

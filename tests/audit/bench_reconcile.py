@@ -23,8 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ledger import Ledger
-from ledger.flows import transfer_tx
+from wonledger import Ledger
+from wonledger.flows import transfer_tx
 
 WONLEDGER = str(Path(sys.executable).parent / "wonledger")
 ALICE, SEOUL = "alice:dKRW.hanriver", "seoul-exports:dKRW.hanriver"

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import xmlschema
 
-from ledger import AssetMismatch, BadStatement, Ledger
+from wonledger import AssetMismatch, BadStatement, Ledger
 
 FILES = Path(__file__).parent / "bank_files"
 SCHEMAS = Path(__file__).parents[1] / "schemas"

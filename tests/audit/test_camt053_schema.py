@@ -20,9 +20,9 @@ import xmlschema
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import Ledger
-from ledger.reconcile import camt053, csvfile
-from ledger.reconcile.statements import StatementEntry, StatementHeader, read_statement, short_ref, uetr_for
+from wonledger import Ledger
+from wonledger.statements import camt053, csvfile
+from wonledger.statements.statement import StatementEntry, StatementHeader, read_statement, short_ref, uetr_for
 
 SCHEMA_FILE = Path(__file__).parents[1] / "schemas" / "camt.053.001.08.xsd"
 SCHEMA = xmlschema.XMLSchema(str(SCHEMA_FILE))

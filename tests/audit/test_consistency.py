@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger import Checkpoint, Ledger, verify_consistency
-from ledger.proofs import consistency_holds, consistency_path, node_hash
+from wonledger import Checkpoint, Ledger, verify_consistency
+from wonledger.audit.proofs import consistency_holds, consistency_path, node_hash
 
 ALICE = "alice:dKRW.hanriver"
 RESERVE = "kstable:dKRW.hanriver:reserve"

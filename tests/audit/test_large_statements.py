@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from ledger.reconcile import camt053, csvfile
-from ledger.reconcile.matching import BookedLeg, Matcher, ReconcileReport
-from ledger.reconcile.statements import StatementEntry, StatementHeader, read_statement
+from wonledger.statements import camt053, csvfile
+from wonledger.statements.matching import BookedLeg, Matcher, ReconcileReport
+from wonledger.statements.statement import StatementEntry, StatementHeader, read_statement
 
 LEDGER = "wl-000000000000"
 

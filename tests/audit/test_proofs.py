@@ -21,8 +21,8 @@ import pytest
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger import BadInput, IntegrityProblem, KeyUnavailable, Ledger, verify_proof
-from ledger.proofs import inclusion_path, leaf_hash, merkle_root, node_hash, path_ranges, root_from_path
+from wonledger import BadInput, IntegrityProblem, KeyUnavailable, Ledger, verify_proof
+from wonledger.audit.proofs import inclusion_path, leaf_hash, merkle_root, node_hash, path_ranges, root_from_path
 
 ALICE = "alice:dKRW.hanriver"
 RESERVE = "kstable:dKRW.hanriver:reserve"

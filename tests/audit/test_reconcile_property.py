@@ -21,9 +21,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import Ledger
-from ledger.reconcile import camt053, csvfile
-from ledger.reconcile.statements import StatementEntry, read_statement
+from wonledger import Ledger
+from wonledger.statements import camt053, csvfile
+from wonledger.statements.statement import StatementEntry, read_statement
 
 ALICE = "alice:dKRW.hanriver"
 SEOUL = "seoul-exports:dKRW.hanriver"

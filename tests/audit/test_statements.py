@@ -13,9 +13,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from ledger import AssetMismatch, BadInput, Ledger
-from ledger.reconcile import camt053, csvfile
-from ledger.reconcile.statements import StatementEntry, StatementHeader, read_statement
+from wonledger import AssetMismatch, BadInput, Ledger
+from wonledger.statements import camt053, csvfile
+from wonledger.statements.statement import StatementEntry, StatementHeader, read_statement
 
 #: Tests the store has nothing new to say about run on SQLite only (a PostgreSQL ledger costs seconds).
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

@@ -33,7 +33,7 @@ import rfc8785
 from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 
-from cli.main import cli
+from wonledger_cli.main import cli
 
 #: The console script installed beside the interpreter running the tests.
 WONLEDGER = str(Path(sys.executable).parent / "wonledger")

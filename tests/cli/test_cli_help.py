@@ -10,7 +10,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from cli.main import COMMANDS, cli
+from wonledger_cli.main import COMMANDS, cli
 
 
 def every_command() -> Iterator[tuple[str, click.Command]]:
@@ -77,7 +77,7 @@ def test_top_level_help_imports_no_command_module_nor_the_library() -> None:
         "from cli.main import main\n"
         "sys.argv = ['wonledger', '--help']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('ledger', 'sqlalchemy', 'cryptography') or m.startswith('cli.commands.'))\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('ledger', 'sqlalchemy', 'cryptography') or m.startswith('wonledger_cli.commands.'))\n"
         "print('LOADED', loaded)\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True).stdout
@@ -91,10 +91,10 @@ def test_a_command_imports_only_its_own_module() -> None:
         "from cli.main import main\n"
         "sys.argv = ['wonledger', 'asset', '--help']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print('LOADED', sorted(m for m in sys.modules if m.startswith('cli.commands.')))\n"
+        "print('LOADED', sorted(m for m in sys.modules if m.startswith('wonledger_cli.commands.')))\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True).stdout
-    assert out.strip().endswith("LOADED ['cli.commands', 'cli.commands.lists']") or out.strip().endswith("LOADED ['cli.commands.lists']"), out
+    assert out.strip().endswith("LOADED ['wonledger_cli.commands', 'wonledger_cli.commands.lists']") or out.strip().endswith("LOADED ['wonledger_cli.commands.lists']"), out
 
 
 def test_every_command_defined_in_cli_commands_is_in_the_lazy_table() -> None:
@@ -103,9 +103,9 @@ def test_every_command_defined_in_cli_commands_is_in_the_lazy_table() -> None:
     import importlib
     import pkgutil
 
-    import cli.commands
+    import wonledger_cli.commands
 
-    modules = [importlib.import_module(f"cli.commands.{info.name}") for info in pkgutil.iter_modules(cli.commands.__path__)]
+    modules = [importlib.import_module(f"wonledger_cli.commands.{info.name}") for info in pkgutil.iter_modules(cli.commands.__path__)]
     commands = [value for module in modules for value in vars(module).values() if isinstance(value, click.Command)]
     subcommands = {id(sub) for group in commands if isinstance(group, click.Group) for sub in group.commands.values()}
     missing = sorted({c.name or "" for c in commands if id(c) not in subcommands and c.name not in COMMANDS})

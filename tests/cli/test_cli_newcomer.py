@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
+from wonledger_cli.main import cli
 
 if TYPE_CHECKING:
     from conftest import Ledger
@@ -163,7 +163,7 @@ def test_counts_carry_thousands_separators(wl: Ledger, tmp_path: Path) -> None:
     info = wl("info").ok().stdout
     assert "transactions  44" in info
     assert wl("verify").ok().stdout.startswith("ok: 44 transactions")
-    from cli.render import count
+    from wonledger_cli.render import count
 
     assert count(100016, "entry", "entries") == "100,016 entries" and count(1, "entry", "entries") == "1 entry"
 
@@ -217,8 +217,8 @@ def test_history_from_to_and_limit_pick_the_period_and_the_newest(wl: Ledger) ->
 @pytest.mark.slow
 def test_history_memory_stays_flat_however_long_the_account(wl: Ledger) -> None:
     """Peak traced memory of printing a history does not grow when the account gets four times longer."""
-    from ledger import Ledger as Library
-    from ledger.flows import transfer_tx
+    from wonledger import Ledger as Library
+    from wonledger.flows import transfer_tx
 
     def add(start: int, count: int) -> None:
         with Library.open(wl.db, wl.keys) as ledger:

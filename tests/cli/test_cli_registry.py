@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ledger.store import SCHEMA_HEAD
+from wonledger.store import SCHEMA_HEAD
 
 if TYPE_CHECKING:
     from conftest import Ledger, Run

@@ -227,7 +227,7 @@ def test_sigint_without_a_terminal_ends_submit_with_exit_130_and_one_error_line(
 def _posted(ledger: Ledger, tx_id: str) -> bool:
     from click.testing import CliRunner
 
-    from cli.main import cli
+    from wonledger_cli.main import cli
 
     result = CliRunner(env={"WONLEDGER_DB": None, "WONLEDGER_KEYS": None}).invoke(cli, ["--db", ledger.db, "--keys", str(ledger.keys), "--json", "tx", "show", tx_id])
     return result.exit_code == 0

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger import Ledger
+from wonledger import Ledger
 
 # Runs `wonledger ARGS...` (the console script's own entry point) and writes how many
 # database transactions began, and on which connection kinds, to the file $COUNT_TO.
@@ -32,7 +32,7 @@ began = []
 event.listen(Engine, "begin", lambda conn: began.append(1))
 atexit.register(lambda: open(os.environ["COUNT_TO"], "w").write(json.dumps(len(began))))
 
-from cli.main import main
+from wonledger_cli.main import main
 sys.argv = ["wonledger", *sys.argv[1:]]
 main()
 """

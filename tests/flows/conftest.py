@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ledger import Ledger
-from ledger.testing import ManualClock
+from wonledger import Ledger
+from wonledger.testing import ManualClock
 
 
 @pytest.fixture

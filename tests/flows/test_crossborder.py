@@ -11,7 +11,7 @@ from fractions import Fraction
 
 import pytest
 
-from ledger import (
+from wonledger import (
     BadInput,
     HoldExpired,
     InsufficientFunds,
@@ -21,10 +21,10 @@ from ledger import (
     TravelRule,
     Travel,
 )
-from ledger.model import AccountSpec
-from ledger.flows.crossborder import send_tx, swap_tx
-from ledger.policy import load_flow_policy
-from ledger.testing import ManualClock
+from wonledger.domain.model import AccountSpec
+from wonledger.flows.crossborder import send_tx, swap_tx
+from wonledger.rulebook.policy import load_flow_policy
+from wonledger.testing import ManualClock
 
 
 def balance(ledger: Ledger, account: str) -> int:
@@ -141,7 +141,7 @@ def test_a_two_phase_swap_cannot_be_posted_in_part(ledger: Ledger) -> None:
     ledger.swap("kowloon-supply", 100_00, "HKDS", "KRWS", hold_timeout_s=60, tx_id="pvp-2")
     legs = ledger.transaction("pvp-2").tx.legs
     half = replace(legs[-1], amount=legs[-1].amount // 2)
-    from ledger.model import Tx
+    from wonledger.domain.model import Tx
 
     partial = Tx(ledger=ledger.id, id="post-half", kind="post", ref="pvp-2", legs=legs[:-1] + (half,))
     with pytest.raises(BadInput, match="post all of it"):

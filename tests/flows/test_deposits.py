@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from ledger import AlreadyExists, HolderNotEligible, InsufficientFunds, Ledger, Participant, Residency
-from ledger.flows import transfer_tx
-from ledger.model import account_id
+from wonledger import AlreadyExists, HolderNotEligible, InsufficientFunds, Ledger, Participant, Residency
+from wonledger.flows import transfer_tx
+from wonledger.domain.model import account_id
 
 ALICE = "alice:dKRW.hanriver"
 SEOUL = "seoul-exports:dKRW.namsan"
@@ -84,7 +84,7 @@ def test_a_non_resident_may_not_open_a_deposit_token_account(ledger: Ledger) -> 
 
 def test_no_leg_may_credit_a_deposit_token_to_a_non_resident_however_it_arrives(ledger: Ledger) -> None:
     # An account opened before the rule (written straight into the registry) still cannot be credited.
-    from ledger.model import Account
+    from wonledger.domain.model import Account
 
     ledger.add_participant("expat", "individual", "KR", resident=False)
     ledger.store.writing(lambda uow: uow.add_account(Account(id="expat:dKRW.hanriver", owner="expat", asset="dKRW.hanriver")))

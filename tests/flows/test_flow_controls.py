@@ -9,8 +9,8 @@ import math
 
 import pytest
 
-from ledger import IssuerNotEligible, Ledger, OutflowLimit, Residency, RunBreaker
-from ledger.testing import ManualClock
+from wonledger import IssuerNotEligible, Ledger, OutflowLimit, Residency, RunBreaker
+from wonledger.testing import ManualClock
 
 
 def counters(ledger: Ledger) -> dict[str, tuple[int, int, int, int]]:

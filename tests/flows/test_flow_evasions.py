@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ledger import Ledger, OutflowLimit, Party, RunBreaker, Travel, TravelRule
-from ledger.flows.crossborder import pvp_legs
-from ledger.model import Leg, Tx
-from ledger.testing import ManualClock
+from wonledger import Ledger, OutflowLimit, Party, RunBreaker, Travel, TravelRule
+from wonledger.flows.crossborder import pvp_legs
+from wonledger.domain.model import Leg, Tx
+from wonledger.testing import ManualClock
 
 
 def counters(ledger: Ledger) -> dict[str, tuple[int, int, int, int]]:

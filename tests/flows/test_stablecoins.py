@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger import (
+from wonledger import (
     AlreadyExists,
     AssetMismatch,
     InsufficientFunds,
@@ -17,8 +17,8 @@ from ledger import (
     ReserveShortfall,
     Residency,
 )
-from ledger.flows import transfer_tx
-from ledger.model import Leg, Tx
+from wonledger.flows import transfer_tx
+from wonledger.domain.model import Leg, Tx
 
 ALICE = "alice:dKRW.hanriver"
 RESERVE = "kstable:dKRW.hanriver:reserve"

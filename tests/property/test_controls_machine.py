@@ -44,12 +44,12 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
 
-from ledger import Ledger, LedgerError, Party, Travel
-from ledger.chain import parse_iso
-from ledger.model import Leg, Tx
-from ledger.policy import load_flow_policy
-from ledger.testing import ManualClock, fresh_ledger
-from ledger.wire import parse_tx
+from wonledger import Ledger, LedgerError, Party, Travel
+from wonledger.domain.chain import parse_iso
+from wonledger.domain.model import Leg, Tx
+from wonledger.rulebook.policy import load_flow_policy
+from wonledger.testing import ManualClock, fresh_ledger
+from wonledger.domain.wire import parse_tx
 
 pytestmark = pytest.mark.slow
 

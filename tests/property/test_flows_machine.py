@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
 
-from ledger import (
+from wonledger import (
     BadAmount,
     InsufficientFunds,
     Ledger,
@@ -29,9 +29,9 @@ from ledger import (
     RunBreaker,
     UnknownAccount,
 )
-from ledger.policy import load_flow_policy
-from ledger.store import UnitOfWork
-from ledger.testing import ManualClock, fresh_ledger
+from wonledger.rulebook.policy import load_flow_policy
+from wonledger.store import UnitOfWork
+from wonledger.testing import ManualClock, fresh_ledger
 
 KRW_SENDERS = ("alice", "bob", "seoul-exports")
 DELIVERABLE = ("HKDS", "USDS", "KRWS")

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import Phase, settings
 from hypothesis.stateful import rule
 
-from ledger import LedgerError
-from ledger.testing import LedgerStateMachine, fresh_ledger
-from ledger.testing.machine import PICKS
+from wonledger import LedgerError
+from wonledger.testing import LedgerStateMachine, fresh_ledger
+from wonledger.testing.machine import PICKS
 
 
 class LedgerAgainstItsModel(LedgerStateMachine):

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import InsufficientFunds, Ledger, LedgerError, Receipt, format_amount, parse_amount, parse_line
-from ledger.model import ID_PATTERN, PARTICIPANT_PATTERN, PLAIN_KINDS
-from ledger.money import MAX_AMOUNT
-from ledger.testing import fresh_ledger, strategies
-from ledger.wire import parse_tx
+from wonledger import InsufficientFunds, Ledger, LedgerError, Receipt, format_amount, parse_amount, parse_line
+from wonledger.domain.model import ID_PATTERN, PARTICIPANT_PATTERN, PLAIN_KINDS
+from wonledger.domain.money import MAX_AMOUNT
+from wonledger.testing import fresh_ledger, strategies
+from wonledger.domain.wire import parse_tx
 
 EXPONENTS = st.integers(0, 4)
 

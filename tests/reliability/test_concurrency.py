@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from harness import record_figure
-from ledger import Ledger
+from wonledger import Ledger
 
 PROCESSES = 8
 OPS = 80

@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from harness import WONLEDGER, WORKERS, clean_env, journal_ids, legs_per_entry, record_figure, write_lines
-from ledger import Ledger, Leg, Tx
+from wonledger import Ledger, Leg, Tx
 
 SUBMIT_TRIALS = 10
 STREAM_TRIALS = 18

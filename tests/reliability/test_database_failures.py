@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
-from ledger import DiskFull, Ledger
+from wonledger import DiskFull, Ledger
 from harness import fingerprint, journal_ids, raw_sql, remount, run_wonledger
 
 TRANSFER = ("transfer", "alice", "hanriver:dKRW.hanriver", "5")

@@ -21,9 +21,9 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli.main import cli
+from wonledger_cli.main import cli
 from harness import fingerprint, record_figure, run_wonledger
-from ledger import LedgerError, Ledger, Leg, Tx, parse_line
+from wonledger import LedgerError, Ledger, Leg, Tx, parse_line
 
 EXAMPLES = 200
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

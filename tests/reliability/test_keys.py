@@ -19,8 +19,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger import BadSignature, KeyUnavailable, Ledger, Leg, Tx, UnknownParticipant
-from ledger.signing import KeyStore
+from wonledger import BadSignature, KeyUnavailable, Ledger, Leg, Tx, UnknownParticipant
+from wonledger.domain.signing import KeyStore
 
 from harness import fingerprint, run_wonledger
 
@@ -236,7 +236,7 @@ def test_a_rotation_interrupted_after_it_registered_is_named_and_revocation_reco
 
 
 def test_an_inclusion_proof_of_an_entry_signed_before_a_revocation_still_checks_offline(ledger: Ledger) -> None:
-    from ledger import verify_proof
+    from wonledger import verify_proof
 
     ledger.submit(ledger.sign(pay(ledger, "before-revocation")))
     ledger.checkpoint()

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.simulate.calendars import Window, add_business_days, holiday_name, is_business_day
-from ledger.simulate.corridors import load_corridor
-from ledger.simulate.routes import plan_correspondent, plan_stablecoin
+from wonledger.simulate.calendars import Window, add_business_days, holiday_name, is_business_day
+from wonledger.simulate.corridors import load_corridor
+from wonledger.simulate.routes import plan_correspondent, plan_stablecoin
 
 SEOUL, NEW_YORK = ZoneInfo("Asia/Seoul"), ZoneInfo("America/New_York")
 NAMSAN = Window("Asia/Seoul", "KR", time(9), time(15, 30))

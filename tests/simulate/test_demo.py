@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ledger import Ledger
-from ledger.simulate import demo_json, load_corridor, publish, run_demo
-from ledger.simulate.calendars import is_business_day
+from wonledger import Ledger
+from wonledger.simulate import demo_json, load_corridor, publish, run_demo
+from wonledger.simulate.calendars import is_business_day
 
 SEOUL = ZoneInfo("Asia/Seoul")
 WONLEDGER = str(Path(sys.executable).parent / "wonledger")
@@ -261,7 +261,7 @@ def test_the_simulated_week_has_a_weekend_and_the_default_example_is_a_saturday_
 
 
 def test_banks_hold_correspondent_balances_abroad_but_not_each_others_deposit_tokens(week) -> None:
-    from ledger import Residency
+    from wonledger import Residency
 
     out, _, _ = week
     with Ledger.open(f"sqlite:///{out / 'demo.db'}", out / "keys") as ledger:

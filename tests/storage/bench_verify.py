@@ -26,9 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ledger import Leg, Ledger, Tx
-from ledger.signing import unb64url
-from ledger.verifier import Verifier
+from wonledger import Leg, Ledger, Tx
+from wonledger.domain.signing import unb64url
+from wonledger.book.signature_pool import Verifier
 
 
 def cpu_seconds() -> float:

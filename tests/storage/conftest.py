@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 import sqlalchemy
 
-from ledger import Ledger
+from wonledger import Ledger
 
 #: The console script installed beside the interpreter running the tests.
 WONLEDGER = str(Path(sys.executable).with_name("wonledger"))

@@ -23,7 +23,7 @@ import traceback
 
 
 def run(job: dict[str, str]) -> list[list[object]]:
-    from ledger import Ledger, LedgerError, parse_line
+    from wonledger import Ledger, LedgerError, parse_line
 
     with open(job["lines"], encoding="utf-8") as f:
         batch = [parse_line(line) for line in f if line.strip()]
@@ -51,7 +51,7 @@ def run(job: dict[str, str]) -> list[list[object]]:
 
 
 def main() -> None:
-    import ledger  # noqa: F401 - pay for the imports before the first race
+    import wonledger  # noqa: F401 - pay for the imports before the first race
 
     print(json.dumps({"started": True}), flush=True)
     for line in sys.stdin:

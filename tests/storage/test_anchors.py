@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger import Anchor, Checkpoint, IntegrityProblem, KeyUnavailable, Ledger, chain, read_checkpoint
-from ledger.proofs import checkpoint_payload, leaf_hash, merkle_root
-from ledger.signing import b64url, public_bytes
+from wonledger import Anchor, Checkpoint, IntegrityProblem, KeyUnavailable, Ledger, read_checkpoint
+from wonledger.domain import chain
+from wonledger.audit.proofs import checkpoint_payload, leaf_hash, merkle_root
+from wonledger.domain.signing import b64url, public_bytes
 
 ALICE = "alice:dKRW.hanriver"
 RESERVE = "kstable:dKRW.hanriver:reserve"

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 import rfc8785
 
-from ledger import (
+from wonledger import (
     AlreadyReversed,
     AssetMismatch,
     BadAmount,
@@ -34,7 +34,7 @@ from ledger import (
     Tx,
     UnknownAccount,
 )
-from ledger.money import MAX_AMOUNT, MAX_COUNTER
+from wonledger.domain.money import MAX_AMOUNT, MAX_COUNTER
 
 ALICE = "alice:dKRW.hanriver"  # 5,000,000 at the start
 RESERVE = "kstable:dKRW.hanriver:reserve"  # 10,000,000,000

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import Ledger
-from ledger.testing import ManualClock
+from wonledger import Ledger
+from wonledger.testing import ManualClock
 
 ALICE, BANK, SEOUL = "alice:dKRW.hanriver", "hanriver:dKRW.hanriver", "seoul-exports:dKRW.namsan"
 STEPS = st.lists(st.sampled_from(["transfer", "hold", "void", "post", "expire", "elsewhere"]), min_size=1, max_size=14)

@@ -16,9 +16,9 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from ledger import AlreadyExists, Ledger, NotALedger
-from ledger.store import SCHEMA_HEAD, Store
-from ledger.store.tables import metadata
+from wonledger import AlreadyExists, Ledger, NotALedger
+from wonledger.store import SCHEMA_HEAD, Store
+from wonledger.store.tables import metadata
 
 
 def schema_diffs(url: str) -> list:
@@ -52,7 +52,7 @@ def test_the_schema_comparison_notices_a_missing_index(fresh_url) -> None:
 
 def test_the_code_knows_the_newest_migration_as_its_schema() -> None:
     config = Config()
-    config.set_main_option("script_location", str(resources.files("ledger.store") / "migrations"))
+    config.set_main_option("script_location", str(resources.files("wonledger.store") / "migrations"))
     script = ScriptDirectory.from_config(config)
     assert script.get_heads() == [SCHEMA_HEAD]
     assert [r.revision for r in script.walk_revisions()][0] == SCHEMA_HEAD
@@ -156,7 +156,7 @@ def test_opening_a_missing_sqlite_file_refuses_and_does_not_create_it(tmp_path: 
 
 @pytest.mark.postgres
 def test_a_missing_postgres_database_is_unreachable_not_created(pg_database, tmp_path: Path) -> None:
-    from ledger import DbUnreachable
+    from wonledger import DbUnreachable
 
     url = sqlalchemy.engine.make_url(pg_database()).set(database="wl_test_does_not_exist_9f8e7d")
     with pytest.raises(DbUnreachable):

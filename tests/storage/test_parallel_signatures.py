@@ -13,8 +13,8 @@ import json
 
 import pytest
 
-from ledger import BadInput, Ledger, Leg, Signature, SignedTx, Tx
-from ledger.verifier import POOL_THRESHOLD
+from wonledger import BadInput, Ledger, Leg, Signature, SignedTx, Tx
+from wonledger.book.signature_pool import POOL_THRESHOLD
 
 ALICE = "alice:dKRW.hanriver"  # 5,000,000 at the start
 RESERVE = "kstable:dKRW.hanriver:reserve"

@@ -14,7 +14,7 @@ import json
 import random
 from collections import Counter
 
-from ledger import Ledger, Leg, Tx
+from wonledger import Ledger, Leg, Tx
 
 ASSET = "dKRW.hanriver"
 ALICE = "alice:dKRW.hanriver"  # 5,000,000 at the start

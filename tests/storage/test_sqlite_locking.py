@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger import Ledger
+from wonledger import Ledger
 
 ALICE = "alice:dKRW.hanriver"
 RESERVE = "kstable:dKRW.hanriver:reserve"

@@ -14,8 +14,8 @@ import json
 
 import pytest
 
-from ledger import Ledger
-from ledger.signing import canonical_bytes
+from wonledger import Ledger
+from wonledger.domain.signing import canonical_bytes
 
 ALICE = "alice:dKRW.hanriver"
 RESERVE = "kstable:dKRW.hanriver:reserve"

@@ -14,8 +14,8 @@ import json
 
 import pytest
 
-from ledger import Ledger
-from ledger.signing import canonical_bytes
+from wonledger import Ledger
+from wonledger.domain.signing import canonical_bytes
 from tests.storage.test_tamper import ALICE, assert_caught, cli_verify
 
 BOB = "seoul-exports:dKRW.hanriver"
@@ -143,8 +143,8 @@ def test_an_entry_backdated_before_the_one_ahead_of_it_is_caught(busy: Ledger, r
 
 def test_a_registration_appended_by_hand_without_the_regulator_is_refused_by_the_replay(busy: Ledger, raw, wonledger) -> None:
     """An insider with hanriver's key registers a bank: hanriver may not vouch for banks, so the replay refuses it."""
-    from ledger.registry import registration_tx
-    from ledger.world import participant_key
+    from wonledger.flows.registry import registration_tx
+    from wonledger.flows.world import participant_key
 
     tx = registration_tx(busy.id, "fakebank", "bank", "KR", True, participant_key(busy.keys, "fakebank"), "hanriver").to_wire()
     _append(busy, raw, tx, ["fakebank", "hanriver"])

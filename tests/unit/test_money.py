@@ -2,8 +2,8 @@
 
 import pytest
 
-from ledger import BadAmount
-from ledger.money import MAX_AMOUNT, check_minor_units, format_amount, parse_amount, split_amount
+from wonledger import BadAmount
+from wonledger.domain.money import MAX_AMOUNT, check_minor_units, format_amount, parse_amount, split_amount
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ import ast
 import re
 from pathlib import Path
 
-import ledger
-from ledger import errors
+import wonledger
+from wonledger.domain import errors
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,7 +46,7 @@ def test_every_error_code_of_the_design_has_a_class_and_codes_are_unique() -> No
 
 
 def test_refusals_exit_1_bad_input_exits_2_integrity_exits_3_as_the_cli_decides() -> None:
-    from cli.main import _exit_code
+    from wonledger_cli.main import _exit_code
 
     cases = [
         (errors.InsufficientFunds("x"), 1), (errors.RunBreaker("x"), 1), (errors.StorageError("x"), 1), (errors.DiskFull("x"), 1),
@@ -66,7 +66,7 @@ def _raised_texts_and_hints(path: Path) -> tuple[list[str], list[str]]:
 
 
 def test_the_library_words_no_command_or_option_of_the_cli_and_the_cli_words_every_hint() -> None:
-    from cli.main import HINTS
+    from wonledger_cli.main import HINTS
 
     used = set()
     for path in (ROOT / "ledger").rglob("*.py"):
@@ -117,7 +117,7 @@ def test_the_rulebook_reads_no_database_clock_or_key_file() -> None:
     imported = _imports(ROOT / "ledger" / "rules.py")
     text = (ROOT / "ledger" / "rules.py").read_text()
     assert not {"sqlalchemy", "datetime", "time", "os"} & imported
-    assert "ledger.store" not in text and "KeyStore" not in text and "utc_now" not in text
+    assert "wonledger.store" not in text and "KeyStore" not in text and "utc_now" not in text
 
 
 def test_importing_the_library_connects_to_nothing_and_loads_no_heavy_extras() -> None:

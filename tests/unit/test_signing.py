@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 import rfc8785
 
-from ledger import KeyUnavailable, LedgerError
-from ledger.chain import envelope_bytes
-from ledger.signing import KeyStore, canonical_bytes, public_key_from_bytes, public_bytes, signature_holds
+from wonledger import KeyUnavailable, LedgerError
+from wonledger.domain.chain import envelope_bytes
+from wonledger.domain.signing import KeyStore, canonical_bytes, public_key_from_bytes, public_bytes, signature_holds
 
 
 def test_the_chain_envelope_is_exactly_rfc8785_of_the_whole_object() -> None:

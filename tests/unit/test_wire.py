@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from ledger import BadAmount, BadInput, BadSignature, LedgerError
-from ledger.wire import parse_line
+from wonledger import BadAmount, BadInput, BadSignature, LedgerError
+from wonledger.domain.wire import parse_line
 
 SIG = "A" * 85 + "A"  # 64 zero bytes in canonical base64url (the length of an Ed25519 signature)
 

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from ledger.store.tables import metadata
+from wonledger.store.tables import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - wonledger always passes one

@@ -25,7 +25,7 @@ from collections import Counter
 def main() -> None:
     url, keys, worker, ops, seed, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
     accounts = sys.argv[7:]
-    from ledger import Ledger, LedgerError, RuleRefusal
+    from wonledger import Ledger, LedgerError, RuleRefusal
 
     rng = random.Random(seed * 1000 + worker)
     outcomes: Counter[str] = Counter()

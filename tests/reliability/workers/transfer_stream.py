@@ -28,7 +28,7 @@ def main() -> None:
             subprocess.run([WONLEDGER, "--db", url, "--keys", keys, *kind, "1", "--id", f"{prefix}{n}"], check=True, capture_output=True)
             print(f"{prefix}{n}", flush=True)
         return
-    from ledger import Ledger
+    from wonledger import Ledger
 
     with Ledger.open(url, keys) as ledger:
         for n in range(count):

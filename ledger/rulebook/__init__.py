@@ -1,0 +1,6 @@
+"""The rulebook: every rule a journal entry must satisfy, and what it changes.
+
+Pure functions of a state they are given (rules, capital-flow controls,
+policy, reference rates). The writer decides with it and ``verify`` replays
+with it; nothing here touches storage, a clock or a key file.
+"""

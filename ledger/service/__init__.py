@@ -1,0 +1,1 @@
+"""The service: the facade (:class:`~wonledger.service.facade.Ledger`) every command goes through."""

@@ -1,0 +1,1 @@
+"""Tools beside the ledger: the benchmark that times ``wonledger submit`` against this machine's floor."""
