@@ -21,7 +21,7 @@ import json
 import re
 import weakref
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from wonledger.domain.errors import BadAmount, BadInput, BadSignature
 from wonledger.domain.model import (
@@ -187,20 +187,8 @@ def parse_signatures(value: object, tx: Tx | None = None) -> tuple[Signature, ..
 
 def parse_tx(obj: object, journal: bool = False) -> Tx:
     """A ``tx`` object → :class:`Tx`; ``journal`` also admits the ledger's own ids (read back from the journal)."""
-    if not isinstance(obj, Mapping):
-        raise BadInput("'tx' must be a JSON object")
-    for name in _TX_REQUIRED:
-        if name not in obj:
-            raise BadInput(f"tx is missing {name!r}")
-    if not _TX_FIELDS.issuperset(obj):
-        raise BadInput(f"tx has unknown field {sorted(set(obj) - _TX_FIELDS)[0]!r}")
-    # Every member is known and the required ones are there: any more are optional ones.
-    # (verify parses every entry of the journal again; most have no optional member.)
-    has_optional = len(obj) > len(_TX_REQUIRED)
-    if has_optional:
-        for name in _TX_OPTIONAL:
-            if name in obj and obj[name] is None:
-                raise BadInput(f"tx member {name!r} is null: leave an optional member out rather than give it as null")
+    has_optional = _check_members(obj)
+    obj = cast(Mapping[str, Any], obj)  # _check_members refused anything but an object
     ledger = check_id(obj["ledger"], "ledger id")
     tx_id = obj["id"]
     if not (journal and isinstance(tx_id, str) and SYSTEM_ID_PATTERN.fullmatch(tx_id)):
@@ -208,13 +196,7 @@ def parse_tx(obj: object, journal: bool = False) -> Tx:
     kind = obj["kind"]
     if kind not in TX_KINDS:
         raise BadInput(f"kind {str(kind)[:40]!r} is not one of {', '.join(TX_KINDS)}")
-    memo = obj.get("memo")
-    if memo is not None:
-        if not isinstance(memo, str):
-            raise BadInput("memo must be text")
-        if len(memo) > MAX_MEMO:
-            raise BadInput(f"memo is longer than {MAX_MEMO} characters")
-        check_text(memo, "memo")
+    memo = _parse_memo(obj.get("memo"))
     ref = obj.get("ref")
     if kind in _KINDS_WITH_REF:
         ref = check_id(ref, f"the {kind}'s ref")
@@ -238,24 +220,7 @@ def parse_tx(obj: object, journal: bool = False) -> Tx:
         raise BadInput(f"a {kind} opens no accounts")
     if kind == OPEN and not opens:
         raise BadInput("an open entry names the accounts it opens in 'opens'")
-    subject = None
-    if has_optional:
-        for name, field_name in SUBJECT_FIELD.items():
-            if field_name in obj and kind != name:
-                raise BadInput(f"a {kind} takes no {field_name!r}")
-    if kind in SUBJECT_FIELD:
-        if SUBJECT_FIELD[kind] not in obj:
-            raise BadInput(f"a {kind} entry needs {SUBJECT_FIELD[kind]!r}")
-        subject = _SUBJECT_PARSERS[kind](obj[SUBJECT_FIELD[kind]])
-    snapshot = obj.get("snapshot")
-    if kind == GENESIS:
-        if not journal:
-            raise BadInput("a genesis entry is written by the ledger itself, at an upgrade")
-        if not isinstance(snapshot, Mapping):
-            raise BadInput("a genesis entry carries its registry in 'snapshot'")
-        snapshot = canonical_bytes(snapshot).decode()
-    elif snapshot is not None:
-        raise BadInput(f"a {kind} takes no 'snapshot'")
+    subject = _parse_subject(obj, kind, has_optional)
     return Tx(
         ledger=ledger,
         id=tx_id,
@@ -268,8 +233,64 @@ def parse_tx(obj: object, journal: bool = False) -> Tx:
         travel=None if travel is None else parse_travel(travel),
         opens=() if opens is None else parse_opens(opens),
         subject=subject,
-        snapshot=snapshot,
+        snapshot=_parse_snapshot(obj.get("snapshot"), kind, journal),
     )
+
+
+def _check_members(obj: object) -> bool:
+    """Refuse a tx that is not an object of known members with the required ones; True if it has optional ones."""
+    if not isinstance(obj, Mapping):
+        raise BadInput("'tx' must be a JSON object")
+    for name in _TX_REQUIRED:
+        if name not in obj:
+            raise BadInput(f"tx is missing {name!r}")
+    if not _TX_FIELDS.issuperset(obj):
+        raise BadInput(f"tx has unknown field {sorted(set(obj) - _TX_FIELDS)[0]!r}")
+    # Every member is known and the required ones are there: any more are optional ones.
+    # (verify parses every entry of the journal again; most have no optional member.)
+    has_optional = len(obj) > len(_TX_REQUIRED)
+    if has_optional:
+        for name in _TX_OPTIONAL:
+            if name in obj and obj[name] is None:
+                raise BadInput(f"tx member {name!r} is null: leave an optional member out rather than give it as null")
+    return has_optional
+
+
+def _parse_memo(memo: object) -> str | None:
+    if memo is None:
+        return None
+    if not isinstance(memo, str):
+        raise BadInput("memo must be text")
+    if len(memo) > MAX_MEMO:
+        raise BadInput(f"memo is longer than {MAX_MEMO} characters")
+    check_text(memo, "memo")
+    return memo
+
+
+def _parse_subject(obj: Mapping[str, Any], kind: str, has_optional: bool) -> Any:
+    """The registry subject a registry entry carries (in the member its kind names), or None."""
+    if has_optional:
+        for name, field_name in SUBJECT_FIELD.items():
+            if field_name in obj and kind != name:
+                raise BadInput(f"a {kind} takes no {field_name!r}")
+    if kind not in SUBJECT_FIELD:
+        return None
+    if SUBJECT_FIELD[kind] not in obj:
+        raise BadInput(f"a {kind} entry needs {SUBJECT_FIELD[kind]!r}")
+    return _SUBJECT_PARSERS[kind](obj[SUBJECT_FIELD[kind]])
+
+
+def _parse_snapshot(snapshot: object, kind: str, journal: bool) -> str | None:
+    """A genesis entry's registry, kept as its canonical text; no other kind carries one."""
+    if kind != GENESIS:
+        if snapshot is not None:
+            raise BadInput(f"a {kind} takes no 'snapshot'")
+        return None
+    if not journal:
+        raise BadInput("a genesis entry is written by the ledger itself, at an upgrade")
+    if not isinstance(snapshot, Mapping):
+        raise BadInput("a genesis entry carries its registry in 'snapshot'")
+    return canonical_bytes(snapshot).decode()
 
 
 def _exact_fields(obj: object, fields: tuple[str, ...], what: str) -> Mapping[str, Any]:

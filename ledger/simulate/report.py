@@ -119,71 +119,28 @@ def publish(result: DemoResult, corridor: Corridor, out: Path) -> list[Path]:
     return [result.db, timeline, distribution, page]
 
 
-def render_html(result: DemoResult, images: dict[str, bytes] | None = None) -> str:
-    """The report page; charts named in ``images`` are embedded (else linked by file name)."""
-    e = html.escape
-
-    def src(name: str) -> str:
-        if images and name in images:
-            return "data:image/png;base64," + base64.b64encode(images[name]).decode("ascii")
-        return name
-
-    example = result.example
-    rows = "".join(
-        f"<tr><th scope='row'>{e(what.strip())}</th><td>{e(a)}</td><td>{e(b)}</td></tr>"
-        for what, a, b in comparison_rows(result)
-    )
-    timelines = ""
-    for route in ROUTES:
-        record = example.route(route)
-        took = duration(record.seconds)
-        steps = "".join(
-            f"<tr><td class='when'>{e(when)}</td><td>{e(what)}</td><td><code>{e(tx)}</code></td></tr>"
-            for when, what, tx in step_rows(record)
-        )
-        timelines += (
-            f"<h3>{e(ROUTE_NAMES[route].capitalize())}: credited {e(record.settled_at.strftime('%a %d %b %H:%M:%S %Z'))}, "
-            f"{e(took)} after the order</h3><table class='steps'><thead><tr><th>local time</th><th>what happened</th>"
-            f"<th>ledger transaction</th></tr></thead><tbody>{steps}</tbody></table>"
-        )
-    started = example.initiated_at.strftime("%A %d %B %Y, %H:%M %Z")
-    notes_html = "".join(f"<li>{e(n)}</li>" for n in notes(result))
-    sources = "".join(f"<li><a href=\"{e(url)}\">{e(s)}</a></li>" for s, url in zip(SOURCES, SOURCE_LINKS, strict=True))
-    return f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>wonledger: how long a payment from Seoul to Hong Kong takes</title>
-<style>
-  body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 1100px; margin: 2em auto;
-         padding: 0 1em; color: #222; line-height: 1.5; }}
-  h1 {{ font-size: 1.6em; margin-bottom: 0.2em; }}
-  .lead {{ font-size: 1.1em; color: #444; }}
-  table {{ border-collapse: collapse; margin: 1em 0; }}
-  th, td {{ padding: 0.35em 0.8em; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top; }}
-  table.compare td {{ font-variant-numeric: tabular-nums; font-size: 1.05em; }}
-  table.compare thead th:nth-child(2) {{ color: #c0392b; }}
-  table.compare thead th:nth-child(3) {{ color: #1f77b4; }}
-  td.when {{ white-space: nowrap; font-variant-numeric: tabular-nums; }}
-  img {{ max-width: 100%; border: 1px solid #eee; }}
-  .answer {{ font-size: 1.25em; font-weight: 600; }}
-  .box {{ background: #f6f8fa; border-left: 4px solid #1f77b4; padding: 0.6em 1em; margin: 1em 0; }}
-  code {{ font-size: 0.9em; }}
-  footer {{ color: #666; font-size: 0.9em; margin-top: 3em; }}
+#: The page's style sheet (plain CSS, no braces doubled: it is inserted, not formatted).
+_STYLE = """<style>
+  body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 1100px; margin: 2em auto;
+         padding: 0 1em; color: #222; line-height: 1.5; }
+  h1 { font-size: 1.6em; margin-bottom: 0.2em; }
+  .lead { font-size: 1.1em; color: #444; }
+  table { border-collapse: collapse; margin: 1em 0; }
+  th, td { padding: 0.35em 0.8em; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top; }
+  table.compare td { font-variant-numeric: tabular-nums; font-size: 1.05em; }
+  table.compare thead th:nth-child(2) { color: #c0392b; }
+  table.compare thead th:nth-child(3) { color: #1f77b4; }
+  td.when { white-space: nowrap; font-variant-numeric: tabular-nums; }
+  img { max-width: 100%; border: 1px solid #eee; }
+  .answer { font-size: 1.25em; font-weight: 600; }
+  .box { background: #f6f8fa; border-left: 4px solid #1f77b4; padding: 0.6em 1em; margin: 1em 0; }
+  code { font-size: 0.9em; }
+  footer { color: #666; font-size: 0.9em; margin-top: 3em; }
 </style>
-</head>
-<body>
-<h1>How long does KRW {e(format_amount(result.amount_krw, 0))} take to get from Seoul to Hong Kong?</h1>
-<p class="lead">A company in Seoul pays a supplier in Hong Kong. We sent the same payment
-{result.payments} times, at random moments over one week (weekend included), two ways:
-through the <b>correspondent banks</b> that carry most cross-border payments today, and as a
-<b>won stablecoin</b> exchanged for a Hong Kong dollar stablecoin. Every step of every payment is
-a real, signed entry in a ledger (<code>demo.db</code>), stamped with the simulated time.</p>
+"""
 
-<p class="answer">{e(headline(result))}</p>
-
-<div class="box">
+#: What the two routes are, in words for a reader who knows neither.
+_EXPLAINER = """<div class="box">
 <p><b>Correspondent banking in one paragraph.</b> A Korean bank cannot pay a Hong Kong bank directly
 in dollars. Instead both keep dollar accounts at a bank in New York (their <i>correspondent</i>;
 such an account is called a <i>nostro</i>, "ours, with you"). The Korean bank takes the won from its
@@ -203,7 +160,60 @@ a dealer swaps them for Hong Kong dollar stablecoins (HKDS) in the same instant 
 payment: both sides move or neither does), and the payee holds them: one transaction, final in
 seconds, at any hour.</p>
 </div>
+"""
 
+
+def _timeline_html(record: RouteRecord, route: str) -> str:
+    """One route's steps of the example payment, as a heading and a table."""
+    e = html.escape
+    took = duration(record.seconds)
+    steps = "".join(
+        f"<tr><td class='when'>{e(when)}</td><td>{e(what)}</td><td><code>{e(tx)}</code></td></tr>"
+        for when, what, tx in step_rows(record)
+    )
+    return (
+        f"<h3>{e(ROUTE_NAMES[route].capitalize())}: credited {e(record.settled_at.strftime('%a %d %b %H:%M:%S %Z'))}, "
+        f"{e(took)} after the order</h3><table class='steps'><thead><tr><th>local time</th><th>what happened</th>"
+        f"<th>ledger transaction</th></tr></thead><tbody>{steps}</tbody></table>"
+    )
+
+
+def render_html(result: DemoResult, images: dict[str, bytes] | None = None) -> str:
+    """The report page; charts named in ``images`` are embedded (else linked by file name)."""
+    e = html.escape
+
+    def src(name: str) -> str:
+        if images and name in images:
+            return "data:image/png;base64," + base64.b64encode(images[name]).decode("ascii")
+        return name
+
+    example = result.example
+    rows = "".join(
+        f"<tr><th scope='row'>{e(what.strip())}</th><td>{e(a)}</td><td>{e(b)}</td></tr>"
+        for what, a, b in comparison_rows(result)
+    )
+    timelines = "".join(_timeline_html(example.route(route), route) for route in ROUTES)
+    started = example.initiated_at.strftime("%A %d %B %Y, %H:%M %Z")
+    notes_html = "".join(f"<li>{e(n)}</li>" for n in notes(result))
+    sources = "".join(f"<li><a href=\"{e(url)}\">{e(s)}</a></li>" for s, url in zip(SOURCES, SOURCE_LINKS, strict=True))
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>wonledger: how long a payment from Seoul to Hong Kong takes</title>
+{_STYLE}</head>
+<body>
+<h1>How long does KRW {e(format_amount(result.amount_krw, 0))} take to get from Seoul to Hong Kong?</h1>
+<p class="lead">A company in Seoul pays a supplier in Hong Kong. We sent the same payment
+{result.payments} times, at random moments over one week (weekend included), two ways:
+through the <b>correspondent banks</b> that carry most cross-border payments today, and as a
+<b>won stablecoin</b> exchanged for a Hong Kong dollar stablecoin. Every step of every payment is
+a real, signed entry in a ledger (<code>demo.db</code>), stamped with the simulated time.</p>
+
+<p class="answer">{e(headline(result))}</p>
+
+{_EXPLAINER}
 <h2>Side by side</h2>
 <table class="compare">
 <thead><tr><th></th><th>correspondent banking</th><th>won stablecoin</th></tr></thead>
