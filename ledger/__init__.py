@@ -105,10 +105,10 @@ _LAZY = {
     "ProofReport": "wonledger.audit.proofs",
     "verify_consistency": "wonledger.audit.proofs",
     "verify_proof": "wonledger.audit.proofs",
-    "Break": "wonledger.statements",
-    "Problem": "wonledger.statements",
-    "ReconcileReport": "wonledger.statements",
-    "VerifyReport": "wonledger.statements",
+    "Break": "wonledger.statements.matching",
+    "Problem": "wonledger.audit.verify",
+    "ReconcileReport": "wonledger.statements.matching",
+    "VerifyReport": "wonledger.audit.verify",
 }
 
 

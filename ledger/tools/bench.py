@@ -204,7 +204,7 @@ def _compile_wonledger() -> None:
     import compileall
     import importlib.util
 
-    for package in ("cli", "ledger"):
+    for package in ("wonledger_cli", "wonledger"):
         spec = importlib.util.find_spec(package)
         if spec is not None and spec.submodule_search_locations:
             compileall.compile_dir(list(spec.submodule_search_locations)[0], quiet=2)

@@ -96,7 +96,7 @@ def main() -> None:
     os.environ.pop("WONLEDGER_KEYS", None)
     if not Path(env_dir, "wonledger.db").exists():
         subprocess.run([WONLEDGER, "init"], cwd=env_dir, stdout=subprocess.DEVNULL, check=True)
-    for package in ("cli", "ledger"):
+    for package in ("wonledger_cli", "wonledger"):
         spec = importlib.util.find_spec(package)
         assert spec is not None and spec.submodule_search_locations
         compileall.compile_dir(list(spec.submodule_search_locations)[0], quiet=1)
