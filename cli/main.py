@@ -39,7 +39,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "issuer": ("wonledger_cli.commands.stablecoins", "issuer", "Register or list stablecoin issuers."),
     "mint": ("wonledger_cli.commands.stablecoins", "mint", "Mint stablecoins against deposit tokens, at par."),
     "redeem": ("wonledger_cli.commands.stablecoins", "redeem", "Redeem stablecoins for deposit tokens, at par."),
-    "report": ("wonledger_cli.commands.stablecoins,cli.commands.crossborder,cli.commands.audit", "report", "Supply, trial balance, flows, rejections."),
+    "report": ("wonledger_cli.commands.stablecoins,wonledger_cli.commands.crossborder,wonledger_cli.commands.audit", "report", "Supply, trial balance, flows, rejections."),
     "quote": ("wonledger_cli.commands.crossborder", "quote", "The dealer's firm quote between two stablecoins."),
     "swap": ("wonledger_cli.commands.crossborder", "swap", "Exchange stablecoins with the dealer (PvP)."),
     "send": ("wonledger_cli.commands.crossborder", "send", "Send won deposit tokens abroad in one transaction."),
