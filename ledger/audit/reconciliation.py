@@ -92,6 +92,25 @@ def _read_known(session: AuditSession, account_name: str | None, mapping: dict[s
     return session.read(read)
 
 
+def _accepted(known: _Known, statement_account: str | None) -> set[str]:
+    """The statement account ids that name the target account: its id (or short reference), the bank's id, map lines."""
+    target = known.target
+    if target is None:
+        return set()
+    accepted = {target.id, short_ref(target.id, MAX34)}
+    if statement_account:
+        accepted.add(_compact(statement_account) or "")
+    return accepted | {k for k, v in known.mapped.items() if isinstance(v, Account) and v.id == target.id}
+
+
+def _named_account(session: AuditSession, statement: str, external: str) -> Account:
+    """The ledger account a statement's own account id names, when no map line does (``--all``)."""
+    try:
+        return session.account(external)
+    except _NOT_AN_ACCOUNT:
+        raise BadStatement(f"statement {statement} is of account {external}, which is no ledger account", hint="account-map") from None
+
+
 def reconcile(
     session: AuditSession,
     stream: BinaryIO,
@@ -121,24 +140,9 @@ def reconcile(
     mapping = {_compact(k) or k: v for k, v in (account_map or {}).items()}  # an IBAN may be written in groups of four
     known = _read_known(session, account_name, mapping)
     target = known.target
-    accepted: set[str] = set()
-    if target is not None:
-        accepted = {target.id, short_ref(target.id, MAX34)}
-        if statement_account:
-            accepted.add(_compact(statement_account) or "")
-        accepted |= {k for k, v in known.mapped.items() if isinstance(v, Account) and v.id == target.id}
+    accepted = _accepted(known, statement_account)
     seen: list[str] = []
     chosen: dict[int, Account] = {}
-
-    def named(header: StatementHeader, external: str) -> Account:
-        """The ledger account a statement's own account id names (with ``--all``, not mapped)."""
-        try:
-            return session.account(external)
-        except _NOT_AN_ACCOUNT:
-            raise BadStatement(
-                f"statement {header.statement_id or len(seen)} is of account {external}, which is no ledger account",
-                hint="account-map",
-            ) from None
 
     def ledger_account(header: StatementHeader) -> Account | None:
         external = _compact(header.external_account)
@@ -153,7 +157,7 @@ def reconcile(
             if isinstance(found, LedgerError):
                 raise found
             return found
-        return named(header, external)
+        return _named_account(session, header.statement_id or str(len(seen)), external)
 
     def choose(header: StatementHeader) -> int | None:
         seen.append(_compact(header.external_account) or "(none)")
