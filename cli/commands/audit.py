@@ -19,6 +19,7 @@ from wonledger_cli.context import Context, json_option, pass_context
 from wonledger_cli.render import emit_json, open_input, progress_bar, stderr_is_terminal, table
 from wonledger import BadInput, BadStatement, Checkpoint, format_amount, load_account_map, read_checkpoint, read_operator_key, validate_statement, verify_consistency, verify_proof
 from wonledger.domain.strict import loads as strict_loads
+from wonledger.statements.formats import writable as statement_formats
 
 
 def _open_output(stack: ExitStack, path: str | None) -> TextIO:
@@ -32,7 +33,7 @@ def _open_output(stack: ExitStack, path: str | None) -> TextIO:
 
 @click.command()
 @click.argument("account_id", metavar="ACCOUNT")
-@click.option("--format", "fmt", type=click.Choice(["camt053", "csv"]), default="camt053", show_default=True, help="ISO 20022 camt.053 XML or CSV.")
+@click.option("--format", "fmt", type=click.Choice(statement_formats()), default="camt053", show_default=True, help="ISO 20022 camt.053 XML or CSV.")
 @click.option("--from", "since", metavar="YYYY-MM-DD", help="First booking date (UTC); default: the account's first entry.")
 @click.option("--to", "until", metavar="YYYY-MM-DD", help="Last booking date (UTC); default: today.")
 @click.option("--out", metavar="FILE", help="Write here instead of to stdout.")

@@ -28,12 +28,16 @@ move it over ``<id>.pem``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from wonledger.domain.errors import BadInput, KeyUnavailable, UnknownParticipant
-from wonledger.domain.model import PARTICIPANT_PATTERN, REVOKED, ROTATED, KeyRecord, Signature, SignedTx, check_id
+from wonledger.domain.model import PARTICIPANT_PATTERN, REVOKED, ROTATED, KeyRecord, Signature, SignedTx, Tx, check_id
 from wonledger.flows.registry import key_tx
 from wonledger.domain.signing import KeyStore, b64url, public_bytes, tx_bytes
 from wonledger.store import Store, UnitOfWork
+
+if TYPE_CHECKING:
+    from wonledger.audit.session import AuditSession
 
 __all__ = ["REVOKED", "ROTATED", "KeyChange", "key_history", "rotate_key", "revoke_key"]
 
@@ -47,11 +51,11 @@ class KeyChange:
     current: KeyRecord
 
 
-def rotate_key(ledger, participant: str) -> KeyChange:  # type: ignore[no-untyped-def]
+def rotate_key(session: AuditSession, participant: str) -> KeyChange:
     """``participant`` replaces its key with a new one it makes in the key store (it must hold the current key)."""
     check_id(participant, "participant id", PARTICIPANT_PATTERN)
-    keys: KeyStore = ledger.keys
-    registered = ledger.store.reading(lambda uow: uow.current_keys([participant])).get(participant)
+    keys: KeyStore = session.keys()
+    registered = session.read(lambda uow: uow.current_keys([participant])).get(participant)
     if registered is None:
         raise UnknownParticipant(f"no participant {participant}")
     held = public_bytes(keys.load(participant))
@@ -65,28 +69,32 @@ def rotate_key(ledger, participant: str) -> KeyChange:  # type: ignore[no-untype
         )
     new = keys.stage(participant)
     try:
-        tx = key_tx(ledger.id, participant, public_bytes(new), ROTATED)
+        tx = key_tx(session.ledger_id, participant, public_bytes(new), ROTATED)
         payload = tx_bytes(tx)
         signatures = (keys.sign(participant, payload), Signature(participant, b64url(new.sign(payload))))
-        ledger.book.submit(SignedTx(tx=tx, signatures=signatures, canonical=payload))
+        session.submit(SignedTx(tx=tx, signatures=signatures, canonical=payload))
     except BaseException:
         keys.discard(participant)
         raise
     keys.promote(participant)
-    return _last_change(ledger.store, participant)
+    return _last_change(session.store, participant)
 
 
-def revoke_key(ledger, participant: str, public_key: bytes, by: str | None = None) -> KeyChange:  # type: ignore[no-untyped-def]
+def revoke_key(session: AuditSession, participant: str, public_key: bytes, by: str | None = None) -> KeyChange:
     """Install ``public_key`` (made by the participant) in place of ``participant``'s key, signed by its registrar."""
     check_id(participant, "participant id", PARTICIPANT_PATTERN)
     if len(public_key) != 32:
         raise BadInput("the new public key must be 32 bytes of Ed25519, base64url", hint="keys-new")
-    who = ledger.participant(participant)
-    registrar = who.registrar or ledger.book.registry_policy.authority_of(who.jurisdiction)
+    who = session.read(lambda uow: session.participant(uow, participant))
+    registrar = who.registrar or session.registry_policy().authority_of(who.jurisdiction)
     signer = by or registrar
-    tx = key_tx(ledger.id, participant, public_key, REVOKED)
-    ledger.book.submit(ledger.sign(tx, [signer]))
-    return _last_change(ledger.store, participant)
+    session.submit(_signed_by(session.keys(), key_tx(session.ledger_id, participant, public_key, REVOKED), signer))
+    return _last_change(session.store, participant)
+
+
+def _signed_by(keys: KeyStore, tx: Tx, signer: str) -> SignedTx:
+    payload = tx_bytes(tx)
+    return SignedTx(tx=tx, signatures=(keys.sign(signer, payload),), canonical=payload)
 
 
 def key_history(store: Store, participant: str) -> list[KeyRecord]:

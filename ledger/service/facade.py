@@ -66,6 +66,7 @@ from wonledger.store import OPERATOR_META, Store, UnitOfWork, database_exists, s
 
 if TYPE_CHECKING:
     from wonledger.audit import operations as audit
+    from wonledger.audit.session import AuditSession
     from wonledger.book.writer import Book, Outcome
     from wonledger.book.ingest import IngestResult
     from wonledger.flows.keys import KeyChange
@@ -227,7 +228,7 @@ class Ledger:
                     raise outcome
             from wonledger.audit import operations as audit  # here: commands that never audit never import it
 
-            audit.ensure_operator_key(ledger)  # signs checkpoints (ledger.audit)
+            audit.ensure_operator_key(ledger._audit_session())  # signs checkpoints (ledger.audit)
         except BaseException:
             if store is not None:
                 store.dispose()
@@ -306,13 +307,13 @@ class Ledger:
         """``pid`` replaces its key with a new one made in the key store (needs the current key there)."""
         from wonledger.flows.keys import rotate_key
 
-        return rotate_key(self, pid)
+        return rotate_key(self._audit_session(), pid)
 
     def revoke_key(self, pid: str, public_key: bytes, by: str | None = None) -> KeyChange:
         """``pid``'s registrar (or ``by``) retires its key and installs ``public_key``, which ``pid`` made itself."""
         from wonledger.flows.keys import revoke_key
 
-        return revoke_key(self, pid, public_key, by)
+        return revoke_key(self._audit_session(), pid, public_key, by)
 
     def new_key(self, pid: str) -> bytes:
         """Make ``pid``'s key pair in the key store (as ``pid`` does on its own machine); returns the public key."""
@@ -846,7 +847,7 @@ class Ledger:
         """Write ``account``'s camt.053 or CSV statement for the dates [since, until] to ``out``."""
         from wonledger.audit import operations as audit  # imported when used, like verify
 
-        return audit.write_statement(self, account, fmt, out, since, until, progress)
+        return audit.write_statement(self._audit_session(), account, fmt, out, since, until, progress)
 
     def reconcile(
         self,
@@ -862,12 +863,12 @@ class Ledger:
         """
         from wonledger.audit import operations as audit  # imported when used, like verify
 
-        return audit.reconcile(self, stream, account, tolerance_days, progress, **options)
+        return audit.reconcile(self._audit_session(), stream, account, tolerance_days, progress, **options)
 
-    def trial_balance(self) -> list[audit.TrialBalanceRow]:
+    def trial_balance(self) -> audit.TrialBalance:
         from wonledger.audit import operations as audit  # imported when used, like verify
 
-        return audit.trial_balance(self)
+        return audit.trial_balance(self._audit_session())
 
     def checkpoint(self, since: Checkpoint | None = None) -> tuple[Checkpoint, bool]:
         """Sign a checkpoint at the journal's head, only if the journal verifies (and extends ``since``, when given).
@@ -876,7 +877,7 @@ class Ledger:
         """
         from wonledger.audit import operations as audit  # imported when used, like verify
 
-        return audit.make_checkpoint(self, since)
+        return audit.make_checkpoint(self._audit_session(), since)
 
     def operator_key(self) -> str | None:
         """The operator's public key (base64url) as this ledger stores it; pin it where you keep it, not from here."""
@@ -886,19 +887,41 @@ class Ledger:
         """The latest stored checkpoint covering fewer than ``before`` entries, if any."""
         from wonledger.audit import operations as audit
 
-        return audit.previous_checkpoint(self, before)
+        return audit.previous_checkpoint(self._audit_session(), before)
 
     def consistency(self, old: Checkpoint, new: Checkpoint) -> dict[str, object]:
         """RFC 9162's consistency proof from checkpoint ``old`` to ``new`` (check it with ``verify_consistency``)."""
         from wonledger.audit import operations as audit
 
-        return audit.consistency(self, old, new)
+        return audit.consistency(self._audit_session(), old, new)
 
     def proof(self, tx_id: str) -> dict[str, object]:
         """``tx_id``'s inclusion proof against the latest checkpoint, as JSON (check with ``verify_proof``)."""
         from wonledger.audit import operations as audit  # imported when used, like verify
 
-        return audit.build_proof(self, tx_id)
+        return audit.build_proof(self._audit_session(), tx_id)
+
+    def _audit_session(self) -> AuditSession:
+        """What the audit, statements and key changes work through: this ledger's parts, the book and keys made on first use."""
+        from wonledger.audit.session import AuditSession
+
+        def resolve_account(uow: UnitOfWork, name: str) -> Account:
+            return _Names(uow, iso(self.clock()), self._assets).resolve(name)
+
+        def participant(uow: UnitOfWork, pid: str) -> Participant:
+            return _Names(uow, iso(self.clock()), self._assets).participant(pid)
+
+        return AuditSession(
+            store=self.store,
+            clock=self.clock,
+            keys=lambda: self.keys,
+            record=lambda work: self.book.record(work),
+            submit=lambda signed: self.book.submit(signed),
+            expire_due=lambda: self.book.expire_due(),
+            resolve_account=resolve_account,
+            participant=participant,
+            registry_policy=lambda: self.book.registry_policy,
+        )
 
     def parse_amount(self, text: str, asset: str) -> int:
         """Major units as typed ("12.50", "12.50 HKDS") → minor units of ``asset``."""

@@ -46,7 +46,8 @@ COLUMNS = (
 REQUIRED = ("record", "amount", "credit_debit", "booking_date")
 
 
-def write(out: TextIO, header: StatementHeader, entries: Iterable[StatementEntry], exponent: int) -> int:
+def write(out: TextIO, header: StatementHeader, entries: Iterable[StatementEntry], exponent: int, created_at: str | None = None) -> int:
+    """Write the statement as CSV to ``out``; returns the number of entries (``created_at``: a CSV statement carries none)."""
     rows = csv.writer(out, lineterminator="\n")
     rows.writerow(COLUMNS)
     common = {"account": header.account or "", "asset": header.asset or "", "currency": header.currency or ""}
@@ -69,7 +70,7 @@ def write(out: TextIO, header: StatementHeader, entries: Iterable[StatementEntry
 
 
 def read(stream: BinaryIO, choose: Choose) -> Iterator[StatementReader]:
-    """The file's one statement, if ``choose`` takes it (see :data:`ledger.reconcile.statements.Choose`)."""
+    """The file's one statement, if ``choose`` takes it (see :data:`ledger.statements.statement.Choose`)."""
     header = StatementHeader(message="CSV")
     text = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8-sig", newline="")  # type: ignore[arg-type]
     with _errors():

@@ -1,13 +1,14 @@
-"""Statements as values, whatever file they came from, and the one door to read them.
+"""Statements as values, whatever file they came from, and the helpers every format's module shares.
 
 A statement is a header (the account, its currency, the period, the opening
 and closing booked balances) and a stream of entries; amounts are integers of
 minor units here too, the credit/debit indicator says the sign. The files
-are ISO 20022 camt.052/053/054 (:mod:`ledger.reconcile.camt053`), SWIFT
-MT940 (:mod:`ledger.reconcile.mt940file`) and CSV
-(:mod:`ledger.reconcile.csvfile`); :func:`read_statements` tells them apart
-by their first bytes and gives each statement of the file that the caller
-chooses, streaming camt and CSV, so a statement of a million entries never
+are ISO 20022 camt.052/053/054 (:mod:`ledger.statements.camt053`), SWIFT
+MT940 (:mod:`ledger.statements.mt940file`) and CSV
+(:mod:`ledger.statements.csvfile`); each of those modules imports the values
+here, and :mod:`ledger.statements.formats` (the table of formats and the
+door that reads a file of any of them) imports the modules, never the
+reverse. camt and CSV stream, so a statement of a million entries never
 sits in memory whole. Ids longer than ISO 20022 allows travel as
 :func:`short_ref` of them.
 """
@@ -182,38 +183,3 @@ class CountingReader(io.RawIOBase):
 #: Given a statement's header (account, currency, ids) before its amounts are read: the exponent of the
 #: ledger asset to read them in, or None to skip the statement.
 Choose = Callable[[StatementHeader], "int | None"]
-
-
-def detect_format(head: bytes) -> str:
-    """``camt`` (XML), ``mt940`` (SWIFT: a ``{1:`` block or a ``:20:`` field first) or ``csv``, from a file's first bytes."""
-    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if start.startswith(b"<"):
-        return "camt"
-    if start.startswith((b"{1:", b":20:", b":940:")):
-        return "mt940"
-    return "csv"
-
-
-def read_statements(stream: BinaryIO, choose: Choose, progress: Callable[[int], None] | None = None) -> Iterator[StatementReader]:
-    """Every statement of a file that ``choose`` takes: camt.052/053/054 XML, SWIFT MT940 or CSV, told apart by content."""
-    from wonledger.statements import camt053, csvfile, mt940file
-
-    if not hasattr(stream, "peek"):
-        stream = io.BufferedReader(stream)  # type: ignore[arg-type]
-    head = stream.peek(512)[:512]  # type: ignore[attr-defined]
-    counted = CountingReader(stream, progress)
-    if not head.lstrip(b"\xef\xbb\xbf \t\r\n"):
-        raise BadStatement("the statement file is empty")
-    kind = detect_format(head)
-    if kind == "camt":
-        return camt053.read(counted, choose)
-    if kind == "mt940":
-        return mt940file.read(counted, choose)
-    return csvfile.read(counted, choose)
-
-
-def read_statement(stream: BinaryIO, exponent: int, progress: Callable[[int], None] | None = None) -> StatementReader:
-    """The first statement of a file, its amounts in ``exponent`` (for files of one statement)."""
-    for reader in read_statements(stream, lambda header: exponent, progress):
-        return reader
-    raise BadStatement("the file holds no statement")

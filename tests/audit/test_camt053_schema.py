@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 
 from wonledger import Ledger
 from wonledger.statements import camt053, csvfile
-from wonledger.statements.statement import StatementEntry, StatementHeader, read_statement, short_ref, uetr_for
+from wonledger.statements.formats import read_statement
+from wonledger.statements.statement import StatementEntry, StatementHeader, short_ref, uetr_for
 
 SCHEMA_FILE = Path(__file__).parents[1] / "schemas" / "camt.053.001.08.xsd"
 SCHEMA = xmlschema.XMLSchema(str(SCHEMA_FILE))

@@ -19,7 +19,8 @@ import pytest
 
 from wonledger.statements import camt053, csvfile
 from wonledger.statements.matching import BookedLeg, Matcher, ReconcileReport
-from wonledger.statements.statement import StatementEntry, StatementHeader, read_statement
+from wonledger.statements.formats import read_statement
+from wonledger.statements.statement import StatementEntry, StatementHeader
 
 LEDGER = "wl-000000000000"
 

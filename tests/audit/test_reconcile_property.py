@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 
 from wonledger import Ledger
 from wonledger.statements import camt053, csvfile
-from wonledger.statements.statement import StatementEntry, read_statement
+from wonledger.statements.formats import read_statement
+from wonledger.statements.statement import StatementEntry
 
 ALICE = "alice:dKRW.hanriver"
 SEOUL = "seoul-exports:dKRW.hanriver"

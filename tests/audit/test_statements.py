@@ -15,7 +15,8 @@ import pytest
 
 from wonledger import AssetMismatch, BadInput, Ledger
 from wonledger.statements import camt053, csvfile
-from wonledger.statements.statement import StatementEntry, StatementHeader, read_statement
+from wonledger.statements.formats import read_statement
+from wonledger.statements.statement import StatementEntry, StatementHeader
 
 #: Tests the store has nothing new to say about run on SQLite only (a PostgreSQL ledger costs seconds).
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
