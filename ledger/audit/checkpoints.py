@@ -26,7 +26,7 @@ from wonledger.audit.proofs import (
     leaf_hash,
     merkle_root,
 )
-from wonledger.audit.session import AuditSession
+from wonledger.book.session import AuditSession
 from wonledger.domain import chain
 from wonledger.domain.errors import BadInput, IntegrityProblem, KeyUnavailable, UnknownTransaction
 from wonledger.domain.signing import b64url, public_bytes

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from wonledger.audit.legs import booked_leg, check_day, next_day
-from wonledger.audit.session import AuditSession, asset_of
+from wonledger.book.session import AuditSession, asset_of
 from wonledger.domain.timestamps import iso
 from wonledger.domain.errors import BadInput
 from wonledger.domain.model import Account

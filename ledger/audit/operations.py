@@ -1,7 +1,7 @@
 """The audit's operations over one ledger, by name: the door the facade and the package's lazy names go through.
 
 Each operation lives in the module of its concept and takes an
-:class:`~ledger.audit.session.AuditSession`, never the `Ledger`:
+:class:`~ledger.book.session.AuditSession`, never the `Ledger`:
 
 - :mod:`ledger.audit.reports`: the trial balance;
 - :mod:`ledger.audit.export`: statement export and its schema check;
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from wonledger.audit.export import StatementSummary, statement_reference, validate_statement, write_statement
     from wonledger.audit.reconciliation import ReconcileReport, load_account_map, reconcile
     from wonledger.audit.reports import TrialBalance, TrialBalanceRow, trial_balance
-    from wonledger.audit.session import AuditSession
+    from wonledger.book.session import AuditSession
 
 _MODULES = {
     "AuditSession": "session",

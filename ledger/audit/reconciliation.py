@@ -19,7 +19,7 @@ from datetime import date
 from typing import BinaryIO
 
 from wonledger.audit.legs import booked_leg, next_day
-from wonledger.audit.session import AuditSession, asset_of
+from wonledger.book.session import AuditSession, asset_of
 from wonledger.domain.errors import AssetMismatch, BadInput, BadStatement, LedgerError, UnknownAccount, UnknownAsset, UnknownParticipant
 from wonledger.domain.model import Account
 from wonledger.domain.money import Asset

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from wonledger.audit.session import AuditSession
+from wonledger.book.session import AuditSession
 
 __all__ = ["TrialBalance", "TrialBalanceRow", "trial_balance"]
 

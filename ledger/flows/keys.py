@@ -37,7 +37,7 @@ from wonledger.domain.signing import KeyStore, b64url, public_bytes, tx_bytes
 from wonledger.store import Store, UnitOfWork
 
 if TYPE_CHECKING:
-    from wonledger.audit.session import AuditSession
+    from wonledger.book.session import AuditSession
 
 __all__ = ["REVOKED", "ROTATED", "KeyChange", "key_history", "rotate_key", "revoke_key"]
 

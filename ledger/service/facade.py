@@ -66,7 +66,7 @@ from wonledger.store import OPERATOR_META, Store, UnitOfWork, database_exists, s
 
 if TYPE_CHECKING:
     from wonledger.audit import operations as audit
-    from wonledger.audit.session import AuditSession
+    from wonledger.book.session import AuditSession
     from wonledger.book.writer import Book, Outcome
     from wonledger.book.ingest import IngestResult
     from wonledger.flows.keys import KeyChange
@@ -903,7 +903,7 @@ class Ledger:
 
     def _audit_session(self) -> AuditSession:
         """What the audit, statements and key changes work through: this ledger's parts, the book and keys made on first use."""
-        from wonledger.audit.session import AuditSession
+        from wonledger.book.session import AuditSession
 
         def resolve_account(uow: UnitOfWork, name: str) -> Account:
             return _Names(uow, iso(self.clock()), self._assets).resolve(name)

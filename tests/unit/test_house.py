@@ -28,7 +28,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "rulebook": {"domain"},
     "statements": {"domain"},
     "book": {"domain", "store", "rulebook"},
-    "flows": {"domain", "store", "rulebook"},
+    "flows": {"domain", "store", "rulebook", "book"},
     "audit": {"domain", "store", "rulebook", "book", "statements", "flows"},
     "service": {"domain", "store", "rulebook", "book", "statements", "flows", "audit"},
     # Clients of the facade, beside the CLI.
