@@ -89,17 +89,17 @@ FORMATS = ("camt053", "csv")
 def ensure_operator_key(ledger: Ledger) -> Ed25519PrivateKey:
     """The operator key of this ledger, made (and its public half registered) if it has none yet."""
     store, keys = ledger.store, ledger.keys
-    public = store.reading(lambda uow: uow.meta(OPERATOR_META))
+    public = store.reading(lambda uow: uow.records.meta(OPERATOR_META))
     if public is None:
         path = keys.operator_path(store.ledger_id)
         key = keys.load_operator(store.ledger_id) if path.exists() else keys.create_operator(store.ledger_id)
 
         def register(uow: UnitOfWork) -> str:
             # (the book queues this behind its writers: one registration even if two first checkpoints race)
-            existing = uow.meta(OPERATOR_META)
+            existing = uow.records.meta(OPERATOR_META)
             if existing is None:
                 existing = b64url(public_bytes(key))
-                uow.set_meta(OPERATOR_META, existing)
+                uow.records.set_meta(OPERATOR_META, existing)
             return existing
 
         public = ledger.book.record(register)
@@ -128,7 +128,7 @@ def make_checkpoint(ledger: Ledger, since: Checkpoint | None = None) -> tuple[Ch
     """
     store = ledger.store
     operator = ensure_operator_key(ledger)
-    seq, _ = store.reading(lambda uow: uow.head())
+    seq, _ = store.reading(lambda uow: uow.journal.head())
     if seq == 0:
         raise BadInput("the journal is empty: there is nothing to checkpoint yet")
     own_key = b64url(public_bytes(operator))
@@ -140,7 +140,7 @@ def make_checkpoint(ledger: Ledger, since: Checkpoint | None = None) -> tuple[Ch
             f"{first.kind}: {'tx ' + first.tx + ': ' if first.tx else ''}{first.detail}"
         )
     seq = report.transactions  # exactly what was verified, even if more entries have landed since
-    latest = store.reading(lambda uow: uow.latest_checkpoint())
+    latest = store.reading(lambda uow: uow.records.latest_checkpoint())
     if latest is not None and latest.seq == seq:
         return _checkpoint(ledger.id, latest), False
     root = merkle_root(leaf_hash(h) for _, h in store.stream_hashes(seq)).hex()
@@ -149,10 +149,10 @@ def make_checkpoint(ledger: Ledger, since: Checkpoint | None = None) -> tuple[Ch
     made = StoredCheckpoint(seq, root, at, signature, own_key)
 
     def write(uow: UnitOfWork) -> tuple[StoredCheckpoint, bool]:
-        existing = uow.latest_checkpoint()
+        existing = uow.records.latest_checkpoint()
         if existing is not None and existing.seq >= seq:
             return existing, False
-        uow.add_checkpoint(made)
+        uow.records.add_checkpoint(made)
         return made, True
 
     kept, new = ledger.book.record(write)
@@ -161,7 +161,7 @@ def make_checkpoint(ledger: Ledger, since: Checkpoint | None = None) -> tuple[Ch
 
 def previous_checkpoint(ledger: Ledger, before: int) -> Checkpoint | None:
     """The latest stored checkpoint covering fewer than ``before`` entries."""
-    earlier = [c for c in ledger.store.reading(lambda uow: uow.checkpoints()) if c.seq < before]
+    earlier = [c for c in ledger.store.reading(lambda uow: uow.records.checkpoints()) if c.seq < before]
     return _checkpoint(ledger.id, earlier[-1]) if earlier else None
 
 
@@ -179,7 +179,7 @@ def consistency(ledger: Ledger, old: Checkpoint, new: Checkpoint) -> dict[str, o
 
 
 def latest_checkpoint(ledger: Ledger) -> Checkpoint | None:
-    found = ledger.store.reading(lambda uow: uow.latest_checkpoint())
+    found = ledger.store.reading(lambda uow: uow.records.latest_checkpoint())
     return _checkpoint(ledger.id, found) if found else None
 
 
@@ -189,22 +189,22 @@ def latest_checkpoint(ledger: Ledger) -> Checkpoint | None:
 def build_proof(ledger: Ledger, tx_id: str) -> dict[str, object]:
     """A transaction, its signatures, its path to the latest checkpoint and that checkpoint, as JSON."""
     store = ledger.store
-    found = store.reading(lambda uow: uow.entry(tx_id))
+    found = store.reading(lambda uow: uow.journal.entry(tx_id))
     if found is None:
         raise UnknownTransaction(f"no transaction {tx_id}")
     entry = found[0]
-    cp = store.reading(lambda uow: uow.latest_checkpoint())
+    cp = store.reading(lambda uow: uow.records.latest_checkpoint())
     if cp is None or cp.seq < entry.seq:
         where = f"the latest checkpoint covers entries 1 to {cp.seq}" if cp else "there is no checkpoint yet"
         raise BadInput(f"{tx_id} is entry {entry.seq} and {where}", hint="checkpoint")
-    previous = GENESIS_HASH if entry.seq == 1 else store.reading(lambda uow: uow.entry_hash(entry.seq - 1))
+    previous = GENESIS_HASH if entry.seq == 1 else store.reading(lambda uow: uow.journal.entry_hash(entry.seq - 1))
     path, root = inclusion_path(entry.seq - 1, cp.seq, (leaf_hash(h) for _, h in store.stream_hashes(cp.seq)))
     if root.hex() != cp.root:
         raise IntegrityProblem(f"the journal no longer gives checkpoint {cp.seq}'s root", hint="verify")
-    signatures = json.loads(entry.signatures)
+    signatures = [dict(sorted(s.to_wire().items())) for s in entry.signed.signatures]  # as stored: canonical JSON sorts keys
     signers = {s["signer"] for s in signatures}
     # The keys that signed then: a participant whose key has since been rotated signed with its old one.
-    keys = {pid: b64url(key) for pid, key in store.reading(lambda uow: uow.keys_at(signers, entry.at)).items()}
+    keys = {pid: b64url(key) for pid, key in store.reading(lambda uow: uow.registry.keys_at(signers, entry.at)).items()}
     return {
         "format": PROOF_FORMAT,
         "ledger": ledger.id,
@@ -296,16 +296,16 @@ def write_statement(
     account = ledger.resolve_account(account_name)
     asset = ledger.asset(account.asset)
     store = ledger.store
-    upto, _ = store.reading(lambda uow: uow.head())
+    upto, _ = store.reading(lambda uow: uow.journal.head())
     end = _next_day(until)
 
     def balance_before(before: str | None) -> int:
-        debits, credits = store.reading(lambda uow: uow.account_posted_before(account.id, before, upto))
+        debits, credits = store.reading(lambda uow: uow.statements.account_posted_before(account.id, before, upto))
         return credits - debits
 
     opening = balance_before(since) if since else 0
     closing = balance_before(end)
-    first, last, total = store.reading(lambda uow: uow.account_leg_span(account.id, since, end, upto))
+    first, last, total = store.reading(lambda uow: uow.statements.account_leg_span(account.id, since, end, upto))
     today = chain.iso(ledger.book.clock())[:10]
     from_date = since or (first[:10] if first else today)
     to_date = until or max(today, last[:10] if last else today)
@@ -411,7 +411,7 @@ def reconcile(
             accepted.add(_compact(statement_account) or "")
         accepted |= {k for k, v in mapping.items() if ledger.resolve_account(v).id == target.id}
     store = ledger.store
-    upto, _ = store.reading(lambda uow: uow.head())
+    upto, _ = store.reading(lambda uow: uow.journal.head())
     seen: list[str] = []
     chosen: dict[int, Account] = {}
 
@@ -480,7 +480,7 @@ def _reconcile_one(ledger: Ledger, reader: StatementReader, account: Account, to
             yield _booked(ledger.id, account.id, leg)
 
     def lookup(tx_ids: list[str]) -> list[BookedLeg]:
-        found = store.reading(lambda uow: uow.account_legs_of(account.id, tx_ids))
+        found = store.reading(lambda uow: uow.statements.account_legs_of(account.id, tx_ids))
         return [_booked(ledger.id, account.id, leg) for leg in found if leg.seq <= upto]
 
     matcher = Matcher(report, asset.currency, lookup, (None, None), tolerance_days, own_prefix=f"{ledger.id}:", partial=header.partial)
@@ -497,7 +497,7 @@ def _reconcile_one(ledger: Ledger, reader: StatementReader, account: Account, to
         if code == "OPBD" and before is None:
             booked = 0
         else:
-            debits, credits = store.reading(lambda uow, b=before: uow.account_posted_before(account.id, b, upto))
+            debits, credits = store.reading(lambda uow, b=before: uow.statements.account_posted_before(account.id, b, upto))
             booked = credits - debits
         if booked != stated:
             report.breaks.append(
@@ -544,7 +544,7 @@ def trial_balance(ledger: Ledger) -> list[TrialBalanceRow]:
     """Per asset, over every account: total debits against total credits, and both against the journal."""
     ledger.book.expire_due()
     accounts, journal, assets = ledger.store.reading(
-        lambda uow: (uow.all_accounts(), uow.booked_totals_by_asset(), uow.assets())
+        lambda uow: (uow.registry.all_accounts(), uow.statements.booked_totals_by_asset(), uow.registry.assets())
     )
     totals: dict[str, list[int]] = {a.code: [0, 0, 0, 0, 0] for a in assets}
     for a in accounts:

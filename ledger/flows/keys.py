@@ -51,7 +51,7 @@ def rotate_key(ledger, participant: str) -> KeyChange:  # type: ignore[no-untype
     """``participant`` replaces its key with a new one it makes in the key store (it must hold the current key)."""
     check_id(participant, "participant id", PARTICIPANT_PATTERN)
     keys: KeyStore = ledger.keys
-    registered = ledger.store.reading(lambda uow: uow.current_keys([participant])).get(participant)
+    registered = ledger.store.reading(lambda uow: uow.registry.current_keys([participant])).get(participant)
     if registered is None:
         raise UnknownParticipant(f"no participant {participant}")
     held = public_bytes(keys.load(participant))
@@ -93,9 +93,9 @@ def key_history(store: Store, participant: str) -> list[KeyRecord]:
     check_id(participant, "participant id", PARTICIPANT_PATTERN)
 
     def read(uow: UnitOfWork) -> list[KeyRecord]:
-        if uow.participant(participant) is None:
+        if uow.registry.participant(participant) is None:
             raise UnknownParticipant(f"no participant {participant}")
-        return uow.key_history(participant)
+        return uow.registry.key_history(participant)
 
     return store.reading(read)
 

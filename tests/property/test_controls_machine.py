@@ -111,7 +111,7 @@ class ControlsMachine(RuleBasedStateMachine):
     # -- attempts: accepted, or refused with nothing changed ----------------------------
     def state(self) -> tuple[Any, ...]:
         accounts = tuple((a.id, a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending) for a in self.ledger.accounts())
-        rows = self.ledger.store.reading(lambda uow: uow.control_rows())
+        rows = self.ledger.store.reading(lambda uow: uow.controls.control_rows())
         return accounts, sorted(rows.outflows), sorted(rows.conversions), sorted(rows.travel), sorted(rows.quote_uses)
 
     def attempt(self, action: Any) -> Any:
@@ -261,7 +261,7 @@ class ControlsMachine(RuleBasedStateMachine):
                     year = parse_iso(at).astimezone(ZoneInfo(self.policy.timezone[place])).year
                     model[(r, year)] += amount
         counted: dict[tuple[str, int], int] = defaultdict(int)
-        for _, participant, year, usd in self.ledger.store.reading(lambda uow: uow.control_rows()).outflows:
+        for _, participant, year, usd in self.ledger.store.reading(lambda uow: uow.controls.control_rows()).outflows:
             counted[(participant, year)] += usd
         for key, amount in model.items():
             assert counted[key] >= amount, f"{key}: counted {counted[key]} cents, but {float(amount):.2f} left Korea"
