@@ -1,8 +1,9 @@
 """`verify`: everything the journal proves, checked against everything stored.
 
 The journal is the whole truth. ``verify`` replays it from the first entry
-through the same rulebook the book applies (:mod:`ledger.rules`), into a
-state held in memory, and checks on the way: the hash chain and each entry's
+through the same rulebook the book applies (the replay of
+:mod:`wonledger.book.replay`, which the rebuild of the control tables
+shares), into a state held in memory, and checks on the way: the hash chain and each entry's
 digest; that commit times never go back in sequence order; that each body is
 canonical JSON of a well-formed entry for this ledger and the stored legs
 are its legs; every signature, under the key its signer had at the entry's
@@ -237,7 +238,14 @@ def _signers(signed: SignedTx, verdicts: list, state: LedgerState, entry: Stored
 def _compare_tables(store: Store, state: LedgerState, problem: Callable) -> None:
     """Every derived table against the replay, naming the first difference in each."""
     stored = store.reading(
-        lambda uow: (uow.registry.participants(), uow.registry.key_history(), uow.registry.assets(), uow.registry.issuers(), uow.registry.all_accounts(), uow.holds.hold_rows())
+        lambda uow: (
+            uow.registry.participants(),
+            uow.registry.key_history(),
+            uow.registry.assets(),
+            uow.registry.issuers(),
+            uow.registry.all_accounts(),
+            uow.holds.hold_rows(),
+        )
     )
     participants, key_rows, assets, issuers, accounts, holds = stored
 

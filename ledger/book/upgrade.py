@@ -63,7 +63,8 @@ def freeze_registry(book) -> bool:  # type: ignore[no-untyped-def]
     def genesis(uow) -> Tx | None:  # type: ignore[no-untyped-def]
         if uow.records.meta(UNSIGNED_META) is None:
             return None
-        tx = genesis_tx(book.ledger_id, uow.registry.participants(), uow.registry.key_history(), uow.registry.assets(), uow.registry.issuers(), uow.registry.all_accounts())
+        registry = uow.registry
+        tx = genesis_tx(book.ledger_id, registry.participants(), registry.key_history(), registry.assets(), registry.issuers(), registry.all_accounts())
         uow.records.delete_meta(UNSIGNED_META)
         return tx
 

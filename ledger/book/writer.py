@@ -426,7 +426,9 @@ class Book:
 
     def _persist(self, uow: UnitOfWork, state: LedgerState, new_entries: list[NewEntry], head: tuple[int, str], rejections: list[Refusal]) -> None:
         if new_entries:
-            uow.registry.append_registry(state.new_participants, state.new_keys, state.retired_keys, state.new_assets, state.new_issuers, state.new_accounts)
+            uow.registry.append_registry(
+                state.new_participants, state.new_keys, state.retired_keys, state.new_assets, state.new_issuers, state.new_accounts
+            )
             uow.journal.append(new_entries, state.changed_accounts(), [(h.id, h.expires_at) for h in state.new_holds], state.finished_holds, head)
             # What is written is no longer new: the state may serve another pass in this transaction.
             for a in state.changed_accounts():

@@ -17,7 +17,6 @@ carries the entry, so showing it reads nothing back.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -53,7 +52,6 @@ from wonledger.domain.model import (
     Quote,
     Receipt,
     Refusal,
-    Signature,
     SignedTx,
     Travel,
     Tx,

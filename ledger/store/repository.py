@@ -1,10 +1,11 @@
-"""Reading and writing the ledger's tables; rows become domain values here.
+"""The store's entry point: opening a ledger (the handshake, upgrades) and running units of work in it.
 
 :class:`Store` owns an engine; :meth:`Store.writing` runs a function inside
 one write transaction (a unit of work that commits only if the function
 returns, retried as a whole on a lock or serialization failure) and
 :meth:`Store.reading` inside a read-only one. :class:`UnitOfWork` holds
-one repository per area (its modules beside this one); none decides anything.
+one repository per area (the modules beside this one), where rows become
+domain values; none of them decides anything.
 """
 
 from __future__ import annotations
