@@ -35,7 +35,7 @@ from wonledger.book.replay import Replay
 from wonledger.book.signature_pool import Check, Verdicts, Verifier
 from wonledger.domain import chain
 from wonledger.domain.errors import LedgerError
-from wonledger.domain.model import GENESIS, ISSUANCE, RESERVE, KeyRecord, Leg, SignedTx, StoredTx
+from wonledger.domain.model import GENESIS, ISSUANCE, RESERVE, KeyRecord, Leg, SignedTx, StoredTx, key_in_force
 from wonledger.domain.signing import public_key_from_bytes, signature_holds, unb64url
 from wonledger.rulebook.controls import compare
 from wonledger.rulebook.policy import STABLECOIN, at_scale, load_registry_policy, reserve_counts
@@ -389,7 +389,8 @@ def _start_checks(chunk: list, keys: dict[str, list[KeyRecord]], verifier: Verif
         where: list[tuple[int, bytes] | None] = []
         for sig in entry.signature_list or ():
             signer = sig.get("signer") if isinstance(sig, dict) else None
-            key = _stored_key_at(keys, signer, entry.at) if isinstance(signer, str) else None
+            stored = key_in_force(keys.get(signer, ()), entry.at) if isinstance(signer, str) else None
+            key = stored.public_key if stored is not None else None
             try:
                 raw = unb64url(sig.get("sig", "")) if key is not None else None
             except LedgerError:
@@ -401,14 +402,6 @@ def _start_checks(chunk: list, keys: dict[str, list[KeyRecord]], verifier: Verif
                 checks.append((key, entry.body, raw))
         rows.append((entry, legs, where))
     return rows, verifier.submit(checks)
-
-
-def _stored_key_at(keys: dict[str, list[KeyRecord]], signer: str, at: str) -> bytes | None:
-    """The stored key ``signer`` had at commit time ``at`` (the newest, where a rotation's two keys meet)."""
-    for k in reversed(keys.get(signer, ())):
-        if k.valid_at(at):
-            return k.public_key
-    return None
 
 
 def _finish_checks(rows: list, pending: Verdicts) -> Iterator:  # type: ignore[type-arg]

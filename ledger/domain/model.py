@@ -601,6 +601,14 @@ class KeyRecord:
         return self.valid_from <= at and (self.retired_at is None or at < self.retired_at)
 
 
+def key_in_force(history: Sequence[KeyRecord], at: str) -> KeyRecord | None:
+    """The key of ``history`` (oldest first) that signs at commit time ``at``: the newest, where a rotation's two keys meet."""
+    for record in reversed(history):
+        if record.valid_at(at):
+            return record
+    return None
+
+
 def released_by_post(held: Sequence[Leg], posted: Sequence[Leg]) -> tuple[Leg, ...]:
     """What a post gave back of its hold: each held leg less what was posted of it (a partial post releases the rest)."""
     amounts = {(leg.debit, leg.credit, leg.asset): leg.amount for leg in posted}

@@ -82,6 +82,7 @@ from wonledger.domain.model import (
     Registration,
     Tx,
     account_id,
+    key_in_force,
 )
 from wonledger.rulebook.controls import ControlRows, Controls, ControlState, LegView
 from wonledger.domain.money import MAX_COUNTER, Asset, format_amount
@@ -155,10 +156,7 @@ class LedgerState:
 
     def key_at(self, participant: str, at: str) -> KeyRecord | None:
         """The key that signs for ``participant`` at commit time ``at`` (a retired key signs nothing from its retirement)."""
-        for record in reversed(self.keys.get(participant, ())):
-            if record.valid_at(at):
-                return record
-        return None
+        return key_in_force(self.keys.get(participant, ()), at)
 
     def public_key_at(self, participant: str, at: str) -> bytes | None:
         """The public key that signs for ``participant`` at commit time ``at`` (None: no key then)."""
