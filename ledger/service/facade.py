@@ -61,7 +61,6 @@ from wonledger.domain.model import (
 from wonledger.domain.money import Asset, TypedAmount, format_amount, parse_amount
 from wonledger.domain.names import did_you_mean
 from wonledger.store import OPERATOR_META, Store, UnitOfWork, database_exists, safe_url, sqlite_path
-from wonledger.rulebook.loader import load_control_state
 
 if TYPE_CHECKING:
     from wonledger.audit import operations as audit
@@ -742,6 +741,7 @@ class Ledger:
         watched = self.asset(policy.breaker_asset)
         now = iso(self.clock())
         keys = ControlKeys(watched=watched.code, breaker_since=iso(parse_iso(now) - timedelta(seconds=policy.breaker_window_s)))
+        from wonledger.rulebook.loader import load_control_state
         state, refused = self.store.reading(lambda uow: (load_control_state(uow, keys, policy), uow.records.rejections(limit=1, code="RUN_BREAKER")))
         view = self.book.controls.status(state, now)
         return BreakerStatus(
