@@ -113,7 +113,7 @@ def check_anchor(store: Store, anchor: Anchor) -> list[Problem]:
             problem(f"the trusted checkpoint is signed by {cp.operator_key}, not by the operator key you gave ({trusted})")
         elif not cp.signed():
             problem(f"the operator's signature on the trusted checkpoint {cp.seq} does not verify: the file was altered")
-    stored_key, stored, (head, _) = store.reading(lambda uow: (uow.meta(OPERATOR_META), uow.checkpoints(), uow.head()))
+    stored_key, stored, (head, _) = store.reading(lambda uow: (uow.records.meta(OPERATOR_META), uow.records.checkpoints(), uow.journal.head()))
     if stored_key != trusted:
         problem(f"the ledger's stored operator key is {stored_key}, not the trusted {trusted}")
     signed_by_trusted = 0

@@ -49,17 +49,17 @@ __all__ = [
 def ensure_operator_key(session: AuditSession) -> Ed25519PrivateKey:
     """The operator key of this ledger, made (and its public half registered) if it has none yet."""
     store, keys = session.store, session.keys()
-    public = store.reading(lambda uow: uow.meta(OPERATOR_META))
+    public = store.reading(lambda uow: uow.records.meta(OPERATOR_META))
     if public is None:
         path = keys.operator_path(store.ledger_id)
         key = keys.load_operator(store.ledger_id) if path.exists() else keys.create_operator(store.ledger_id)
 
         def register(uow: UnitOfWork) -> str:
             # (the book queues this behind its writers: one registration even if two first checkpoints race)
-            existing = uow.meta(OPERATOR_META)
+            existing = uow.records.meta(OPERATOR_META)
             if existing is None:
                 existing = b64url(public_bytes(key))
-                uow.set_meta(OPERATOR_META, existing)
+                uow.records.set_meta(OPERATOR_META, existing)
             return existing
 
         public = session.record(register)
@@ -85,7 +85,7 @@ def make_checkpoint(session: AuditSession, since: Checkpoint | None = None) -> t
     """
     store, ledger_id = session.store, session.ledger_id
     operator = ensure_operator_key(session)
-    seq, _ = store.reading(lambda uow: uow.head())
+    seq, _ = store.reading(lambda uow: uow.journal.head())
     if seq == 0:
         raise BadInput("the journal is empty: there is nothing to checkpoint yet")
     own_key = b64url(public_bytes(operator))
@@ -97,7 +97,7 @@ def make_checkpoint(session: AuditSession, since: Checkpoint | None = None) -> t
             f"{first.kind}: {'tx ' + first.tx + ': ' if first.tx else ''}{first.detail}"
         )
     seq = report.transactions  # exactly what was verified, even if more entries have landed since
-    latest = store.reading(lambda uow: uow.latest_checkpoint())
+    latest = store.reading(lambda uow: uow.records.latest_checkpoint())
     if latest is not None and latest.seq == seq:
         return _checkpoint(ledger_id, latest), False
     root = merkle_root(leaf_hash(h) for _, h in store.stream_hashes(seq)).hex()
@@ -106,10 +106,10 @@ def make_checkpoint(session: AuditSession, since: Checkpoint | None = None) -> t
     made = StoredCheckpoint(seq, root, at, signature, own_key)
 
     def write(uow: UnitOfWork) -> tuple[StoredCheckpoint, bool]:
-        existing = uow.latest_checkpoint()
+        existing = uow.records.latest_checkpoint()
         if existing is not None and existing.seq >= seq:
             return existing, False
-        uow.add_checkpoint(made)
+        uow.records.add_checkpoint(made)
         return made, True
 
     kept, new = session.record(write)
@@ -118,12 +118,12 @@ def make_checkpoint(session: AuditSession, since: Checkpoint | None = None) -> t
 
 def previous_checkpoint(session: AuditSession, before: int) -> Checkpoint | None:
     """The latest stored checkpoint covering fewer than ``before`` entries."""
-    earlier = [c for c in session.read(lambda uow: uow.checkpoints()) if c.seq < before]
+    earlier = [c for c in session.read(lambda uow: uow.records.checkpoints()) if c.seq < before]
     return _checkpoint(session.ledger_id, earlier[-1]) if earlier else None
 
 
 def latest_checkpoint(session: AuditSession) -> Checkpoint | None:
-    found = session.read(lambda uow: uow.latest_checkpoint())
+    found = session.read(lambda uow: uow.records.latest_checkpoint())
     return _checkpoint(session.ledger_id, found) if found else None
 
 
@@ -146,15 +146,15 @@ def build_proof(session: AuditSession, tx_id: str) -> dict[str, object]:
     store, ledger_id = session.store, session.ledger_id
 
     def read(uow: UnitOfWork):  # type: ignore[no-untyped-def]
-        found = uow.entry(tx_id)
+        found = uow.journal.entry(tx_id)
         if found is None:
             raise UnknownTransaction(f"no transaction {tx_id}")
         entry = found[0]
-        cp = uow.latest_checkpoint()
+        cp = uow.records.latest_checkpoint()
         if cp is None or cp.seq < entry.seq:
             where = f"the latest checkpoint covers entries 1 to {cp.seq}" if cp else "there is no checkpoint yet"
             raise BadInput(f"{tx_id} is entry {entry.seq} and {where}", hint="checkpoint")
-        previous = GENESIS_HASH if entry.seq == 1 else uow.entry_hash(entry.seq - 1)
+        previous = GENESIS_HASH if entry.seq == 1 else uow.journal.entry_hash(entry.seq - 1)
         return entry, cp, previous
 
     entry, cp, previous = session.read(read)
@@ -162,9 +162,9 @@ def build_proof(session: AuditSession, tx_id: str) -> dict[str, object]:
     if root.hex() != cp.root:
         raise IntegrityProblem(f"the journal no longer gives checkpoint {cp.seq}'s root", hint="verify")
     # (read after the root holds: a journal that no longer gives it is reported as that, whatever else is wrong)
-    signatures = json.loads(entry.signatures)
+    signatures = [dict(sorted(s.to_wire().items())) for s in entry.signed.signatures]  # as stored: canonical JSON sorts keys
     # The keys that signed then: a participant whose key has since been rotated signed with its old one.
-    keys = session.read(lambda uow: uow.keys_at({s["signer"] for s in signatures}, entry.at))
+    keys = session.read(lambda uow: uow.registry.keys_at({s["signer"] for s in signatures}, entry.at))
     return {
         "format": PROOF_FORMAT,
         "ledger": ledger_id,

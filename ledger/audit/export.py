@@ -68,15 +68,15 @@ def _standing(session: AuditSession, account_name: str, since: str | None, end: 
     def read(uow: UnitOfWork) -> _Standing:
         account = session.resolve_account(uow, account_name)
         asset = asset_of(uow, account)
-        upto, _ = uow.head()
+        upto, _ = uow.journal.head()
 
         def balance_before(before: str | None) -> int:
-            debits, credits = uow.account_posted_before(account.id, before, upto)
+            debits, credits = uow.statements.account_posted_before(account.id, before, upto)
             return credits - debits
 
         opening = balance_before(since) if since else 0
         closing = balance_before(end)
-        first, last, total = uow.account_leg_span(account.id, since, end, upto)
+        first, last, total = uow.statements.account_leg_span(account.id, since, end, upto)
         return _Standing(account, asset, upto, opening, closing, first, last, total)
 
     return session.read(read)

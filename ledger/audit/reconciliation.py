@@ -86,7 +86,7 @@ def _read_known(session: AuditSession, account_name: str | None, mapping: dict[s
         accounts = [target] if target else []
         accounts += [a for a in mapped.values() if isinstance(a, Account)]
         assets = {a.asset: asset_of(uow, a) for a in accounts}
-        upto, _ = uow.head()
+        upto, _ = uow.journal.head()
         return _Known(target, mapped, assets, upto)
 
     return session.read(read)
@@ -206,7 +206,7 @@ def _reconcile_one(session: AuditSession, reader: StatementReader, account: Acco
             yield booked_leg(ledger_id, account.id, leg)
 
     def lookup(tx_ids: list[str]) -> list[BookedLeg]:
-        found = store.reading(lambda uow: uow.account_legs_of(account.id, tx_ids))
+        found = store.reading(lambda uow: uow.statements.account_legs_of(account.id, tx_ids))
         return [booked_leg(ledger_id, account.id, leg) for leg in found if leg.seq <= upto]
 
     matcher = Matcher(report, asset.currency, lookup, (None, None), tolerance_days, own_prefix=f"{ledger_id}:", partial=header.partial)
@@ -229,7 +229,7 @@ def _balance_breaks(session: AuditSession, account: Account, header: StatementHe
     def booked(uow: UnitOfWork, code: str, before: str | None) -> int:
         if code == "OPBD" and before is None:
             return 0
-        debits, credits = uow.account_posted_before(account.id, before, upto)
+        debits, credits = uow.statements.account_posted_before(account.id, before, upto)
         return credits - debits
 
     if not wanted:

@@ -74,7 +74,7 @@ class TrialBalance:
 def trial_balance(session: AuditSession) -> TrialBalance:
     """Per asset, over every account: total debits against total credits, and both against the journal."""
     session.expire_due()  # a hold past its timeout is released first: the counters and the journal then agree on it
-    accounts, journal, assets = session.read(lambda uow: (uow.all_accounts(), uow.booked_totals_by_asset(), uow.assets()))
+    accounts, journal, assets = session.read(lambda uow: (uow.registry.all_accounts(), uow.statements.booked_totals_by_asset(), uow.registry.assets()))
     totals: dict[str, list[int]] = {a.code: [0, 0, 0, 0, 0] for a in assets}
     for a in accounts:
         t = totals.setdefault(a.asset, [0, 0, 0, 0, 0])

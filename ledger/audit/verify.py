@@ -1,8 +1,9 @@
 """`verify`: everything the journal proves, checked against everything stored.
 
 The journal is the whole truth. ``verify`` replays it from the first entry
-through the same rulebook the book applies (:mod:`ledger.rules`), into a
-state held in memory, and checks on the way: the hash chain and each entry's
+through the same rulebook the book applies (the replay of
+:mod:`wonledger.book.replay`, which the rebuild of the control tables
+shares), into a state held in memory, and checks on the way: the hash chain and each entry's
 digest; that commit times never go back in sequence order; that each body is
 canonical JSON of a well-formed entry for this ledger and the stored legs
 are its legs; every signature, under the key its signer had at the entry's
@@ -25,23 +26,21 @@ from the registry its ``genesis`` entry froze (reported as a note).
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from wonledger.domain import chain
-from wonledger.rulebook.controls import ControlRows, ControlState, compare
-from wonledger.domain.errors import LedgerError
-from wonledger.domain.model import GENESIS, ISSUANCE, RESERVE, REVERSAL, KeyRecord, Leg, Signature, SignedTx
-from wonledger.rulebook.policy import STABLECOIN, at_scale, load_flow_policy, load_issuer_policy, load_registry_policy, reserve_counts
 from wonledger.audit.proofs import TreeBuilder, checkpoint_payload, leaf_hash
-from wonledger.rulebook.rules import LedgerState, Rulebook, signature_keys
-from wonledger.domain.signing import canonical_bytes, public_key_from_bytes, signature_holds, unb64url
-from wonledger.store import GENESIS_HASH, Store, StoredCheckpoint, StoredEntry
-from wonledger.book.upgrade import seed_from_snapshot
+from wonledger.book.replay import Replay
 from wonledger.book.signature_pool import Check, Verdicts, Verifier
-from wonledger.domain.wire import parse_tx
+from wonledger.domain import chain
+from wonledger.domain.errors import LedgerError
+from wonledger.domain.model import GENESIS, ISSUANCE, RESERVE, KeyRecord, Leg, SignedTx, StoredTx, key_in_force
+from wonledger.domain.signing import public_key_from_bytes, signature_holds, unb64url
+from wonledger.rulebook.controls import compare
+from wonledger.rulebook.policy import STABLECOIN, at_scale, load_registry_policy, reserve_counts
+from wonledger.rulebook.rules import LedgerState, signature_keys
+from wonledger.store import GENESIS_HASH, Store, StoredCheckpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,128 +72,151 @@ class VerifyReport:
 
 def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -> VerifyReport:
     report = VerifyReport()
-    history = store.reading(lambda uow: uow.key_history())
-    # The pool checks each signature under the stored key of its time; the replay then holds that key
-    # to the one the replayed registry gives (and the stored key table is compared with it at the end).
-    keys: dict[str, list[KeyRecord]] = defaultdict(list)
-    for record in history:
-        keys[record.participant].append(record)
-    state = LedgerState(store.ledger_id, keep_originals=False)
-    flow_policy = load_flow_policy()
-    rules = Rulebook(load_registry_policy(), load_issuer_policy(), flow_policy)
-    prev, expected_seq, last_at = GENESIS_HASH, 0, ""
-    checkpoints = {c.seq: c for c in store.reading(lambda uow: uow.checkpoints())}
-    operator = store.reading(lambda uow: uow.meta("operator_key")) if checkpoints else None
-    tree = TreeBuilder()
 
     def problem(tx: str | None, kind: str, detail: str) -> None:
         report.problems.append(Problem(tx, kind, detail))
 
-    genesis = store.reading(lambda uow: uow.entry("_genesis"))
-    if genesis is not None:
-        try:
-            seed_from_snapshot(state, json.loads(genesis[0].body)["snapshot"])
-            report.notes.append(
-                f"the registry before seq {genesis[0].seq} was kept outside the journal; entry _genesis (seq {genesis[0].seq}, "
-                f"{genesis[0].at}) froze it at the upgrade, unsigned but chained, and the replay starts from it"
-            )
-        except (ValueError, KeyError, TypeError, LedgerError) as exc:
-            problem("_genesis", "body", f"the frozen registry is unreadable: {exc}")
-
-    # The capital-flow controls replayed too; entries up to `controls_from_seq` were accepted by an older
+    # The pool checks each signature under the stored key of its time; the replay then holds that key
+    # to the one the replayed registry gives (and the stored key table is compared with it at the end).
+    keys: dict[str, list[KeyRecord]] = defaultdict(list)
+    for record in store.reading(lambda uow: uow.registry.key_history()):
+        keys[record.participant].append(record)
+    # The capital-flow controls are replayed too; entries up to `controls_from_seq` were accepted by an older
     # wonledger, before an upgrade, and are measured by today's controls rather than judged.
-    enforce_from, quotes = store.reading(lambda uow: (uow.meta("controls_from_seq"), uow.all_quotes()))
-    state.controls = ControlState(record=True, quotes=quotes, policy=flow_policy)
+    replay = Replay(store)
+    genesis = replay.genesis
+    if genesis is not None:
+        unreadable = replay.seed()
+        if unreadable is None:
+            report.notes.append(
+                f"the registry before seq {genesis.seq} was kept outside the journal; entry _genesis (seq {genesis.seq}, "
+                f"{genesis.at}) froze it at the upgrade, unsigned but chained, and the replay starts from it"
+            )
+        else:
+            problem("_genesis", "body", f"the frozen registry is unreadable: {unreadable}")
+    chained = _Chain(store, problem)
     verifier = Verifier()
     try:
-        for entry, stored_legs, signatures, verdicts in _with_verdicts(store.stream_journal(), keys, verifier):
-            expected_seq += 1
+        for entry, stored_legs, verdicts in _with_verdicts(store.stream_journal(), keys, verifier):
             report.transactions += 1
             if progress:
                 progress(1)
-            if entry.seq != expected_seq:
-                problem(entry.id, "sequence", f"seq {entry.seq} where {expected_seq} was expected")
-                expected_seq = entry.seq
-            if entry.at < last_at:
-                problem(entry.id, "time", f"committed at {entry.at}, before the entry ahead of it ({last_at}): commit times never go back")
-            last_at = max(last_at, entry.at)
-            body = entry.body.encode()
-            try:
-                if signatures is None:
-                    raise ValueError("not a JSON list")
-                envelope = chain.envelope_bytes(entry.seq, entry.at, body, signatures)
-            except (ValueError, LedgerError) as exc:
-                problem(entry.id, "signatures", f"stored signatures unreadable: {exc}")
-                signatures, verdicts, envelope = [], [], b""
-            prev = chain.next_hash(prev, envelope)
-            if prev != entry.hash:
-                problem(entry.id, "hash", f"stored hash {entry.hash[:16]}... but the chain gives {prev[:16]}...")
-                prev = entry.hash  # keep checking the rest against what is stored
-            tree.add(_leaf(entry.hash))
-            if entry.seq in checkpoints:
-                _check_checkpoint(checkpoints.pop(entry.seq), tree.root().hex(), store.ledger_id, operator, problem)
-            if chain.digest(body) != entry.digest:
-                problem(entry.id, "digest", "the stored digest is not the SHA-256 of the body")
-            try:
-                parsed = json.loads(entry.body)
-                tx = parse_tx(parsed, journal=True)
-                # parse_tx has checked every key and value but a genesis entry's snapshot: plain JSON.
-                if canonical_bytes(parsed, plain=tx.kind != GENESIS) != body:
-                    raise ValueError("body is not in RFC 8785 canonical form")
-            except (ValueError, LedgerError) as exc:
-                problem(entry.id, "body", f"the stored transaction is unreadable: {exc}")
-                continue
-            if tx.id != entry.id or tx.kind != entry.kind or tx.ref != entry.ref:
-                problem(entry.id, "body", "id, kind or ref columns differ from the signed body")
-            if tx.ledger != store.ledger_id:
-                problem(entry.id, "ledger", f"signed for ledger {tx.ledger}")
-            if tuple(stored_legs) != tx.legs:
-                problem(entry.id, "legs", "the stored legs differ from the signed transaction's legs")
-            sigs = tuple(Signature(str(s.get("signer", "")), str(s.get("sig", ""))) if isinstance(s, dict) else Signature("", "") for s in signatures)
-            signed = SignedTx(tx=tx, signatures=sigs, canonical=body)
-            before = len(report.problems)
-            signers = _signers(signed, signatures, verdicts, state, entry, problem)
-            forged = len(report.problems) > before
-            if tx.kind == REVERSAL and tx.ref and tx.ref not in state.originals:
-                original = store.reading(lambda uow, ref=tx.ref: uow.entry_legs([ref]))
-                state.originals.update(original)
-            system = entry.id.startswith("_")
-            state.enforce_controls = entry.seq > int(enforce_from or 0)
-            try:
-                effect = rules.decide(state, tx, signers, entry.at, system=system)
-            except LedgerError as exc:
-                kind = "authorization" if exc.code in ("NOT_AUTHORIZED", "BAD_SIGNATURE") else "rules"
-                problem(entry.id, kind, f"the rulebook refuses it at {entry.at}: {exc.code}: {exc.message}")
-                if not forged:
-                    continue
-                # Its signatures are reported: replay it as its signers claim, so what follows is checked
-                # against what the entry did rather than buried under the consequences of leaving it out.
-                claimed = {n: k for n, k, _ in signature_keys(signed, lambda p: _key_at(state, p, entry.at)) if k is not None}
-                try:
-                    effect = rules.decide(state, tx, claimed, entry.at, system=system)
-                except LedgerError:
-                    continue
-            if tx.kind == GENESIS and genesis is not None and entry.seq != genesis[0].seq:
-                problem(entry.id, "genesis", "a second genesis entry")
-            state.apply(effect, tx, entry.seq, entry.at)
-            state.originals.clear()
+            readable = chained.check(entry)
+            if readable is not None:
+                _replay_entry(replay, entry, stored_legs, verdicts if readable else [], readable, store.ledger_id, report, problem)
     finally:
         verifier.close()
 
-    _compare_tables(store, state, problem)
-    for _table, detail in compare(store.reading(lambda uow: uow.control_rows()), state.controls):
+    _compare_tables(store, replay.state, problem)
+    for _table, detail in compare(store.reading(lambda uow: uow.controls.control_rows()), replay.state.controls):
         problem(None, "controls", detail)
-    for seq in sorted(checkpoints):
-        problem(None, "checkpoint", f"checkpoint {seq} is beyond the journal's last entry, {expected_seq}")
-    seq, head_hash = store.reading(lambda uow: uow.head())
-    if (seq, head_hash) != (expected_seq, prev):
-        problem(None, "head", f"the chain head says seq {seq}, the journal ends at {expected_seq}")
+    chained.finish()
     return report
 
 
-def _signers(signed: SignedTx, signatures: list, verdicts: list, state: LedgerState, entry: StoredEntry, problem: Callable) -> dict[str, bytes]:
+class _Chain:
+    """What verify checks of each row as stored: sequence, commit times, the hash chain, digests, checkpoints."""
+
+    def __init__(self, store: Store, problem: Callable) -> None:
+        self.store, self.problem = store, problem
+        self.prev, self.expected_seq, self.last_at = GENESIS_HASH, 0, ""
+        self.checkpoints = {c.seq: c for c in store.reading(lambda uow: uow.records.checkpoints())}
+        self.operator = store.reading(lambda uow: uow.records.meta("operator_key")) if self.checkpoints else None
+        self.tree = TreeBuilder()
+
+    def check(self, entry: StoredTx) -> bool | None:
+        """Check ``entry`` as stored: None when its body does not decode (it cannot be replayed), False when its signatures do not."""
+        problem = self.problem
+        self.expected_seq += 1
+        if entry.seq != self.expected_seq:
+            problem(entry.id, "sequence", f"seq {entry.seq} where {self.expected_seq} was expected")
+            self.expected_seq = entry.seq
+        if entry.at < self.last_at:
+            problem(entry.id, "time", f"committed at {entry.at}, before the entry ahead of it ({self.last_at}): commit times never go back")
+        self.last_at = max(self.last_at, entry.at)
+        try:
+            if entry.signature_list is None:
+                raise ValueError("not a JSON list")
+            envelope = chain.envelope_bytes(entry.seq, entry.at, entry.body, list(entry.signature_list))  # type: ignore[arg-type]
+        except (ValueError, LedgerError) as exc:
+            problem(entry.id, "signatures", f"stored signatures unreadable: {exc}")
+            envelope, readable = b"", False
+        else:
+            readable = True
+        self.prev = chain.next_hash(self.prev, envelope)
+        if self.prev != entry.hash:
+            problem(entry.id, "hash", f"stored hash {entry.hash[:16]}... but the chain gives {self.prev[:16]}...")
+            self.prev = entry.hash  # keep checking the rest against what is stored
+        self.tree.add(_leaf(entry.hash))
+        if entry.seq in self.checkpoints:
+            _check_checkpoint(self.checkpoints.pop(entry.seq), self.tree.root().hex(), self.store.ledger_id, self.operator, problem)
+        if chain.digest(entry.body) != entry.digest:
+            problem(entry.id, "digest", "the stored digest is not the SHA-256 of the body")
+        if entry.signed is None:
+            problem(entry.id, "body", f"the stored transaction is unreadable: {entry.problem}")
+            return None
+        return readable
+
+    def finish(self) -> None:
+        """After the last entry: checkpoints past the journal, and the chain head."""
+        for seq in sorted(self.checkpoints):
+            self.problem(None, "checkpoint", f"checkpoint {seq} is beyond the journal's last entry, {self.expected_seq}")
+        seq, head_hash = self.store.reading(lambda uow: uow.journal.head())
+        if (seq, head_hash) != (self.expected_seq, self.prev):
+            self.problem(None, "head", f"the chain head says seq {seq}, the journal ends at {self.expected_seq}")
+
+
+def _replay_entry(
+    replay: Replay,
+    entry: StoredTx,
+    stored_legs: tuple[Leg, ...],
+    verdicts: list,
+    signatures_readable: bool,
+    ledger_id: str,
+    report: VerifyReport,
+    problem: Callable,
+) -> None:
+    """Hold a decoded entry to its columns, legs and signatures, and replay it through the rulebook.
+
+    Unreadable stored signatures (already reported) count as none.
+    """
+    signed = entry.signed
+    assert signed is not None
+    if not signatures_readable:
+        signed = replace(signed, signatures=())
+    tx = signed.tx
+    if tx.id != entry.id or tx.kind != entry.kind or tx.ref != entry.ref:
+        problem(entry.id, "body", "id, kind or ref columns differ from the signed body")
+    if tx.ledger != ledger_id:
+        problem(entry.id, "ledger", f"signed for ledger {tx.ledger}")
+    if tuple(stored_legs) != tx.legs:
+        problem(entry.id, "legs", "the stored legs differ from the signed transaction's legs")
+    state = replay.state
+    before = len(report.problems)
+    signers = _signers(signed, verdicts, state, entry, problem)
+    forged = len(report.problems) > before
+    state.enforce_controls = entry.seq > replay.judged_after
+    try:
+        effect = replay.decide(entry, signers)
+    except LedgerError as exc:
+        kind = "authorization" if exc.code in ("NOT_AUTHORIZED", "BAD_SIGNATURE") else "rules"
+        problem(entry.id, kind, f"the rulebook refuses it at {entry.at}: {exc.code}: {exc.message}")
+        if not forged:
+            return
+        # Its signatures are reported: replay it as its signers claim, so what follows is checked
+        # against what the entry did rather than buried under the consequences of leaving it out.
+        try:
+            effect = replay.decide(entry, replay.claimed_signers(signed, entry.at))
+        except LedgerError:
+            return
+    if tx.kind == GENESIS and replay.genesis is not None and entry.seq != replay.genesis.seq:
+        problem(entry.id, "genesis", "a second genesis entry")
+    replay.apply(entry, effect)
+
+
+def _signers(signed: SignedTx, verdicts: list, state: LedgerState, entry: StoredTx, problem: Callable) -> dict[str, bytes]:
     """Who signed the entry, under which key: the pool's verdict where its key is the one the replayed registry gives."""
-    expected = signature_keys(signed, lambda p: _key_at(state, p, entry.at))
+    expected = signature_keys(signed, lambda p: state.public_key_at(p, entry.at))
     signers: dict[str, bytes] = {}
     for (name, want, sig), checked in zip(expected, verdicts, strict=True):
         verdict, used = checked if checked is not None else (False, None)
@@ -213,15 +235,17 @@ def _signers(signed: SignedTx, signatures: list, verdicts: list, state: LedgerSt
     return signers
 
 
-def _key_at(state: LedgerState, participant: str, at: str) -> bytes | None:
-    record = state.key_at(participant, at)
-    return record.public_key if record is not None else None
-
-
 def _compare_tables(store: Store, state: LedgerState, problem: Callable) -> None:
     """Every derived table against the replay, naming the first difference in each."""
     stored = store.reading(
-        lambda uow: (uow.participants(), uow.key_history(), uow.assets(), uow.issuer_rows(), uow.all_accounts(), uow.hold_rows())
+        lambda uow: (
+            uow.registry.participants(),
+            uow.registry.key_history(),
+            uow.registry.assets(),
+            uow.registry.issuers(),
+            uow.registry.all_accounts(),
+            uow.holds.hold_rows(),
+        )
     )
     participants, key_rows, assets, issuers, accounts, holds = stored
 
@@ -334,16 +358,16 @@ VERIFY_CHUNK = 2000
 
 
 def _with_verdicts(
-    entries: Iterable[tuple[StoredEntry, tuple[Leg, ...]]], keys: dict[str, list[KeyRecord]], verifier: Verifier
-) -> Iterator[tuple[StoredEntry, tuple[Leg, ...], list | None, list[bool | None]]]:
-    """Each entry with its parsed signatures and one verdict per signature, checked on every core.
+    entries: Iterable[tuple[StoredTx, tuple[Leg, ...]]], keys: dict[str, list[KeyRecord]], verifier: Verifier
+) -> Iterator[tuple[StoredTx, tuple[Leg, ...], list[tuple[bool, bytes] | None]]]:
+    """Each entry with one verdict per stored signature, checked on every core.
 
     A verdict is None where there was nothing to check (an unknown signer, a
     malformed signature). The next chunk's signatures are being checked while
     the caller replays this one.
     """
     waiting = None
-    chunk: list[tuple[StoredEntry, tuple[Leg, ...]]] = []
+    chunk: list[tuple[StoredTx, tuple[Leg, ...]]] = []
     for item in entries:
         chunk.append(item)
         if len(chunk) >= VERIFY_CHUNK:
@@ -362,18 +386,11 @@ def _start_checks(chunk: list, keys: dict[str, list[KeyRecord]], verifier: Verif
     checks: list[Check] = []
     rows = []
     for entry, legs in chunk:
-        try:
-            signatures = json.loads(entry.signatures)
-            if not isinstance(signatures, list):
-                raise ValueError("not a list")
-        except ValueError:
-            rows.append((entry, legs, None, []))
-            continue
-        body = entry.body.encode()
         where: list[tuple[int, bytes] | None] = []
-        for sig in signatures:
+        for sig in entry.signature_list or ():
             signer = sig.get("signer") if isinstance(sig, dict) else None
-            key = _stored_key_at(keys, signer, entry.at) if isinstance(signer, str) else None
+            stored = key_in_force(keys.get(signer, ()), entry.at) if isinstance(signer, str) else None
+            key = stored.public_key if stored is not None else None
             try:
                 raw = unb64url(sig.get("sig", "")) if key is not None else None
             except LedgerError:
@@ -382,58 +399,12 @@ def _start_checks(chunk: list, keys: dict[str, list[KeyRecord]], verifier: Verif
                 where.append(None)
             else:
                 where.append((len(checks), key))
-                checks.append((key, body, raw))
-        rows.append((entry, legs, signatures, where))
+                checks.append((key, entry.body, raw))
+        rows.append((entry, legs, where))
     return rows, verifier.submit(checks)
-
-
-def _stored_key_at(keys: dict[str, list[KeyRecord]], signer: str, at: str) -> bytes | None:
-    """The stored key ``signer`` had at commit time ``at`` (the newest, where a rotation's two keys meet)."""
-    for k in reversed(keys.get(signer, ())):
-        if k.valid_at(at):
-            return k.public_key
-    return None
 
 
 def _finish_checks(rows: list, pending: Verdicts) -> Iterator:  # type: ignore[type-arg]
     verdicts = pending.result()
-    for entry, legs, signatures, where in rows:
-        yield entry, legs, signatures, [None if w is None else (bool(verdicts[w[0]]), w[1]) for w in where]
-
-
-
-
-def rebuild_controls(book) -> None:  # type: ignore[no-untyped-def]
-    """Rebuild the control tables of a ledger an older wonledger made, from its journal, by today's controls.
-
-    Its entries were accepted under the rules of their time, so the replay (the
-    same rulebook, from the genesis entry's registry) measures them and judges
-    nothing; ``verify`` holds every later entry to the rules (the first seq it
-    judges is kept in ``meta`` as ``controls_from_seq``). The rows are written
-    through the book's record path, behind its writers.
-    """
-    store = book.store
-    flow_policy = load_flow_policy()
-    state = LedgerState(store.ledger_id, keep_originals=False, enforce_controls=False)
-    rules = Rulebook(load_registry_policy(), load_issuer_policy(), flow_policy)
-    state.controls = ControlState(record=True, quotes=store.reading(lambda uow: uow.all_quotes()), policy=flow_policy)
-    genesis = store.reading(lambda uow: uow.entry("_genesis"))
-    if genesis is not None:
-        seed_from_snapshot(state, json.loads(genesis[0].body)["snapshot"])
-    last = 0
-    for entry, _legs in store.stream_journal():
-        last = entry.seq
-        try:
-            tx = parse_tx(json.loads(entry.body), journal=True)
-            sigs = tuple(Signature(s["signer"], s["sig"]) for s in json.loads(entry.signatures))
-            signed = SignedTx(tx=tx, signatures=sigs, canonical=entry.body.encode())
-            claimed = {n: k for n, k, _ in signature_keys(signed, lambda p: _key_at(state, p, entry.at)) if k is not None}
-            if tx.kind == REVERSAL and tx.ref:
-                state.originals.update(store.reading(lambda uow, ref=tx.ref: uow.entry_legs([ref])))
-            effect = rules.decide(state, tx, claimed, entry.at, system=entry.id.startswith("_"))
-        except (ValueError, KeyError, TypeError, LedgerError):
-            continue  # verify reports it
-        state.apply(effect, tx, entry.seq, entry.at)
-        state.originals.clear()
-    rows = state.controls.record or ControlRows()
-    book.record(lambda uow: uow.replace_control_rows(rows, last))
+    for entry, legs, where in rows:
+        yield entry, legs, [None if w is None else (bool(verdicts[w[0]]), w[1]) for w in where]

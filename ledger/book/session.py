@@ -87,7 +87,7 @@ class AuditSession:
 
 def asset_of(uow: UnitOfWork, account: Account) -> Asset:
     """The asset ``account`` holds (every account's asset is registered; UNKNOWN_ASSET if the store lost it)."""
-    found = uow.asset(account.asset)
+    found = uow.registry.asset(account.asset)
     if found is None:
         raise UnknownAsset(f"no asset {account.asset}")
     return found

@@ -9,21 +9,21 @@ hash chain (and every checkpoint signed after it) covers it from then on.
 it are checked against the frozen registry, entries after it against the
 registry the journal builds. What the snapshot holds cannot be proven to
 anyone by a signature of its registrars: that is what `verify` reports.
+
+A ledger made before schema 0005 also gets its control tables rebuilt from
+its journal by today's controls (:func:`rebuild_controls`).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from wonledger.domain.errors import BadInput
-from wonledger.domain.model import GENESIS, Account, KeyRecord, Participant, Tx
+from wonledger.book.replay import GENESIS_ID, Replay
+from wonledger.domain.errors import LedgerError
+from wonledger.domain.model import GENESIS, Account, ControlTables, KeyRecord, Participant, Tx
 from wonledger.domain.money import Asset
-from wonledger.rulebook.rules import LedgerState
-from wonledger.domain.signing import b64url, unb64url
+from wonledger.domain.signing import b64url
 from wonledger.store import UNSIGNED_META
-
-GENESIS_ID = "_genesis"
 
 
 def genesis_tx(ledger_id: str, participants: list[Participant], keys: list[KeyRecord], assets: list[Asset], issuers: dict[str, str], accounts: list[Account]) -> Tx:
@@ -57,38 +57,41 @@ def genesis_tx(ledger_id: str, participants: list[Participant], keys: list[KeyRe
     )
 
 
-def seed_from_snapshot(state: LedgerState, snapshot: dict[str, Any]) -> None:
-    """Start a replay from the registry a genesis entry froze."""
-    if not isinstance(snapshot, dict):
-        raise BadInput("the snapshot is not an object")
-    keys: dict[str, list[KeyRecord]] = {}
-    for k in snapshot["keys"]:
-        keys.setdefault(k["participant"], []).append(
-            KeyRecord(k["participant"], unb64url(k["public_key"]), k["valid_from"], k.get("retired_at"), k.get("reason"))
-        )
-    for history in keys.values():
-        history.sort(key=lambda r: r.valid_from)
-    state.keys.update(keys)
-    for p in snapshot["participants"]:
-        current = keys.get(p["id"], [])
-        key = current[-1].public_key if current else b""
-        state.participants[p["id"]] = Participant(p["id"], p["kind"], p["jurisdiction"], bool(p["resident"]), key, p.get("registrar", ""))
-    for a in snapshot["assets"]:
-        state.assets[a["code"]] = Asset(a["code"], a["currency"], a["kind"], int(a["exponent"]), a["issuer"])
-    for i in snapshot["issuers"]:
-        state.issuers[i["asset"]] = i["issuer"]
-    for a in snapshot["accounts"]:
-        state.add_account(Account(a["id"], a["owner"], a["asset"], frozenset(a["flags"]), a["label"]))
-
-
 def freeze_registry(book) -> bool:  # type: ignore[no-untyped-def]
     """Write the genesis entry of a ledger upgraded from schema 0003 or earlier, if it still needs one (checked in the write)."""
 
     def genesis(uow) -> Tx | None:  # type: ignore[no-untyped-def]
-        if uow.meta(UNSIGNED_META) is None:
+        if uow.records.meta(UNSIGNED_META) is None:
             return None
-        tx = genesis_tx(book.ledger_id, uow.participants(), uow.key_history(), uow.assets(), uow.issuers(), uow.all_accounts())
-        uow.delete_meta(UNSIGNED_META)
+        registry = uow.registry
+        tx = genesis_tx(book.ledger_id, registry.participants(), registry.key_history(), registry.assets(), registry.issuers(), registry.all_accounts())
+        uow.records.delete_meta(UNSIGNED_META)
         return tx
 
     return book.freeze_registry(genesis) is not None
+
+
+def rebuild_controls(book) -> None:  # type: ignore[no-untyped-def]
+    """Rebuild the control tables of a ledger an older wonledger made, from its journal, by today's controls.
+
+    Its entries were accepted under the rules of their time, so the replay (the
+    same rulebook, from the genesis entry's registry) measures them and judges
+    nothing; ``verify`` holds every later entry to the rules (the first seq it
+    judges is kept in ``meta`` as ``controls_from_seq``). The rows are written
+    through the book's record path, behind its writers.
+    """
+    replay = Replay(book.store, enforce_controls=False)
+    replay.seed()  # an unreadable frozen registry is verify's to report
+    last = 0
+    for entry, _legs in book.store.stream_journal():
+        last = entry.seq
+        if entry.signed is None:
+            continue  # verify reports it
+        try:
+            effect = replay.decide(entry, replay.claimed_signers(entry.signed, entry.at))
+        except (ValueError, KeyError, TypeError, LedgerError):
+            continue  # verify reports it
+        replay.apply(entry, effect)
+    record = replay.state.controls.record
+    rows = record.tables() if record is not None else ControlTables()
+    book.record(lambda uow: uow.controls.replace_control_rows(rows, last))

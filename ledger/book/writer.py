@@ -34,6 +34,7 @@ from typing import TypeVar
 
 from wonledger.domain import chain
 from wonledger.rulebook.controls import ControlRows, needs
+from wonledger.rulebook.loader import control_state
 from wonledger.domain.errors import BadInput, BadSignature, DuplicateConflict, LedgerError, RuleRefusal
 from wonledger.domain.model import (
     EXPIRE,
@@ -53,7 +54,7 @@ from wonledger.domain.model import (
     released_by_post,
 )
 from wonledger.domain.money import check_minor_units, format_amount
-from wonledger.rulebook.policy import CUSTOMER_KINDS, load_flow_policy, load_issuer_policy, load_registry_policy
+from wonledger.rulebook.policy import CUSTOMER_KINDS
 from wonledger.rulebook.rules import LedgerState, Rulebook, signature_keys
 from wonledger.domain.signing import canonical_bytes, public_key_from_bytes, signature_holds, unb64url
 from wonledger.store import EntryInfo, NewEntry, Store, UnitOfWork
@@ -96,9 +97,9 @@ class Book:
         self.clock = clock
         #: The registered key of each signer seen, as last read (the write re-checks it under the lock).
         self._keys: dict[str, bytes] = {}
-        self.flow_policy = load_flow_policy()
-        self.registry_policy = load_registry_policy()
-        self.rules = Rulebook(self.registry_policy, load_issuer_policy(), self.flow_policy)
+        self.rules = Rulebook.from_policy()
+        self.flow_policy = self.rules.flow_policy
+        self.registry_policy = self.rules.registry
         #: the capital-flow rules, as the rulebook runs them (the API reads the breaker's status through them)
         self.controls = self.rules.controls
         #: Signatures are checked here, on every core for a large chunk.
@@ -157,7 +158,7 @@ class Book:
     def expire_due(self) -> int:
         """Void every hold whose timeout has passed, in one write; returns how many."""
         now = chain.iso(self.clock())
-        if not self.store.reading(lambda uow: uow.expired_holds(now, limit=1)):
+        if not self.store.reading(lambda uow: uow.holds.expired_holds(now, limit=1)):
             return 0
         return self.store.writing(lambda uow: len(self._write(uow, None, [])))
 
@@ -165,7 +166,7 @@ class Book:
         """Append the genesis entry ``genesis`` builds from the stored registry, once, at an upgrade."""
 
         def write(uow: UnitOfWork) -> Receipt | None:
-            seq, prev = uow.head(lock=True)
+            seq, prev = uow.journal.head(lock=True)
             tx = genesis(uow)
             if tx is None:
                 return None  # another process froze it first
@@ -173,7 +174,7 @@ class Book:
                 raise BadInput("the ledger writes only expiries and a genesis itself")
             signed = SignedTx(tx=tx, signatures=(), canonical=canonical_bytes(tx.to_wire()))
             state = LedgerState(self.ledger_id)
-            outcome = self._decide_and_chain(uow, [signed], [{}], state, seq, prev, self._now(uow), True, [uow.last_entry_at()])[0][0]
+            outcome = self._decide_and_chain(uow, [signed], [{}], state, seq, prev, self._now(uow), True, [uow.journal.last_entry_at()])[0][0]
             if isinstance(outcome, LedgerError):
                 raise outcome
             return outcome
@@ -191,7 +192,7 @@ class Book:
         checks: list[Check] = []
         unknown = {s.signer for signed in batch for s in signed.signatures} - set(self._keys)
         if unknown:
-            self._keys.update(self.store.reading(lambda uow: uow.current_keys(unknown)))
+            self._keys.update(self.store.reading(lambda uow: uow.registry.current_keys(unknown)))
         for signed in batch:
             try:
                 items.append(self._plan_checks(signed, checks))
@@ -230,7 +231,7 @@ class Book:
     def _signers(self, signed: SignedTx, planned: list[_Planned], verdicts: Sequence[bool], state: LedgerState, now: str) -> dict[str, bytes]:
         """Who signed, and under which key: the pool's verdicts where its key is the one the rules expect, else checked here."""
         signers: dict[str, bytes] = {}
-        expected = signature_keys(signed, lambda p: _key_at(state, p, now))
+        expected = signature_keys(signed, lambda p: state.public_key_at(p, now))
         for (name, key, index), (_, want, sig) in zip(planned, expected, strict=True):
             verified = index is not None and verdicts[index]
             if want is not None and want != key:
@@ -258,7 +259,7 @@ class Book:
     def _now(self, uow: UnitOfWork) -> str:
         # Commit times never go back in seq order, whatever the clock says.
         now = chain.iso(self.clock())
-        last = uow.last_entry_at()
+        last = uow.journal.last_entry_at()
         return max(now, last) if last else now
 
     def record(self, work: Callable[[UnitOfWork], T]) -> T:
@@ -269,7 +270,7 @@ class Book:
         """
 
         def write(uow: UnitOfWork) -> T:
-            uow.head(lock=True)
+            uow.journal.head(lock=True)
             return work(uow)
 
         return self.store.writing(write)
@@ -278,15 +279,15 @@ class Book:
         # The chain head's row lock comes first: on PostgreSQL (READ COMMITTED) every
         # writer queues on it, so everything read below already includes what the
         # writer before us committed, and the commit time is read after the wait.
-        seq, prev = uow.head(lock=True)
+        seq, prev = uow.journal.head(lock=True)
         for record in prepared.records if prepared is not None else ():
             record(uow)
         now = self._now(uow)
-        due = uow.expired_holds(now)
+        due = uow.holds.expired_holds(now)
         expiries = [self._expiry(hold_id) for hold_id in due]
         batch = list(prepared.batch) if prepared is not None else []
         state = self._load(uow, expiries + batch, now)
-        last_signed = [uow.last_entry_at()]  # when the last entry that a key signed was committed (at the latest)
+        last_signed = [uow.journal.last_entry_at()]  # when the last entry that a key signed was committed (at the latest)
         outcomes, seq, prev = self._decide_and_chain(uow, expiries, [{}] * len(expiries), state, seq, prev, now, True, last_signed)
         if prepared is None:
             return outcomes
@@ -302,12 +303,12 @@ class Book:
         txs = [s.tx for s in batch]
         hold_refs = {tx.ref for tx in txs if tx.kind in (POST, VOID, EXPIRE) and tx.ref}
         reversal_refs = {tx.ref for tx in txs if tx.kind == REVERSAL and tx.ref}
-        state.holds = uow.holds(hold_refs) if hold_refs else {}
+        state.holds = uow.holds.holds(hold_refs) if hold_refs else {}
         if reversal_refs:
-            state.originals = uow.entry_legs(reversal_refs)
-            state.reversed = uow.reversed_refs(reversal_refs)
-        state.assets = {a.code: a for a in uow.assets()}
-        state.issuers = uow.issuers()
+            state.originals = uow.journal.entry_legs(reversal_refs)
+            state.reversed = uow.journal.reversed_refs(reversal_refs)
+        state.assets = {a.code: a for a in uow.registry.assets()}
+        state.issuers = uow.registry.issuers()
         touched = {a for tx in txs for leg in tx.legs for a in (leg.debit, leg.credit)}
         touched.update(a for h in state.holds.values() for leg in h.legs for a in (leg.debit, leg.credit))
         touched.update(spec.id for tx in txs for spec in tx.opens)
@@ -320,12 +321,12 @@ class Book:
         watched = state.assets.get(self.flow_policy.breaker_asset)
         if watched is not None:
             touched.add(account_id(watched.issuer, watched.code))  # the run breaker measures against the supply
-        accounts = uow.accounts(touched, lock=True)
+        accounts = uow.registry.accounts(touched, lock=True)
         backing = {a.owner for a in accounts.values()} | {spec.owner for tx in txs for spec in tx.opens if spec.reserve}
         backing &= set(state.issuers.values()) | {a.owner for a in accounts.values() if "reserve" in a.flags}
         if backing:
-            extra = set(uow.reserve_and_issuance_accounts(backing)) - set(accounts)
-            accounts.update(uow.accounts(extra, lock=True))
+            extra = set(uow.registry.reserve_and_issuance_accounts(backing)) - set(accounts)
+            accounts.update(uow.registry.accounts(extra, lock=True))
         for a in accounts.values():
             state.add_account(a)
         people = {a.owner for a in accounts.values()} | {s.signer for tx in batch for s in tx.signatures}
@@ -336,8 +337,8 @@ class Book:
             subject = tx.subject
             if subject is not None:
                 people.update(v for k, v in subject.to_wire().items() if k in ("id", "registrar", "issuer", "participant") and isinstance(v, str))
-        state.participants = uow.participants_by_id(people)
-        state.keys = uow.key_histories(state.participants)
+        state.participants = uow.registry.participants_by_id(people)
+        state.keys = uow.registry.key_histories(state.participants)
         for pid, history in state.keys.items():
             if history[-1].retired_at is None:
                 self._keys[pid] = history[-1].public_key
@@ -351,7 +352,7 @@ class Book:
             [h.at for h in state.holds.values() if h.at],
             self.flow_policy,
         )
-        state.controls = uow.control_state(keys, self.flow_policy)
+        state.controls = control_state(uow.controls.control_figures(keys), self.flow_policy)
         return state
 
     def _decide_and_chain(
@@ -368,7 +369,7 @@ class Book:
         verdicts: Sequence[bool] = (),
     ) -> tuple[list[Outcome], int, str]:
         """Decide each entry in order against ``state``, chain the accepted ones, write it all; returns the new head too."""
-        committed = uow.entries_by_id(s.tx.id for s in batch)
+        committed = uow.journal.entries_by_id(s.tx.id for s in batch)
         outcomes: list[Outcome] = []
         new_entries: list[NewEntry] = []
         entries: dict[str, EntryInfo] = {}
@@ -425,8 +426,10 @@ class Book:
 
     def _persist(self, uow: UnitOfWork, state: LedgerState, new_entries: list[NewEntry], head: tuple[int, str], rejections: list[Refusal]) -> None:
         if new_entries:
-            uow.append_registry(state.new_participants, state.new_keys, state.retired_keys, state.new_assets, state.new_issuers, state.new_accounts)
-            uow.append(new_entries, state.changed_accounts(), [(h.id, h.expires_at) for h in state.new_holds], state.finished_holds, head)
+            uow.registry.append_registry(
+                state.new_participants, state.new_keys, state.retired_keys, state.new_assets, state.new_issuers, state.new_accounts
+            )
+            uow.journal.append(new_entries, state.changed_accounts(), [(h.id, h.expires_at) for h in state.new_holds], state.finished_holds, head)
             # What is written is no longer new: the state may serve another pass in this transaction.
             for a in state.changed_accounts():
                 state.accounts[a.id] = a
@@ -434,10 +437,10 @@ class Book:
             for lst in (state.new_participants, state.new_keys, state.retired_keys, state.new_assets, state.new_issuers, state.new_accounts, state.new_holds, state.finished_holds):
                 lst.clear()
         if state.control_rows:
-            uow.append_control_rows(state.control_rows)
+            uow.controls.append_control_rows(state.control_rows.tables())
             state.control_rows = ControlRows()
         if rejections:
-            uow.append_controls((), (), (), rejections)
+            uow.records.add_rejections(rejections)
 
     def _record_refusal(self, signed: SignedTx, error: LedgerError, state: LedgerState, now: str, rejections: list[Refusal]) -> None:
         """Keep who tried what and why it was refused (refusals by a rule, not malformed input)."""
@@ -476,11 +479,6 @@ def _describe(subject: object) -> str:
     if isinstance(subject, KeySpec):
         return f"{subject.participant}'s key {subject.reason}"
     return str(subject)
-
-
-def _key_at(state: LedgerState, participant: str, at: str) -> bytes | None:
-    record = state.key_at(participant, at)
-    return record.public_key if record is not None else None
 
 
 def _duplicate(known: EntryInfo, digest: str) -> Outcome:

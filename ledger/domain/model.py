@@ -448,6 +448,99 @@ class JournalEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredTx:
+    """A journal row as the store hands it up: the signed transaction, where the journal put it, and how it was chained.
+
+    ``body`` is the transaction's canonical bytes exactly as stored (what was
+    signed, digested and chained). ``signed`` is None only when verify reads
+    a row whose body does not decode (``problem`` says why);
+    ``signature_list`` is the stored signature list as read, what the chain
+    hashed (verify's read only; None when it is no JSON list).
+    """
+
+    seq: int
+    id: str
+    kind: str
+    ref: str | None
+    at: str
+    digest: str
+    hash: str
+    body: bytes = field(repr=False)
+    signed: SignedTx | None
+    signature_list: tuple[object, ...] | None = field(default=None, repr=False)
+    problem: str = ""
+
+    @property
+    def tx(self) -> Tx:
+        assert self.signed is not None, self.problem
+        return self.signed.tx
+
+    def entry(self, status: str) -> JournalEntry:
+        """The committed transaction as people look it up, in state ``status``."""
+        signed = self.signed
+        assert signed is not None, self.problem
+        return JournalEntry(self.seq, self.at, signed.tx, signed.signatures, signed.canonical, self.hash, status)
+
+
+@dataclass(frozen=True, slots=True)
+class ControlKeys:
+    """What a chunk needs loaded of the control figures (see ``wonledger.rulebook.controls.needs``).
+
+    ``limited``/``years``: the counted outflow of these limited residents in
+    these years; ``quotes``: these quotes and whether they were taken;
+    ``watched`` (an asset code, or None): the conversions and the supply path
+    of the run breaker's asset since ``breaker_since``; ``originators``: the
+    cross-border movements from these parties since ``travel_since``.
+    """
+
+    limited: frozenset[str] = frozenset()
+    years: frozenset[int] = frozenset()
+    quotes: frozenset[str] = frozenset()
+    watched: str | None = None
+    breaker_since: str = ""
+    originators: frozenset[str] = frozenset()
+    travel_since: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ControlTables:
+    """Rows of the control tables the store keeps beside the journal.
+
+    - ``quote_uses``: (quote id, transaction that took it)
+    - ``outflows``: (seq, participant, year, USD cents; negative: given back)
+    - ``conversions``: (seq, counted at, asset, amount converted out; negative: in or given back)
+    - ``travel``: (seq, counted at, originator, beneficiary, USD cents moved across borders)
+    """
+
+    quote_uses: tuple[tuple[str, str], ...] = ()
+    outflows: tuple[tuple[int, str, int, int], ...] = ()
+    conversions: tuple[tuple[int, str, str, int], ...] = ()
+    travel: tuple[tuple[int, str, str, str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ControlFigures:
+    """The control figures a chunk needs (its :class:`ControlKeys`), as stored; the rulebook loads them into its state.
+
+    ``outflows``: counted USD cents per (participant, year); ``conversions``:
+    (counted at, amount out) of the watched asset; ``supply``, ``supply_path``
+    and ``supply_before``: its posted supply now, (at, supply after) of each
+    change in the window, and the supply before those; ``travel``: per
+    (originator, beneficiary), (counted at, USD cents); ``quotes`` (None: no
+    such quote) and ``used_quotes`` (quote id → the transaction that took it).
+    """
+
+    outflows: tuple[tuple[tuple[str, int], int], ...] = ()
+    conversions: tuple[tuple[str, int], ...] = ()
+    supply: int = 0
+    supply_path: tuple[tuple[str, int], ...] = ()
+    supply_before: int = 0
+    travel: tuple[tuple[tuple[str, str], tuple[tuple[str, int], ...]], ...] = ()
+    quotes: tuple[tuple[str, Quote | None], ...] = ()
+    used_quotes: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Quote:
     """A dealer's firm quote: sell ``sell_amount`` of one asset, get ``buy_amount`` of another.
 
@@ -506,6 +599,14 @@ class KeyRecord:
 
     def valid_at(self, at: str) -> bool:
         return self.valid_from <= at and (self.retired_at is None or at < self.retired_at)
+
+
+def key_in_force(history: Sequence[KeyRecord], at: str) -> KeyRecord | None:
+    """The key of ``history`` (oldest first) that signs at commit time ``at``: the newest, where a rotation's two keys meet."""
+    for record in reversed(history):
+        if record.valid_at(at):
+            return record
+    return None
 
 
 def released_by_post(held: Sequence[Leg], posted: Sequence[Leg]) -> tuple[Leg, ...]:

@@ -55,7 +55,7 @@ def rotate_key(session: AuditSession, participant: str) -> KeyChange:
     """``participant`` replaces its key with a new one it makes in the key store (it must hold the current key)."""
     check_id(participant, "participant id", PARTICIPANT_PATTERN)
     keys: KeyStore = session.keys()
-    registered = session.read(lambda uow: uow.current_keys([participant])).get(participant)
+    registered = session.read(lambda uow: uow.registry.current_keys([participant])).get(participant)
     if registered is None:
         raise UnknownParticipant(f"no participant {participant}")
     held = public_bytes(keys.load(participant))
@@ -101,9 +101,9 @@ def key_history(store: Store, participant: str) -> list[KeyRecord]:
     check_id(participant, "participant id", PARTICIPANT_PATTERN)
 
     def read(uow: UnitOfWork) -> list[KeyRecord]:
-        if uow.participant(participant) is None:
+        if uow.registry.participant(participant) is None:
             raise UnknownParticipant(f"no participant {participant}")
-        return uow.key_history(participant)
+        return uow.registry.key_history(participant)
 
     return store.reading(read)
 

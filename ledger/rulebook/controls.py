@@ -68,7 +68,7 @@ from zoneinfo import ZoneInfo
 
 from wonledger.domain import chain
 from wonledger.domain.errors import BadInput, OutflowLimit, QuoteExpired, RunBreaker, TravelRule
-from wonledger.domain.model import HOLD, ISSUANCE, Account, Leg, Participant, Quote, QuoteTerms, Travel, Tx
+from wonledger.domain.model import HOLD, ISSUANCE, Account, ControlKeys, ControlTables, Leg, Participant, Quote, QuoteTerms, Travel, Tx
 from wonledger.domain.money import Asset, format_amount
 from wonledger.rulebook.policy import DEALER_KIND, FlowPolicy, load_flow_policy
 from wonledger.rulebook.rates import USD_EXPONENT
@@ -113,6 +113,10 @@ class ControlRows:
     def __bool__(self) -> bool:
         return bool(self.quote_uses or self.outflows or self.conversions or self.travel)
 
+    def tables(self) -> ControlTables:
+        """These rows as the store takes them."""
+        return ControlTables(tuple(self.quote_uses), tuple(self.outflows), tuple(self.conversions), tuple(self.travel))
+
 
 @dataclass(slots=True)
 class ControlEffect:
@@ -146,26 +150,6 @@ class ControlEffect:
 
 
 # -- what the rules read ------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ControlKeys:
-    """What a chunk needs loaded into its :class:`ControlState` (see :func:`needs`).
-
-    ``limited``/``years``: the counted outflow of these limited residents in
-    these years; ``quotes``: these quotes and whether they were taken;
-    ``watched`` (an asset code, or None): the conversions and the supply path
-    of the run breaker's asset since ``breaker_since``; ``originators``: the
-    cross-border movements from these parties since ``travel_since``.
-    """
-
-    limited: frozenset[str] = frozenset()
-    years: frozenset[int] = frozenset()
-    quotes: frozenset[str] = frozenset()
-    watched: str | None = None
-    breaker_since: str = ""
-    originators: frozenset[str] = frozenset()
-    travel_since: str = ""
 
 
 class ControlState:
@@ -273,7 +257,7 @@ class ControlState:
                     del self.travel[pair]
 
 
-def compare(stored: ControlRows, replayed: ControlState) -> list[tuple[str, str]]:
+def compare(stored: ControlRows | ControlTables, replayed: ControlState) -> list[tuple[str, str]]:
     """(table, detail) for the first difference in each control table between ``stored`` and a replay's record."""
     if replayed.record is None:
         raise ValueError("compare needs a ControlState made with record=True (a replay)")

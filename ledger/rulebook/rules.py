@@ -82,6 +82,7 @@ from wonledger.domain.model import (
     Registration,
     Tx,
     account_id,
+    key_in_force,
 )
 from wonledger.rulebook.controls import ControlRows, Controls, ControlState, LegView
 from wonledger.domain.money import MAX_COUNTER, Asset, format_amount
@@ -94,6 +95,9 @@ from wonledger.rulebook.policy import (
     IssuerPolicy,
     RegistryPolicy,
     at_scale,
+    load_flow_policy,
+    load_issuer_policy,
+    load_registry_policy,
     require_eligible,
     require_full_reserve,
     require_may_hold,
@@ -152,10 +156,12 @@ class LedgerState:
 
     def key_at(self, participant: str, at: str) -> KeyRecord | None:
         """The key that signs for ``participant`` at commit time ``at`` (a retired key signs nothing from its retirement)."""
-        for record in reversed(self.keys.get(participant, ())):
-            if record.valid_at(at):
-                return record
-        return None
+        return key_in_force(self.keys.get(participant, ()), at)
+
+    def public_key_at(self, participant: str, at: str) -> bytes | None:
+        """The public key that signs for ``participant`` at commit time ``at`` (None: no key then)."""
+        record = self.key_at(participant, at)
+        return record.public_key if record is not None else None
 
     def current_key(self, participant: str) -> KeyRecord | None:
         history = self.keys.get(participant)
@@ -269,8 +275,14 @@ class Rulebook:
     def __init__(self, registry: RegistryPolicy, issuers: IssuerPolicy, flows: FlowPolicy) -> None:
         self.registry = registry
         self.issuer_policy = issuers
+        self.flow_policy = flows
         #: the capital-flow rules: pure, over the state's ControlState
         self.controls = Controls(flows)
+
+    @classmethod
+    def from_policy(cls) -> Rulebook:
+        """The rulebook of this ledger's policy files: what the book decides with and every replay replays with."""
+        return cls(load_registry_policy(), load_issuer_policy(), load_flow_policy())
 
     # -- the decision -----------------------------------------------------------
     def decide(self, state: LedgerState, tx: Tx, signers: Mapping[str, bytes], now: str, system: bool = False) -> Effect:

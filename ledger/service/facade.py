@@ -17,7 +17,6 @@ carries the entry, so showing it reads nothing back.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -53,7 +52,6 @@ from wonledger.domain.model import (
     Quote,
     Receipt,
     Refusal,
-    Signature,
     SignedTx,
     Travel,
     Tx,
@@ -198,7 +196,7 @@ class Ledger:
             freeze_registry(self.book)  # a ledger from before signed registry entries (ledger.upgrade)
         if store.upgraded_from is not None:
             # The capital-flow rules changed with schema 0005: rebuild what they derive from the journal.
-            from wonledger.audit.verify import rebuild_controls
+            from wonledger.book.upgrade import rebuild_controls
 
             rebuild_controls(self.book)
 
@@ -260,12 +258,12 @@ class Ledger:
 
     def info(self) -> Info:
         """Counts and the operator's public key, in one read."""
-        (transactions, accounts), operator = self.store.reading(lambda uow: (uow.counts(), uow.meta(OPERATOR_META)))
+        (transactions, accounts), operator = self.store.reading(lambda uow: (uow.records.counts(), uow.records.meta(OPERATOR_META)))
         return Info(self.id, safe_url(self.store.url), self.store.schema, transactions, accounts, operator)
 
     # -- registry --------------------------------------------------------
     def participants(self) -> list[Participant]:
-        return self.store.reading(lambda uow: uow.participants())
+        return self.store.reading(lambda uow: uow.registry.participants())
 
     def participant(self, pid: str) -> Participant:
         return self._read(lambda names: names.participant(pid))
@@ -287,7 +285,7 @@ class Ledger:
         check_id(pid, "participant id", PARTICIPANT_PATTERN)
         if by is not None:
             check_id(by, "registrar", PARTICIPANT_PATTERN)
-        if self.store.reading(lambda uow: uow.participant(pid)) is not None:
+        if self.store.reading(lambda uow: uow.registry.participant(pid)) is not None:
             raise AlreadyExists(f"participant {pid} already exists")
         Participant(pid, kind, jurisdiction, resident, b"")  # check the fields before making a key
         if by is None:
@@ -338,7 +336,7 @@ class Ledger:
         return key_history(self.store, pid)
 
     def assets(self) -> list[Asset]:
-        return self.store.reading(lambda uow: uow.assets())
+        return self.store.reading(lambda uow: uow.registry.assets())
 
     def asset(self, code: str) -> Asset:
         known = self._assets.get(code)  # an asset never changes once registered
@@ -347,7 +345,7 @@ class Ledger:
     def accounts(self, owner: str | None = None, asset: str | None = None) -> list[Account]:
         """Accounts as they stand now: a hold past its timeout reads as released (the next write voids it)."""
         now = iso(self.clock())
-        return self.store.reading(lambda uow: uow.released(uow.all_accounts(owner, asset), now))
+        return self.store.reading(lambda uow: uow.holds.released(uow.registry.all_accounts(owner, asset), now))
 
     def account(self, account_id: str) -> Account:
         return self._existing_account(account_id)
@@ -362,13 +360,13 @@ class Ledger:
         def read(names_: _Names) -> list[Account]:
             names_.all_assets()
             if not names:
-                return names_.uow.released(names_.uow.all_accounts(None, None), names_.now)
+                return names_.uow.holds.released(names_.uow.registry.all_accounts(None, None), names_.now)
             found: list[Account] = []
             for name in names:
                 if ":" in name:
                     found.append(names_.account(name))
                     continue
-                owned = names_.uow.released(names_.uow.all_accounts(name, None), names_.now)
+                owned = names_.uow.holds.released(names_.uow.registry.all_accounts(name, None), names_.now)
                 if not owned:
                     names_.participant(name)
                     raise UnknownAccount(f"{name} has no accounts")
@@ -390,7 +388,7 @@ class Ledger:
         self.participant(owner)
         self.asset(asset)
         spec = AccountSpec(owner, asset, label, reserve)
-        if self.store.reading(lambda uow: uow.accounts([spec.id])):
+        if self.store.reading(lambda uow: uow.registry.accounts([spec.id])):
             raise AlreadyExists(f"account {spec.id} already exists")
         self.submit(self.sign(open_tx(self.id, (spec,))))
         return self.account(spec.id)
@@ -425,7 +423,7 @@ class Ledger:
             return tx, self._signers_with_keys(names.uow, tx, signers), offer
 
         tx, signers, offer = self._read(read)
-        records = () if offer is None else (lambda uow: uow.add_quote(offer),)
+        records = () if offer is None else (lambda uow: uow.records.add_quote(offer),)
         return self.submit(self.sign(tx, signers), records)
 
     def _signers_with_keys(self, uow: UnitOfWork, tx: Tx, signers: Iterable[str] | None = None) -> frozenset[str]:
@@ -433,7 +431,7 @@ class Ledger:
         from wonledger.rulebook.rules import required_signers
 
         named = frozenset(signers) if signers is not None else required_signers(tx, _Lookup(uow), self.book.registry_policy)
-        self.book.remember_keys(uow.current_keys(named))
+        self.book.remember_keys(uow.registry.current_keys(named))
         return named
 
     def required_signers(self, tx: Tx) -> frozenset[str]:
@@ -451,7 +449,7 @@ class Ledger:
         try:
             receipt = self.book.submit(signed, records)
         except DuplicateConflict:
-            found = self.store.reading(lambda uow: uow.entry(signed.tx.id))
+            found = self.store.reading(lambda uow: uow.journal.entry(signed.tx.id))
             if found is not None:
                 first = _journal_entry(found[0], found[2])
                 if replace(first.tx, opens=()) == replace(signed.tx, opens=()) and first.tx.opens and not signed.tx.opens:
@@ -575,7 +573,7 @@ class Ledger:
         return self.asset(code)
 
     def issuers(self) -> dict[str, str]:
-        return self.store.reading(lambda uow: uow.issuers())
+        return self.store.reading(lambda uow: uow.registry.issuers())
 
     def mint(self, code: str, amount: int | TypedAmount, holder: str, pay_with: str, *, tx_id: str | None = None, memo: str = "") -> Receipt:
         """``holder`` pays ``pay_with`` deposit tokens into the reserve and receives ``amount`` of ``code`` at par."""
@@ -621,11 +619,11 @@ class Ledger:
     def quote(self, sell: str, buy: str, amount: int | TypedAmount) -> Quote:
         """The dealer's firm quote for selling ``amount`` of ``sell`` for ``buy`` (stored as an offer)."""
         quote = self._read(lambda names: self._quote_in(names, None, sell, buy, amount))
-        self.book.record(lambda uow: uow.add_quote(quote))
+        self.book.record(lambda uow: uow.records.add_quote(quote))
         return quote
 
     def stored_quote(self, quote_id: str) -> Quote:
-        found = self.store.reading(lambda uow: uow.quote(quote_id))
+        found = self.store.reading(lambda uow: uow.records.quote(quote_id))
         if found is None:
             raise BadInput(f"no quote {quote_id}", hint="quote")
         return found
@@ -641,7 +639,7 @@ class Ledger:
             names.participant(policy.dealer)
             names.account(account_id(policy.dealer, buy_asset.code))
             return make_quote(policy, sell_asset, buy_asset, minor, names.now)
-        quote = names.uow.quote(quote_id)
+        quote = names.uow.records.quote(quote_id)
         if quote is None:
             raise BadInput(f"no quote {quote_id}", hint="quote")
         if (quote.sell_asset, quote.buy_asset, quote.sell_amount) != (sell, buy, minor):
@@ -724,7 +722,7 @@ class Ledger:
 
     def rejections(self, limit: int | None = None, code: str | None = None) -> list[Refusal]:
         """Refusals by the ledger's rules, newest first: who, what, code, when."""
-        return self.store.reading(lambda uow: uow.rejections(limit, code))
+        return self.store.reading(lambda uow: uow.records.rejections(limit, code))
 
     def outflows(self, year: int | None = None) -> tuple[int, list[ResidentOutflow]]:
         """Each limited resident's counted outflow in ``year`` (default: this year in Seoul), in USD cents."""
@@ -733,7 +731,7 @@ class Ledger:
         limited = [p for p in self.participants() if policy.is_limited(p)]
         if year is None:
             year = now.astimezone(ZoneInfo(policy.timezone["KR"])).year
-        totals = self.store.reading(lambda uow: uow.outflow_totals(year))
+        totals = self.store.reading(lambda uow: uow.controls.outflow_totals(year))
         return year, [ResidentOutflow(p.id, totals.get(p.id, 0), policy.outflow_limit_usd) for p in limited]
 
     def breaker(self) -> BreakerStatus:
@@ -744,7 +742,8 @@ class Ledger:
         watched = self.asset(policy.breaker_asset)
         now = iso(self.clock())
         keys = ControlKeys(watched=watched.code, breaker_since=iso(parse_iso(now) - timedelta(seconds=policy.breaker_window_s)))
-        state, refused = self.store.reading(lambda uow: (uow.control_state(keys, policy), uow.rejections(limit=1, code="RUN_BREAKER")))
+        from wonledger.rulebook.loader import control_state
+        state, refused = self.store.reading(lambda uow: (control_state(uow.controls.control_figures(keys), policy), uow.records.rejections(limit=1, code="RUN_BREAKER")))
         view = self.book.controls.status(state, now)
         return BreakerStatus(
             asset=watched.code,
@@ -799,7 +798,7 @@ class Ledger:
 
     def _finishers(self, names: _Names, held: Sequence[Leg]) -> frozenset[str]:
         """Who signs a post or void: the hold's debtors when their keys are here, else its creditors."""
-        accounts = names.uow.accounts({a for leg in held for a in (leg.debit, leg.credit)})
+        accounts = names.uow.registry.accounts({a for leg in held for a in (leg.debit, leg.credit)})
         debtors = frozenset(accounts[leg.debit].owner for leg in held)
         creditors = frozenset(accounts[leg.credit].owner for leg in held)
         for side in (debtors, creditors):
@@ -813,7 +812,7 @@ class Ledger:
     # -- reading the journal ---------------------------------------------
     def transaction(self, tx_id: str) -> JournalEntry:
         now = iso(self.clock())
-        found = self.store.reading(lambda uow: (uow.entry(tx_id), uow.holds([tx_id])))
+        found = self.store.reading(lambda uow: (uow.journal.entry(tx_id), uow.holds.holds([tx_id])))
         if found[0] is None:
             raise UnknownTransaction(f"no transaction {tx_id}")
         stored, _legs, status = found[0]
@@ -830,7 +829,7 @@ class Ledger:
 
     def history(self, account_id: str, limit: int | None = None) -> list[JournalEntry]:
         self.account(account_id)
-        rows = self.store.reading(lambda uow: uow.history(account_id, limit))
+        rows = self.store.reading(lambda uow: uow.journal.history(account_id, limit))
         return [_journal_entry(stored, status) for stored, _legs, status in rows]
 
     def verify(self, progress: Callable[[int], None] | None = None, anchor: Anchor | None = None) -> VerifyReport:
@@ -881,7 +880,7 @@ class Ledger:
 
     def operator_key(self) -> str | None:
         """The operator's public key (base64url) as this ledger stores it; pin it where you keep it, not from here."""
-        return self.store.reading(lambda uow: uow.meta(OPERATOR_META))
+        return self.store.reading(lambda uow: uow.records.meta(OPERATOR_META))
 
     def previous_checkpoint(self, before: int) -> Checkpoint | None:
         """The latest stored checkpoint covering fewer than ``before`` entries, if any."""
@@ -940,24 +939,24 @@ class Ledger:
     # (small read-only helpers the CLI's listings use; no rule lives here)
     def issuer_registrations(self) -> list[tuple[str, str, str]]:
         """(asset, issuer, registered_at) of every registered stablecoin issuer."""
-        return self.store.reading(lambda uow: uow.issuer_registrations())
+        return self.store.reading(lambda uow: uow.registry.issuer_registrations())
 
     def pending_holds(self, account: str | None = None) -> list[PendingHold]:
         """Holds still pending (on ``account``, when given), soonest expiry first."""
         self.book.expire_due()  # a hold past its timeout is not pending
         if account is not None:
             self._existing_account(account)
-        rows = self.store.reading(lambda uow: uow.pending_holds(account))
+        rows = self.store.reading(lambda uow: uow.holds.pending_holds(account))
         return [PendingHold(h.id, h.seq, h.expires_at, h.legs) for h in rows]
 
     def hold_expiry(self, hold_id: str) -> str | None:
         """When hold ``hold_id`` expires (or expired), None when it is no hold."""
-        found = self.store.reading(lambda uow: uow.holds([hold_id])).get(hold_id)
+        found = self.store.reading(lambda uow: uow.holds.holds([hold_id])).get(hold_id)
         return found.expires_at if found is not None else None
 
     def reversals_of(self, ids: Iterable[str]) -> dict[str, str]:
         """For each of ``ids`` that a reversal undid: the reversal's id."""
-        return self.store.reading(lambda uow: uow.reversals_of(ids))
+        return self.store.reading(lambda uow: uow.journal.reversals_of(ids))
 
     def history_stream(
         self, account_id: str, since: str | None = None, until: str | None = None, limit: int | None = None, page: int = 500
@@ -970,11 +969,11 @@ class Ledger:
         self.account(account_id)
         after = 0
         if limit is not None:
-            after = self.store.reading(lambda uow: uow.history_first_seq(account_id, since, until, limit))
+            after = self.store.reading(lambda uow: uow.journal.history_first_seq(account_id, since, until, limit))
         left = limit
         while left is None or left > 0:
             size = page if left is None else min(page, left)
-            rows = self.store.reading(lambda uow: uow.history_page(account_id, after, since, until, size))
+            rows = self.store.reading(lambda uow: uow.journal.history_page(account_id, after, since, until, size))
             if not rows:
                 return
             for stored, _legs, status in rows:
@@ -998,28 +997,28 @@ class _Names:
         self._assets = assets
 
     def asset(self, code: str) -> Asset:
-        found = self._assets.get(code) or self.uow.asset(code)
+        found = self._assets.get(code) or self.uow.registry.asset(code)
         if found is None:
-            raise UnknownAsset(f"no asset {code}" + did_you_mean(code, (a.code for a in self.uow.assets())))
+            raise UnknownAsset(f"no asset {code}" + did_you_mean(code, (a.code for a in self.uow.registry.assets())))
         self._assets[code] = found
         return found
 
     def all_assets(self) -> list[Asset]:
-        found = self.uow.assets()
+        found = self.uow.registry.assets()
         self._assets.update((a.code, a) for a in found)
         return found
 
     def participant(self, pid: str) -> Participant:
-        found = self.uow.participant(pid)
+        found = self.uow.registry.participant(pid)
         if found is None:
-            raise UnknownParticipant(f"no participant {pid}" + did_you_mean(pid, (p.id for p in self.uow.participants())))
+            raise UnknownParticipant(f"no participant {pid}" + did_you_mean(pid, (p.id for p in self.uow.registry.participants())))
         return found
 
     def account(self, aid: str) -> Account:
         """An account as it stands now: a hold past its timeout reads as released."""
-        found = self.uow.released(list(self.uow.accounts([aid]).values()), self.now)
+        found = self.uow.holds.released(list(self.uow.registry.accounts([aid]).values()), self.now)
         if not found:
-            raise UnknownAccount(f"no account {aid}" + did_you_mean(aid, (a.id for a in self.uow.all_accounts(None, None))))
+            raise UnknownAccount(f"no account {aid}" + did_you_mean(aid, (a.id for a in self.uow.registry.all_accounts(None, None))))
         return found[0]
 
     def resolve(self, name: str, asset: str | None = None) -> Account:
@@ -1027,7 +1026,7 @@ class _Names:
         if ":" in name:
             return self.account(name)
         check_id(name, "account or participant", PARTICIPANT_PATTERN)
-        owned = [a for a in self.uow.released(self.uow.all_accounts(name, None), self.now) if asset is None or a.asset == asset]
+        owned = [a for a in self.uow.holds.released(self.uow.registry.all_accounts(name, None), self.now) if asset is None or a.asset == asset]
         if not owned:
             self.participant(name)
             if asset is not None:
@@ -1046,7 +1045,7 @@ class _Names:
     def opening(self, tx: Tx, specs: Sequence[AccountSpec]) -> Tx:
         """``tx`` opening those of ``specs`` that do not exist yet (opened only if ``tx`` is accepted)."""
         wanted = {s.id: s for s in specs}
-        existing = self.uow.accounts(wanted)
+        existing = self.uow.registry.accounts(wanted)
         missing = tuple(s for aid, s in wanted.items() if aid not in existing)
         return replace(tx, opens=missing) if missing else tx
 
@@ -1086,7 +1085,7 @@ class _Names:
         from wonledger.rulebook.policy import DEPOSIT_TOKEN
 
         return [
-            a for a in self.uow.released(self.uow.all_accounts(owner, None), self.now)
+            a for a in self.uow.holds.released(self.uow.registry.all_accounts(owner, None), self.now)
             if not a.label and self.asset(a.asset).kind == DEPOSIT_TOKEN and currency in (None, self.asset(a.asset).currency)
         ]
 
@@ -1100,7 +1099,7 @@ class _Names:
 
     def hold_legs(self, hold_id: str) -> tuple[Leg, ...]:
         """The legs of hold ``hold_id``; whether it may still be finished is the book's call."""
-        found = self.uow.entry(hold_id)
+        found = self.uow.journal.entry(hold_id)
         if found is None:
             raise UnknownTransaction(f"no transaction {hold_id}")
         stored, legs, _status = found
@@ -1168,13 +1167,13 @@ class _Lookup:  # a ledger.rules.RegistryLookup
         self.uow = uow
 
     def participant_or_none(self, pid: str) -> Participant | None:
-        return self.uow.participant(pid)
+        return self.uow.registry.participant(pid)
 
     def account_or_none(self, aid: str) -> Account | None:
-        return self.uow.accounts([aid]).get(aid)
+        return self.uow.registry.accounts([aid]).get(aid)
 
     def asset(self, code: str) -> Asset:
-        found = self.uow.asset(code)
+        found = self.uow.registry.asset(code)
         if found is None:
             raise UnknownAsset(f"no asset {code}")
         return found
@@ -1200,13 +1199,7 @@ def parse_public_key(text: str) -> bytes:
 
 
 def _journal_entry(stored, status: str) -> JournalEntry:  # type: ignore[no-untyped-def]
-    from wonledger.domain.wire import parse_tx
-
-    tx = parse_tx(json.loads(stored.body), journal=True)
-    signatures = tuple(Signature(s["signer"], s["sig"]) for s in json.loads(stored.signatures))
-    return JournalEntry(
-        seq=stored.seq, at=stored.at, tx=tx, signatures=signatures, canonical=stored.body.encode(), hash=stored.hash, status=status
-    )
+    return stored.entry(status)  # the store decoded the row (a StoredTx)
 
 
 def _remove_sqlite(path: str) -> None:

@@ -87,7 +87,7 @@ def test_no_leg_may_credit_a_deposit_token_to_a_non_resident_however_it_arrives(
     from wonledger.domain.model import Account
 
     ledger.add_participant("expat", "individual", "KR", resident=False)
-    ledger.store.writing(lambda uow: uow.add_account(Account(id="expat:dKRW.hanriver", owner="expat", asset="dKRW.hanriver")))
+    ledger.store.writing(lambda uow: uow.registry.add_account(Account(id="expat:dKRW.hanriver", owner="expat", asset="dKRW.hanriver")))
     before = counters(ledger)
     with pytest.raises(Residency):
         ledger.transfer(ALICE, "expat:dKRW.hanriver", 10)

@@ -30,7 +30,6 @@ Bounded for CI: 40 examples of up to 25 steps (9 to 30 s here with the machine b
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections import defaultdict
@@ -49,7 +48,6 @@ from wonledger.domain.chain import parse_iso
 from wonledger.domain.model import Leg, Tx
 from wonledger.rulebook.policy import load_flow_policy
 from wonledger.testing import ManualClock, fresh_ledger
-from wonledger.domain.wire import parse_tx
 
 pytestmark = pytest.mark.slow
 
@@ -111,7 +109,7 @@ class ControlsMachine(RuleBasedStateMachine):
     # -- attempts: accepted, or refused with nothing changed ----------------------------
     def state(self) -> tuple[Any, ...]:
         accounts = tuple((a.id, a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending) for a in self.ledger.accounts())
-        rows = self.ledger.store.reading(lambda uow: uow.control_rows())
+        rows = self.ledger.store.reading(lambda uow: uow.controls.control_rows())
         return accounts, sorted(rows.outflows), sorted(rows.conversions), sorted(rows.travel), sorted(rows.quote_uses)
 
     def attempt(self, action: Any) -> Any:
@@ -207,7 +205,7 @@ class ControlsMachine(RuleBasedStateMachine):
     def journal(self) -> list[tuple[str, str, Tx]]:
         out = []
         for entry, _ in self.ledger.store.stream_journal():
-            out.append((entry.id, entry.at, parse_tx(json.loads(entry.body), journal=True)))
+            out.append((entry.id, entry.at, entry.tx))  # the store hands each row up decoded
         return out
 
     def effective(self) -> list[tuple[str, str, Tx, tuple[Leg, ...]]]:
@@ -261,7 +259,7 @@ class ControlsMachine(RuleBasedStateMachine):
                     year = parse_iso(at).astimezone(ZoneInfo(self.policy.timezone[place])).year
                     model[(r, year)] += amount
         counted: dict[tuple[str, int], int] = defaultdict(int)
-        for _, participant, year, usd in self.ledger.store.reading(lambda uow: uow.control_rows()).outflows:
+        for _, participant, year, usd in self.ledger.store.reading(lambda uow: uow.controls.control_rows()).outflows:
             counted[(participant, year)] += usd
         for key, amount in model.items():
             assert counted[key] >= amount, f"{key}: counted {counted[key]} cents, but {float(amount):.2f} left Korea"

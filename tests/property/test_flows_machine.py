@@ -30,7 +30,7 @@ from wonledger import (
     UnknownAccount,
 )
 from wonledger.rulebook.policy import load_flow_policy
-from wonledger.store import UnitOfWork
+from wonledger.store.journal import Journal
 from wonledger.testing import ManualClock, fresh_ledger
 
 KRW_SENDERS = ("alice", "bob", "seoul-exports")
@@ -140,20 +140,20 @@ class FlowsMachine(RuleBasedStateMachine):
 
     @rule(sender=st.sampled_from(KRW_SENDERS), amount=st.integers(1, 3_000_000))
     def a_send_crashes_between_its_legs(self, sender: str, amount: int) -> None:
-        original = UnitOfWork.append
+        original = Journal.append
 
-        def crashing(uow: UnitOfWork, entries, accounts, new_holds, finished, head):  # type: ignore[no-untyped-def]
-            original(uow, entries, accounts[:1], (), (), head)  # journal row, every leg, one account's counters...
+        def crashing(journal: Journal, entries, accounts, new_holds, finished, head):  # type: ignore[no-untyped-def]
+            original(journal, entries, accounts[:1], (), (), head)  # journal row, every leg, one account's counters...
             raise PowerCut("the process died half-way through the write")
 
         before = self.snapshot()
         tx_id = self.next_id("crash")
-        UnitOfWork.append = crashing  # type: ignore[method-assign]
+        Journal.append = crashing  # type: ignore[method-assign]
         try:
             with pytest.raises((PowerCut, *EXPECTED_REFUSALS)):
                 self.ledger.send(sender, "kowloon-supply", amount, "HKDS", tx_id=tx_id)
         finally:
-            UnitOfWork.append = original  # type: ignore[method-assign]
+            Journal.append = original  # type: ignore[method-assign]
         assert self.snapshot() == before, "a crash inside a send left part of it behind"
         self.attempt(lambda: self.ledger.send(sender, "kowloon-supply", amount, "HKDS", tx_id=tx_id))
 
