@@ -66,7 +66,8 @@ from wonledger.domain.money import Asset, TypedAmount, format_amount, parse_amou
 
 
 if TYPE_CHECKING:
-    from wonledger.service.facade import DEFAULT_DB, DEFAULT_KEYS, BreakerStatus, Info, Ledger, ResidentOutflow, make_participant_key, parse_public_key
+    from wonledger.service.facade import DEFAULT_DB, DEFAULT_KEYS, Info, Ledger, make_participant_key, parse_public_key
+    from wonledger.service.reports import BreakerStatus, ResidentOutflow
     from wonledger.book.writer import Book
     from wonledger.book.ingest import IngestResult, Rejection
     from wonledger.flows.keys import KeyChange
@@ -79,10 +80,10 @@ if TYPE_CHECKING:
 _LAZY = {
     "DEFAULT_DB": "wonledger.service.facade",
     "DEFAULT_KEYS": "wonledger.service.facade",
-    "BreakerStatus": "wonledger.service.facade",
+    "BreakerStatus": "wonledger.service.reports",
     "Info": "wonledger.service.facade",
     "Ledger": "wonledger.service.facade",
-    "ResidentOutflow": "wonledger.service.facade",
+    "ResidentOutflow": "wonledger.service.reports",
     "make_participant_key": "wonledger.service.facade",
     "parse_public_key": "wonledger.service.facade",
     "Book": "wonledger.book.writer",
