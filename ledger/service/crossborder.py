@@ -70,12 +70,12 @@ class CrossBorder:
         """
         from wonledger.flows.crossborder import swap_tx
 
-        ledger_id = self._ledger.id
+        ledger = self._ledger  # its id is read inside the build: the read checks the schema once, in its transaction
 
         def build(names: Lookups) -> tuple[Tx, None, Quote | None]:
             names.participant(owner)
             quote = self._quote_in(names, quote_id, sell, buy, amount)
-            tx = names.opening(swap_tx(ledger_id, quote, owner, tx_id=tx_id, memo=memo, hold_timeout_s=hold_timeout_s), [AccountSpec(owner, buy)])
+            tx = names.opening(swap_tx(ledger.id, quote, owner, tx_id=tx_id, memo=memo, hold_timeout_s=hold_timeout_s), [AccountSpec(owner, buy)])
             return tx, None, quote if quote_id is None else None
 
         return self._ledger._submit_built(build)
@@ -100,7 +100,7 @@ class CrossBorder:
         """
         from wonledger.flows.crossborder import send_tx
 
-        ledger_id = self._ledger.id
+        ledger = self._ledger  # its id is read inside the build: the read checks the schema once, in its transaction
         policy = self._ledger._book.flow_policy
 
         def build(names: Lookups) -> tuple[Tx, None, Quote | None]:
@@ -111,7 +111,7 @@ class CrossBorder:
             receiver = names.participant(recipient)
             quote = None if target.code == bridge.code else self._quote_in(names, quote_id, bridge.code, target.code, minor)
             travel = names.travel(source, receiver.id, account_id(receiver.id, target.code))
-            tx = send_tx(ledger_id, source.id, token, bridge, recipient, target, minor, quote, travel, tx_id=tx_id, memo=memo)
+            tx = send_tx(ledger.id, source.id, token, bridge, recipient, target, minor, quote, travel, tx_id=tx_id, memo=memo)
             tx = names.opening(
                 tx, [AccountSpec(sender, bridge.code), AccountSpec(recipient, target.code), AccountSpec(bridge.issuer, token.code, "reserve", True)]
             )

@@ -39,7 +39,7 @@ class Holds:
         """Post a pending hold, fully or (one-leg holds) partly; the rest is released."""
         from wonledger.flows import post_tx
 
-        ledger_id = self._ledger.id
+        ledger = self._ledger  # its id is read inside the build: the read checks the schema once, in its transaction
 
         def build(names: Lookups) -> tuple[Tx, frozenset[str], None]:
             legs = names.hold_legs(hold_id)
@@ -50,7 +50,7 @@ class Holds:
                 if len(legs) != 1:
                     raise BadInput(f"hold {hold_id} has {len(legs)} legs; post it whole")
                 minor = names.minor(amount, names.asset(legs[0].asset))
-            return post_tx(ledger_id, hold_id, legs, minor, tx_id=tx_id, memo=memo), self._finishers(names, legs), None
+            return post_tx(ledger.id, hold_id, legs, minor, tx_id=tx_id, memo=memo), self._finishers(names, legs), None
 
         return self._ledger._submit_built(build)
 
@@ -58,11 +58,11 @@ class Holds:
         """Void a pending hold: release all of it."""
         from wonledger.flows import void_tx
 
-        ledger_id = self._ledger.id
+        ledger = self._ledger  # its id is read inside the build: the read checks the schema once, in its transaction
 
         def build(names: Lookups) -> tuple[Tx, frozenset[str], None]:
             legs = names.hold_legs(hold_id)
-            return void_tx(ledger_id, hold_id, tx_id=tx_id, memo=memo), self._finishers(names, legs), None
+            return void_tx(ledger.id, hold_id, tx_id=tx_id, memo=memo), self._finishers(names, legs), None
 
         return self._ledger._submit_built(build)
 

@@ -45,14 +45,14 @@ class Payments:
         """
         from wonledger.flows import hold_tx, transfer_tx
 
-        ledger_id = self._ledger.id
+        ledger = self._ledger  # its id is read inside the build: the read checks the schema once, in its transaction
 
         def build(names: Lookups) -> tuple[Tx, list[str], None]:
             source, target, minor = names.pair(debit, credit, amount)
             if hold_timeout_s is not None:
-                tx = hold_tx(ledger_id, source.id, target.id, source.asset, minor, hold_timeout_s, tx_id=tx_id, memo=memo)
+                tx = hold_tx(ledger.id, source.id, target.id, source.asset, minor, hold_timeout_s, tx_id=tx_id, memo=memo)
             else:
-                tx = transfer_tx(ledger_id, source.id, target.id, source.asset, minor, tx_id=tx_id, memo=memo)
+                tx = transfer_tx(ledger.id, source.id, target.id, source.asset, minor, tx_id=tx_id, memo=memo)
             travel = names.travel(source, target.owner, target.id)
             return (replace(tx, travel=travel) if travel is not None else tx), [source.owner], None
 
@@ -67,7 +67,7 @@ class Payments:
         from wonledger.flows import pay_tx
         from wonledger.rulebook.policy import DEPOSIT_TOKEN
 
-        ledger_id = self._ledger.id
+        ledger = self._ledger  # its id is read inside the build: the read checks the schema once, in its transaction
 
         def build(names: Lookups) -> tuple[Tx, None, None]:
             source, target, minor = names.payment(payer, payee, amount)
@@ -80,7 +80,7 @@ class Payments:
             if len(settlement) != 1:
                 raise UnknownAsset(f"no wholesale central-bank money in {payer_token.currency} to settle between banks")
             tx = pay_tx(
-                ledger_id, source.id, payer_token.code, payer_token.issuer, target.id, payee_token.code, payee_token.issuer,
+                ledger.id, source.id, payer_token.code, payer_token.issuer, target.id, payee_token.code, payee_token.issuer,
                 settlement[0].code, minor, tx_id=tx_id, memo=memo,
             )
             return tx, None, None
@@ -91,11 +91,11 @@ class Payments:
         """``bank`` tokenizes ``amount`` of ``owner``'s deposit (opening the token account if needed)."""
         from wonledger.flows import deposit_tx
 
-        ledger_id = self._ledger.id
+        ledger = self._ledger  # its id is read inside the build: the read checks the schema once, in its transaction
 
         def build(names: Lookups) -> tuple[Tx, None, None]:
             token = names.deposit_token(bank)
-            tx = deposit_tx(ledger_id, bank, token.code, account_id(owner, token.code), names.minor(amount, token), tx_id=tx_id, memo=memo)
+            tx = deposit_tx(ledger.id, bank, token.code, account_id(owner, token.code), names.minor(amount, token), tx_id=tx_id, memo=memo)
             return names.opening(tx, [AccountSpec(owner, token.code)]), None, None
 
         return self._ledger._submit_built(build)
@@ -104,12 +104,12 @@ class Payments:
         """``owner`` turns ``amount`` of ``bank``'s token back into an ordinary deposit."""
         from wonledger.flows import withdraw_tx
 
-        ledger_id = self._ledger.id
+        ledger = self._ledger  # its id is read inside the build: the read checks the schema once, in its transaction
 
         def build(names: Lookups) -> tuple[Tx, list[str], None]:
             token = names.deposit_token(bank)
             holder = names.account(account_id(owner, token.code))
-            return withdraw_tx(ledger_id, bank, token.code, holder.id, names.minor(amount, token), tx_id=tx_id, memo=memo), [owner], None
+            return withdraw_tx(ledger.id, bank, token.code, holder.id, names.minor(amount, token), tx_id=tx_id, memo=memo), [owner], None
 
         return self._ledger._submit_built(build)
 

@@ -27,11 +27,11 @@ class Stablecoins:
         """``holder`` pays ``pay_with`` deposit tokens into the reserve and receives ``amount`` of ``code`` at par."""
         from wonledger.flows import mint_tx
 
-        ledger_id = self._ledger.id
+        ledger = self._ledger  # its id is read inside the build: the read checks the schema once, in its transaction
 
         def build(names: Lookups) -> tuple[Tx, None, None]:
             coin, backing = names.coin_and_backing(code, pay_with)
-            tx = mint_tx(ledger_id, coin, backing, holder, names.minor(amount, coin), tx_id=tx_id, memo=memo)
+            tx = mint_tx(ledger.id, coin, backing, holder, names.minor(amount, coin), tx_id=tx_id, memo=memo)
             return names.opening(tx, [AccountSpec(holder, coin.code), AccountSpec(coin.issuer, backing.code, "reserve", True)]), None, None
 
         return self._ledger._submit_built(build)
@@ -40,11 +40,11 @@ class Stablecoins:
         """``holder`` returns ``amount`` of ``code`` and receives ``to_asset`` from the reserve at par."""
         from wonledger.flows import redeem_tx
 
-        ledger_id = self._ledger.id
+        ledger = self._ledger  # its id is read inside the build: the read checks the schema once, in its transaction
 
         def build(names: Lookups) -> tuple[Tx, None, None]:
             coin, backing = names.coin_and_backing(code, to_asset)
-            tx = redeem_tx(ledger_id, coin, backing, holder, names.minor(amount, coin), tx_id=tx_id, memo=memo)
+            tx = redeem_tx(ledger.id, coin, backing, holder, names.minor(amount, coin), tx_id=tx_id, memo=memo)
             return names.opening(tx, [AccountSpec(holder, backing.code), AccountSpec(coin.issuer, backing.code, "reserve", True)]), None, None
 
         return self._ledger._submit_built(build)

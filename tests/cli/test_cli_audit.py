@@ -222,7 +222,7 @@ def test_statement_validate_names_the_extra_to_install_when_xmlschema_is_missing
     code = (
         "import sys; sys.modules['xmlschema'] = None; "
         "sys.argv = ['wonledger', 'statement', 'alice', '--out', 'alice.xml', '--validate']; "
-        "from cli.main import main; main()"
+        "from wonledger_cli.main import main; main()"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("WONLEDGER_")}
     env |= {"WONLEDGER_DB": sh.db, "WONLEDGER_KEYS": str(sh.keys)}

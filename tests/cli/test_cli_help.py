@@ -74,7 +74,7 @@ def test_the_transfer_summary_is_a_whole_sentence() -> None:
 def test_top_level_help_imports_no_command_module_nor_the_library() -> None:
     probe = (
         "import sys\n"
-        "from cli.main import main\n"
+        "from wonledger_cli.main import main\n"
         "sys.argv = ['wonledger', '--help']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('ledger', 'sqlalchemy', 'cryptography') or m.startswith('wonledger_cli.commands.'))\n"
@@ -88,7 +88,7 @@ def test_top_level_help_imports_no_command_module_nor_the_library() -> None:
 def test_a_command_imports_only_its_own_module() -> None:
     probe = (
         "import sys\n"
-        "from cli.main import main\n"
+        "from wonledger_cli.main import main\n"
         "sys.argv = ['wonledger', 'asset', '--help']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "print('LOADED', sorted(m for m in sys.modules if m.startswith('wonledger_cli.commands.')))\n"
@@ -105,7 +105,7 @@ def test_every_command_defined_in_cli_commands_is_in_the_lazy_table() -> None:
 
     import wonledger_cli.commands
 
-    modules = [importlib.import_module(f"wonledger_cli.commands.{info.name}") for info in pkgutil.iter_modules(cli.commands.__path__)]
+    modules = [importlib.import_module(f"wonledger_cli.commands.{info.name}") for info in pkgutil.iter_modules(wonledger_cli.commands.__path__)]
     commands = [value for module in modules for value in vars(module).values() if isinstance(value, click.Command)]
     subcommands = {id(sub) for group in commands if isinstance(group, click.Group) for sub in group.commands.values()}
     missing = sorted({c.name or "" for c in commands if id(c) not in subcommands and c.name not in COMMANDS})
