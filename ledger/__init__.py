@@ -67,7 +67,7 @@ from wonledger.domain.money import Asset, TypedAmount, format_amount, parse_amou
 
 if TYPE_CHECKING:
     from wonledger.service.facade import DEFAULT_DB, DEFAULT_KEYS, Info, Ledger, make_participant_key, parse_public_key
-    from wonledger.service.reports import BreakerStatus, ResidentOutflow
+    from wonledger.service.reports import BreakerStatus, ResidentOutflow, TrialBalance
     from wonledger.book.writer import Book
     from wonledger.book.ingest import IngestResult, Rejection
     from wonledger.flows.keys import KeyChange
@@ -84,6 +84,7 @@ _LAZY = {
     "Info": "wonledger.service.facade",
     "Ledger": "wonledger.service.facade",
     "ResidentOutflow": "wonledger.service.reports",
+    "TrialBalance": "wonledger.service.reports",
     "make_participant_key": "wonledger.service.facade",
     "parse_public_key": "wonledger.service.facade",
     "Book": "wonledger.book.writer",
@@ -183,6 +184,7 @@ __all__ = [
     "ReserveShortfall",
     "Residency",
     "ResidentOutflow",
+    "TrialBalance",
     "RuleRefusal",
     "RunBreaker",
     "Signature",

@@ -22,8 +22,7 @@ from wonledger import BadInput, BadStatement, Checkpoint, format_amount, load_ac
 from wonledger.domain.strict import loads as strict_loads
 
 if TYPE_CHECKING:
-    from wonledger import ConsistencyReport, ProofReport, ReconcileReport
-    from wonledger.service.reports import TrialBalance
+    from wonledger import ConsistencyReport, ProofReport, ReconcileReport, TrialBalance
 
 
 def _open_output(stack: ExitStack, path: str | None) -> TextIO:
