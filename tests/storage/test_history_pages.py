@@ -32,7 +32,7 @@ def _play(ledger: Ledger, clock: ManualClock, steps: list[str]) -> None:
             pending.append(f"h{n}")
         elif step in ("void", "post") and pending:
             hold = pending.pop(0)
-            (ledger.void if step == "void" else ledger.post)(hold, tx_id=f"{step}{n}")
+            (ledger.holds.void if step == "void" else ledger.holds.post)(hold, tx_id=f"{step}{n}")
         elif step == "expire" and pending:
             clock.advance(601)  # every pending hold times out; the next write records the expiries
             pending.clear()
@@ -69,7 +69,7 @@ def test_a_period_and_small_pages_give_the_entries_of_the_period(make_ledger) ->
         ledger.payments.transfer(SEOUL, "namsan:dKRW.namsan", 1, tx_id=f"e{n}")
     for n in (1, 3):
         ledger.holds.void(f"t{n}", tx_id=f"v{n}")
-    entries = ledger.history(ALICE)
+    entries = list(ledger.history(ALICE))
     since, until = entries[3].at, entries[-2].at
     wanted = [e.tx.id for e in entries if since <= e.at < until]
     for page in (1, 2, 3, 500):
