@@ -53,6 +53,15 @@ class Context:
             self._ledger = None
 
 
+class Checked:
+    """What a command checked, when no library result says it: ``ok`` false exits 3 (see ``wonledger_cli.main``)."""
+
+    __slots__ = ("ok",)
+
+    def __init__(self, ok: bool) -> None:
+        self.ok = ok
+
+
 pass_context = click.make_pass_decorator(Context)
 
 

@@ -112,8 +112,8 @@ class WonledgerGroup(click.Group):
                 error_line("BAD_INPUT", f"argument {shown} holds a NUL character", as_json)
                 sys.exit(2)
         try:
-            code = super().main(args=args, prog_name=prog_name or "wonledger", standalone_mode=False, **extra)
-            sys.exit(code if isinstance(code, int) else 0)
+            result = super().main(args=args, prog_name=prog_name or "wonledger", standalone_mode=False, **extra)
+            sys.exit(result_exit_code(result))
         except click.exceptions.NoSuchOption as exc:
             if _looks_negative(exc.option_name):
                 # `transfer a b -1`: click reads -1 as an option; it is an amount, and amounts are positive
@@ -160,6 +160,19 @@ class WonledgerGroup(click.Group):
                 raise
             error_line("INTERNAL", f"{type(exc).__name__}: {exc} (a bug in wonledger; WONLEDGER_DEBUG=1 shows where)", as_json)
             sys.exit(INTERNAL_EXIT)
+
+
+def result_exit_code(result: object) -> int:
+    """The exit code of a command that ran to its end, from what it returned: the one place a "not ok" becomes exit 3.
+
+    A command that checks something (verify, reconcile, a proof, a trial
+    balance, a statement's schema) returns its result; one whose ``ok`` is
+    false found an integrity problem: exit 3. An int is an exit code a
+    command chose itself; anything else is success.
+    """
+    if isinstance(result, int) and not isinstance(result, bool):
+        return result
+    return 3 if getattr(result, "ok", True) is False else 0
 
 
 def _exit_code(errors, exc: Exception) -> int:  # type: ignore[no-untyped-def]

@@ -116,15 +116,15 @@ def entry_details(ledger: Ledger, entry: JournalEntry, receipt: Receipt | None =
     """
     out: dict[str, object] = {}
     fresh = receipt is not None and receipt.entry is not None
-    reversal = None if fresh else ledger.reversals_of([entry.tx.id]).get(entry.tx.id)
+    reversal = None if fresh else ledger.payments.reversals_of([entry.tx.id]).get(entry.tx.id)
     if reversal is not None:
         out["reversed_by"] = reversal
     if entry.tx.kind == "hold":
-        expires = receipt.expires_at if fresh and receipt is not None else ledger.hold_expiry(entry.tx.id)
+        expires = receipt.expires_at if fresh and receipt is not None else ledger.holds.expiry(entry.tx.id)
         if expires is not None:
             out["expires_at"] = expires
     if entry.tx.kind == "post" and entry.tx.ref:
-        released = receipt.released if fresh and receipt is not None else ledger.released_by(entry)
+        released = receipt.released if fresh and receipt is not None else ledger.holds.released_by(entry)
         out["released"] = [{"account": leg.debit, "asset": leg.asset, "amount": leg.amount} for leg in released]
     return out
 

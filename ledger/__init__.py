@@ -66,11 +66,15 @@ from wonledger.domain.money import Asset, TypedAmount, format_amount, parse_amou
 
 
 if TYPE_CHECKING:
-    from wonledger.service.facade import DEFAULT_DB, DEFAULT_KEYS, BreakerStatus, Info, Ledger, ResidentOutflow, make_participant_key, parse_public_key
+    from wonledger.service.facade import DEFAULT_DB, DEFAULT_KEYS, Info, Ledger, make_participant_key, parse_public_key
+    from wonledger.service.reports import BreakerStatus, ResidentOutflow
+    from wonledger.audit.reports import TrialBalance
     from wonledger.book.writer import Book
     from wonledger.book.ingest import IngestResult, Rejection
     from wonledger.flows.keys import KeyChange
-    from wonledger.domain.signing import KeyStore, canonical_bytes, tx_bytes
+    from wonledger.domain.signing import KeyStore, b64url, canonical_bytes, tx_bytes
+    from wonledger.domain.strict import loads as strict_loads
+    from wonledger.statements.formats import writable as statement_formats
     from wonledger.domain.wire import parse_line
 
 #: Public names whose modules load on first use (PEP 562): importing any part
@@ -79,10 +83,11 @@ if TYPE_CHECKING:
 _LAZY = {
     "DEFAULT_DB": "wonledger.service.facade",
     "DEFAULT_KEYS": "wonledger.service.facade",
-    "BreakerStatus": "wonledger.service.facade",
+    "BreakerStatus": "wonledger.service.reports",
     "Info": "wonledger.service.facade",
     "Ledger": "wonledger.service.facade",
-    "ResidentOutflow": "wonledger.service.facade",
+    "ResidentOutflow": "wonledger.service.reports",
+    "TrialBalance": "wonledger.audit.reports",
     "make_participant_key": "wonledger.service.facade",
     "parse_public_key": "wonledger.service.facade",
     "Book": "wonledger.book.writer",
@@ -91,6 +96,9 @@ _LAZY = {
     "KeyChange": "wonledger.flows.keys",
     "KeyStore": "wonledger.domain.signing",
     "canonical_bytes": "wonledger.domain.signing",
+    "b64url": "wonledger.domain.signing",
+    "strict_loads": "wonledger.domain.strict:loads",
+    "statement_formats": "wonledger.statements.formats:writable",
     "tx_bytes": "wonledger.domain.signing",
     "parse_line": "wonledger.domain.wire",
     "Anchor": "wonledger.audit.anchors",
@@ -116,10 +124,11 @@ def __getattr__(name: str) -> object:
     if name in _LAZY:
         import importlib
 
-        value = getattr(importlib.import_module(_LAZY[name]), name)
+        module, _, attribute = _LAZY[name].partition(":")  # "module:attribute" where the public name differs
+        value = getattr(importlib.import_module(module), attribute or name)
         globals()[name] = value
         return value
-    raise AttributeError(f"module 'ledger' has no attribute {name!r}")
+    raise AttributeError(f"module 'wonledger' has no attribute {name!r}")
 
 
 __all__ = [
@@ -182,6 +191,7 @@ __all__ = [
     "ReserveShortfall",
     "Residency",
     "ResidentOutflow",
+    "TrialBalance",
     "RuleRefusal",
     "RunBreaker",
     "Signature",
@@ -198,7 +208,10 @@ __all__ = [
     "UnknownTransaction",
     "VerifyReport",
     "account_id",
+    "b64url",
     "canonical_bytes",
+    "statement_formats",
+    "strict_loads",
     "format_amount",
     "make_participant_key",
     "load_account_map",

@@ -1,7 +1,8 @@
 """statement, reconcile, report trial-balance, checkpoint, proof, verify-proof and verify-consistency: reconciliation and audit.
 
 Exit codes (the README's CLI conventions): 0 clean, 3 breaks found or a proof that does
-not hold, 2 bad input (including a malformed, foreign or unsafe file).
+not hold, 2 bad input (including a malformed, foreign or unsafe file). A command here
+returns what it checked; `wonledger_cli.main` turns a result that is not ``ok`` into exit 3.
 """
 
 from __future__ import annotations
@@ -10,16 +11,18 @@ import json
 import os
 import sys
 from contextlib import ExitStack
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from wonledger_cli.commands.stablecoins import report
-from wonledger_cli.context import Context, json_option, pass_context
+from wonledger_cli.context import Checked, Context, json_option, pass_context
 from wonledger_cli.render import emit_json, open_input, progress_bar, stderr_is_terminal, table
 from wonledger import BadInput, BadStatement, Checkpoint, format_amount, load_account_map, read_checkpoint, read_operator_key, validate_statement, verify_consistency, verify_proof
-from wonledger.domain.strict import loads as strict_loads
-from wonledger.statements.formats import writable as statement_formats
+from wonledger import statement_formats, strict_loads
+
+if TYPE_CHECKING:
+    from wonledger import ConsistencyReport, ProofReport, ReconcileReport, TrialBalance
 
 
 def _open_output(stack: ExitStack, path: str | None) -> TextIO:
@@ -40,8 +43,7 @@ def _open_output(stack: ExitStack, path: str | None) -> TextIO:
 @click.option("--validate", is_flag=True, help="Check the camt.053 written to --out against the ISO 20022 schema (exit 3 if invalid; needs wonledger[validate]).")
 @json_option
 @pass_context
-@click.pass_context
-def statement(click_ctx: click.Context, ctx: Context, account_id: str, fmt: str, since: str | None, until: str | None, out: str | None, validate: bool) -> None:
+def statement(ctx: Context, account_id: str, fmt: str, since: str | None, until: str | None, out: str | None, validate: bool) -> Checked | None:
     """ACCOUNT's statement: opening and closing booked balances and one entry per leg.
 
     \b
@@ -66,11 +68,11 @@ def statement(click_ctx: click.Context, ctx: Context, account_id: str, fmt: str,
             bars[0].update(advanced)
 
         # a bar only when the statement goes to a file and a person watches stderr
-        summary = ledger.statement(account_id, fmt, target, since, until, progress if out and stderr_is_terminal() else None)
+        summary = ledger.statements.write(account_id, fmt, target, since, until, progress if out and stderr_is_terminal() else None)
     if out is None:
-        return
+        return None
     problems = validate_statement(out) if validate else []
-    asset = ledger.asset(ledger.account(summary.account).asset)
+    asset = ledger.registry.asset(ledger.registry.account(summary.account).asset)
     if ctx.json:
         result = {
             "account": summary.account, "format": summary.format, "file": out, "entries": summary.entries,
@@ -89,7 +91,7 @@ def statement(click_ctx: click.Context, ctx: Context, account_id: str, fmt: str,
             for problem in problems:
                 click.echo(f"INVALID: {problem}")
             click.echo("valid against the ISO 20022 schema camt.053.001.08" if not problems else f"{out} is NOT valid against camt.053.001.08")
-    click_ctx.exit(3 if problems else 0)
+    return Checked(not problems)
 
 
 @click.command()
@@ -102,11 +104,10 @@ def statement(click_ctx: click.Context, ctx: Context, account_id: str, fmt: str,
 @click.option("--max-breaks", type=click.IntRange(0), metavar="N", help="Print at most N breaks (the summary still counts all).")
 @json_option
 @pass_context
-@click.pass_context
 def reconcile(
-    click_ctx: click.Context, ctx: Context, path: str, account_id: str | None, all_statements: bool,
+    ctx: Context, path: str, account_id: str | None, all_statements: bool,
     statement_account: str | None, account_map: str | None, tolerance_days: int, max_breaks: int | None,
-) -> None:
+) -> ReconcileReport:
     """Match a bank statement (camt.052/053/054, MT940 or CSV) to the ledger; list every break (exit 3 if any).
 
     \b
@@ -124,7 +125,7 @@ def reconcile(
     with ExitStack() as stack:
         stream, size = open_input(stack, path)
         # a pipe has no length: the bar counts bytes read instead (it crashed when given none)
-        result = ledger.reconcile(
+        result = ledger.statements.reconcile(
             stream, account_id, tolerance_days, progress_bar(stack, "reconciling", size),
             all_statements=all_statements, statement_account=statement_account, account_map=mapping,
         )
@@ -132,7 +133,7 @@ def reconcile(
         emit_json(result.to_json(max_breaks))
     else:
         _print_report(ledger, result, max_breaks)
-    click_ctx.exit(0 if result.ok else 3)
+    return result
 
 
 def _print_report(ledger, result, max_breaks: int | None) -> None:  # type: ignore[no-untyped-def]
@@ -156,7 +157,7 @@ def _print_report(ledger, result, max_breaks: int | None) -> None:  # type: igno
         for b in shown:
             account = b.account or result.account
             if account not in exponents:
-                exponents[account] = ledger.asset(ledger.account(account).asset).exponent
+                exponents[account] = ledger.registry.asset(ledger.registry.account(account).asset).exponent
             click.echo("  " + _break_line(b, exponents[account]))
         if len(shown) < len(result.breaks):
             click.echo(f"  ... and {len(result.breaks) - len(shown)} more (--max-breaks {max_breaks}; --json for all)")
@@ -199,8 +200,7 @@ def _signed(minor: int, exponent: int) -> str:
 @report.command("trial-balance", short_help="Debits = credits, per asset (exit 3 if not).")
 @json_option
 @pass_context
-@click.pass_context
-def report_trial_balance(click_ctx: click.Context, ctx: Context) -> None:
+def report_trial_balance(ctx: Context) -> TrialBalance:
     """Per asset, over every account: total debits = total credits, both as the journal says (exit 3 if not).
 
     \b
@@ -208,12 +208,12 @@ def report_trial_balance(click_ctx: click.Context, ctx: Context) -> None:
       wonledger report trial-balance
     """
     ledger = ctx.ledger()
-    rows = ledger.trial_balance()
-    balanced = all(r.balanced for r in rows)
+    result = ledger.reports.trial_balance()
+    rows, balanced = result.rows, result.ok
     if ctx.json:
-        emit_json({"balanced": balanced, "assets": [r.to_json() for r in rows]})
+        emit_json(result.to_json())
     else:
-        exponents = {a.code: a.exponent for a in ledger.assets()}
+        exponents = {a.code: a.exponent for a in ledger.registry.assets()}
         table(
             [
                 (
@@ -227,7 +227,7 @@ def report_trial_balance(click_ctx: click.Context, ctx: Context) -> None:
             right=(1, 2, 3, 4),
         )
         click.echo("balanced: every asset's debits equal its credits and the journal" if balanced else "NOT balanced: run `wonledger verify`")
-    click_ctx.exit(0 if balanced else 3)
+    return result
 
 
 def read_small_file(path: str, limit: int, what: str) -> bytes:
@@ -276,11 +276,11 @@ def checkpoint(ctx: Context, since_path: str | None, out: str | None) -> None:
     """
     since = checkpoint_option(since_path)
     ledger = ctx.ledger()
-    made, new = ledger.checkpoint(since)
-    previous = since if since is not None else ledger.previous_checkpoint(made.seq)
+    made, new = ledger.proofs.checkpoint(since)
+    previous = since if since is not None else ledger.proofs.previous_checkpoint(made.seq)
     document: dict[str, object] = made.to_json()
     if previous is not None:
-        document["consistency"] = ledger.consistency(previous, made)
+        document["consistency"] = ledger.proofs.consistency(previous, made)
     if out is not None:
         with ExitStack() as stack:
             _open_output(stack, out).write(json.dumps(document, indent=2) + "\n")
@@ -309,7 +309,7 @@ def proof(ctx: Context, tx_id: str, out: str | None) -> None:
       wonledger proof inv-7 --out inv-7.proof.json
       wonledger proof inv-7 > inv-7.proof.json
     """
-    made = ctx.ledger().proof(tx_id)
+    made = ctx.ledger().proofs.inclusion(tx_id)
     with ExitStack() as stack:
         target = _open_output(stack, out)
         target.write(json.dumps(made, indent=2, ensure_ascii=False) + "\n")
@@ -323,8 +323,7 @@ def proof(ctx: Context, tx_id: str, out: str | None) -> None:
 @click.option("--operator-key", metavar="KEY", help="The operator's public key (base64url) you trust; without it the proof's own key is reported.")
 @json_option
 @pass_context
-@click.pass_context
-def verify_proof_command(click_ctx: click.Context, ctx: Context, path: str, operator_key: str | None) -> None:
+def verify_proof_command(ctx: Context, path: str, operator_key: str | None) -> ProofReport:
     """Check a proof offline, with no database: signatures, hash, path and checkpoint (exit 3 if altered).
 
     \b
@@ -348,7 +347,7 @@ def verify_proof_command(click_ctx: click.Context, ctx: Context, path: str, oper
             click.echo(f"the proof holds: {result.tx} is entry {result.seq} under checkpoint {result.checkpoint_seq}")
             if operator_key is None:
                 click.echo(f"  (trusting operator key {result.operator_key} from the file; pin it with --operator-key)")
-    click_ctx.exit(0 if result.ok else 3)
+    return result
 
 
 def _strict_json(raw: bytes, path: str) -> object:
@@ -377,8 +376,7 @@ def _print_checks(result) -> None:  # type: ignore[no-untyped-def]
 @click.option("--operator-key", metavar="KEY", help="The operator's public key (base64url, or a file holding it) you trust; without it, OLD's key is.")
 @json_option
 @pass_context
-@click.pass_context
-def verify_consistency_command(click_ctx: click.Context, ctx: Context, old_path: str, new_path: str, operator_key: str | None) -> None:
+def verify_consistency_command(ctx: Context, old_path: str, new_path: str, operator_key: str | None) -> ConsistencyReport:
     """Check offline that checkpoint NEW extends checkpoint OLD (RFC 9162 consistency proof; exit 3 if not).
 
     \b
@@ -394,4 +392,4 @@ def verify_consistency_command(click_ctx: click.Context, ctx: Context, old_path:
         _print_checks(result)
         if result.ok:
             click.echo(f"the log only grew: checkpoint {result.new_seq} extends checkpoint {result.old_seq}")
-    click_ctx.exit(0 if result.ok else 3)
+    return result

@@ -29,7 +29,7 @@ def quote_json(q: Quote) -> dict[str, object]:
 
 
 def show_quote(ledger: Ledger, q: Quote) -> None:
-    sell, buy = ledger.asset(q.sell_asset), ledger.asset(q.buy_asset)
+    sell, buy = ledger.registry.asset(q.sell_asset), ledger.registry.asset(q.buy_asset)
     click.echo(f"quote {q.quote_id} from {q.dealer}, firm until {q.expires_at}")
     click.echo(f"  sell:   {format_amount(q.sell_amount, sell.exponent)} {sell.code} (fee {format_amount(q.fee, sell.exponent)} {sell.code})")
     click.echo(f"  buy:    {format_amount(q.buy_amount, buy.exponent)} {buy.code}")
@@ -53,7 +53,7 @@ def quote(ctx: Context, sell: str, buy: str, amount: str) -> None:
     """
     typed = TypedAmount.parse(amount)
     ledger = ctx.ledger()
-    q = ledger.quote(sell, buy, typed)
+    q = ledger.crossborder.quote(sell, buy, typed)
     if ctx.json:
         emit_json(quote_json(q))
     else:
@@ -84,7 +84,7 @@ def swap(ctx: Context, owner: str, amount: str, sell: str, buy: str, quote_id: s
         raise click.UsageError("--timeout goes with --hold")
     typed = TypedAmount.parse(amount)
     ledger = ctx.ledger()
-    receipt = ledger.swap(owner, typed, sell, buy, quote_id=quote_id, tx_id=tx_id, memo=memo, hold_timeout_s=(timeout or 3600) if hold else None)
+    receipt = ledger.crossborder.swap(owner, typed, sell, buy, quote_id=quote_id, tx_id=tx_id, memo=memo, hold_timeout_s=(timeout or 3600) if hold else None)
     report_receipt(ctx, ledger, receipt)
 
 
@@ -108,7 +108,7 @@ def send(ctx: Context, sender: str, recipient: str, amount: str, deliver: str, q
     """
     typed = TypedAmount.parse(amount)
     ledger = ctx.ledger()
-    receipt = ledger.send(sender, recipient, typed, deliver, quote_id=quote_id, tx_id=tx_id, memo=memo)
+    receipt = ledger.crossborder.send(sender, recipient, typed, deliver, quote_id=quote_id, tx_id=tx_id, memo=memo)
     report_receipt(ctx, ledger, receipt)
 
 
@@ -125,8 +125,8 @@ def report_flows(ctx: Context, year: int | None) -> None:
       wonledger report flows --year 2026 --json
     """
     ledger = ctx.ledger()
-    year, rows = ledger.outflows(year)
-    b = ledger.breaker()
+    year, rows = ledger.reports.outflows(year)
+    b = ledger.reports.breaker()
     if ctx.json:
         emit_json(
             {
@@ -152,7 +152,7 @@ def report_flows(ctx: Context, year: int | None) -> None:
         ("resident", "outflow", "limit", "remaining"),
         right=(1, 2, 3),
     )
-    exponent = ledger.asset(b.asset).exponent
+    exponent = ledger.registry.asset(b.asset).exponent
     state = f"CLOSED to conversions out until {b.halted_until}" if b.halted_until else "open"
     click.echo("")
     click.echo(f"Run breaker on {b.asset}: {state}")
@@ -178,7 +178,7 @@ def report_rejections(ctx: Context, limit: int, code: str | None) -> None:
       wonledger report rejections
       wonledger report rejections --code RUN_BREAKER --limit 5
     """
-    rows = ctx.ledger().rejections(limit, code)
+    rows = ctx.ledger().reports.rejections(limit, code)
     if ctx.json:
         emit_json(
             {"rejections": [{"at": r.at, "who": r.who, "tx": r.tx_id, "kind": r.kind, "what": r.what, "code": r.code, "message": r.message} for r in rows]}

@@ -35,9 +35,20 @@ def demo(ctx: Context, payments: int, seed: int, at: str | None, out: Path) -> N
       wonledger demo --payments 50 --seed 7 --at 2026-12-04T20:00 --out friday-evening
       wonledger demo --json
     """
-    from wonledger.simulate import demo_json, load_corridor, parse_start, publish, run_demo
-    from wonledger.simulate.report import ROUTE_NAMES, SOURCES, comparison_rows, headline, notes, step_rows
-    from wonledger.simulate.stats import duration
+    from wonledger.simulate import (
+        ROUTE_NAMES,
+        SOURCES,
+        comparison_rows,
+        demo_json,
+        duration,
+        headline,
+        load_corridor,
+        notes,
+        parse_start,
+        publish,
+        run_demo,
+        step_rows,
+    )
 
     corridor = load_corridor()
     start = parse_start(at, corridor.sender.window.timezone) if at else None

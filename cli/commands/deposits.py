@@ -27,7 +27,7 @@ def deposit(ctx: Context, owner: str, amount: str, bank: str, tx_id: str | None,
     """
     typed = TypedAmount.parse(amount)
     ledger = ctx.ledger()
-    report_receipt(ctx, ledger, ledger.deposit(owner, typed, bank, tx_id=tx_id, memo=memo))
+    report_receipt(ctx, ledger, ledger.payments.deposit(owner, typed, bank, tx_id=tx_id, memo=memo))
 
 
 @click.command()
@@ -47,7 +47,7 @@ def withdraw(ctx: Context, owner: str, amount: str, bank: str, tx_id: str | None
     """
     typed = TypedAmount.parse(amount)
     ledger = ctx.ledger()
-    report_receipt(ctx, ledger, ledger.withdraw(owner, typed, bank, tx_id=tx_id, memo=memo))
+    report_receipt(ctx, ledger, ledger.payments.withdraw(owner, typed, bank, tx_id=tx_id, memo=memo))
 
 
 @click.command()
@@ -70,4 +70,4 @@ def pay(ctx: Context, payer: str, payee: str, amount: str, tx_id: str | None, me
     """
     typed = TypedAmount.parse(amount)
     ledger = ctx.ledger()
-    report_receipt(ctx, ledger, ledger.pay(payer, payee, typed, tx_id=tx_id, memo=memo))
+    report_receipt(ctx, ledger, ledger.payments.pay(payer, payee, typed, tx_id=tx_id, memo=memo))

@@ -83,7 +83,7 @@ def keys_rotate(ctx: Context, participant_id: str) -> None:
     Examples:
       wonledger keys rotate alice
     """
-    _show_change(ctx, ctx.ledger().rotate_key(participant_id), "rotated")
+    _show_change(ctx, ctx.ledger().registry.rotate_key(participant_id), "rotated")
 
 
 @keys.command("revoke", short_help="Registrar installs a participant's new key.")
@@ -100,7 +100,7 @@ def keys_revoke(ctx: Context, participant_id: str, public_key: str, by: str | No
       wonledger keys revoke dave --public-key tZzq3E-U1O3Wp3GXweSfAVoNw6IQc18al5Y-IBIB3nI
       wonledger keys revoke dave --public-key KEY --by namsan
     """
-    change = ctx.ledger().revoke_key(participant_id, parse_public_key(public_key), by)
+    change = ctx.ledger().registry.revoke_key(participant_id, parse_public_key(public_key), by)
     if ctx.json:
         _show_change(ctx, change, "revoked")
         return
@@ -121,7 +121,7 @@ def keys_list(ctx: Context, participant_id: str) -> None:
       wonledger keys list alice
       wonledger --json keys list alice
     """
-    history = ctx.ledger().key_history(participant_id)
+    history = ctx.ledger().registry.key_history(participant_id)
     if ctx.json:
         emit_json({"participant": participant_id, "keys": [_record_json(k) for k in history]})
         return

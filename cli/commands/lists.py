@@ -30,9 +30,9 @@ def asset_list(ctx: Context) -> None:
       wonledger asset list
       wonledger asset list --json
     """
-    assets = ctx.ledger().assets()
+    assets = ctx.ledger().registry.assets()
     if ctx.json:
-        emit_json({"assets": [{"code": a.code, "kind": a.kind, "currency": a.currency, "exponent": a.exponent, "issuer": a.issuer} for a in assets]})
+        emit_json({"assets": [{"asset": a.code, "kind": a.kind, "currency": a.currency, "exponent": a.exponent, "issuer": a.issuer} for a in assets]})
         return
     table([(a.code, a.kind, a.currency, str(a.exponent), a.issuer) for a in assets], ("asset", "kind", "currency", "exponent", "issuer"), right=(3,))
 
@@ -65,15 +65,15 @@ def hold_list(ctx: Context, account_id: str | None) -> None:
     """
     ledger = ctx.ledger()
     if account_id is not None:
-        account_id = ledger.resolve_account(account_id).id
-    holds = ledger.pending_holds(account_id)
+        account_id = ledger.names.account(account_id).id
+    holds = ledger.holds.pending(account_id)
     if ctx.json:
         emit_json({"holds": [{"id": h.id, "seq": h.seq, "expires_at": h.expires_at, "legs": [leg.to_wire() for leg in h.legs]} for h in holds]})
         return
     if not holds:
         click.echo("no pending holds")
         return
-    exponents = {a.code: a.exponent for a in ledger.assets()}
+    exponents = {a.code: a.exponent for a in ledger.registry.assets()}
     rows = [(h, leg) for h in holds for leg in h.legs]
     column = amounts([(leg.amount, exponents[leg.asset]) for _, leg in rows])
     table(

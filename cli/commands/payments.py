@@ -16,7 +16,7 @@ def report_receipt(ctx: Context, ledger: Ledger, receipt: Receipt) -> None:
     if ctx.json:
         emit_json(tx_json(entry, receipt, details))
     else:
-        show_tx(entry, {leg.asset: ledger.asset(leg.asset) for leg in entry.tx.legs}, receipt, details)
+        show_tx(entry, {leg.asset: ledger.registry.asset(leg.asset) for leg in entry.tx.legs}, receipt, details)
 
 
 @click.command()
@@ -44,7 +44,7 @@ def transfer(ctx: Context, source: str, destination: str, amount: str, tx_id: st
         raise click.UsageError("--timeout goes with --hold")
     typed = TypedAmount.parse(amount)
     ledger = ctx.ledger()
-    receipt = ledger.transfer(source, destination, typed, tx_id=tx_id, memo=memo, hold_timeout_s=(timeout or 3600) if hold else None)
+    receipt = ledger.payments.transfer(source, destination, typed, tx_id=tx_id, memo=memo, hold_timeout_s=(timeout or 3600) if hold else None)
     report_receipt(ctx, ledger, receipt)
 
 
@@ -64,7 +64,7 @@ def post(ctx: Context, hold_id: str, amount: str | None, tx_id: str | None) -> N
     """
     typed = TypedAmount.parse(amount) if amount is not None else None
     ledger = ctx.ledger()
-    report_receipt(ctx, ledger, ledger.post(hold_id, typed, tx_id=tx_id))
+    report_receipt(ctx, ledger, ledger.holds.post(hold_id, typed, tx_id=tx_id))
 
 
 @click.command()
@@ -80,7 +80,7 @@ def void(ctx: Context, hold_id: str, tx_id: str | None) -> None:
       wonledger void hold-2
     """
     ledger = ctx.ledger()
-    report_receipt(ctx, ledger, ledger.void(hold_id, tx_id=tx_id))
+    report_receipt(ctx, ledger, ledger.holds.void(hold_id, tx_id=tx_id))
 
 
 @click.command()
@@ -98,4 +98,4 @@ def reverse(ctx: Context, original_id: str, tx_id: str | None, memo: str) -> Non
       wonledger reverse inv-7 --memo "sent twice"
     """
     ledger = ctx.ledger()
-    report_receipt(ctx, ledger, ledger.reverse(original_id, tx_id=tx_id, memo=memo))
+    report_receipt(ctx, ledger, ledger.payments.reverse(original_id, tx_id=tx_id, memo=memo))

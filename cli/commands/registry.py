@@ -29,9 +29,9 @@ def init(ctx: Context, world: str) -> None:
         emit_json(_info_json(facts))
         return
     click.echo(f"Created ledger {facts.ledger} in {facts.db}")
-    funding = len(ledger.funding_ids())
+    funding = len(ledger.reports.funding_ids())
     click.echo(
-        f"  world {world}: {count(len(ledger.participants()), 'participant')}, {count(facts.accounts, 'account')}, "
+        f"  world {world}: {count(len(ledger.registry.participants()), 'participant')}, {count(facts.accounts, 'account')}, "
         f"{count(facts.transactions, 'journal entry', 'journal entries')}: {count(facts.transactions - funding, 'signed registry entry', 'signed registry entries')}, "
         f"{count(funding, 'funding transaction')}"
     )
@@ -55,7 +55,7 @@ def info(ctx: Context) -> None:
     ledger = ctx.ledger()
     facts = ledger.info()
     if ctx.json:
-        emit_json(_info_json(facts))  # exactly the documented shape; the operator key is for people here
+        emit_json(_info_json(facts))
         return
     operator = facts.operator_key
     click.echo(f"ledger        {facts.ledger}")
@@ -67,7 +67,11 @@ def info(ctx: Context) -> None:
 
 
 def _info_json(facts) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    return {"ledger": facts.ledger, "db": facts.db, "schema": facts.schema, "transactions": facts.transactions, "accounts": facts.accounts}
+    # The operator key comes last: it was added after the other fields, whose order programs may rely on.
+    return {
+        "ledger": facts.ledger, "db": facts.db, "schema": facts.schema, "transactions": facts.transactions, "accounts": facts.accounts,
+        "operator_key": facts.operator_key,
+    }
 
 
 @click.group()
@@ -83,7 +87,7 @@ def participant() -> None:
 
 
 def _participant_json(p) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    from wonledger.domain.signing import b64url
+    from wonledger import b64url
 
     return {"id": p.id, "kind": p.kind, "jurisdiction": p.jurisdiction, "resident": p.resident, "registrar": p.registrar, "public_key": b64url(p.public_key)}
 
@@ -99,7 +103,7 @@ def participant_list(ctx: Context) -> None:
       wonledger participant list
       wonledger --json participant list
     """
-    people = ctx.ledger().participants()
+    people = ctx.ledger().registry.participants()
     if ctx.json:
         emit_json({"participants": [_participant_json(p) for p in people]})
         return
@@ -118,8 +122,8 @@ def participant_show(ctx: Context, participant_id: str) -> None:
       wonledger participant show alice
     """
     ledger = ctx.ledger()
-    p = ledger.participant(participant_id)
-    accounts = ledger.accounts(owner=p.id)
+    p = ledger.registry.participant(participant_id)
+    accounts = ledger.registry.accounts(owner=p.id)
     if ctx.json:
         emit_json({**_participant_json(p), "accounts": [a.id for a in accounts]})
         return
@@ -151,7 +155,7 @@ def participant_add(ctx: Context, participant_id: str, kind: str, jurisdiction: 
       wonledger participant add busan-fish --kind corporate --jurisdiction KR --by namsan
       wonledger participant add hkbank --kind bank --jurisdiction HK
     """
-    p = ctx.ledger().add_participant(participant_id, kind, jurisdiction.upper(), resident, by=by)
+    p = ctx.ledger().registry.add_participant(participant_id, kind, jurisdiction.upper(), resident, by=by)
     if ctx.json:
         emit_json(_participant_json(p))
         return
@@ -184,7 +188,7 @@ def account_open(ctx: Context, owner: str, asset: str, label: str) -> None:
       wonledger account open busan-fish dKRW.namsan
       wonledger account open kstable dKRW.namsan --label reserve
     """
-    a = ctx.ledger().open_account(owner, asset, label)
+    a = ctx.ledger().registry.open_account(owner, asset, label)
     if ctx.json:
         emit_json(account_json(a))
         return
@@ -206,10 +210,10 @@ def account_list(ctx: Context, owner: str | None, asset: str | None) -> None:
     """
     ledger = ctx.ledger()
     if owner is not None:
-        ledger.participant(owner)  # a mistyped owner is an error with a suggestion, not an empty list
+        ledger.registry.participant(owner)  # a mistyped owner is an error with a suggestion, not an empty list
     if asset is not None:
-        ledger.asset(asset)
-    accounts = ledger.accounts(owner=owner, asset=asset)
+        ledger.registry.asset(asset)
+    accounts = ledger.registry.accounts(owner=owner, asset=asset)
     if ctx.json:
         emit_json({"accounts": [account_json(a) for a in accounts]})
         return
@@ -241,7 +245,7 @@ def balance(ctx: Context, names: tuple[str, ...]) -> None:
 
 
 def _balance_table(ledger: Ledger, accounts: list[Account], flags: bool = False) -> None:
-    exponents = {code: ledger.asset(code).exponent for code in {a.asset for a in accounts}}
+    exponents = {code: ledger.registry.asset(code).exponent for code in {a.asset for a in accounts}}
     columns = [
         amounts([(a.balance, exponents[a.asset]) for a in accounts]),
         amounts([(a.available, exponents[a.asset]) for a in accounts]),

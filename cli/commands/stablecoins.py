@@ -32,7 +32,7 @@ def issuer_list(ctx: Context) -> None:
     Examples:
       wonledger issuer list
     """
-    rows = ctx.ledger().issuer_registrations()
+    rows = ctx.ledger().registry.issuer_registrations()
     if ctx.json:
         emit_json({"issuers": [{"asset": a, "issuer": i, "registered_at": at} for a, i, at in rows]})
         return
@@ -54,7 +54,7 @@ def issuer_register(ctx: Context, participant_id: str, code: str, currency: str,
       wonledger issuer register namsan --asset NAMS --currency KRW
       wonledger issuer register kpay --asset KPAY --currency KRW     # refused: a nonbank
     """
-    asset = ctx.ledger().register_issuer(participant_id, code, currency, by=by)
+    asset = ctx.ledger().registry.register_issuer(participant_id, code, currency, by=by)
     if ctx.json:
         emit_json({"issuer": participant_id, "asset": asset.code, "currency": asset.currency, "exponent": asset.exponent})
         return
@@ -79,7 +79,7 @@ def mint(ctx: Context, code: str, amount: str, holder: str, pay_with: str, tx_id
     """
     typed = TypedAmount.parse(amount)
     ledger = ctx.ledger()
-    report_receipt(ctx, ledger, ledger.mint(code, typed, holder, pay_with, tx_id=tx_id))
+    report_receipt(ctx, ledger, ledger.stablecoins.mint(code, typed, holder, pay_with, tx_id=tx_id))
 
 
 @click.command()
@@ -99,7 +99,7 @@ def redeem(ctx: Context, code: str, amount: str, holder: str, to_asset: str, tx_
     """
     typed = TypedAmount.parse(amount)
     ledger = ctx.ledger()
-    report_receipt(ctx, ledger, ledger.redeem(code, typed, holder, to_asset, tx_id=tx_id))
+    report_receipt(ctx, ledger, ledger.stablecoins.redeem(code, typed, holder, to_asset, tx_id=tx_id))
 
 
 @click.group()
@@ -127,11 +127,11 @@ def report_supply(ctx: Context) -> None:
       wonledger report supply --json
     """
     ledger = ctx.ledger()
-    rows = ledger.supply_report()
+    rows = ledger.stablecoins.supply()
     if ctx.json:
         emit_json({"assets": rows})
         return
-    exponents = {a.code: a.exponent for a in ledger.assets()}
+    exponents = {a.code: a.exponent for a in ledger.registry.assets()}
     supply = amounts([(r["supply"], exponents[r["asset"]]) for r in rows])
     reserve = amounts([(r["reserve"], exponents[r["asset"]]) for r in rows])
     table(

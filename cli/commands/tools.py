@@ -33,7 +33,7 @@ def bench(ctx: Context, count: int, server: str | None, rounds: int) -> None:
       wonledger bench --count 20000 --db postgresql+psycopg://postgres@127.0.0.1:5432/postgres
       wonledger --json bench --count 1000 --rounds 1
     """
-    from wonledger.tools.bench import check_server, run
+    from wonledger.tools import check_server, run
 
     check_server(server)
     if not ctx.json:

@@ -11,6 +11,22 @@ Imported by the ``demo`` command only, so the rest of the CLI stays fast.
 
 from wonledger.simulate.corridors import Corridor, load_corridor, parse_start
 from wonledger.simulate.engine import DemoResult, run_demo
-from wonledger.simulate.report import demo_json, publish
+from wonledger.simulate.report import ROUTE_NAMES, SOURCES, comparison_rows, demo_json, headline, notes, publish, step_rows
+from wonledger.simulate.stats import duration
 
-__all__ = ["Corridor", "DemoResult", "demo_json", "load_corridor", "parse_start", "publish", "run_demo"]
+__all__ = [
+    "ROUTE_NAMES",
+    "SOURCES",
+    "Corridor",
+    "DemoResult",
+    "comparison_rows",
+    "demo_json",
+    "duration",
+    "headline",
+    "load_corridor",
+    "notes",
+    "parse_start",
+    "publish",
+    "run_demo",
+    "step_rows",
+]

@@ -302,12 +302,12 @@ class _Runner:
         sender, correspondent, receiver = (b.id for b in c.banks)
         for code, currency, exponent, issuer in ((USD_AT_HUDSON, "USD", 2, correspondent), (KRW_AT_NAMSAN, "KRW", 0, sender)):
             asset = Asset(code, currency, CORRESPONDENT_BALANCE, exponent, issuer)
-            self.ledger.add_asset(asset)
-        self.ledger.open_account(sender, USD_AT_HUDSON)            # namsan's nostro at hudson
-        self.ledger.open_account(receiver, USD_AT_HUDSON)          # harbour's nostro at hudson
-        self.ledger.open_account(correspondent, KRW_AT_NAMSAN)     # hudson's nostro at namsan (namsan's vostro)
-        self.ledger.open_account(correspondent, USD_AT_HUDSON, "fees")
-        self.ledger.open_account(sender, PAYER_TOKEN, "fees")
+            self.ledger.registry.add_asset(asset)
+        self.ledger.registry.open_account(sender, USD_AT_HUDSON)            # namsan's nostro at hudson
+        self.ledger.registry.open_account(receiver, USD_AT_HUDSON)          # harbour's nostro at hudson
+        self.ledger.registry.open_account(correspondent, KRW_AT_NAMSAN)     # hudson's nostro at namsan (namsan's vostro)
+        self.ledger.registry.open_account(correspondent, USD_AT_HUDSON, "fees")
+        self.ledger.registry.open_account(sender, PAYER_TOKEN, "fees")
         usd = c.nostro_prefunding_usd
         krw = math.ceil(usd * c.mid("USD", "KRW") / 100)
         self._submit(Tx(self.ledger.id, "setup-nostro-prefunding", "transfer", (
@@ -317,9 +317,9 @@ class _Runner:
         self.nostro = self.nostro_lowest = usd
         # The payer pays every payment twice (once by each route); its bank tokenizes what it lacks.
         needed = payments * (2 * c.amount_krw + c.sender.fee_minor)
-        held = self.ledger.account(f"{c.payer}:{PAYER_TOKEN}").balance
+        held = self.ledger.registry.account(f"{c.payer}:{PAYER_TOKEN}").balance
         if held < needed:
-            self.ledger.deposit(c.payer, needed - held, c.payer_bank, tx_id="setup-payer-deposit", memo="enough to pay by both routes")
+            self.ledger.payments.deposit(c.payer, needed - held, c.payer_bank, tx_id="setup-payer-deposit", memo="enough to pay by both routes")
 
     def _submit(self, tx: Tx) -> str:
         return self.ledger.submit(self.ledger.sign(tx)).id
@@ -327,7 +327,7 @@ class _Runner:
     def _party(self, pid: str, account: str) -> Party:
         """Travel-rule data for ``pid`` as the registry knows it."""
         if pid not in self.parties:
-            self.parties[pid] = self.ledger.participant(pid)
+            self.parties[pid] = self.ledger.registry.participant(pid)
         p = self.parties[pid]
         return Party(pid, account, p.kind, p.jurisdiction)
 
@@ -426,7 +426,7 @@ class _Runner:
 
     def _correspondent_fx_settlement(self, key: str, state: _Open) -> tuple[str, str]:
         c = self.corridor
-        receipt = self.ledger.post(state.hold_id, tx_id=f"{key}-c-fx-settle", memo=f"{key}: the FX deal settles")
+        receipt = self.ledger.holds.post(state.hold_id, tx_id=f"{key}-c-fx-settle", memo=f"{key}: the FX deal settles")
         self.nostro += state.usd_bought
         what = (
             f"the FX deal settles: {c.sender.id} pays KRW {format_amount(state.krw_for_usd, 0)}, "
@@ -436,7 +436,7 @@ class _Runner:
 
     # -- won stablecoin ----------------------------------------------------
     def _stablecoin_quote(self, key: str, state: _Open) -> None:
-        quote = self.ledger.quote(COIN_IN, COIN_OUT, self.corridor.amount_krw)
+        quote = self.ledger.crossborder.quote(COIN_IN, COIN_OUT, self.corridor.amount_krw)
         state.quote_id = quote.quote_id
         state.hkds_credited = quote.buy_amount
         c = self.corridor
@@ -446,7 +446,7 @@ class _Runner:
 
     def _stablecoin_send(self, key: str, state: _Open) -> tuple[str, str]:
         c = self.corridor
-        receipt = self.ledger.send(
+        receipt = self.ledger.crossborder.send(
             c.payer, c.payee, c.amount_krw, COIN_OUT, quote_id=state.quote_id, tx_id=f"{key}-s-send",
             memo=f"{key}: a payment to Hong Kong in won stablecoin",
         )
@@ -458,6 +458,6 @@ class _Runner:
 
     def _stablecoin_cash_out(self, key: str, state: _Open) -> tuple[str, str]:
         c = self.corridor
-        receipt = self.ledger.redeem(COIN_OUT, state.hkds_credited, c.payee, PAYEE_TOKEN, tx_id=f"{key}-s-cash-out")
+        receipt = self.ledger.stablecoins.redeem(COIN_OUT, state.hkds_credited, c.payee, PAYEE_TOKEN, tx_id=f"{key}-s-cash-out")
         what = f"{c.payee} turns {format_amount(state.hkds_credited, 2)} {COIN_OUT} into its {PAYEE_TOKEN} deposit, at par"
         return receipt.id, what

@@ -200,51 +200,7 @@ def write(
     count = 0
     for e in entries:
         count += 1
-        w.start("Ntry")
-        w.leaf("Amt", decimal_text(e.amount, exponent), {"Ccy": e.currency})
-        w.leaf("CdtDbtInd", e.indicator)
-        w.path(["Sts", "Cd"], e.status)
-        w.path(["BookgDt", "Dt"], e.booking_date)
-        w.path(["ValDt", "Dt"], e.value_date)
-        if e.servicer_ref:
-            w.leaf("AcctSvcrRef", short_ref(e.servicer_ref))
-        domain, family, sub_family = bank_transaction_code(e.kind, e.credit)
-        w.start("BkTxCd")
-        w.start("Domn")
-        w.leaf("Cd", domain)
-        w.start("Fmly")
-        w.leaf("Cd", family)
-        w.leaf("SubFmlyCd", sub_family)
-        w.end("Fmly")
-        w.end("Domn")
-        w.start("Prtry")
-        w.leaf("Cd", (e.kind or "transfer")[:35])
-        w.leaf("Issr", "wonledger")
-        w.end("Prtry")
-        w.end("BkTxCd")
-        w.start("NtryDtls")
-        w.start("TxDtls")
-        w.start("Refs")
-        if e.servicer_ref:
-            w.leaf("AcctSvcrRef", short_ref(e.servicer_ref))
-        e2e = e.end_to_end_id or NOT_PROVIDED
-        w.leaf("EndToEndId", short_ref(e2e))
-        if e.uetr:
-            w.leaf("UETR", e.uetr)
-        w.end("Refs")
-        w.leaf("Amt", decimal_text(e.amount, exponent), {"Ccy": e.currency})
-        w.leaf("CdtDbtInd", e.indicator)
-        memo = remittance_text(e.memo).strip() if e.memo else ""
-        if memo:
-            w.start("RmtInf")
-            for i in range(0, len(memo), _USTRD):
-                w.leaf("Ustrd", memo[i : i + _USTRD])
-            w.end("RmtInf")
-        if short_ref(e2e) != e2e:
-            w.leaf("AddtlTxInf", e2e)
-        w.end("TxDtls")
-        w.end("NtryDtls")
-        w.end("Ntry")
+        _write_entry(w, e, exponent)
     if short_ref(account, MAX34) != account:
         w.leaf("AddtlStmtInf", account)
     w.end("Stmt")
@@ -253,6 +209,55 @@ def write(
     w.xml.endDocument()
     out.write("\n")
     return count
+
+
+def _write_entry(w: _Writer, e: StatementEntry, exponent: int) -> None:
+    """One ``Ntry``: amount, status, dates, the bank transaction code and the references a bank matches on."""
+    w.start("Ntry")
+    w.leaf("Amt", decimal_text(e.amount, exponent), {"Ccy": e.currency})
+    w.leaf("CdtDbtInd", e.indicator)
+    w.path(["Sts", "Cd"], e.status)
+    w.path(["BookgDt", "Dt"], e.booking_date)
+    w.path(["ValDt", "Dt"], e.value_date)
+    if e.servicer_ref:
+        w.leaf("AcctSvcrRef", short_ref(e.servicer_ref))
+    domain, family, sub_family = bank_transaction_code(e.kind, e.credit)
+    w.start("BkTxCd")
+    w.start("Domn")
+    w.leaf("Cd", domain)
+    w.start("Fmly")
+    w.leaf("Cd", family)
+    w.leaf("SubFmlyCd", sub_family)
+    w.end("Fmly")
+    w.end("Domn")
+    w.start("Prtry")
+    w.leaf("Cd", (e.kind or "transfer")[:35])
+    w.leaf("Issr", "wonledger")
+    w.end("Prtry")
+    w.end("BkTxCd")
+    w.start("NtryDtls")
+    w.start("TxDtls")
+    w.start("Refs")
+    if e.servicer_ref:
+        w.leaf("AcctSvcrRef", short_ref(e.servicer_ref))
+    e2e = e.end_to_end_id or NOT_PROVIDED
+    w.leaf("EndToEndId", short_ref(e2e))
+    if e.uetr:
+        w.leaf("UETR", e.uetr)
+    w.end("Refs")
+    w.leaf("Amt", decimal_text(e.amount, exponent), {"Ccy": e.currency})
+    w.leaf("CdtDbtInd", e.indicator)
+    memo = remittance_text(e.memo).strip() if e.memo else ""
+    if memo:
+        w.start("RmtInf")
+        for i in range(0, len(memo), _USTRD):
+            w.leaf("Ustrd", memo[i : i + _USTRD])
+        w.end("RmtInf")
+    if short_ref(e2e) != e2e:
+        w.leaf("AddtlTxInf", e2e)
+    w.end("TxDtls")
+    w.end("NtryDtls")
+    w.end("Ntry")
 
 
 # -- reading --------------------------------------------------------------------------

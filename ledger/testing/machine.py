@@ -197,8 +197,8 @@ class LedgerStateMachine(RuleBasedStateMachine):
             @classmethod
             def populate_template(cls, ledger):  # the world, made once per process
                 super().populate_template(ledger)
-                ledger.add_participant("dave", "individual", "KR")
-                ledger.open_account("dave", "dKRW.hanriver")
+                ledger.registry.add_participant("dave", "individual", "KR")
+                ledger.registry.open_account("dave", "dKRW.hanriver")
 
             @rule(account=LedgerStateMachine.accounts)
             def history_reads_back(self, account):
@@ -251,17 +251,17 @@ class LedgerStateMachine(RuleBasedStateMachine):
     @classmethod
     def populate_template(cls, ledger: Ledger) -> None:
         """Add to the template ledger, once per process: two funded customers and an empty account."""
-        ledger.add_participant("bob", "individual", "KR")
-        ledger.add_participant("carol", "individual", "HK")
-        ledger.open_account("bob", "dKRW.hanriver")
-        ledger.open_account("bob", "dKRW.hanriver", label="savings")
-        ledger.open_account("carol", "dHKD.harbour")
-        ledger.transfer("hanriver:dKRW.hanriver", "bob:dKRW.hanriver", 1_000_000, tx_id="template-fund-bob", memo="deposit")
-        ledger.transfer("harbour:dHKD.harbour", "carol:dHKD.harbour", 5_000_000, tx_id="template-fund-carol", memo="deposit")
+        ledger.registry.add_participant("bob", "individual", "KR")
+        ledger.registry.add_participant("carol", "individual", "HK")
+        ledger.registry.open_account("bob", "dKRW.hanriver")
+        ledger.registry.open_account("bob", "dKRW.hanriver", label="savings")
+        ledger.registry.open_account("carol", "dHKD.harbour")
+        ledger.payments.transfer("hanriver:dKRW.hanriver", "bob:dKRW.hanriver", 1_000_000, tx_id="template-fund-bob", memo="deposit")
+        ledger.payments.transfer("harbour:dHKD.harbour", "carol:dHKD.harbour", 5_000_000, tx_id="template-fund-carol", memo="deposit")
 
     def machine_accounts(self) -> list[str]:
         """The account ids the rules move money between: ``assets``' accounts, reserves left out."""
-        return sorted(a.id for a in self.ledger.accounts() if a.asset in self.assets and RESERVE not in a.flags)
+        return sorted(a.id for a in self.ledger.registry.accounts() if a.asset in self.assets and RESERVE not in a.flags)
 
     # -- set-up and tear-down -----------------------------------------------------
     def __init__(self) -> None:
@@ -272,17 +272,17 @@ class LedgerStateMachine(RuleBasedStateMachine):
         self._ledger_cm = fresh_ledger(self.world, _Populate(type(self), populate), self.clock)
         self.ledger = self._ledger_cm.__enter__()
         try:
-            found = self.ledger.accounts()
+            found = self.ledger.registry.accounts()
             self.counters: dict[str, Counters] = {
                 a.id: [a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending] for a in found
             }
             self.owner = {a.id: a.owner for a in found}
             self.asset_of = {a.id: a.asset for a in found}
             self.overdraws = {a.id: a.may_overdraw for a in found}
-            self.participants = sorted(p.id for p in self.ledger.participants() if self.ledger.keys.has(p.id))
-            self.asset_codes = sorted(a.code for a in self.ledger.assets())
-            self._assets = {a.code: a for a in self.ledger.assets()}
-            self._people = {p.id: p for p in self.ledger.participants()}
+            self.participants = sorted(p.id for p in self.ledger.registry.participants() if self.ledger._keys.has(p.id))
+            self.asset_codes = sorted(a.code for a in self.ledger.registry.assets())
+            self._assets = {a.code: a for a in self.ledger.registry.assets()}
+            self._people = {p.id: p for p in self.ledger.registry.participants()}
             self._flow_policy = load_flow_policy()
             self.journal_length = self.ledger.info().transactions
             self.holds_model: dict[str, _Hold] = {}
@@ -422,7 +422,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
 
     def sweep(self) -> None:
         """Make the ledger expire what the model already expired, and check it expired exactly that."""
-        expired = self.ledger.expire_due()
+        expired = self.ledger.holds.expire_due()
         assert expired == self.unswept, f"the ledger expired {expired} holds, the model {self.unswept}"
         self.unswept = 0
 
@@ -430,7 +430,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
     def snapshot(self) -> tuple[object, ...]:
         """Every account's counters and the journal's length, as the ledger says."""
         accounts = tuple(
-            (a.id, a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending) for a in self.ledger.accounts()
+            (a.id, a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending) for a in self.ledger.registry.accounts()
         )
         return accounts, self.ledger.info().transactions
 
@@ -510,7 +510,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
         if expected is None and not self.fits(moves):
             expected = InsufficientFunds
         signed = self.submit_expecting(
-            lambda: self.ledger.transfer(debit, credit, amount, tx_id=tx_id), expected, tx_id, moves
+            lambda: self.ledger.payments.transfer(debit, credit, amount, tx_id=tx_id), expected, tx_id, moves
         )
         return signed if signed is not None else multiple()
 
@@ -612,7 +612,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
         moves = self.deltas((Leg(debit, credit, self.asset_of[debit], amount),), pending=True)
         expected = None if self.fits(moves) else InsufficientFunds
         signed = self.submit_expecting(
-            lambda: self.ledger.transfer(debit, credit, amount, tx_id=tx_id, hold_timeout_s=timeout), expected, tx_id, moves
+            lambda: self.ledger.payments.transfer(debit, credit, amount, tx_id=tx_id, hold_timeout_s=timeout), expected, tx_id, moves
         )
         return signed.tx.id if signed is not None else multiple()
 
@@ -644,7 +644,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
         if expected is None and not self.fits(moves):
             expected = InsufficientFunds
         if through_api:
-            action: Callable[[], Receipt] = lambda: self.ledger.post(hold_id, amount, tx_id=tx_id)  # noqa: E731
+            action: Callable[[], Receipt] = lambda: self.ledger.holds.post(hold_id, amount, tx_id=tx_id)  # noqa: E731
         else:
             tx = Tx(ledger=self.ledger.id, id=tx_id, kind=POST, legs=posted, ref=hold_id)
             signed = self.sign_as(tx, self._finish_signers(hold_id, by))
@@ -663,7 +663,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
         expected = self.hold_problem(hold_id)
         moves = self.deltas(hold.legs, pending=True, sign=-1)
         if through_api:
-            action: Callable[[], Receipt] = lambda: self.ledger.void(hold_id, tx_id=tx_id)  # noqa: E731
+            action: Callable[[], Receipt] = lambda: self.ledger.holds.void(hold_id, tx_id=tx_id)  # noqa: E731
         else:
             signed = self.sign_as(void_tx(self.ledger.id, hold_id, tx_id=tx_id), self._finish_signers(hold_id, by))
             action = lambda: self.ledger.submit(signed)  # noqa: E731
@@ -725,7 +725,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
     def reverse_a_hold(self, hold_id: str) -> None:
         """A hold is voided, never reversed."""
         self.catch_up()
-        self.refused(lambda: self.ledger.reverse(hold_id, tx_id=self.next_id("reversal")), BadInput)
+        self.refused(lambda: self.ledger.payments.reverse(hold_id, tx_id=self.next_id("reversal")), BadInput)
 
     @rule(target=committed, original=committed)
     def reverse(self, original: SignedTx) -> Any:
@@ -743,7 +743,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
             expected = InsufficientFunds
         else:
             expected = None
-        signed = self.submit_expecting(lambda: self.ledger.reverse(original.tx.id, tx_id=tx_id), expected, tx_id, moves)
+        signed = self.submit_expecting(lambda: self.ledger.payments.reverse(original.tx.id, tx_id=tx_id), expected, tx_id, moves)
         if signed is None:
             return multiple()
         assert signed.tx == reversal_tx(self.ledger.id, original.tx.id, legs, tx_id=tx_id)
@@ -862,14 +862,14 @@ class LedgerStateMachine(RuleBasedStateMachine):
         self._serial += 1
         pid = f"cust-{self._serial}"
         vouching = self._people[registrar]
-        tx = registration_tx(self.ledger.id, pid, kind, jurisdiction, True, participant_key(self.ledger.keys, pid), registrar)
+        tx = registration_tx(self.ledger.id, pid, kind, jurisdiction, True, participant_key(self.ledger._keys, pid), registrar)
         signed = self.ledger.sign(tx, [pid, registrar])
         self.catch_up()
         if vouching.kind != "bank" or vouching.jurisdiction != jurisdiction:
             self.refused(lambda: self.ledger.submit(signed), NotAuthorized)
             return multiple()
         self.submit_expecting(lambda: self.ledger.submit(signed), None, tx.id)
-        self._people[pid] = self.ledger.participant(pid)
+        self._people[pid] = self.ledger.registry.participant(pid)
         assert self._people[pid].registrar == registrar
         token = "dKRW.hanriver" if jurisdiction == "KR" else "dHKD.harbour"
         account = f"{pid}:{token}"
@@ -891,11 +891,11 @@ class LedgerStateMachine(RuleBasedStateMachine):
         """
         self.clock.advance(1)
         self.catch_up()
-        before = self.ledger.key_history(who)
-        change = self.ledger.rotate_key(who)
+        before = self.ledger.registry.key_history(who)
+        change = self.ledger.registry.rotate_key(who)
         self.journal_length += 1
         self.unswept = 0
-        after = self.ledger.key_history(who)
+        after = self.ledger.registry.key_history(who)
         assert len(after) == len(before) + 1 and after[-2].retired_at == change.current.valid_from == iso(self.clock())
 
     # -- invariants -------------------------------------------------------------------------
@@ -908,7 +908,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
     @invariant()
     def the_ledger_agrees_with_the_model(self) -> None:
         found = {
-            a.id: [a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending] for a in self.ledger.accounts()
+            a.id: [a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending] for a in self.ledger.registry.accounts()
         }
         assert found.keys() == self.counters.keys(), "accounts appeared or vanished"
         for account, counters in found.items():
@@ -920,7 +920,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
     def every_asset_sums_to_zero_and_nothing_is_overdrawn(self) -> None:
         balances: dict[str, int] = {}
         pending: dict[str, int] = {}
-        for a in self.ledger.accounts():
+        for a in self.ledger.registry.accounts():
             balances[a.asset] = balances.get(a.asset, 0) + a.balance
             pending[a.asset] = pending.get(a.asset, 0) + a.debits_pending - a.credits_pending
             if not a.may_overdraw:

@@ -294,7 +294,7 @@ def signed_transactions(
     """Transactions over ``ledger``'s existing accounts, signed with its key store (``ledger.sign``).
 
     The accounts are read once, when the strategy is made; only accounts
-    whose owners have a key in ``ledger.keys`` are debited. Every value
+    whose owners have a key in ``ledger._keys`` are debited. Every value
     passes the book's checks of shape, accounts, assets and signatures, so
     submitting it posts it or is refused for a balance reason
     (:class:`~ledger.errors.InsufficientFunds`), as long as its id is new to
@@ -311,17 +311,17 @@ def signed_transactions(
     (:class:`~ledger.errors.TravelRule`) or converts money
     (:class:`~ledger.errors.OutflowLimit`, :class:`~ledger.errors.RunBreaker`).
     """
-    asset_kinds = {a.code: a.kind for a in ledger.assets()}
-    currency_of = {a.code: a.currency for a in ledger.assets()}
+    asset_kinds = {a.code: a.kind for a in ledger.registry.assets()}
+    currency_of = {a.code: a.currency for a in ledger.registry.assets()}
     by_asset: dict[str, list[str]] = {}
     signable: set[str] = set()
-    for account in ledger.accounts():
+    for account in ledger.registry.accounts():
         if not include_issuance and account.may_overdraw:
             continue
         if RESERVE in account.flags or (account.may_overdraw and asset_kinds[account.asset] == "stablecoin"):
             continue
         by_asset.setdefault(account.asset, []).append(account.id)
-        if ledger.keys.has(account.owner) and (may_debit is None or may_debit(account)):
+        if ledger._keys.has(account.owner) and (may_debit is None or may_debit(account)):
             signable.add(account.id)
     by_asset = {code: held for code, held in by_asset.items() if len(held) >= 2 and signable & set(held)}
     if not by_asset:
@@ -662,8 +662,8 @@ def registry_entries(ledger: Ledger, kinds: Sequence[str] = ("individual", "corp
     from wonledger.flows.registry import registration_tx
     from wonledger.flows.world import participant_key
 
-    people = sorted((p for p in ledger.participants() if ledger.keys.has(p.id)), key=lambda p: p.id)
-    customer_registrars = set(ledger.book.registry_policy.customer_registrars)
+    people = sorted((p for p in ledger.registry.participants() if ledger._keys.has(p.id)), key=lambda p: p.id)
+    customer_registrars = set(ledger._book.registry_policy.customer_registrars)
 
     @st.composite
     def build(draw: st.DrawFn) -> tuple[SignedTx, bool]:
@@ -671,7 +671,7 @@ def registry_entries(ledger: Ledger, kinds: Sequence[str] = ("individual", "corp
         jurisdiction = draw(st.sampled_from(sorted({p.jurisdiction for p in people})))
         kind = draw(st.sampled_from(list(kinds)))
         pid = f"c-{draw(st.integers(min_value=0, max_value=10**9))}"
-        tx = registration_tx(ledger.id, pid, kind, jurisdiction, True, participant_key(ledger.keys, pid), registrar.id)
+        tx = registration_tx(ledger.id, pid, kind, jurisdiction, True, participant_key(ledger._keys, pid), registrar.id)
         fine = registrar.kind in customer_registrars and registrar.jurisdiction == jurisdiction
         return ledger.sign(tx, [pid, registrar.id]), fine
 

@@ -163,8 +163,8 @@ def _set_up(url: str, keys: Path, ledger_id: str) -> None:
     """The default world plus funded payers; the same ledger id and keys every time."""
     with Ledger.create(url, keys, ledger_id=ledger_id) as ledger:
         for p in _payer_ids():
-            ledger.add_participant(p, "individual", "KR")
-            ledger.open_account(p, ASSET)
+            ledger.registry.add_participant(p, "individual", "KR")
+            ledger.registry.open_account(p, ASSET)
         funding = [
             ledger.sign(transfer_tx(ledger.id, f"hanriver:{ASSET}", account_id(p, ASSET), ASSET, FUNDING, kind="deposit", tx_id=f"fund-{p}"))
             for p in _payer_ids()

@@ -55,7 +55,7 @@ def main() -> None:
     if not (base / "bench.db").exists():
         start = time.perf_counter()
         with Ledger.create(url, keys) as ledger:
-            ledger.open_account("seoul-exports", "dKRW.hanriver")
+            ledger.registry.open_account("seoul-exports", "dKRW.hanriver")
             lines = (
                 json.dumps(ledger.sign(transfer_tx(ledger.id, ALICE, SEOUL, "dKRW.hanriver", 1, tx_id=f"b-{n}"), ["alice"]).to_wire())
                 for n in range(args.entries)

@@ -81,7 +81,7 @@ def sqlite_ledger(sqlite_ledger_dir: Callable[[str], Path]) -> Iterator[Ledger]:
 
 
 def _count_reads(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    store, reading, count = ledger.store, ledger.store.reading, [0]
+    store, reading, count = ledger._store, ledger._store.reading, [0]
 
     def counted(work):  # type: ignore[no-untyped-def]
         count[0] += 1
@@ -92,32 +92,32 @@ def _count_reads(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def test_statement_export_is_one_read_and_its_pages(sqlite_ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
-    account = max(sqlite_ledger.accounts(), key=lambda a: a.credits_posted).id
+    account = max(sqlite_ledger.registry.accounts(), key=lambda a: a.credits_posted).id
     upto = sqlite_ledger.info().transactions
     count = _count_reads(sqlite_ledger, monkeypatch)
-    list(sqlite_ledger.store.stream_account_legs(account, None, None, upto, with_memo=True))
+    list(sqlite_ledger._store.stream_account_legs(account, None, None, upto, with_memo=True))
     pages, count[0] = count[0], 0
-    sqlite_ledger.statement(account, "csv", io.StringIO())
+    sqlite_ledger.statements.write(account, "csv", io.StringIO())
     assert count[0] == 1 + pages
 
 
 def test_reconcile_reads_an_account_map_of_any_length_in_one_read(sqlite_ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
-    accounts = [a.id for a in sqlite_ledger.accounts()]
-    account = max(sqlite_ledger.accounts(), key=lambda a: a.credits_posted).id
+    accounts = [a.id for a in sqlite_ledger.registry.accounts()]
+    account = max(sqlite_ledger.registry.accounts(), key=lambda a: a.credits_posted).id
     out = io.StringIO()
-    sqlite_ledger.statement(account, "csv", out)
+    sqlite_ledger.statements.write(account, "csv", out)
     data = out.getvalue().encode()
     count = _count_reads(sqlite_ledger, monkeypatch)
     reads = []
     for mapped in (accounts[:1], accounts):
         count[0] = 0
-        report = sqlite_ledger.reconcile(io.BytesIO(data), account, account_map={f"KR{n:020}": a for n, a in enumerate(mapped)})
+        report = sqlite_ledger.statements.reconcile(io.BytesIO(data), account, account_map={f"KR{n:020}": a for n, a in enumerate(mapped)})
         assert report.ok
         reads.append(count[0])
     assert len(accounts) > 5 and 0 < reads[0] == reads[1]
 
 
 def test_results_say_whether_they_are_ok(sqlite_ledger: Ledger) -> None:
-    assert sqlite_ledger.trial_balance().ok
-    assert sqlite_ledger.trial_balance().to_json()["balanced"] is True
+    assert sqlite_ledger.reports.trial_balance().ok
+    assert sqlite_ledger.reports.trial_balance().to_json()["balanced"] is True
     assert sqlite_ledger.verify().ok

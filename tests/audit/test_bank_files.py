@@ -62,7 +62,7 @@ class Scenario:
         return text
 
     def reconcile(self, text: str, account: str | None = SEOUL, **options):  # type: ignore[no-untyped-def]
-        return self.ledger.reconcile(io.BytesIO(text.encode()), account, **options)
+        return self.ledger.statements.reconcile(io.BytesIO(text.encode()), account, **options)
 
 
 @pytest.fixture
@@ -71,14 +71,14 @@ def scenario(sqlite_ledger_dir: Callable[[str], Path]) -> Scenario:
     first = datetime.now(UTC).date() + timedelta(days=2)
     clock = Clock(datetime.combine(first, datetime.min.time(), UTC).replace(hour=2))
     ledger = Ledger.open(f"sqlite:///{base / 'wonledger.db'}", base / "keys", clock=clock)
-    ledger.open_account("seoul-exports", "dKRW.namsan", label="savings")
+    ledger.registry.open_account("seoul-exports", "dKRW.namsan", label="savings")
     for owner in ("alice", "kstable"):
-        ledger.open_account(owner, "dKRW.namsan")
+        ledger.registry.open_account(owner, "dKRW.namsan")
     for n, (payee, amount) in enumerate((("alice", 1_200_000), ("kstable", 3_400_000), ("alice", 560_000)), 1):
         clock.now += timedelta(minutes=1)
-        ledger.transfer(SEOUL, f"{payee}:dKRW.namsan", amount, tx_id=f"po-1201-{n}", memo=f"invoice {300 + n}")
+        ledger.payments.transfer(SEOUL, f"{payee}:dKRW.namsan", amount, tx_id=f"po-1201-{n}", memo=f"invoice {300 + n}")
     clock.now += timedelta(days=1)
-    ledger.transfer("alice:dKRW.namsan", SEOUL, 750_000, tx_id="rcv-1202-1", memo="refund")
+    ledger.payments.transfer("alice:dKRW.namsan", SEOUL, 750_000, tx_id="rcv-1202-1", memo="refund")
     yield Scenario(ledger, first, base)
     ledger.close()
 

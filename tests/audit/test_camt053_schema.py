@@ -37,7 +37,7 @@ memos = st.text(st.characters(blacklist_characters="\x00"), max_size=1000)
 
 def export(ledger: Ledger, account: str, fmt: str = "camt053", **period: str) -> str:
     out = io.StringIO()
-    ledger.statement(account, fmt, out, **period)
+    ledger.statements.write(account, fmt, out, **period)
     return out.getvalue()
 
 
@@ -82,10 +82,10 @@ def test_every_statement_is_valid_against_camt_053_001_08_whatever_its_ids_memos
 @sqlite_only
 def test_long_transaction_and_account_ids_are_shortened_stably_and_reconcile_clean(ledger: Ledger) -> None:
     long_label = "operating-account-for-supplier-payments-in-won"
-    account = ledger.open_account("seoul-exports", "dKRW.hanriver", label=long_label).id
+    account = ledger.registry.open_account("seoul-exports", "dKRW.hanriver", label=long_label).id
     assert len(account) > 34
-    ledger.transfer("alice:dKRW.hanriver", account, 70_000, tx_id="x" * 128, memo="m" * 1000)
-    ledger.transfer(account, "alice:dKRW.hanriver", 20_000, tx_id="invoice-2026-12-000001-supplier-seoul-exports-busan", memo="back")
+    ledger.payments.transfer("alice:dKRW.hanriver", account, 70_000, tx_id="x" * 128, memo="m" * 1000)
+    ledger.payments.transfer(account, "alice:dKRW.hanriver", 20_000, tx_id="invoice-2026-12-000001-supplier-seoul-exports-busan", memo="back")
     text = export(ledger, account)
     SCHEMA.validate(io.StringIO(text))
     root = ElementTree.fromstring(text)
@@ -103,14 +103,14 @@ def test_long_transaction_and_account_ids_are_shortened_stably_and_reconcile_cle
     assert "".join(lines) == "m" * 1000 and max(len(u) for u in lines) == 140
     # the same statement exported again is the same file but for its creation time: the references are stable
     assert short_account in export(ledger, account)
-    report = ledger.reconcile(io.BytesIO(text.encode()), account)
+    report = ledger.statements.reconcile(io.BytesIO(text.encode()), account)
     assert report.ok and report.matched == 2
 
 
 @sqlite_only
 def test_each_statement_has_its_own_message_and_statement_id_and_the_fields_cbpr_plus_asks_for(ledger: Ledger) -> None:
-    ledger.open_account("seoul-exports", "dKRW.hanriver")
-    ledger.transfer("alice:dKRW.hanriver", "seoul-exports:dKRW.hanriver", 1_000, tx_id="inv-1", memo="invoice 1")
+    ledger.registry.open_account("seoul-exports", "dKRW.hanriver")
+    ledger.payments.transfer("alice:dKRW.hanriver", "seoul-exports:dKRW.hanriver", 1_000, tx_id="inv-1", memo="invoice 1")
     today = date.today()
     statements = {
         "alice": export(ledger, "alice:dKRW.hanriver"),
@@ -142,8 +142,8 @@ def test_each_statement_has_its_own_message_and_statement_id_and_the_fields_cbpr
 
 @sqlite_only
 def test_the_csv_statement_has_a_memo_column(ledger: Ledger) -> None:
-    ledger.open_account("seoul-exports", "dKRW.hanriver")
-    ledger.transfer("alice:dKRW.hanriver", "seoul-exports:dKRW.hanriver", 1_000, tx_id="inv-2", memo='invoice 2, "urgent"')
+    ledger.registry.open_account("seoul-exports", "dKRW.hanriver")
+    ledger.payments.transfer("alice:dKRW.hanriver", "seoul-exports:dKRW.hanriver", 1_000, tx_id="inv-2", memo='invoice 2, "urgent"')
     text = export(ledger, "alice:dKRW.hanriver", "csv")
     assert text.splitlines()[0].split(",")[-1] == "memo"
     assert [e.memo for e in read_statement(io.BytesIO(text.encode()), 0) if e.end_to_end_id == "inv-2"] == ['invoice 2, "urgent"']

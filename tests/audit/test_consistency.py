@@ -133,11 +133,11 @@ def test_equal_sizes_need_equal_roots_and_no_path() -> None:
 @pytest.fixture
 def grown(ledger: Ledger) -> tuple[Ledger, dict, dict]:  # type: ignore[type-arg]
     """A ledger checkpointed, grown by transfers and checkpointed again: (ledger, old file, new file)."""
-    old, _ = ledger.checkpoint()
+    old, _ = ledger.proofs.checkpoint()
     for n in range(5):
-        ledger.transfer(ALICE, RESERVE, 1_000 + n, tx_id=f"g-{n}")
-    new, _ = ledger.checkpoint()
-    document = new.to_json() | {"consistency": ledger.consistency(old, new)}
+        ledger.payments.transfer(ALICE, RESERVE, 1_000 + n, tx_id=f"g-{n}")
+    new, _ = ledger.proofs.checkpoint()
+    document = new.to_json() | {"consistency": ledger.proofs.consistency(old, new)}
     return ledger, json.loads(json.dumps(old.to_json())), json.loads(json.dumps(document))
 
 
@@ -147,7 +147,7 @@ def test_a_later_checkpoint_proves_offline_that_the_journal_only_grew(grown) -> 
     assert report.ok, report.problems
     assert (report.old_seq, report.new_seq) == (old["seq"], new["seq"]) and new["seq"] > old["seq"]
     assert verify_consistency(old, new, old["operator_key"]).ok
-    assert ledger.previous_checkpoint(new["seq"]) == Checkpoint(**old)
+    assert ledger.proofs.previous_checkpoint(new["seq"]) == Checkpoint(**old)
 
 
 def string_changes(text: str) -> Iterator[str]:
@@ -203,14 +203,14 @@ def test_checkpoints_signed_by_another_operator_fail_when_the_key_is_pinned(grow
 
 @sqlite_only
 def test_checkpoint_writes_the_proof_and_verify_consistency_checks_it_with_no_database(ledger: Ledger, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WONLEDGER_")} | {"WONLEDGER_DB": ledger.store.url, "WONLEDGER_KEYS": str(ledger.keys.directory)}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WONLEDGER_")} | {"WONLEDGER_DB": ledger._store.url, "WONLEDGER_KEYS": str(ledger._keys.directory)}
 
     def run(*args: str, cwd: Path = tmp_path, env: dict[str, str] = env) -> subprocess.CompletedProcess[str]:
         return subprocess.run([WONLEDGER, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
 
     first = run("checkpoint", "--out", "old.json")
     assert first.returncode == 0, first.stderr
-    ledger.transfer(ALICE, RESERVE, 7, tx_id="later")
+    ledger.payments.transfer(ALICE, RESERVE, 7, tx_id="later")
     second = run("--json", "checkpoint", "--from-checkpoint", "old.json", "--out", "new.json")
     assert second.returncode == 0, second.stderr
     printed = json.loads(second.stdout)

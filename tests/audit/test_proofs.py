@@ -70,31 +70,31 @@ def test_every_leaf_of_every_small_tree_has_a_path_to_the_root_and_only_its_own(
 @pytest.fixture
 def busy(ledger: Ledger) -> Ledger:
     """Transfers, a posted and a voided hold, a reversal, a mint, a send abroad and a swap: every kind of entry."""
-    ledger.transfer(ALICE, RESERVE, 100_000, tx_id="t-1", memo="invoice 1 ✓")
-    ledger.transfer(ALICE, RESERVE, 200_000, tx_id="t-2")
-    ledger.transfer(ALICE, RESERVE, 50_000, tx_id="h-1", hold_timeout_s=3600)
-    ledger.post("h-1", 30_000, tx_id="p-1")
-    ledger.transfer(ALICE, RESERVE, 10_000, tx_id="h-2", hold_timeout_s=3600)
-    ledger.void("h-2", tx_id="v-1")
-    ledger.reverse("t-2", tx_id="r-1")
-    ledger.mint("KRWS", 40_000, "alice", "dKRW.hanriver", tx_id="m-1")
-    ledger.send("alice", "kowloon-supply", 2_000_000, "HKDS", tx_id="s-1")  # a quote and travel data in the signed body
-    ledger.swap("kowloon-supply", 10_000, "HKDS", "KRWS", tx_id="x-1")
+    ledger.payments.transfer(ALICE, RESERVE, 100_000, tx_id="t-1", memo="invoice 1 ✓")
+    ledger.payments.transfer(ALICE, RESERVE, 200_000, tx_id="t-2")
+    ledger.payments.transfer(ALICE, RESERVE, 50_000, tx_id="h-1", hold_timeout_s=3600)
+    ledger.holds.post("h-1", 30_000, tx_id="p-1")
+    ledger.payments.transfer(ALICE, RESERVE, 10_000, tx_id="h-2", hold_timeout_s=3600)
+    ledger.holds.void("h-2", tx_id="v-1")
+    ledger.payments.reverse("t-2", tx_id="r-1")
+    ledger.stablecoins.mint("KRWS", 40_000, "alice", "dKRW.hanriver", tx_id="m-1")
+    ledger.crossborder.send("alice", "kowloon-supply", 2_000_000, "HKDS", tx_id="s-1")  # a quote and travel data in the signed body
+    ledger.crossborder.swap("kowloon-supply", 10_000, "HKDS", "KRWS", tx_id="x-1")
     return ledger
 
 
 def all_ids(ledger: Ledger) -> list[str]:
     seen: dict[str, int] = {}
-    for entry, _ in ledger.store.stream_journal():
+    for entry, _ in ledger._store.stream_journal():
         seen[entry.id] = entry.seq
     return sorted(seen, key=seen.__getitem__)
 
 
 def test_a_proof_of_every_transaction_checks_offline(busy: Ledger) -> None:
-    checkpoint, new = busy.checkpoint()
+    checkpoint, new = busy.proofs.checkpoint()
     assert new and checkpoint.seq == busy.info().transactions
     for tx_id in all_ids(busy):
-        proof = json.loads(json.dumps(busy.proof(tx_id)))  # only what survives being written out
+        proof = json.loads(json.dumps(busy.proofs.inclusion(tx_id)))  # only what survives being written out
         report = verify_proof(proof, checkpoint.operator_key)
         assert report.ok, (tx_id, report.problems)
         assert independent_verifier(proof, checkpoint.operator_key), tx_id
@@ -128,8 +128,8 @@ def one_byte_changes(text: str) -> Iterator[str]:
 
 @sqlite_only
 def test_a_proof_fails_after_any_one_byte_change_to_any_field(busy: Ledger) -> None:
-    checkpoint, _ = busy.checkpoint()
-    proof = busy.proof("t-1")
+    checkpoint, _ = busy.proofs.checkpoint()
+    proof = busy.proofs.inclusion("t-1")
     assert verify_proof(proof).ok
     tried = 0
     for path, value in leaves_of(proof):
@@ -151,8 +151,8 @@ def test_a_proof_fails_after_any_one_byte_change_to_any_field(busy: Ledger) -> N
 
 @sqlite_only
 def test_a_proof_signed_by_another_operator_fails_when_the_key_is_pinned(busy: Ledger, tmp_path: Path) -> None:
-    busy.checkpoint()
-    proof = busy.proof("t-1")
+    busy.proofs.checkpoint()
+    proof = busy.proofs.inclusion("t-1")
     other = base64.urlsafe_b64encode(bytes(32)).rstrip(b"=").decode()
     report = verify_proof(proof, other)
     assert not report.ok and "not by the operator key you gave" in report.problems[0]
@@ -160,25 +160,25 @@ def test_a_proof_signed_by_another_operator_fails_when_the_key_is_pinned(busy: L
 
 def test_a_proof_needs_a_checkpoint_that_covers_the_transaction(busy: Ledger) -> None:
     with pytest.raises(BadInput, match="no checkpoint yet"):
-        busy.proof("t-1")
-    busy.checkpoint()
-    busy.transfer(ALICE, RESERVE, 1, tx_id="late")
+        busy.proofs.inclusion("t-1")
+    busy.proofs.checkpoint()
+    busy.payments.transfer(ALICE, RESERVE, 1, tx_id="late")
     with pytest.raises(BadInput, match="checkpoint"):
-        busy.proof("late")
-    again, new = busy.checkpoint()
-    assert new and verify_proof(busy.proof("late"), again.operator_key).ok
-    same, new = busy.checkpoint()
+        busy.proofs.inclusion("late")
+    again, new = busy.proofs.checkpoint()
+    assert new and verify_proof(busy.proofs.inclusion("late"), again.operator_key).ok
+    same, new = busy.proofs.checkpoint()
     assert not new and same == again  # nothing new in the journal: the same checkpoint
 
 
 @sqlite_only
 def test_an_entry_edited_after_a_checkpoint_is_caught_when_a_proof_is_made(busy: Ledger) -> None:
-    busy.checkpoint()
-    db = busy.store.url.removeprefix("sqlite:///")
+    busy.proofs.checkpoint()
+    db = busy._store.url.removeprefix("sqlite:///")
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE journal SET hash = ? WHERE id = 't-1'", ("0" * 64,))
     with pytest.raises(IntegrityProblem):
-        busy.proof("t-2")
+        busy.proofs.inclusion("t-2")
 
 
 # -- the operator key ----------------------------------------------------------------
@@ -186,45 +186,45 @@ def test_an_entry_edited_after_a_checkpoint_is_caught_when_a_proof_is_made(busy:
 
 @sqlite_only
 def test_init_makes_the_operator_key_beside_the_participants_keys_where_no_participant_can_collide(busy: Ledger) -> None:
-    path = busy.keys.operator_path(busy.id)
+    path = busy._keys.operator_path(busy.id)
     assert path.name == f"_operator-{busy.id}.pem" and path.exists()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     with pytest.raises(BadInput):
-        busy.keys.path(path.stem)  # "_..." is not a participant id
+        busy._keys.path(path.stem)  # "_..." is not a participant id
 
 
 @sqlite_only
 def test_a_ledger_made_before_checkpoints_gets_its_operator_key_at_the_first_checkpoint(busy: Ledger) -> None:
-    busy.keys.operator_path(busy.id).unlink()
-    db = busy.store.url.removeprefix("sqlite:///")
+    busy._keys.operator_path(busy.id).unlink()
+    db = busy._store.url.removeprefix("sqlite:///")
     with sqlite3.connect(db) as conn:
         conn.execute("DELETE FROM meta WHERE key = 'operator_key'")
-    with Ledger.open(busy.store.url, busy.keys.directory) as old:
-        checkpoint, new = old.checkpoint()
-        assert new and old.keys.operator_path(old.id).exists()
-        assert verify_proof(old.proof("t-1"), checkpoint.operator_key).ok
+    with Ledger.open(busy._store.url, busy._keys.directory) as old:
+        checkpoint, new = old.proofs.checkpoint()
+        assert new and old._keys.operator_path(old.id).exists()
+        assert verify_proof(old.proofs.inclusion("t-1"), checkpoint.operator_key).ok
 
 
 @sqlite_only
 def test_a_checkpoint_refuses_an_operator_key_the_ledger_did_not_register(busy: Ledger) -> None:
-    path = busy.keys.operator_path(busy.id)
+    path = busy._keys.operator_path(busy.id)
     path.unlink()
-    busy.keys.create_operator(busy.id)  # someone replaced the file
-    with Ledger.open(busy.store.url, busy.keys.directory) as ledger, pytest.raises(KeyUnavailable):
-        ledger.checkpoint()
+    busy._keys.create_operator(busy.id)  # someone replaced the file
+    with Ledger.open(busy._store.url, busy._keys.directory) as ledger, pytest.raises(KeyUnavailable):
+        ledger.proofs.checkpoint()
 
 
 def test_an_encrypted_operator_key_is_made_and_used_with_the_passphrase(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("WONLEDGER_KEY_PASSPHRASE", "correct horse")
     url = f"sqlite:///{tmp_path / 'enc.db'}"
     with Ledger.create(url, tmp_path / "keys", world="empty") as ledger:
-        assert b"ENCRYPTED" in ledger.keys.operator_path(ledger.id).read_bytes()
+        assert b"ENCRYPTED" in ledger._keys.operator_path(ledger.id).read_bytes()
     monkeypatch.delenv("WONLEDGER_KEY_PASSPHRASE")
     with Ledger.open(url, tmp_path / "keys") as ledger, pytest.raises(KeyUnavailable, match="encrypted"):
-        ledger.checkpoint()
+        ledger.proofs.checkpoint()
     monkeypatch.setenv("WONLEDGER_KEY_PASSPHRASE", "correct horse")
     with Ledger.open(url, tmp_path / "keys") as ledger, pytest.raises(BadInput, match="journal is empty"):
-        ledger.checkpoint()
+        ledger.proofs.checkpoint()
 
 
 # -- an outsider's verifier, written from the README alone ----------------------------------
@@ -278,11 +278,11 @@ def independent_verifier(proof: dict, trusted_operator_key: str) -> bool:  # typ
 
 @sqlite_only
 def test_verify_checks_every_checkpoint_against_the_journal_and_the_operator_key(busy: Ledger) -> None:
-    busy.checkpoint()
-    busy.transfer(ALICE, RESERVE, 1, tx_id="after")
-    second, _ = busy.checkpoint()
+    busy.proofs.checkpoint()
+    busy.payments.transfer(ALICE, RESERVE, 1, tx_id="after")
+    second, _ = busy.proofs.checkpoint()
     assert busy.verify().ok
-    db = busy.store.url.removeprefix("sqlite:///")
+    db = busy._store.url.removeprefix("sqlite:///")
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE checkpoints SET root = ? WHERE seq = ?", ("0" * 64, second.seq))
     problems = [p for p in busy.verify().problems if p.kind == "checkpoint"]
@@ -292,15 +292,15 @@ def test_verify_checks_every_checkpoint_against_the_journal_and_the_operator_key
 
 @sqlite_only
 def test_a_proof_carries_the_key_that_signed_then_even_after_the_signer_rotated_its_key(busy: Ledger) -> None:
-    busy.checkpoint()
-    old_proof = busy.proof("t-1")
+    busy.proofs.checkpoint()
+    old_proof = busy.proofs.inclusion("t-1")
     rotated_at = busy.transaction("m-1").at
     new_key = base64.urlsafe_b64decode("A" * 43 + "=")  # any 32 bytes: only the history is under test
-    db = busy.store.url.removeprefix("sqlite:///")
+    db = busy._store.url.removeprefix("sqlite:///")
     with sqlite3.connect(db) as conn:  # what a key rotation leaves behind: the old key retired, a new one current
         conn.execute("UPDATE participant_keys SET retired_at = ?, reason = 'rotated' WHERE participant = 'alice'", (rotated_at,))
         conn.execute("INSERT INTO participant_keys VALUES ('alice', ?, ?, NULL, NULL)", (new_key, rotated_at))
         conn.execute("UPDATE participants SET public_key = ? WHERE id = 'alice'", (new_key,))
-    proof = busy.proof("t-1")
+    proof = busy.proofs.inclusion("t-1")
     assert proof["signer_keys"] == old_proof["signer_keys"]
     assert verify_proof(proof).ok

@@ -62,15 +62,15 @@ def test_reconcile_finds_exactly_the_edits_made_to_a_statement(templates: dict[s
         shutil.copytree(templates["default"], base)
         clock = Clock()
         with Ledger.open(f"sqlite:///{base / 'wonledger.db'}", base / "keys", clock=clock) as ledger:
-            ledger.open_account("seoul-exports", "dKRW.hanriver")
-            ledger.deposit("seoul-exports", 1_000_000, "hanriver", tx_id="fund-seoul")
+            ledger.registry.open_account("seoul-exports", "dKRW.hanriver")
+            ledger.payments.deposit("seoul-exports", 1_000_000, "hanriver", tx_id="fund-seoul")
             for n, (alice_pays, amount, gap) in enumerate(moves):
                 clock.now += timedelta(days=gap, minutes=1)
                 debit, credit = (ALICE, SEOUL) if alice_pays else (SEOUL, ALICE)
-                ledger.transfer(debit, credit, amount, tx_id=f"m-{n}")
+                ledger.payments.transfer(debit, credit, amount, tx_id=f"m-{n}")
 
             out = io.StringIO()
-            ledger.statement(ALICE, fmt, out)
+            ledger.statements.write(ALICE, fmt, out)
             reader = read_statement(io.BytesIO(out.getvalue().encode()), 0)
             entries = list(reader)
             header = reader.header
@@ -118,7 +118,7 @@ def test_reconcile_finds_exactly_the_edits_made_to_a_statement(templates: dict[s
                 camt053.write(crafted, header, edited, 0, "2026-11-22T00:00:00Z")
             else:
                 csvfile.write(crafted, header, edited, 0)
-            report = ledger.reconcile(io.BytesIO(crafted.getvalue().encode()), ALICE, TOLERANCE)
+            report = ledger.statements.reconcile(io.BytesIO(crafted.getvalue().encode()), ALICE, TOLERANCE)
             found = sorted((b.kind, b.ref) for b in report.breaks)
             assert found == sorted(expected)
             assert report.matched == sum(1 for e in entries) - len([k for k in expected if k[0] in ("missing_in_statement", "amount_mismatch", "date_mismatch")])

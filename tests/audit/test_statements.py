@@ -39,16 +39,16 @@ class SteppingClock:
 @pytest.fixture
 def busy(ledger: Ledger) -> Ledger:
     """alice pays seoul-exports three times and is paid back once (seoul-exports opens its account first)."""
-    ledger.open_account("seoul-exports", "dKRW.hanriver")
+    ledger.registry.open_account("seoul-exports", "dKRW.hanriver")
     for n, amount in enumerate((100_000, 250_000, 300_000), 1):
-        ledger.transfer(ALICE, SEOUL, amount, tx_id=f"t-{n}", memo=f"invoice {n}")
-    ledger.transfer(SEOUL, ALICE, 50_000, tx_id="refund-1")
+        ledger.payments.transfer(ALICE, SEOUL, amount, tx_id=f"t-{n}", memo=f"invoice {n}")
+    ledger.payments.transfer(SEOUL, ALICE, 50_000, tx_id="refund-1")
     return ledger
 
 
 def export(ledger: Ledger, fmt: str, account: str = ALICE, **period: str) -> bytes:
     out = io.StringIO()
-    ledger.statement(account, fmt, out, **period)
+    ledger.statements.write(account, fmt, out, **period)
     return out.getvalue().encode()
 
 
@@ -68,7 +68,7 @@ def rewrite(fmt: str, header: StatementHeader, entries: list[StatementEntry]) ->
 
 
 def breaks(ledger: Ledger, data: bytes, account: str = ALICE, tolerance: int = 1) -> list[tuple[str, str | None]]:
-    report = ledger.reconcile(io.BytesIO(data), account, tolerance)
+    report = ledger.statements.reconcile(io.BytesIO(data), account, tolerance)
     return sorted((b.kind, b.ref) for b in report.breaks)
 
 
@@ -79,12 +79,12 @@ def breaks(ledger: Ledger, data: bytes, account: str = ALICE, tolerance: int = 1
 )
 def test_an_accounts_own_statement_reconciles_clean(busy: Ledger, fmt: str) -> None:
     data = export(busy, fmt)
-    report = busy.reconcile(io.BytesIO(data), ALICE)
+    report = busy.statements.reconcile(io.BytesIO(data), ALICE)
     assert report.ok and report.breaks == []
     assert report.matched == report.statement_entries == report.ledger_entries == 5  # funding deposit + 4 transfers
     header, entries = parsed(data)
     assert header.opening == 0
-    assert header.closing == busy.account(ALICE).balance
+    assert header.closing == busy.registry.account(ALICE).balance
     assert [e.end_to_end_id for e in entries] == ["genesis-deposit-alice", "t-1", "t-2", "t-3", "refund-1"]
     assert [e.indicator for e in entries] == ["CRDT", "DBIT", "DBIT", "DBIT", "CRDT"]
     assert len({e.uetr for e in entries}) == 5 and len({e.servicer_ref for e in entries}) == 5
@@ -164,10 +164,10 @@ def test_entries_without_references_are_matched_by_amount_and_date_within_the_to
 def test_a_statement_of_a_period_starts_from_the_balance_before_it(make_ledger) -> None:  # type: ignore[no-untyped-def]
     ledger = make_ledger()
     clock = SteppingClock(datetime.now(UTC) + timedelta(days=1), timedelta(days=1))  # after the funding
-    with Ledger.open(ledger.store.url, ledger.keys.directory, clock=clock) as dated:
-        dated.open_account("seoul-exports", "dKRW.hanriver")
+    with Ledger.open(ledger._store.url, ledger._keys.directory, clock=clock) as dated:
+        dated.registry.open_account("seoul-exports", "dKRW.hanriver")
         for n in range(1, 6):
-            dated.transfer(ALICE, SEOUL, 10_000 * n, tx_id=f"d-{n}")
+            dated.payments.transfer(ALICE, SEOUL, 10_000 * n, tx_id=f"d-{n}")
         days = {e.tx.id: e.at[:10] for e in dated.history(ALICE)}
         data = export(dated, "camt053", since=days["d-2"], until=days["d-4"])
         header, entries = parsed(data)
@@ -175,7 +175,7 @@ def test_a_statement_of_a_period_starts_from_the_balance_before_it(make_ledger) 
         assert header.opening == 5_000_000 - 10_000
         assert header.closing == 5_000_000 - 10_000 - 20_000 - 30_000 - 40_000
         assert header.from_date == days["d-2"] and header.to_date == days["d-4"]
-        assert dated.reconcile(io.BytesIO(data), ALICE).ok
+        assert dated.statements.reconcile(io.BytesIO(data), ALICE).ok
         header.opening = 0
         assert breaks(dated, rewrite("camt053", header, entries)) == [("balance_mismatch", "OPBD")]
 
@@ -185,8 +185,8 @@ def test_a_statement_in_another_currency_or_with_bad_dates_is_refused(busy: Ledg
     header, entries = parsed(export(busy, "csv"))
     header.currency = "HKD"
     with pytest.raises(AssetMismatch):
-        busy.reconcile(io.BytesIO(rewrite("csv", header, [replace(e, currency="HKD") for e in entries])), ALICE)
+        busy.statements.reconcile(io.BytesIO(rewrite("csv", header, [replace(e, currency="HKD") for e in entries])), ALICE)
     with pytest.raises(BadInput):
-        busy.statement(ALICE, "csv", io.StringIO(), since="2026-13-01")
+        busy.statements.write(ALICE, "csv", io.StringIO(), since="2026-13-01")
     with pytest.raises(BadInput):
-        busy.statement(ALICE, "csv", io.StringIO(), since="2026-05-02", until="2026-05-01")
+        busy.statements.write(ALICE, "csv", io.StringIO(), since="2026-05-02", until="2026-05-01")

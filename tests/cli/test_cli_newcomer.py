@@ -76,8 +76,8 @@ def test_json_may_come_before_or_after_a_group_or_its_command(wl: Ledger, args: 
 
 
 def test_asset_list_names_every_asset_with_its_issuer(wl: Ledger) -> None:
-    assets = {a["code"]: a for a in wl("--json", "asset", "list").ok().json()["assets"]}
-    assert assets["KRWS"] == {"code": "KRWS", "kind": "stablecoin", "currency": "KRW", "exponent": 0, "issuer": "kstable"}
+    assets = {a["asset"]: a for a in wl("--json", "asset", "list").ok().json()["assets"]}
+    assert assets["KRWS"] == {"asset": "KRWS", "kind": "stablecoin", "currency": "KRW", "exponent": 0, "issuer": "kstable"}
     assert assets["wKRW"]["issuer"] == "bok"
     text = wl("asset", "list").ok().stdout
     assert "dHKD.harbour" in text and "deposit_token" in text
@@ -172,7 +172,7 @@ def test_info_prints_the_operator_key_that_verify_proof_can_pin(wl: Ledger) -> N
     key = next(line.split()[-1] for line in wl("info").ok().stdout.splitlines() if line.startswith("operator key"))
     made = wl("--json", "checkpoint").ok().json()
     assert made["operator_key"] == key
-    assert set(wl("--json", "info").ok().json()) == {"ledger", "db", "schema", "transactions", "accounts"}
+    assert wl("--json", "info").ok().json()["operator_key"] == key
 
 
 def test_keys_list_shows_a_first_key_valid_from_its_registration_not_1970(wl: Ledger) -> None:

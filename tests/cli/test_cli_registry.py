@@ -46,7 +46,7 @@ def test_init_loads_the_default_world_signs_its_funding_and_makes_a_key_per_part
 def test_init_with_the_empty_world_makes_a_ledger_with_nobody_in_it(tmp_path: Path, cli_run: Callable[..., Run]) -> None:
     db, keys = f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path / "keys"
     info = cli_run("--db", db, "--keys", str(keys), "--json", "init", "--world", "empty").ok().json()
-    assert set(info) == {"ledger", "db", "schema", "transactions", "accounts"}
+    assert list(info) == ["ledger", "db", "schema", "transactions", "accounts", "operator_key"]
     assert (info["transactions"], info["accounts"]) == (0, 0)
     assert cli_run("--db", db, "--keys", str(keys), "--json", "participant", "list").ok().json() == {"participants": []}
     assert cli_run("--db", db, "--keys", str(keys), "--json", "balance").ok().json() == {"accounts": []}
@@ -75,9 +75,9 @@ def test_init_with_an_unknown_world_is_a_usage_error(tmp_path: Path, cli_run: Ca
 # -- info ----------------------------------------------------------------------
 
 
-def test_info_json_has_exactly_the_ledger_db_schema_and_counts(wl: Ledger) -> None:
+def test_info_json_has_exactly_the_ledger_db_schema_counts_and_operator_key_in_that_order(wl: Ledger) -> None:
     info = wl("--json", "info").ok().json()
-    assert set(info) == {"ledger", "db", "schema", "transactions", "accounts"}
+    assert list(info) == ["ledger", "db", "schema", "transactions", "accounts", "operator_key"]
     assert info["ledger"].startswith("wl-")
     assert info["db"] == wl.db
     assert info["schema"] == SCHEMA_HEAD

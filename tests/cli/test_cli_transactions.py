@@ -54,11 +54,11 @@ def counted(tmp_path: Path) -> Callable[..., tuple[subprocess.CompletedProcess[s
 
 
 def _balance(ledger: Ledger, account: str) -> int:
-    return ledger.account(account).balance
+    return ledger.registry.account(account).balance
 
 
 def test_a_transfer_is_one_read_and_one_write(ledger: Ledger, counted) -> None:  # type: ignore[no-untyped-def]
-    done, transactions = counted(ledger.store.url, ledger.keys.directory, "transfer", "alice", "hanriver", "1,000", "--id", "inv-1")
+    done, transactions = counted(ledger._store.url, ledger._keys.directory, "transfer", "alice", "hanriver", "1,000", "--id", "inv-1")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("posted   inv-1  transfer"), done.stdout
     assert "1,000 dKRW.hanriver  alice:dKRW.hanriver -> hanriver:dKRW.hanriver" in done.stdout
@@ -68,17 +68,17 @@ def test_a_transfer_is_one_read_and_one_write(ledger: Ledger, counted) -> None: 
 
 def test_a_hold_is_one_read_and_one_write_and_says_when_it_expires(ledger: Ledger, counted) -> None:  # type: ignore[no-untyped-def]
     done, transactions = counted(
-        ledger.store.url, ledger.keys.directory, "--json", "transfer", "alice:dKRW.hanriver", "hanriver", "500", "--hold", "--timeout", "600", "--id", "h-1"
+        ledger._store.url, ledger._keys.directory, "--json", "transfer", "alice:dKRW.hanriver", "hanriver", "500", "--hold", "--timeout", "600", "--id", "h-1"
     )
     assert done.returncode == 0, done.stderr
     shown = json.loads(done.stdout)
-    assert (shown["status"], shown["expires_at"]) == ("pending", ledger.hold_expiry("h-1"))
+    assert (shown["status"], shown["expires_at"]) == ("pending", ledger.holds.expiry("h-1"))
     assert transactions == 2
 
 
 def test_a_transfer_refused_by_a_rule_is_refused_in_the_write_and_posts_nothing(ledger: Ledger, counted) -> None:  # type: ignore[no-untyped-def]
     size = ledger.info().transactions
-    done, transactions = counted(ledger.store.url, ledger.keys.directory, "transfer", "alice", "hanriver", "5,000,001")
+    done, transactions = counted(ledger._store.url, ledger._keys.directory, "transfer", "alice", "hanriver", "5,000,001")
     assert (done.returncode, done.stderr.split(":")[:2]) == (1, ["error", " INSUFFICIENT_FUNDS"])
     assert transactions == 2  # the write records the refusal (`report rejections`)
     assert ledger.info().transactions == size
@@ -86,14 +86,14 @@ def test_a_transfer_refused_by_a_rule_is_refused_in_the_write_and_posts_nothing(
 
 def test_a_transfer_to_an_unknown_name_stops_at_its_read(ledger: Ledger, counted) -> None:  # type: ignore[no-untyped-def]
     size = ledger.info().transactions
-    done, transactions = counted(ledger.store.url, ledger.keys.directory, "transfer", "alice", "nobody", "1")
+    done, transactions = counted(ledger._store.url, ledger._keys.directory, "transfer", "alice", "nobody", "1")
     assert (done.returncode, done.stderr.split(":")[:2]) == (2, ["error", " UNKNOWN_PARTICIPANT"])
     assert transactions == 1
     assert ledger.info().transactions == size
 
 
 def test_a_balance_is_one_read_schema_check_included(ledger: Ledger, counted) -> None:  # type: ignore[no-untyped-def]
-    done, transactions = counted(ledger.store.url, ledger.keys.directory, "--json", "balance", "alice:dKRW.hanriver")
+    done, transactions = counted(ledger._store.url, ledger._keys.directory, "--json", "balance", "alice:dKRW.hanriver")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["accounts"][0]["balance"] == 5_000_000
     assert transactions == 1
@@ -111,9 +111,9 @@ def test_a_balance_is_one_read_schema_check_included(ledger: Ledger, counted) ->
     ids=lambda c: c[0],
 )
 def test_deposit_and_stablecoin_commands_are_one_read_and_one_write(ledger: Ledger, counted, command: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
-    ledger.mint("KRWS", 100, "alice", "dKRW.hanriver")
+    ledger.stablecoins.mint("KRWS", 100, "alice", "dKRW.hanriver")
     size = ledger.info().transactions
-    done, transactions = counted(ledger.store.url, ledger.keys.directory, "--json", *command)
+    done, transactions = counted(ledger._store.url, ledger._keys.directory, "--json", *command)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["kind"] == command[0]
     assert transactions == 2
@@ -121,14 +121,14 @@ def test_deposit_and_stablecoin_commands_are_one_read_and_one_write(ledger: Ledg
 
 
 def test_finishing_a_hold_is_one_read_and_one_write(ledger: Ledger, counted) -> None:  # type: ignore[no-untyped-def]
-    ledger.transfer("alice:dKRW.hanriver", "hanriver:dKRW.hanriver", 500, tx_id="h-post", hold_timeout_s=600)
-    ledger.transfer("alice:dKRW.hanriver", "hanriver:dKRW.hanriver", 500, tx_id="h-void", hold_timeout_s=600)
-    done, transactions = counted(ledger.store.url, ledger.keys.directory, "post", "h-post")
+    ledger.payments.transfer("alice:dKRW.hanriver", "hanriver:dKRW.hanriver", 500, tx_id="h-post", hold_timeout_s=600)
+    ledger.payments.transfer("alice:dKRW.hanriver", "hanriver:dKRW.hanriver", 500, tx_id="h-void", hold_timeout_s=600)
+    done, transactions = counted(ledger._store.url, ledger._keys.directory, "post", "h-post")
     assert done.returncode == 0 and transactions == 2, done.stderr
-    done, transactions = counted(ledger.store.url, ledger.keys.directory, "void", "h-void")
+    done, transactions = counted(ledger._store.url, ledger._keys.directory, "void", "h-void")
     assert done.returncode == 0 and transactions == 2, done.stderr
     assert [ledger.transaction(h).status for h in ("h-post", "h-void")] == ["posted", "voided"]
-    assert ledger.account("alice:dKRW.hanriver").balance == 5_000_000 - 500
+    assert ledger.registry.account("alice:dKRW.hanriver").balance == 5_000_000 - 500
 
 
 @pytest.mark.parametrize(
@@ -140,17 +140,17 @@ def test_finishing_a_hold_is_one_read_and_one_write(ledger: Ledger, counted) -> 
     ids=lambda c: c[0],
 )
 def test_a_cross_border_command_stores_its_fresh_quote_in_its_one_write(ledger: Ledger, counted, command: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
-    ledger.mint("HKDS", 100_000, "kowloon-supply", "dHKD.harbour")  # 1,000.00 HKDS to swap
-    done, transactions = counted(ledger.store.url, ledger.keys.directory, "--json", *command)
+    ledger.stablecoins.mint("HKDS", 100_000, "kowloon-supply", "dHKD.harbour")  # 1,000.00 HKDS to swap
+    done, transactions = counted(ledger._store.url, ledger._keys.directory, "--json", *command)
     assert done.returncode == 0, done.stderr
     shown = json.loads(done.stdout)
     assert transactions == 2
-    assert ledger.stored_quote(shown["quote"]["id"]).used_by == shown["id"]  # the offer and the exchange that took it, written together
+    assert ledger.names.quote(shown["quote"]["id"]).used_by == shown["id"]  # the offer and the exchange that took it, written together
 
 
 @pytest.mark.parametrize("command", [("balance", "alice"), ("balance",), ("info",)], ids=" ".join)
 def test_balances_by_owner_and_info_are_one_read(ledger: Ledger, counted, command: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
-    done, transactions = counted(ledger.store.url, ledger.keys.directory, *command)
+    done, transactions = counted(ledger._store.url, ledger._keys.directory, *command)
     assert done.returncode == 0, done.stderr
     assert ("alice:dKRW.hanriver" in done.stdout) if command[0] == "balance" else ("operator key" in done.stdout)
     assert transactions == 1

@@ -18,4 +18,4 @@ def clock() -> ManualClock:
 @pytest.fixture
 def timed(ledger: Ledger, clock: ManualClock) -> Ledger:
     """The test's ledger (SQLite or PostgreSQL), its commit times and quote expiries read from ``clock``."""
-    return Ledger(ledger.store, ledger.keys, clock)
+    return Ledger(ledger._store, ledger._keys, clock)

@@ -28,18 +28,18 @@ from wonledger.testing import ManualClock
 
 
 def balance(ledger: Ledger, account: str) -> int:
-    return ledger.account(account).balance
+    return ledger.registry.account(account).balance
 
 
 def counters(ledger: Ledger) -> dict[str, tuple[int, int, int, int]]:
-    return {a.id: (a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending) for a in ledger.accounts()}
+    return {a.id: (a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending) for a in ledger.registry.accounts()}
 
 
 # -- quotes ------------------------------------------------------------------------
 
 
 def test_a_quote_is_mid_less_the_spread_with_the_fee_its_own_and_every_rounding_in_the_dealers_favour(ledger: Ledger) -> None:
-    q = ledger.quote("KRWS", "HKDS", 1_000_000)
+    q = ledger.crossborder.quote("KRWS", "HKDS", 1_000_000)
     policy = load_flow_policy()
     mid = Fraction(Decimal("7.7800")) / Fraction(Decimal("1385.50"))
     rate = Fraction(Decimal(q.rate))
@@ -50,23 +50,23 @@ def test_a_quote_is_mid_less_the_spread_with_the_fee_its_own_and_every_rounding_
     assert q.buy_amount == int(exact) <= exact  # HKDS cents, rounded down
     assert (q.dealer, q.sell_asset, q.buy_asset, q.sell_amount) == ("peakfx", "KRWS", "HKDS", 1_000_000)
     assert "fx_rates.csv" in q.source and q.expires_at > q.created_at
-    assert ledger.stored_quote(q.quote_id) == q
+    assert ledger.names.quote(q.quote_id) == q
 
 
 def test_the_dealer_quotes_stablecoins_only(ledger: Ledger) -> None:
     with pytest.raises(BadInput, match="stablecoins only"):
-        ledger.quote("dKRW.hanriver", "HKDS", 1_000)
+        ledger.crossborder.quote("dKRW.hanriver", "HKDS", 1_000)
     with pytest.raises(BadInput, match="two different assets"):
-        ledger.quote("KRWS", "KRWS", 1_000)
+        ledger.crossborder.quote("KRWS", "KRWS", 1_000)
 
 
 # -- swaps: payment versus payment ----------------------------------------------------
 
 
 def test_a_swap_moves_both_currencies_through_the_dealer_in_one_signed_transaction(ledger: Ledger) -> None:
-    q = ledger.quote("HKDS", "KRWS", 100_00)
-    ledger.mint("HKDS", 0 + 500_00, "kowloon-supply", "dHKD.harbour")
-    receipt = ledger.swap("kowloon-supply", 100_00, "HKDS", "KRWS", quote_id=q.quote_id)
+    q = ledger.crossborder.quote("HKDS", "KRWS", 100_00)
+    ledger.stablecoins.mint("HKDS", 0 + 500_00, "kowloon-supply", "dHKD.harbour")
+    receipt = ledger.crossborder.swap("kowloon-supply", 100_00, "HKDS", "KRWS", quote_id=q.quote_id)
     entry = ledger.transaction(receipt.id)
     assert entry.tx.quote == q.terms
     assert {s.signer for s in entry.signatures} == {"kowloon-supply", "peakfx"}
@@ -77,59 +77,59 @@ def test_a_swap_moves_both_currencies_through_the_dealer_in_one_signed_transacti
 
 
 def test_a_swap_the_owner_cannot_pay_moves_neither_leg(ledger: Ledger) -> None:
-    ledger.mint("HKDS", 50_00, "kowloon-supply", "dHKD.harbour")
+    ledger.stablecoins.mint("HKDS", 50_00, "kowloon-supply", "dHKD.harbour")
     before = counters(ledger)
     with pytest.raises(InsufficientFunds):
-        ledger.swap("kowloon-supply", 100_00, "HKDS", "KRWS")
+        ledger.crossborder.swap("kowloon-supply", 100_00, "HKDS", "KRWS")
     assert counters(ledger) == before
 
 
 def test_a_quote_serves_one_exchange_only(ledger: Ledger) -> None:
-    ledger.mint("HKDS", 500_00, "kowloon-supply", "dHKD.harbour")
-    q = ledger.quote("HKDS", "KRWS", 100_00)
-    ledger.swap("kowloon-supply", 100_00, "HKDS", "KRWS", quote_id=q.quote_id)
+    ledger.stablecoins.mint("HKDS", 500_00, "kowloon-supply", "dHKD.harbour")
+    q = ledger.crossborder.quote("HKDS", "KRWS", 100_00)
+    ledger.crossborder.swap("kowloon-supply", 100_00, "HKDS", "KRWS", quote_id=q.quote_id)
     with pytest.raises(QuoteExpired, match="already taken"):
-        ledger.swap("kowloon-supply", 100_00, "HKDS", "KRWS", quote_id=q.quote_id)
+        ledger.crossborder.swap("kowloon-supply", 100_00, "HKDS", "KRWS", quote_id=q.quote_id)
 
 
 def test_an_expired_quote_is_refused_and_nothing_moves(timed: Ledger, clock: ManualClock) -> None:
-    timed.mint("HKDS", 500_00, "kowloon-supply", "dHKD.harbour")
-    q = timed.quote("HKDS", "KRWS", 100_00)
+    timed.stablecoins.mint("HKDS", 500_00, "kowloon-supply", "dHKD.harbour")
+    q = timed.crossborder.quote("HKDS", "KRWS", 100_00)
     clock.advance(31)
     before = counters(timed)
     with pytest.raises(QuoteExpired, match="expired"):
-        timed.swap("kowloon-supply", 100_00, "HKDS", "KRWS", quote_id=q.quote_id)
+        timed.crossborder.swap("kowloon-supply", 100_00, "HKDS", "KRWS", quote_id=q.quote_id)
     assert counters(timed) == before
-    assert [r.code for r in timed.rejections()] == ["QUOTE_EXPIRED"]
+    assert [r.code for r in timed.reports.rejections()] == ["QUOTE_EXPIRED"]
 
 
 def test_terms_or_legs_that_differ_from_the_stored_quote_are_refused(ledger: Ledger) -> None:
-    ledger.mint("HKDS", 500_00, "kowloon-supply", "dHKD.harbour")
-    q = ledger.quote("HKDS", "KRWS", 100_00)
-    ledger.open_account("kowloon-supply", "KRWS")
+    ledger.stablecoins.mint("HKDS", 500_00, "kowloon-supply", "dHKD.harbour")
+    q = ledger.crossborder.quote("HKDS", "KRWS", 100_00)
+    ledger.registry.open_account("kowloon-supply", "KRWS")
     better_rate = replace(swap_tx(ledger.id, q, "kowloon-supply"), quote=replace(q.terms, rate="999"))
     with pytest.raises(BadInput, match="differ from quote"):
-        ledger.book.submit(ledger.sign(better_rate, ["kowloon-supply", "peakfx"]))
+        ledger._book.submit(ledger.sign(better_rate, ["kowloon-supply", "peakfx"]))
     tx = swap_tx(ledger.id, q, "kowloon-supply")
     more = replace(tx, legs=tx.legs[:-1] + (replace(tx.legs[-1], amount=q.buy_amount + 1),))
     with pytest.raises(BadInput, match="does not move what quote"):
-        ledger.book.submit(ledger.sign(more, ["kowloon-supply", "peakfx"]))
+        ledger._book.submit(ledger.sign(more, ["kowloon-supply", "peakfx"]))
     no_fee = replace(tx, legs=(replace(tx.legs[0], amount=q.sell_amount),) + tx.legs[2:])
     with pytest.raises(BadInput, match="does not move what quote"):
-        ledger.book.submit(ledger.sign(no_fee, ["kowloon-supply", "peakfx"]))
+        ledger._book.submit(ledger.sign(no_fee, ["kowloon-supply", "peakfx"]))
 
 
 # -- two-phase PvP ----------------------------------------------------------------------
 
 
 def test_a_two_phase_swap_holds_both_legs_then_posts_both(ledger: Ledger) -> None:
-    ledger.mint("HKDS", 500_00, "kowloon-supply", "dHKD.harbour")
-    q = ledger.quote("HKDS", "KRWS", 100_00)
-    held = ledger.swap("kowloon-supply", 100_00, "HKDS", "KRWS", quote_id=q.quote_id, hold_timeout_s=60, tx_id="pvp-1")
+    ledger.stablecoins.mint("HKDS", 500_00, "kowloon-supply", "dHKD.harbour")
+    q = ledger.crossborder.quote("HKDS", "KRWS", 100_00)
+    held = ledger.crossborder.swap("kowloon-supply", 100_00, "HKDS", "KRWS", quote_id=q.quote_id, hold_timeout_s=60, tx_id="pvp-1")
     assert held.status == "pending"
-    assert ledger.account("kowloon-supply:HKDS").available == 400_00
-    assert ledger.account("peakfx:KRWS").available == 10_000_000_000 - q.buy_amount
-    ledger.post("pvp-1")
+    assert ledger.registry.account("kowloon-supply:HKDS").available == 400_00
+    assert ledger.registry.account("peakfx:KRWS").available == 10_000_000_000 - q.buy_amount
+    ledger.holds.post("pvp-1")
     assert balance(ledger, "kowloon-supply:KRWS") == q.buy_amount
     assert balance(ledger, "kowloon-supply:HKDS") == 400_00
     assert ledger.transaction("pvp-1").status == "posted"
@@ -137,29 +137,29 @@ def test_a_two_phase_swap_holds_both_legs_then_posts_both(ledger: Ledger) -> Non
 
 
 def test_a_two_phase_swap_cannot_be_posted_in_part(ledger: Ledger) -> None:
-    ledger.mint("HKDS", 500_00, "kowloon-supply", "dHKD.harbour")
-    ledger.swap("kowloon-supply", 100_00, "HKDS", "KRWS", hold_timeout_s=60, tx_id="pvp-2")
+    ledger.stablecoins.mint("HKDS", 500_00, "kowloon-supply", "dHKD.harbour")
+    ledger.crossborder.swap("kowloon-supply", 100_00, "HKDS", "KRWS", hold_timeout_s=60, tx_id="pvp-2")
     legs = ledger.transaction("pvp-2").tx.legs
     half = replace(legs[-1], amount=legs[-1].amount // 2)
     from wonledger.domain.model import Tx
 
     partial = Tx(ledger=ledger.id, id="post-half", kind="post", ref="pvp-2", legs=legs[:-1] + (half,))
     with pytest.raises(BadInput, match="post all of it"):
-        ledger.book.submit(ledger.sign(partial, ["kowloon-supply", "peakfx"]))
-    ledger.void("pvp-2")
+        ledger._book.submit(ledger.sign(partial, ["kowloon-supply", "peakfx"]))
+    ledger.holds.void("pvp-2")
     assert balance(ledger, "kowloon-supply:HKDS") == 500_00
-    assert ledger.account("kowloon-supply:HKDS").available == 500_00
+    assert ledger.registry.account("kowloon-supply:HKDS").available == 500_00
 
 
 def test_an_expired_two_phase_swap_releases_both_legs_together(timed: Ledger, clock: ManualClock) -> None:
-    timed.mint("HKDS", 500_00, "kowloon-supply", "dHKD.harbour")
-    timed.swap("kowloon-supply", 100_00, "HKDS", "KRWS", hold_timeout_s=60, tx_id="pvp-3")
+    timed.stablecoins.mint("HKDS", 500_00, "kowloon-supply", "dHKD.harbour")
+    timed.crossborder.swap("kowloon-supply", 100_00, "HKDS", "KRWS", hold_timeout_s=60, tx_id="pvp-3")
     clock.advance(61)
-    assert timed.account("kowloon-supply:HKDS").available == 500_00
-    assert timed.account("peakfx:KRWS").available == 10_000_000_000
+    assert timed.registry.account("kowloon-supply:HKDS").available == 500_00
+    assert timed.registry.account("peakfx:KRWS").available == 10_000_000_000
     assert timed.transaction("pvp-3").status == "voided"
     with pytest.raises(HoldExpired):
-        timed.post("pvp-3")
+        timed.holds.post("pvp-3")
     assert timed.verify().ok
 
 
@@ -167,8 +167,8 @@ def test_an_expired_two_phase_swap_releases_both_legs_together(timed: Ledger, cl
 
 
 def test_a_send_turns_won_deposits_into_krws_and_delivers_exactly_the_quoted_amount_abroad(ledger: Ledger) -> None:
-    q = ledger.quote("KRWS", "HKDS", 2_000_000)
-    receipt = ledger.send("alice", "kowloon-supply", 2_000_000, "HKDS", quote_id=q.quote_id, memo="invoice 12")
+    q = ledger.crossborder.quote("KRWS", "HKDS", 2_000_000)
+    receipt = ledger.crossborder.send("alice", "kowloon-supply", 2_000_000, "HKDS", quote_id=q.quote_id, memo="invoice 12")
     entry = ledger.transaction(receipt.id)
     assert entry.tx.kind == "send" and entry.tx.quote == q.terms
     assert [(leg.debit, leg.credit) for leg in entry.tx.legs] == [
@@ -184,21 +184,21 @@ def test_a_send_turns_won_deposits_into_krws_and_delivers_exactly_the_quoted_amo
     assert balance(ledger, "kowloon-supply:HKDS") == q.buy_amount
     assert balance(ledger, "alice:dKRW.hanriver") == 3_000_000
     assert balance(ledger, "alice:KRWS") == 0
-    report = {r["asset"]: r for r in ledger.supply_report()}
+    report = {r["asset"]: r for r in ledger.stablecoins.supply()}
     assert report["KRWS"]["supply"] == report["KRWS"]["reserve"] == 10_002_000_000
     assert ledger.verify().ok
 
 
 def test_a_send_of_the_won_stablecoin_itself_needs_no_quote(ledger: Ledger) -> None:
-    ledger.send("alice", "kowloon-supply", 10_000, "KRWS")
+    ledger.crossborder.send("alice", "kowloon-supply", 10_000, "KRWS")
     assert balance(ledger, "kowloon-supply:KRWS") == 10_000
 
 
 def test_a_send_abroad_carries_travel_rule_data_from_the_registry_whatever_its_amount(ledger: Ledger) -> None:
     # Linked sends from one originator to one beneficiary add up over 24 hours, so even a small one carries it.
-    small = ledger.transaction(ledger.send("alice", "kowloon-supply", 1_000_000, "HKDS").id)  # about USD 722
+    small = ledger.transaction(ledger.crossborder.send("alice", "kowloon-supply", 1_000_000, "HKDS").id)  # about USD 722
     assert small.tx.travel is not None
-    large = ledger.transaction(ledger.send("alice", "kowloon-supply", 2_000_000, "HKDS").id)  # about USD 1,444
+    large = ledger.transaction(ledger.crossborder.send("alice", "kowloon-supply", 2_000_000, "HKDS").id)  # about USD 1,444
     assert large.tx.travel == Travel(
         Party("alice", "alice:dKRW.hanriver", "individual", "KR"),
         Party("kowloon-supply", "kowloon-supply:HKDS", "corporate", "HK"),
@@ -206,14 +206,14 @@ def test_a_send_abroad_carries_travel_rule_data_from_the_registry_whatever_its_a
 
 
 def _send(ledger: Ledger, amount: int, travel: Travel | None):  # type: ignore[no-untyped-def]
-    q = ledger.quote("KRWS", "HKDS", amount)
+    q = ledger.crossborder.quote("KRWS", "HKDS", amount)
     tx = send_tx(
-        ledger.id, "alice:dKRW.hanriver", ledger.asset("dKRW.hanriver"), ledger.asset("KRWS"), "kowloon-supply",
-        ledger.asset("HKDS"), amount, q, travel,
+        ledger.id, "alice:dKRW.hanriver", ledger.registry.asset("dKRW.hanriver"), ledger.registry.asset("KRWS"), "kowloon-supply",
+        ledger.registry.asset("HKDS"), amount, q, travel,
     )
-    existing = {a.id for a in ledger.accounts()}
+    existing = {a.id for a in ledger.registry.accounts()}
     tx = replace(tx, opens=tuple(s for s in (AccountSpec("alice", "KRWS"), AccountSpec("kowloon-supply", "HKDS")) if s.id not in existing))
-    return lambda: ledger.book.submit(ledger.sign(tx, ["alice", "kstable", "peakfx", "kowloon-supply"]))
+    return lambda: ledger._book.submit(ledger.sign(tx, ["alice", "kstable", "peakfx", "kowloon-supply"]))
 
 
 def test_a_submitted_send_without_travel_data_is_refused_from_usd_1000(ledger: Ledger) -> None:
@@ -237,7 +237,7 @@ def test_travel_data_that_contradicts_the_registry_or_the_legs_is_refused(ledger
 
 
 def test_a_plain_transfer_abroad_carries_travel_data_too(ledger: Ledger) -> None:
-    ledger.mint("KRWS", 3_000_000, "alice", "dKRW.hanriver")
-    ledger.open_account("kowloon-supply", "KRWS")
-    receipt = ledger.transfer("alice:KRWS", "kowloon-supply:KRWS", 2_000_000)
+    ledger.stablecoins.mint("KRWS", 3_000_000, "alice", "dKRW.hanriver")
+    ledger.registry.open_account("kowloon-supply", "KRWS")
+    receipt = ledger.payments.transfer("alice:KRWS", "kowloon-supply:KRWS", 2_000_000)
     assert ledger.transaction(receipt.id).tx.travel is not None

@@ -76,13 +76,13 @@ SHARE = st.one_of(st.integers(1, 10), st.integers(10, 200), st.integers(200, 150
 
 def populate(ledger: Ledger) -> None:
     for pid in NEW:
-        ledger.add_participant(pid, *PARTIES[pid])
-    ledger.deposit("bob", 300_000_000, "hanriver")
+        ledger.registry.add_participant(pid, *PARTIES[pid])
+    ledger.payments.deposit("bob", 300_000_000, "hanriver")
     for pid in PARTIES:
         for coin in COINS:
             if pid != "peakfx":
-                ledger.open_account(pid, coin)
-                ledger.transfer(f"peakfx:{coin}", f"{pid}:{coin}", FLOAT[coin])
+                ledger.registry.open_account(pid, coin)
+                ledger.payments.transfer(f"peakfx:{coin}", f"{pid}:{coin}", FLOAT[coin])
 
 
 class ControlsMachine(RuleBasedStateMachine):
@@ -95,8 +95,8 @@ class ControlsMachine(RuleBasedStateMachine):
         self._cm = fresh_ledger("default", populate, self.clock)
         self.ledger: Ledger = self._cm.__enter__()
         self.policy = load_flow_policy()
-        self.people = {p.id: p for p in self.ledger.participants()}
-        self.assets = {a.code: a for a in self.ledger.assets()}
+        self.people = {p.id: p for p in self.ledger.registry.participants()}
+        self.assets = {a.code: a for a in self.ledger.registry.assets()}
         self.serial = 0
 
     def teardown(self) -> None:
@@ -108,12 +108,12 @@ class ControlsMachine(RuleBasedStateMachine):
 
     # -- attempts: accepted, or refused with nothing changed ----------------------------
     def state(self) -> tuple[Any, ...]:
-        accounts = tuple((a.id, a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending) for a in self.ledger.accounts())
-        rows = self.ledger.store.reading(lambda uow: uow.controls.control_rows())
+        accounts = tuple((a.id, a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending) for a in self.ledger.registry.accounts())
+        rows = self.ledger._store.reading(lambda uow: uow.controls.control_rows())
         return accounts, sorted(rows.outflows), sorted(rows.conversions), sorted(rows.travel), sorted(rows.quote_uses)
 
     def attempt(self, action: Any) -> Any:
-        self.ledger.expire_due()
+        self.ledger.holds.expire_due()
         before = self.state()
         try:
             return action()
@@ -158,7 +158,7 @@ class ControlsMachine(RuleBasedStateMachine):
             legs=legs, timeout_s=hold, travel=data,
         )
         signers = sorted({leg.debit.split(":")[0] for leg in legs})
-        receipt = self.attempt(lambda: self.ledger.book.submit(self.ledger.sign(tx, signers)))
+        receipt = self.attempt(lambda: self.ledger._book.submit(self.ledger.sign(tx, signers)))
         return tx.id if receipt is not None else multiple()
 
     @rule(target=committed, owner=PARTY, sell=st.sampled_from(COINS), buy=st.sampled_from(COINS), share=SHARE, hold=st.booleans())
@@ -167,14 +167,14 @@ class ControlsMachine(RuleBasedStateMachine):
             return multiple()
         tx_id = self.next_id("swap")
         amount = max(1, FLOAT[sell] * share // 1000)
-        receipt = self.attempt(lambda: self.ledger.swap(owner, amount, sell, buy, tx_id=tx_id, hold_timeout_s=900 if hold else None))
+        receipt = self.attempt(lambda: self.ledger.crossborder.swap(owner, amount, sell, buy, tx_id=tx_id, hold_timeout_s=900 if hold else None))
         return tx_id if receipt is not None else multiple()
 
     @rule(target=committed, sender=st.sampled_from(("alice", "bob", "seoul-exports")), recipient=st.sampled_from(("carol", "kowloon-supply", "dana")),
           deliver=st.sampled_from(COINS), amount=st.one_of(st.integers(1_000, 5_000_000), st.integers(5_000_000, 1_200_000_000)))
     def a_send_abroad(self, sender: str, recipient: str, deliver: str, amount: int) -> Any:
         tx_id = self.next_id("send")
-        receipt = self.attempt(lambda: self.ledger.send(sender, recipient, amount, deliver, tx_id=tx_id))
+        receipt = self.attempt(lambda: self.ledger.crossborder.send(sender, recipient, amount, deliver, tx_id=tx_id))
         return tx_id if receipt is not None else multiple()
 
     @rule(tx_id=committed, post=st.booleans())
@@ -182,14 +182,14 @@ class ControlsMachine(RuleBasedStateMachine):
         entry = self.ledger.transaction(tx_id)
         if entry.status != "pending":
             return
-        self.attempt(lambda: self.ledger.post(tx_id) if post else self.ledger.void(tx_id))
+        self.attempt(lambda: self.ledger.holds.post(tx_id) if post else self.ledger.holds.void(tx_id))
 
     @rule(tx_id=committed)
     def a_reversal(self, tx_id: str) -> None:
         entry = self.ledger.transaction(tx_id)
         if entry.tx.kind == "hold":
             return
-        self.attempt(lambda: self.ledger.reverse(tx_id, tx_id=self.next_id("rev")))
+        self.attempt(lambda: self.ledger.payments.reverse(tx_id, tx_id=self.next_id("rev")))
 
     @rule(seconds=st.sampled_from((30, 900, 1800, 3601, 6 * 3600, 25 * 3600)))
     def time_passes(self, seconds: int) -> None:
@@ -204,7 +204,7 @@ class ControlsMachine(RuleBasedStateMachine):
     # -- the model: everything below reads the journal alone ------------------------------------
     def journal(self) -> list[tuple[str, str, Tx]]:
         out = []
-        for entry, _ in self.ledger.store.stream_journal():
+        for entry, _ in self.ledger._store.stream_journal():
             out.append((entry.id, entry.at, entry.tx))  # the store hands each row up decoded
         return out
 
@@ -259,7 +259,7 @@ class ControlsMachine(RuleBasedStateMachine):
                     year = parse_iso(at).astimezone(ZoneInfo(self.policy.timezone[place])).year
                     model[(r, year)] += amount
         counted: dict[tuple[str, int], int] = defaultdict(int)
-        for _, participant, year, usd in self.ledger.store.reading(lambda uow: uow.controls.control_rows()).outflows:
+        for _, participant, year, usd in self.ledger._store.reading(lambda uow: uow.controls.control_rows()).outflows:
             counted[(participant, year)] += usd
         for key, amount in model.items():
             assert counted[key] >= amount, f"{key}: counted {counted[key]} cents, but {float(amount):.2f} left Korea"

@@ -45,8 +45,8 @@ class PowerCut(Exception):
 
 
 def populate(ledger: Ledger) -> None:
-    ledger.add_participant("bob", "individual", "KR")
-    ledger.deposit("bob", 300_000_000, "hanriver")
+    ledger.registry.add_participant("bob", "individual", "KR")
+    ledger.payments.deposit("bob", 300_000_000, "hanriver")
 
 
 class FlowsMachine(RuleBasedStateMachine):
@@ -58,8 +58,8 @@ class FlowsMachine(RuleBasedStateMachine):
         self._cm = fresh_ledger("default", populate, self.clock)
         self.ledger: Ledger = self._cm.__enter__()
         self.policy = load_flow_policy()
-        self.assets = {a.code: a for a in self.ledger.assets()}
-        self.people = {p.id: p for p in self.ledger.participants()}
+        self.assets = {a.code: a for a in self.ledger.registry.assets()}
+        self.people = {p.id: p for p in self.ledger.registry.participants()}
         self.serial = 0
 
     def teardown(self) -> None:
@@ -70,11 +70,11 @@ class FlowsMachine(RuleBasedStateMachine):
         return f"f-{kind}-{self.serial}"
 
     def snapshot(self) -> tuple[Any, ...]:
-        return tuple((a.id, a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending) for a in self.ledger.accounts()), self.ledger.info().transactions
+        return tuple((a.id, a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending) for a in self.ledger.registry.accounts()), self.ledger.info().transactions
 
     def attempt(self, action: Callable[[], object]) -> object | None:
         """Run a flow: accepted, or refused for a money or policy reason with nothing changed."""
-        self.ledger.expire_due()
+        self.ledger.holds.expire_due()
         before = self.snapshot()
         try:
             return action()
@@ -85,44 +85,44 @@ class FlowsMachine(RuleBasedStateMachine):
     # -- rules ----------------------------------------------------------------------
     @rule(owner=st.sampled_from(("alice", "bob")), amount=st.integers(1, 100_000_000), bank=st.sampled_from(("hanriver", "namsan")))
     def deposit(self, owner: str, amount: int, bank: str) -> None:
-        self.ledger.deposit(owner, amount, bank)
+        self.ledger.payments.deposit(owner, amount, bank)
 
     @rule(payer=st.sampled_from(KRW_SENDERS), payee=st.sampled_from(KRW_SENDERS), amount=WON)
     def pay(self, payer: str, payee: str, amount: int) -> None:
         if payer == payee:
             return
         try:
-            source, target, minor = self.ledger.resolve_payment(payer, payee, str(amount))
+            source, target, minor = self.ledger.names.payment(payer, payee, str(amount))
         except LedgerError:
             return  # the payee has no won deposit account yet
-        self.attempt(lambda: self.ledger.pay(source.id, target.id, minor))
+        self.attempt(lambda: self.ledger.payments.pay(source.id, target.id, minor))
 
     @rule(owner=st.sampled_from(("alice", "bob")), amount=WON, redeem=st.booleans())
     def mint_or_redeem(self, owner: str, amount: int, redeem: bool) -> None:
         if redeem:
-            self.attempt(lambda: self.ledger.redeem("KRWS", amount, owner, "dKRW.hanriver"))
+            self.attempt(lambda: self.ledger.stablecoins.redeem("KRWS", amount, owner, "dKRW.hanriver"))
         else:
-            self.attempt(lambda: self.ledger.mint("KRWS", amount, owner, "dKRW.hanriver"))
+            self.attempt(lambda: self.ledger.stablecoins.mint("KRWS", amount, owner, "dKRW.hanriver"))
 
     @rule(sender=st.sampled_from(KRW_SENDERS), amount=WON, deliver=st.sampled_from(DELIVERABLE))
     def send(self, sender: str, amount: int, deliver: str) -> None:
         recipient = f"kowloon-supply:{deliver}"
-        before = self.ledger.accounts(owner="kowloon-supply", asset=deliver)
-        quote = None if deliver == "KRWS" else self.attempt(lambda: self.ledger.quote("KRWS", deliver, amount))
+        before = self.ledger.registry.accounts(owner="kowloon-supply", asset=deliver)
+        quote = None if deliver == "KRWS" else self.attempt(lambda: self.ledger.crossborder.quote("KRWS", deliver, amount))
         receipt = self.attempt(
-            lambda: self.ledger.send(sender, "kowloon-supply", amount, deliver, quote_id=None if quote is None else quote.quote_id)  # type: ignore[attr-defined]
+            lambda: self.ledger.crossborder.send(sender, "kowloon-supply", amount, deliver, quote_id=None if quote is None else quote.quote_id)  # type: ignore[attr-defined]
         )
         if receipt is not None:
-            got = self.ledger.account(recipient).balance - (before[0].balance if before else 0)
+            got = self.ledger.registry.account(recipient).balance - (before[0].balance if before else 0)
             assert got == (amount if quote is None else quote.buy_amount), "the recipient did not get exactly the quote"  # type: ignore[attr-defined]
 
     @rule(target=holds, owner=st.sampled_from(("kowloon-supply", "alice")), amount=st.integers(1, 20_000_00), hold=st.booleans())
     def swap(self, owner: str, amount: int, hold: bool) -> Any:
         sell, buy, backing = ("HKDS", "KRWS", "dHKD.harbour") if owner == "kowloon-supply" else ("KRWS", "HKDS", "dKRW.hanriver")
         if owner == "kowloon-supply":
-            self.attempt(lambda: self.ledger.mint(sell, amount, owner, backing))
+            self.attempt(lambda: self.ledger.stablecoins.mint(sell, amount, owner, backing))
         tx_id = self.next_id("swap")
-        receipt = self.attempt(lambda: self.ledger.swap(owner, amount, sell, buy, tx_id=tx_id, hold_timeout_s=600 if hold else None))
+        receipt = self.attempt(lambda: self.ledger.crossborder.swap(owner, amount, sell, buy, tx_id=tx_id, hold_timeout_s=600 if hold else None))
         return tx_id if receipt is not None and hold else multiple()
 
     @rule(hold_id=holds, post=st.booleans())
@@ -130,9 +130,9 @@ class FlowsMachine(RuleBasedStateMachine):
         if self.ledger.transaction(hold_id).status != "pending":
             return
         if post:
-            self.ledger.post(hold_id)
+            self.ledger.holds.post(hold_id)
         else:
-            self.ledger.void(hold_id)
+            self.ledger.holds.void(hold_id)
 
     @rule(seconds=st.sampled_from((1, 45, 700, 3_700)))
     def time_passes(self, seconds: int) -> None:
@@ -151,18 +151,18 @@ class FlowsMachine(RuleBasedStateMachine):
         Journal.append = crashing  # type: ignore[method-assign]
         try:
             with pytest.raises((PowerCut, *EXPECTED_REFUSALS)):
-                self.ledger.send(sender, "kowloon-supply", amount, "HKDS", tx_id=tx_id)
+                self.ledger.crossborder.send(sender, "kowloon-supply", amount, "HKDS", tx_id=tx_id)
         finally:
             Journal.append = original  # type: ignore[method-assign]
         assert self.snapshot() == before, "a crash inside a send left part of it behind"
-        self.attempt(lambda: self.ledger.send(sender, "kowloon-supply", amount, "HKDS", tx_id=tx_id))
+        self.attempt(lambda: self.ledger.crossborder.send(sender, "kowloon-supply", amount, "HKDS", tx_id=tx_id))
 
     # -- the policy, after every step ----------------------------------------------------
     @invariant()
     def every_asset_is_zero_sum(self) -> None:
         posted: dict[str, int] = defaultdict(int)
         pending: dict[str, int] = defaultdict(int)
-        for a in self.ledger.accounts():
+        for a in self.ledger.registry.accounts():
             posted[a.asset] += a.balance
             pending[a.asset] += a.credits_pending - a.debits_pending
         assert all(v == 0 for v in posted.values()), posted
@@ -170,12 +170,12 @@ class FlowsMachine(RuleBasedStateMachine):
 
     @invariant()
     def every_stablecoin_is_fully_reserved(self) -> None:
-        for row in self.ledger.supply_report():
+        for row in self.ledger.stablecoins.supply():
             assert row["reserve"] >= row["supply"], row
 
     @invariant()
     def no_non_resident_holds_a_deposit_token(self) -> None:
-        for a in self.ledger.accounts():
+        for a in self.ledger.registry.accounts():
             asset = self.assets[a.asset]
             if asset.kind == "deposit_token" and a.owner != asset.issuer:
                 holder, bank = self.people[a.owner], self.people[asset.issuer]
@@ -183,7 +183,7 @@ class FlowsMachine(RuleBasedStateMachine):
 
     @invariant()
     def no_resident_is_over_the_yearly_limit(self) -> None:
-        for r in self.ledger.outflows()[1]:
+        for r in self.ledger.reports.outflows()[1]:
             assert 0 <= r.used <= self.policy.outflow_limit_usd, r
 
     @invariant()

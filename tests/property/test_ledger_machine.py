@@ -72,7 +72,7 @@ class WithAHistoryRule(LedgerStateMachine):
     @rule(account=LedgerStateMachine.accounts)
     def an_accounts_history_reads_back_in_journal_order(self, account: str) -> None:
         type(self).calls += 1
-        history = self.ledger.history(account)
+        history = list(self.ledger.history(account))
         seqs = [entry.seq for entry in history]
         assert seqs == sorted(set(seqs))
         if any(self.counters[account]):
@@ -97,7 +97,7 @@ class MovesMoneyBehindTheModelsBack(LedgerStateMachine):
         credit = self.same_asset(debit, pick)
         if credit is not None:
             with contextlib.suppress(LedgerError):
-                self.ledger.transfer(debit, credit, 1, tx_id=self.next_id("secret"))
+                self.ledger.payments.transfer(debit, credit, 1, tx_id=self.next_id("secret"))
 
 
 def test_the_machine_notices_a_ledger_that_drifts_from_its_model() -> None:
@@ -107,9 +107,9 @@ def test_the_machine_notices_a_ledger_that_drifts_from_its_model() -> None:
 
 def test_a_fresh_ledger_is_a_private_copy_with_its_keys_still_private() -> None:
     with fresh_ledger() as first, fresh_ledger() as second:
-        keys = first.keys.directory
+        keys = first._keys.directory
         assert stat.S_IMODE(keys.stat().st_mode) == 0o700
         assert {stat.S_IMODE(p.stat().st_mode) for p in keys.glob("*.pem")} == {0o600}
-        first.transfer("alice:dKRW.hanriver", "kstable:dKRW.hanriver:reserve", 100, tx_id="only-in-the-first")
-        assert first.account("alice:dKRW.hanriver").balance == second.account("alice:dKRW.hanriver").balance - 100
+        first.payments.transfer("alice:dKRW.hanriver", "kstable:dKRW.hanriver:reserve", 100, tx_id="only-in-the-first")
+        assert first.registry.account("alice:dKRW.hanriver").balance == second.registry.account("alice:dKRW.hanriver").balance - 100
     assert not keys.exists(), "leaving the block deletes the copy"

@@ -28,7 +28,7 @@ def shared_ledger() -> Iterator[Ledger]:
 
 
 def snapshot(ledger: Ledger) -> tuple[object, ...]:
-    accounts = tuple((a.id, a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending) for a in ledger.accounts())
+    accounts = tuple((a.id, a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending) for a in ledger.registry.accounts())
     return accounts, ledger.info().transactions
 
 
@@ -71,15 +71,15 @@ def test_generated_registry_entries_post_exactly_when_the_registrar_may_vouch_an
     """
     with fresh_ledger() as ledger:
         for signed, fine in data.draw(st.lists(strategies.registry_entries(ledger), min_size=1, max_size=4, unique_by=lambda e: e[0].tx.id)):
-            before = snapshot(ledger), sorted(p.id for p in ledger.participants())
+            before = snapshot(ledger), sorted(p.id for p in ledger.registry.participants())
             try:
                 ledger.submit(signed)
             except LedgerError as exc:
                 assert not fine and exc.code == "NOT_AUTHORIZED", exc
-                assert (snapshot(ledger), sorted(p.id for p in ledger.participants())) == before
+                assert (snapshot(ledger), sorted(p.id for p in ledger.registry.participants())) == before
             else:
                 assert fine
-                assert ledger.participant(signed.tx.subject.id).registrar == signed.tx.subject.registrar  # type: ignore[union-attr]
+                assert ledger.registry.participant(signed.tx.subject.id).registrar == signed.tx.subject.registrar  # type: ignore[union-attr]
         report = ledger.verify()
         assert not report.problems, report.problems
 
@@ -218,6 +218,6 @@ def test_a_transfer_built_in_python_with_an_amount_that_is_not_minor_units_is_re
 ) -> None:
     before = snapshot(shared_ledger)
     with pytest.raises(LedgerError) as refused:
-        shared_ledger.transfer("alice:dKRW.hanriver", "kstable:dKRW.hanriver:reserve", amount)  # type: ignore[arg-type]
+        shared_ledger.payments.transfer("alice:dKRW.hanriver", "kstable:dKRW.hanriver:reserve", amount)  # type: ignore[arg-type]
     assert refused.value.code == "BAD_AMOUNT", refused.value
     assert snapshot(shared_ledger) == before

@@ -28,8 +28,8 @@ def serial_replay(ledger: Ledger) -> dict[str, list[int]]:
     """Counters from the journal alone, one entry after another, checking no protected account is ever overdrawn."""
     counters: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     held: dict[str, tuple] = {}
-    protected = {a.id for a in ledger.accounts() if not a.may_overdraw}
-    for stored, legs in ledger.store.stream_journal():
+    protected = {a.id for a in ledger.registry.accounts() if not a.may_overdraw}
+    for stored, legs in ledger._store.stream_journal():
         kind, ref = stored.kind, stored.ref
         if kind in ("post", "void", "expire"):
             for leg in held.pop(ref):
@@ -49,12 +49,12 @@ def serial_replay(ledger: Ledger) -> dict[str, list[int]]:
 
 def test_eight_processes_on_hot_accounts_keep_every_counter_equal_to_a_serial_replay(ledger: Ledger, backend: str, start_worker, tmp_path: Path) -> None:
     for name in HOT[1:]:
-        ledger.add_participant(name, "corporate", "KR")
-        ledger.deposit(name, 1_000_000, "hanriver")
+        ledger.registry.add_participant(name, "corporate", "KR")
+        ledger.payments.deposit(name, 1_000_000, "hanriver")
     accounts = [f"{name}:{ASSET}" for name in HOT]
     go = tmp_path / "go"
     workers = [
-        start_worker("hammer.py", ledger.store.url, str(ledger.keys.directory), str(n), str(OPS), "11", str(go), *accounts)
+        start_worker("hammer.py", ledger._store.url, str(ledger._keys.directory), str(n), str(OPS), "11", str(go), *accounts)
         for n in range(PROCESSES)
     ]
     time.sleep(0.5)
@@ -71,13 +71,13 @@ def test_eight_processes_on_hot_accounts_keep_every_counter_equal_to_a_serial_re
     assert outcomes["post"] and outcomes["void"] and outcomes["hold"] and outcomes["transfer"]
 
     receipts = [i for r in reports for i in r["receipts"]]
-    journal = [stored.id for stored, _ in ledger.store.stream_journal()]
+    journal = [stored.id for stored, _ in ledger._store.stream_journal()]
     assert Counter(i for i in journal if i.startswith("w")) == Counter(receipts)  # each acknowledged once, nothing else
     replayed = serial_replay(ledger)
-    stored = {a.id: [a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending] for a in ledger.accounts()}
+    stored = {a.id: [a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending] for a in ledger.registry.accounts()}
     assert {k: v for k, v in stored.items() if any(v)} == {k: v for k, v in replayed.items() if any(v)}
     sums: dict[str, int] = defaultdict(int)
-    for account in ledger.accounts():
+    for account in ledger.registry.accounts():
         sums[account.asset] += account.balance
     assert set(sums.values()) == {0}
     report = ledger.verify()

@@ -164,14 +164,14 @@ def check_stream_after_kill(url: str, keys: Path, acknowledged: list[str], prefi
     assert landed[: len(acknowledged)] == acknowledged and len(landed) - len(acknowledged) <= 1  # only the one in flight may be unacknowledged
     total = len(landed) + 3
     with Ledger.open(url, keys) as ledger:
-        before = ledger.account(ALICE).balance
+        before = ledger.registry.account(ALICE).balance
         receipts = [
-            ledger.transfer(ALICE, "hanriver:dKRW.hanriver", 1, tx_id=f"{prefix}{n}") if n % 2 == 0
-            else ledger.pay(ALICE, "seoul-exports:dKRW.namsan", 1, tx_id=f"{prefix}{n}")
+            ledger.payments.transfer(ALICE, "hanriver:dKRW.hanriver", 1, tx_id=f"{prefix}{n}") if n % 2 == 0
+            else ledger.payments.pay(ALICE, "seoul-exports:dKRW.namsan", 1, tx_id=f"{prefix}{n}")
             for n in range(total)
         ]
         assert [r.duplicate for r in receipts] == [True] * len(landed) + [False] * 3
-        assert ledger.account(ALICE).balance == before - 3
+        assert ledger.registry.account(ALICE).balance == before - 3
     assert journal_ids(url, prefix) == [f"{prefix}{n}" for n in range(total)]
     return len(landed)
 

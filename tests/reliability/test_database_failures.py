@@ -22,7 +22,7 @@ TRANSFER = ("transfer", "alice", "hanriver:dKRW.hanriver", "5")
 
 
 def test_a_lock_held_past_the_busy_timeout_is_db_busy_and_the_retry_lands_once(ledger: Ledger, start_worker) -> None:
-    url, keys = ledger.store.url, ledger.keys.directory
+    url, keys = ledger._store.url, ledger._keys.directory
     before = fingerprint(url)
     holder = start_worker("hold_lock.py", url)
     assert holder.stdout.readline().strip() == "locked"
@@ -38,16 +38,16 @@ def test_a_lock_held_past_the_busy_timeout_is_db_busy_and_the_retry_lands_once(l
 
 
 def test_a_nonsense_busy_timeout_is_bad_input(ledger: Ledger) -> None:
-    run = run_wonledger(ledger.store.url, "balance", "alice", keys=ledger.keys.directory, env={"WONLEDGER_BUSY_TIMEOUT": "soon"})
+    run = run_wonledger(ledger._store.url, "balance", "alice", keys=ledger._keys.directory, env={"WONLEDGER_BUSY_TIMEOUT": "soon"})
     assert "WONLEDGER_BUSY_TIMEOUT" in run.error("BAD_INPUT", 2)
 
 
 def test_a_schema_from_a_newer_wonledger_is_refused_and_left_as_it_was(ledger: Ledger) -> None:
-    url = ledger.store.url
+    url = ledger._store.url
     raw_sql(url, "UPDATE alembic_version SET version_num = '0999'")
     before = fingerprint(url)
     for args in (("balance", "alice"), TRANSFER, ("verify",)):
-        message = run_wonledger(url, *args, keys=ledger.keys.directory).error("NOT_A_LEDGER", 2)
+        message = run_wonledger(url, *args, keys=ledger._keys.directory).error("NOT_A_LEDGER", 2)
         assert "schema 0999" in message and "newer" in message
     assert fingerprint(url) == before
 
@@ -104,14 +104,14 @@ def test_a_full_disk_is_disk_full_nothing_acknowledged_is_lost_and_writing_resum
     ledger = Ledger.open(url, keys)
     if disk is None:
         # Where we may not mount a small filesystem, SQLite's own page limit plays the full disk.
-        pages = ledger.store.reading(lambda uow: uow.conn.exec_driver_sql("PRAGMA page_count").scalar())
-        ledger.store.dispose()
-        event.listen(ledger.store.engine, "connect", lambda c, _r: c.execute(f"PRAGMA max_page_count={pages + 8}"))
+        pages = ledger._store.reading(lambda uow: uow.conn.exec_driver_sql("PRAGMA page_count").scalar())
+        ledger._store.dispose()
+        event.listen(ledger._store.engine, "connect", lambda c, _r: c.execute(f"PRAGMA max_page_count={pages + 8}"))
     acknowledged = []
     try:
         with pytest.raises(DiskFull, match="full"):
             for n in range(2000):
-                acknowledged.append(ledger.transfer("alice:dKRW.hanriver", "hanriver:dKRW.hanriver", 1, tx_id=f"fill-{n}", memo="x" * 900).id)
+                acknowledged.append(ledger.payments.transfer("alice:dKRW.hanriver", "hanriver:dKRW.hanriver", 1, tx_id=f"fill-{n}", memo="x" * 900).id)
     finally:
         ledger.close()
     assert acknowledged, "the disk filled before a single transfer"

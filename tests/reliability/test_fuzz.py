@@ -79,7 +79,7 @@ def valid_line(ledger: Ledger, tx_id: str) -> dict:
 
 def landed_send_line(ledger: Ledger) -> dict:
     """A cross-border send as the journal holds it: quote and travel-rule data bound into the signed payload."""
-    receipt = ledger.send("alice", "kowloon-supply", 2_000_000, "HKDS", tx_id="fuzz-send")
+    receipt = ledger.crossborder.send("alice", "kowloon-supply", 2_000_000, "HKDS", tx_id="fuzz-send")
     entry = ledger.transaction(receipt.id)
     return {"tx": json.loads(entry.canonical), "signatures": [sig.to_wire() for sig in entry.signatures]}
 
@@ -127,11 +127,11 @@ def test_the_jsonl_reader_refuses_hostile_lines_with_a_code_and_changes_nothing(
             parse_line(line)
         except LedgerError:
             pass  # refused with a code: what we want of a hostile line
-        before = fingerprint(fuzz_ledger.store.url)
+        before = fingerprint(fuzz_ledger._store.url)
         result = fuzz_ledger.ingest([line])  # anything other than a result, a raised exception, fails the test
         if result.rejected:
             assert [r.line for r in result.rejected] == [1] and result.rejected[0].code.isupper()
-            assert fingerprint(fuzz_ledger.store.url) == before
+            assert fingerprint(fuzz_ledger._store.url) == before
         else:
             seen["posted"] += result.posted
 
@@ -180,7 +180,7 @@ def command_lines(draw: st.DrawFn) -> tuple[list[str], bytes | None]:
 def test_every_cli_command_meets_hostile_arguments_with_an_error_line_and_no_change(fuzz_ledger: Ledger, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)  # whatever a command writes lands here
     runner = CliRunner(env={"WONLEDGER_DB": None, "WONLEDGER_KEYS": None, "WONLEDGER_KEY_PASSPHRASE": None, "WONLEDGER_DEBUG": None})
-    url, keys = fuzz_ledger.store.url, str(fuzz_ledger.keys.directory)
+    url, keys = fuzz_ledger._store.url, str(fuzz_ledger._keys.directory)
     exits: dict[int, int] = {}
     codes: dict[str, int] = {}
     fuzz_ledger.close()

@@ -35,8 +35,8 @@ def revoke(ledger: Ledger, participant: str):  # type: ignore[no-untyped-def]
     The participant's new private key then replaces its file (it is the participant's own machine here).
     """
     fresh = Ed25519PrivateKey.generate()
-    change = ledger.revoke_key(participant, fresh.public_key().public_bytes_raw())
-    path = ledger.keys.path(participant)
+    change = ledger.registry.revoke_key(participant, fresh.public_key().public_bytes_raw())
+    path = ledger._keys.path(participant)
     path.unlink(missing_ok=True)
     path.write_bytes(fresh.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     path.chmod(0o600)
@@ -50,7 +50,7 @@ def pay(ledger: Ledger, tx_id: str, amount: int = 1000, legs: tuple[Leg, ...] | 
 def test_after_a_rotation_old_entries_verify_and_only_the_new_key_signs(ledger: Ledger) -> None:
     old_signed = ledger.sign(pay(ledger, "signed-before-rotation"))
     ledger.submit(ledger.sign(pay(ledger, "landed-before-rotation")))
-    change = ledger.rotate_key("alice")
+    change = ledger.registry.rotate_key("alice")
     assert change.retired.reason == "rotated" and change.current.retired_at is None
     assert change.retired.retired_at == change.current.valid_from
     with pytest.raises(BadSignature, match="rotated at"):
@@ -58,37 +58,37 @@ def test_after_a_rotation_old_entries_verify_and_only_the_new_key_signs(ledger: 
     ledger.submit(ledger.sign(pay(ledger, "signed-after-rotation")))
     report = ledger.verify()
     assert report.ok, report.problems
-    assert [k.reason for k in ledger.key_history("alice")] == ["rotated", None]
+    assert [k.reason for k in ledger.registry.key_history("alice")] == ["rotated", None]
 
 
 def test_a_revoked_key_signs_nothing_and_the_participant_goes_on_with_its_new_key(ledger: Ledger) -> None:
     stolen = ledger.sign(pay(ledger, "thief-1"))
-    before = ledger.account(ALICE).balance
+    before = ledger.registry.account(ALICE).balance
     change = revoke(ledger, "alice")
     with pytest.raises(BadSignature, match="revoked at"):
         ledger.submit(stolen)
-    assert ledger.account(ALICE).balance == before
-    assert [(r.tx_id, r.code) for r in ledger.rejections(limit=1)] == [("thief-1", "BAD_SIGNATURE")]  # the attempt is on record
+    assert ledger.registry.account(ALICE).balance == before
+    assert [(r.tx_id, r.code) for r in ledger.reports.rejections(limit=1)] == [("thief-1", "BAD_SIGNATURE")]  # the attempt is on record
     receipt = ledger.submit(ledger.sign(pay(ledger, "alice-after-revocation")))
     assert receipt.at >= change.retired.retired_at
     assert ledger.verify().ok
 
 
 def test_revoking_needs_no_old_key_but_rotating_does(ledger: Ledger) -> None:
-    ledger.keys.path("alice").unlink()
+    ledger._keys.path("alice").unlink()
     with pytest.raises(KeyUnavailable):
-        ledger.rotate_key("alice")
+        ledger.registry.rotate_key("alice")
     revoke(ledger, "alice")  # the lost key is retired by her bank, which installs the one she made
     ledger.submit(ledger.sign(pay(ledger, "after-lost-key")))
     with pytest.raises(UnknownParticipant):
-        ledger.revoke_key("nobody", bytes(32))
+        ledger.registry.revoke_key("nobody", bytes(32))
     assert ledger.verify().ok
 
 
 def test_a_book_that_cached_the_old_key_notices_a_rotation_made_by_another_process(ledger: Ledger) -> None:
     ledger.submit(ledger.sign(pay(ledger, "warms-the-cache")))  # this book and key store now hold alice's old key
     stale_signature = ledger.sign(pay(ledger, "old-key-late"))
-    run_wonledger(ledger.store.url, "keys", "rotate", "alice", keys=ledger.keys.directory).ok()
+    run_wonledger(ledger._store.url, "keys", "rotate", "alice", keys=ledger._keys.directory).ok()
     with pytest.raises(BadSignature, match="rotated at"):
         ledger.submit(stale_signature)
     # The same process signs with the new key (its key store reads the replaced file again),
@@ -99,9 +99,9 @@ def test_a_book_that_cached_the_old_key_notices_a_rotation_made_by_another_proce
 
 def test_verify_checks_each_old_signature_under_the_key_of_its_time(ledger: Ledger, raw_sql) -> None:
     ledger.submit(ledger.sign(pay(ledger, "under-first-key")))
-    ledger.rotate_key("alice")
+    ledger.registry.rotate_key("alice")
     assert ledger.verify().ok
-    raw_sql(ledger.store.url, "DELETE FROM participant_keys WHERE participant = 'alice' AND retired_at IS NOT NULL")
+    raw_sql(ledger._store.url, "DELETE FROM participant_keys WHERE participant = 'alice' AND retired_at IS NOT NULL")
     problems = ledger.verify().problems
     # The journal holds every key it ever registered: the replay still checks under-first-key under alice's
     # first key, and names the key table that no longer matches the journal.
@@ -111,34 +111,34 @@ def test_verify_checks_each_old_signature_under_the_key_of_its_time(ledger: Ledg
 def test_a_transaction_replayed_into_another_ledger_with_the_same_keys_is_refused(ledger: Ledger, tmp_path: Path) -> None:
     signed = ledger.sign(pay(ledger, "replayed"))
     ledger.submit(signed)
-    second = Ledger.create(f"sqlite:///{tmp_path / 'second.db'}", ledger.keys.directory)  # alice's key is the same there
+    second = Ledger.create(f"sqlite:///{tmp_path / 'second.db'}", ledger._keys.directory)  # alice's key is the same there
     try:
-        before = fingerprint(second.store.url)
+        before = fingerprint(second._store.url)
         with pytest.raises(BadSignature, match="signed for ledger"):
             second.submit(signed)
-        assert fingerprint(second.store.url) == before
+        assert fingerprint(second._store.url) == before
     finally:
         second.close()
 
 
 def test_a_signed_cross_border_send_replayed_elsewhere_or_with_another_quote_or_id_is_refused(ledger: Ledger, tmp_path: Path) -> None:
-    ledger.send("alice", "kowloon-supply", 2_000_000, "HKDS", tx_id="send-1")
+    ledger.crossborder.send("alice", "kowloon-supply", 2_000_000, "HKDS", tx_id="send-1")
     entry = ledger.transaction("send-1")
     line = {"tx": json.loads(entry.canonical), "signatures": [s.to_wire() for s in entry.signatures]}
     better_rate = json.loads(json.dumps(line))
     better_rate["tx"]["id"], better_rate["tx"]["quote"]["rate"] = "send-2", "0.0066"
     again = json.loads(json.dumps(line))
     again["tx"]["id"] = "send-3"  # the same payment once more under a new id
-    before = fingerprint(ledger.store.url)
+    before = fingerprint(ledger._store.url)
     result = ledger.ingest([json.dumps(better_rate), json.dumps(again)])
     assert [r.code for r in result.rejected] == ["BAD_SIGNATURE", "BAD_SIGNATURE"]
-    assert fingerprint(ledger.store.url) == before
+    assert fingerprint(ledger._store.url) == before
     assert ledger.ingest([json.dumps(line)]).duplicates == 1  # the original, resubmitted, is its own receipt
-    second = Ledger.create(f"sqlite:///{tmp_path / 'second.db'}", ledger.keys.directory)
+    second = Ledger.create(f"sqlite:///{tmp_path / 'second.db'}", ledger._keys.directory)
     try:
-        elsewhere = fingerprint(second.store.url)
+        elsewhere = fingerprint(second._store.url)
         assert [r.code for r in second.ingest([json.dumps(line)]).rejected] == ["BAD_SIGNATURE"]
-        assert fingerprint(second.store.url) == elsewhere
+        assert fingerprint(second._store.url) == elsewhere
     finally:
         second.close()
 
@@ -147,10 +147,10 @@ def test_a_signed_transaction_with_its_legs_reordered_is_refused(ledger: Ledger)
     legs = (Leg(ALICE, BANK, ASSET, 100), Leg(ALICE, "kstable:dKRW.hanriver:reserve", ASSET, 200))
     line = json.loads(json.dumps(ledger.sign(pay(ledger, "two-legs", legs=legs)).to_wire()))
     line["tx"]["legs"].reverse()
-    before = fingerprint(ledger.store.url)
+    before = fingerprint(ledger._store.url)
     result = ledger.ingest([json.dumps(line)])
     assert [r.code for r in result.rejected] == ["BAD_SIGNATURE"] and result.posted == 0
-    assert fingerprint(ledger.store.url) == before
+    assert fingerprint(ledger._store.url) == before
 
 
 # -- keys on disk -------------------------------------------------------------------
@@ -218,18 +218,18 @@ def test_no_command_prints_a_private_key(tmp_path: Path) -> None:
 
 
 def test_a_rotation_interrupted_after_it_registered_is_named_and_revocation_recovers(ledger: Ledger) -> None:
-    change = ledger.rotate_key("alice")
-    path = ledger.keys.path("alice")
+    change = ledger.registry.rotate_key("alice")
+    path = ledger._keys.path("alice")
     # As a crash between the registry's commit and the file's rename would leave it: the new key beside the old.
     path.rename(path.with_name("alice.pem.next"))
-    path.write_bytes(ledger.keys.path("bok").read_bytes())  # stands for the old key: a key, not the registered one
+    path.write_bytes(ledger._keys.path("bok").read_bytes())  # stands for the old key: a key, not the registered one
     os.chmod(path, 0o600)
     with pytest.raises(KeyUnavailable, match="alice.pem.next"):
-        ledger.rotate_key("alice")
+        ledger.registry.rotate_key("alice")
     path.unlink()
     path.with_name("alice.pem.next").rename(path)  # what the message says to do
     ledger.submit(ledger.sign(pay(ledger, "after-recovery")))
-    assert ledger.key_history("alice")[-1].public_key == change.current.public_key
+    assert ledger.registry.key_history("alice")[-1].public_key == change.current.public_key
     revoke(ledger, "alice")
     ledger.submit(ledger.sign(pay(ledger, "after-revocation")))
     assert ledger.verify().ok
@@ -239,10 +239,10 @@ def test_an_inclusion_proof_of_an_entry_signed_before_a_revocation_still_checks_
     from wonledger import verify_proof
 
     ledger.submit(ledger.sign(pay(ledger, "before-revocation")))
-    ledger.checkpoint()
+    ledger.proofs.checkpoint()
     revoke(ledger, "alice")
     ledger.submit(ledger.sign(pay(ledger, "after-revocation")))
-    ledger.checkpoint()
+    ledger.proofs.checkpoint()
     for tx_id in ("before-revocation", "after-revocation"):
-        report = verify_proof(json.loads(json.dumps(ledger.proof(tx_id))))
+        report = verify_proof(json.loads(json.dumps(ledger.proofs.inclusion(tx_id))))
         assert report.ok, (tx_id, report.problems)

@@ -265,7 +265,7 @@ def test_banks_hold_correspondent_balances_abroad_but_not_each_others_deposit_to
 
     out, _, _ = week
     with Ledger.open(f"sqlite:///{out / 'demo.db'}", out / "keys") as ledger:
-        nostro = ledger.account("namsan:cUSD.hudson")
-        assert ledger.asset(nostro.asset).kind == "correspondent_balance" and nostro.balance > 0
+        nostro = ledger.registry.account("namsan:cUSD.hudson")
+        assert ledger.registry.asset(nostro.asset).kind == "correspondent_balance" and nostro.balance > 0
         with pytest.raises(Residency):
-            ledger.open_account("namsan", "dUSD.hudson")
+            ledger.registry.open_account("namsan", "dUSD.hudson")

@@ -53,7 +53,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 def clocked(ledger: Ledger, clock: FakeClock) -> Iterator[Ledger]:
     """The database of `ledger` (either backend) opened again with a book that tells time by `clock`."""
-    opened = Ledger.open(ledger.store.url, ledger.keys.directory, clock=clock)
+    opened = Ledger.open(ledger._store.url, ledger._keys.directory, clock=clock)
     yield opened
     opened.close()
 
@@ -94,7 +94,7 @@ def raw() -> Iterator[Callable[[Ledger | str], Raw]]:
     made: list[Raw] = []
 
     def open_raw(target: Ledger | str) -> Raw:
-        r = Raw(target.store.url if isinstance(target, Ledger) else target)
+        r = Raw(target._store.url if isinstance(target, Ledger) else target)
         made.append(r)
         return r
 

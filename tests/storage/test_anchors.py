@@ -30,7 +30,7 @@ RESERVE = "kstable:dKRW.hanriver:reserve"
 
 def transfers(ledger: Ledger, prefix: str, count: int) -> None:
     for n in range(count):
-        ledger.transfer(ALICE, RESERVE, 1_000 + n, tx_id=f"{prefix}-{n}")
+        ledger.payments.transfer(ALICE, RESERVE, 1_000 + n, tx_id=f"{prefix}-{n}")
 
 
 def save(cp: Checkpoint, path: Path) -> Path:
@@ -40,7 +40,7 @@ def save(cp: Checkpoint, path: Path) -> Path:
 
 def anchored(ledger: Ledger, wonledger, *options: str) -> dict:  # type: ignore[no-untyped-def]
     """`wonledger --json verify OPTIONS` as a separate process; its exit code agrees with its report."""
-    done = wonledger(ledger.store.url, "--json", "verify", *options)
+    done = wonledger(ledger._store.url, "--json", "verify", *options)
     report = json.loads(done.stdout)
     assert done.returncode == (0 if report["ok"] else 3), done.stderr
     return report
@@ -77,13 +77,13 @@ def resign_checkpoints(ledger: Ledger, raw, forger: Ed25519PrivateKey) -> None: 
 
 
 def test_an_honest_journal_that_grew_passes_with_the_old_checkpoint_and_the_key(ledger: Ledger, wonledger, tmp_path: Path) -> None:
-    old, _ = ledger.checkpoint()
+    old, _ = ledger.proofs.checkpoint()
     transfers(ledger, "later", 3)
-    ledger.checkpoint()
+    ledger.proofs.checkpoint()
     transfers(ledger, "after", 2)  # entries beyond every checkpoint are fine too
     assert ledger.verify(anchor=Anchor(old.operator_key, old)).ok
     saved = save(old, tmp_path / "old.json")
-    assert f"operator key  {old.operator_key}" in wonledger(ledger.store.url, "info").stdout  # where a user finds it
+    assert f"operator key  {old.operator_key}" in wonledger(ledger._store.url, "info").stdout  # where a user finds it
     key_file = tmp_path / "operator.key"
     key_file.write_text(old.operator_key + "\n")
     for options in (("--checkpoint", str(saved)), ("--operator-key", old.operator_key), ("--operator-key", str(key_file), "--checkpoint", str(saved))):
@@ -94,10 +94,10 @@ def test_an_honest_journal_that_grew_passes_with_the_old_checkpoint_and_the_key(
 def test_a_tail_cut_under_a_trusted_checkpoint_is_caught(ledger: Ledger, raw, wonledger, tmp_path: Path) -> None:
     transfers(ledger, "early", 2)
     keep = ledger.info().transactions
-    then = ledger.accounts()
-    ledger.checkpoint()
+    then = ledger.registry.accounts()
+    ledger.proofs.checkpoint()
     transfers(ledger, "late", 3)
-    trusted, _ = ledger.checkpoint()
+    trusted, _ = ledger.proofs.checkpoint()
     saved = save(trusted, tmp_path / "trusted.json")
 
     truncate(ledger, raw, keep, then)
@@ -106,12 +106,12 @@ def test_a_tail_cut_under_a_trusted_checkpoint_is_caught(ledger: Ledger, raw, wo
     assert any(f"ends at entry {keep}" in d and "truncated" in d for d in anchor_details(report)), report
     assert not ledger.verify(anchor=Anchor(checkpoint=read_checkpoint(saved.read_bytes()))).ok
     with pytest.raises(IntegrityProblem, match="does not verify"):
-        ledger.checkpoint(read_checkpoint(saved.read_bytes()))
+        ledger.proofs.checkpoint(read_checkpoint(saved.read_bytes()))
 
 
 def test_a_rechained_journal_with_checkpoints_resigned_by_another_key_is_caught(ledger: Ledger, raw, wonledger, tmp_path: Path) -> None:
     transfers(ledger, "t", 4)
-    trusted, _ = ledger.checkpoint()
+    trusted, _ = ledger.proofs.checkpoint()
     saved = save(trusted, tmp_path / "trusted.json")
     # Backdate the second of the four transfers by a microsecond (no participant signs `at`) and re-chain
     # every hash after it, then recompute the stored checkpoint's root and re-sign it with a key of the
@@ -143,7 +143,7 @@ def test_a_rechained_journal_with_checkpoints_resigned_by_another_key_is_caught(
 
 def test_checkpoints_resigned_with_another_key_fail_against_the_operator_key(ledger: Ledger, raw, wonledger) -> None:
     transfers(ledger, "t", 2)
-    real, _ = ledger.checkpoint()
+    real, _ = ledger.proofs.checkpoint()
     forger = Ed25519PrivateKey.generate()
     resign_checkpoints(ledger, raw, forger)
     assert ledger.verify().ok  # the database vouches for the forger's key
@@ -151,12 +151,12 @@ def test_checkpoints_resigned_with_another_key_fail_against_the_operator_key(led
     details = anchor_details(report)
     assert any("stored operator key" in d for d in details) and any("not by the trusted operator key" in d for d in details)
     with pytest.raises(KeyUnavailable):  # the operator's own key file no longer matches what the database registers
-        ledger.checkpoint()
+        ledger.proofs.checkpoint()
 
 
 def test_the_operator_key_alone_needs_a_checkpoint_signed_by_it(ledger: Ledger, raw, wonledger) -> None:
     transfers(ledger, "t", 2)
-    real, _ = ledger.checkpoint()
+    real, _ = ledger.proofs.checkpoint()
     raw(ledger).execute("DELETE FROM checkpoints")
     assert ledger.verify().ok
     details = anchor_details(anchored(ledger, wonledger, "--operator-key", real.operator_key))
@@ -167,15 +167,15 @@ def test_checkpoint_refuses_to_sign_a_journal_that_does_not_verify(ledger: Ledge
     transfers(ledger, "t", 2)
     raw(ledger).execute("UPDATE legs SET amount = amount + 1 WHERE seq = (SELECT seq FROM journal WHERE id = 't-1')")
     with pytest.raises(IntegrityProblem, match="refusing to sign a journal that does not verify"):
-        ledger.checkpoint()
-    done = wonledger(ledger.store.url, "checkpoint", keys=ledger.keys.directory)
+        ledger.proofs.checkpoint()
+    done = wonledger(ledger._store.url, "checkpoint", keys=ledger._keys.directory)
     assert done.returncode == 3 and done.stderr.startswith("error: INTEGRITY: refusing to sign"), done.stderr
     assert raw(ledger).scalar("SELECT count(*) FROM checkpoints") == 0
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_a_checkpoint_file_of_another_ledger_or_altered_is_caught_and_a_malformed_one_refused(ledger: Ledger, wonledger, tmp_path: Path) -> None:
-    cp, _ = ledger.checkpoint()
+    cp, _ = ledger.proofs.checkpoint()
     altered = cp.to_json() | {"at": cp.at.replace(cp.at[-2], "0" if cp.at[-2] != "0" else "1")}
     (tmp_path / "altered.json").write_text(json.dumps(altered))
     assert any("file was altered" in d for d in anchor_details(anchored(ledger, wonledger, "--checkpoint", str(tmp_path / "altered.json"))))
@@ -189,7 +189,7 @@ def test_a_checkpoint_file_of_another_ledger_or_altered_is_caught_and_a_malforme
         ("not.json", "{"),
     ):
         (tmp_path / name).write_text(text)
-        done = wonledger(ledger.store.url, "verify", "--checkpoint", str(tmp_path / name))
+        done = wonledger(ledger._store.url, "verify", "--checkpoint", str(tmp_path / name))
         assert done.returncode == 2 and done.stderr.startswith("error: BAD_STATEMENT:"), (name, done.stderr)
-    bad_key = wonledger(ledger.store.url, "verify", "--operator-key", cp.operator_key + "=")
+    bad_key = wonledger(ledger._store.url, "verify", "--operator-key", cp.operator_key + "=")
     assert bad_key.returncode == 2 and "error: BAD_INPUT:" in bad_key.stderr

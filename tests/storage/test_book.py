@@ -49,7 +49,7 @@ def transfer(ledger: Ledger, tx_id: str, debit: str, credit: str, amount: int, a
 def snapshot(ledger: Ledger) -> dict[str, tuple[int, int, int, int]]:
     """Every account's four counters."""
     return {
-        a.id: (a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending) for a in ledger.accounts()
+        a.id: (a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending) for a in ledger.registry.accounts()
     }
 
 
@@ -104,8 +104,8 @@ def test_the_legs_of_a_multi_leg_transaction_all_apply_together(ledger: Ledger) 
     )
     receipt = ledger.submit(ledger.sign(tx, ["alice", "seoul-exports"]))
     assert receipt.status == "posted"
-    assert ledger.account(ALICE).balance == 5_000_000 - 1_000
-    assert ledger.account(EXPORTS).balance == 2_000_000_000 - 7
+    assert ledger.registry.account(ALICE).balance == 5_000_000 - 1_000
+    assert ledger.registry.account(EXPORTS).balance == 2_000_000_000 - 7
     assert [leg for leg in ledger.transaction("pay-two-legs").tx.legs] == list(tx.legs)
     assert ledger.verify().ok
 
@@ -128,22 +128,22 @@ def test_legs_of_one_transaction_are_checked_against_each_other_not_one_by_one(l
 
 
 def test_a_hold_reserves_the_amount_without_moving_it(ledger: Ledger) -> None:
-    receipt = ledger.transfer(ALICE, RESERVE, 400_000, tx_id="hold-1", hold_timeout_s=600)
+    receipt = ledger.payments.transfer(ALICE, RESERVE, 400_000, tx_id="hold-1", hold_timeout_s=600)
     assert receipt.status == "pending"
-    alice, reserve = ledger.account(ALICE), ledger.account(RESERVE)
+    alice, reserve = ledger.registry.account(ALICE), ledger.registry.account(RESERVE)
     assert (alice.balance, alice.available, alice.debits_pending) == (5_000_000, 4_600_000, 400_000)
     assert (reserve.balance, reserve.credits_pending) == (10_000_000_000, 400_000)
     assert ledger.transaction("hold-1").status == "pending"
     with pytest.raises(InsufficientFunds):
-        ledger.transfer(ALICE, RESERVE, 4_600_001)
+        ledger.payments.transfer(ALICE, RESERVE, 4_600_001)
     assert ledger.verify().ok
 
 
 def test_posting_a_hold_in_full_moves_it_and_clears_the_pending_amounts(ledger: Ledger) -> None:
-    ledger.transfer(ALICE, RESERVE, 400_000, tx_id="hold-1", hold_timeout_s=600)
-    receipt = ledger.post("hold-1", tx_id="post-1")
+    ledger.payments.transfer(ALICE, RESERVE, 400_000, tx_id="hold-1", hold_timeout_s=600)
+    receipt = ledger.holds.post("hold-1", tx_id="post-1")
     assert receipt.status == "posted"
-    alice, reserve = ledger.account(ALICE), ledger.account(RESERVE)
+    alice, reserve = ledger.registry.account(ALICE), ledger.registry.account(RESERVE)
     assert (alice.balance, alice.available, alice.debits_pending) == (4_600_000, 4_600_000, 0)
     assert (reserve.balance, reserve.credits_pending) == (10_000_400_000, 0)
     assert ledger.transaction("hold-1").status == "posted"
@@ -152,65 +152,65 @@ def test_posting_a_hold_in_full_moves_it_and_clears_the_pending_amounts(ledger: 
 
 
 def test_a_partial_post_moves_the_amount_and_releases_the_rest(ledger: Ledger) -> None:
-    ledger.transfer(ALICE, RESERVE, 400_000, tx_id="hold-1", hold_timeout_s=600)
-    ledger.post("hold-1", 150_000, tx_id="post-1")
-    alice, reserve = ledger.account(ALICE), ledger.account(RESERVE)
+    ledger.payments.transfer(ALICE, RESERVE, 400_000, tx_id="hold-1", hold_timeout_s=600)
+    ledger.holds.post("hold-1", 150_000, tx_id="post-1")
+    alice, reserve = ledger.registry.account(ALICE), ledger.registry.account(RESERVE)
     assert (alice.balance, alice.available, alice.debits_pending) == (4_850_000, 4_850_000, 0)
     assert (reserve.balance, reserve.credits_pending) == (10_000_150_000, 0)
     with pytest.raises(HoldNotPending):
-        ledger.post("hold-1", 250_000)
+        ledger.holds.post("hold-1", 250_000)
     assert ledger.verify().ok
 
 
 def test_a_post_of_more_than_the_hold_is_refused_and_the_hold_stays_pending(ledger: Ledger) -> None:
-    ledger.transfer(ALICE, RESERVE, 400_000, tx_id="hold-1", hold_timeout_s=600)
+    ledger.payments.transfer(ALICE, RESERVE, 400_000, tx_id="hold-1", hold_timeout_s=600)
     too_much = Tx(ledger=ledger.id, id="post-big", kind="post", ref="hold-1", legs=(Leg(ALICE, RESERVE, "dKRW.hanriver", 400_001),))
     with pytest.raises(BadAmount):
         ledger.submit(ledger.sign(too_much, ["alice"]))
     assert ledger.transaction("hold-1").status == "pending"
-    assert ledger.account(ALICE).debits_pending == 400_000
+    assert ledger.registry.account(ALICE).debits_pending == 400_000
 
 
 def test_voiding_a_hold_releases_all_of_it_and_it_cannot_be_posted_after(ledger: Ledger) -> None:
     before = snapshot(ledger)
-    ledger.transfer(ALICE, RESERVE, 400_000, tx_id="hold-1", hold_timeout_s=600)
-    ledger.void("hold-1", tx_id="void-1")
+    ledger.payments.transfer(ALICE, RESERVE, 400_000, tx_id="hold-1", hold_timeout_s=600)
+    ledger.holds.void("hold-1", tx_id="void-1")
     assert snapshot(ledger) == before
     assert ledger.transaction("hold-1").status == "voided"
     with pytest.raises(HoldNotPending):
-        ledger.post("hold-1")
+        ledger.holds.post("hold-1")
     with pytest.raises(HoldNotPending):
-        ledger.void("hold-1")
+        ledger.holds.void("hold-1")
     assert ledger.verify().ok
 
 
 def test_a_hold_can_be_posted_until_its_timeout(clocked: Ledger, clock) -> None:
-    clocked.transfer(ALICE, RESERVE, 400_000, tx_id="hold-1", hold_timeout_s=60)
+    clocked.payments.transfer(ALICE, RESERVE, 400_000, tx_id="hold-1", hold_timeout_s=60)
     clock.advance(59.9)
-    assert clocked.expire_due() == 0
-    assert clocked.post("hold-1").status == "posted"
-    assert clocked.account(ALICE).balance == 4_600_000
+    assert clocked.holds.expire_due() == 0
+    assert clocked.holds.post("hold-1").status == "posted"
+    assert clocked.registry.account(ALICE).balance == 4_600_000
 
 
 def test_an_expired_hold_is_voided_and_its_amount_released(clocked: Ledger, clock) -> None:
     before = snapshot(clocked)
-    clocked.transfer(ALICE, RESERVE, 400_000, tx_id="hold-1", hold_timeout_s=60)
+    clocked.payments.transfer(ALICE, RESERVE, 400_000, tx_id="hold-1", hold_timeout_s=60)
     clock.advance(60)
-    assert clocked.expire_due() == 1
+    assert clocked.holds.expire_due() == 1
     assert snapshot(clocked) == before
     assert clocked.transaction("hold-1").status == "voided"
     expiry = clocked.transaction("_expire:hold-1")
     assert (expiry.tx.kind, expiry.tx.ref, expiry.signatures) == ("expire", "hold-1", ())
     with pytest.raises(HoldExpired):
-        clocked.post("hold-1")
+        clocked.holds.post("hold-1")
     with pytest.raises(HoldExpired):
-        clocked.void("hold-1")
-    assert clocked.expire_due() == 0
+        clocked.holds.void("hold-1")
+    assert clocked.holds.expire_due() == 0
     assert clocked.verify().ok
 
 
 def test_a_hold_past_its_timeout_is_expired_by_the_next_write_not_posted(clocked: Ledger, clock) -> None:
-    clocked.transfer(ALICE, RESERVE, 400_000, tx_id="hold-1", hold_timeout_s=60)
+    clocked.payments.transfer(ALICE, RESERVE, 400_000, tx_id="hold-1", hold_timeout_s=60)
     signed_post = clocked.sign(
         Tx(ledger=clocked.id, id="post-late", kind="post", ref="hold-1", legs=(Leg(ALICE, RESERVE, "dKRW.hanriver", 400_000),)),
         ["alice"],
@@ -218,20 +218,20 @@ def test_a_hold_past_its_timeout_is_expired_by_the_next_write_not_posted(clocked
     clock.advance(61)
     with pytest.raises(HoldExpired):
         clocked.submit(signed_post)
-    assert clocked.account(ALICE).balance == 5_000_000
-    assert clocked.account(ALICE).available == 5_000_000
+    assert clocked.registry.account(ALICE).balance == 5_000_000
+    assert clocked.registry.account(ALICE).available == 5_000_000
     assert clocked.transaction("hold-1").status == "voided"
     assert clocked.verify().ok
 
 
 def test_only_due_holds_expire(clocked: Ledger, clock) -> None:
-    clocked.transfer(ALICE, RESERVE, 100, tx_id="hold-short", hold_timeout_s=10)
-    clocked.transfer(ALICE, RESERVE, 200, tx_id="hold-long", hold_timeout_s=1000)
+    clocked.payments.transfer(ALICE, RESERVE, 100, tx_id="hold-short", hold_timeout_s=10)
+    clocked.payments.transfer(ALICE, RESERVE, 200, tx_id="hold-long", hold_timeout_s=1000)
     clock.advance(11)
-    assert clocked.expire_due() == 1
+    assert clocked.holds.expire_due() == 1
     assert clocked.transaction("hold-short").status == "voided"
     assert clocked.transaction("hold-long").status == "pending"
-    assert clocked.account(ALICE).debits_pending == 200
+    assert clocked.registry.account(ALICE).debits_pending == 200
 
 
 # -- the hash chain ----------------------------------------------------------
@@ -239,23 +239,23 @@ def test_only_due_holds_expire(clocked: Ledger, clock) -> None:
 
 def make_some_history(lg: Ledger, clock) -> None:
     """Transfers, a multi-leg pay, holds posted, part-posted, voided and expired, a reversal."""
-    lg.transfer(ALICE, RESERVE, 1_000, tx_id="t-1", memo="invoice 7 — ünïcødé ✓")
+    lg.payments.transfer(ALICE, RESERVE, 1_000, tx_id="t-1", memo="invoice 7 — ünïcødé ✓")
     lg.submit(
         lg.sign(
             Tx(ledger=lg.id, id="pay-1", kind="pay", legs=(GOOD_LEG, Leg(EXPORTS, NAMSAN_ISSUANCE, "dKRW.namsan", 3))),
             ["alice", "seoul-exports"],
         )
     )
-    lg.transfer(ALICE, RESERVE, 500, tx_id="h-full", hold_timeout_s=60)
-    lg.transfer(ALICE, RESERVE, 500, tx_id="h-part", hold_timeout_s=60)
-    lg.transfer(ALICE, RESERVE, 500, tx_id="h-void", hold_timeout_s=60)
-    lg.transfer(ALICE, RESERVE, 500, tx_id="h-expire", hold_timeout_s=5)
-    lg.post("h-full", tx_id="p-full")
-    lg.post("h-part", 123, tx_id="p-part")
-    lg.void("h-void", tx_id="v-void")
+    lg.payments.transfer(ALICE, RESERVE, 500, tx_id="h-full", hold_timeout_s=60)
+    lg.payments.transfer(ALICE, RESERVE, 500, tx_id="h-part", hold_timeout_s=60)
+    lg.payments.transfer(ALICE, RESERVE, 500, tx_id="h-void", hold_timeout_s=60)
+    lg.payments.transfer(ALICE, RESERVE, 500, tx_id="h-expire", hold_timeout_s=5)
+    lg.holds.post("h-full", tx_id="p-full")
+    lg.holds.post("h-part", 123, tx_id="p-part")
+    lg.holds.void("h-void", tx_id="v-void")
     clock.advance(6)
-    lg.expire_due()
-    lg.reverse("t-1", tx_id="r-1")
+    lg.holds.expire_due()
+    lg.payments.reverse("t-1", tx_id="r-1")
 
 
 def test_every_entry_hash_is_sha256_of_the_previous_hash_and_the_canonical_envelope(clocked: Ledger, clock, raw) -> None:
@@ -281,7 +281,7 @@ def test_every_entry_hash_is_sha256_of_the_previous_hash_and_the_canonical_envel
 
 
 def test_a_receipt_carries_the_hash_and_seq_the_journal_shows(ledger: Ledger) -> None:
-    receipt = ledger.transfer(ALICE, RESERVE, 1_000, tx_id="t-1")
+    receipt = ledger.payments.transfer(ALICE, RESERVE, 1_000, tx_id="t-1")
     entry = ledger.transaction("t-1")
     assert (receipt.seq, receipt.hash, receipt.at) == (entry.seq, entry.hash, entry.at)
     assert receipt.seq == journal_size(ledger)
@@ -291,7 +291,7 @@ def test_the_at_of_an_entry_is_its_commit_time_in_utc(clocked: Ledger, clock) ->
     from datetime import datetime, timedelta, timezone
 
     clock.now = datetime(2030, 1, 2, 9, 30, 0, 123456, tzinfo=timezone(timedelta(hours=9)))
-    clocked.transfer(ALICE, RESERVE, 1_000, tx_id="t-1")
+    clocked.payments.transfer(ALICE, RESERVE, 1_000, tx_id="t-1")
     assert clocked.transaction("t-1").at == "2030-01-02T00:30:00.123456Z"
 
 
@@ -306,16 +306,16 @@ def test_resubmitting_the_same_transaction_returns_the_original_receipt_and_chan
     assert again.duplicate and not first.duplicate
     assert (again.id, again.seq, again.hash, again.at, again.status) == (first.id, first.seq, first.hash, first.at, first.status)
     assert (snapshot(ledger), journal_size(ledger)) == (before, size)
-    assert ledger.account(ALICE).balance == 5_000_000 - 150_000
+    assert ledger.registry.account(ALICE).balance == 5_000_000 - 150_000
 
 
 def test_a_resubmitted_hold_reports_its_current_status(ledger: Ledger) -> None:
     hold = ledger.sign(Tx(ledger=ledger.id, id="hold-1", kind="hold", legs=(GOOD_LEG,), timeout_s=600))
     ledger.submit(hold)
-    ledger.post("hold-1")
+    ledger.holds.post("hold-1")
     again = ledger.submit(hold)
     assert again.duplicate and again.status == "posted"
-    assert ledger.account(ALICE).debits_pending == 0
+    assert ledger.registry.account(ALICE).debits_pending == 0
 
 
 def test_resubmitting_the_same_id_with_other_content_is_a_duplicate_conflict(ledger: Ledger) -> None:
@@ -337,7 +337,7 @@ def test_an_id_repeated_inside_one_batch_posts_once(ledger: Ledger) -> None:
     assert isinstance(first, Receipt) and not first.duplicate
     assert isinstance(again, Receipt) and again.duplicate and again.seq == first.seq
     assert isinstance(conflict, DuplicateConflict)
-    assert ledger.account(ALICE).balance == 5_000_000 - 150_000
+    assert ledger.registry.account(ALICE).balance == 5_000_000 - 150_000
 
 
 # -- batches -------------------------------------------------------------------
@@ -353,7 +353,7 @@ def test_one_bad_item_of_a_batch_does_not_stop_the_others(ledger: Ledger) -> Non
     ]
     outcomes = ledger.submit_many(batch)
     assert [type(o) for o in outcomes] == [Receipt, InsufficientFunds, Receipt, UnknownAccount, Receipt]
-    assert ledger.account(ALICE).balance == 5_000_000 - 6_000
+    assert ledger.registry.account(ALICE).balance == 5_000_000 - 6_000
     seqs = [o.seq for o in outcomes if isinstance(o, Receipt)]
     assert seqs == [seqs[0], seqs[0] + 1, seqs[0] + 2]  # refused items take no sequence number
     assert ledger.verify().ok
@@ -368,7 +368,7 @@ def test_a_later_item_of_a_batch_sees_what_the_earlier_ones_did(ledger: Ledger) 
         ]
     )
     assert [type(o) for o in outcomes] == [Receipt, InsufficientFunds, Receipt]
-    assert ledger.account(ALICE).balance == 0
+    assert ledger.registry.account(ALICE).balance == 0
 
 
 def test_ingest_posts_every_good_line_and_reports_the_bad_ones_by_number(ledger: Ledger) -> None:
@@ -397,7 +397,7 @@ def test_ingest_posts_every_good_line_and_reports_the_bad_ones_by_number(ledger:
         (8, "NOT_AUTHORIZED"),
         (9, "BAD_AMOUNT"),
     ]
-    assert ledger.account(ALICE).balance == 5_000_000 - 3_000
+    assert ledger.registry.account(ALICE).balance == 5_000_000 - 3_000
     with pytest.raises(LedgerError):
         ledger.transaction("i-forged")
     assert ledger.verify().ok
@@ -444,7 +444,7 @@ def test_ingesting_the_same_file_twice_posts_nothing_new(ledger: Ledger) -> None
 @pytest.fixture
 def other_ledger(ledger: Ledger, fresh_url) -> Ledger:
     """A second ledger with its own id, whose participants use the same keys as `ledger`'s."""
-    other = Ledger.create(fresh_url(), ledger.keys.directory, ledger_id="wl-someone-else")
+    other = Ledger.create(fresh_url(), ledger._keys.directory, ledger_id="wl-someone-else")
     yield other
     other.close()
 
@@ -466,57 +466,57 @@ def test_relabelling_another_ledgers_transaction_breaks_its_signature(ledger: Le
     wire["tx"]["ledger"] = ledger.id
     outcome = ledger.ingest([json.dumps(wire)])
     assert [r.code for r in outcome.rejected] == ["BAD_SIGNATURE"]
-    assert ledger.account(ALICE).balance == 5_000_000
+    assert ledger.registry.account(ALICE).balance == 5_000_000
 
 
 # -- reversals -------------------------------------------------------------------
 
 
 def test_a_reversal_moves_every_leg_back_and_names_the_original(ledger: Ledger) -> None:
-    before = {a: ledger.account(a).balance for a in (ALICE, RESERVE, EXPORTS, NAMSAN_ISSUANCE)}
+    before = {a: ledger.registry.account(a).balance for a in (ALICE, RESERVE, EXPORTS, NAMSAN_ISSUANCE)}
     ledger.submit(
         ledger.sign(
             Tx(ledger=ledger.id, id="pay-1", kind="pay", legs=(GOOD_LEG, Leg(EXPORTS, NAMSAN_ISSUANCE, "dKRW.namsan", 3))),
             ["alice", "seoul-exports"],
         )
     )
-    receipt = ledger.reverse("pay-1", tx_id="undo-1")
+    receipt = ledger.payments.reverse("pay-1", tx_id="undo-1")
     assert receipt.status == "posted"
     undo = ledger.transaction("undo-1")
     assert (undo.tx.kind, undo.tx.ref) == ("reversal", "pay-1")
     assert {s.signer for s in undo.signatures} == {"kstable", "namsan"}  # the original's creditors
-    assert {a: ledger.account(a).balance for a in before} == before
+    assert {a: ledger.registry.account(a).balance for a in before} == before
     assert ledger.verify().ok
 
 
 def test_a_transaction_is_reversed_at_most_once(ledger: Ledger) -> None:
-    ledger.transfer(ALICE, RESERVE, 1_000, tx_id="t-1")
-    ledger.reverse("t-1", tx_id="undo-1")
+    ledger.payments.transfer(ALICE, RESERVE, 1_000, tx_id="t-1")
+    ledger.payments.reverse("t-1", tx_id="undo-1")
     size = journal_size(ledger)
     with pytest.raises(AlreadyReversed):
-        ledger.reverse("t-1", tx_id="undo-2")
+        ledger.payments.reverse("t-1", tx_id="undo-2")
     assert journal_size(ledger) == size
-    assert ledger.account(ALICE).balance == 5_000_000
+    assert ledger.registry.account(ALICE).balance == 5_000_000
 
 
 def test_two_reversals_of_one_transaction_in_one_batch_post_once(ledger: Ledger) -> None:
-    ledger.transfer(ALICE, RESERVE, 1_000, tx_id="t-1")
+    ledger.payments.transfer(ALICE, RESERVE, 1_000, tx_id="t-1")
     mirror = (Leg(RESERVE, ALICE, "dKRW.hanriver", 1_000),)
     first, second = ledger.submit_many(
         [ledger.sign(Tx(ledger=ledger.id, id=f"undo-{n}", kind="reversal", ref="t-1", legs=mirror)) for n in (1, 2)]
     )
     assert isinstance(first, Receipt)
     assert isinstance(second, AlreadyReversed)
-    assert ledger.account(ALICE).balance == 5_000_000
+    assert ledger.registry.account(ALICE).balance == 5_000_000
 
 
 def test_a_reversal_needs_the_funds_it_moves_back(ledger: Ledger) -> None:
-    ledger.open_account("seoul-exports", "dKRW.hanriver")
-    ledger.transfer(ALICE, "seoul-exports:dKRW.hanriver", 1_000, tx_id="t-1")
-    ledger.transfer("seoul-exports:dKRW.hanriver", RESERVE, 600, tx_id="t-2")
+    ledger.registry.open_account("seoul-exports", "dKRW.hanriver")
+    ledger.payments.transfer(ALICE, "seoul-exports:dKRW.hanriver", 1_000, tx_id="t-1")
+    ledger.payments.transfer("seoul-exports:dKRW.hanriver", RESERVE, 600, tx_id="t-2")
     with pytest.raises(InsufficientFunds):
-        ledger.reverse("t-1")
-    assert ledger.account("seoul-exports:dKRW.hanriver").balance == 400
+        ledger.payments.reverse("t-1")
+    assert ledger.registry.account("seoul-exports:dKRW.hanriver").balance == 400
 
 
 # -- 64-bit counters -------------------------------------------------------------
@@ -533,20 +533,20 @@ def test_no_counter_ever_passes_2_to_the_63rd_minus_1(ledger: Ledger) -> None:
     n = 0
     while True:
         n += 1
-        debits_before = ledger.account(issuer).debits_posted
+        debits_before = ledger.registry.account(issuer).debits_posted
         try:
             ledger.submit(ledger.sign(issue(f"issue-{n}", biggest)))
         except BadAmount:
             assert debits_before + 64 * MAX_AMOUNT > MAX_COUNTER
-            assert ledger.account(issuer).debits_posted == debits_before
+            assert ledger.registry.account(issuer).debits_posted == debits_before
             break
         assert n < 20
-    headroom = MAX_COUNTER - ledger.account(issuer).debits_posted
+    headroom = MAX_COUNTER - ledger.registry.account(issuer).debits_posted
     assert 0 < headroom < 64 * MAX_AMOUNT
     fill = [MAX_AMOUNT] * (headroom // MAX_AMOUNT) + ([headroom % MAX_AMOUNT] if headroom % MAX_AMOUNT else [])
     ledger.submit(ledger.sign(issue("issue-to-the-brim", fill)))
-    assert ledger.account(issuer).debits_posted == MAX_COUNTER == 2**63 - 1
+    assert ledger.registry.account(issuer).debits_posted == MAX_COUNTER == 2**63 - 1
     with pytest.raises(BadAmount):
         ledger.submit(ledger.sign(issue("issue-one-more", [1])))
-    assert ledger.account(issuer).debits_posted == MAX_COUNTER
+    assert ledger.registry.account(issuer).debits_posted == MAX_COUNTER
     assert ledger.verify().ok

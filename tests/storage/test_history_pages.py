@@ -26,19 +26,19 @@ def _play(ledger: Ledger, clock: ManualClock, steps: list[str]) -> None:
     for n, step in enumerate(steps):
         clock.advance(1)
         if step == "transfer":
-            ledger.transfer(ALICE, BANK, 1, tx_id=f"t{n}")
+            ledger.payments.transfer(ALICE, BANK, 1, tx_id=f"t{n}")
         elif step == "hold":
-            ledger.transfer(ALICE, BANK, 1, tx_id=f"h{n}", hold_timeout_s=600)
+            ledger.payments.transfer(ALICE, BANK, 1, tx_id=f"h{n}", hold_timeout_s=600)
             pending.append(f"h{n}")
         elif step in ("void", "post") and pending:
             hold = pending.pop(0)
-            (ledger.void if step == "void" else ledger.post)(hold, tx_id=f"{step}{n}")
+            (ledger.holds.void if step == "void" else ledger.holds.post)(hold, tx_id=f"{step}{n}")
         elif step == "expire" and pending:
             clock.advance(601)  # every pending hold times out; the next write records the expiries
             pending.clear()
-            ledger.expire_due()
+            ledger.holds.expire_due()
         elif step == "elsewhere":
-            ledger.transfer(SEOUL, "namsan:dKRW.namsan", 1, tx_id=f"e{n}")  # not on alice's account
+            ledger.payments.transfer(SEOUL, "namsan:dKRW.namsan", 1, tx_id=f"e{n}")  # not on alice's account
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -49,7 +49,7 @@ def test_every_page_size_gives_the_whole_history_in_order(sqlite_ledger_dir, ste
     with Ledger.open(f"sqlite:///{base / 'wonledger.db'}", base / "keys", clock=clock) as ledger:
         _play(ledger, clock, steps)
         whole = [e.tx.id for e in ledger.history(ALICE)]
-        assert [e.tx.id for e in ledger.history_stream(ALICE, page=page)] == whole
+        assert [e.tx.id for e in ledger.history(ALICE, page=page)] == whole
 
 
 def test_an_expiry_on_a_later_page_than_its_hold_is_in_the_history(sqlite_ledger_dir) -> None:  # type: ignore[no-untyped-def]
@@ -57,7 +57,7 @@ def test_an_expiry_on_a_later_page_than_its_hold_is_in_the_history(sqlite_ledger
     clock = ManualClock()
     with Ledger.open(f"sqlite:///{base / 'wonledger.db'}", base / "keys", clock=clock) as ledger:
         _play(ledger, clock, ["hold", "elsewhere", "transfer", "elsewhere", "expire", "transfer"])
-        ids = [e.tx.id for e in ledger.history_stream(ALICE, page=1)]
+        ids = [e.tx.id for e in ledger.history(ALICE, page=1)]
         assert ids[-4:] == ["h0", "t2", "_expire:h0", "t5"]
         assert ids == [e.tx.id for e in ledger.history(ALICE)]
 
@@ -65,14 +65,14 @@ def test_an_expiry_on_a_later_page_than_its_hold_is_in_the_history(sqlite_ledger
 def test_a_period_and_small_pages_give_the_entries_of_the_period(make_ledger) -> None:  # type: ignore[no-untyped-def]
     ledger = make_ledger()
     for n in range(6):
-        ledger.transfer(ALICE, BANK, 1, tx_id=f"t{n}", hold_timeout_s=600 if n % 2 else None)
-        ledger.transfer(SEOUL, "namsan:dKRW.namsan", 1, tx_id=f"e{n}")
+        ledger.payments.transfer(ALICE, BANK, 1, tx_id=f"t{n}", hold_timeout_s=600 if n % 2 else None)
+        ledger.payments.transfer(SEOUL, "namsan:dKRW.namsan", 1, tx_id=f"e{n}")
     for n in (1, 3):
-        ledger.void(f"t{n}", tx_id=f"v{n}")
-    entries = ledger.history(ALICE)
+        ledger.holds.void(f"t{n}", tx_id=f"v{n}")
+    entries = list(ledger.history(ALICE))
     since, until = entries[3].at, entries[-2].at
     wanted = [e.tx.id for e in entries if since <= e.at < until]
     for page in (1, 2, 3, 500):
-        assert [e.tx.id for e in ledger.history_stream(ALICE, since, until, page=page)] == wanted
-    assert [e.tx.id for e in ledger.history_stream(ALICE, limit=3, page=2)] == [e.tx.id for e in entries[-3:]]
-    assert {"v1", "v3"} <= {e.tx.id for e in ledger.history_stream(ALICE, page=1)}
+        assert [e.tx.id for e in ledger.history(ALICE, since, until, page=page)] == wanted
+    assert [e.tx.id for e in ledger.history(ALICE, limit=3, page=2)] == [e.tx.id for e in entries[-3:]]
+    assert {"v1", "v3"} <= {e.tx.id for e in ledger.history(ALICE, page=1)}

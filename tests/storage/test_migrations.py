@@ -65,10 +65,10 @@ def test_a_new_ledger_is_stamped_with_the_head_revision(ledger: Ledger, raw) -> 
 
 @pytest.mark.parametrize("revision", ["9999", "0000", "abcdef123456"])
 def test_a_database_at_another_revision_is_not_opened(ledger: Ledger, raw, revision: str, wonledger) -> None:
-    url = ledger.store.url
+    url = ledger._store.url
     raw(ledger).execute("UPDATE alembic_version SET version_num = :r", r=revision)
     with pytest.raises(NotALedger, match=revision):
-        Ledger.open(url, ledger.keys.directory)
+        Ledger.open(url, ledger._keys.directory)
     done = wonledger(url, "balance")
     assert done.returncode == 2
     assert done.stderr.startswith("error: NOT_A_LEDGER:")
@@ -77,7 +77,7 @@ def test_a_database_at_another_revision_is_not_opened(ledger: Ledger, raw, revis
 def test_a_database_whose_revision_row_is_gone_is_not_opened(ledger: Ledger, raw) -> None:
     raw(ledger).execute("DELETE FROM alembic_version")
     with pytest.raises(NotALedger):
-        Ledger.open(ledger.store.url, ledger.keys.directory)
+        Ledger.open(ledger._store.url, ledger._keys.directory)
 
 
 def test_an_empty_database_is_not_a_ledger(fresh_url, tmp_path: Path) -> None:
@@ -108,7 +108,7 @@ def test_a_database_of_something_else_is_not_a_ledger(fresh_url, tmp_path: Path)
 def test_an_existing_ledger_is_not_initialised_again(ledger: Ledger, tmp_path: Path) -> None:
     size = ledger.info().transactions
     with pytest.raises(AlreadyExists):
-        Ledger.create(ledger.store.url, tmp_path / "other-keys")
+        Ledger.create(ledger._store.url, tmp_path / "other-keys")
     assert ledger.info().transactions == size
 
 
@@ -198,9 +198,9 @@ def test_a_ledger_made_at_schema_0003_opens_freezes_its_registry_in_a_genesis_en
         # Old entries keep verifying under the keys of their time (alice rotated hers before `after-rotation`).
         assert lg.transaction("after-rotation").status == "posted"
         # And the ledger works on: a transfer, a key rotation, a new participant by its bank.
-        lg.transfer("alice:dKRW.hanriver", "seoul-exports:dKRW.hanriver", 10, tx_id="after-upgrade")
-        lg.rotate_key("bob")
-        lg.add_participant("carol", "individual", "KR", by="hanriver")
+        lg.payments.transfer("alice:dKRW.hanriver", "seoul-exports:dKRW.hanriver", 10, tx_id="after-upgrade")
+        lg.registry.rotate_key("bob")
+        lg.registry.add_participant("carol", "individual", "KR", by="hanriver")
         assert lg.verify().ok
     finally:
         lg.close()
@@ -245,11 +245,11 @@ def test_a_ledger_made_at_an_older_schema_is_upgraded_all_the_way_and_verifies(t
     lg = Ledger.open(url, keys)
     try:
         assert lg.info().schema == SCHEMA_HEAD
-        assert lg.issuers() == {"HKDS": "victoria", "KRWS": "kstable", "USDS": "usdco"}
-        kept = lg.store.reading(lambda uow: uow.conn.exec_driver_sql("SELECT participant FROM participant_keys").scalars().all())
-        assert sorted(kept) == sorted(p.id for p in lg.participants())
-        lg.transfer("alice:dKRW.hanriver", "hanriver:dKRW.hanriver", 10)
-        lg.mint("KRWS", 10, "alice", "dKRW.hanriver")
+        assert lg.registry.issuers() == {"HKDS": "victoria", "KRWS": "kstable", "USDS": "usdco"}
+        kept = lg._store.reading(lambda uow: uow.conn.exec_driver_sql("SELECT participant FROM participant_keys").scalars().all())
+        assert sorted(kept) == sorted(p.id for p in lg.registry.participants())
+        lg.payments.transfer("alice:dKRW.hanriver", "hanriver:dKRW.hanriver", 10)
+        lg.stablecoins.mint("KRWS", 10, "alice", "dKRW.hanriver")
         report = lg.verify()
         assert report.ok, report.problems
         assert lg.transaction("_genesis").tx.kind == "genesis"

@@ -32,15 +32,15 @@ def test_one_forged_signature_in_a_chunk_checked_on_every_core_is_refused_and_th
     batch = _transfers(ledger, SIZE)
     victim = batch[SIZE // 2]
     # kstable's valid signature over other bytes, presented as alice's.
-    stolen = ledger.keys.sign("kstable", victim.canonical).sig
+    stolen = ledger._keys.sign("kstable", victim.canonical).sig
     batch[SIZE // 2] = SignedTx(victim.tx, (Signature("alice", stolen),), victim.canonical)
-    before = ledger.account(ALICE).balance
+    before = ledger.registry.account(ALICE).balance
     outcomes = ledger.submit_many(batch)
-    assert ledger.book._verifier.started, "a chunk this size is checked in the worker processes"
+    assert ledger._book._verifier.started, "a chunk this size is checked in the worker processes"
     refused = [(n, o.code) for n, o in enumerate(outcomes) if not hasattr(o, "seq")]
     assert refused == [(SIZE // 2, "BAD_SIGNATURE")]
     moved = sum(1 + n for n in range(SIZE) if n != SIZE // 2)
-    assert ledger.account(ALICE).balance == before - moved
+    assert ledger.registry.account(ALICE).balance == before - moved
     assert ledger.verify().ok
 
 
@@ -55,16 +55,16 @@ def test_a_signer_that_is_not_registered_is_refused_in_a_large_chunk_too(ledger:
 
 def test_a_prepared_chunk_is_applied_once_and_only_by_the_book_that_prepared_it(ledger: Ledger) -> None:
     before = ledger.info().transactions
-    prepared = ledger.book.prepare(_transfers(ledger, 3))
-    other = Ledger.open(ledger.store.url, ledger.keys.directory)
+    prepared = ledger._book.prepare(_transfers(ledger, 3))
+    other = Ledger.open(ledger._store.url, ledger._keys.directory)
     try:
         with pytest.raises(BadInput):
-            other.book.submit_prepared(prepared)
+            other._book.submit_prepared(prepared)
     finally:
         other.close()
-    assert all(hasattr(o, "seq") for o in ledger.book.submit_prepared(prepared))
+    assert all(hasattr(o, "seq") for o in ledger._book.submit_prepared(prepared))
     with pytest.raises(BadInput):
-        ledger.book.submit_prepared(prepared)
+        ledger._book.submit_prepared(prepared)
     assert ledger.info().transactions == before + 3
 
 

@@ -40,13 +40,13 @@ def entries_after(ledger: Ledger, raw, seq: int) -> list:
 
 
 def counters(ledger: Ledger) -> dict[str, list[int]]:
-    return {a.id: [a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending] for a in ledger.accounts()}
+    return {a.id: [a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending] for a in ledger.registry.accounts()}
 
 
 def replay(ledger: Ledger, start: dict[str, list[int]], entries: list) -> dict[str, list[int]]:
     """Counters after applying ``entries`` to ``start``, checking no protected account is ever overdrawn."""
     state = {k: list(v) for k, v in start.items()}
-    protected = {a.id for a in ledger.accounts() if not a.may_overdraw}
+    protected = {a.id for a in ledger.registry.accounts() if not a.may_overdraw}
     for e in entries:
         kind, legs = e.tx.kind, e.tx.legs
         if kind in ("post", "void", "expire"):
@@ -84,11 +84,11 @@ def test_processes_racing_to_spend_one_account_never_overdraw_it(ledger: Ledger,
         [wire(ledger, transfer(ledger, f"spend-{w}-{i}", ALICE, RESERVE, amount)) for i in range(attempts)]
         for w in range(WORKERS)
     ]
-    results = race(ledger.store.url, lines)
+    results = race(ledger._store.url, lines)
     assert_no_storage_trouble(results)
     codes = Counter(o.code for o in flat(results))
     assert codes == {"posted": allowed, "INSUFFICIENT_FUNDS": WORKERS * attempts - allowed}
-    alice = ledger.account(ALICE)
+    alice = ledger.registry.account(ALICE)
     assert alice.balance == alice.available == 5_000_000 - allowed * amount == 200_000
     posted = sorted(o.seq for o in flat(results) if o.code == "posted")
     assert posted == list(range(start_seq + 1, start_seq + allowed + 1))  # one seq each, no gaps
@@ -109,11 +109,11 @@ def test_racing_holds_never_reserve_more_than_the_account_has(ledger: Ledger, ra
         ]
         for w in range(WORKERS)
     ]
-    results = race(ledger.store.url, lines)
+    results = race(ledger._store.url, lines)
     assert_no_storage_trouble(results)
     codes = Counter(o.code for o in flat(results))
     assert codes == {"posted": 7, "INSUFFICIENT_FUNDS": WORKERS * attempts - 7}
-    alice = ledger.account(ALICE)
+    alice = ledger.registry.account(ALICE)
     assert (alice.balance, alice.debits_pending, alice.available) == (5_000_000, 7 * amount, 100_000)
     assert ledger.verify().ok
 
@@ -121,7 +121,7 @@ def test_racing_holds_never_reserve_more_than_the_account_has(ledger: Ledger, ra
 def test_concurrent_wonledger_transfer_commands_spend_only_what_is_there(ledger: Ledger, start_wonledger) -> None:
     """Six `wonledger transfer` commands at once; alice's 5,000,000 pays for two of them."""
     procs = [
-        start_wonledger(ledger.store.url, "transfer", ALICE, RESERVE, "2,000,000", "--id", f"cli-{n}", keys=ledger.keys.directory)
+        start_wonledger(ledger._store.url, "transfer", ALICE, RESERVE, "2,000,000", "--id", f"cli-{n}", keys=ledger._keys.directory)
         for n in range(WORKERS)
     ]
     finished = [(p.returncode, out, err) for p in procs for out, err in [p.communicate(timeout=90)]]
@@ -131,7 +131,7 @@ def test_concurrent_wonledger_transfer_commands_spend_only_what_is_there(ledger:
         if code == 1:
             assert err.startswith("error: INSUFFICIENT_FUNDS:"), err
             assert len(err.strip().splitlines()) == 1  # one line, no traceback
-    assert ledger.account(ALICE).balance == 1_000_000
+    assert ledger.registry.account(ALICE).balance == 1_000_000
     assert ledger.verify().ok
 
 
@@ -173,18 +173,18 @@ def mixed_workload(ledger: Ledger, worker: int, size: int) -> list[str]:
 
 def fund_people(ledger: Ledger) -> None:
     for p in PEOPLE[2:]:
-        ledger.add_participant(p, "corporate", "KR")
+        ledger.registry.add_participant(p, "corporate", "KR")
     for p in PEOPLE[1:]:
-        ledger.open_account(p, ASSET)
-        ledger.transfer(ALICE, f"{p}:{ASSET}", 1_000_000)
+        ledger.registry.open_account(p, ASSET)
+        ledger.payments.transfer(ALICE, f"{p}:{ASSET}", 1_000_000)
 
 
 def test_processes_moving_money_every_way_between_accounts_keep_every_counter_right(ledger: Ledger, race, raw) -> None:
     fund_people(ledger)
     start_seq, start = head_seq(ledger, raw), counters(ledger)
-    total = sum(ledger.account(f"{p}:{ASSET}").balance for p in PEOPLE)
+    total = sum(ledger.registry.account(f"{p}:{ASSET}").balance for p in PEOPLE)
     lines = [mixed_workload(ledger, w, 30) for w in range(WORKERS)]
-    results = race(ledger.store.url, lines)
+    results = race(ledger._store.url, lines)
     assert_no_storage_trouble(results)
     codes = Counter(o.code for o in flat(results))
     # a post or void of a hold that was itself refused finds no hold
@@ -195,8 +195,8 @@ def test_processes_moving_money_every_way_between_accounts_keep_every_counter_ri
     assert {e.seq: e.hash for e in new} == posted  # every receipt is in the journal, and nothing else is
     assert counters(ledger) == replay(ledger, start, new)
     assert [e.at for e in new] == sorted(e.at for e in new)
-    assert sum(ledger.account(f"{p}:{ASSET}").balance for p in PEOPLE) == total
-    assert all(ledger.account(f"{p}:{ASSET}").debits_pending == 0 for p in PEOPLE)
+    assert sum(ledger.registry.account(f"{p}:{ASSET}").balance for p in PEOPLE) == total
+    assert all(ledger.registry.account(f"{p}:{ASSET}").debits_pending == 0 for p in PEOPLE)
     report = ledger.verify()
     assert report.ok, report.problems[:5]
 
@@ -207,8 +207,8 @@ def test_processes_moving_money_every_way_between_accounts_keep_every_counter_ri
 def test_a_hold_finished_by_several_processes_at_once_is_finished_exactly_once(ledger: Ledger, race, raw) -> None:
     holds = [f"hold-{n}" for n in range(12)]
     for h in holds:
-        ledger.transfer(ALICE, RESERVE, 10_000, tx_id=h, hold_timeout_s=600)
-    start = ledger.account(ALICE)
+        ledger.payments.transfer(ALICE, RESERVE, 10_000, tx_id=h, hold_timeout_s=600)
+    start = ledger.registry.account(ALICE)
 
     def finish(worker: int, hold: str) -> str:
         if worker % 3 == 2:
@@ -217,7 +217,7 @@ def test_a_hold_finished_by_several_processes_at_once_is_finished_exactly_once(l
         leg = (Leg(ALICE, RESERVE, ASSET, amount),)
         return wire(ledger, Tx(ledger=ledger.id, id=f"post-{hold}-{worker}", kind="post", legs=leg, ref=hold), ["alice"])
 
-    results = race(ledger.store.url, [[finish(w, h) for h in holds] for w in range(WORKERS)])
+    results = race(ledger._store.url, [[finish(w, h) for h in holds] for w in range(WORKERS)])
     assert_no_storage_trouble(results)
     spent = 0
     for n, hold in enumerate(holds):
@@ -225,7 +225,7 @@ def test_a_hold_finished_by_several_processes_at_once_is_finished_exactly_once(l
         assert outcomes == {"posted": 1, "HOLD_NOT_PENDING": WORKERS - 1}, (hold, outcomes)
         winner = next(worker[n].worker for worker in results if worker[n].code == "posted")
         spent += {0: 10_000, 1: 4_000, 2: 0}[winner % 3]
-    alice = ledger.account(ALICE)
+    alice = ledger.registry.account(ALICE)
     assert alice.debits_pending == 0
     assert alice.balance == start.balance - spent
     assert all(ledger.transaction(h).status in ("posted", "voided") for h in holds)
@@ -238,7 +238,7 @@ def test_a_transaction_submitted_by_several_processes_at_once_posts_once(ledger:
     same = [wire(ledger, transfer(ledger, f"pay-{n}", ALICE, RESERVE, 1_000 + n)) for n in range(12)]
     other = [wire(ledger, transfer(ledger, f"pay-{n}", ALICE, RESERVE, 1)) for n in range(12)]
     start_seq = head_seq(ledger, raw)
-    results = race(ledger.store.url, [same] * (WORKERS - 2) + [other] * 2)
+    results = race(ledger._store.url, [same] * (WORKERS - 2) + [other] * 2)
     assert_no_storage_trouble(results)
     for n in range(12):
         got = [worker[n] for worker in results]
@@ -260,18 +260,18 @@ def test_a_transaction_submitted_by_several_processes_at_once_posts_once(ledger:
 def test_a_transaction_reversed_by_several_processes_at_once_is_reversed_once(ledger: Ledger, race, raw) -> None:
     originals = [f"t-{n}" for n in range(12)]
     for t in originals:
-        ledger.transfer(ALICE, RESERVE, 1_000, tx_id=t)
-    balance = ledger.account(ALICE).balance
+        ledger.payments.transfer(ALICE, RESERVE, 1_000, tx_id=t)
+    balance = ledger.registry.account(ALICE).balance
     mirror = (Leg(RESERVE, ALICE, ASSET, 1_000),)
     lines = [
         [wire(ledger, Tx(ledger=ledger.id, id=f"undo-{t}-{w}", kind="reversal", ref=t, legs=mirror)) for t in originals]
         for w in range(WORKERS)
     ]
-    results = race(ledger.store.url, lines)
+    results = race(ledger._store.url, lines)
     assert_no_storage_trouble(results)
     for n in range(len(originals)):
         assert Counter(worker[n].code for worker in results) == {"posted": 1, "ALREADY_REVERSED": WORKERS - 1}
-    assert ledger.account(ALICE).balance == balance + 12 * 1_000
+    assert ledger.registry.account(ALICE).balance == balance + 12 * 1_000
     assert ledger.verify().ok
 
 
@@ -281,14 +281,14 @@ def test_holds_that_expire_while_processes_race_are_voided_once_and_nobody_notic
 
     holds = [f"hold-{n}" for n in range(10)]
     for h in holds:
-        ledger.transfer(ALICE, RESERVE, 1_000, tx_id=h, hold_timeout_s=1)
+        ledger.payments.transfer(ALICE, RESERVE, 1_000, tx_id=h, hold_timeout_s=1)
     time.sleep(1.05)
     lines = [[wire(ledger, transfer(ledger, f"after-{w}-{i}", ALICE, RESERVE, 10)) for i in range(3)] for w in range(WORKERS)]
-    results = race(ledger.store.url, lines)
+    results = race(ledger._store.url, lines)
     assert_no_storage_trouble(results)
     assert Counter(o.code for o in flat(results)) == {"posted": WORKERS * 3}
     expiries = [r.id for r in raw(ledger).rows("SELECT id FROM journal WHERE kind = 'expire' ORDER BY seq")]
     assert sorted(expiries) == sorted(f"_expire:{h}" for h in holds)
     assert all(ledger.transaction(h).status == "voided" for h in holds)
-    assert ledger.account(ALICE).debits_pending == 0
+    assert ledger.registry.account(ALICE).debits_pending == 0
     assert ledger.verify().ok

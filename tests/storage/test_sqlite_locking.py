@@ -32,7 +32,7 @@ def sqlite_ledger(sqlite_ledger_dir) -> Iterator[Ledger]:
 
 
 def db_path(ledger: Ledger) -> Path:
-    return Path(ledger.store.url.removeprefix("sqlite:///"))
+    return Path(ledger._store.url.removeprefix("sqlite:///"))
 
 
 class Writer:
@@ -70,7 +70,7 @@ def writer_holding_the_lock(ledger: Ledger, release_after: float) -> Iterator[th
 
 
 def test_the_database_is_in_wal_mode(sqlite_ledger: Ledger) -> None:
-    sqlite_ledger.account(ALICE)
+    sqlite_ledger.registry.account(ALICE)
     with sqlite3.connect(db_path(sqlite_ledger)) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
@@ -79,8 +79,8 @@ def test_the_database_is_in_wal_mode(sqlite_ledger: Ledger) -> None:
 def test_reading_balances_is_not_blocked_by_a_long_writer(sqlite_ledger: Ledger) -> None:
     with writer_holding_the_lock(sqlite_ledger, release_after=1.5) as released:
         started = time.monotonic()
-        alice = sqlite_ledger.account(ALICE)
-        accounts = sqlite_ledger.accounts()
+        alice = sqlite_ledger.registry.account(ALICE)
+        accounts = sqlite_ledger.registry.accounts()
         entry = sqlite_ledger.transaction("genesis-deposit-alice")
         info = sqlite_ledger.info()
         report = sqlite_ledger.verify()
@@ -93,7 +93,7 @@ def test_reading_balances_is_not_blocked_by_a_long_writer(sqlite_ledger: Ledger)
 
 def test_the_balance_command_answers_while_another_process_writes(sqlite_ledger: Ledger, wonledger) -> None:
     with writer_holding_the_lock(sqlite_ledger, release_after=20) as released:
-        done = wonledger(sqlite_ledger.store.url, "--json", "balance", ALICE, timeout=15)
+        done = wonledger(sqlite_ledger._store.url, "--json", "balance", ALICE, timeout=15)
         answered_while_locked = not released.is_set()
     assert answered_while_locked
     assert done.returncode == 0, done.stderr
@@ -103,20 +103,20 @@ def test_the_balance_command_answers_while_another_process_writes(sqlite_ledger:
 def test_a_writer_waits_for_another_writer_instead_of_failing(sqlite_ledger: Ledger) -> None:
     with writer_holding_the_lock(sqlite_ledger, release_after=1.0) as released:
         started = time.monotonic()
-        receipt = sqlite_ledger.transfer(ALICE, RESERVE, 1_000, tx_id="waited")
+        receipt = sqlite_ledger.payments.transfer(ALICE, RESERVE, 1_000, tx_id="waited")
         waited = time.monotonic() - started
         assert released.is_set()
     assert waited >= 0.9
     assert receipt.status == "posted"
-    assert sqlite_ledger.account(ALICE).balance == 5_000_000 - 1_000  # and the rolled-back change never landed
+    assert sqlite_ledger.registry.account(ALICE).balance == 5_000_000 - 1_000  # and the rolled-back change never landed
     assert sqlite_ledger.verify().ok
 
 
 def test_the_transfer_command_waits_for_another_writer_and_then_succeeds(sqlite_ledger: Ledger, wonledger) -> None:
     with writer_holding_the_lock(sqlite_ledger, release_after=2.0) as released:
-        done = wonledger(sqlite_ledger.store.url, "transfer", ALICE, RESERVE, "1000", keys=sqlite_ledger.keys.directory)
+        done = wonledger(sqlite_ledger._store.url, "transfer", ALICE, RESERVE, "1000", keys=sqlite_ledger._keys.directory)
         finished_after_the_writer = released.is_set()
     assert finished_after_the_writer
     assert done.returncode == 0, done.stderr
     assert "locked" not in done.stderr
-    assert sqlite_ledger.account(ALICE).balance == 5_000_000 - 1_000
+    assert sqlite_ledger.registry.account(ALICE).balance == 5_000_000 - 1_000

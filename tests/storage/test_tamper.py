@@ -25,13 +25,13 @@ RESERVE = "kstable:dKRW.hanriver:reserve"
 def busy(ledger: Ledger) -> Ledger:
     """The default world plus three transfers t-1, t-2, t-3 and a hold h-1, all by alice."""
     for n, amount in enumerate((100_000, 200_000, 300_000), 1):
-        ledger.transfer(ALICE, RESERVE, amount, tx_id=f"t-{n}")
-    ledger.transfer(ALICE, RESERVE, 50_000, tx_id="h-1", hold_timeout_s=3600)
+        ledger.payments.transfer(ALICE, RESERVE, amount, tx_id=f"t-{n}")
+    ledger.payments.transfer(ALICE, RESERVE, 50_000, tx_id="h-1", hold_timeout_s=3600)
     return ledger
 
 
 def cli_verify(ledger: Ledger, wonledger) -> dict:
-    done = wonledger(ledger.store.url, "--json", "verify")
+    done = wonledger(ledger._store.url, "--json", "verify")
     report = json.loads(done.stdout)
     assert done.returncode == (0 if report["ok"] else 3), done.stderr
     return report
@@ -53,7 +53,7 @@ def test_an_untouched_ledger_verifies_clean(busy: Ledger, wonledger) -> None:
     assert busy.verify().ok
     report = cli_verify(busy, wonledger)
     assert report == {"ok": True, "transactions": busy.info().transactions, "problems": []}
-    plain = wonledger(busy.store.url, "verify")
+    plain = wonledger(busy._store.url, "verify")
     assert plain.returncode == 0 and plain.stdout.startswith("ok:")
 
 
@@ -127,7 +127,7 @@ def test_signatures_swapped_between_two_transactions_are_found_and_both_named(bu
 def test_a_signature_by_someone_else_is_found(busy: Ledger, raw, wonledger) -> None:
     """kstable signs t-2's exact bytes; alice's signature is removed: the debtor did not sign."""
     body = raw(busy).scalar("SELECT body FROM journal WHERE id = 't-2'")
-    signature = busy.keys.sign("kstable", body.encode())
+    signature = busy._keys.sign("kstable", body.encode())
     raw(busy).execute("UPDATE journal SET signatures = :s WHERE id = 't-2'", s=json.dumps([signature.to_wire()]))
     assert_caught(busy, wonledger, tx="t-2")
     assert ("t-2", "authorization") in {(p.tx, p.kind) for p in busy.verify().problems}
@@ -155,13 +155,13 @@ def test_an_entry_moved_in_time_is_found(busy: Ledger, raw, wonledger) -> None:
 
 def test_the_plain_verify_output_names_the_transaction_and_exits_3(busy: Ledger, raw, wonledger) -> None:
     raw(busy).execute("UPDATE legs SET amount = 1 WHERE seq = (SELECT seq FROM journal WHERE id = 't-3')")
-    done = wonledger(busy.store.url, "verify")
+    done = wonledger(busy._store.url, "verify")
     assert done.returncode == 3
     assert "tx t-3" in done.stdout
     assert done.stdout.strip().splitlines()[-1].startswith("1 problem(s) in")
 
 
 def test_verify_needs_no_keys(busy: Ledger, wonledger, tmp_path) -> None:
-    done = wonledger(busy.store.url, "--json", "verify", keys=tmp_path / "no-keys-here")
+    done = wonledger(busy._store.url, "--json", "verify", keys=tmp_path / "no-keys-here")
     assert done.returncode == 0 and json.loads(done.stdout)["ok"] is True
     assert not (tmp_path / "no-keys-here").exists()

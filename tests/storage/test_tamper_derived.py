@@ -24,11 +24,11 @@ BOB = "seoul-exports:dKRW.hanriver"
 @pytest.fixture
 def busy(ledger: Ledger) -> Ledger:
     """The default world plus a transfer t-1, a hold h-1 and a partly posted hold h-2 (post p-2), all by alice."""
-    ledger.open_account("seoul-exports", "dKRW.hanriver")
-    ledger.transfer(ALICE, BOB, 100_000, tx_id="t-1")
-    ledger.transfer(ALICE, BOB, 50_000, tx_id="h-1", hold_timeout_s=3600)
-    ledger.transfer(ALICE, BOB, 70_000, tx_id="h-2", hold_timeout_s=3600)
-    ledger.post("h-2", 20_000, tx_id="p-2")
+    ledger.registry.open_account("seoul-exports", "dKRW.hanriver")
+    ledger.payments.transfer(ALICE, BOB, 100_000, tx_id="t-1")
+    ledger.payments.transfer(ALICE, BOB, 50_000, tx_id="h-1", hold_timeout_s=3600)
+    ledger.payments.transfer(ALICE, BOB, 70_000, tx_id="h-2", hold_timeout_s=3600)
+    ledger.holds.post("h-2", 20_000, tx_id="p-2")
     assert ledger.verify().ok
     return ledger
 
@@ -79,7 +79,7 @@ def test_an_overdraft_made_through_an_edited_flag_is_refused_by_the_replay_and_n
     transfer (INSUFFICIENT_FUNDS), besides naming the edited flag.
     """
     raw(busy).execute(f"UPDATE accounts SET flags = '' WHERE id = '{ALICE}'")
-    busy.transfer(ALICE, BOB, 10**12, tx_id="overdraft")
+    busy.payments.transfer(ALICE, BOB, 10**12, tx_id="overdraft")
     assert_caught(busy, wonledger, tx="overdraft")
     problems = busy.verify().problems
     assert any(p.tx == "overdraft" and "INSUFFICIENT_FUNDS" in p.detail for p in problems), problems
@@ -93,7 +93,7 @@ def _append(busy: Ledger, raw, tx: dict, signers: list[str], at: str | None = No
     last_at = r.scalar("SELECT at FROM journal ORDER BY seq DESC LIMIT 1")
     at = at or last_at
     body = canonical_bytes(tx)
-    signatures = [busy.keys.sign(s, body).to_wire() for s in signers]
+    signatures = [busy._keys.sign(s, body).to_wire() for s in signers]
     envelope = canonical_bytes({"seq": seq + 1, "at": at, "tx": tx, "signatures": signatures})
     digest = hashlib.sha256(bytes.fromhex(prev) + envelope).hexdigest()
     r.execute(
@@ -146,7 +146,7 @@ def test_a_registration_appended_by_hand_without_the_regulator_is_refused_by_the
     from wonledger.flows.registry import registration_tx
     from wonledger.flows.world import participant_key
 
-    tx = registration_tx(busy.id, "fakebank", "bank", "KR", True, participant_key(busy.keys, "fakebank"), "hanriver").to_wire()
+    tx = registration_tx(busy.id, "fakebank", "bank", "KR", True, participant_key(busy._keys, "fakebank"), "hanriver").to_wire()
     _append(busy, raw, tx, ["fakebank", "hanriver"])
     raw(busy).execute(
         "INSERT INTO participants (id, kind, jurisdiction, resident, public_key, registrar) "
@@ -158,14 +158,14 @@ def test_a_registration_appended_by_hand_without_the_regulator_is_refused_by_the
 
 def test_the_book_and_verify_agree_on_every_table_after_a_mixed_history(busy: Ledger, wonledger) -> None:
     """Same journal, same rulebook: after registrations, rotations, holds, posts, voids, reversals and mints, verify rebuilds the tables the book wrote."""
-    busy.add_participant("carol", "individual", "KR", by="hanriver")
-    busy.deposit("carol", 30_000, "hanriver", tx_id="dep-carol")
-    busy.rotate_key("carol")
-    busy.transfer("carol:dKRW.hanriver", ALICE, 1_000, tx_id="carol-pays")
-    busy.void("h-1")
-    busy.reverse("t-1")
-    busy.mint("KRWS", 5_000, "alice", "dKRW.hanriver", tx_id="mint-1")
-    busy.register_issuer("namsan", "NAMS", "KRW")
-    busy.mint("NAMS", 2_000, "alice", "dKRW.hanriver", tx_id="mint-2")
+    busy.registry.add_participant("carol", "individual", "KR", by="hanriver")
+    busy.payments.deposit("carol", 30_000, "hanriver", tx_id="dep-carol")
+    busy.registry.rotate_key("carol")
+    busy.payments.transfer("carol:dKRW.hanriver", ALICE, 1_000, tx_id="carol-pays")
+    busy.holds.void("h-1")
+    busy.payments.reverse("t-1")
+    busy.stablecoins.mint("KRWS", 5_000, "alice", "dKRW.hanriver", tx_id="mint-1")
+    busy.registry.register_issuer("namsan", "NAMS", "KRW")
+    busy.stablecoins.mint("NAMS", 2_000, "alice", "dKRW.hanriver", tx_id="mint-2")
     assert busy.verify().ok
     assert cli_verify(busy, wonledger)["ok"] is True

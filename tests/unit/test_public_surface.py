@@ -17,10 +17,11 @@ EXPECTED_PUBLIC_NAMES = sorted(
     InsufficientFunds IntegrityProblem IssuerNotEligible IssuerNotRegistered JournalEntry KeyChange KeyRecord KeyStore
     KeyUnavailable Ledger LedgerError Leg NotALedger NotAuthorized OutflowLimit Participant Problem
     ProofReport QuoteExpired Receipt ReconcileReport Rejection ReserveNotEligible ReserveShortfall Residency RuleRefusal RunBreaker
-    Signature SignedTx StatementSummary StorageError TravelRule TrialBalanceRow Tx UnknownAccount UnknownAsset
+    Signature SignedTx StatementSummary StorageError TravelRule TrialBalance TrialBalanceRow Tx UnknownAccount UnknownAsset
     UnknownParticipant UnknownTransaction VerifyReport account_id canonical_bytes format_amount parse_amount
     parse_line tx_bytes verify_proof make_participant_key parse_public_key TypedAmount
     Anchor ConsistencyReport read_checkpoint read_operator_key verify_consistency validate_statement load_account_map
+    b64url statement_formats strict_loads
     """.split()
 )
 

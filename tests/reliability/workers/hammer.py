@@ -42,20 +42,20 @@ def main() -> None:
             try:
                 if roll < 0.15 and pending:
                     hold, held = pending.pop(rng.randrange(len(pending)))
-                    receipt = ledger.post(hold, rng.choice([None, rng.randint(1, held)]), tx_id=tx_id)
+                    receipt = ledger.holds.post(hold, rng.choice([None, rng.randint(1, held)]), tx_id=tx_id)
                     kind = "post"
                 elif roll < 0.25 and pending:
-                    receipt = ledger.void(pending.pop(rng.randrange(len(pending)))[0], tx_id=tx_id)
+                    receipt = ledger.holds.void(pending.pop(rng.randrange(len(pending)))[0], tx_id=tx_id)
                     kind = "void"
                 else:
                     debit, credit = rng.sample(accounts, 2)
                     amount = rng.randint(1, 60_000)
                     if roll < 0.5:
-                        receipt = ledger.transfer(debit, credit, amount, tx_id=tx_id, hold_timeout_s=3600)
+                        receipt = ledger.payments.transfer(debit, credit, amount, tx_id=tx_id, hold_timeout_s=3600)
                         pending.append((tx_id, amount))
                         kind = "hold"
                     else:
-                        receipt = ledger.transfer(debit, credit, amount, tx_id=tx_id)
+                        receipt = ledger.payments.transfer(debit, credit, amount, tx_id=tx_id)
                         kind = "transfer"
                 receipts.append(receipt.id)
                 outcomes[kind] += 1

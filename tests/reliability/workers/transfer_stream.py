@@ -33,9 +33,9 @@ def main() -> None:
     with Ledger.open(url, keys) as ledger:
         for n in range(count):
             if n % 2 == 0:
-                ledger.transfer("alice:dKRW.hanriver", "hanriver:dKRW.hanriver", 1, tx_id=f"{prefix}{n}")
+                ledger.payments.transfer("alice:dKRW.hanriver", "hanriver:dKRW.hanriver", 1, tx_id=f"{prefix}{n}")
             else:
-                ledger.pay("alice:dKRW.hanriver", "seoul-exports:dKRW.namsan", 1, tx_id=f"{prefix}{n}")
+                ledger.payments.pay("alice:dKRW.hanriver", "seoul-exports:dKRW.namsan", 1, tx_id=f"{prefix}{n}")
             print(f"{prefix}{n}", flush=True)
 
 
