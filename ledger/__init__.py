@@ -19,9 +19,9 @@ from wonledger.domain.errors import (
     DbUnreachable,
     DiskFull,
     DuplicateConflict,
+    HolderNotEligible,
     HoldExpired,
     HoldNotPending,
-    HolderNotEligible,
     InsufficientFunds,
     IntegrityProblem,
     IssuerNotEligible,
@@ -64,18 +64,17 @@ from wonledger.domain.model import (
 )
 from wonledger.domain.money import Asset, TypedAmount, format_amount, parse_amount
 
-
 if TYPE_CHECKING:
-    from wonledger.service.facade import DEFAULT_DB, DEFAULT_KEYS, Info, Ledger, make_participant_key, parse_public_key
-    from wonledger.service.reports import BreakerStatus, ResidentOutflow
     from wonledger.audit.reports import TrialBalance
-    from wonledger.book.writer import Book
     from wonledger.book.ingest import IngestResult, Rejection
-    from wonledger.flows.keys import KeyChange
+    from wonledger.book.writer import Book
     from wonledger.domain.signing import KeyStore, b64url, canonical_bytes, tx_bytes
     from wonledger.domain.strict import loads as strict_loads
-    from wonledger.statements.formats import writable as statement_formats
     from wonledger.domain.wire import parse_line
+    from wonledger.flows.keys import KeyChange
+    from wonledger.service.facade import DEFAULT_DB, DEFAULT_KEYS, Info, Ledger, make_participant_key, parse_public_key
+    from wonledger.service.reports import BreakerStatus, ResidentOutflow
+    from wonledger.statements.formats import writable as statement_formats
 
 #: Public names whose modules load on first use (PEP 562): importing any part
 #: of the ledger (say its store, for a `balance`) does not import the book,
@@ -132,13 +131,14 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "DEFAULT_DB",
+    "DEFAULT_KEYS",
     "Account",
     "AccountSpec",
-    "Anchor",
     "AlreadyExists",
     "AlreadyReversed",
+    "Anchor",
     "Asset",
-    "TypedAmount",
     "AssetMismatch",
     "BadAmount",
     "BadInput",
@@ -149,8 +149,6 @@ __all__ = [
     "BreakerStatus",
     "Checkpoint",
     "ConsistencyReport",
-    "DEFAULT_DB",
-    "DEFAULT_KEYS",
     "DatabaseBusy",
     "DatabaseReadOnly",
     "DbUnreachable",
@@ -191,7 +189,6 @@ __all__ = [
     "ReserveShortfall",
     "Residency",
     "ResidentOutflow",
-    "TrialBalance",
     "RuleRefusal",
     "RunBreaker",
     "Signature",
@@ -200,8 +197,10 @@ __all__ = [
     "StorageError",
     "Travel",
     "TravelRule",
+    "TrialBalance",
     "TrialBalanceRow",
     "Tx",
+    "TypedAmount",
     "UnknownAccount",
     "UnknownAsset",
     "UnknownParticipant",
@@ -210,18 +209,18 @@ __all__ = [
     "account_id",
     "b64url",
     "canonical_bytes",
-    "statement_formats",
-    "strict_loads",
     "format_amount",
-    "make_participant_key",
     "load_account_map",
+    "make_participant_key",
     "parse_amount",
     "parse_line",
     "parse_public_key",
     "read_checkpoint",
     "read_operator_key",
+    "statement_formats",
+    "strict_loads",
     "tx_bytes",
-    "verify_consistency",
     "validate_statement",
+    "verify_consistency",
     "verify_proof",
 ]

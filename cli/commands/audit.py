@@ -15,11 +15,23 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
+from wonledger import (
+    BadInput,
+    BadStatement,
+    Checkpoint,
+    format_amount,
+    load_account_map,
+    read_checkpoint,
+    read_operator_key,
+    statement_formats,
+    strict_loads,
+    validate_statement,
+    verify_consistency,
+    verify_proof,
+)
 from wonledger_cli.commands.stablecoins import report
 from wonledger_cli.context import Checked, Context, json_option, pass_context
 from wonledger_cli.render import emit_json, open_input, progress_bar, stderr_is_terminal, table
-from wonledger import BadInput, BadStatement, Checkpoint, format_amount, load_account_map, read_checkpoint, read_operator_key, validate_statement, verify_consistency, verify_proof
-from wonledger import statement_formats, strict_loads
 
 if TYPE_CHECKING:
     from wonledger import ConsistencyReport, ProofReport, ReconcileReport, TrialBalance

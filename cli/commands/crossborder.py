@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
+from wonledger import Ledger, Quote, TypedAmount, format_amount
 from wonledger_cli.commands.payments import report_receipt
 from wonledger_cli.commands.stablecoins import report
 from wonledger_cli.context import Context, json_option, pass_context
 from wonledger_cli.render import emit_json, table
-from wonledger import Ledger, Quote, TypedAmount, format_amount
 
 USD_EXPONENT = 2
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
+from wonledger import TypedAmount
 from wonledger_cli.commands.payments import report_receipt
 from wonledger_cli.context import Context, json_option, pass_context
-from wonledger import TypedAmount
 
 
 @click.command()

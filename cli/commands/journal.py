@@ -6,14 +6,14 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 import click
 
+from wonledger import BadInput, JournalEntry, format_amount
 from wonledger_cli.context import Context, json_option, pass_context
 from wonledger_cli.render import emit_json, entry_details, error_line, money, open_input, progress_bar, show_tx, stderr_is_terminal, tx_json
-from wonledger import BadInput, JournalEntry, format_amount
 
 if TYPE_CHECKING:
     from wonledger import VerifyReport
@@ -98,14 +98,14 @@ def _time_bound(text: str | None, option: str, end: bool) -> str | None:
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
-            moment = datetime.combine(day + timedelta(days=1) if end else day, time(), tzinfo=timezone.utc)
+            moment = datetime.combine(day + timedelta(days=1) if end else day, time(), tzinfo=UTC)
         else:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
             if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=timezone.utc)
+                moment = moment.replace(tzinfo=UTC)
     except ValueError:
         raise BadInput(f"{option} {text!r} is not a date (YYYY-MM-DD) or an ISO 8601 time") from None
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @click.group()
@@ -185,8 +185,8 @@ def verify(ctx: Context, operator_key: str | None, checkpoint_path: str | None) 
       wonledger verify --operator-key KEY     # KEY: the operator key 'wonledger info' prints
       wonledger --json verify
     """
-    from wonledger_cli.commands.audit import checkpoint_option, operator_key_option  # here: submit, history and tx show never load the auditors
     from wonledger import Anchor
+    from wonledger_cli.commands.audit import checkpoint_option, operator_key_option  # here: submit, history and tx show never load the auditors
 
     pinned, trusted = operator_key_option(operator_key), checkpoint_option(checkpoint_path)
     anchor = Anchor(pinned, trusted) if pinned or trusted else None

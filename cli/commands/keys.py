@@ -12,9 +12,9 @@ import base64
 
 import click
 
+from wonledger import KeyChange, KeyRecord, make_participant_key, parse_public_key
 from wonledger_cli.context import Context, json_option, pass_context
 from wonledger_cli.render import emit_json, table
-from wonledger import KeyChange, KeyRecord, make_participant_key, parse_public_key
 
 
 @click.group()

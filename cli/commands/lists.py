@@ -77,7 +77,7 @@ def hold_list(ctx: Context, account_id: str | None) -> None:
     rows = [(h, leg) for h in holds for leg in h.legs]
     column = amounts([(leg.amount, exponents[leg.asset]) for _, leg in rows])
     table(
-        [(h.id, h.expires_at[:19] + "Z", held, leg.asset, f"{leg.debit} -> {leg.credit}") for (h, leg), held in zip(rows, column)],
+        [(h.id, h.expires_at[:19] + "Z", held, leg.asset, f"{leg.debit} -> {leg.credit}") for (h, leg), held in zip(rows, column, strict=True)],
         ("hold", "expires (UTC)", "amount", "asset", "from -> to"),
         right=(2,),
     )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
+from wonledger import Ledger, Receipt, TypedAmount
 from wonledger_cli.context import Context, json_option, pass_context
 from wonledger_cli.render import emit_json, entry_details, show_tx, tx_json
-from wonledger import Ledger, Receipt, TypedAmount
 
 
 def report_receipt(ctx: Context, ledger: Ledger, receipt: Receipt) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
+from wonledger import Account, Ledger
 from wonledger_cli.context import Context, json_option, pass_context
 from wonledger_cli.render import account_json, amounts, count, emit_json, table
-from wonledger import Account, Ledger
 
 
 @click.command()
@@ -253,6 +253,6 @@ def _balance_table(ledger: Ledger, accounts: list[Account], flags: bool = False)
     ]
     rows = [
         (a.id, a.asset, bal, avail, held, *((",".join(sorted(a.flags)),) if flags else ()))
-        for a, bal, avail, held in zip(accounts, *columns)
+        for a, bal, avail, held in zip(accounts, *columns, strict=True)
     ]
     table(rows, ("account", "asset", "balance", "available", "held", *(("flags",) if flags else ())), right=(2, 3, 4))

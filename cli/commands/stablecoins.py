@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
+from wonledger import TypedAmount
 from wonledger_cli.commands.payments import report_receipt
 from wonledger_cli.context import Context, json_option, pass_context
 from wonledger_cli.render import amounts, emit_json, table
-from wonledger import TypedAmount
 
 
 @click.group()
@@ -135,7 +135,7 @@ def report_supply(ctx: Context) -> None:
     supply = amounts([(r["supply"], exponents[r["asset"]]) for r in rows])
     reserve = amounts([(r["reserve"], exponents[r["asset"]]) for r in rows])
     table(
-        [(r["asset"], r["issuer"], s, v, ", ".join(r["reserve_assets"]), r["ratio"] or "-") for r, s, v in zip(rows, supply, reserve)],
+        [(r["asset"], r["issuer"], s, v, ", ".join(r["reserve_assets"]), r["ratio"] or "-") for r, s, v in zip(rows, supply, reserve, strict=True)],
         ("asset", "issuer", "supply", "reserve", "held in", "ratio"),
         right=(2, 3, 5),
     )

@@ -28,12 +28,12 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from wonledger.domain.errors import BadInput, BadStatement
 from wonledger.audit.proofs import Checkpoint, MalformedCheckpoint, checkpoint_from_json, leaf_hash, merkle_root
 from wonledger.audit.verify import Problem, VerifyReport, verify_ledger
-from wonledger.store import OPERATOR_META, Store
+from wonledger.domain.errors import BadInput, BadStatement
 from wonledger.domain.strict import loads as strict_loads
 from wonledger.domain.strict import unb64url
+from wonledger.store import OPERATOR_META, Store
 
 ANCHOR = "anchor"
 #: The meta key under which a ledger keeps its operator's public key (ledger.audit writes it).

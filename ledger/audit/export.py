@@ -16,10 +16,10 @@ from typing import TextIO
 
 from wonledger.audit.legs import booked_leg, check_day, next_day
 from wonledger.book.session import AuditSession, asset_of
-from wonledger.domain.timestamps import iso
 from wonledger.domain.errors import BadInput
 from wonledger.domain.model import Account
 from wonledger.domain.money import Asset
+from wonledger.domain.timestamps import iso
 from wonledger.statements.formats import writable_format
 from wonledger.statements.statement import BOOKED, StatementEntry, StatementHeader
 from wonledger.store import UnitOfWork

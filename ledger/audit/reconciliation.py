@@ -164,7 +164,7 @@ def reconcile(
         account = ledger_account(header)
         if account is None:
             return None
-        asset = known.assets.get(account.asset) or session.read(lambda uow: asset_of(uow, account))
+        asset = known.assets.get(account.asset) or session.read(lambda uow, account=account: asset_of(uow, account))
         if header.currency and header.currency != asset.currency:
             raise AssetMismatch(
                 f"statement {header.statement_id or len(seen)} is in {header.currency} but {account.id} holds {asset.code} ({asset.currency})"
@@ -175,7 +175,7 @@ def reconcile(
     total = ReconcileReport(target.id if target else "")
     for reader in read_statements(stream, choose, progress):
         account = chosen[id(reader.header)]
-        asset = known.assets.get(account.asset) or session.read(lambda uow: asset_of(uow, account))
+        asset = known.assets.get(account.asset) or session.read(lambda uow, account=account: asset_of(uow, account))
         total.add(_reconcile_one(session, reader, account, asset, tolerance_days, known.upto))
     if not total.statements:
         names = ", ".join(dict.fromkeys(seen)) or "none"
@@ -237,6 +237,6 @@ def _balance_breaks(session: AuditSession, account: Account, header: StatementHe
     balances = session.read(lambda uow: [booked(uow, code, before) for code, _, before, _ in wanted])
     return [
         Break(BALANCE_MISMATCH, code, {"balance": have, "date": day}, {"balance": stated, "date": day})
-        for (code, stated, _, day), have in zip(wanted, balances)
+        for (code, stated, _, day), have in zip(wanted, balances, strict=True)
         if have != stated
     ]

@@ -290,7 +290,7 @@ def _compare_tables(store: Store, state: LedgerState, problem: Callable) -> None
     )
     table(
         "hold",
-        {h_id: row for h_id, row in holds.items()},
+        dict(holds.items()),
         {h.id: (h.status, h.expires_at, h.finished_by) for h in state.holds.values()},
         names_tx=True,
     )

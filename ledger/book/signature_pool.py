@@ -66,7 +66,7 @@ def check_all(checks: Sequence[Check]) -> bytes:
 class Verdicts:
     """The answers to one batch of checks, which may still be being worked out."""
 
-    __slots__ = ("_parts", "_done")
+    __slots__ = ("_done", "_parts")
 
     def __init__(self, parts: list[Future[bytes]] | None = None, done: bytes | None = None) -> None:
         self._parts = parts or []

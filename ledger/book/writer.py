@@ -32,9 +32,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from wonledger.book.signature_pool import Check, Verdicts, Verifier
 from wonledger.domain import chain
-from wonledger.rulebook.controls import ControlRows, needs
-from wonledger.rulebook.loader import control_state
 from wonledger.domain.errors import BadInput, BadSignature, DuplicateConflict, LedgerError, RuleRefusal
 from wonledger.domain.model import (
     EXPIRE,
@@ -54,12 +53,13 @@ from wonledger.domain.model import (
     released_by_post,
 )
 from wonledger.domain.money import check_minor_units, format_amount
+from wonledger.domain.signing import canonical_bytes, public_key_from_bytes, signature_holds, unb64url
+from wonledger.domain.wire import parsed_here, wire_bytes
+from wonledger.rulebook.controls import ControlRows, needs
+from wonledger.rulebook.loader import control_state
 from wonledger.rulebook.policy import CUSTOMER_KINDS
 from wonledger.rulebook.rules import LedgerState, Rulebook, signature_keys
-from wonledger.domain.signing import canonical_bytes, public_key_from_bytes, signature_holds, unb64url
 from wonledger.store import EntryInfo, NewEntry, Store, UnitOfWork
-from wonledger.book.signature_pool import Check, Verdicts, Verifier
-from wonledger.domain.wire import parsed_here, wire_bytes
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
@@ -79,7 +79,7 @@ def expiry_id(hold_id: str) -> str:
 class Prepared:
     """A chunk whose signatures the book is checking; only the book that made it applies it."""
 
-    __slots__ = ("batch", "items", "verdicts", "records", "__weakref__")
+    __slots__ = ("__weakref__", "batch", "items", "records", "verdicts")
 
     def __init__(self, batch: tuple[SignedTx, ...], items: list[list[_Planned] | LedgerError], verdicts: Verdicts) -> None:
         self.batch = batch

@@ -10,8 +10,12 @@ lower-case hex. ``at`` is the commit time in ISO 8601 UTC with microseconds
 from __future__ import annotations
 
 import hashlib
+
 from wonledger.domain.signing import canonical_bytes
-from wonledger.domain.timestamps import expiry as expiry, iso as iso, parse_iso as parse_iso, utc_now as utc_now  # re-exported
+from wonledger.domain.timestamps import expiry as expiry  # re-exported
+from wonledger.domain.timestamps import iso as iso
+from wonledger.domain.timestamps import parse_iso as parse_iso
+from wonledger.domain.timestamps import utc_now as utc_now
 
 GENESIS = "0" * 64
 

@@ -25,10 +25,10 @@ from fractions import Fraction
 
 from wonledger.domain import chain
 from wonledger.domain.errors import BadAmount, BadInput
-from wonledger.flows.stablecoins import at_par, reserve_account
-from wonledger.flows.transfers import new_tx_id
 from wonledger.domain.model import HOLD, Leg, Participant, Party, Quote, Travel, Tx, account_id
 from wonledger.domain.money import Asset
+from wonledger.flows.stablecoins import at_par, reserve_account
+from wonledger.flows.transfers import new_tx_id
 from wonledger.rulebook.policy import STABLECOIN, FlowPolicy
 
 #: Significant digits of a quoted rate.

@@ -10,8 +10,8 @@ a single leg.
 
 from __future__ import annotations
 
-from wonledger.flows.transfers import new_tx_id
 from wonledger.domain.model import Leg, Tx, account_id
+from wonledger.flows.transfers import new_tx_id
 
 
 def deposit_tx(ledger: str, bank: str, token: str, holder: str, amount: int, *, tx_id: str | None = None, memo: str = "") -> Tx:

@@ -32,14 +32,14 @@ from typing import TYPE_CHECKING
 
 from wonledger.domain.errors import BadInput, KeyUnavailable, UnknownParticipant
 from wonledger.domain.model import PARTICIPANT_PATTERN, REVOKED, ROTATED, KeyRecord, Signature, SignedTx, Tx, check_id
-from wonledger.flows.registry import key_tx
 from wonledger.domain.signing import KeyStore, b64url, public_bytes, tx_bytes
+from wonledger.flows.registry import key_tx
 from wonledger.store import Store, UnitOfWork
 
 if TYPE_CHECKING:
     from wonledger.book.session import AuditSession
 
-__all__ = ["REVOKED", "ROTATED", "KeyChange", "key_history", "rotate_key", "revoke_key"]
+__all__ = ["REVOKED", "ROTATED", "KeyChange", "key_history", "revoke_key", "rotate_key"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,9 @@ reverse. The book refuses either if it would leave the reserve below supply.
 from __future__ import annotations
 
 from wonledger.domain.errors import AssetMismatch, BadAmount
-from wonledger.flows.transfers import new_tx_id
 from wonledger.domain.model import Leg, Tx, account_id
 from wonledger.domain.money import Asset
+from wonledger.flows.transfers import new_tx_id
 
 
 def at_par(amount: int, coin: Asset, backing: Asset) -> int:

@@ -17,10 +17,10 @@ from typing import Any
 from wonledger.domain.errors import BadInput
 from wonledger.domain.model import AccountSpec, Leg, SignedTx, Tx
 from wonledger.domain.money import Asset, parse_amount
-from wonledger.rulebook.policy import CUSTOMER_KINDS, DEPOSIT_TOKEN, WHOLESALE_CBDC, RegistryPolicy, load_issuer_policy
-from wonledger.flows.registry import asset_tx, issuer_tx, open_tx, registration_tx
 from wonledger.domain.signing import KeyStore, public_bytes, tx_bytes
 from wonledger.domain.wire import parse_travel
+from wonledger.flows.registry import asset_tx, issuer_tx, open_tx, registration_tx
+from wonledger.rulebook.policy import CUSTOMER_KINDS, DEPOSIT_TOKEN, WHOLESALE_CBDC, RegistryPolicy, load_issuer_policy
 
 WORLDS = ("default", "empty")
 

@@ -276,7 +276,7 @@ def compare(stored: ControlRows | ControlTables, replayed: ControlState) -> list
             a = kept[n] if n < len(kept) else None
             b = journal[n] if n < len(journal) else None
             if a != b:
-                shown = lambda row: "nothing" if row is None else ", ".join(f"{k} {v}" for k, v in zip(names, row, strict=True))  # noqa: E731
+                shown = lambda row, names=names: "nothing" if row is None else ", ".join(f"{k} {v}" for k, v in zip(names, row, strict=True))  # noqa: E731
                 found.append((table, f"{table} stores {shown(a)} where the journal gives {shown(b)}"))
                 break
     return found
@@ -465,8 +465,8 @@ class Controls:
                 continue
             home = policy.home_currency[person.jurisdiction]
             out = _leaving(edges, places, pid) if len(jurisdictions) > 1 else Fraction(0)
-            foreign_in = sum((u for v, u in zip(views, value) if v.creditor.id == pid and v.debtor.id != pid and v.asset.currency != home), Fraction(0))
-            foreign_out = sum((u for v, u in zip(views, value) if v.debtor.id == pid and v.creditor.id != pid and v.asset.currency != home), Fraction(0))
+            foreign_in = sum((u for v, u in zip(views, value, strict=True) if v.creditor.id == pid and v.debtor.id != pid and v.asset.currency != home), Fraction(0))
+            foreign_out = sum((u for v, u in zip(views, value, strict=True) if v.debtor.id == pid and v.creditor.id != pid and v.asset.currency != home), Fraction(0))
             if foreign_in > foreign_out and any(home in got.get(x, ()) and exchanges(x) for x in people):
                 out += foreign_in - foreign_out  # a conversion of theirs, whoever paid the home currency for it
             if out > 0:
@@ -491,7 +491,7 @@ class Controls:
         homes = {j for j, c in self.policy.home_currency.items() if c == asset.currency}
         received: dict[str, int] = {}
         other: dict[str, Fraction] = {}
-        for v, usd in zip(views, value):
+        for v, usd in zip(views, value, strict=True):
             if v.debtor.id == v.creditor.id:
                 continue
             if v.asset.code == watched:

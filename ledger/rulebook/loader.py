@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from wonledger.domain.model import ControlFigures, ControlKeys
+from wonledger.domain.model import ControlFigures
 
 if TYPE_CHECKING:
     from wonledger.rulebook.controls import ControlState

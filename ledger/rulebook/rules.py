@@ -72,8 +72,8 @@ from wonledger.domain.model import (
     VOID,
     Account,
     AccountSpec,
-    HoldState,
     AssetSpec,
+    HoldState,
     IssuerSpec,
     KeyRecord,
     KeySpec,
@@ -84,8 +84,9 @@ from wonledger.domain.model import (
     account_id,
     key_in_force,
 )
-from wonledger.rulebook.controls import ControlRows, Controls, ControlState, LegView
 from wonledger.domain.money import MAX_COUNTER, Asset, format_amount
+from wonledger.domain.signing import unb64url
+from wonledger.rulebook.controls import ControlRows, Controls, ControlState, LegView
 from wonledger.rulebook.policy import (
     CUSTOMER_KINDS,
     DEPOSIT_TOKEN,
@@ -104,7 +105,6 @@ from wonledger.rulebook.policy import (
     require_reserve_eligible,
     reserve_counts,
 )
-from wonledger.domain.signing import unb64url
 
 
 @dataclass(slots=True)
@@ -604,7 +604,7 @@ class Rulebook:
 class _View:
     """The state as one entry sees it: what is stored plus what this entry opens or registers."""
 
-    __slots__ = ("state", "effect")
+    __slots__ = ("effect", "state")
 
     def __init__(self, state: LedgerState, effect: Effect) -> None:
         self.state = state

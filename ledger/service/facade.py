@@ -25,7 +25,6 @@ The book, the store and the key store stay private.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -34,21 +33,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from wonledger.domain.timestamps import iso, utc_now
 from wonledger.domain.errors import DuplicateConflict, LedgerError, UnknownAccount, UnknownTransaction
-from wonledger.domain.model import Account, JournalEntry, Quote, Receipt, Signature, SignedTx, Tx
+from wonledger.domain.model import Account, JournalEntry, Quote, Receipt, SignedTx, Tx
 from wonledger.domain.money import Asset
+from wonledger.domain.timestamps import iso, utc_now
 from wonledger.service.names import Lookups
 from wonledger.store import OPERATOR_META, Store, UnitOfWork, database_exists, safe_url, sqlite_path
 
 if TYPE_CHECKING:
-    from wonledger.book.writer import Book, Outcome
-    from wonledger.book.ingest import IngestResult
-    from wonledger.domain.signing import KeyStore
     from wonledger.audit.anchors import Anchor
-    from wonledger.book.session import AuditSession
-    from wonledger.domain.model import Participant, StoredTx
     from wonledger.audit.verify import VerifyReport
+    from wonledger.book.ingest import IngestResult
+    from wonledger.book.session import AuditSession
+    from wonledger.book.writer import Book, Outcome
+    from wonledger.domain.model import Participant, StoredTx
+    from wonledger.domain.signing import KeyStore
     from wonledger.service.crossborder import CrossBorder
     from wonledger.service.holds import Holds
     from wonledger.service.names import Names
@@ -426,7 +425,7 @@ class Ledger:
         left = limit
         while left is None or left > 0:
             size = page if left is None else min(page, left)
-            rows = self._store.reading(lambda uow: uow.journal.history_page(account_id, after, since, until, size))
+            rows = self._store.reading(lambda uow, after=after, size=size: uow.journal.history_page(account_id, after, since, until, size))
             if not rows:
                 return
             for stored, _legs, status in rows:

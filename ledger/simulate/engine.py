@@ -23,10 +23,10 @@ from fractions import Fraction
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from wonledger.service.facade import Ledger
 from wonledger.domain.errors import BadInput
 from wonledger.domain.model import Leg, Participant, Party, Travel, Tx
 from wonledger.domain.money import Asset, format_amount
+from wonledger.service.facade import Ledger
 from wonledger.simulate.clock import SimulatedClock
 from wonledger.simulate.corridors import Corridor, load_corridor
 from wonledger.simulate.routes import CORRESPONDENT, STABLECOIN, Planned, plan_correspondent, plan_stablecoin

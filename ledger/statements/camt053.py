@@ -42,22 +42,22 @@ from xml.sax import SAXParseException
 from xml.sax.handler import ContentHandler
 from xml.sax.saxutils import XMLGenerator
 
-from defusedxml.expatreader import DefusedExpatParser
 from defusedxml.common import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
+from defusedxml.expatreader import DefusedExpatParser
 
 from wonledger.domain.errors import BadInput, BadStatement
 from wonledger.statements.statement import (
     BOOKED,
     MAX34,
-    Choose,
     NOT_PROVIDED,
-    short_ref,
+    Choose,
     StatementEntry,
     StatementHeader,
     StatementReader,
     check_date,
     decimal_text,
     minor_units,
+    short_ref,
 )
 
 NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"

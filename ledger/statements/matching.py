@@ -191,7 +191,7 @@ class ReconcileReport:
 class _Item:
     """A leg or an entry waiting for its partner."""
 
-    __slots__ = ("source", "is_statement", "refs", "credit", "amount", "day", "value_day", "named", "done", "ours", "currency")
+    __slots__ = ("amount", "credit", "currency", "day", "done", "is_statement", "named", "ours", "refs", "source", "value_day")
 
     def __init__(self, source: StatementEntry | BookedLeg) -> None:
         self.source = source

@@ -10,7 +10,6 @@ orders writers on PostgreSQL).
 from __future__ import annotations
 
 from sqlalchemy import (
-    text,
     BigInteger,
     Boolean,
     Column,
@@ -22,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 metadata = MetaData()

@@ -49,12 +49,12 @@ from hypothesis import strategies as st
 from wonledger.domain.model import (
     FORBIDDEN_TEXT,
     HOLD,
-    Account,
     MAX_LEGS,
     MAX_MEMO,
     MAX_TIMEOUT_S,
     PLAIN_KINDS,
     RESERVE,
+    Account,
     Leg,
     SignedTx,
     Tx,

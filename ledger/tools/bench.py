@@ -44,13 +44,13 @@ from contextlib import ExitStack, closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from wonledger.service.facade import Ledger
+from wonledger.book.signature_pool import usable_cpus
 from wonledger.domain.chain import iso, utc_now
-from wonledger.flows import transfer_tx
 from wonledger.domain.model import account_id
 from wonledger.domain.signing import KeyStore, canonical_bytes, public_bytes
+from wonledger.flows import transfer_tx
+from wonledger.service.facade import Ledger
 from wonledger.store import postgres_server, safe_url, throwaway_database
-from wonledger.book.signature_pool import usable_cpus
 
 PAYERS = 64
 FUNDING = 1_000_000_000
@@ -207,7 +207,7 @@ def _compile_wonledger() -> None:
     for package in ("wonledger_cli", "wonledger"):
         spec = importlib.util.find_spec(package)
         if spec is not None and spec.submodule_search_locations:
-            compileall.compile_dir(list(spec.submodule_search_locations)[0], quiet=2)
+            compileall.compile_dir(next(iter(spec.submodule_search_locations)), quiet=2)
 
 
 def wonledger_script() -> Path:

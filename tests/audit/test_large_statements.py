@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from wonledger.statements import camt053, csvfile
-from wonledger.statements.matching import BookedLeg, Matcher, ReconcileReport
 from wonledger.statements.formats import read_statement
+from wonledger.statements.matching import BookedLeg, Matcher, ReconcileReport
 from wonledger.statements.statement import StatementEntry, StatementHeader
 
 LEDGER = "wl-000000000000"

@@ -99,7 +99,7 @@ def main() -> None:
     for package in ("wonledger_cli", "wonledger"):
         spec = importlib.util.find_spec(package)
         assert spec is not None and spec.submodule_search_locations
-        compileall.compile_dir(list(spec.submodule_search_locations)[0], quiet=1)
+        compileall.compile_dir(next(iter(spec.submodule_search_locations)), quiet=1)
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     pairs = (
         ("wonledger --help", [WONLEDGER, "--help"], [sys.executable, "-c", "import click"]),

@@ -136,7 +136,7 @@ class Ledger:
 
 @pytest.fixture
 def runner() -> CliRunner:
-    return CliRunner(env={name: None for name in _OURS})
+    return CliRunner(env=dict.fromkeys(_OURS))
 
 
 def invoke(runner: CliRunner, args: Sequence[str], input: str | bytes | None = None) -> Run:

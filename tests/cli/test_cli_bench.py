@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 import pytest
 import sqlalchemy
 
-from wonledger.tools import bench
+from wonledger.book.signature_pool import POOL_THRESHOLD
 from wonledger.domain.chain import GENESIS, digest, envelope_bytes, next_hash
 from wonledger.domain.signing import KeyStore, canonical_bytes, public_bytes
-from wonledger.book.signature_pool import POOL_THRESHOLD
+from wonledger.tools import bench
 
 if TYPE_CHECKING:
     from tests.cli.conftest import Run

@@ -18,8 +18,8 @@ from wonledger import (
     Ledger,
     Party,
     QuoteExpired,
-    TravelRule,
     Travel,
+    TravelRule,
 )
 from wonledger.domain.model import AccountSpec
 from wonledger.flows.crossborder import send_tx, swap_tx

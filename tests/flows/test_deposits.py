@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from wonledger import AlreadyExists, HolderNotEligible, InsufficientFunds, Ledger, Participant, Residency
-from wonledger.flows import transfer_tx
 from wonledger.domain.model import account_id
+from wonledger.flows import transfer_tx
 
 ALICE = "alice:dKRW.hanriver"
 SEOUL = "seoul-exports:dKRW.namsan"

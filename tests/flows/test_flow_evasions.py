@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 import pytest
 
 from wonledger import Ledger, OutflowLimit, Party, RunBreaker, Travel, TravelRule
-from wonledger.flows.crossborder import pvp_legs
 from wonledger.domain.model import Leg, Tx
+from wonledger.flows.crossborder import pvp_legs
 from wonledger.testing import ManualClock
 
 
@@ -276,7 +276,7 @@ def test_splitting_a_send_into_usd_999_pieces_does_not_avoid_the_travel_rule(tim
     submit(timed, "piece-1", piece, ["alice"])  # alone it is under USD 1,000
     clock.advance(6 * 3600)
     before = counters(timed)
-    with pytest.raises(TravelRule, match="USD 1,997.84 with the last 24 h's transfers"):
+    with pytest.raises(TravelRule, match=r"USD 1,997\.84 with the last 24 h's transfers"):
         submit(timed, "piece-2", piece, ["alice"])
     assert counters(timed) == before
     clock.advance(18 * 3600 + 1)  # the first piece has left the 24-hour window

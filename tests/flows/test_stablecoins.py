@@ -17,8 +17,8 @@ from wonledger import (
     ReserveShortfall,
     Residency,
 )
-from wonledger.flows import transfer_tx
 from wonledger.domain.model import Leg, Tx
+from wonledger.flows import transfer_tx
 
 ALICE = "alice:dKRW.hanriver"
 RESERVE = "kstable:dKRW.hanriver:reserve"

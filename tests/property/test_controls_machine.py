@@ -238,7 +238,7 @@ class ControlsMachine(RuleBasedStateMachine):
                 if not self.policy.is_limited(p):
                     continue
                 home, place = self.policy.home_currency[p.jurisdiction], p.jurisdiction
-                abroad = lambda pid: self.people[pid].jurisdiction != place  # noqa: E731
+                abroad = lambda pid, place=place: self.people[pid].jurisdiction != place  # noqa: E731
                 ours = [l for l in legs if self.owner(l.debit) != self.owner(l.credit)]
                 paid_abroad = sum((self.usd(l) for l in ours if self.owner(l.debit) == r and abroad(self.owner(l.credit))), Fraction(0))
                 back = sum((self.usd(l) for l in ours if self.owner(l.credit) == r and abroad(self.owner(l.debit))), Fraction(0))
@@ -248,7 +248,7 @@ class ControlsMachine(RuleBasedStateMachine):
                      and self.owner(l.credit) != r and self.assets[l.asset].currency == home),
                     Fraction(0),
                 )
-                mine = lambda side, currency_is_home: sum(  # noqa: E731
+                mine = lambda side, currency_is_home, ours=ours, r=r, home=home: sum(  # noqa: E731
                     (self.usd(l) for l in ours if self.owner(getattr(l, side)) == r and (self.assets[l.asset].currency == home) == currency_is_home),
                     Fraction(0),
                 )

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from wonledger import InsufficientFunds, Ledger, LedgerError, Receipt, format_amount, parse_amount, parse_line
 from wonledger.domain.model import ID_PATTERN, PARTICIPANT_PATTERN, PLAIN_KINDS
 from wonledger.domain.money import MAX_AMOUNT
-from wonledger.testing import fresh_ledger, strategies
 from wonledger.domain.wire import parse_tx
+from wonledger.testing import fresh_ledger, strategies
 
 EXPONENTS = st.integers(0, 4)
 

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from harness import WORKERS, Run, clean_env, raw_sql, run_wonledger
 
 

@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from harness import record_figure
+
 from wonledger import Ledger
 
 PROCESSES = 8

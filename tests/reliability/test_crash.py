@@ -30,8 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from harness import WONLEDGER, WORKERS, clean_env, journal_ids, legs_per_entry, record_figure, write_lines
+
 from wonledger import Ledger, Leg, Tx
 
 SUBMIT_TRIALS = 10

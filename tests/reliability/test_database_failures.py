@@ -13,10 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from harness import fingerprint, journal_ids, raw_sql, remount, run_wonledger
 from sqlalchemy import event
 
 from wonledger import DiskFull, Ledger
-from harness import fingerprint, journal_ids, raw_sql, remount, run_wonledger
 
 TRANSFER = ("transfer", "alice", "hanriver:dKRW.hanriver", "5")
 

@@ -18,12 +18,12 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from harness import fingerprint, record_figure, run_wonledger
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from wonledger import Ledger, LedgerError, Leg, Tx, parse_line
 from wonledger_cli.main import cli
-from harness import fingerprint, record_figure, run_wonledger
-from wonledger import LedgerError, Ledger, Leg, Tx, parse_line
 
 EXAMPLES = 200
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

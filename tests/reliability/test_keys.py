@@ -18,11 +18,10 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from harness import fingerprint, run_wonledger
 
 from wonledger import BadSignature, KeyUnavailable, Ledger, Leg, Tx, UnknownParticipant
 from wonledger.domain.signing import KeyStore
-
-from harness import fingerprint, run_wonledger
 
 ALICE = "alice:dKRW.hanriver"
 BANK = "hanriver:dKRW.hanriver"
@@ -224,7 +223,7 @@ def test_a_rotation_interrupted_after_it_registered_is_named_and_revocation_reco
     path.rename(path.with_name("alice.pem.next"))
     path.write_bytes(ledger._keys.path("bok").read_bytes())  # stands for the old key: a key, not the registered one
     os.chmod(path, 0o600)
-    with pytest.raises(KeyUnavailable, match="alice.pem.next"):
+    with pytest.raises(KeyUnavailable, match=r"alice\.pem\.next"):
         ledger.registry.rotate_key("alice")
     path.unlink()
     path.with_name("alice.pem.next").rename(path)  # what the message says to do

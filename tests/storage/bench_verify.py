@@ -26,9 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from wonledger import Leg, Ledger, Tx
-from wonledger.domain.signing import unb64url
+from wonledger import Ledger, Leg, Tx
 from wonledger.book.signature_pool import Verifier
+from wonledger.domain.signing import unb64url
 
 
 def cpu_seconds() -> float:

@@ -249,7 +249,7 @@ def race(tmp_path: Path, race_workers: list[RaceWorker]) -> Callable[..., list[l
         go = workdir / "go"
         taking_part = race_workers[: len(lines_per_worker)]
         try:
-            for n, (worker, lines) in enumerate(zip(taking_part, lines_per_worker)):
+            for n, (worker, lines) in enumerate(zip(taking_part, lines_per_worker, strict=False)):
                 batch = workdir / f"worker-{n}.jsonl"
                 batch.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
                 worker.send({"id": job, "url": url, "lines": str(batch), "go": str(go)})

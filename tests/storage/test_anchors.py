@@ -20,8 +20,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from wonledger import Anchor, Checkpoint, IntegrityProblem, KeyUnavailable, Ledger, read_checkpoint
-from wonledger.domain import chain
 from wonledger.audit.proofs import checkpoint_payload, leaf_hash, merkle_root
+from wonledger.domain import chain
 from wonledger.domain.signing import b64url, public_bytes
 
 ALICE = "alice:dKRW.hanriver"

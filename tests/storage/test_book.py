@@ -106,7 +106,7 @@ def test_the_legs_of_a_multi_leg_transaction_all_apply_together(ledger: Ledger) 
     assert receipt.status == "posted"
     assert ledger.registry.account(ALICE).balance == 5_000_000 - 1_000
     assert ledger.registry.account(EXPORTS).balance == 2_000_000_000 - 7
-    assert [leg for leg in ledger.transaction("pay-two-legs").tx.legs] == list(tx.legs)
+    assert list(ledger.transaction("pay-two-legs").tx.legs) == list(tx.legs)
     assert ledger.verify().ok
 
 

@@ -10,7 +10,6 @@ with other accounts' entries in between. On SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -55,7 +55,7 @@ def test_the_code_knows_the_newest_migration_as_its_schema() -> None:
     config.set_main_option("script_location", str(resources.files("wonledger.store") / "migrations"))
     script = ScriptDirectory.from_config(config)
     assert script.get_heads() == [SCHEMA_HEAD]
-    assert [r.revision for r in script.walk_revisions()][0] == SCHEMA_HEAD
+    assert next(r.revision for r in script.walk_revisions()) == SCHEMA_HEAD
 
 
 def test_a_new_ledger_is_stamped_with_the_head_revision(ledger: Ledger, raw) -> None:

@@ -14,9 +14,9 @@ import json
 
 import pytest
 
+from tests.storage.test_tamper import ALICE, assert_caught, cli_verify
 from wonledger import Ledger
 from wonledger.domain.signing import canonical_bytes
-from tests.storage.test_tamper import ALICE, assert_caught, cli_verify
 
 BOB = "seoul-exports:dKRW.hanriver"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from wonledger import BadInput, Party, Travel
+from wonledger.domain.wire import parse_travel
 from wonledger.rulebook.controls import ControlEffect, ControlRows, Controls, ControlState, compare
 from wonledger.rulebook.policy import load_flow_policy
-from wonledger.domain.wire import parse_travel
 
 T0 = "2026-11-28T10:00:00.000000Z"
 T1 = "2026-11-28T10:20:00.000000Z"

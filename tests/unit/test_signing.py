@@ -4,13 +4,13 @@ import os
 import stat
 
 import pytest
+import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import rfc8785
 
 from wonledger import KeyUnavailable, LedgerError
 from wonledger.domain.chain import envelope_bytes
-from wonledger.domain.signing import KeyStore, canonical_bytes, public_key_from_bytes, public_bytes, signature_holds
+from wonledger.domain.signing import KeyStore, canonical_bytes, public_bytes, public_key_from_bytes, signature_holds
 
 
 def test_the_chain_envelope_is_exactly_rfc8785_of_the_whole_object() -> None:

@@ -18,13 +18,13 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wonledger_cli.render import emit_json, safe
 from wonledger import BadInput, BadSignature, Leg, Tx, parse_line
 from wonledger.domain.model import FORBIDDEN_TEXT, MAX_TIMEOUT_S, PLAIN_KINDS, Party, QuoteTerms, Travel
 from wonledger.domain.signing import canonical_bytes, tx_bytes, unb64url
 from wonledger.domain.strict import DuplicateMember, loads, unique_members
-from wonledger.testing import strategies
 from wonledger.domain.wire import parse_tx, wire_bytes
+from wonledger.testing import strategies
+from wonledger_cli.render import emit_json, safe
 
 SIG = base64.urlsafe_b64encode(bytes(range(64))).rstrip(b"=").decode()
 TX = {

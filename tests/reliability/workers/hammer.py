@@ -63,7 +63,7 @@ def main() -> None:
                 outcomes[exc.code] += 1
             except LedgerError as exc:
                 trouble.append(f"{tx_id}: {exc.code}: {exc.message}")
-            except Exception as exc:  # noqa: BLE001 - reported to the test, not raised
+            except Exception as exc:
                 trouble.append(f"{tx_id}: CRASH {type(exc).__name__}: {exc} {traceback.format_exc(limit=3)}")
         elapsed = time.monotonic() - started
     print(json.dumps({"worker": worker, "ops": ops, "elapsed": elapsed, "outcomes": outcomes, "receipts": receipts, "trouble": trouble}), flush=True)
