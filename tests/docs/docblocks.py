@@ -13,7 +13,7 @@ The convention, for README.md and every docs/*.md page (docs/testing.md, "How th
   (stdout and stderr as one stream) and must match it line for line, with:
   ``…`` inside a line matches any text; a line that is only ``…`` matches
   any number of lines; ``<hash>`` (hex), ``<key>`` (base64url key or
-  signature), ``<time>`` (an ISO 8601 moment), ``<ledger>`` (``wl-`` and 12
+  signature), ``<time>`` (an ISO 8601 moment), ``<date>`` (``YYYY-MM-DD``), ``<ledger>`` (``wl-`` and 12
   hex digits), ``<quote>`` (``q-`` and 16 hex digits) and ``<n>`` (a
   number, with separators) match what they name. A command with no lines
   under it may print anything.
@@ -38,6 +38,7 @@ PLACEHOLDERS = {
     "<hash>": r"[0-9a-f]{8,64}",
     "<key>": r"[A-Za-z0-9_-]{20,100}",
     "<time>": r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?",
+    "<date>": r"\d{4}-\d\d-\d\d",
     "<ledger>": r"wl-[0-9a-f]{12}",
     "<quote>": r"q-[0-9a-f]{16}",
     "<n>": r"-?\d[\d,]*(?:\.\d+)?",
