@@ -30,7 +30,6 @@ from hypothesis import settings as Settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, rule
 
-from wonledger.service.facade import Ledger
 from wonledger.domain.chain import iso
 from wonledger.domain.errors import (
     AlreadyReversed,
@@ -48,10 +47,11 @@ from wonledger.domain.errors import (
     UnknownAccount,
     UnknownAsset,
 )
-from wonledger.flows import post_tx, reversal_tx, transfer_tx, void_tx
 from wonledger.domain.model import HOLD, PLAIN_KINDS, POST, RESERVE, REVERSAL, Leg, Receipt, Signature, SignedTx, Tx
-from wonledger.rulebook.policy import load_flow_policy
 from wonledger.domain.signing import sign_bytes
+from wonledger.flows import post_tx, reversal_tx, transfer_tx, void_tx
+from wonledger.rulebook.policy import load_flow_policy
+from wonledger.service.facade import Ledger
 from wonledger.testing.strategies import note_closed
 
 __all__ = ["LedgerStateMachine", "ManualClock", "fresh_ledger", "template_dir"]

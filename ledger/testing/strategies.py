@@ -47,21 +47,21 @@ from typing import TYPE_CHECKING, Any
 
 from hypothesis import strategies as st
 
+from wonledger.domain.errors import DbUnreachable, DuplicateConflict, UnknownTransaction
 from wonledger.domain.model import (
     FORBIDDEN_TEXT,
     HOLD,
-    Account,
     MAX_LEGS,
     MAX_MEMO,
     MAX_TIMEOUT_S,
     PLAIN_KINDS,
     RESERVE,
+    Account,
     Leg,
     SignedTx,
     Tx,
     account_id,
 )
-from wonledger.domain.errors import DbUnreachable, DuplicateConflict, UnknownTransaction
 from wonledger.domain.money import ASSET_KINDS, MAX_AMOUNT, Asset
 from wonledger.domain.strict import b64url
 

@@ -20,8 +20,8 @@ def command_tree() -> Iterator[tuple[str, click.Command]]:
         if isinstance(command, click.Group):
             for name in command.list_commands(ctx):
                 sub = command.get_command(ctx, name)
-                assert sub is not None, f"`wonledger {' '.join(path + [name])}` is listed but does not load"
-                yield from walk(sub, path + [name], click.Context(sub, info_name=name, parent=ctx))
+                assert sub is not None, f"`wonledger {' '.join([*path, name])}` is listed but does not load"
+                yield from walk(sub, [*path, name], click.Context(sub, info_name=name, parent=ctx))
 
     yield from walk(cli, [], click.Context(cli, info_name="wonledger"))
 
@@ -30,7 +30,7 @@ def sections() -> dict[str, str]:
     """Each `### \\`wonledger NAME\\`` section of the reference, by NAME."""
     text = CLI_MD.read_text(encoding="utf-8")
     parts = re.split(r"^### `wonledger ([^`]+)`\s*$", text, flags=re.M)
-    return {name: body.split("\n## ", 1)[0] for name, body in zip(parts[1::2], parts[2::2])}
+    return {name: body.split("\n## ", 1)[0] for name, body in zip(parts[1::2], parts[2::2], strict=True)}
 
 
 def test_every_command_in_the_help_tree_has_its_section_and_every_option_is_in_it() -> None:

@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from docblocks import Block, Command, blocks_of, output_matches, parse_commands
 
 ROOT = Path(__file__).resolve().parents[2]

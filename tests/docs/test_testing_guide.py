@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import rule
 
-from wonledger import DbUnreachable, DuplicateConflict, InsufficientFunds, Leg, LedgerError, Tx
+from wonledger import DbUnreachable, DuplicateConflict, InsufficientFunds, Leg, Tx
 from wonledger.testing import LedgerStateMachine, fresh_ledger, strategies
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "testing.md"
