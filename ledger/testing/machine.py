@@ -52,6 +52,7 @@ from wonledger.domain.signing import sign_bytes
 from wonledger.flows import post_tx, reversal_tx, transfer_tx, void_tx
 from wonledger.rulebook.policy import load_flow_policy
 from wonledger.service.facade import Ledger
+from wonledger.testing.strategies import note_closed
 
 __all__ = ["LedgerStateMachine", "ManualClock", "fresh_ledger", "template_dir"]
 
@@ -129,7 +130,12 @@ def fresh_ledger(
     """A new SQLite ledger copied from the process's template (a file copy, not a migration).
 
     Every copy has the template's ledger id, accounts and keys; it is closed
-    and deleted on leaving the ``with`` block.
+    and deleted on leaving the ``with`` block. Open it inside the test, once
+    per example (``@given(data=st.data())``, then draw from strategies made
+    for it): Hypothesis replays ids across examples with other content, so a
+    ledger shared by all examples refuses them, and a strategy made at
+    module level outlives the ledger it signs through. Both say so when
+    they happen.
     """
     template = template_dir(world, populate)
     workdir = Path(tempfile.mkdtemp(prefix="ledger-", dir=_root()))
@@ -141,6 +147,7 @@ def fresh_ledger(
             yield ledger
         finally:
             ledger.close()
+            note_closed(ledger)  # a strategy still bound to it then says why it cannot sign
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

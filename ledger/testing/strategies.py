@@ -41,11 +41,13 @@ except to prove that floats are refused.
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hypothesis import strategies as st
 
+from wonledger.domain.errors import DbUnreachable, DuplicateConflict, UnknownTransaction
 from wonledger.domain.model import (
     FORBIDDEN_TEXT,
     HOLD,
@@ -351,12 +353,72 @@ def signed_transactions(
             memo=draw(st.none() | memos(max_size=40)),  # absent, or a memo (possibly empty)
             timeout_s=draw(hold_timeouts()) if kind == HOLD else None,
         )
-        return ledger.sign(tx)
+        _refuse_a_replayed_id(ledger, tx)
+        try:
+            return ledger.sign(tx)
+        except DbUnreachable as exc:
+            raise _closed_ledger_error(ledger, exc) from None
 
     for kind in kinds:
         if kind not in PLAIN_KINDS + (HOLD,):
             raise ValueError(f"signed_transactions draws plain kinds and holds, not {kind!r}")
     return build()
+
+
+# -- the two natural first tries, and what to do instead ------------------------
+
+#: Ledgers that :func:`~wonledger.testing.fresh_ledger` has closed (and deleted): a strategy
+#: made for one of them can no longer sign.
+_CLOSED_LEDGERS: weakref.WeakSet[Ledger] = weakref.WeakSet()
+
+#: Per ledger, the ids :func:`signed_transactions` has drawn for it: Hypothesis replays the
+#: choices of earlier examples, so an id comes back, often with other legs.
+_DRAWN_IDS: weakref.WeakKeyDictionary[Ledger, set[str]] = weakref.WeakKeyDictionary()
+
+WHAT_WORKS = (
+    "make the ledger and the strategy inside the test, one fresh ledger per example: "
+    "`@given(data=st.data())`, then `with fresh_ledger() as ledger:` and "
+    "`signed = data.draw(strategies.signed_transactions(ledger))` "
+    "(docs/testing.md, \"The two first tries\")"
+)
+
+
+def note_closed(ledger: Ledger) -> None:
+    """Remember that ``ledger`` was closed, so that a strategy still bound to it says why it cannot sign."""
+    _CLOSED_LEDGERS.add(ledger)
+
+
+def _refuse_a_replayed_id(ledger: Ledger, tx: Tx) -> None:
+    """Say what to do when an id drawn for this ledger in an earlier example comes back with other content.
+
+    Only an id drawn before is looked up, so a ledger used one example at a
+    time costs nothing here.
+    """
+    drawn = _DRAWN_IDS.setdefault(ledger, set())
+    if tx.id not in drawn:
+        drawn.add(tx.id)
+        return
+    try:
+        stored = ledger.transaction(tx.id)
+    except (UnknownTransaction, DbUnreachable):
+        return  # never submitted (or the ledger is gone: the signing step says so)
+    if stored.tx != tx:
+        raise DuplicateConflict(
+            f"signed_transactions drew id {tx.id!r} again with other content, and this ledger already holds "
+            f"{tx.id!r} from an earlier example: Hypothesis replays ids across examples, so one ledger shared "
+            f"by all examples refuses them: {WHAT_WORKS}"
+        )
+
+
+def _closed_ledger_error(ledger: Ledger, cause: DbUnreachable) -> DbUnreachable:
+    if ledger in _CLOSED_LEDGERS:
+        why = "the ledger it was made for was closed and deleted when its `with fresh_ledger()` block ended"
+    else:
+        why = "the ledger it was made for cannot be reached (was it closed, or made at module level?)"
+    return DbUnreachable(
+        f"signed_transactions signs each value through its ledger, and {why} ({cause.message}). "
+        f"A strategy made at module level outlives its ledger: {WHAT_WORKS}"
+    )
 
 
 # -- wire lines ---------------------------------------------------------------
