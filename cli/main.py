@@ -8,7 +8,7 @@ in the table so that the listing needs nothing else.
 
 Every failure reaches the user as one line ``error: CODE: message`` on
 stderr (and ``{"error": {...}}`` on stdout with ``--json``) with the exit
-code of the README's CLI conventions: 1 refused by a ledger rule, 2 bad usage or input,
+code of docs/cli.md's exit codes: 1 refused by a ledger rule, 2 bad usage or input,
 3 integrity problems. No traceback is ever printed (set WONLEDGER_DEBUG=1 to
 see one for an unexpected failure).
 """

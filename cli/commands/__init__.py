@@ -1,1 +1,1 @@
-"""The commands of the README's CLI conventions, grouped by what they touch."""
+"""The commands of docs/cli.md, grouped by what they touch."""

@@ -1,6 +1,6 @@
 """statement, reconcile, report trial-balance, checkpoint, proof, verify-proof and verify-consistency: reconciliation and audit.
 
-Exit codes (the README's CLI conventions): 0 clean, 3 breaks found or a proof that does
+Exit codes (docs/cli.md): 0 clean, 3 breaks found or a proof that does
 not hold, 2 bad input (including a malformed, foreign or unsafe file). A command here
 returns what it checked; `wonledger_cli.main` turns a result that is not ``ok`` into exit 3.
 """

@@ -2,11 +2,11 @@
 
 A checkpoint is a signed note beside the journal, not an entry in it: the
 operator's Ed25519 signature over the Merkle root (RFC 9162) of journal
-entries 1..seq (:mod:`ledger.audit.proofs` holds the trees and the offline
+entries 1..seq (:mod:`wonledger.audit.operations.proofs` holds the trees and the offline
 checks). The operator key is made at ``init`` (or, for a ledger made before
 checkpoints existed, at its first ``checkpoint``); its public half is kept
 in the ledger's ``meta`` table, its private half in the key directory (see
-:class:`ledger.signing.KeyStore`). Both go through the session's ``record``,
+:class:`wonledger.domain.signing.KeyStore`). Both go through the session's ``record``,
 the book's path for records no rule reads.
 """
 

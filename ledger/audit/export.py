@@ -1,4 +1,4 @@
-"""Statement export: an account's booked legs over a period, written in a format of :mod:`ledger.statements.formats`.
+"""Statement export: an account's booked legs over a period, written in a format of :mod:`wonledger.statements.formats`.
 
 One read gives everything but the entries (the account, its asset, the
 journal's head, the opening and closing balances and the period's span);

@@ -1,7 +1,7 @@
 """An account's journal legs as statements see them, and the day bounds both statement export and reconcile use.
 
-A leg the store reads (:class:`~ledger.store.AccountLeg`) becomes a
-:class:`~ledger.statements.matching.BookedLeg`: its direction on the account,
+A leg the store reads (:class:`~wonledger.store.AccountLeg`) becomes a
+:class:`~wonledger.statements.matching.BookedLeg`: its direction on the account,
 its booking day, and the references (the ledger's servicer reference, a
 UETR) a statement carries for it. Dates are ``YYYY-MM-DD`` in UTC; a period
 [since, until] is read as the half-open [since, the day after until).

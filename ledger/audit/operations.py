@@ -1,12 +1,12 @@
 """The audit's operations over one ledger, by name: the door the facade and the package's lazy names go through.
 
 Each operation lives in the module of its concept and takes an
-:class:`~ledger.book.session.AuditSession`, never the `Ledger`:
+:class:`~wonledger.book.writer.session.AuditSession`, never the `Ledger`:
 
-- :mod:`ledger.audit.reports`: the trial balance;
-- :mod:`ledger.audit.export`: statement export and its schema check;
-- :mod:`ledger.audit.reconciliation`: reconcile and account maps;
-- :mod:`ledger.audit.checkpoints`: the operator key, checkpoints, consistency and inclusion proofs.
+- :mod:`wonledger.audit.operations.reports`: the trial balance;
+- :mod:`wonledger.audit.operations.export`: statement export and its schema check;
+- :mod:`wonledger.audit.operations.reconciliation`: reconcile and account maps;
+- :mod:`wonledger.audit.operations.checkpoints`: the operator key, checkpoints, consistency and inclusion proofs.
 
 Nothing here changes a balance: statements and proofs are reads, and a
 checkpoint is a signed note beside the journal, not an entry in it. The

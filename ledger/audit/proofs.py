@@ -12,9 +12,9 @@ and the root of ``n`` leaves splits at ``k``, the largest power of two below
 operator's Ed25519 signature over the RFC 8785 bytes of
 ``{"type": "wonledger-checkpoint/1", "ledger", "seq", "root", "at"}``.
 
-:func:`verify_proof` checks a proof (as built by :mod:`ledger.audit`) with no
-database and nothing of wonledger but this module and :mod:`ledger.strict`:
-it needs only ``hashlib``, ``rfc8785`` and ``cryptography``. The README
+:func:`verify_proof` checks a proof (as built by :mod:`wonledger.audit.operations`) with no
+database and nothing of wonledger but this module and :mod:`wonledger.domain.strict`:
+it needs only ``hashlib``, ``rfc8785`` and ``cryptography``. docs/proofs.md
 describes the same format for people who would rather check it with their
 own code.
 

@@ -1,8 +1,8 @@
 """Reconcile: a bank's statement file matched against the ledger's legs, every difference a break.
 
-The file streams through :func:`ledger.statements.formats.read_statements`
+The file streams through :func:`wonledger.statements.formats.read_statements`
 (any format of the table); each statement of it is matched by
-:class:`~ledger.statements.matching.Matcher` against the legs of the ledger
+:class:`~wonledger.statements.matching.Matcher` against the legs of the ledger
 account it is of. Which account that is comes from one read made before the
 file is opened: the account named, and every ledger account the account map
 names, resolved together in one read transaction with the journal's head

@@ -1,7 +1,7 @@
 """`AuditSession`: the narrow part of one ledger that audits, statements and key changes work through.
 
-The audit's operations (:mod:`ledger.audit.reports`, ``.reconciliation``,
-``.checkpoints``, ``.export``) and key rotation (:mod:`ledger.flows.keys`)
+The audit's operations (:mod:`wonledger.audit.operations.reports`, ``.reconciliation``,
+``.checkpoints``, ``.export``) and key rotation (:mod:`wonledger.flows.keys`)
 need a store, a clock, the key store, the book's paths for what they write,
 and a way to read an account as a person names it. They get exactly that,
 as plain values and callables, and never the `Ledger` facade: nothing under

@@ -7,10 +7,10 @@ issuers, accounts, keys). For each chunk, in one database transaction:
 
 1. **load**: under the chain-head lock, everything the rules will read for
    this chunk (accounts, the participants and keys involved, assets,
-   issuers, holds, reversals, controls) into a :class:`~ledger.rules.LedgerState`;
+   issuers, holds, reversals, controls) into a :class:`~wonledger.rulebook.rules.LedgerState`;
    holds whose timeout has passed are voided first by entries the ledger
    writes itself (``_expire:<hold>``);
-2. **decide**: the rulebook (:mod:`ledger.rules`) validates, authorizes and
+2. **decide**: the rulebook (:mod:`wonledger.rulebook.rules`) validates, authorizes and
    applies its policy to each entry in order, against that state; refusals
    change nothing;
 3. **persist**: entries chained by hash, and every table the rules derive
@@ -21,7 +21,7 @@ accepted transactions or none, together with the record of every refusal
 (``report rejections``). Signature arithmetic runs before the write
 transaction begins so that locks are held only for the bookkeeping; for a
 large chunk it runs on every core, in the book's own pool of worker
-processes (:mod:`ledger.verifier`), while the previous chunk is applied.
+processes (:mod:`wonledger.book.signature_pool`), while the previous chunk is applied.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ All are frozen dataclasses holding tuples, never lists, so a value read from
 the database or built by a flow can be shared without being changed behind
 anyone's back. Storage turns rows into these at its edge.
 
-Sign convention (the README's "Signed transactions", and nowhere else contradicted): a leg
+Sign convention (docs/wire-format.md, and nowhere else contradicted): a leg
 moves ``amount`` from its ``debit`` account to its ``credit`` account;
 ``balance = credits_posted - debits_posted`` and
 ``available = balance - debits_pending``.
@@ -327,7 +327,7 @@ class Tx:
     a currency exchange to the dealer's quote; ``travel`` carries the
     originator and beneficiary of a cross-border send.
 
-    ``to_wire`` and :func:`ledger.wire.parse_tx` are each other's inverse:
+    ``to_wire`` and :func:`wonledger.domain.wire.parse_tx` are each other's inverse:
     every optional member (``memo`` too) is absent exactly when its field is
     None, so a transaction has one wire form and one set of canonical bytes.
     (An empty memo, ``"memo": ""``, is a memo, and is signed as one.)

@@ -10,7 +10,7 @@ the decoded bytes gives the same text. Both checks raise ``ValueError`` with
 a message naming what was wrong; the callers turn it into their own error.
 
 This module needs nothing but the standard library, so the offline proof
-checkers (:mod:`ledger.proofs`) can use it as well as the wire format.
+checkers (:mod:`wonledger.audit.proofs`) can use it as well as the wire format.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The wire format of signed transactions: one JSON object per line.
 
-This module turns untrusted text into :class:`~ledger.model.SignedTx` and
+This module turns untrusted text into :class:`~wonledger.domain.model.SignedTx` and
 refuses, with a precise error, everything that is not exactly the format:
 floats, NaN, unknown or missing fields, wrong types, bad ids, a leg whose
 two sides are the same account, and (strict input) a member name repeated

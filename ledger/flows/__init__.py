@@ -1,6 +1,6 @@
 """Flows: functions that build transactions for what people want to do.
 
-A flow reads what it needs, builds a :class:`~ledger.model.Tx`, and hands it
+A flow reads what it needs, builds a :class:`~wonledger.domain.model.Tx`, and hands it
 back to be signed and submitted through the book. No flow writes a table.
 """
 

@@ -1,7 +1,7 @@
 """The registry as journal entries: the signed entries that register participants, assets, issuers, accounts and keys.
 
 Registry changes are journal entries like payments: chained, checkpointed and
-replayed by ``verify``, and decided by the rulebook (:mod:`ledger.rules`),
+replayed by ``verify``, and decided by the rulebook (:mod:`wonledger.rulebook.rules`),
 which says who must sign each one:
 
 - ``register``: a participant, signed by itself (with the public key it made

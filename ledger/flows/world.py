@@ -1,6 +1,6 @@
 """Loading a world from fixtures: every participant, asset, issuer and account by a signed registry entry, then signed funding.
 
-The default world is ``world.toml`` in the fixtures (the README's default world). Keys
+The default world is ``world.toml`` in the fixtures (docs/policy.md, the default world). Keys
 for its participants are made in the key store (an existing key is reused,
 since a key belongs to its participant, not to one ledger): the operator of a
 demo world holds them all, so that every registry entry can be signed by the

@@ -19,7 +19,7 @@ the very same code, so there is one definition of every control:
   ``compare(stored_rows, replayed_state)`` names the first difference per table
   between what is stored and what a replay from ``ControlState(record=True)`` gives.
 
-The definitions (README "The capital-flow controls"):
+The definitions (docs/controls.md):
 
 - **Following value.** Inside one transaction every leg moves value (at the
   reference rates, in US cents) from the owner of its debit account to the

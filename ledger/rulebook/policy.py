@@ -1,4 +1,4 @@
-"""The policy the ledger encodes (the README's "The policy it encodes"), as checks the book and registry run.
+"""The policy the ledger encodes (docs/policy.md), as checks the book and registry run.
 
 - **Who may hold what**: tokenized deposits are for domestic use: only a
   resident of the issuing bank's jurisdiction may hold one; wholesale
@@ -15,7 +15,7 @@
 - **Capital-flow controls** (:class:`FlowPolicy`): the dealer and its quotes,
   residents' yearly outflow limit, the run breaker on conversions out of the
   won stablecoin, and the travel-rule threshold with its window for linked
-  transfers. :mod:`ledger.controls` defines and applies them.
+  transfers. :mod:`wonledger.rulebook.controls` defines and applies them.
 """
 
 from __future__ import annotations

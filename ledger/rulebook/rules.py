@@ -17,13 +17,13 @@ For each entry, in order:
    itself carries (proof of possession);
 2. **registry** (entries of kind ``register``, ``asset``, ``issuer``,
    ``key``, ``open``, and the ``opens`` of any entry): who may vouch for
-   whom, per :class:`ledger.policy.RegistryPolicy`;
+   whom, per :class:`wonledger.rulebook.policy.RegistryPolicy`;
 3. **authority**: everyone :func:`required_signers` names signed; a post or
    void is signed by all of its hold's debtors or all of its creditors;
 4. **legs and policy**: accounts and assets exist and agree, holders may
    hold, no overdraft, counters within 64 bits, holds pending and
    unexpired, posts within their hold, reversals exact and once, full and
-   real reserves, and the capital-flow controls of :mod:`ledger.controls`.
+   real reserves, and the capital-flow controls of :mod:`wonledger.rulebook.controls`.
 
 A refused entry raises the refusal and changes nothing.
 """
@@ -126,7 +126,7 @@ class LedgerState:
     #: kind and legs of the entries a reversal may name
     originals: dict[str, tuple[str, tuple[Leg, ...]]] = field(default_factory=dict)
     reversed: set[str] = field(default_factory=set)
-    #: the capital-flow controls' figures (:mod:`ledger.controls`); None where no control is applied
+    #: the capital-flow controls' figures (:mod:`wonledger.rulebook.controls`); None where no control is applied
     controls: ControlState | None = None
     #: whether the controls refuse (False: a replay of entries an older wonledger accepted only measures them)
     enforce_controls: bool = True

@@ -362,7 +362,7 @@ class Ledger:
         return self._book.submit_many(batch)
 
     def ingest(self, lines: Iterable[bytes | str], progress: Callable[[int], None] | None = None) -> IngestResult:
-        """Submit a batch of JSON lines in chunks (see :mod:`ledger.ingest`)."""
+        """Submit a batch of JSON lines in chunks (see :mod:`wonledger.book.ingest`)."""
         from wonledger.book.ingest import ingest
 
         self._store.check()  # an empty batch, too, is refused by a database that is no ledger

@@ -1,7 +1,7 @@
 """The settlement-timing demo: correspondent banking beside won-stablecoin settlement.
 
 Both routes run through a real ledger of the demo's own on a simulated clock
-(the README's "The settlement-timing demo"): :mod:`.calendars` (business days, holidays, cut-offs,
+(docs/demo.md): :mod:`.calendars` (business days, holidays, cut-offs,
 time zones), :mod:`.corridors` (the parameters of ``fixtures/corridors.toml``),
 :mod:`.routes` (when each step happens), :mod:`.engine` (the steps as signed
 transactions, in time order), :mod:`.stats`, :mod:`.charts` (matplotlib,

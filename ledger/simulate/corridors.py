@@ -1,6 +1,6 @@
 """The demo's corridor parameters (``fixtures/corridors.toml``) as frozen values.
 
-Amounts are read with the one parser of :mod:`ledger.money` into minor units;
+Amounts are read with the one parser of :mod:`wonledger.domain.money` into minor units;
 rates and spreads stay exact (basis points, :class:`~fractions.Fraction`).
 Delays are log-normal draws from a seeded :class:`random.Random`, rounded to
 whole seconds: they are durations, never amounts.

@@ -4,7 +4,7 @@
 default world, adds what correspondent banking needs through the registry
 (two correspondent-balance assets and the banks' accounts in them, the
 sender's USD account pre-funded with an FX deal at mid), plans every step of
-every payment (:mod:`ledger.simulate.routes`), and then submits them in
+every payment (:mod:`wonledger.simulate.routes`), and then submits them in
 global simulated-time order, moving the ledger's clock to each step's time
 first, so that every journal entry carries the simulated time and the
 journal's times never go backwards. Each transaction goes through the

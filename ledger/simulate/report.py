@@ -246,7 +246,7 @@ spreads are in <code>fixtures/corridors.toml</code>, each with the figure it is 
 
 
 def demo_json(result: DemoResult, files: list[Path]) -> dict[str, object]:
-    """The ``demo --json`` shape of the README's CLI conventions (times ISO 8601 with the local offset)."""
+    """The ``demo --json`` shape of docs/cli.md (times ISO 8601 with the local offset)."""
 
     def route_figures(route: str) -> dict[str, object]:
         summary = result.summary(route)

@@ -1,7 +1,7 @@
 """When each step of one payment happens, on each route: the timing model.
 
 Pure functions of the corridor, the start time and a seeded random source;
-they decide times, not money. The engine (:mod:`ledger.simulate.engine`)
+they decide times, not money. The engine (:mod:`wonledger.simulate.engine`)
 turns each planned step into a real ledger transaction at that time.
 
 Correspondent banking (KRW payer in Seoul → HKD payee in Hong Kong):

@@ -2,6 +2,6 @@
 
 Pure: nothing here reads or writes a database. The audit layer hands these
 readers a file and the ledger's legs, and gets breaks back. The formats are
-one table (:mod:`ledger.statements.formats`), which also reads a file of
+one table (:mod:`wonledger.statements.formats`), which also reads a file of
 any of them; adding a format is one module and one row there.
 """

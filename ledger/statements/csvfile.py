@@ -70,7 +70,7 @@ def write(out: TextIO, header: StatementHeader, entries: Iterable[StatementEntry
 
 
 def read(stream: BinaryIO, choose: Choose) -> Iterator[StatementReader]:
-    """The file's one statement, if ``choose`` takes it (see :data:`ledger.statements.statement.Choose`)."""
+    """The file's one statement, if ``choose`` takes it (see :data:`wonledger.statements.statement.Choose`)."""
     header = StatementHeader(message="CSV")
     text = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8-sig", newline="")  # type: ignore[arg-type]
     with _errors():

@@ -8,9 +8,9 @@ writes it. ``statement --format`` offers :func:`writable` names, and
 
 **Adding a format** takes one new module under ``wonledger.statements`` and
 one row here. The module imports the statement values of
-:mod:`ledger.statements.statement` (never this door) and defines
+:mod:`wonledger.statements.statement` (never this door) and defines
 ``read(stream, choose) -> Iterator[StatementReader]`` (see
-:data:`~ledger.statements.statement.Choose`) and, if the row says it
+:data:`~wonledger.statements.statement.Choose`) and, if the row says it
 writes, ``write(out, header, entries, exponent, created_at) -> int`` (the
 count of entries written). The modules are imported when a file of their
 format is read or written, not with the table: offering the choices costs

@@ -20,7 +20,7 @@ side giving ``batch_entry`` and ``batch_total``).
 Memory therefore grows with the breaks and with how far the two sides are
 out of step, never with the length of the statement.
 
-Breaks (the ``kind`` of the README's CLI conventions's ``reconcile`` JSON):
+Breaks (the ``kind`` of ``reconcile``'s JSON in docs/cli.md):
 
 - ``missing_in_ledger``: the statement books what the ledger never did;
 - ``missing_in_statement``: a leg of the ledger the statement lacks;
@@ -29,7 +29,7 @@ Breaks (the ``kind`` of the README's CLI conventions's ``reconcile`` JSON):
   (or booked outside the statement's period in the ledger);
 - ``duplicate``: the statement books again a payment it already booked;
 - ``balance_mismatch``: an opening or closing balance the ledger does not have
-  (added by :mod:`ledger.audit`, which can read balances).
+  (added by :mod:`wonledger.audit.operations`, which can read balances).
 """
 
 from __future__ import annotations

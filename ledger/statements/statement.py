@@ -3,10 +3,10 @@
 A statement is a header (the account, its currency, the period, the opening
 and closing booked balances) and a stream of entries; amounts are integers of
 minor units here too, the credit/debit indicator says the sign. The files
-are ISO 20022 camt.052/053/054 (:mod:`ledger.statements.camt053`), SWIFT
-MT940 (:mod:`ledger.statements.mt940file`) and CSV
-(:mod:`ledger.statements.csvfile`); each of those modules imports the values
-here, and :mod:`ledger.statements.formats` (the table of formats and the
+are ISO 20022 camt.052/053/054 (:mod:`wonledger.statements.camt053`), SWIFT
+MT940 (:mod:`wonledger.statements.mt940file`) and CSV
+(:mod:`wonledger.statements.csvfile`); each of those modules imports the values
+here, and :mod:`wonledger.statements.formats` (the table of formats and the
 door that reads a file of any of them) imports the modules, never the
 reverse. camt and CSV stream, so a statement of a million entries never
 sits in memory whole. Ids longer than ISO 20022 allows travel as

@@ -11,7 +11,7 @@
         with pytest.raises(LedgerError):
             parse_line(line)
 
-:mod:`ledger.testing.strategies` generates assets, amounts, ids, legs,
+:mod:`wonledger.testing.strategies` generates assets, amounts, ids, legs,
 transactions, signed transactions for a ledger, and wire lines the ledger
 must refuse. :class:`LedgerStateMachine` drives a fresh ledger per example
 side by side with a plain-dict model; subclass it to add rules.

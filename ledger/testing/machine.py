@@ -227,7 +227,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
     - more rules and invariants: define them with ``@rule``/``@invariant``.
       The bundles are ``LedgerStateMachine.accounts`` (account ids),
       ``LedgerStateMachine.holds`` (hold ids) and
-      ``LedgerStateMachine.committed`` (accepted :class:`~ledger.model.SignedTx`).
+      ``LedgerStateMachine.committed`` (accepted :class:`~wonledger.domain.model.SignedTx`).
       A rule that writes through ``self.ledger`` must tell the model: call
       :meth:`submit_expecting` (or :meth:`catch_up` first and
       :meth:`record_accepted` after), or the next invariant will fail,

@@ -3,23 +3,23 @@
 Values the ledger accepts:
 
 - :func:`asset_codes`, :func:`currencies`, :func:`assets`: asset codes and
-  :class:`~ledger.money.Asset` values (exponents 0 to 4 unless told);
+  :class:`~wonledger.domain.money.Asset` values (exponents 0 to 4 unless told);
 - :func:`amounts`: positive ``int`` minor units up to
-  :data:`~ledger.money.MAX_AMOUNT`; :func:`major_amounts` and
+  :data:`~wonledger.domain.money.MAX_AMOUNT`; :func:`major_amounts` and
   :func:`major_amount_texts`: major-unit text ("1,234.50") that
-  :func:`~ledger.money.parse_amount` accepts, with or without the minor
+  :func:`~wonledger.domain.money.parse_amount` accepts, with or without the minor
   units it stands for;
 - :func:`transaction_ids`, :func:`participant_ids`, :func:`account_ids`,
   :func:`memos`: ids and text in the shapes the wire format allows;
-- :func:`legs` and :func:`transactions`: unsigned :class:`~ledger.model.Leg`
-  and :class:`~ledger.model.Tx` values over accounts you name;
-- :func:`signed_transactions`: :class:`~ledger.model.SignedTx` values over the
-  existing accounts of a :class:`~ledger.api.Ledger`, signed with its key
+- :func:`legs` and :func:`transactions`: unsigned :class:`~wonledger.domain.model.Leg`
+  and :class:`~wonledger.domain.model.Tx` values over accounts you name;
+- :func:`signed_transactions`: :class:`~wonledger.domain.model.SignedTx` values over the
+  existing accounts of a :class:`~wonledger.service.facade.Ledger`, signed with its key
   store; they pass every check but the balance ones;
 - :func:`wire_envelopes` and :func:`wire_lines`: well-formed lines of the
   batch format (signatures are well-formed text, not valid signatures);
 - :func:`registry_entries`: signed registry entries over a
-  :class:`~ledger.api.Ledger` (a customer registered by some participant,
+  :class:`~wonledger.service.facade.Ledger` (a customer registered by some participant,
   each with a key it made): accepted exactly when the registrar may vouch
   for it, else refused ``NOT_AUTHORIZED`` with nothing changed.
 
@@ -31,8 +31,8 @@ Values the ledger must refuse:
   :func:`wrong_type_amount_lines`, :func:`bad_id_lines`,
   :func:`malformed_lines`, :func:`strict_input_lines`, :func:`truncated_lines`,
   :func:`binary_junk`):
-  lines that :func:`ledger.wire.parse_line` must refuse with a
-  :class:`~ledger.errors.LedgerError`, never another exception.
+  lines that :func:`wonledger.domain.wire.parse_line` must refuse with a
+  :class:`~wonledger.domain.errors.LedgerError`, never another exception.
 
 Money is always an ``int`` of minor units here; no strategy draws a float
 except to prove that floats are refused.
@@ -137,7 +137,7 @@ def participant_ids(max_size: int = 64) -> st.SearchStrategy[str]:
 def assets(
     exponents: st.SearchStrategy[int] | None = None, issuers: st.SearchStrategy[str] | None = None
 ) -> st.SearchStrategy[Asset]:
-    """:class:`~ledger.money.Asset` values, exponents 0 to 4 unless ``exponents`` says otherwise."""
+    """:class:`~wonledger.domain.money.Asset` values, exponents 0 to 4 unless ``exponents`` says otherwise."""
     return st.builds(
         Asset,
         code=asset_codes(),
@@ -149,7 +149,7 @@ def assets(
 
 
 def amounts(min_value: int = 1, max_value: int = MAX_AMOUNT) -> st.SearchStrategy[int]:
-    """Positive amounts in minor units (``int``, never ``float``), at most :data:`~ledger.money.MAX_AMOUNT`."""
+    """Positive amounts in minor units (``int``, never ``float``), at most :data:`~wonledger.domain.money.MAX_AMOUNT`."""
     if not 1 <= min_value <= max_value <= MAX_AMOUNT:
         raise ValueError(f"amounts need 1 <= min_value <= max_value <= {MAX_AMOUNT}")
     return st.integers(min_value, max_value)
@@ -183,7 +183,7 @@ def major_amounts(draw: st.DrawFn, exponent: int, max_minor: int = MAX_AMOUNT) -
 
 
 def major_amount_texts(exponent: int, max_minor: int = MAX_AMOUNT) -> st.SearchStrategy[str]:
-    """Major-unit text that :func:`ledger.money.parse_amount` accepts for an asset of ``exponent``."""
+    """Major-unit text that :func:`wonledger.domain.money.parse_amount` accepts for an asset of ``exponent``."""
     return major_amounts(exponent, max_minor).map(lambda pair: pair[0])
 
 
@@ -196,7 +196,7 @@ def hold_timeouts() -> st.SearchStrategy[int]:
 
 
 def transaction_ids(max_size: int = 128) -> st.SearchStrategy[str]:
-    """Client transaction ids matching :data:`ledger.model.ID_PATTERN` (1 to 128 characters)."""
+    """Client transaction ids matching :data:`wonledger.domain.model.ID_PATTERN` (1 to 128 characters)."""
     return st.builds(
         str.__add__,
         st.sampled_from(_ALNUM),
@@ -299,19 +299,19 @@ def signed_transactions(
     whose owners have a key in ``ledger._keys`` are debited. Every value
     passes the book's checks of shape, accounts, assets and signatures, so
     submitting it posts it or is refused for a balance reason
-    (:class:`~ledger.errors.InsufficientFunds`), as long as its id is new to
+    (:class:`~wonledger.domain.errors.InsufficientFunds`), as long as its id is new to
     the ledger: draw ids that cannot repeat (``ids``), or use a fresh ledger
     per example. With ``include_issuance=False`` issuers' issuance accounts
     (which may go negative) are left out; ``may_debit`` narrows the accounts
     debited further (e.g. ``lambda a: a.available >= 1000``), judged on the
     accounts as they were when the strategy was made. Stablecoin reserve
     and issuance accounts are always left out: moving either alone would
-    break full reserve (:class:`~ledger.errors.ReserveShortfall`), which is
+    break full reserve (:class:`~wonledger.domain.errors.ReserveShortfall`), which is
     the business of mints and redemptions. Each transaction moves assets of
     one currency, so in a world where each jurisdiction's customers hold
     only their own currency (the default world) none crosses a border
-    (:class:`~ledger.errors.TravelRule`) or converts money
-    (:class:`~ledger.errors.OutflowLimit`, :class:`~ledger.errors.RunBreaker`).
+    (:class:`~wonledger.domain.errors.TravelRule`) or converts money
+    (:class:`~wonledger.domain.errors.OutflowLimit`, :class:`~wonledger.domain.errors.RunBreaker`).
     """
     asset_kinds = {a.code: a.kind for a in ledger.registry.assets()}
     currency_of = {a.code: a.currency for a in ledger.registry.assets()}
@@ -514,7 +514,7 @@ _MARKER = 918273645546372819
 
 @st.composite
 def oversized_amount_lines(draw: st.DrawFn) -> str:
-    """Lines with an amount above :data:`~ledger.money.MAX_AMOUNT`, up to 6000 digits long."""
+    """Lines with an amount above :data:`~wonledger.domain.money.MAX_AMOUNT`, up to 6000 digits long."""
     envelope = draw(wire_envelopes())
     _some_leg(draw, envelope)["amount"] = _MARKER
     huge = draw(
@@ -692,7 +692,7 @@ def strict_input_lines(draw: st.DrawFn) -> str:
 
 
 def bad_lines() -> st.SearchStrategy[bytes | str]:
-    """Lines :func:`ledger.wire.parse_line` must refuse with a :class:`~ledger.errors.LedgerError`:
+    """Lines :func:`wonledger.domain.wire.parse_line` must refuse with a :class:`~wonledger.domain.errors.LedgerError`:
     float, non-finite, non-positive, oversized or wrongly typed amounts; unknown fields; bad ids;
     malformed shapes; strict-input breaches; truncated lines; binary junk."""
     return st.one_of(

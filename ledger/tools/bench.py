@@ -4,7 +4,7 @@ Builds a throw-away ledger (the default world plus payers with funded
 accounts), signs ``count`` transfers in the wire format into a file, then
 times, round after round, two processes over that file:
 
-* **the floor**: ``python bench_floor.py`` (ledger/bench_floor.py, run by
+* **the floor**: ``python bench_floor.py`` (ledger/tools/bench_floor.py, run by
   path so it imports nothing of wonledger), a bare one-core script that
   parses each line with `json`, takes the canonical bytes with `rfc8785`,
   verifies the Ed25519 signatures with `cryptography`, chains the SHA-256
