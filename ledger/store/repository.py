@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from functools import cached_property
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Connection, Engine, inspect, select
 from sqlalchemy.exc import DBAPIError
@@ -20,7 +21,6 @@ from sqlalchemy.exc import DBAPIError
 from wonledger.domain.errors import AlreadyExists, NotALedger
 from wonledger.domain.model import Leg, StoredTx
 from wonledger.store import tables as t
-from wonledger.store.controls import Controls
 from wonledger.store.engine import (
     READ_ONLY,
     database_exists,
@@ -29,11 +29,15 @@ from wonledger.store.engine import (
     storage_error,
     with_retries,
 )
-from wonledger.store.holds import Holds
-from wonledger.store.journal import Journal
-from wonledger.store.records import Records
-from wonledger.store.registry import Registry
-from wonledger.store.statements import AccountLeg, StatementReads
+
+if TYPE_CHECKING:
+    from wonledger.store.controls import Controls
+    from wonledger.store.holds import Holds
+    from wonledger.store.journal import Journal
+    from wonledger.store.records import Records
+    from wonledger.store.registry import Registry
+    from wonledger.store.statements import AccountLeg, StatementReads
+
 
 T = TypeVar("T")
 
@@ -284,10 +288,42 @@ class UnitOfWork:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        locking = conn.dialect.name != "sqlite"  # SQLite's BEGIN IMMEDIATE already excludes writers
-        self.registry = Registry(conn, locking)
-        self.journal = Journal(conn, locking)
-        self.holds = Holds(conn, locking)
-        self.controls = Controls(conn, locking)
-        self.statements = StatementReads(conn, locking)
-        self.records = Records(conn, locking)
+        self._locking = conn.dialect.name != "sqlite"  # SQLite's BEGIN IMMEDIATE already excludes writers
+
+    # Each area's module is imported when a unit of work first uses it: a `balance`
+    # reads the registry and the journal's head, and builds none of the others.
+    @cached_property
+    def registry(self) -> Registry:
+        from wonledger.store.registry import Registry
+
+        return Registry(self.conn, self._locking)
+
+    @cached_property
+    def journal(self) -> Journal:
+        from wonledger.store.journal import Journal
+
+        return Journal(self.conn, self._locking)
+
+    @cached_property
+    def holds(self) -> Holds:
+        from wonledger.store.holds import Holds
+
+        return Holds(self.conn, self._locking)
+
+    @cached_property
+    def controls(self) -> Controls:
+        from wonledger.store.controls import Controls
+
+        return Controls(self.conn, self._locking)
+
+    @cached_property
+    def statements(self) -> StatementReads:
+        from wonledger.store.statements import StatementReads
+
+        return StatementReads(self.conn, self._locking)
+
+    @cached_property
+    def records(self) -> Records:
+        from wonledger.store.records import Records
+
+        return Records(self.conn, self._locking)
