@@ -286,7 +286,7 @@ class Journal(Repository):
         candidates = select(t.journal.c.seq, t.journal.c.ref).where(t.journal.c.seq > after_seq, t.journal.c.kind.in_(("void", "expire")))
         if upto is not None:
             candidates = candidates.where(t.journal.c.seq <= upto)
-        releases = dict(self.conn.execute(in_period(candidates)))
+        releases = dict(self.conn.execute(in_period(candidates)).all())  # rows, not the result: dict() would take a result for a mapping
         if releases:
             ours: set[str] = set()
             for part in chunks(sorted(set(releases.values()))):
