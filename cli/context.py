@@ -65,7 +65,7 @@ class Checked:
 pass_context = click.make_pass_decorator(Context)
 
 
-def json_option(command):  # type: ignore[no-untyped-def]
+def json_option(command):
     """Let `--json` follow the command (and, on a group, come before its subcommand) as well as precede it."""
 
     def turn_on(ctx: click.Context, _param: click.Parameter, value: bool) -> None:

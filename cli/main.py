@@ -79,14 +79,14 @@ class WonledgerGroup(click.Group):
         command.short_help = summary  # the table is the one source of the summary
         return command
 
-    def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[no-untyped-def, override]
+    def resolve_command(self, ctx: click.Context, args: list[str]):
         try:
             return super().resolve_command(ctx, args)
         except click.exceptions.NoSuchCommand:
             # click suggests from the loaded commands only; ours are in the table
             raise click.exceptions.NoSuchCommand(str(args[0]), possibilities=list(COMMANDS), ctx=ctx) from None
 
-    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[no-untyped-def, override]
+    def make_context(self, info_name, args, parent=None, **extra):
         # The terminal's width, found as shutil would find it but without importing shutil
         # (and with it bz2, lzma and zlib): a tenth of `wonledger --help`'s time.
         extra.setdefault("terminal_width", _terminal_width())
@@ -97,7 +97,7 @@ class WonledgerGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl([(name, COMMANDS[name][2]) for name in self.list_commands(ctx)])
 
-    def main(self, args=None, prog_name=None, **extra):  # type: ignore[no-untyped-def, override]
+    def main(self, args=None, prog_name=None, **extra):
         args = list(sys.argv[1:] if args is None else args)
         as_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
         for arg in args:
@@ -175,7 +175,7 @@ def result_exit_code(result: object) -> int:
     return 3 if getattr(result, "ok", True) is False else 0
 
 
-def _exit_code(errors, exc: Exception) -> int:  # type: ignore[no-untyped-def]
+def _exit_code(errors, exc: Exception) -> int:
     """The CLI's exit codes by family of error: 2 bad usage or input, 3 integrity problems, 1 any other refusal."""
     if isinstance(exc, errors.BadInput):
         return 2

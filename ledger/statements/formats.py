@@ -51,16 +51,16 @@ class StatementFormat:
     detects: Callable[[bytes], bool]
     writes: bool = False
 
-    def _module(self):  # type: ignore[no-untyped-def]
+    def _module(self):
         return importlib.import_module(f"wonledger.statements.{self.module}")
 
     def reader(self) -> StatementFileReader:
-        return self._module().read  # type: ignore[no-any-return]
+        return self._module().read
 
     def writer(self) -> StatementWriter:
         if not self.writes:
             raise BadInput(f"wonledger reads {self.title} but does not write it")
-        return self._module().write  # type: ignore[no-any-return]
+        return self._module().write
 
 
 def _is_xml(head: bytes) -> bool:
@@ -117,8 +117,8 @@ def read_statements(stream: BinaryIO, choose: Choose, progress: Callable[[int], 
     ``progress(n)`` is told of every ``n`` bytes read.
     """
     if not hasattr(stream, "peek"):
-        stream = io.BufferedReader(stream)  # type: ignore[arg-type]
-    head = stream.peek(HEAD_BYTES)[:HEAD_BYTES]  # type: ignore[attr-defined]
+        stream = io.BufferedReader(stream)
+    head = stream.peek(HEAD_BYTES)[:HEAD_BYTES]
     if not head.lstrip(_LEADING):
         raise BadStatement("the statement file is empty")
     return detect_format(head).reader()(CountingReader(stream, progress), choose)

@@ -281,7 +281,7 @@ class _Waiting:
         return out
 
 
-def _drop(index: dict, key: object, item: _Item) -> None:  # type: ignore[type-arg]
+def _drop(index: dict, key: object, item: _Item) -> None:
     found = index.get(key)
     if found is not None:
         try:

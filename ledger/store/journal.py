@@ -239,7 +239,7 @@ class Journal(Repository):
             found.update((r.ref, r.id) for r in self.conn.execute(query))
         return found
 
-    def _touching_seqs(self, account: str, since: str | None, until: str | None):  # type: ignore[no-untyped-def]
+    def _touching_seqs(self, account: str, since: str | None, until: str | None):
         """The seqs of entries on ``account`` (legs, and the voids and expiries of its holds), as a subquery."""
         touching = or_(t.legs.c.debit == account, t.legs.c.credit == account)
         with_legs = select(t.legs.c.seq.label("seq")).where(touching)
@@ -269,7 +269,7 @@ class Journal(Repository):
         size, and a history of a million entries is not read a million times.
         """
 
-        def in_period(query):  # type: ignore[no-untyped-def]
+        def in_period(query):
             if since is not None:
                 query = query.where(t.journal.c.at >= since)
             if until is not None:
