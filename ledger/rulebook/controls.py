@@ -552,13 +552,13 @@ class Controls:
     def _check_travel(self, state: ControlState, tx: Tx, views: Sequence[LegView], m: _Measure, now: str) -> None:
         threshold = self.policy.travel_rule_usd
         since = self._since(now, self.policy.travel_window_s)
-        needed = []
-        for pair, usd in sorted(m.crossed.items()):
+        needed: list[tuple[tuple[str, str], int, int]] = []  # (origin, destination), whole USD, USD moved before
+        for pair, crossed_usd in sorted(m.crossed.items()):
             if pair in m.exempt:
                 continue
             before = state.moved_since(pair, since)
-            if math.ceil(usd) + before >= threshold:
-                needed.append((pair, math.ceil(usd), before))
+            if math.ceil(crossed_usd) + before >= threshold:
+                needed.append((pair, math.ceil(crossed_usd), before))
         travel = tx.travel
         if travel is None:
             if needed:

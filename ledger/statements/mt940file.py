@@ -89,6 +89,8 @@ def _minor(value: Decimal, exponent: int, what: str) -> int:
 def _balances(data: dict[str, Any], exponent: int, header: StatementHeader, n: int) -> None:
     opening = data.get("final_opening_balance") or data.get("opening_balance")
     closing = data.get("final_closing_balance") or data.get("closing_balance")
+    if opening is None or closing is None:  # _header has refused this already; said again for the type checker
+        raise BadStatement(f"MT940 statement {n} lacks its opening (:60F:) or closing (:62F:) balance")
     header.opening = _minor(opening.amount.amount, exponent, f"MT940 statement {n} :60F:")
     header.closing = _minor(closing.amount.amount, exponent, f"MT940 statement {n} :62F:")
     # :60F: is the balance at the end of its date: the statement covers the days after it
