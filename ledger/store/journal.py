@@ -96,7 +96,7 @@ class Journal(Repository):
                 found[r.id] = (r.kind, legs.get(r.seq, ()))
         return found
 
-    def _insert_many(self, table: Table, rows: list[tuple[object, ...]]) -> None:
+    def _insert_many(self, table: Table, rows: Sequence[tuple[object, ...]]) -> None:
         """Rows in the table's column order, handed to the driver's executemany in one call.
 
         For a chunk of journal rows and legs, SQLAlchemy's per-row parameter
@@ -183,6 +183,12 @@ class Journal(Repository):
             return []
         legs: dict[int, list[Leg]] = {}
         query = select(lg.seq, lg.debit, lg.credit, lg.asset, lg.amount).where(lg.seq > seq, lg.seq <= rows[-1].seq).order_by(lg.seq, lg.idx)
+        # SQLAlchemy's stubs type a select of five columns as a row of nothing (Row[*tuple[Never, ...]]): say what they hold
+        leg_seq: int
+        debit: str
+        credit: str
+        asset: str
+        amount: int
         for leg_seq, debit, credit, asset, amount in self.conn.execute(query).all():
             found = legs.get(leg_seq)
             if found is None:
@@ -307,7 +313,7 @@ class Journal(Repository):
         if not seqs:
             return []
         legs = legs_of(self.conn, seqs)
-        out = []
+        out: list[tuple[StoredTx, tuple[Leg, ...], str]] = []
         for part in chunks(seqs):
             rows = (
                 select(t.journal, t.holds.c.status.label("hold_status"))
