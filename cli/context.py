@@ -70,6 +70,9 @@ def json_option(command):
 
     def turn_on(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
         if value:
-            ctx.find_object(Context).json = True
+            state = ctx.find_object(Context)
+            if state is None:  # the wonledger group makes it before any subcommand's options are read
+                raise RuntimeError("--json was read outside the wonledger command group")
+            state.json = True
 
     return click.option("--json", is_flag=True, expose_value=False, callback=turn_on, is_eager=True, help="Print JSON on stdout.")(command)

@@ -18,8 +18,12 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 INTERNAL_EXIT = 70
 
@@ -97,7 +101,17 @@ class WonledgerGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl([(name, COMMANDS[name][2]) for name in self.list_commands(ctx)])
 
-    def main(self, args=None, prog_name=None, **extra):
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> NoReturn:
+        # Always standalone: click runs the command non-standalone below, and this method exits with its code.
+        if not standalone_mode:
+            raise TypeError("the wonledger command exits with its command's code: it has no standalone_mode=False")
         args = list(sys.argv[1:] if args is None else args)
         as_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
         for arg in args:
@@ -112,7 +126,7 @@ class WonledgerGroup(click.Group):
                 error_line("BAD_INPUT", f"argument {shown} holds a NUL character", as_json)
                 sys.exit(2)
         try:
-            result = super().main(args=args, prog_name=prog_name or "wonledger", standalone_mode=False, **extra)
+            result = super().main(args=args, prog_name=prog_name or "wonledger", complete_var=complete_var, standalone_mode=False, **extra)
             sys.exit(result_exit_code(result))
         except click.exceptions.NoSuchOption as exc:
             if _looks_negative(exc.option_name):

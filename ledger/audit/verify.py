@@ -108,7 +108,7 @@ def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -
         verifier.close()
 
     _compare_tables(store, replay.state, problem)
-    for _table, detail in compare(store.reading(lambda uow: uow.controls.control_rows()), replay.state.controls):
+    for _table, detail in compare(store.reading(lambda uow: uow.controls.control_rows()), replay.controls):
         problem(None, "controls", detail)
     chained.finish()
     return report

@@ -92,6 +92,6 @@ def rebuild_controls(book) -> None:
         except (ValueError, KeyError, TypeError, LedgerError):
             continue  # verify reports it
         replay.apply(entry, effect)
-    record = replay.state.controls.record
+    record = replay.controls.record
     rows = record.tables() if record is not None else ControlTables()
     book.record(lambda uow: uow.controls.replace_control_rows(rows, last))

@@ -33,11 +33,12 @@ batched entry (several ``TxDtls``) becomes one entry per transaction.
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from typing import BinaryIO, TextIO
+from typing import TextIO, cast
 from xml.sax import SAXParseException
 from xml.sax.handler import ContentHandler
 from xml.sax.saxutils import XMLGenerator
@@ -70,7 +71,9 @@ class _Writer:
     """XMLGenerator with two-space indentation (whitespace only between elements, never inside text)."""
 
     def __init__(self, out: TextIO) -> None:
-        self.xml = XMLGenerator(out, encoding="utf-8", short_empty_elements=True)
+        # Every text stream handed here is an io.TextIOBase underneath (a file, StringIO, sys.stdout),
+        # as XMLGenerator needs: it would write bytes to any other; typing's TextIO names no base class.
+        self.xml = XMLGenerator(cast(io.TextIOBase, out), encoding="utf-8", short_empty_elements=True)
         self._open: list[bool] = []  # per open element: has it children yet?
 
     def _indent(self) -> None:
@@ -81,7 +84,7 @@ class _Writer:
 
     def start(self, name: str, attrs: dict[str, str] | None = None) -> None:
         self._indent()
-        self.xml.startElement(name, attrs or {})
+        self.xml.startElement(name, attrs or {})  # type: ignore[arg-type]  # typeshed asks for AttributesImpl; XMLGenerator only calls .items(), which a dict has
         self._open.append(False)
 
     def end(self, name: str) -> None:
@@ -91,7 +94,7 @@ class _Writer:
 
     def leaf(self, name: str, text: str, attrs: dict[str, str] | None = None) -> None:
         self._indent()
-        self.xml.startElement(name, attrs or {})
+        self.xml.startElement(name, attrs or {})  # type: ignore[arg-type]  # a dict: see start()
         self.xml.characters(text)
         self.xml.endElement(name)
 
@@ -316,7 +319,7 @@ class _Handler(ContentHandler):
         if self.record is not None:
             if local == "TxDtls" and self.sub is None and self.path[-2] == "NtryDtls" and depth == self.record_depth + 2:
                 self.sub, self.sub_depth = {}, depth
-                self.record.setdefault("_tx", []).append(self.sub)
+                cast(list[dict[str, object]], self.record.setdefault("_tx", [])).append(self.sub)  # a record's one list: its TxDtls
             elif local == "Amt":  # only amounts carry attributes worth keeping (Ccy)
                 target, base = (self.sub, self.sub_depth) if self.sub is not None else (self.record, self.record_depth)
                 target.setdefault("/".join(self.path[base:]) + "@Ccy", attrs.get("Ccy", ""))
@@ -393,7 +396,7 @@ class _Handler(ContentHandler):
         path.pop()
 
 
-def read(stream: BinaryIO, choose: Choose) -> Iterator[StatementReader]:
+def read(stream: io.RawIOBase, choose: Choose) -> Iterator[StatementReader]:
     """Each statement (``Stmt``, ``Rpt`` or ``Ntfctn``) of the file that ``choose`` takes, in file order.
 
     ``choose(header)`` sees the statement's header as far as it goes before
@@ -408,8 +411,9 @@ def read(stream: BinaryIO, choose: Choose) -> Iterator[StatementReader]:
         if kind == "GrpHdr":
             message_id = fields.get("MsgId")
         elif kind == "begin":
-            header = StatementHeader(message=fields["message"], message_id=message_id)
-            header.partial = header.message.startswith("camt.054")
+            message: str = fields["message"]
+            header = StatementHeader(message=message, message_id=message_id)
+            header.partial = message.startswith("camt.054")
             first = None
             for kind, fields in events:
                 if kind in ("Bal", "Ntry", "end"):
@@ -474,7 +478,7 @@ def _statement_entries(first: tuple[str, dict], events: Iterator[tuple[str, dict
             _header_part(kind, fields, header)
 
 
-def _events(stream: BinaryIO) -> Iterator[tuple[str, dict]]:
+def _events(stream: io.RawIOBase) -> Iterator[tuple[str, dict]]:
     try:
         yield from _parse(stream)
     except DTDForbidden:
@@ -489,7 +493,7 @@ def _events(stream: BinaryIO) -> Iterator[tuple[str, dict]]:
         raise BadStatement(f"the statement is not well-formed XML: {exc.getMessage()} (line {exc.getLineNumber()}, column {exc.getColumnNumber()})") from None
 
 
-def _parse(stream: BinaryIO) -> Iterator[tuple[str, dict]]:
+def _parse(stream: io.RawIOBase) -> Iterator[tuple[str, dict]]:
     # defusedxml's expat reader, fed in chunks: pull-style reading in constant memory, no tree at all.
     parser = DefusedExpatParser(forbid_dtd=True, forbid_entities=True, forbid_external=True)
     # Namespace processing stays off (it doubles the cost per element); xmlns attributes are followed by hand.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO, TextIO
+from typing import TextIO
 
 from wonledger.domain.errors import BadStatement
 from wonledger.statements.statement import (
@@ -69,7 +69,7 @@ def write(out: TextIO, header: StatementHeader, entries: Iterable[StatementEntry
     return count
 
 
-def read(stream: BinaryIO, choose: Choose) -> Iterator[StatementReader]:
+def read(stream: io.RawIOBase, choose: Choose) -> Iterator[StatementReader]:
     """The file's one statement, if ``choose`` takes it (see :data:`ledger.statements.statement.Choose`)."""
     header = StatementHeader(message="CSV")
     text = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8-sig", newline="")

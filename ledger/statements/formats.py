@@ -23,7 +23,7 @@ import importlib
 import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol, TextIO
+from typing import BinaryIO, Protocol, TextIO, cast
 
 from wonledger.domain.errors import BadInput, BadStatement
 from wonledger.statements.statement import Choose, CountingReader, StatementEntry, StatementHeader, StatementReader
@@ -38,7 +38,8 @@ class StatementWriter(Protocol):
     def __call__(self, out: TextIO, header: StatementHeader, entries: Iterable[StatementEntry], exponent: int, created_at: str) -> int: ...
 
 
-StatementFileReader = Callable[[BinaryIO, Choose], Iterator[StatementReader]]
+#: A format's ``read``: the door hands it the file as a raw stream (a :class:`CountingReader`).
+StatementFileReader = Callable[[io.RawIOBase, Choose], Iterator[StatementReader]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +118,8 @@ def read_statements(stream: BinaryIO, choose: Choose, progress: Callable[[int], 
     ``progress(n)`` is told of every ``n`` bytes read.
     """
     if not hasattr(stream, "peek"):
-        stream = io.BufferedReader(stream)
+        # a BytesIO, say: it has the readinto a buffer needs, which typing's BinaryIO does not declare
+        stream = io.BufferedReader(cast(io.RawIOBase, stream))
     head = stream.peek(HEAD_BYTES)[:HEAD_BYTES]
     if not head.lstrip(_LEADING):
         raise BadStatement("the statement file is empty")

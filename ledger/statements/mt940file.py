@@ -23,11 +23,12 @@ read whole (up to :data:`MAX_BYTES`), unlike camt and CSV.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, BinaryIO
+from typing import Any
 
 import mt940
 
@@ -40,7 +41,7 @@ _UETR = re.compile(r"/UETR/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-f
 _REMI = re.compile(r"/REMI/(.*?)(?=/[A-Z]{4}/|$)", re.S)
 
 
-def read(stream: BinaryIO, choose: Choose) -> Iterator[StatementReader]:
+def read(stream: io.RawIOBase, choose: Choose) -> Iterator[StatementReader]:
     """Each statement (``:20:`` block) of an MT940 file that ``choose`` takes."""
     raw = stream.read(MAX_BYTES + 1)
     if len(raw) > MAX_BYTES:
