@@ -65,11 +65,14 @@ class Checked:
 pass_context = click.make_pass_decorator(Context)
 
 
-def json_option(command):  # type: ignore[no-untyped-def]
+def json_option(command):
     """Let `--json` follow the command (and, on a group, come before its subcommand) as well as precede it."""
 
     def turn_on(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
         if value:
-            ctx.find_object(Context).json = True
+            state = ctx.find_object(Context)
+            if state is None:  # the wonledger group makes it before any subcommand's options are read
+                raise RuntimeError("--json was read outside the wonledger command group")
+            state.json = True
 
     return click.option("--json", is_flag=True, expose_value=False, callback=turn_on, is_eager=True, help="Print JSON on stdout.")(command)

@@ -18,8 +18,12 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 INTERNAL_EXIT = 70
 
@@ -79,14 +83,14 @@ class WonledgerGroup(click.Group):
         command.short_help = summary  # the table is the one source of the summary
         return command
 
-    def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[no-untyped-def, override]
+    def resolve_command(self, ctx: click.Context, args: list[str]):
         try:
             return super().resolve_command(ctx, args)
         except click.exceptions.NoSuchCommand:
             # click suggests from the loaded commands only; ours are in the table
             raise click.exceptions.NoSuchCommand(str(args[0]), possibilities=list(COMMANDS), ctx=ctx) from None
 
-    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[no-untyped-def, override]
+    def make_context(self, info_name, args, parent=None, **extra):
         # The terminal's width, found as shutil would find it but without importing shutil
         # (and with it bz2, lzma and zlib): a tenth of `wonledger --help`'s time.
         extra.setdefault("terminal_width", _terminal_width())
@@ -97,7 +101,17 @@ class WonledgerGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl([(name, COMMANDS[name][2]) for name in self.list_commands(ctx)])
 
-    def main(self, args=None, prog_name=None, **extra):  # type: ignore[no-untyped-def, override]
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> NoReturn:
+        # Always standalone: click runs the command non-standalone below, and this method exits with its code.
+        if not standalone_mode:
+            raise TypeError("the wonledger command exits with its command's code: it has no standalone_mode=False")
         args = list(sys.argv[1:] if args is None else args)
         as_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
         for arg in args:
@@ -112,7 +126,7 @@ class WonledgerGroup(click.Group):
                 error_line("BAD_INPUT", f"argument {shown} holds a NUL character", as_json)
                 sys.exit(2)
         try:
-            result = super().main(args=args, prog_name=prog_name or "wonledger", standalone_mode=False, **extra)
+            result = super().main(args=args, prog_name=prog_name or "wonledger", complete_var=complete_var, standalone_mode=False, **extra)
             sys.exit(result_exit_code(result))
         except click.exceptions.NoSuchOption as exc:
             if _looks_negative(exc.option_name):
@@ -175,7 +189,7 @@ def result_exit_code(result: object) -> int:
     return 3 if getattr(result, "ok", True) is False else 0
 
 
-def _exit_code(errors, exc: Exception) -> int:  # type: ignore[no-untyped-def]
+def _exit_code(errors, exc: Exception) -> int:
     """The CLI's exit codes by family of error: 2 bad usage or input, 3 integrity problems, 1 any other refusal."""
     if isinstance(exc, errors.BadInput):
         return 2

@@ -65,7 +65,13 @@ from wonledger.domain.model import (
 from wonledger.domain.money import Asset, TypedAmount, format_amount, parse_amount
 
 if TYPE_CHECKING:
+    # Every name _LAZY serves, so that type checkers see the same surface the
+    # runtime does (a name missing here reads as a plain object to them).
+    from wonledger.audit.anchors import Anchor, read_checkpoint, read_operator_key
+    from wonledger.audit.operations import StatementSummary, TrialBalanceRow, load_account_map, validate_statement
+    from wonledger.audit.proofs import Checkpoint, ConsistencyReport, ProofReport, verify_consistency, verify_proof
     from wonledger.audit.reports import TrialBalance
+    from wonledger.audit.verify import Problem, VerifyReport
     from wonledger.book.ingest import IngestResult, Rejection
     from wonledger.book.writer import Book
     from wonledger.domain.signing import KeyStore, b64url, canonical_bytes, tx_bytes
@@ -75,6 +81,7 @@ if TYPE_CHECKING:
     from wonledger.service.facade import DEFAULT_DB, DEFAULT_KEYS, Info, Ledger, make_participant_key, parse_public_key
     from wonledger.service.reports import BreakerStatus, ResidentOutflow
     from wonledger.statements.formats import writable as statement_formats
+    from wonledger.statements.matching import Break, ReconcileReport
 
 #: Public names whose modules load on first use (PEP 562): importing any part
 #: of the ledger (say its store, for a `balance`) does not import the book,

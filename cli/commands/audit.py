@@ -72,7 +72,7 @@ def statement(ctx: Context, account_id: str, fmt: str, since: str | None, until:
         raise BadInput("--validate checks camt.053 against its ISO 20022 schema; a CSV statement has no schema")
     with ExitStack() as stack:
         target = _open_output(stack, out)
-        bars: list = []  # type: ignore[type-arg]
+        bars: list = []
 
         def progress(advanced: int, total: int) -> None:
             if not bars:
@@ -148,7 +148,7 @@ def reconcile(
     return result
 
 
-def _print_report(ledger, result, max_breaks: int | None) -> None:  # type: ignore[no-untyped-def]
+def _print_report(ledger, result, max_breaks: int | None) -> None:
     """The summary by kind of break first, then the breaks (at most ``max_breaks``), then the counts."""
     parts = result.statements
     if len(parts) > 1:
@@ -186,8 +186,8 @@ def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-def _break_line(b, exponent: int) -> str:  # type: ignore[no-untyped-def]
-    def side(d: dict | None) -> str:  # type: ignore[type-arg]
+def _break_line(b, exponent: int) -> str:
+    def side(d: dict | None) -> str:
         if d is None:
             return "-"
         if "balance" in d:
@@ -374,7 +374,7 @@ def _json_file(path: str) -> object:
     return _strict_json(read_small_file(path, 1024 * 1024, "checkpoint"), path)
 
 
-def _print_checks(result) -> None:  # type: ignore[no-untyped-def]
+def _print_checks(result) -> None:
     """What an offline check found, one line each: every check that held, then every one that failed."""
     for check in result.checks:
         click.echo(f"ok: {check}")

@@ -48,7 +48,7 @@ def history(ctx: Context, account_id: str, since: str | None, until: str | None,
         for page in _pages(entries):
             reversed_by = ledger.payments.reversals_of(e.tx.id for e in page)
             for e in page:
-                details = {"reversed_by": reversed_by[e.tx.id]} if e.tx.id in reversed_by else None
+                details: dict[str, object] | None = {"reversed_by": reversed_by[e.tx.id]} if e.tx.id in reversed_by else None
                 click.echo(("" if first else ", ") + json.dumps(tx_json(e, details=details), ensure_ascii=False), nl=False)
                 first = False
         click.echo("]}")

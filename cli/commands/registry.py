@@ -66,7 +66,7 @@ def info(ctx: Context) -> None:
     click.echo(f"operator key  {operator or '(none yet: made by the first checkpoint)'}")
 
 
-def _info_json(facts) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _info_json(facts) -> dict[str, object]:
     # The operator key comes last: it was added after the other fields, whose order programs may rely on.
     return {
         "ledger": facts.ledger, "db": facts.db, "schema": facts.schema, "transactions": facts.transactions, "accounts": facts.accounts,
@@ -86,7 +86,7 @@ def participant() -> None:
     """
 
 
-def _participant_json(p) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _participant_json(p) -> dict[str, object]:
     from wonledger import b64url
 
     return {"id": p.id, "kind": p.kind, "jurisdiction": p.jurisdiction, "resident": p.resident, "registrar": p.registrar, "public_key": b64url(p.public_key)}

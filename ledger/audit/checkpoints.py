@@ -145,7 +145,7 @@ def build_proof(session: AuditSession, tx_id: str) -> dict[str, object]:
     """A transaction, its signatures, its path to the latest checkpoint and that checkpoint, as JSON."""
     store, ledger_id = session.store, session.ledger_id
 
-    def read(uow: UnitOfWork):  # type: ignore[no-untyped-def]
+    def read(uow: UnitOfWork):
         found = uow.journal.entry(tx_id)
         if found is None:
             raise UnknownTransaction(f"no transaction {tx_id}")

@@ -36,7 +36,7 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from wonledger.domain.strict import unb64url
+from wonledger.domain.strict import JsonValue, unb64url
 
 PROOF_FORMAT = "wonledger-inclusion-proof/1"
 CHECKPOINT_TYPE = "wonledger-checkpoint/1"
@@ -231,7 +231,7 @@ def checkpoint_payload(ledger: str, seq: int, root: str, at: str) -> bytes:
     return rfc8785.dumps({"type": CHECKPOINT_TYPE, "ledger": ledger, "seq": seq, "root": root, "at": at})
 
 
-def envelope_bytes(seq: int, at: str, tx: object, signatures: object) -> bytes:
+def envelope_bytes(seq: int, at: str, tx: JsonValue, signatures: JsonValue) -> bytes:
     """What an entry's chain hash covers (after the previous hash): RFC 8785 of {"seq", "at", "tx", "signatures"}."""
     return rfc8785.dumps({"seq": seq, "at": at, "tx": tx, "signatures": signatures})
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import BinaryIO
 
 from wonledger.audit.legs import booked_leg, next_day
@@ -164,7 +165,7 @@ def reconcile(
         account = ledger_account(header)
         if account is None:
             return None
-        asset = known.assets.get(account.asset) or session.read(lambda uow, account=account: asset_of(uow, account))
+        asset = known.assets.get(account.asset) or session.read(partial(asset_of, account=account))
         if header.currency and header.currency != asset.currency:
             raise AssetMismatch(
                 f"statement {header.statement_id or len(seen)} is in {header.currency} but {account.id} holds {asset.code} ({asset.currency})"
@@ -175,7 +176,7 @@ def reconcile(
     total = ReconcileReport(target.id if target else "")
     for reader in read_statements(stream, choose, progress):
         account = chosen[id(reader.header)]
-        asset = known.assets.get(account.asset) or session.read(lambda uow, account=account: asset_of(uow, account))
+        asset = known.assets.get(account.asset) or session.read(partial(asset_of, account=account))
         total.add(_reconcile_one(session, reader, account, asset, tolerance_days, known.upto))
     if not total.statements:
         names = ", ".join(dict.fromkeys(seen)) or "none"

@@ -108,7 +108,7 @@ def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -
         verifier.close()
 
     _compare_tables(store, replay.state, problem)
-    for _table, detail in compare(store.reading(lambda uow: uow.controls.control_rows()), replay.state.controls):
+    for _table, detail in compare(store.reading(lambda uow: uow.controls.control_rows()), replay.controls):
         problem(None, "controls", detail)
     chained.finish()
     return report
@@ -298,7 +298,7 @@ def _compare_tables(store: Store, state: LedgerState, problem: Callable) -> None
     _check_reserves(accounts, {a.code: a for a in assets}, load_registry_policy(), problem)
 
 
-def _check_reserves(accounts: Iterable, assets: dict, policy, problem: Callable) -> None:  # type: ignore[no-untyped-def, type-arg]
+def _check_reserves(accounts: Iterable, assets: dict, policy, problem: Callable) -> None:
     """Every issuer's eligible reserve in a currency covers its stablecoins in that currency, as stored."""
     supply: dict[tuple[str, str], int] = defaultdict(int)
     reserve: dict[tuple[str, str], int] = defaultdict(int)
@@ -316,7 +316,7 @@ def _check_reserves(accounts: Iterable, assets: dict, policy, problem: Callable)
             problem(None, "reserve", f"{issuer}'s eligible {currency} reserve is below the stablecoins it has issued")
 
 
-def _check_sums(accounts: Iterable, problem: Callable) -> None:  # type: ignore[type-arg]
+def _check_sums(accounts: Iterable, problem: Callable) -> None:
     by_asset: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for a in accounts:
         if not a.may_overdraw and a.available < 0:
@@ -382,7 +382,7 @@ def _with_verdicts(
         yield from _finish_checks(*started)
 
 
-def _start_checks(chunk: list, keys: dict[str, list[KeyRecord]], verifier: Verifier):  # type: ignore[no-untyped-def]
+def _start_checks(chunk: list, keys: dict[str, list[KeyRecord]], verifier: Verifier):
     checks: list[Check] = []
     rows = []
     for entry, legs in chunk:
@@ -404,7 +404,7 @@ def _start_checks(chunk: list, keys: dict[str, list[KeyRecord]], verifier: Verif
     return rows, verifier.submit(checks)
 
 
-def _finish_checks(rows: list, pending: Verdicts) -> Iterator:  # type: ignore[type-arg]
+def _finish_checks(rows: list, pending: Verdicts) -> Iterator:
     verdicts = pending.result()
     for entry, legs, where in rows:
         yield entry, legs, [None if w is None else (bool(verdicts[w[0]]), w[1]) for w in where]

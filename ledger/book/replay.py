@@ -42,7 +42,8 @@ class Replay:
             lambda uow: (uow.records.meta("controls_from_seq"), uow.records.all_quotes(), uow.journal.entry(GENESIS_ID, strict=True))
         )
         self.judged_after = int(judged_after or 0)
-        self.state.controls = ControlState(record=True, quotes=quotes, policy=self.rules.flow_policy)
+        #: the state's controls (``state.controls``), which a replay always has
+        self.controls = self.state.controls = ControlState(record=True, quotes=quotes, policy=self.rules.flow_policy)
         #: the entry that froze the registry the replay starts from, if this ledger has one
         self.genesis: StoredTx | None = genesis[0] if genesis is not None else None
 
@@ -65,8 +66,9 @@ class Replay:
     def decide(self, entry: StoredTx, signers: dict[str, bytes]) -> Effect:
         """What the rulebook makes of ``entry`` at its commit time, signed by ``signers``; raises its refusal."""
         tx = entry.tx
-        if tx.kind == REVERSAL and tx.ref and tx.ref not in self.state.originals:
-            self.state.originals.update(self.store.reading(lambda uow: uow.journal.entry_legs([tx.ref])))
+        ref = tx.ref
+        if tx.kind == REVERSAL and ref and ref not in self.state.originals:
+            self.state.originals.update(self.store.reading(lambda uow: uow.journal.entry_legs([ref])))
         return self.rules.decide(self.state, tx, signers, entry.at, system=entry.id.startswith("_"))
 
     def apply(self, entry: StoredTx, effect: Effect) -> None:

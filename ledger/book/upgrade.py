@@ -57,10 +57,10 @@ def genesis_tx(ledger_id: str, participants: list[Participant], keys: list[KeyRe
     )
 
 
-def freeze_registry(book) -> bool:  # type: ignore[no-untyped-def]
+def freeze_registry(book) -> bool:
     """Write the genesis entry of a ledger upgraded from schema 0003 or earlier, if it still needs one (checked in the write)."""
 
-    def genesis(uow) -> Tx | None:  # type: ignore[no-untyped-def]
+    def genesis(uow) -> Tx | None:
         if uow.records.meta(UNSIGNED_META) is None:
             return None
         registry = uow.registry
@@ -71,7 +71,7 @@ def freeze_registry(book) -> bool:  # type: ignore[no-untyped-def]
     return book.freeze_registry(genesis) is not None
 
 
-def rebuild_controls(book) -> None:  # type: ignore[no-untyped-def]
+def rebuild_controls(book) -> None:
     """Rebuild the control tables of a ledger an older wonledger made, from its journal, by today's controls.
 
     Its entries were accepted under the rules of their time, so the replay (the
@@ -92,6 +92,6 @@ def rebuild_controls(book) -> None:  # type: ignore[no-untyped-def]
         except (ValueError, KeyError, TypeError, LedgerError):
             continue  # verify reports it
         replay.apply(entry, effect)
-    record = replay.state.controls.record
+    record = replay.controls.record
     rows = record.tables() if record is not None else ControlTables()
     book.record(lambda uow: uow.controls.replace_control_rows(rows, last))

@@ -228,7 +228,7 @@ class Book:
                 checks.append((key, signed.canonical, raw))
         return planned
 
-    def _signers(self, signed: SignedTx, planned: list[_Planned], verdicts: Sequence[bool], state: LedgerState, now: str) -> dict[str, bytes]:
+    def _signers(self, signed: SignedTx, planned: list[_Planned], verdicts: Sequence[int], state: LedgerState, now: str) -> dict[str, bytes]:
         """Who signed, and under which key: the pool's verdicts where its key is the one the rules expect, else checked here."""
         signers: dict[str, bytes] = {}
         expected = signature_keys(signed, lambda p: state.public_key_at(p, now))
@@ -275,7 +275,8 @@ class Book:
 
         return self.store.writing(write)
 
-    def _write(self, uow: UnitOfWork, prepared: Prepared | None, verdicts: Sequence[bool]) -> list[Outcome]:
+    def _write(self, uow: UnitOfWork, prepared: Prepared | None, verdicts: Sequence[int]) -> list[Outcome]:
+        # verdicts: one per signature check, true where it held (the pool's bytes of 0 and 1)
         # The chain head's row lock comes first: on PostgreSQL (READ COMMITTED) every
         # writer queues on it, so everything read below already includes what the
         # writer before us committed, and the commit time is read after the wait.
@@ -366,7 +367,7 @@ class Book:
         now: str,
         system: bool,
         last_signed: list[str | None],
-        verdicts: Sequence[bool] = (),
+        verdicts: Sequence[int] = (),
     ) -> tuple[list[Outcome], int, str]:
         """Decide each entry in order against ``state``, chain the accepted ones, write it all; returns the new head too."""
         committed = uow.journal.entries_by_id(s.tx.id for s in batch)

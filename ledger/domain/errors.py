@@ -221,8 +221,8 @@ def error_for_code(code: str, message: str) -> LedgerError:
     return LedgerError(message)
 
 
-def _all_subclasses(cls: type) -> list[type]:
-    found = []
+def _all_subclasses(cls: type[LedgerError]) -> list[type[LedgerError]]:
+    found: list[type[LedgerError]] = []
     for sub in cls.__subclasses__():
         found.append(sub)
         found.extend(_all_subclasses(sub))

@@ -15,6 +15,7 @@ import json
 import os
 import stat
 from pathlib import Path
+from typing import cast
 
 import rfc8785
 from cryptography.exceptions import InvalidSignature
@@ -22,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from wonledger.domain.errors import BadAmount, BadInput, BadSignature, KeyUnavailable
 from wonledger.domain.model import PARTICIPANT_PATTERN, Signature, Tx, check_id
+from wonledger.domain.strict import JsonValue
 from wonledger.domain.strict import b64url as b64url  # the one spelling of base64url (ledger.strict), re-exported
 from wonledger.domain.strict import unb64url as strict_unb64url
 
@@ -84,7 +86,8 @@ def canonical_bytes(obj: object, plain: bool = False) -> bytes:
         except (UnicodeEncodeError, TypeError, ValueError):
             pass  # a lone surrogate, or not plain after all: rfc8785 decides below
     try:
-        return rfc8785.dumps(obj)
+        # Any object is taken: rfc8785 refuses what is not JSON with the errors mapped below.
+        return rfc8785.dumps(cast(JsonValue, obj))
     except rfc8785.IntegerDomainError as exc:
         raise BadAmount(f"an integer is beyond what canonical JSON can carry exactly: {exc}") from None
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:

@@ -19,7 +19,11 @@ import base64
 import binascii
 import json
 import re
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeAlias
+
+#: A JSON value as rfc8785 takes it (and as :func:`loads` gives it).
+JsonValue: TypeAlias = bool | int | float | str | Sequence["JsonValue"] | Mapping[str, "JsonValue"] | None
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 

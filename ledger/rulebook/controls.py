@@ -475,7 +475,7 @@ class Controls:
         m.conversion_out, m.supply_change = self._conversion(views, value, people, exchanges)
         return m
 
-    def _conversion(self, views, value, people, exchanges) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    def _conversion(self, views, value, people, exchanges) -> tuple[int, int]:
         """Net amount of the watched asset converted out by its home parties, and its posted supply change."""
         watched = self.policy.breaker_asset
         asset = next((v.asset for v in views if v.asset.code == watched), None)
@@ -552,13 +552,13 @@ class Controls:
     def _check_travel(self, state: ControlState, tx: Tx, views: Sequence[LegView], m: _Measure, now: str) -> None:
         threshold = self.policy.travel_rule_usd
         since = self._since(now, self.policy.travel_window_s)
-        needed = []
-        for pair, usd in sorted(m.crossed.items()):
+        needed: list[tuple[tuple[str, str], int, int]] = []  # (origin, destination), whole USD, USD moved before
+        for pair, crossed_usd in sorted(m.crossed.items()):
             if pair in m.exempt:
                 continue
             before = state.moved_since(pair, since)
-            if math.ceil(usd) + before >= threshold:
-                needed.append((pair, math.ceil(usd), before))
+            if math.ceil(crossed_usd) + before >= threshold:
+                needed.append((pair, math.ceil(crossed_usd), before))
         travel = tx.travel
         if travel is None:
             if needed:
@@ -592,7 +592,7 @@ class Controls:
                 raise TravelRule(f"{tx.id} moves USD {_usd(usd)} of {o}'s across a border to {d}, whom its travel data does not name")
 
     @staticmethod
-    def _check_party(party, views: Sequence[LegView], debited: bool) -> None:  # type: ignore[no-untyped-def]
+    def _check_party(party, views: Sequence[LegView], debited: bool) -> None:
         role = "originator" if debited else "beneficiary"
         found = next(
             (v.debtor if debited else v.creditor for v in views if (v.debit if debited else v.credit).id == party.account),

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from wonledger.book.ingest import IngestResult
     from wonledger.book.session import AuditSession
     from wonledger.book.writer import Book, Outcome
-    from wonledger.domain.model import Participant, StoredTx
+    from wonledger.domain.model import Leg, Participant, StoredTx
     from wonledger.domain.signing import KeyStore
     from wonledger.service.crossborder import CrossBorder
     from wonledger.service.holds import Holds
@@ -425,7 +425,10 @@ class Ledger:
         left = limit
         while left is None or left > 0:
             size = page if left is None else min(page, left)
-            rows = self._store.reading(lambda uow, after=after, size=size: uow.journal.history_page(account_id, after, since, until, size))
+            def read_page(uow: UnitOfWork, after: int = after, size: int = size) -> list[tuple[StoredTx, tuple[Leg, ...], str]]:
+                return uow.journal.history_page(account_id, after, since, until, size)
+
+            rows = self._store.reading(read_page)
             if not rows:
                 return
             for stored, _legs, status in rows:

@@ -45,11 +45,13 @@ class Holds:
             legs = names.hold_legs(hold_id)
             for leg in legs:
                 names.asset(leg.asset)  # known when the receipt is shown
-            minor = amount
+            minor: int | None
             if isinstance(amount, TypedAmount):
                 if len(legs) != 1:
                     raise BadInput(f"hold {hold_id} has {len(legs)} legs; post it whole")
                 minor = names.minor(amount, names.asset(legs[0].asset))
+            else:
+                minor = amount
             return post_tx(ledger.id, hold_id, legs, minor, tx_id=tx_id, memo=memo), self._finishers(names, legs), None
 
         return self._ledger._submit_built(build)

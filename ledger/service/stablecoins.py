@@ -7,7 +7,7 @@ the supply is shown against the reserve that backs it.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from wonledger.domain.model import RESERVE, AccountSpec, Receipt, Tx, account_id
 from wonledger.domain.money import TypedAmount
@@ -15,6 +15,17 @@ from wonledger.domain.money import TypedAmount
 if TYPE_CHECKING:
     from wonledger.service.facade import Ledger
     from wonledger.service.names import Lookups
+
+
+class SupplyRow(TypedDict):
+    """One stablecoin in :meth:`Stablecoins.supply` (amounts in the coin's minor units)."""
+
+    asset: str
+    issuer: str
+    supply: int
+    reserve: int
+    reserve_assets: list[str]
+    ratio: str | None  # reserve / supply to four places; None while nothing is issued
 
 
 class Stablecoins:
@@ -49,12 +60,12 @@ class Stablecoins:
 
         return self._ledger._submit_built(build)
 
-    def supply(self) -> list[dict[str, object]]:
+    def supply(self) -> list[SupplyRow]:
         """Per stablecoin: supply, reserve (in the coin's minor units) and what the reserve is held in."""
         registry = self._ledger.registry
         assets = {a.code: a for a in registry.assets()}
         accounts = registry.accounts()
-        rows = []
+        rows: list[SupplyRow] = []
         for code, issuer in sorted(registry.issuers().items()):
             coin = assets[code]
             issuance = next(a for a in accounts if a.id == account_id(issuer, code))

@@ -111,7 +111,7 @@ class Window:
 
     def open_spans(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
         """The windows that overlap ``[start, end]``, for drawing."""
-        spans = []
+        spans: list[tuple[datetime, datetime]] = []
         day = start.astimezone(self.zone).date() - timedelta(days=1)
         while True:
             opens, closes = self.bounds(day)

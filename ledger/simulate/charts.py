@@ -33,7 +33,7 @@ STEP_LABELS = {
 }
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display, no GUI toolkit

@@ -33,11 +33,12 @@ batched entry (several ``TxDtls``) becomes one entry per transaction.
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from typing import BinaryIO, TextIO
+from typing import TextIO, cast
 from xml.sax import SAXParseException
 from xml.sax.handler import ContentHandler
 from xml.sax.saxutils import XMLGenerator
@@ -70,7 +71,9 @@ class _Writer:
     """XMLGenerator with two-space indentation (whitespace only between elements, never inside text)."""
 
     def __init__(self, out: TextIO) -> None:
-        self.xml = XMLGenerator(out, encoding="utf-8", short_empty_elements=True)
+        # Every text stream handed here is an io.TextIOBase underneath (a file, StringIO, sys.stdout),
+        # as XMLGenerator needs: it would write bytes to any other; typing's TextIO names no base class.
+        self.xml = XMLGenerator(cast(io.TextIOBase, out), encoding="utf-8", short_empty_elements=True)
         self._open: list[bool] = []  # per open element: has it children yet?
 
     def _indent(self) -> None:
@@ -81,7 +84,7 @@ class _Writer:
 
     def start(self, name: str, attrs: dict[str, str] | None = None) -> None:
         self._indent()
-        self.xml.startElement(name, attrs or {})
+        self.xml.startElement(name, attrs or {})  # type: ignore[arg-type]  # typeshed asks for AttributesImpl; XMLGenerator only calls .items(), which a dict has
         self._open.append(False)
 
     def end(self, name: str) -> None:
@@ -91,7 +94,7 @@ class _Writer:
 
     def leaf(self, name: str, text: str, attrs: dict[str, str] | None = None) -> None:
         self._indent()
-        self.xml.startElement(name, attrs or {})
+        self.xml.startElement(name, attrs or {})  # type: ignore[arg-type]  # a dict: see start()
         self.xml.characters(text)
         self.xml.endElement(name)
 
@@ -301,7 +304,7 @@ class _Handler(ContentHandler):
         self.sub: dict[str, object] | None = None  # the TxDtls being read inside an entry
         self.sub_depth = 0
         self.text: list[str] = []
-        self.done: list[tuple[str, dict]] = []  # type: ignore[type-arg]
+        self.done: list[tuple[str, dict]] = []
 
     def _uri(self, prefix: str) -> str:
         for _, mapping in reversed(self.scopes):
@@ -309,14 +312,14 @@ class _Handler(ContentHandler):
                 return mapping[prefix]
         return ""
 
-    def startElement(self, name: str, attrs) -> None:  # type: ignore[no-untyped-def, override]
+    def startElement(self, name: str, attrs) -> None:
         prefix, _, local = name.rpartition(":")
         self.path.append(local)
         depth = len(self.path)
         if self.record is not None:
             if local == "TxDtls" and self.sub is None and self.path[-2] == "NtryDtls" and depth == self.record_depth + 2:
                 self.sub, self.sub_depth = {}, depth
-                self.record.setdefault("_tx", []).append(self.sub)  # type: ignore[union-attr]
+                cast(list[dict[str, object]], self.record.setdefault("_tx", [])).append(self.sub)  # a record's one list: its TxDtls
             elif local == "Amt":  # only amounts carry attributes worth keeping (Ccy)
                 target, base = (self.sub, self.sub_depth) if self.sub is not None else (self.record, self.record_depth)
                 target.setdefault("/".join(self.path[base:]) + "@Ccy", attrs.get("Ccy", ""))
@@ -393,7 +396,7 @@ class _Handler(ContentHandler):
         path.pop()
 
 
-def read(stream: BinaryIO, choose: Choose) -> Iterator[StatementReader]:
+def read(stream: io.RawIOBase, choose: Choose) -> Iterator[StatementReader]:
     """Each statement (``Stmt``, ``Rpt`` or ``Ntfctn``) of the file that ``choose`` takes, in file order.
 
     ``choose(header)`` sees the statement's header as far as it goes before
@@ -406,10 +409,11 @@ def read(stream: BinaryIO, choose: Choose) -> Iterator[StatementReader]:
     message_id: str | None = None
     for kind, fields in events:
         if kind == "GrpHdr":
-            message_id = fields.get("MsgId")  # type: ignore[assignment]
+            message_id = fields.get("MsgId")
         elif kind == "begin":
-            header = StatementHeader(message=fields["message"], message_id=message_id)
-            header.partial = header.message.startswith("camt.054")
+            message: str = fields["message"]
+            header = StatementHeader(message=message, message_id=message_id)
+            header.partial = message.startswith("camt.054")
             first = None
             for kind, fields in events:
                 if kind in ("Bal", "Ntry", "end"):
@@ -431,7 +435,7 @@ def read(stream: BinaryIO, choose: Choose) -> Iterator[StatementReader]:
                 pass
 
 
-def _header_part(kind: str, fields: dict, header: StatementHeader) -> None:  # type: ignore[type-arg]
+def _header_part(kind: str, fields: dict, header: StatementHeader) -> None:
     if kind == "Id":
         header.statement_id = fields.get(".")
     elif kind == "ElctrncSeqNb":
@@ -451,9 +455,9 @@ def _header_part(kind: str, fields: dict, header: StatementHeader) -> None:  # t
             header.account = full  # the account id the short one stands for (a statement wonledger wrote)
 
 
-def _statement_entries(first: tuple[str, dict], events: Iterator[tuple[str, dict]], header: StatementHeader, exponent: int) -> Iterator[StatementEntry]:  # type: ignore[type-arg]
+def _statement_entries(first: tuple[str, dict], events: Iterator[tuple[str, dict]], header: StatementHeader, exponent: int) -> Iterator[StatementEntry]:
     position = 0
-    pending: tuple[str, dict] | None = first  # type: ignore[type-arg]
+    pending: tuple[str, dict] | None = first
     while True:
         if pending is not None:
             kind, fields = pending
@@ -474,7 +478,7 @@ def _statement_entries(first: tuple[str, dict], events: Iterator[tuple[str, dict
             _header_part(kind, fields, header)
 
 
-def _events(stream: BinaryIO) -> Iterator[tuple[str, dict]]:  # type: ignore[type-arg]
+def _events(stream: io.RawIOBase) -> Iterator[tuple[str, dict]]:
     try:
         yield from _parse(stream)
     except DTDForbidden:
@@ -489,7 +493,7 @@ def _events(stream: BinaryIO) -> Iterator[tuple[str, dict]]:  # type: ignore[typ
         raise BadStatement(f"the statement is not well-formed XML: {exc.getMessage()} (line {exc.getLineNumber()}, column {exc.getColumnNumber()})") from None
 
 
-def _parse(stream: BinaryIO) -> Iterator[tuple[str, dict]]:  # type: ignore[type-arg]
+def _parse(stream: io.RawIOBase) -> Iterator[tuple[str, dict]]:
     # defusedxml's expat reader, fed in chunks: pull-style reading in constant memory, no tree at all.
     parser = DefusedExpatParser(forbid_dtd=True, forbid_entities=True, forbid_external=True)
     # Namespace processing stays off (it doubles the cost per element); xmlns attributes are followed by hand.
@@ -517,7 +521,7 @@ def _parse(stream: BinaryIO) -> Iterator[tuple[str, dict]]:  # type: ignore[type
         raise BadStatement(f"the {handler.message} document has no <{handler.names[1]}>")
 
 
-def _balance(fields: dict, exponent: int, header: StatementHeader) -> None:  # type: ignore[type-arg]
+def _balance(fields: dict, exponent: int, header: StatementHeader) -> None:
     code = fields.get("Tp/CdOrPrtry/Cd")
     if code not in ("OPBD", "CLBD"):
         return  # other balances (available, interim) are not reconciled
@@ -539,7 +543,7 @@ def _balance(fields: dict, exponent: int, header: StatementHeader) -> None:  # t
         header.to_date = header.to_date or (check_date(day, "balance CLBD") if day else None)
 
 
-def _tx_amount(tx: dict) -> tuple[str | None, str | None]:  # type: ignore[type-arg]
+def _tx_amount(tx: dict) -> tuple[str | None, str | None]:
     """A TxDtls's amount and currency: ``Amt`` (from version 3), else the transaction amount of ``AmtDtls``."""
     for key in ("Amt", "AmtDtls/TxAmt/Amt", "AmtDtls/InstdAmt/Amt"):
         if key in tx:
@@ -547,7 +551,7 @@ def _tx_amount(tx: dict) -> tuple[str | None, str | None]:  # type: ignore[type-
     return None, None
 
 
-def _entries_of(fields: dict, exponent: int, position: int, header: StatementHeader) -> list[StatementEntry]:  # type: ignore[type-arg]
+def _entries_of(fields: dict, exponent: int, position: int, header: StatementHeader) -> list[StatementEntry]:
     """An entry's matchable items: one, or one per ``TxDtls`` of a batched entry."""
     where = f"entry {position}"
     if "Amt" not in fields:
@@ -567,7 +571,7 @@ def _entries_of(fields: dict, exponent: int, position: int, header: StatementHea
         "kind": fields.get("BkTxCd/Prtry/Cd"),
         "position": position,
     }
-    txs: list[dict] = fields.get("_tx") or []  # type: ignore[type-arg]
+    txs: list[dict] = fields.get("_tx") or []
     if len(txs) <= 1:
         return [_item(txs[0] if txs else {}, fields, amount, indicator == "CRDT", currency, common, 0)]
     items, total = [], 0
@@ -587,7 +591,7 @@ def _entries_of(fields: dict, exponent: int, position: int, header: StatementHea
     return items
 
 
-def _item(tx: dict, fields: dict, amount: int, credit: bool, currency: str, common: dict, index: int) -> StatementEntry:  # type: ignore[type-arg]
+def _item(tx: dict, fields: dict, amount: int, credit: bool, currency: str, common: dict, index: int) -> StatementEntry:
     e2e = tx.get("Refs/EndToEndId")
     full = tx.get("AddtlTxInf")
     if e2e and full and short_ref(full) == e2e != full:

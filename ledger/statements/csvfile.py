@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO, TextIO
+from typing import TextIO
 
 from wonledger.domain.errors import BadStatement
 from wonledger.statements.statement import (
@@ -69,10 +69,10 @@ def write(out: TextIO, header: StatementHeader, entries: Iterable[StatementEntry
     return count
 
 
-def read(stream: BinaryIO, choose: Choose) -> Iterator[StatementReader]:
+def read(stream: io.RawIOBase, choose: Choose) -> Iterator[StatementReader]:
     """The file's one statement, if ``choose`` takes it (see :data:`wonledger.statements.statement.Choose`)."""
     header = StatementHeader(message="CSV")
-    text = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8-sig", newline="")  # type: ignore[arg-type]
+    text = io.TextIOWrapper(io.BufferedReader(stream), encoding="utf-8-sig", newline="")
     with _errors():
         reader = csv.reader(text)
         names = next(reader, None)
@@ -104,7 +104,7 @@ class _errors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind, exc, tb) -> None:  # type: ignore[no-untyped-def]
+    def __exit__(self, kind, exc, tb) -> None:
         if isinstance(exc, UnicodeDecodeError):
             raise BadStatement("the statement is neither XML, MT940 nor UTF-8 CSV text") from None
         if isinstance(exc, csv.Error):
@@ -117,13 +117,13 @@ def _get(col: dict[str, int], row: list[str], name: str) -> str | None:
     return value or None
 
 
-def _entries(reader, col: dict[str, int], first: list[str] | None, exponent: int, header: StatementHeader) -> Iterator[StatementEntry]:  # type: ignore[no-untyped-def]
+def _entries(reader, col: dict[str, int], first: list[str] | None, exponent: int, header: StatementHeader) -> Iterator[StatementEntry]:
     with _errors():
         if first is not None:
             yield from _rows(reader, col, first, exponent, header)
 
 
-def _rows(reader, col: dict[str, int], first: list[str], exponent: int, header: StatementHeader) -> Iterator[StatementEntry]:  # type: ignore[no-untyped-def]
+def _rows(reader, col: dict[str, int], first: list[str], exponent: int, header: StatementHeader) -> Iterator[StatementEntry]:
     def get(row: list[str], name: str) -> str | None:
         return _get(col, row, name)
 

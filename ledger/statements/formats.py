@@ -23,7 +23,7 @@ import importlib
 import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol, TextIO
+from typing import BinaryIO, Protocol, TextIO, cast
 
 from wonledger.domain.errors import BadInput, BadStatement
 from wonledger.statements.statement import Choose, CountingReader, StatementEntry, StatementHeader, StatementReader
@@ -38,7 +38,8 @@ class StatementWriter(Protocol):
     def __call__(self, out: TextIO, header: StatementHeader, entries: Iterable[StatementEntry], exponent: int, created_at: str) -> int: ...
 
 
-StatementFileReader = Callable[[BinaryIO, Choose], Iterator[StatementReader]]
+#: A format's ``read``: the door hands it the file as a raw stream (a :class:`CountingReader`).
+StatementFileReader = Callable[[io.RawIOBase, Choose], Iterator[StatementReader]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,16 +52,16 @@ class StatementFormat:
     detects: Callable[[bytes], bool]
     writes: bool = False
 
-    def _module(self):  # type: ignore[no-untyped-def]
+    def _module(self):
         return importlib.import_module(f"wonledger.statements.{self.module}")
 
     def reader(self) -> StatementFileReader:
-        return self._module().read  # type: ignore[no-any-return]
+        return self._module().read
 
     def writer(self) -> StatementWriter:
         if not self.writes:
             raise BadInput(f"wonledger reads {self.title} but does not write it")
-        return self._module().write  # type: ignore[no-any-return]
+        return self._module().write
 
 
 def _is_xml(head: bytes) -> bool:
@@ -117,8 +118,9 @@ def read_statements(stream: BinaryIO, choose: Choose, progress: Callable[[int], 
     ``progress(n)`` is told of every ``n`` bytes read.
     """
     if not hasattr(stream, "peek"):
-        stream = io.BufferedReader(stream)  # type: ignore[arg-type]
-    head = stream.peek(HEAD_BYTES)[:HEAD_BYTES]  # type: ignore[attr-defined]
+        # a BytesIO, say: it has the readinto a buffer needs, which typing's BinaryIO does not declare
+        stream = io.BufferedReader(cast(io.RawIOBase, stream))
+    head = stream.peek(HEAD_BYTES)[:HEAD_BYTES]
     if not head.lstrip(_LEADING):
         raise BadStatement("the statement file is empty")
     return detect_format(head).reader()(CountingReader(stream, progress), choose)

@@ -38,6 +38,7 @@ import heapq
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import cast
 
 from wonledger.statements.statement import BOOKED, StatementEntry, short_ref
 
@@ -281,7 +282,7 @@ class _Waiting:
         return out
 
 
-def _drop(index: dict, key: object, item: _Item) -> None:  # type: ignore[type-arg]
+def _drop(index: dict, key: object, item: _Item) -> None:
     found = index.get(key)
     if found is not None:
         try:
@@ -332,16 +333,15 @@ class Matcher:
         l_next = _next_item(l_iter)
         cutoff = float("-inf")
         while s_next is not None or l_next is not None:
-            take_statement = l_next is None or (
-                s_next is not None
-                and (s_next.day, self.statement.count) <= (l_next.day, self.ledger.count)
-            )
-            if take_statement:
-                assert s_next is not None
+            # The statement's entry goes first when the ledger has none left or it is not later;
+            # otherwise the ledger's leg (one of the two is waiting, or the loop would have ended).
+            if s_next is not None and (
+                l_next is None or (s_next.day, self.statement.count) <= (l_next.day, self.ledger.count)
+            ):
                 self._arrive(s_next, self.ledger, self.statement)
                 s_next = next(s_iter, None)
-            else:
-                self._last_seq = l_next.source.seq  # type: ignore[union-attr]
+            elif l_next is not None:
+                self._last_seq = cast(BookedLeg, l_next.source).seq  # the ledger's items wrap its legs (_next_item)
                 parked = self._parked.get(l_next.ref or "")
                 if parked:
                     self._pair(parked.pop(), l_next)

@@ -23,11 +23,12 @@ read whole (up to :data:`MAX_BYTES`), unlike camt and CSV.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, BinaryIO
+from typing import Any
 
 import mt940
 
@@ -40,7 +41,7 @@ _UETR = re.compile(r"/UETR/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-f
 _REMI = re.compile(r"/REMI/(.*?)(?=/[A-Z]{4}/|$)", re.S)
 
 
-def read(stream: BinaryIO, choose: Choose) -> Iterator[StatementReader]:
+def read(stream: io.RawIOBase, choose: Choose) -> Iterator[StatementReader]:
     """Each statement (``:20:`` block) of an MT940 file that ``choose`` takes."""
     raw = stream.read(MAX_BYTES + 1)
     if len(raw) > MAX_BYTES:
@@ -89,6 +90,8 @@ def _minor(value: Decimal, exponent: int, what: str) -> int:
 def _balances(data: dict[str, Any], exponent: int, header: StatementHeader, n: int) -> None:
     opening = data.get("final_opening_balance") or data.get("opening_balance")
     closing = data.get("final_closing_balance") or data.get("closing_balance")
+    if opening is None or closing is None:  # _header has refused this already; said again for the type checker
+        raise BadStatement(f"MT940 statement {n} lacks its opening (:60F:) or closing (:62F:) balance")
     header.opening = _minor(opening.amount.amount, exponent, f"MT940 statement {n} :60F:")
     header.closing = _minor(closing.amount.amount, exponent, f"MT940 statement {n} :62F:")
     # :60F: is the balance at the end of its date: the statement covers the days after it

@@ -171,7 +171,7 @@ class CountingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def, override]
+    def readinto(self, buffer) -> int:
         chunk = self._stream.read(len(buffer))
         n = len(chunk)
         buffer[:n] = chunk

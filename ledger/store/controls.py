@@ -69,7 +69,8 @@ class Controls(Repository):
                 if row.used_by is not None:
                     used[row.id] = row.used_by
         conversions: list[tuple[str, int]] = []
-        supply, path, before = 0, [], 0
+        path: list[tuple[str, int]] = []
+        supply, before = 0, 0
         if keys.watched is not None:
             query = select(t.conversions.c.at, t.conversions.c.amount_out).where(
                 t.conversions.c.asset == keys.watched, t.conversions.c.at > keys.breaker_since

@@ -102,7 +102,7 @@ def _sqlite_engine(url: str) -> Engine:
     )
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection, _record) -> None:
         # Let SQLAlchemy's BEGIN below be the only transaction control.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -114,7 +114,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(conn) -> None:
         read_only = conn.get_execution_options().get(READ_ONLY, False)
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
@@ -196,7 +196,7 @@ def database_exists(url: str) -> bool:
     return path is None or os.path.exists(path)
 
 
-def postgres_server(url: str):  # type: ignore[no-untyped-def]
+def postgres_server(url: str):
     """The URL of a PostgreSQL server to make throw-away databases on; anything else is refused."""
     parsed = parse_url(url)
     if parsed.get_backend_name() != "postgresql":

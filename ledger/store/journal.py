@@ -96,7 +96,7 @@ class Journal(Repository):
                 found[r.id] = (r.kind, legs.get(r.seq, ()))
         return found
 
-    def _insert_many(self, table: Table, rows: list[tuple[object, ...]]) -> None:
+    def _insert_many(self, table: Table, rows: Sequence[tuple[object, ...]]) -> None:
         """Rows in the table's column order, handed to the driver's executemany in one call.
 
         For a chunk of journal rows and legs, SQLAlchemy's per-row parameter
@@ -183,6 +183,12 @@ class Journal(Repository):
             return []
         legs: dict[int, list[Leg]] = {}
         query = select(lg.seq, lg.debit, lg.credit, lg.asset, lg.amount).where(lg.seq > seq, lg.seq <= rows[-1].seq).order_by(lg.seq, lg.idx)
+        # SQLAlchemy's stubs type a select of five columns as a row of nothing (Row[*tuple[Never, ...]]): say what they hold
+        leg_seq: int
+        debit: str
+        credit: str
+        asset: str
+        amount: int
         for leg_seq, debit, credit, asset, amount in self.conn.execute(query).all():
             found = legs.get(leg_seq)
             if found is None:
@@ -239,7 +245,7 @@ class Journal(Repository):
             found.update((r.ref, r.id) for r in self.conn.execute(query))
         return found
 
-    def _touching_seqs(self, account: str, since: str | None, until: str | None):  # type: ignore[no-untyped-def]
+    def _touching_seqs(self, account: str, since: str | None, until: str | None):
         """The seqs of entries on ``account`` (legs, and the voids and expiries of its holds), as a subquery."""
         touching = or_(t.legs.c.debit == account, t.legs.c.credit == account)
         with_legs = select(t.legs.c.seq.label("seq")).where(touching)
@@ -269,7 +275,7 @@ class Journal(Repository):
         size, and a history of a million entries is not read a million times.
         """
 
-        def in_period(query):  # type: ignore[no-untyped-def]
+        def in_period(query):
             if since is not None:
                 query = query.where(t.journal.c.at >= since)
             if until is not None:
@@ -307,7 +313,7 @@ class Journal(Repository):
         if not seqs:
             return []
         legs = legs_of(self.conn, seqs)
-        out = []
+        out: list[tuple[StoredTx, tuple[Leg, ...], str]] = []
         for part in chunks(seqs):
             rows = (
                 select(t.journal, t.holds.c.status.label("hold_status"))

@@ -246,7 +246,10 @@ class Store:
         def side(name: str) -> Iterator[AccountLeg]:
             after = 0
             while True:
-                rows = self.reading(lambda uow, a=after: uow.statements.account_legs(account, name, a, since, until, batch, upto_seq, with_memo))
+                def read_page(uow: UnitOfWork, a: int = after) -> list[AccountLeg]:
+                    return uow.statements.account_legs(account, name, a, since, until, batch, upto_seq, with_memo)
+
+                rows = self.reading(read_page)
                 if len(rows) == batch:  # the page may end inside a transaction: leave that one for the next page
                     rows = [r for r in rows if r.seq != rows[-1].seq]
                 if not rows:
@@ -260,7 +263,10 @@ class Store:
         """(seq, hash) of journal entries 1..``upto``, in order, in bounded memory."""
         last = 0
         while last < upto:
-            rows = self.reading(lambda uow, after=last: uow.journal.hashes_after(after, upto, batch))
+            def read_page(uow: UnitOfWork, after: int = last) -> list[tuple[int, str]]:
+                return uow.journal.hashes_after(after, upto, batch)
+
+            rows = self.reading(read_page)
             if not rows:
                 return
             yield from rows
@@ -270,7 +276,10 @@ class Store:
         """Every journal entry with its stored legs, in sequence order, in bounded memory (decoded as verify reads them)."""
         last = 0
         while True:
-            rows = self.reading(lambda uow, after=last: uow.journal.journal_after(after, batch))
+            def read_page(uow: UnitOfWork, after: int = last) -> list[tuple[StoredTx, tuple[Leg, ...]]]:
+                return uow.journal.journal_after(after, batch)
+
+            rows = self.reading(read_page)
             if not rows:
                 return
             yield from rows

@@ -100,19 +100,19 @@ def stored_tx(
     return StoredTx(seq, tx_id, kind, ref, at, digest, hash, canonical, SignedTx(tx=tx, signatures=lenient, canonical=canonical), signature_list)
 
 
-def stored_row(row, strict: bool = False) -> StoredTx:  # type: ignore[no-untyped-def]
+def stored_row(row, strict: bool = False) -> StoredTx:
     return stored_tx(row.seq, row.id, row.kind, row.ref, row.at, row.body, row.signatures, row.digest, row.hash, strict)
 
 
-def participant(row) -> Participant:  # type: ignore[no-untyped-def]
+def participant(row) -> Participant:
     return Participant(row.id, row.kind, row.jurisdiction, bool(row.resident), bytes(row.public_key), row.registrar or "")
 
 
-def asset(row) -> Asset:  # type: ignore[no-untyped-def]
+def asset(row) -> Asset:
     return Asset(row.code, row.currency, row.kind, row.exponent, row.issuer)
 
 
-def account(row) -> Account:  # type: ignore[no-untyped-def]
+def account(row) -> Account:
     return Account(
         id=row.id,
         owner=row.owner,
@@ -126,7 +126,7 @@ def account(row) -> Account:  # type: ignore[no-untyped-def]
     )
 
 
-def quote(row) -> Quote:  # type: ignore[no-untyped-def]
+def quote(row) -> Quote:
     return Quote(
         quote_id=row.id,
         dealer=row.dealer,

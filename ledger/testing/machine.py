@@ -142,7 +142,7 @@ def fresh_ledger(
     try:
         target = workdir / "ledger"
         shutil.copytree(template, target)  # copies modes: keys/ stays 0700, keys 0600
-        ledger = Ledger.open(_url(target), target / _KEYS, **({"clock": clock} if clock is not None else {}))
+        ledger = Ledger.open(_url(target), target / _KEYS, clock) if clock is not None else Ledger.open(_url(target), target / _KEYS)
         try:
             yield ledger
         finally:

@@ -105,7 +105,7 @@ _DIGITS = "0123456789"
 _ALNUM = _UPPER + _LOWER + _DIGITS
 _ID_REST = _ALNUM + "._:-"
 _PARTICIPANT_REST = _LOWER + _DIGITS + "._-"
-_MEMO_CHARS = st.characters(exclude_categories=("Cs",), exclude_characters="".join(sorted(FORBIDDEN_TEXT)))
+_MEMO_CHARS = st.characters(exclude_categories=["Cs"], exclude_characters="".join(sorted(FORBIDDEN_TEXT)))
 
 
 # -- assets and amounts ----------------------------------------------------

@@ -46,8 +46,8 @@ def main(batch: str, keys: str, db_path: str, at: str) -> int:
     at_bytes = rfc8785.dumps(at)
     written = 0
     prev = bytes(32)
-    journal_rows: list[tuple] = []  # type: ignore[type-arg]
-    leg_rows: list[tuple] = []  # type: ignore[type-arg]
+    journal_rows: list[tuple] = []
+    leg_rows: list[tuple] = []
     db.execute("BEGIN IMMEDIATE")
     with open(batch, "rb") as lines:
         for seq, line in enumerate(lines, 1):
@@ -76,7 +76,7 @@ def main(batch: str, keys: str, db_path: str, at: str) -> int:
     return written
 
 
-def _write(db: sqlite3.Connection, journal_rows: list[tuple], leg_rows: list[tuple]) -> int:  # type: ignore[type-arg]
+def _write(db: sqlite3.Connection, journal_rows: list[tuple], leg_rows: list[tuple]) -> int:
     db.executemany("INSERT INTO journal VALUES (?,?,?,?,?,?,?,?,?)", journal_rows)
     db.executemany("INSERT INTO legs VALUES (?,?,?,?,?,?,?)", leg_rows)
     return len(journal_rows)
