@@ -32,7 +32,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from wonledger.book.signature_pool import Check, Verdicts, Verifier
+from wonledger.book.lines import KEYS, LEDGER, SYSTEM_PREFIX, ParsedLine, admit, check_lines
+from wonledger.book.signature_pool import Check, Pending, Verdicts, Verifier
 from wonledger.domain import chain
 from wonledger.domain.errors import BadInput, BadSignature, DuplicateConflict, LedgerError, RuleRefusal
 from wonledger.domain.model import (
@@ -42,6 +43,7 @@ from wonledger.domain.model import (
     KEY,
     NEW_ASSET,
     NEW_ISSUER,
+    NEW_KEY,
     POST,
     REVERSAL,
     VOID,
@@ -52,7 +54,8 @@ from wonledger.domain.model import (
     account_id,
     released_by_post,
 )
-from wonledger.domain.money import check_minor_units, format_amount
+from wonledger.domain.money import format_amount
+from wonledger.domain.packed import unpack
 from wonledger.domain.signing import canonical_bytes, public_key_from_bytes, signature_holds, unb64url
 from wonledger.domain.wire import parsed_here, wire_bytes
 from wonledger.rulebook.controls import ControlRows, needs
@@ -64,11 +67,10 @@ from wonledger.store import EntryInfo, NewEntry, Store, UnitOfWork
 Clock = Callable[[], datetime]
 T = TypeVar("T")
 Outcome = Receipt | LedgerError
-#: One signature of a chunk as checked before the write: under which name and key, and its check's index.
+#: One signature of a chunk as checked before the write: under which name and key, and its check's index
+#: in the chunk's verdicts (or VERIFIED / REFUSED where a worker checked it with the line).
 _Planned = tuple[str, "bytes | None", "int | None"]
-
-#: Ids the ledger writes itself start with a character no client id may start with.
-SYSTEM_PREFIX = "_"
+VERIFIED, REFUSED = -1, -2
 
 
 def expiry_id(hold_id: str) -> str:
@@ -77,14 +79,22 @@ def expiry_id(hold_id: str) -> str:
 
 
 class Prepared:
-    """A chunk whose signatures the book is checking; only the book that made it applies it."""
+    """A chunk whose signatures (and, for raw lines, parsing) the book is checking; only the book that made it applies it."""
 
-    __slots__ = ("__weakref__", "batch", "items", "records", "verdicts")
+    __slots__ = ("__weakref__", "batch", "digests", "items", "lines", "records", "signatures", "verdicts")
 
-    def __init__(self, batch: tuple[SignedTx, ...], items: list[list[_Planned] | LedgerError], verdicts: Verdicts) -> None:
+    def __init__(
+        self, batch: tuple[SignedTx, ...], items: list[list[_Planned] | LedgerError], verdicts: Verdicts,
+        lines: Pending[ParsedLine | LedgerError] | None = None,
+    ) -> None:
         self.batch = batch
         self.items = items
         self.verdicts = verdicts
+        #: raw lines being parsed and checked by the workers (see prepare_lines), until the book settles them
+        self.lines = lines
+        #: per entry, where the workers computed them: its digest and its signatures' canonical bytes
+        self.digests: list[str] | None = None
+        self.signatures: list[bytes] | None = None
         #: records (see Book.record) written in the same transaction, under the lock, before the chunk is loaded
         self.records: tuple[Callable[[UnitOfWork], object], ...] = ()
 
@@ -141,19 +151,73 @@ class Book:
         self._prepared.add(prepared)
         return prepared
 
+    def prepare_lines(self, lines: Sequence[bytes | str]) -> Prepared:
+        """Start parsing a chunk of raw JSON lines and checking their signatures, on every core for a large chunk.
+
+        The workers do everything that needs no ledger state (see
+        :mod:`wonledger.book.lines`); :meth:`submit_prepared` then decides and
+        writes, and gives one outcome per line: a line that does not parse
+        gets the error that refuses it, as batch ingest reports it.
+        """
+        if not self._verifier.shared(LEDGER):
+            self._verifier.share(LEDGER, {"id": self.ledger_id})
+        prepared = Prepared((), [], Verdicts(done=b""), lines=self._verifier.map(check_lines, list(lines)))
+        self._prepared.add(prepared)
+        return prepared
+
     def submit_prepared(self, prepared: Prepared) -> list[Outcome]:
-        """Apply a chunk :meth:`prepare` started; one outcome per item, in order."""
+        """Apply a chunk :meth:`prepare` or :meth:`prepare_lines` started; one outcome per item (or line), in order."""
         if prepared not in self._prepared:
             raise BadInput("a prepared chunk is applied once, by the book that prepared it")
         self._prepared.discard(prepared)
+        if prepared.lines is not None:
+            return self._submit_lines(prepared, prepared.lines.result())
         if not prepared.batch:
             return []
         verdicts = prepared.verdicts.result()
         return self.store.writing(lambda uow: self._write(uow, prepared, verdicts))
 
+    def _submit_lines(self, prepared: Prepared, results: list[ParsedLine | LedgerError]) -> list[Outcome]:
+        """Apply the lines the workers parsed: what they could not check for want of a key is checked now."""
+        parsed = [r for r in results if not isinstance(r, LedgerError)]
+        unknown = {
+            name for *_, checked in parsed if not isinstance(checked, LedgerError)
+            for name, key, _ in checked if key is None and NEW_KEY not in name
+        } - set(self._keys)
+        if unknown:
+            self._learn_keys(self.store.reading(lambda uow: uow.registry.current_keys(unknown)))
+        batch: list[SignedTx] = []
+        items: list[list[_Planned] | LedgerError] = []
+        checks: list[Check] = []
+        for _packed, _digest, _signatures, checked in parsed:
+            signed = unpack(_packed)
+            batch.append(signed)
+            if isinstance(checked, LedgerError):
+                items.append(checked)
+            elif all(key is not None for _, key, _ in checked):
+                items.append([(name, key, VERIFIED if holds else REFUSED) for name, key, holds in checked])
+            else:  # a signer the workers had no key for yet: checked here, with the key the book looked up
+                items.append(self._plan_checks(signed, checks, admitted=True))
+        prepared.batch, prepared.items = tuple(batch), items
+        prepared.digests = [r[1] for r in parsed]
+        prepared.signatures = [r[2] for r in parsed]
+        outcomes: list[Outcome] = []
+        if batch:
+            verdicts = self._verifier.submit(checks).result() if checks else b""
+            outcomes = self.store.writing(lambda uow: self._write(uow, prepared, verdicts))
+        applied = iter(outcomes)
+        return [r if isinstance(r, LedgerError) else next(applied) for r in results]
+
     def remember_keys(self, keys: dict[str, bytes]) -> None:
         """Current keys a caller read (with what it is about to submit): no read of its own before the write, which checks them under its lock."""
-        self._keys.update(keys)
+        self._learn_keys(keys)
+
+    def _learn_keys(self, keys: dict[str, bytes]) -> None:
+        """Keep signers' current keys, and share those that changed with the workers that check lines."""
+        changed = {signer: key for signer, key in keys.items() if self._keys.get(signer) != key}
+        if changed:
+            self._keys.update(changed)
+            self._verifier.share(KEYS, changed)
 
     def expire_due(self) -> int:
         """Void every hold whose timeout has passed, in one write; returns how many."""
@@ -192,7 +256,7 @@ class Book:
         checks: list[Check] = []
         unknown = {s.signer for signed in batch for s in signed.signatures} - set(self._keys)
         if unknown:
-            self._keys.update(self.store.reading(lambda uow: uow.registry.current_keys(unknown)))
+            self._learn_keys(self.store.reading(lambda uow: uow.registry.current_keys(unknown)))
         for signed in batch:
             try:
                 items.append(self._plan_checks(signed, checks))
@@ -200,23 +264,16 @@ class Book:
                 items.append(exc)
         return items, self._verifier.submit(checks)
 
-    def _plan_checks(self, signed: SignedTx, checks: list[Check]) -> list[_Planned]:
-        if signed.tx.ledger != self.ledger_id:
-            raise BadSignature(f"{signed.tx.id} is signed for ledger {signed.tx.ledger}, not this ledger {self.ledger_id}")
-        if signed.tx.id.startswith(SYSTEM_PREFIX):
-            raise BadInput(f"ids starting with {SYSTEM_PREFIX!r} are written by the ledger itself")
-        if signed.tx.kind in (EXPIRE, GENESIS):
-            raise BadInput(f"a {signed.tx.kind} entry is written by the ledger itself")
+    def _plan_checks(self, signed: SignedTx, checks: list[Check], admitted: bool = False) -> list[_Planned]:
+        """Each signature with the key to check it under (the check added to ``checks``); ``admitted``: parsed and admitted by a worker."""
+        if not admitted:
+            admit(signed, self.ledger_id)
         # What is signed and kept is the canonical bytes; the book acts on the
         # transaction those bytes say, so a SignedTx built in Python whose `tx`
         # differs from its bytes (or that the wire format would refuse) is refused.
-        # The values themselves must pass the wire format too: 1.0 == 1 and True == 1
-        # in Python, so the comparison below alone lets a float or bool amount in.
-        for n, leg in enumerate(signed.tx.legs, 1):
-            check_minor_units(leg.amount, f"leg {n} amount")
         # (A SignedTx the wire module parsed was made from its bytes: nothing to compare. Otherwise the
         # wire form is one-to-one, so equal canonical bytes mean the bytes say exactly this Tx.)
-        if not parsed_here(signed) and wire_bytes(signed.tx) != signed.canonical:
+        if not admitted and not parsed_here(signed) and wire_bytes(signed.tx) != signed.canonical:
             raise BadInput(f"{signed.tx.id}: the transaction differs from the bytes that were signed")
         planned: list[_Planned] = []
         for name, key, sig in signature_keys(signed, self._keys.get):
@@ -233,7 +290,7 @@ class Book:
         signers: dict[str, bytes] = {}
         expected = signature_keys(signed, lambda p: state.public_key_at(p, now))
         for (name, key, index), (_, want, sig) in zip(planned, expected, strict=True):
-            verified = index is not None and verdicts[index]
+            verified = index == VERIFIED or (index is not None and index >= 0 and verdicts[index])
             if want is not None and want != key:
                 # The key changed since the pool's check (a rotation, or a registration earlier in this chunk).
                 if signature_holds(public_key_from_bytes(want), signed.canonical, sig):
@@ -292,7 +349,8 @@ class Book:
         outcomes, seq, prev = self._decide_and_chain(uow, expiries, [{}] * len(expiries), state, seq, prev, now, True, last_signed)
         if prepared is None:
             return outcomes
-        return self._decide_and_chain(uow, batch, prepared.items, state, seq, prev, now, False, last_signed, verdicts=verdicts)[0]
+        worked = (prepared.digests, prepared.signatures) if prepared.digests is not None else None
+        return self._decide_and_chain(uow, batch, prepared.items, state, seq, prev, now, False, last_signed, verdicts, worked)[0]
 
     def _expiry(self, hold_id: str) -> SignedTx:
         tx = Tx(ledger=self.ledger_id, id=expiry_id(hold_id), kind=EXPIRE, legs=(), ref=hold_id)
@@ -340,9 +398,7 @@ class Book:
                 people.update(v for k, v in subject.to_wire().items() if k in ("id", "registrar", "issuer", "participant") and isinstance(v, str))
         state.participants = uow.registry.participants_by_id(people)
         state.keys = uow.registry.key_histories(state.participants)
-        for pid, history in state.keys.items():
-            if history[-1].retired_at is None:
-                self._keys[pid] = history[-1].public_key
+        self._learn_keys({pid: history[-1].public_key for pid, history in state.keys.items() if history[-1].retired_at is None})
         # The control figures this chunk's rules read (ledger.controls.needs says which).
         owners = {a.owner for a in accounts.values()} | {spec.owner for tx in txs for spec in tx.opens}
         keys = needs(
@@ -368,16 +424,20 @@ class Book:
         system: bool,
         last_signed: list[str | None],
         verdicts: Sequence[int] = (),
+        worked: tuple[list[str], list[bytes]] | None = None,
     ) -> tuple[list[Outcome], int, str]:
-        """Decide each entry in order against ``state``, chain the accepted ones, write it all; returns the new head too."""
+        """Decide each entry in order against ``state``, chain the accepted ones, write it all; returns the new head too.
+
+        ``worked``: each entry's digest and its signatures' canonical bytes, where the workers computed them.
+        """
         committed = uow.journal.entries_by_id(s.tx.id for s in batch)
         outcomes: list[Outcome] = []
         new_entries: list[NewEntry] = []
         entries: dict[str, EntryInfo] = {}
         rejections: list[Refusal] = []
-        for signed, who in zip(batch, signers, strict=True):
+        for n, (signed, who) in enumerate(zip(batch, signers, strict=True)):
             known = committed.get(signed.tx.id) or entries.get(signed.tx.id)
-            digest = chain.digest(signed.canonical)
+            digest = worked[0][n] if worked is not None else chain.digest(signed.canonical)
             if known is not None and not isinstance(who, LedgerError):
                 outcomes.append(_duplicate(known, digest))
                 continue
@@ -395,7 +455,7 @@ class Book:
                 continue
             seq += 1
             # Every signer is registered and every sig verified text: plain JSON.
-            signatures = canonical_bytes([s.to_wire() for s in signed.signatures], plain=True)
+            signatures = worked[1][n] if worked is not None else canonical_bytes([s.to_wire() for s in signed.signatures], plain=True)
             envelope = chain.envelope_bytes(seq, now, signed.canonical, signatures)
             prev = chain.next_hash(prev, envelope)
             status = "pending" if signed.tx.kind == HOLD else "posted"
