@@ -19,6 +19,7 @@ checked again by the book against the key it looked up itself.
 
 from __future__ import annotations
 
+from base64 import urlsafe_b64decode
 from collections.abc import Sequence
 
 from wonledger.book.signature_pool import Shared, verifies
@@ -27,9 +28,7 @@ from wonledger.domain.errors import BadInput, BadSignature, LedgerError
 from wonledger.domain.model import EXPIRE, GENESIS, SignedTx
 from wonledger.domain.money import check_minor_units
 from wonledger.domain.packed import PackedSigned, pack
-from wonledger.domain.signing import canonical_bytes
-from wonledger.domain.strict import unb64url
-from wonledger.domain.wire import parse_line
+from wonledger.domain.wire import parse_line, signature_list_bytes
 from wonledger.rulebook.rules import signature_keys
 
 #: Ids the ledger writes itself start with a character no client id may start with.
@@ -73,7 +72,7 @@ def check_lines(shared: Shared, lines: Sequence[bytes | str]) -> list[ParsedLine
         except RecursionError:
             out.append(BadInput("JSON nested too deeply"))
             continue
-        signatures = canonical_bytes([s.to_wire() for s in signed.signatures], plain=True)
+        signatures = signature_list_bytes(signed.signatures)
         checked: Checked | LedgerError
         try:
             admit(signed, ledger_id)
@@ -81,9 +80,9 @@ def check_lines(shared: Shared, lines: Sequence[bytes | str]) -> list[ParsedLine
             checked = exc
         else:
             payload = signed.canonical
-            # parse_line has checked each signature is canonical base64url of 64 bytes.
+            # parse_line has checked each signature is canonical base64url of 64 bytes: it decodes as it is.
             checked = tuple(
-                (name, key, key is not None and verifies(key, payload, unb64url(sig)))
+                (name, key, key is not None and verifies(key, payload, urlsafe_b64decode(sig + "==")))
                 for name, key, sig in signature_keys(signed, keys.get)
             )
         out.append((pack(signed), chain.digest(signed.canonical), signatures, checked))

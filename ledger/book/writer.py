@@ -435,20 +435,22 @@ class Book:
         new_entries: list[NewEntry] = []
         entries: dict[str, EntryInfo] = {}
         rejections: list[Refusal] = []
+        link = chain.Link(prev, now)
         for n, (signed, who) in enumerate(zip(batch, signers, strict=True)):
-            known = committed.get(signed.tx.id) or entries.get(signed.tx.id)
+            tx = signed.tx
+            known = committed.get(tx.id) or entries.get(tx.id)
             digest = worked[0][n] if worked is not None else chain.digest(signed.canonical)
             if known is not None and not isinstance(who, LedgerError):
                 outcomes.append(_duplicate(known, digest))
                 continue
-            if signed.tx.kind == KEY and last_signed[0] is not None and last_signed[0] >= now:
+            if tx.kind == KEY and last_signed[0] is not None and last_signed[0] >= now:
                 # A key signs from its entry's commit time on: that time must come after every entry the old key signed.
                 now = chain.iso(chain.parse_iso(last_signed[0]) + timedelta(microseconds=1))
             try:
                 if isinstance(who, LedgerError):
                     raise who
                 keys = who if isinstance(who, dict) else self._signers(signed, who, verdicts, state, now)
-                effect = self.rules.decide(state, signed.tx, keys, now, system=system)
+                effect = self.rules.decide(state, tx, keys, now, system=system)
             except LedgerError as exc:
                 outcomes.append(exc)
                 self._record_refusal(signed, exc, state, now, rejections)
@@ -456,34 +458,25 @@ class Book:
             seq += 1
             # Every signer is registered and every sig verified text: plain JSON.
             signatures = worked[1][n] if worked is not None else canonical_bytes([s.to_wire() for s in signed.signatures], plain=True)
-            envelope = chain.envelope_bytes(seq, now, signed.canonical, signatures)
-            prev = chain.next_hash(prev, envelope)
-            status = "pending" if signed.tx.kind == HOLD else "posted"
-            state.apply(effect, signed.tx, seq, now)
-            new_entries.append(
-                NewEntry(
-                    seq=seq,
-                    id=signed.tx.id,
-                    kind=signed.tx.kind,
-                    ref=signed.tx.ref,
-                    at=now,
-                    body=signed.canonical.decode(),
-                    signatures=signatures.decode(),
-                    digest=digest,
-                    hash=prev,
-                    legs=signed.tx.legs,
-                    pending=signed.tx.kind == HOLD,
-                )
-            )
-            info = EntryInfo(signed.tx.id, seq, signed.tx.kind, now, digest, prev, status)
-            entries[signed.tx.id] = info
-            expires = state.holds[signed.tx.id].expires_at if signed.tx.kind == HOLD else None
-            released = released_by_post(state.holds[signed.tx.ref].legs, signed.tx.legs) if signed.tx.kind == POST and signed.tx.ref else ()
-            outcomes.append(Receipt(signed.tx.id, seq, prev, now, status, expires_at=expires, released=released))
+            prev = link.next(seq, now, signed.canonical, signatures)
+            state.apply(effect, tx, seq, now)
+            pending = tx.kind == HOLD
+            status = "pending" if pending else "posted"
+            new_entries.append(NewEntry(seq, tx.id, tx.kind, tx.ref, now, signed.canonical.decode(), signatures.decode(), digest, prev, tx.legs, pending))
+            entries[tx.id] = EntryInfo(tx.id, seq, tx.kind, now, digest, prev, status)
+            outcomes.append(self._receipt(state, tx, seq, prev, now, status))
             if signed.signatures:
                 last_signed[0] = now
         self._persist(uow, state, new_entries, (seq, prev), rejections)
         return outcomes, seq, prev
+
+    @staticmethod
+    def _receipt(state: LedgerState, tx: Tx, seq: int, entry_hash: str, now: str, status: str) -> Receipt:
+        if tx.kind == HOLD:
+            return Receipt(tx.id, seq, entry_hash, now, status, expires_at=state.holds[tx.id].expires_at)
+        if tx.kind == POST and tx.ref:
+            return Receipt(tx.id, seq, entry_hash, now, status, released=released_by_post(state.holds[tx.ref].legs, tx.legs))
+        return Receipt(tx.id, seq, entry_hash, now, status)
 
     def _persist(self, uow: UnitOfWork, state: LedgerState, new_entries: list[NewEntry], head: tuple[int, str], rejections: list[Refusal]) -> None:
         if new_entries:
