@@ -168,9 +168,12 @@ class Verifier:
         """Whether anything was shared in ``space``."""
         return space in self._shared_here
 
-    def map(self, task: Task[T], items: Sequence[Any], size: int = TASK_SIZE) -> Pending[T]:
-        """Run ``task`` over ``items`` in parts of ``size`` on the workers (here, for a small batch); one answer list, in order."""
-        if len(items) < self.threshold or self.workers < 2:
+    def map(self, task: Task[T], items: Sequence[Any], size: int = TASK_SIZE, units: int | None = None) -> Pending[T]:
+        """Run ``task`` over ``items`` in parts of ``size`` on the workers; one answer list, in order.
+
+        A batch of fewer than the threshold's ``units`` of work (by default, items) runs here.
+        """
+        if (len(items) if units is None else units) < self.threshold or self.workers < 2:
             return Pending(done=task(self._shared_here, items))
         parts = []
         for i in range(0, len(items), size):
