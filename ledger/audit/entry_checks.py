@@ -84,11 +84,12 @@ def check_page(shared: Shared, items: Sequence[tuple[JournalPage, str]]) -> list
 def _verdicts(signature_list: tuple[object, ...] | None, at: str, payload: bytes, keys: dict) -> tuple[Verdict, ...]:
     found: list[Verdict] = []
     for sig in signature_list or ():
-        signer = sig.get("signer") if isinstance(sig, dict) else None
+        listed = sig if isinstance(sig, dict) else {}
+        signer = listed.get("signer")
         stored = key_in_force(keys.get(signer, ()), at) if isinstance(signer, str) else None
         key = stored.public_key if stored is not None else None
         try:
-            raw = unb64url(sig.get("sig", "")) if key is not None else None  # type: ignore[union-attr]
+            raw = unb64url(listed.get("sig", "")) if key is not None else None
         except LedgerError:
             raw = None
         found.append(None if key is None or raw is None else (verifies(key, payload, raw), key))

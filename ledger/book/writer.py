@@ -349,7 +349,7 @@ class Book:
         outcomes, seq, prev = self._decide_and_chain(uow, expiries, [{}] * len(expiries), state, seq, prev, now, True, last_signed)
         if prepared is None:
             return outcomes
-        worked = (prepared.digests, prepared.signatures) if prepared.digests is not None else None
+        worked = (prepared.digests, prepared.signatures) if prepared.digests is not None and prepared.signatures is not None else None
         return self._decide_and_chain(uow, batch, prepared.items, state, seq, prev, now, False, last_signed, verdicts, worked)[0]
 
     def _expiry(self, hold_id: str) -> SignedTx:

@@ -238,9 +238,15 @@ class Journal(Repository):
             return JournalPage((), {})
         legs: dict[int, list[tuple[str, str, str, int]]] = {}
         query = select(lg.seq, lg.debit, lg.credit, lg.asset, lg.amount).where(lg.seq > seq, lg.seq <= rows[-1][0]).order_by(lg.seq, lg.idx)
-        for leg_seq, *leg in self.conn.execute(query).all():
-            legs.setdefault(leg_seq, []).append(tuple(leg))  # type: ignore[arg-type]
-        return JournalPage(rows, {s: tuple(found) for s, found in legs.items()})  # type: ignore[misc]
+        # SQLAlchemy's stubs type a select of five columns as a row of nothing: say what they hold
+        leg_seq: int
+        debit: str
+        credit: str
+        asset: str
+        amount: int
+        for leg_seq, debit, credit, asset, amount in self.conn.execute(query).all():
+            legs.setdefault(leg_seq, []).append((debit, credit, asset, amount))
+        return JournalPage(rows, {s: tuple(found) for s, found in legs.items()})
 
     def history(self, account: str, limit: int | None = None) -> list[tuple[StoredTx, tuple[Leg, ...], str]]:
         """Entries that touched ``account``, oldest first (the newest ``limit``).

@@ -299,9 +299,9 @@ participant_keys: Table
 
 def __getattr__(name: str) -> Table:
     if name == "metadata":
-        for table in _BUILDERS:
-            if table not in globals():
-                __getattr__(table)
+        for each in _BUILDERS:
+            if each not in globals():
+                __getattr__(each)
         globals()["metadata"] = _metadata
         return _metadata  # type: ignore[return-value]
     builder = _BUILDERS.get(name)
