@@ -30,10 +30,12 @@ all ``count`` transfers and the floor wrote ``count`` journal rows.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import random
 import resource
 import secrets
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -227,6 +229,27 @@ def _run(command: list[str], cwd: Path | None = None) -> tuple[subprocess.Comple
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return done, elapsed, cpu
+
+
+def measured(command: list[str], cwd: Path | None = None) -> tuple[subprocess.CompletedProcess[bytes], float, float, float]:
+    """Run a whole process: its result, wall-clock seconds, CPU seconds and largest resident set in MiB (its workers' included).
+
+    The resident set is read through ``/usr/bin/time`` where it is installed (0 where not): a process
+    forked from this one carries this one's high-water mark into its own until it executes the command.
+    """
+    timer = shutil.which("time", path="/usr/bin")
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as peak:
+        argv = [timer, "-f", "%M", "-o", peak.name, *command] if timer else command
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0), err.seek(0)
+        done = subprocess.CompletedProcess(command, proc.returncode, out.read(), err.read())
+        written = peak.read().split()
+    peak_mib = int(written[-1]) / 1024 if timer and written and written[-1].isdigit() else 0.0
+    return done, elapsed, usage.ru_utime + usage.ru_stime, peak_mib
 
 
 def _submit(url: str, keys: Path, batch: Path, count: int, cwd: Path) -> tuple[float, float]:
