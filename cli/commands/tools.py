@@ -12,7 +12,7 @@ from wonledger_cli.context import Context, json_option, pass_context
 from wonledger_cli.render import emit_json, stderr_is_terminal
 
 #: What ``--figure`` measures (see docs/performance.md).
-FIGURES = ("submit", "verify", "startup", "ledger-cli", "history", "cross-ledger")
+FIGURES = ("submit", "verify", "startup", "ledger-cli", "scale", "cross-ledger")
 
 
 @click.command()
@@ -28,7 +28,7 @@ FIGURES = ("submit", "verify", "startup", "ledger-cli", "history", "cross-ledger
 @click.option(
     "--figure", type=click.Choice(FIGURES), default="submit", show_default=True,
     help="What to measure: submit or verify against their floors, start-up against bare imports, balance against "
-    "ledger-cli, history and statement of one long account, or (not yet) a cross-ledger payment.",
+    "ledger-cli, submit, verify, history and statement at --count entries (scale), or (not yet) a cross-ledger payment.",
 )
 @json_option
 @pass_context
@@ -45,7 +45,7 @@ def bench(ctx: Context, count: int, server: str | None, rounds: int, figure: str
       wonledger bench --figure verify --count 100000
       wonledger bench --figure startup --rounds 10
       wonledger bench --figure ledger-cli
-      wonledger bench --figure history --count 1000000
+      wonledger bench --figure scale --count 1000000 --db postgresql+psycopg://postgres@127.0.0.1:5432/postgres
     """
     from wonledger.tools import check_server, run
 
@@ -74,10 +74,10 @@ def _other_figure(ctx: Context, figure: str, count: int, server: str | None, rou
     """One of the figures besides submit's, printed as JSON (with --json) or as ``name: value`` lines."""
     import os
 
-    from wonledger.tools import bench_reads, bench_verify
+    from wonledger.tools import bench_reads, bench_scale, bench_verify
 
-    if server is not None and figure not in ("verify", "history"):
-        raise click.UsageError(f"--figure {figure} runs on SQLite only; --db is for submit, verify and history")
+    if server is not None and figure not in ("verify", "scale"):
+        raise click.UsageError(f"--figure {figure} runs on SQLite only; --db is for submit, verify and scale")
     with ExitStack() as stack:
         progress = _progress(stack)
         if figure == "verify":
@@ -86,8 +86,8 @@ def _other_figure(ctx: Context, figure: str, count: int, server: str | None, rou
             result = bench_reads.run_startup(runs=10 * rounds)
         elif figure == "ledger-cli":
             result = bench_reads.run_ledger_cli(count, runs=5 * rounds, progress=progress)
-        elif figure == "history":
-            result = bench_reads.run_history(count, db=server, progress=progress)
+        elif figure == "scale":
+            result = bench_scale.run_scale(count, db=server, progress=progress)
         else:
             result = bench_reads.cross_ledger_latency()
     result = {"figure": figure, **result, "load_average": round(os.getloadavg()[0], 2)}

@@ -1,4 +1,4 @@
-"""`wonledger bench --figure startup|ledger-cli|history`: what reading commands cost, beside their floors.
+"""`wonledger bench --figure startup|ledger-cli`: what reading commands cost, beside their floors.
 
 * **startup**: ``wonledger balance ACCOUNT`` against bare Python importing
   what it needs (``python -c "import sqlalchemy, click, cryptography"``), and
@@ -10,9 +10,7 @@
   1,000 funded payers (1,020 accounts with the default world's) after
   ``count`` transfers, against ``ledger -f J balance`` reading the same
   entries written as a ledger-cli journal (``apt-get install ledger``).
-* **history**: ``wonledger history ACCOUNT`` and ``wonledger statement
-  ACCOUNT --format csv`` of an account that ``count`` transfers all credit:
-  time, time per entry and the largest resident set.
+* (the batch ``--figure scale`` signs: transfers all to one account, :func:`_sign_to_one`)
 
 wonledger's modules are compiled to bytecode first, as ``pip install`` leaves them.
 """
@@ -157,46 +155,6 @@ def _write_ledger_cli(path: Path, moves: list[tuple[str, str, str, int]]) -> Non
     with path.open("w") as out:
         for tx_id, debit, credit, amount in moves:
             out.write(f'2026-12-07 * {tx_id}\n    {debit}  {-amount} "{ASSET}"\n    {credit}  {amount} "{ASSET}"\n\n')
-
-
-def run_history(count: int, db: str | None = None, workdir: str | None = None, progress: Progress | None = None) -> dict[str, object]:
-    """``history`` and ``statement`` of an account ``count`` transfers credit, as whole processes."""
-    from wonledger.store import safe_url
-    from wonledger.tools.bench import _set_up, check_server
-
-    check_server(db)
-    tell = progress or (lambda _stage, _done, _total: None)
-    with tempfile.TemporaryDirectory(prefix="wonledger-bench-", dir=workdir) as tmp, _database(db) as server_url:
-        base = Path(tmp)
-        keys = base / "keys"
-        url = server_url or f"sqlite:///{base / 'history.db'}"
-        ledger_id = f"wl-{secrets.token_hex(6)}"
-        _compile_wonledger()
-        _set_up(url, keys, ledger_id)
-        batch = base / "batch.jsonl"
-        _sign_to_one(batch, keys, ledger_id, count, tell)
-        command = [str(wonledger_script()), "--db", url, "--keys", str(keys)]
-        if measured([*command, "submit", str(batch)], base)[0].returncode != 0:
-            raise RuntimeError("bench could not submit its batch")
-        account = "payer-000:" + ASSET
-        figure: dict[str, object] = {"count": count, "db": safe_url(db) if db else "sqlite", "account": account}
-        for name, argv in (
-            ("history", [*command, "history", account]),
-            ("statement", [*command, "statement", account, "--format", "csv", "--out", str(base / "statement.csv")]),
-        ):
-            done, wall, cpu, rss = measured(argv, base)
-            _ok((done, wall, cpu, rss))
-            figure[name] = {"command": " ".join(["wonledger", *argv[5:]]).replace(str(base), "DIR"), "wall_s": round(wall, 2),
-                            "cpu_s": round(cpu, 2), "us_per_entry": round(wall / count * 1e6, 1), "peak_rss_mib": round(rss, 1)}
-    return figure
-
-
-def _database(db: str | None):
-    from contextlib import nullcontext
-
-    from wonledger.store import throwaway_database
-
-    return throwaway_database(db) if db else nullcontext(None)
 
 
 def _sign_to_one(path: Path, keys: Path, ledger_id: str, count: int, tell: Progress) -> None:
