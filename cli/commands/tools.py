@@ -66,6 +66,7 @@ def bench(ctx: Context, count: int, server: str | None, rounds: int, figure: str
     click.echo(f"throughput submit/floor    {result.throughput_ratio:>8}x  (higher is better; above 1 submit is faster)")
     click.echo(f"ratio ingest/floor         {result.ratio:>8}   (time; lower is better; 1.0 is the floor)")
     click.echo(f"CPU (user+system)          {result.ingest_cpu_s:>8} s submit on all cores, {result.floor_cpu_s} s floor (least of the rounds)")
+    click.echo(f"lines parsed and checked   {result.lines_alone_s:>8} s alone on every core ({result.lines_alone_cpu_s} s CPU): what submit's workers must do")
     click.echo(f"peak memory                {result.peak_rss_mib:>8} MiB")
     click.echo(f"platform                   {result.platform}, {result.cpus} CPUs, Python {result.python}")
 

@@ -82,6 +82,10 @@ class BenchResult:
     platform: str
     cpus: int
     python: str
+    #: the part of submit its workers do (parse, admit, canonical bytes, signatures), alone on every core:
+    #: submit cannot finish before it; its best round, wall and CPU seconds
+    lines_alone_s: float = 0.0
+    lines_alone_cpu_s: float = 0.0
     ingest_command: str = "wonledger submit FILE (whole process)"
     floor_command: str = "python bench_floor.py (whole process, one core)"
 
@@ -126,8 +130,11 @@ def run(
         payers = _sign_batch(batch, KeyStore(keys), ledger_id, count, lambda done: tell("signing", done, count))
         public_keys = base / "floor-keys.json"
         public_keys.write_text(json.dumps({p: public_bytes(KeyStore(keys).load(p)).hex() for p in payers}))
-        ingest_runs, floor_runs, ingest_cpu, floor_cpu = [], [], [], []
+        ingest_runs, floor_runs, ingest_cpu, floor_cpu, alone_runs, alone_cpu = [], [], [], [], [], []
         for n in range(rounds):
+            wall, cpu = _lines_alone(batch, public_keys, ledger_id, count, base)
+            alone_runs.append(wall)
+            alone_cpu.append(cpu)
             wall, cpu = _floor(base / f"floor-{n}.db", batch, public_keys, count)
             floor_runs.append(wall)
             floor_cpu.append(cpu)
@@ -158,6 +165,8 @@ def run(
         platform=platform.platform(),
         cpus=usable_cpus(),
         python=platform.python_version(),
+        lines_alone_s=round(min(alone_runs), 3),
+        lines_alone_cpu_s=round(min(alone_cpu), 3),
     )
 
 
@@ -263,6 +272,48 @@ def _submit(url: str, keys: Path, batch: Path, count: int, cwd: Path) -> tuple[f
         first = (result.get("rejected") or [None])[0] or done.stderr.decode(errors="replace")[-400:]
         raise RuntimeError(f"bench batch did not post whole: {result.get('posted')}/{count} (exit {done.returncode}), first refusal {first}")
     return elapsed, cpu
+
+
+def _lines_alone(batch: Path, public_keys: Path, ledger_id: str, count: int, cwd: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of a whole process that only has the batch's lines parsed and checked on every core, as submit's workers do."""
+    script = f"from wonledger.tools.bench import lines_alone; print(lines_alone({str(batch)!r}, {str(public_keys)!r}, {ledger_id!r}))"
+    done, elapsed, cpu, _ = measured([sys.executable, "-c", script], cwd)
+    if done.returncode != 0 or done.stdout.strip() != str(count).encode():
+        raise RuntimeError(f"the lines-alone run failed: {done.stderr.decode(errors='replace')[-400:]}")
+    return elapsed, cpu
+
+
+def lines_alone(batch: str, public_keys: str, ledger_id: str) -> int:
+    """Parse and check every line of ``batch`` in the book's worker pool, as submit does, and nothing else; how many signatures held."""
+    from collections import deque
+
+    from wonledger.book.lines import KEYS, LEDGER, ParsedLine, check_lines
+    from wonledger.book.signature_pool import Pending, Verifier
+    from wonledger.domain.errors import LedgerError
+
+    verifier = Verifier()
+    verifier.share(LEDGER, {"id": ledger_id})
+    verifier.share(KEYS, {p: bytes.fromhex(k) for p, k in json.loads(Path(public_keys).read_text()).items()})
+    held, chunk = 0, []
+    waiting: deque[Pending[ParsedLine | LedgerError]] = deque()
+
+    def settle() -> int:
+        return sum(1 for line in waiting.popleft().result() if not isinstance(line, Exception) and all(c[2] for c in line[3]))
+
+    with open(batch, "rb") as lines:
+        for line in lines:
+            chunk.append(line)
+            if len(chunk) == 1000:
+                waiting.append(verifier.map(check_lines, chunk))
+                chunk = []
+                if len(waiting) > 2:
+                    held += settle()
+    if chunk:
+        waiting.append(verifier.map(check_lines, chunk))
+    while waiting:
+        held += settle()
+    verifier.close()
+    return held
 
 
 def _floor(path: Path, batch: Path, public_keys: Path, count: int) -> tuple[float, float]:

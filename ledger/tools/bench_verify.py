@@ -91,13 +91,17 @@ def run_verify(
             done, wall, cpu, rss = measured([sys.executable, "-P", str(FLOOR_SCRIPT), str(rows)], base)
             if done.returncode != 0 or int(done.stdout or 0) < entries:
                 raise RuntimeError(f"the verify floor failed: {done.stderr.decode(errors='replace')[-400:]}")
-            floor_runs.append(wall), floor_cpu.append(cpu), floor_rss.append(rss)
+            floor_runs.append(wall)
+            floor_cpu.append(cpu)
+            floor_rss.append(rss)
             tell("timing", 2 * n + 1, 2 * rounds)
             done, wall, cpu, rss = measured([*base_command, "verify"], base)
             report = json.loads(done.stdout or b"{}")
             if done.returncode != 0 or not report.get("ok") or report.get("transactions") != entries:
                 raise RuntimeError(f"verify did not pass the bench ledger: {done.stdout[-400:]!r} {done.stderr[-400:]!r}")
-            verify_runs.append(wall), verify_cpu.append(cpu), verify_rss.append(rss)
+            verify_runs.append(wall)
+            verify_cpu.append(cpu)
+            verify_rss.append(rss)
             tell("timing", 2 * n + 2, 2 * rounds)
     verify_s, floor_s = min(verify_runs), min(floor_runs)
     return VerifyBench(
