@@ -298,7 +298,11 @@ def lines_alone(batch: str, public_keys: str, ledger_id: str) -> int:
     waiting: deque[Pending[ParsedLine | LedgerError]] = deque()
 
     def settle() -> int:
-        return sum(1 for line in waiting.popleft().result() if not isinstance(line, Exception) and all(c[2] for c in line[3]))
+        held = 0
+        for line in waiting.popleft().result():
+            if not isinstance(line, LedgerError) and not isinstance(line[3], LedgerError):
+                held += all(holds for _, _, holds in line[3])
+        return held
 
     with open(batch, "rb") as lines:
         for line in lines:
