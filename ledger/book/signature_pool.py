@@ -9,6 +9,12 @@ key belongs to which signer, and what a "no" means, stays with the caller
 (the book looks keys up in the ledger itself, so a worker cannot choose
 which key a signature is checked against).
 
+The same workers run whole tasks for batch ingest and ``verify`` (see
+:meth:`Verifier.map`): parsing lines or decoding journal rows along with
+checking their signatures, so that the process that decides spends nothing
+on parsing. Values such a task needs (the signers' keys) are shared once
+with each worker (:meth:`Verifier.share`), never sent with every task.
+
 Small batches are checked in the calling process: starting workers costs more
 than a handful of signatures, and a single `transfer` must stay quick.
 """
@@ -16,6 +22,7 @@ than a handful of signatures, and a single `transfer` must stay quick.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -146,6 +153,7 @@ class Verifier:
         self._sent: list[int] = []
         #: what a task run here, in this process, reads (the same values the workers have)
         self._shared_here: Shared = {}
+        self._lock = threading.Lock()
 
     def submit(self, checks: Sequence[Check]) -> Verdicts:
         """Start checking; the answers come from :meth:`Verdicts.result`, in order."""
@@ -153,16 +161,18 @@ class Verifier:
             return Verdicts(done=check_all(checks))
         size = min(TASK_SIZE, -(-len(checks) // self.workers))
         parts = []
-        for i in range(0, len(checks), size):
-            n = self._turn()
-            parts.append(self._lanes[n].submit(check_all, checks[i : i + size]))
+        with self._lock:
+            for i in range(0, len(checks), size):
+                n = self._turn()
+                parts.append(self._lanes[n].submit(check_all, checks[i : i + size]))
         return Verdicts(parts)
 
     def share(self, space: str, values: dict[Any, Any]) -> None:
         """Add ``values`` to what tasks see in ``shared[space]``, here and in every worker (sent with each lane's next task)."""
         if values:
-            self._shared_log.append((space, dict(values)))
-            _take(self._shared_here, [(space, values)])
+            with self._lock:
+                self._shared_log.append((space, dict(values)))
+                _take(self._shared_here, [(space, values)])
 
     def shared(self, space: str) -> bool:
         """Whether anything was shared in ``space``."""
@@ -176,11 +186,12 @@ class Verifier:
         if (len(items) if units is None else units) < self.threshold or self.workers < 2:
             return Pending(done=task(self._shared_here, items))
         parts = []
-        for i in range(0, len(items), size):
-            n = self._turn()
-            updates = self._shared_log[self._sent[n] :]
-            self._sent[n] = len(self._shared_log)
-            parts.append(self._lanes[n].submit(_run_shared, task, updates, items[i : i + size]))
+        with self._lock:  # (a book may be used from several threads: each lane gets every update once, in order)
+            for i in range(0, len(items), size):
+                n = self._turn()
+                updates = self._shared_log[self._sent[n] :]
+                self._sent[n] = len(self._shared_log)
+                parts.append(self._lanes[n].submit(_run_shared, task, updates, items[i : i + size]))
         return Pending(parts)
 
     @property
