@@ -13,7 +13,9 @@ entry and the largest resident set, so what grows with the journal shows.
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import sys
 import tempfile
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -68,6 +70,8 @@ def _one_database(url: str, keys: Path, ledger_id: str, batch: Path, count: int,
             raise RuntimeError("verify found problems in the scale ledger")
         figures[step] = {
             "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "us_per_entry": round(wall / count * 1e6, 1),
-            "per_s": round(count / wall), "peak_rss_mib": round(rss, 1),
+            "per_s": round(count / wall), "peak_rss_mib": round(rss, 1), "load_average": round(os.getloadavg()[0], 2),
         }
+        # Each step as it ends, on stderr: a run of an hour that is stopped keeps what it measured.
+        print(json.dumps({"step": step, "db": url.partition(":")[0], **figures[step]}), file=sys.stderr, flush=True)
     return figures
