@@ -68,10 +68,11 @@ def _one_database(url: str, keys: Path, ledger_id: str, batch: Path, count: int,
             raise RuntimeError("the scale batch did not post whole")
         if step == "verify" and not json.loads(done.stdout)["ok"]:
             raise RuntimeError("verify found problems in the scale ledger")
-        figures[step] = {
+        figure = {
             "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "us_per_entry": round(wall / count * 1e6, 1),
             "per_s": round(count / wall), "peak_rss_mib": round(rss, 1), "load_average": round(os.getloadavg()[0], 2),
         }
+        figures[step] = figure
         # Each step as it ends, on stderr: a run of an hour that is stopped keeps what it measured.
-        print(json.dumps({"step": step, "db": url.partition(":")[0], **figures[step]}), file=sys.stderr, flush=True)
+        print(json.dumps({"step": step, "db": url.partition(":")[0], **figure}), file=sys.stderr, flush=True)
     return figures
