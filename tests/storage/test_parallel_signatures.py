@@ -92,6 +92,7 @@ def test_verify_checks_a_journal_in_parallel_and_names_a_forged_signature(ledger
     assert not {tx for tx, _ in named} - {"p-100"}
 
 
+@pytest.mark.slow
 def test_a_worker_told_another_key_for_a_signer_cannot_make_the_book_accept_a_forgery(ledger: Ledger) -> None:
     """The workers check lines under keys the book shares with them; the book holds every "yes" to the key the rules expect.
 
@@ -119,6 +120,7 @@ def test_a_worker_told_another_key_for_a_signer_cannot_make_the_book_accept_a_fo
     assert ledger.verify().ok
 
 
+@pytest.mark.slow
 def test_verify_checked_on_every_core_names_an_edited_leg_a_broken_link_and_a_bad_digest(ledger: Ledger, raw) -> None:
     ledger.submit_many(_transfers(ledger, SIZE))
     r = raw(ledger)
