@@ -50,7 +50,6 @@ from wonledger.domain.model import (
     SignedTx,
     Tx,
     account_id,
-    released_by_post,
 )
 from wonledger.domain.money import check_minor_units, format_amount
 from wonledger.domain.signing import canonical_bytes, public_key_from_bytes, signature_holds, unb64url
@@ -418,8 +417,7 @@ class Book:
             info = EntryInfo(signed.tx.id, seq, signed.tx.kind, now, digest, prev, status)
             entries[signed.tx.id] = info
             expires = state.holds[signed.tx.id].expires_at if signed.tx.kind == HOLD else None
-            released = released_by_post(state.holds[signed.tx.ref].legs, signed.tx.legs) if signed.tx.kind == POST and signed.tx.ref else ()
-            outcomes.append(Receipt(signed.tx.id, seq, prev, now, status, expires_at=expires, released=released))
+            outcomes.append(Receipt(signed.tx.id, seq, prev, now, status, expires_at=expires, released=effect.released))
             if signed.signatures:
                 last_signed[0] = now
         self._persist(uow, state, new_entries, (seq, prev), rejections)

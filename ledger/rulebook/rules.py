@@ -83,6 +83,7 @@ from wonledger.domain.model import (
     Tx,
     account_id,
     key_in_force,
+    released_legs,
 )
 from wonledger.domain.money import MAX_COUNTER, Asset, format_amount
 from wonledger.domain.signing import unb64url
@@ -260,6 +261,8 @@ class Effect:
     asset: Asset | None = None
     issuer: tuple[str, str] | None = None
     controls: Any = None
+    #: what the end of a hold (post, void, expiry) gave back of it, leg by leg, in its order (fee legs kept apart)
+    released: tuple[Leg, ...] = ()
 
     def add(self, account: str, dp: int = 0, cp: int = 0, dq: int = 0, cq: int = 0) -> None:
         d = self.deltas.setdefault(account, [0, 0, 0, 0])
@@ -534,6 +537,7 @@ class Rulebook:
         elif tx.legs:
             raise BadInput(f"a {tx.kind} moves nothing itself")
         effect.finishes = (hold.id, "posted" if tx.kind == POST else "voided", tx.id)
+        effect.released = released_legs(hold.legs, tx.legs if tx.kind == POST else ())
         self._check_funds(view, effect)
         self._check_reserves(view, effect)
         if state.controls is not None:
