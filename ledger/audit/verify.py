@@ -20,7 +20,10 @@ every stablecoin be fully reserved, the chain head be the last entry, and
 every signed checkpoint's Merkle root be the journal's.
 
 A ledger upgraded from a registry kept outside the journal starts its replay
-from the registry its ``genesis`` entry froze (reported as a note).
+from the registry its ``genesis`` entry froze (reported as a note), if that
+entry sits where an upgrade puts it; the rulebook holds the genesis to
+having a registry that signed entries could have made, like any other
+entry (:mod:`wonledger.rulebook.genesis`).
 """
 
 from __future__ import annotations
@@ -81,8 +84,8 @@ def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -
     keys: dict[str, list[KeyRecord]] = defaultdict(list)
     for record in store.reading(lambda uow: uow.registry.key_history()):
         keys[record.participant].append(record)
-    # The capital-flow controls are replayed too; entries up to `controls_from_seq` were accepted by an older
-    # wonledger, before an upgrade, and are measured by today's controls rather than judged.
+    # The capital-flow controls are replayed too; entries up to a genesis (where an upgrade put one) were accepted
+    # by an older wonledger and are measured by today's controls rather than judged (the replay derives where).
     replay = Replay(store)
     genesis = replay.genesis
     if genesis is not None:
@@ -199,7 +202,7 @@ def _replay_entry(
     try:
         effect = replay.decide(entry, signers)
     except LedgerError as exc:
-        kind = "authorization" if exc.code in ("NOT_AUTHORIZED", "BAD_SIGNATURE") else "rules"
+        kind = "genesis" if tx.kind == GENESIS else "authorization" if exc.code in ("NOT_AUTHORIZED", "BAD_SIGNATURE") else "rules"
         problem(entry.id, kind, f"the rulebook refuses it at {entry.at}: {exc.code}: {exc.message}")
         if not forged:
             return
@@ -209,8 +212,6 @@ def _replay_entry(
             effect = replay.decide(entry, replay.claimed_signers(signed, entry.at))
         except LedgerError:
             return
-    if tx.kind == GENESIS and replay.genesis is not None and entry.seq != replay.genesis.seq:
-        problem(entry.id, "genesis", "a second genesis entry")
     replay.apply(entry, effect)
 
 

@@ -173,6 +173,10 @@ class Book:
                 raise BadInput("the ledger writes only expiries and a genesis itself")
             signed = SignedTx(tx=tx, signatures=(), canonical=canonical_bytes(tx.to_wire()))
             state = LedgerState(self.ledger_id)
+            first = uow.journal.first_registry_entry()  # what the rulebook needs to know of where a genesis would sit
+            if first is not None:
+                state.genesis_seen = state.genesis_seen or first[1] == tx.id
+                state.registry_signed = first[1] != tx.id
             outcome = self._decide_and_chain(uow, [signed], [{}], state, seq, prev, self._now(uow), True, [uow.journal.last_entry_at()])[0][0]
             if isinstance(outcome, LedgerError):
                 raise outcome

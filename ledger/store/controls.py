@@ -136,15 +136,15 @@ class Controls(Repository):
         path.reverse()
         return supply, path, after
 
-    def replace_control_rows(self, rows: ControlTables, judged_after: int) -> None:
-        """Replace the control tables with ``rows`` (a rebuild after an upgrade); ``verify`` judges entries after seq ``judged_after``."""
+    def replace_control_rows(self, rows: ControlTables) -> None:
+        """Replace the control tables with ``rows`` (a rebuild after an upgrade)."""
         lock_head(self.conn, self.locking)  # queue behind the book's writers
         for table in (t.outflows, t.conversions, t.travel_movements):
             self.conn.execute(table.delete())
         self.conn.execute(update(t.quotes).values(used_by=None))
         self.append_control_rows(rows)
+        # An earlier wonledger kept where the controls start to judge here; every replay now derives it from the journal.
         self.conn.execute(t.meta.delete().where(t.meta.c.key == "controls_from_seq"))
-        self.conn.execute(t.meta.insert(), [{"key": "controls_from_seq", "value": str(judged_after)}])
 
     def control_rows(self) -> ControlTables:
         """Every stored row of the control tables (what ``verify`` compares with its replay)."""
