@@ -40,6 +40,7 @@ from wonledger.domain import chain
 from wonledger.domain.errors import LedgerError
 from wonledger.domain.model import GENESIS, ISSUANCE, RESERVE, KeyRecord, Leg, SignedTx, StoredTx, key_in_force
 from wonledger.domain.signing import public_key_from_bytes, signature_holds, unb64url
+from wonledger.flows.crossborder import offer_holds
 from wonledger.rulebook.controls import compare
 from wonledger.rulebook.policy import STABLECOIN, at_scale, load_registry_policy, reserve_counts
 from wonledger.rulebook.rules import LedgerState, signature_keys
@@ -113,6 +114,7 @@ def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -
     _compare_tables(store, replay.state, problem)
     for _table, detail in compare(store.reading(lambda uow: uow.controls.control_rows()), replay.controls):
         problem(None, "controls", detail)
+    _check_offers(store, replay.state, report, problem)
     chained.finish()
     return report
 
@@ -297,6 +299,28 @@ def _compare_tables(store: Store, state: LedgerState, problem: Callable) -> None
     )
     _check_sums(accounts, problem)
     _check_reserves(accounts, {a.code: a for a in assets}, load_registry_policy(), problem)
+
+
+def _check_offers(store: Store, state: LedgerState, report: VerifyReport, problem: Callable) -> None:
+    """Every offered quote stored is as its dealer signed it, under the key the replayed registry gave the dealer then.
+
+    No rule reads an offer (what binds is the quote in the exchange the dealer
+    signs), and ``swap --quote`` takes a stored offer only while its signature
+    holds; an offer stored before offers were signed is counted in a note.
+    """
+    unsigned = 0
+    for quote in store.reading(lambda uow: uow.records.all_quotes()):
+        if quote.signature is None:
+            unsigned += 1
+            continue
+        key = state.key_at(quote.dealer, quote.created_at)
+        if not offer_holds(store.ledger_id, quote, key.public_key if key is not None else None):
+            problem(None, "quote", f"offered quote {quote.quote_id} is not as {quote.dealer} signed it: the stored offer was altered")
+    if unsigned:
+        report.notes.append(
+            f"{unsigned} offered quote(s) were stored unsigned, before offers were signed (schema 0006): no rule reads "
+            "an offer, and swap --quote takes none of them"
+        )
 
 
 def _check_reserves(accounts: Iterable, assets: dict, policy, problem: Callable) -> None:

@@ -15,7 +15,7 @@ entry after that genesis, or every entry of a ledger that has none.
 from __future__ import annotations
 
 from wonledger.domain.errors import BadInput, LedgerError
-from wonledger.domain.model import REVERSAL, Quote, SignedTx, StoredTx
+from wonledger.domain.model import REVERSAL, SignedTx, StoredTx
 from wonledger.rulebook.controls import ControlState
 from wonledger.rulebook.genesis import GENESIS_ID, FrozenRegistry, read_snapshot
 from wonledger.rulebook.rules import Effect, LedgerState, Rulebook, signature_keys
@@ -39,14 +39,14 @@ class Replay:
         self.rules = Rulebook.from_policy()
         self.state = LedgerState(store.ledger_id, keep_originals=False, enforce_controls=enforce_controls)
 
-        def read(uow) -> tuple[dict[str, Quote | None], tuple[StoredTx, tuple, str] | None, tuple[int, str] | None]:
+        def read(uow) -> tuple[tuple[StoredTx, tuple, str] | None, tuple[int, str] | None]:
             genesis = uow.journal.entry(GENESIS_ID, strict=True)
             before = uow.journal.first_registry_entry(genesis[0].seq) if genesis is not None else None
-            return uow.records.all_quotes(), genesis, before
+            return genesis, before
 
-        quotes, genesis, before = store.reading(read)
+        genesis, before = store.reading(read)
         #: the state's controls (``state.controls``), which a replay always has
-        self.controls = self.state.controls = ControlState(record=True, quotes=quotes, policy=self.rules.flow_policy)
+        self.controls = self.state.controls = ControlState(record=True, policy=self.rules.flow_policy)
         #: the entry that froze the registry the replay starts from, if this ledger has one where an upgrade puts it
         self.genesis: StoredTx | None = genesis[0] if genesis is not None and before is None else None
         self.judged_after = self.genesis.seq if self.genesis is not None else 0

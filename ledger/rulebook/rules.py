@@ -244,7 +244,7 @@ class LedgerState:
         if effect.reverses:
             self.reversed.add(effect.reverses)
         if tx.kind == HOLD:
-            hold = HoldState(tx.id, seq, "pending", chain.expiry(now, tx.timeout_s or 0), tx.legs, at=now)
+            hold = HoldState(tx.id, seq, "pending", chain.expiry(now, tx.timeout_s or 0), tx.legs, at=now, quoted=tx.quote is not None)
             self.holds[tx.id] = hold
             self.new_holds.append(hold)
         if tx.legs and self.keep_originals:
@@ -570,7 +570,7 @@ class Rulebook:
         if state.controls is not None:
             posted_legs = tx.legs if tx.kind == POST else ()
             effect.controls = self.controls.release(
-                state.controls, hold.id, self._views(view, hold.legs), self._views(view, posted_legs), hold.at, now
+                state.controls, hold.id, self._views(view, hold.legs), self._views(view, posted_legs), hold.at, now, hold.quoted
             )
         return effect
 

@@ -42,9 +42,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 #: The newest migration; a database at another revision is not opened.
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 #: Earlier revisions this wonledger upgrades when it opens them.
-OLDER_REVISIONS = ("0001", "0002", "0003", "0004")
+OLDER_REVISIONS = ("0001", "0002", "0003", "0004", "0005")
 GENESIS_HASH = "0" * 64
 #: The meta rows the handshake reads: this ledger's id, and the mark of a registry kept outside the journal (before 0004).
 LEDGER_ID_META = "ledger_id"
