@@ -234,4 +234,6 @@ def verify(ctx: Context, operator_key: str | None, checkpoint_path: str | None) 
         for p in report.problems:
             click.echo(f"problem: {p.kind}: {'tx ' + p.tx + ': ' if p.tx else ''}{p.detail}")
         click.echo(f"{len(report.problems):,} problem(s) in {report.transactions:,} transactions")
+    if not ctx.json:
+        click.echo(f"  not checked: {'; '.join(report.unchecked)} (docs/trust.md)")
     return report

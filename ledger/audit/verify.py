@@ -57,6 +57,13 @@ class Problem:
         return {"tx": self.tx, "kind": self.kind, "detail": self.detail}
 
 
+#: What verify reads, or the ledger keeps beside the journal, that nothing in the journal can vouch for (docs/trust.md).
+UNCHECKED = (
+    "the refusals `report rejections` lists (a record no rule reads)",
+    "this wonledger's fixtures/policy.toml and fx_rates.csv, trusted like its code",
+)
+
+
 @dataclass(slots=True)
 class VerifyReport:
     transactions: int = 0
@@ -67,6 +74,11 @@ class VerifyReport:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def unchecked(self) -> tuple[str, ...]:
+        """What this verify trusted without checking it (the same for every ledger; docs/trust.md says why)."""
+        return UNCHECKED
+
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"ok": self.ok, "transactions": self.transactions, "problems": [p.to_json() for p in self.problems]}
         if self.notes:
@@ -75,6 +87,12 @@ class VerifyReport:
 
 
 def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -> VerifyReport:
+    """Everything the journal proves, checked against everything stored, on one snapshot of the database (writers go on)."""
+    with store.snapshot():
+        return _verify(store, progress)
+
+
+def _verify(store: Store, progress: Callable[[int], None] | None) -> VerifyReport:
     report = VerifyReport()
 
     def problem(tx: str | None, kind: str, detail: str) -> None:
