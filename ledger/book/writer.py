@@ -177,7 +177,9 @@ class Book:
             if first is not None:
                 state.genesis_seen = state.genesis_seen or first[1] == tx.id
                 state.registry_signed = first[1] != tx.id
-            outcome = self._decide_and_chain(uow, [signed], [{}], state, seq, prev, self._now(uow), True, [uow.journal.last_entry_at()])[0][0]
+            now = self._now(uow)
+            self.rules.decide(state, tx, {}, now, system=True)  # the rulebook's refusal first: a second genesis is no duplicate to look up
+            outcome = self._decide_and_chain(uow, [signed], [{}], state, seq, prev, now, True, [uow.journal.last_entry_at()])[0][0]
             if isinstance(outcome, LedgerError):
                 raise outcome
             return outcome
