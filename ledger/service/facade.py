@@ -161,9 +161,9 @@ class Ledger:
         """After the store brought an older ledger's schema up to date: what the journal must now say of it."""
         from wonledger.book.upgrade import freeze_registry
 
-        if registry_unsigned:
-            freeze_registry(self._book)  # a ledger from before signed registry entries (ledger.upgrade)
-        if store.upgraded_from is not None:
+        frozen = registry_unsigned and freeze_registry(self._book)  # a ledger from before signed registry entries (ledger.upgrade)
+        if frozen or store.upgraded_from is not None:
+            # (a freeze refused once, then done when the ledger is opened again, still needs its controls rebuilt)
             # The capital-flow rules changed with schemas 0005 and 0006: rebuild what they derive from the journal.
             from wonledger.book.upgrade import rebuild_controls
 
