@@ -122,12 +122,12 @@ def unmakeable(frozen: FrozenRegistry, registry: RegistryPolicy, issuers: Issuer
         found.extend(f"participant {p.id}: {why}" for why in _participant(p, frozen, registry, flows))
     for pid in sorted(frozen.keys):
         found.extend(f"keys of {pid}: {why}" for why in _keys(pid, frozen))
-    for a in sorted(frozen.assets.values(), key=lambda a: a.code):
-        found.extend(f"asset {a.code}: {why}" for why in _asset(a, frozen, registry, issuers))
+    for asset in sorted(frozen.assets.values(), key=lambda a: a.code):
+        found.extend(f"asset {asset.code}: {why}" for why in _asset(asset, frozen, registry, issuers))
     for code, who in sorted(frozen.issuers.items()):
         found.extend(f"issuer of {code}: {why}" for why in _issuer(code, who, frozen, issuers))
-    for a in sorted(frozen.accounts.values(), key=lambda a: a.id):
-        found.extend(f"account {a.id}: {why}" for why in _account(a, frozen, registry))
+    for account in sorted(frozen.accounts.values(), key=lambda a: a.id):
+        found.extend(f"account {account.id}: {why}" for why in _account(account, frozen, registry))
     return found
 
 
