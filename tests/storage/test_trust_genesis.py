@@ -230,3 +230,39 @@ def test_a_frozen_registry_already_in_a_journal_that_no_signed_entry_could_have_
         assert "account alice:dKRW.hanriver: it may overdraw" in problems[0].detail
     finally:
         lg.close()
+
+
+def test_an_upgraded_ledger_marked_unsigned_again_is_not_frozen_twice(tmp_path: Path, wonledger) -> None:
+    """A crafted database: an upgraded schema-0003 ledger with the mark of an unsigned registry put back. The second genesis is refused."""
+    url, keys = legacy_ledger(tmp_path)
+    Ledger.open(url, keys).close()
+    conn = sqlite3.connect(tmp_path / "ledger.db")
+    with conn:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('registry_unsigned', 'yes')")
+    conn.close()
+    run = wonledger(url, "balance", "alice", keys=keys)
+    assert run.returncode == 3 and "one genesis entry at most" in run.stderr, run.stderr
+
+
+def test_the_projects_own_control_rebuild_cannot_move_where_the_controls_judge(ledger: Ledger, raw) -> None:
+    """The issue's second attack: a transfer abroad the book refused, appended by hand, then the control tables rebuilt.
+
+    Where the controls start to judge is derived from the journal by every
+    replay (the rebuild's too), so the rebuild adds no row for it and verify
+    names it, on SQLite and PostgreSQL.
+    """
+    from tests.storage.forge import signed_wire
+    from wonledger.book.upgrade import rebuild_controls
+
+    ledger.stablecoins.mint("KRWS", 2_000_000, "alice", "dKRW.hanriver")
+    ledger.registry.open_account("kowloon-supply", "KRWS")
+    tx = {"ledger": ledger.id, "id": "forged-abroad", "kind": "transfer", "memo": "",
+          "legs": [{"debit": "alice:KRWS", "credit": "kowloon-supply:KRWS", "asset": "KRWS", "amount": 2_000_000}]}
+    append_entry(raw(ledger), tx, signed_wire(ledger._keys, tx, ["alice"]))
+    raw(ledger).execute("UPDATE accounts SET debits_posted = debits_posted + 2000000 WHERE id = 'alice:KRWS'")
+    raw(ledger).execute("UPDATE accounts SET credits_posted = credits_posted + 2000000 WHERE id = 'kowloon-supply:KRWS'")
+    rebuild_controls(ledger._book)
+    assert raw(ledger).scalar("SELECT count(*) FROM meta WHERE key = 'controls_from_seq'") == 0
+    problems = ledger.verify().problems
+    assert [p.kind for p in problems if p.tx == "forged-abroad"] == ["rules"], problems
+    assert "TRAVEL_RULE" in next(p.detail for p in problems if p.tx == "forged-abroad")
