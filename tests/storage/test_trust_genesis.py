@@ -8,7 +8,10 @@ another id or a second one; a genesis where an upgrade would put it (the
 first entry of a ledger) freezing what no signed entry could have made; and
 a schema-0003 ledger edited before its upgrade, which the upgrade refuses to
 freeze, naming what could not have been made, for each kind of thing a
-registry holds.
+registry holds; an upgraded ledger marked unsigned again (not frozen
+twice); and the issue's second attack, the control tables rebuilt after a
+transfer abroad was appended by hand (where the controls judge from is
+derived from the journal, so the rebuild cannot move it).
 """
 
 from __future__ import annotations
