@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy
-
 from conftest import Ledger, Run, clean_env, run_process
 
 
