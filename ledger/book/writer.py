@@ -47,12 +47,12 @@ from wonledger.domain.model import (
     POST,
     REVERSAL,
     VOID,
+    Leg,
     Receipt,
     Refusal,
     SignedTx,
     Tx,
     account_id,
-    released_by_post,
 )
 from wonledger.domain.money import format_amount
 from wonledger.domain.packed import unpack
@@ -238,7 +238,13 @@ class Book:
                 raise BadInput("the ledger writes only expiries and a genesis itself")
             signed = SignedTx(tx=tx, signatures=(), canonical=canonical_bytes(tx.to_wire()))
             state = LedgerState(self.ledger_id)
-            outcome = self._decide_and_chain(uow, [signed], [{}], state, seq, prev, self._now(uow), True, [uow.journal.last_entry_at()])[0][0]
+            first = uow.journal.first_registry_entry()  # what the rulebook needs to know of where a genesis would sit
+            if first is not None:
+                state.genesis_seen = state.genesis_seen or first[1] == tx.id
+                state.registry_signed = first[1] != tx.id
+            now = self._now(uow)
+            self.rules.decide(state, tx, {}, now, system=True)  # the rulebook's refusal first: a second genesis is no duplicate to look up
+            outcome = self._decide_and_chain(uow, [signed], [{}], state, seq, prev, now, True, [uow.journal.last_entry_at()])[0][0]
             if isinstance(outcome, LedgerError):
                 raise outcome
             return outcome
@@ -464,19 +470,18 @@ class Book:
             status = "pending" if pending else "posted"
             new_entries.append(NewEntry(seq, tx.id, tx.kind, tx.ref, now, signed.canonical.decode(), signatures.decode(), digest, prev, tx.legs, pending))
             entries[tx.id] = EntryInfo(tx.id, seq, tx.kind, now, digest, prev, status)
-            outcomes.append(self._receipt(state, tx, seq, prev, now, status))
+            outcomes.append(self._receipt(state, tx, seq, prev, now, status, effect.released))
             if signed.signatures:
                 last_signed[0] = now
         self._persist(uow, state, new_entries, (seq, prev), rejections)
         return outcomes, seq, prev
 
     @staticmethod
-    def _receipt(state: LedgerState, tx: Tx, seq: int, entry_hash: str, now: str, status: str) -> Receipt:
+    def _receipt(state: LedgerState, tx: Tx, seq: int, entry_hash: str, now: str, status: str, released: tuple[Leg, ...]) -> Receipt:
+        """The receipt of an accepted entry: a hold's expiry; what a post, void or expiry released (the rulebook's effect)."""
         if tx.kind == HOLD:
-            return Receipt(tx.id, seq, entry_hash, now, status, expires_at=state.holds[tx.id].expires_at)
-        if tx.kind == POST and tx.ref:
-            return Receipt(tx.id, seq, entry_hash, now, status, released=released_by_post(state.holds[tx.ref].legs, tx.legs))
-        return Receipt(tx.id, seq, entry_hash, now, status)
+            return Receipt(tx.id, seq, entry_hash, now, status, expires_at=state.holds[tx.id].expires_at, released=released)
+        return Receipt(tx.id, seq, entry_hash, now, status, released=released)
 
     def _persist(self, uow: UnitOfWork, state: LedgerState, new_entries: list[NewEntry], head: tuple[int, str], rejections: list[Refusal]) -> None:
         if new_entries:

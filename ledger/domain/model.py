@@ -309,6 +309,8 @@ class HoldState:
     legs: tuple[Leg, ...]
     finished_by: str | None = None
     at: str = ""
+    #: whether the hold is an exchange at a firm quote (what the controls counted it as when it was made)
+    quoted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -375,8 +377,17 @@ def key_in_force(history: Sequence[KeyRecord], at: str) -> KeyRecord | None:
     return None
 
 
-def released_by_post(held: Sequence[Leg], posted: Sequence[Leg]) -> tuple[Leg, ...]:
-    """What a post gave back of its hold: each held leg less what was posted of it (a partial post releases the rest)."""
-    amounts = {(leg.debit, leg.credit, leg.asset): leg.amount for leg in posted}
-    rest = ((leg, leg.amount - amounts.get((leg.debit, leg.credit, leg.asset), 0)) for leg in held)
-    return tuple(Leg(leg.debit, leg.credit, leg.asset, left) for leg, left in rest if left > 0)
+def released_legs(held: Sequence[Leg], posted: Sequence[Leg]) -> tuple[Leg, ...]:
+    """What the end of a hold gave back: each held leg less what was posted of that same leg (a void or an expiry: all of it).
+
+    Legs are matched by position, never by (debit, credit, asset): a swap's
+    main leg and its fee leg run between the same two accounts in the same
+    asset, and a post must repeat its hold's legs in order (the rulebook
+    refuses any other). A leg posted in full releases nothing and is left out.
+    """
+    out = []
+    for n, leg in enumerate(held):
+        left = leg.amount - (posted[n].amount if n < len(posted) else 0)
+        if left > 0:
+            out.append(Leg(leg.debit, leg.credit, leg.asset, left))
+    return tuple(out)

@@ -27,7 +27,7 @@ class Receipt:
     duplicate: bool = False
     #: when the hold this receipt is for expires (ISO 8601 UTC); None for anything but a new hold
     expires_at: str | None = None
-    #: for a post: what of its hold went back to the debtors (a partial post releases the rest)
+    #: for a post, void or expiry: what of its hold went back to the debtors, leg by leg, as the rulebook's effect says
     released: tuple[Leg, ...] = ()
     #: the entry as written, when whoever submitted it kept it (``Ledger``'s commands do), so showing it needs no read
     entry: JournalEntry | None = field(default=None, compare=False, repr=False)
@@ -90,8 +90,8 @@ class ControlFigures:
     (counted at, amount out) of the watched asset; ``supply``, ``supply_path``
     and ``supply_before``: its posted supply now, (at, supply after) of each
     change in the window, and the supply before those; ``travel``: per
-    (originator, beneficiary), (counted at, USD cents); ``quotes`` (None: no
-    such quote) and ``used_quotes`` (quote id → the transaction that took it).
+    (originator, beneficiary), (counted at, USD cents); ``used_quotes`` (quote
+    id → the transaction that took it).
     """
 
     outflows: tuple[tuple[tuple[str, int], int], ...] = ()
@@ -100,7 +100,6 @@ class ControlFigures:
     supply_path: tuple[tuple[str, int], ...] = ()
     supply_before: int = 0
     travel: tuple[tuple[tuple[str, str], tuple[tuple[str, int], ...]], ...] = ()
-    quotes: tuple[tuple[str, Quote | None], ...] = ()
     used_quotes: tuple[tuple[str, str], ...] = ()
 
 
@@ -111,7 +110,9 @@ class Quote:
     ``fee`` (in the sold asset) is part of ``sell_amount`` and moves as a leg
     of its own; ``buy_amount = floor((sell_amount - fee) x rate)`` in minor
     units, rounded in the dealer's favour. ``used_by`` names the transaction
-    that took it: a quote is good for one exchange.
+    that took it: a quote is good for one exchange. ``signature`` is the
+    dealer's Ed25519 signature (base64url) over :meth:`offer` for this ledger,
+    made when the quote was offered: a stored offer is taken only if it holds.
     """
 
     quote_id: str
@@ -126,11 +127,34 @@ class Quote:
     created_at: str
     expires_at: str
     used_by: str | None = None
+    signature: str | None = None
 
     @property
     def terms(self) -> QuoteTerms:
         """What a transaction binds into its signed payload."""
         return QuoteTerms(id=self.quote_id, rate=self.rate, source=self.source, expires_at=self.expires_at)
+
+    def offer(self, ledger: str) -> dict[str, object]:
+        """The offer as its dealer signs it (its RFC 8785 bytes are what the signature covers): every term, and the ledger it is for.
+
+        Its members (``ledger`` and ``offer``) are no transaction's, so an offer's signature never passes for a transaction's.
+        """
+        return {
+            "ledger": ledger,
+            "offer": {
+                "id": self.quote_id,
+                "dealer": self.dealer,
+                "sell_asset": self.sell_asset,
+                "buy_asset": self.buy_asset,
+                "sell_amount": self.sell_amount,
+                "fee": self.fee,
+                "buy_amount": self.buy_amount,
+                "rate": self.rate,
+                "source": self.source,
+                "created_at": self.created_at,
+                "expires_at": self.expires_at,
+            },
+        }
 
 
 @dataclass(frozen=True, slots=True)

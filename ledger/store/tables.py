@@ -170,8 +170,20 @@ def _quotes() -> Table:
         Column("source", Text, nullable=False),
         Column("created_at", String(32), nullable=False),
         Column("expires_at", String(32), nullable=False),
-        Column("used_by", String(128), nullable=True),
+        # The dealer's Ed25519 signature over the whole offer (migration 0006; none on offers stored before).
+        Column("signature", Text, nullable=True),
     )
+
+
+#: Which transaction took each quote (migration 0006): derived from the journal, offered here or not.
+def _quote_uses() -> Table:
+    return Table(
+        "quote_uses",
+        _metadata,
+        Column("quote_id", String(128), primary_key=True),
+        Column("tx_id", String(128), ForeignKey("journal.id"), nullable=False),
+    )
+
 
 #: Every refusal of a ledger rule: who, what, which code, when.
 def _rejections() -> Table:
@@ -189,6 +201,7 @@ def _rejections() -> Table:
         Index("ix_rejections_at", "at"),
     )
 
+
 #: Residents' outflows in USD minor units, signed (a void or expiry gives back what its hold took).
 def _outflows() -> Table:
     return Table(
@@ -201,6 +214,7 @@ def _outflows() -> Table:
         Index("ix_outflows_participant_year", "participant", "year"),
     )
 
+
 #: Conversions out of the watched stablecoin (positive) and into it (negative), for the run breaker.
 def _conversions() -> Table:
     return Table(
@@ -212,6 +226,7 @@ def _conversions() -> Table:
         Column("amount_out", BigInteger, nullable=False),
         Index("ix_conversions_asset_at", "asset", "at"),
     )
+
 
 #: Cross-border movements by true originator and beneficiary, in USD minor units (migration 0004):
 #: what the travel rule aggregates over its window. ``at`` is when the movement counts
@@ -230,6 +245,7 @@ def _travel_movements() -> Table:
 
 # -- audit proofs (issue 4) ----------------------------------------------------------
 
+
 #: Signed checkpoints: a Merkle root over the hashes of entries 1..seq, signed by the operator.
 def _checkpoints() -> Table:
     return Table(
@@ -243,6 +259,7 @@ def _checkpoints() -> Table:
     )
 
 # -- key history (issue 7) -------------------------------------------------------------
+
 
 #: Every key a participant has had; the one with no `retired_at` is current.
 def _participant_keys() -> Table:
@@ -268,6 +285,7 @@ _BUILDERS: dict[str, Callable[[], Table]] = {
     "head": _head,
     "issuers": _issuers,
     "quotes": _quotes,
+    "quote_uses": _quote_uses,
     "rejections": _rejections,
     "outflows": _outflows,
     "conversions": _conversions,
@@ -275,7 +293,6 @@ _BUILDERS: dict[str, Callable[[], Table]] = {
     "checkpoints": _checkpoints,
     "participant_keys": _participant_keys,
 }
-
 
 #: What the module serves (built on first use by ``__getattr__``), declared for type checkers.
 metadata: MetaData
@@ -289,6 +306,7 @@ holds: Table
 head: Table
 issuers: Table
 quotes: Table
+quote_uses: Table
 rejections: Table
 outflows: Table
 conversions: Table
