@@ -18,7 +18,7 @@ import pickle
 
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wonledger.book.lines import KEYS, LEDGER, check_lines
@@ -33,14 +33,14 @@ from wonledger.testing.strategies import wire_envelopes
 LEDGER_ID = "wl-test"
 
 
-@settings(max_examples=25)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(wire_envelopes())
 def test_a_parsed_signature_list_written_out_directly_is_rfc8785s_own_bytes(envelope: dict) -> None:
     signed = parse_line(json.dumps(envelope))
     assert signature_list_bytes(signed.signatures) == rfc8785.dumps(envelope["signatures"])
 
 
-@settings(max_examples=25)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(wire_envelopes())
 def test_a_parsed_transaction_packed_for_another_process_comes_back_equal(envelope: dict) -> None:
     signed = parse_line(json.dumps(envelope))
@@ -59,7 +59,7 @@ def test_a_registry_entry_travels_as_itself_and_comes_back_equal() -> None:
     assert unpack(pickle.loads(pickle.dumps(packed))) == signed
 
 
-@settings(max_examples=40)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=70), st.integers(0, 63))
 def test_base64url_is_canonical_exactly_when_reencoding_gives_the_same_text(raw: bytes, index: int) -> None:
     text = b64url(raw)
