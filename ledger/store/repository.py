@@ -21,14 +21,8 @@ from sqlalchemy.exc import DBAPIError
 from wonledger.domain.errors import AlreadyExists, NotALedger
 from wonledger.domain.model import Leg, StoredTx
 from wonledger.store import tables as t
-from wonledger.store.engine import (
-    READ_ONLY,
-    database_exists,
-    make_engine,
-    safe_url,
-    storage_error,
-    with_retries,
-)
+from wonledger.store.engine import READ_ONLY, database_exists, make_engine, safe_url
+from wonledger.store.failures import storage_error, with_retries
 
 if TYPE_CHECKING:
     from wonledger.store.controls import Controls
