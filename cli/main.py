@@ -168,7 +168,7 @@ class WonledgerGroup(click.Group):
         except Exception as exc:  # the last line of defence: no traceback for users
             errors = sys.modules.get("wonledger.domain.errors")  # imported by whichever command ran, if any
             if errors is not None and isinstance(exc, errors.LedgerError):
-                done = exc.result.to_json() if exc.result is not None else None  # type: ignore[attr-defined]  # how far a batch got
+                done = exc.result.to_json() if exc.result is not None else None  # how far a batch got, when one stopped
                 error_line(exc.code, exc.message + _worded_hint(exc.hint), as_json, done)
                 sys.exit(_exit_code(errors, exc))
             if os.environ.get("WONLEDGER_DEBUG"):
