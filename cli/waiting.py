@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 import click
 
+#: Carriage return and "erase to the end of the line" (ANSI), so that a line never lands on the end of a progress bar.
+CLEAR_LINE = "\r\x1b[K"
 #: Seconds of waiting before the first line, and between two lines.
 FIRST_AFTER_S = 1.0
 EVERY_S = 5.0
@@ -24,7 +26,8 @@ def terminal_reporter() -> Callable[[str | None, float, float], None] | None:
     """An ``on_wait(reason, waited, bound)`` that tells a terminal, or None when stderr is no terminal."""
     if not sys.stderr.isatty():
         return None
-    return WaitLines(lambda line: click.echo(line, err=True))
+    # From the start of a cleared line: a progress bar being drawn there (submit's) is wiped, and redrawn below.
+    return WaitLines(lambda line: click.echo(CLEAR_LINE + line, err=True))
 
 
 class WaitLines:

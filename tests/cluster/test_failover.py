@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import threading
 import time
@@ -113,7 +114,13 @@ def run_command(client: str, url: str, keys: Path, *args: str, terminal: bool = 
     out, _ = process.communicate(timeout=300)
     reader.join(timeout=5)
     os.close(leader)
-    return Command(client, args, started, time.monotonic(), process.returncode, out.decode(), shown.decode("utf-8", "replace").replace("\r\n", "\n"))
+    return Command(client, args, started, time.monotonic(), process.returncode, out.decode(), as_seen(shown.decode("utf-8", "replace")))
+
+
+def as_seen(terminal: str) -> str:
+    """What a terminal shows of ``terminal``'s output: each line as its last carriage return left it, without escapes."""
+    lines = terminal.replace("\r\n", "\n").split("\n")
+    return "\n".join(re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", line.rsplit("\r", 1)[-1]) for line in lines)
 
 
 def _drain(fd: int, into: bytearray) -> None:

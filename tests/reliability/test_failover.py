@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -70,6 +71,12 @@ def signed_transfers(url: str, keys: Path, prefix: str, count: int) -> list[str]
     return lines
 
 
+def as_seen(terminal: str) -> str:
+    """What a terminal shows of ``terminal``'s output: each line as its last carriage return left it, without escapes."""
+    lines = terminal.replace("\r\n", "\n").split("\n")
+    return "\n".join(re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", line.rsplit("\r", 1)[-1]) for line in lines)
+
+
 def run_at_a_terminal(url: str, *args: str, keys: Path, timeout: float = 120) -> tuple[int, str, str]:
     """Run wonledger with stderr on a pseudo-terminal (as a person sees it): exit code, stdout, what the terminal showed."""
     leader, follower = os.openpty()
@@ -93,7 +100,7 @@ def run_at_a_terminal(url: str, *args: str, keys: Path, timeout: float = 120) ->
     out, _ = process.communicate(timeout=timeout)
     reader.join(timeout=5)
     os.close(leader)
-    return process.returncode, out.decode(), shown.decode("utf-8", "replace").replace("\r\n", "\n")
+    return process.returncode, out.decode(), as_seen(shown.decode("utf-8", "replace"))
 
 
 @pytest.mark.parametrize("reached_server", [True, False], ids=["acknowledgement-lost", "commit-never-sent"])
