@@ -189,7 +189,7 @@ def unavailable_reason(exc: DBAPIError) -> str | None:
     return None
 
 
-def with_retries(work: Callable[[], T], url: str | None = None, wait: WaitPolicy | None = None) -> T:
+def with_retries(work: Callable[[], T], url: str | None = None, wait: WaitPolicy | None = None, write: bool = True) -> T:
     """Run a whole transaction again after a passing failure: a lock or serialization failure, an unavailable database.
 
     A lock wait already lasted the busy timeout inside the driver; once that
@@ -227,19 +227,20 @@ def with_retries(work: Callable[[], T], url: str | None = None, wait: WaitPolicy
         down_since = down_since if down_since is not None else now
         waited = now - down_since
         if waited >= wait.seconds:
-            raise _gave_up(exc, reason, waited, wait.seconds, cut_off) from None
+            raise _gave_up(exc, reason, waited, wait.seconds, "cut off" if cut_off else "not written" if write else "") from None
         wait.tell(reason, waited)
         pause = min(MAX_PAUSE_S, 0.1 * 2**pauses) * random.uniform(0.5, 1.5)
         pauses += 1
         time.sleep(max(0.0, min(pause, wait.seconds - waited)))
 
 
-def _gave_up(exc: DBAPIError, reason: str, waited: float, bound: float, cut_off: bool) -> DatabaseUnavailable:
-    outcome = (
-        "a commit was cut off on its way, so it may or may not have landed: submitting the same transaction (same id) again is safe"
-        if cut_off
-        else "nothing was written"
-    )
+def _gave_up(exc: DBAPIError, reason: str, waited: float, bound: float, work: str) -> DatabaseUnavailable:
+    """The error past the bound; ``work``: what became of the transaction under way ("cut off", "not written", "" for a read)."""
+    outcome = {
+        "cut off": "the transaction under way was cut off as it committed, so it may or may not have landed: "
+        "submitting it again (the same id) is safe",
+        "not written": "the transaction under way was not written",
+    }.get(work, "nothing was written")
     how_long = f"for {waited:.0f} s, as long as this command waits ({bound:g} s)" if bound else "and this command does not wait (a wait of 0 s)"
     return DatabaseUnavailable(f"the database is unavailable {how_long}: {reason} ({_first_line(exc.orig)}); {outcome}", hint="wait-longer")
 

@@ -278,7 +278,7 @@ class Store:
                     raise NotALedger(f"{safe_url(self.url)} is not a wonledger database") from None
                 raise
 
-        done = with_retries(attempt, self.url, self.wait)
+        done = with_retries(attempt, self.url, self.wait, write)
         if isinstance(done, _Upgrade):
             self._upgrade()
             return self._unit(work, write)
