@@ -19,20 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from patroni_cluster import Cluster, install_tools, missing_tools, ports_in_use
+from patroni_cluster import FIGURES, Cluster, install_tools, missing_tools, ports_in_use
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))  # harness.py: the console script as a real process
-
-#: What the cluster tests measured, printed in the terminal summary.
-FIGURES: list[tuple[str, dict[str, Any]]] = []
-
-
-def record(name: str, **figures: Any) -> None:
-    """Keep a figure for the summary, and in $WONLEDGER_FIGURES (as the rest of the suite's figures)."""
-    from harness import record_figure
-
-    FIGURES.append((name, figures))
-    record_figure(name, **figures)
 
 
 def _cannot(reason: str) -> None:

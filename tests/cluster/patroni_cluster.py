@@ -35,6 +35,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy
 
@@ -54,6 +55,18 @@ PASSWORD = "pg"
 CLUSTER_URL = (
     "postgresql+psycopg://postgres:pg@/wonledger?host=127.0.0.1:5433&host=127.0.0.1:5434&host=127.0.0.1:5435&target_session_attrs=read-write"
 )
+
+
+#: What the cluster tests measured, printed in the terminal summary (tests/cluster/conftest.py).
+FIGURES: list[tuple[str, dict[str, Any]]] = []
+
+
+def record(name: str, **figures: Any) -> None:
+    """Keep a figure for the summary, and in $WONLEDGER_FIGURES (as the rest of the suite's figures)."""
+    from harness import record_figure  # tests/reliability/harness.py, put on the path by tests/cluster/conftest.py
+
+    FIGURES.append((name, figures))
+    record_figure(name, **figures)
 
 
 def recipe_commands() -> list[str]:

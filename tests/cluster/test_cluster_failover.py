@@ -34,9 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import record
 from harness import WONLEDGER, clean_env, run_wonledger
-from patroni_cluster import CLUSTER_URL, NODES, Cluster
+from patroni_cluster import CLUSTER_URL, NODES, Cluster, record
 
 from wonledger import Ledger, Leg, Tx
 
