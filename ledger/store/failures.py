@@ -56,11 +56,12 @@ UNAVAILABLE_STATES = {
     "57P03": "the server cannot accept connections now (starting up, shutting down or recovering)",
     "53300": "the server has no room for another connection now",
 }
-#: The same, for failures that come with no SQLSTATE (before a session exists, or as the socket breaks): lowercase text.
+#: The same, for failures that come with no SQLSTATE (before a session exists, or as the socket breaks): lowercase
+#: text, the first that matches (so the more particular first).
 UNAVAILABLE_TEXTS = (
+    ("server is not in hot standby mode", "no standby to read from: every server reached is a primary"),
     ("session is read-only", "no primary: every server reached is a standby (a failover may be under way)"),
     ("hot standby mode", "no primary: every server reached is a standby (a failover may be under way)"),
-    ("server is not in hot standby mode", "no standby to read from"),
     ("connection refused", "the server refused the connection"),
     ("server closed the connection", "the connection was lost"),
     ("terminating connection", "the server ended the session"),

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from patroni_cluster import FIGURES, Cluster, install_tools, missing_tools, ports_in_use
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))  # harness.py: the console script as a real process
+sys.path.append(str(Path(__file__).resolve().parents[1] / "reliability"))  # harness.py (appended: it must shadow no other folder's module)
 
 
 def _cannot(reason: str) -> None:
