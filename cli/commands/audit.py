@@ -261,7 +261,7 @@ def _break_line(b, exponent: int) -> str:
         if d.get("transaction"):
             where += f", transaction {d['transaction']}"
         currency = f" {d['currency']}" if d.get("currency") else ""
-        asset = f" ({d['asset']})" if d.get("asset") else ""
+        asset = f" ({d['asset']})" if d.get("asset") and b.kind == "asset_mismatch" else ""
         amount = format_amount(d["amount"], exponent) if d["amount"] is not None else "(no amount of its own)"
         return f"{sign}{amount}{currency}{asset} on {d['value_date']} ({where})"
 

@@ -210,10 +210,13 @@ def reconcile(
         return asset.exponent
 
     total = ReconcileReport(target.id if target else "")
+    #: per account, by how much the last statement's closing differed from the ledger's: the next statement of
+    #: the account in the file opens with that difference, which the last one's breaks already name
+    carried: dict[str, int] = {}
     for reader in read_statements(stream, choose, progress):
         account = chosen[id(reader.header)]
         asset = known.assets.get(account.asset) or session.read(partial(asset_of, account=account))
-        total.add(_reconcile_one(session, reader, account, asset, tolerance_days, known.upto))
+        total.add(_reconcile_one(session, reader, account, asset, tolerance_days, known.upto, carried))
     for copy in duplicates:
         total.add(copy)
     if not total.statements:
@@ -244,7 +247,9 @@ def _duplicate(header: StatementHeader, account: Account, first: int) -> Reconci
     return copy
 
 
-def _reconcile_one(session: AuditSession, reader: StatementReader, account: Account, asset: Asset, tolerance_days: int, upto: int) -> ReconcileReport:
+def _reconcile_one(
+    session: AuditSession, reader: StatementReader, account: Account, asset: Asset, tolerance_days: int, upto: int, carried: dict[str, int]
+) -> ReconcileReport:
     store, ledger_id = session.store, session.ledger_id
     header = reader.header
     report = ReconcileReport(account.id, reader.format)
@@ -279,12 +284,17 @@ def _reconcile_one(session: AuditSession, reader: StatementReader, account: Acco
     report.statement_id = header.statement_id
     report.statement_account = header.external_account
     report.period = header.period()
-    _statement_breaks(session, account, header, report, upto)
+    _statement_breaks(session, account, header, report, upto, carried)
     return report
 
 
-def _statement_breaks(session: AuditSession, account: Account, header: StatementHeader, report: ReconcileReport, upto: int) -> None:
-    """What the statement says of itself: its own arithmetic, and its balances against the ledger's (see the module)."""
+def _statement_breaks(session: AuditSession, account: Account, header: StatementHeader, report: ReconcileReport, upto: int, carried: dict[str, int]) -> None:
+    """What the statement says of itself: its own arithmetic, and its balances against the ledger's (see the module).
+
+    ``carried[account]``: the closing difference of the account's statement
+    before this one in the file; an opening that differs by just that is the
+    same difference, named by that statement's breaks.
+    """
     log = report.log
     entries_effect = log.effect
     out_by = sum(cast(int, p["difference"]) for p in header.problems)
@@ -305,9 +315,12 @@ def _statement_breaks(session: AuditSession, account: Account, header: Statement
     opened_by = 0
     if header.opening is not None and start is not None:
         opened_by = header.opening - opening
-        if opened_by:
+        if opened_by != carried.get(account.id, 0):
             log.add(Break(BALANCE_MISMATCH, "OPBD", {"balance": opening, "date": start}, {"balance": header.opening, "date": header.opening_date}))
     else:
         out_by = 0  # without an opening balance the statement's own arithmetic was not checked
-    if header.closing is not None and header.closing - closing != opened_by + entries_effect - out_by:
-        log.add(Break(BALANCE_MISMATCH, "CLBD", {"balance": closing, "date": end}, {"balance": header.closing, "date": header.closing_date}))
+    if header.closing is not None:
+        closed_by = header.closing - closing
+        carried[account.id] = closed_by
+        if closed_by != opened_by + entries_effect - out_by:
+            log.add(Break(BALANCE_MISMATCH, "CLBD", {"balance": closing, "date": end}, {"balance": header.closing, "date": header.closing_date}))

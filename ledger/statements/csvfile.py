@@ -74,10 +74,14 @@ def unquoted(text: str) -> str:
 def write(out: TextIO, header: StatementHeader, entries: Iterable[StatementEntry], exponent: int, created_at: str | None = None) -> int:
     """Write the statement as CSV to ``out``; returns the number of entries (``created_at``: a CSV statement carries none)."""
     rows = csv.writer(out, lineterminator="\n")
+    # the csv module quotes a cell that holds a line feed but not one that holds a lone carriage return, which
+    # would end the row there for a reader: a row with one is written with every cell quoted
+    quoted_rows = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     rows.writerow(COLUMNS)
 
     def row(values: Iterable[str]) -> None:
-        rows.writerow([spreadsheet_safe(v) for v in values])
+        cells = [spreadsheet_safe(v) for v in values]
+        (quoted_rows if any("\r" in c for c in cells) else rows).writerow(cells)
 
     common = {"account": header.account or "", "asset": header.asset or "", "currency": header.currency or ""}
     for code, amount, day in (("OPBD", header.opening, header.from_date), ("CLBD", header.closing, header.to_date)):

@@ -211,6 +211,10 @@ class _Waiting:
         ]
         return min(found, key=lambda c: abs(c.value_day - other.value_day)) if found else None
 
+    def waiting_before(self, cutoff: float) -> list[_Item]:
+        """The waiting items booked before ``cutoff``, left where they are."""
+        return [item for day, bucket in self.by_day.items() if day < cutoff for item in bucket.values()]
+
     def before(self, cutoff: float) -> list[_Item]:
         """Take out every waiting item booked before ``cutoff``."""
         out: list[_Item] = []
@@ -289,7 +293,7 @@ class Matcher:
         self.first_day = s_next.day if s_next is not None else None
         l_iter = ledger_legs()
         l_next = _next_item(l_iter)
-        cutoff = float("-inf")
+        cutoff = settled = float("-inf")
         while s_next is not None or l_next is not None:
             # The statement's entry goes first when the ledger has none left or it is not later;
             # otherwise the ledger's leg (one of the two is waiting, or the loop would have ended).
@@ -303,9 +307,12 @@ class Matcher:
                     break  # the statement has ended, and so has its period: later legs are not its
                 self._leg(l_next)
                 l_next = _next_item(l_iter)
-            horizon = min(s_next.day if s_next else float("inf"), l_next.day if l_next else float("inf")) - self.window
-            if horizon > cutoff:
-                cutoff = horizon
+            front = min(s_next.day if s_next else float("inf"), l_next.day if l_next else float("inf"))
+            if front - self.tolerance > settled:
+                settled = front - self.tolerance
+                self._settle(settled)
+            if front - self.window > cutoff:
+                cutoff = front - self.window
                 self._evict(cutoff)
         self._evict(float("inf"))
         for waiting in self._parked.values():
@@ -462,6 +469,27 @@ class Matcher:
         if not entry.amount_given:
             self._batch_item_done(item, None)
         self._add_break(ASSET_MISMATCH if item.foreign else MISSING_IN_LEDGER, item, None, item.signed if entry.amount_given else 0)
+
+    def _settle(self, cutoff: float) -> None:
+        """Entries booked before ``cutoff`` that name none of the ledger's payments and that no waiting leg could pair with.
+
+        Every leg within the tolerance of them has arrived (the merge is in
+        date order), and no leg will name them later (they name none of
+        ours): they are missing in the ledger now, not a window later. So
+        a statement of payments the ledger never made holds the entries of
+        a few days in memory, not of a month.
+        """
+        # (an entry pairs by value date: one valued later than it was booked waits until legs of that day have come)
+        waiting = [i for i in self.statement.waiting_before(cutoff) if i.value_day < cutoff and cast(StatementEntry, i.source).amount_given]
+        if not waiting:
+            return
+        self._classify(waiting)
+        for item in waiting:
+            if item.ours or item.done:
+                continue
+            if item.foreign or self.ledger.by_amount_and_date(item, self.tolerance, lambda c: True) is None:
+                self.statement.remove(item)
+                self._orphan_break(item)
 
     def _evict(self, cutoff: float) -> None:
         gone = sorted(self.statement.before(cutoff) + self.ledger.before(cutoff), key=lambda i: (i.day, not i.is_statement))

@@ -279,9 +279,9 @@ def _yymmdd(text: str, line: int) -> str:
 
 
 def _minor(text: str, exponent: int, line: int) -> int:
-    """An MT940 amount (a decimal comma, maybe no decimals: ``9,``, ``1000,50``) in minor units."""
-    whole, comma, fraction = text.partition(",")
-    if not comma or not whole.isdigit() or (fraction and not fraction.isdigit()) or "," in fraction:
+    """An MT940 amount (a decimal comma, maybe no decimals: ``9,``, ``1000,50``; Knab writes ``500``) in minor units."""
+    whole, _, fraction = text.partition(",")
+    if not whole.isdigit() or (fraction and not fraction.isdigit()):
         raise _fail(line, f"{quoted(text)} is not an MT940 amount (digits and one decimal comma, as in 1000,00)")
     if len(fraction.rstrip("0")) > exponent:
         raise _fail(line, f"amount {text} has more decimals than the account's currency ({exponent})")
@@ -428,7 +428,8 @@ def _entry(line: _Field, details: _Field | None, currency: str, exponent: int, p
     reference = (match["ref"] or "").strip()
     bank = (match["bank"] or "").strip()
     own = reference if reference.upper() not in _NO_REFERENCE and not reference.endswith("+") else None
-    others = tuple(r for r in (own, info.customer_ref, info.single_id) if r and r != info.end_to_end)
+    end_to_end = info.end_to_end or own
+    others = tuple(dict.fromkeys(r for r in (own, info.customer_ref, info.single_id) if r and r != end_to_end))
     return StatementEntry(
         amount=amount,
         credit=match["mark"] in ("C", "RD"),  # a reversed debit puts money back; a reversed credit takes it out
@@ -437,7 +438,7 @@ def _entry(line: _Field, details: _Field | None, currency: str, exponent: int, p
         value_date=value_day,
         status=BOOKED,
         servicer_ref=bank if bank.upper() not in _NO_REFERENCE else None,
-        end_to_end_id=info.end_to_end or own,
+        end_to_end_id=end_to_end,
         uetr=info.uetr,
         kind=match["type"].strip() or None,
         position=position,
@@ -472,8 +473,8 @@ class _Details:
         self.memo: str | None = None
         self.single_id: str | None = None
         stripped = text.strip()
-        if re.match(r"\d{3}\s*\?", stripped) or "?20" in stripped:
-            self._german(text.replace("\n", ""))
+        if re.match(r"\d{3}\s*[?>]\d\d", stripped) or "?20" in stripped:
+            self._german(text.replace("\n", ""), "?" if re.match(r"\d{3}\s*\?", stripped) or "?20" in stripped else ">")
         elif stripped.startswith("/") and _SLASH_CODES.search(stripped):
             self._slashes(text.replace("\n", ""))
         else:
@@ -485,8 +486,8 @@ class _Details:
         if self.memo and _SINGLE_ID.fullmatch(self.memo.strip()):
             self.single_id = self.memo.strip()
 
-    def _german(self, text: str) -> None:
-        parts = re.split(r"\?(\d\d)", text)
+    def _german(self, text: str, mark: str) -> None:
+        parts = re.split(re.escape(mark) + r"(\d\d)", text)
         sub: dict[str, str] = {}
         for code, value in zip(parts[1::2], parts[2::2], strict=True):
             sub[code] = sub.get(code, "") + value
