@@ -92,7 +92,7 @@ def _replacing(path: str) -> Iterator[TextIO]:
 @click.option("--format", "fmt", type=click.Choice(statement_formats()), default="camt053", show_default=True, help="ISO 20022 camt.053 XML or CSV.")
 @click.option("--from", "since", metavar="YYYY-MM-DD", help="First booking date (UTC); default: the account's first entry.")
 @click.option("--to", "until", metavar="YYYY-MM-DD", help="Last booking date (UTC); default: today.")
-@click.option("--out", metavar="FILE", help="Write here instead of to stdout.")
+@click.option("--out", metavar="FILE", help="Write here instead of to stdout (FILE is replaced only once written whole).")
 @click.option("--validate", is_flag=True, help="Check the camt.053 written to --out against the ISO 20022 schema (exit 3 if invalid; needs wonledger[validate]).")
 @json_option
 @pass_context

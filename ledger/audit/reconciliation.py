@@ -172,60 +172,67 @@ def reconcile(
     mapping = {_compact(k) or k: v for k, v in (account_map or {}).items()}  # an IBAN may be written in groups of four
     known = _read_known(session, account_name, mapping)
     target = known.target
-    accepted = _accepted(known, statement_account)
-    seen: list[str] = []
-    chosen: dict[int, Account] = {}
-
-    def ledger_account(header: StatementHeader) -> Account | None:
-        external = _compact(header.external_account)
-        if target is not None and (external is None or external in accepted):
-            return target
-        if not all_statements:
-            return None
-        if external is None:
-            raise BadStatement(f"statement {header.statement_id or len(seen)} names no account", hint="reconcile-account")
-        if external in known.mapped:
-            found = known.mapped[external]
-            if isinstance(found, LedgerError):
-                raise found
-            return found
-        return _named_account(session, header.statement_id or str(len(seen)), external)
-
-    fingerprints: dict[tuple[str, tuple[str, ...]], int] = {}
-    duplicates: list[ReconcileReport] = []
-
-    def choose(header: StatementHeader) -> int | None:
-        seen.append(_compact(header.external_account) or "(none)")
-        account = ledger_account(header)
-        if account is None:
-            return None
-        asset = known.assets.get(account.asset) or session.read(partial(asset_of, account=account))
-        _check_asset(header, account, asset, known, header.statement_id or str(len(seen)))
-        if header.fingerprint:
-            first = fingerprints.setdefault((account.id, header.fingerprint), len(seen))
-            if first != len(seen):
-                duplicates.append(_duplicate(header, account, first))
-                return None
-        chosen[id(header)] = account
-        return asset.exponent
-
+    chooser = _Chooser(session, known, _accepted(known, statement_account), all_statements)
     total = ReconcileReport(target.id if target else "")
     #: per account, by how much the last statement's closing differed from the ledger's: the next statement of
     #: the account in the file opens with that difference, which the last one's breaks already name
     carried: dict[str, int] = {}
-    for reader in read_statements(stream, choose, progress):
-        account = chosen[id(reader.header)]
+    for reader in read_statements(stream, chooser.choose, progress):
+        account = chooser.chosen[id(reader.header)]
         asset = known.assets.get(account.asset) or session.read(partial(asset_of, account=account))
         total.add(_reconcile_one(session, reader, account, asset, tolerance_days, known.upto, carried))
-    for copy in duplicates:
+    for copy in chooser.duplicates:
         total.add(copy)
     if not total.statements:
-        names = ", ".join(dict.fromkeys(seen)) or "none"
+        names = ", ".join(dict.fromkeys(chooser.seen)) or "none"
         raise BadStatement(
             f"the file holds no statement of {target.id if target else 'any account'} (its statements are of: {names})",
             hint="statement-account",
         )
     return total
+
+
+class _Chooser:
+    """Decides, from each statement's header, which ledger account it is of, or that it is skipped or a duplicate."""
+
+    def __init__(self, session: AuditSession, known: _Known, accepted: set[str], all_statements: bool) -> None:
+        self.session, self.known, self.accepted, self.all_statements = session, known, accepted, all_statements
+        self.seen: list[str] = []  # every statement's account id, in file order (to name them in a refusal)
+        self.chosen: dict[int, Account] = {}  # id(header) → its ledger account
+        self.fingerprints: dict[tuple[str, tuple[str, ...]], int] = {}
+        self.duplicates: list[ReconcileReport] = []
+
+    def ledger_account(self, header: StatementHeader) -> Account | None:
+        target, known = self.known.target, self.known
+        external = _compact(header.external_account)
+        if target is not None and (external is None or external in self.accepted):
+            return target
+        if not self.all_statements:
+            return None
+        if external is None:
+            raise BadStatement(f"statement {header.statement_id or len(self.seen)} names no account", hint="reconcile-account")
+        if external in known.mapped:
+            found = known.mapped[external]
+            if isinstance(found, LedgerError):
+                raise found
+            return found
+        return _named_account(self.session, header.statement_id or str(len(self.seen)), external)
+
+    def choose(self, header: StatementHeader) -> int | None:
+        """The exponent to read the statement's amounts in; None to skip it (another account's, or a copy)."""
+        self.seen.append(_compact(header.external_account) or "(none)")
+        account = self.ledger_account(header)
+        if account is None:
+            return None
+        asset = self.known.assets.get(account.asset) or self.session.read(partial(asset_of, account=account))
+        _check_asset(header, account, asset, self.known, header.statement_id or str(len(self.seen)))
+        if header.fingerprint:
+            first = self.fingerprints.setdefault((account.id, header.fingerprint), len(self.seen))
+            if first != len(self.seen):
+                self.duplicates.append(_duplicate(header, account, first))
+                return None
+        self.chosen[id(header)] = account
+        return asset.exponent
 
 
 def _check_asset(header: StatementHeader, account: Account, asset: Asset, known: _Known, which: str) -> None:
