@@ -205,7 +205,7 @@ def _print_report(ledger, result, max_breaks: int | None) -> None:
             state = "clean" if part.ok else _count(part.break_count, "break", "breaks")
             echo(
                 f"statement {part.statement_id or '-'} of {part.statement_account or '-'} ({part.format}) -> {part.account}: "
-                f"{part.matched} matched, {state}"
+                f"{part.matched} matched, {state}" + (f", {_days(part.period)}" if any(part.period) else "")
             )
     total = result.break_count
     if total:
@@ -256,6 +256,9 @@ def _break_line(b, exponent: int) -> str:
             return f"page {d['page']} opens with {_signed(d['opening'], exponent)}, the page before closed with {_signed(d['previous_closing'], exponent)}"
         if "copy_of" in d:
             return f"statement {d['statement_id'] or '-'} again (the file's statement {d['copy_of']} is the same): not matched twice"
+        if "overlaps" in d:
+            days = d["overlapped_period"]
+            return f"{d['statement_id'] or '-'} covers days of the file's statement {d['overlaps']} ({days['from']} to {days['to']}) again"
         sign = "-" if d["credit_debit"] == "DBIT" else "+"
         where = f"entry {d['entry']}" if "entry" in d else f"seq {d['seq']}"
         if d.get("transaction"):

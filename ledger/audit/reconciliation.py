@@ -50,6 +50,7 @@ from wonledger.statements.formats import read_statements
 from wonledger.statements.matching import (
     BALANCE_MISMATCH,
     DUPLICATE_STATEMENT,
+    OVERLAPPING_STATEMENT,
     UNBALANCED_STATEMENT,
     BookedLeg,
     Break,
@@ -180,7 +181,9 @@ def reconcile(
     for reader in read_statements(stream, chooser.choose, progress):
         account = chooser.chosen[id(reader.header)]
         asset = known.assets.get(account.asset) or session.read(partial(asset_of, account=account))
-        total.add(_reconcile_one(session, reader, account, asset, tolerance_days, known.upto, carried))
+        part = _reconcile_one(session, reader, account, asset, tolerance_days, known.upto, carried)
+        _overlaps(part, total.statements)
+        total.add(part)
     for copy in chooser.duplicates:
         total.add(copy)
     if not total.statements:
@@ -233,6 +236,27 @@ class _Chooser:
                 return None
         self.chosen[id(header)] = account
         return asset.exponent
+
+
+def _overlaps(part: ReconcileReport, before: list[ReconcileReport]) -> None:
+    """A statement of an account for days an earlier statement of the file covers counts their payments twice.
+
+    Notifications (camt.054) report single movements, not days: they overlap nothing.
+    """
+    start, end = part.period
+    if part.notification or start is None or end is None or start > end:
+        return
+    for n, earlier in enumerate(before, 1):
+        first, last = earlier.period
+        if earlier.account != part.account or earlier.notification or first is None or last is None or first > last:
+            continue
+        if start <= last and first <= end:
+            side: dict[str, object] = {
+                "statement_id": part.statement_id, "period": {"from": start, "to": end},
+                "overlaps": n, "overlapped_period": {"from": first, "to": last},
+            }
+            part.log.add(Break(OVERLAPPING_STATEMENT, part.statement_id, None, side))
+            return
 
 
 def _check_asset(header: StatementHeader, account: Account, asset: Asset, known: _Known, which: str) -> None:
@@ -291,6 +315,7 @@ def _reconcile_one(
     report.statement_id = header.statement_id
     report.statement_account = header.external_account
     report.period = header.period()
+    report.notification = header.partial
     _statement_breaks(session, account, header, report, upto, carried)
     return report
 

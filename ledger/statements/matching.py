@@ -50,6 +50,7 @@ from wonledger.statements.report import (
     DUPLICATE_STATEMENT,
     MISSING_IN_LEDGER,
     MISSING_IN_STATEMENT,
+    OVERLAPPING_STATEMENT,
     UNBALANCED_STATEMENT,
     Break,
     BreakLog,
@@ -59,7 +60,7 @@ from wonledger.statements.statement import BOOKED, StatementEntry, short_ref
 
 __all__ = [
     "AMOUNT_MISMATCH", "ASSET_MISMATCH", "BALANCE_MISMATCH", "BREAK_KINDS", "DATE_MISMATCH", "DUPLICATE", "DUPLICATE_STATEMENT",
-    "MISSING_IN_LEDGER", "MISSING_IN_STATEMENT", "UNBALANCED_STATEMENT", "BookedLeg", "Break", "BreakLog", "Matcher",
+    "MISSING_IN_LEDGER", "MISSING_IN_STATEMENT", "OVERLAPPING_STATEMENT", "UNBALANCED_STATEMENT", "BookedLeg", "Break", "BreakLog", "Matcher",
     "ReconcileReport", "statement_json",
 ]
 

@@ -17,7 +17,11 @@ The kinds of break (the ``kind`` of ``reconcile``'s JSON in docs/cli.md):
   entries is not its closing, or a page does not open with the balance the
   page before it closed with);
 - ``duplicate_statement``: the file holds the same statement twice (same
-  account, id, number, period and opening); the copy is not matched again.
+  account, id, number, period and opening); the copy is not matched again;
+- ``overlapping_statement``: the file holds another statement of the account
+  for some of the same days (under another id, say), so that those days'
+  payments are counted twice: each statement is matched, and the file is
+  not clean.
 
 **Memory.** A :class:`BreakLog` holds the first :data:`KEEP` breaks and
 writes the rest to an anonymous temporary file as JSON lines, so that a
@@ -44,9 +48,10 @@ ASSET_MISMATCH = "asset_mismatch"
 BALANCE_MISMATCH = "balance_mismatch"
 UNBALANCED_STATEMENT = "unbalanced_statement"
 DUPLICATE_STATEMENT = "duplicate_statement"
+OVERLAPPING_STATEMENT = "overlapping_statement"
 BREAK_KINDS = (
     MISSING_IN_LEDGER, MISSING_IN_STATEMENT, AMOUNT_MISMATCH, DATE_MISMATCH, DUPLICATE, ASSET_MISMATCH,
-    BALANCE_MISMATCH, UNBALANCED_STATEMENT, DUPLICATE_STATEMENT,
+    BALANCE_MISMATCH, UNBALANCED_STATEMENT, DUPLICATE_STATEMENT, OVERLAPPING_STATEMENT,
 )
 #: How many breaks a log holds in memory before it writes the rest to its file.
 KEEP = 1000
@@ -145,6 +150,7 @@ class ReconcileReport:
     #: the days compared, first and last: the statement's own period (None: open at that end)
     period: tuple[str | None, str | None] = (None, None)
     statements: list[ReconcileReport] = field(default_factory=list)
+    notification: bool = False  # of a camt.054: some movements of its days, not all of them
 
     def iter_breaks(self) -> Iterator[Break]:
         """Every break, in the order found; each names its account when the file held several statements."""

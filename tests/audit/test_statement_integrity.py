@@ -254,3 +254,16 @@ def test_a_batch_whose_transactions_add_up_but_whose_entry_was_changed_is_one_br
     Matcher(report, "KRW", lambda ids: [], (None, None)).run(items, lambda: iter(()))
     assert sorted(b.kind for b in report.breaks) == ["amount_mismatch", "missing_in_ledger", "missing_in_ledger"]
     assert report.log.effect == -1 - 2 + (-4 - -3)
+
+
+@sqlite_only
+def test_a_second_statement_of_the_same_days_under_another_id_is_an_overlapping_statement(paid: Ledger) -> None:
+    once = mt940(f":60F:C{TODAY}KRW0,\n{PAYMENTS}:62F:C{TODAY}KRW4749000,\n")
+    again = once.replace(f":20:HR{TODAY}001".encode(), f":20:HR{TODAY}999".encode()).replace(b":28C:00077/1", b":28C:00078/1")
+    report = reconcile(paid, once + again)
+    # each alone is clean; together they count the day's payments twice
+    assert kinds(report) == [("overlapping_statement", f"HR{TODAY}999")]
+    today = datetime.now(UTC).date().isoformat()
+    assert report.breaks[0].statement == {
+        "statement_id": f"HR{TODAY}999", "period": {"from": today, "to": today}, "overlaps": 1, "overlapped_period": {"from": today, "to": today},
+    }
