@@ -295,6 +295,7 @@ class Matcher:
         l_iter = ledger_legs()
         l_next = _next_item(l_iter)
         cutoff = settled = float("-inf")
+        crowded = 1_000
         while s_next is not None or l_next is not None:
             # The statement's entry goes first when the ledger has none left or it is not later;
             # otherwise the ledger's leg (one of the two is waiting, or the loop would have ended).
@@ -309,9 +310,14 @@ class Matcher:
                 self._leg(l_next)
                 l_next = _next_item(l_iter)
             front = min(s_next.day if s_next else float("inf"), l_next.day if l_next else float("inf"))
-            if front - self.tolerance > settled:
-                settled = front - self.tolerance
+            # every leg booked before the ledger's next one has arrived: entries valued more than the tolerance
+            # before it have seen every leg they could pair with by amount (in a day of many entries and no legs,
+            # a batch is settled whenever as many entries wait as were left waiting last time, and a thousand)
+            near = (l_next.day if l_next else float("inf")) - self.tolerance
+            if near > settled or (near > float("-inf") and self.statement.count >= crowded):
+                settled = near
                 self._settle(settled)
+                crowded = max(1_000, 2 * self.statement.count)
             if front - self.window > cutoff:
                 cutoff = front - self.window
                 self._evict(cutoff)

@@ -49,6 +49,7 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--dir", type=Path)
     parser.add_argument("--only", choices=("statements", "foreign", "history"))
+    parser.add_argument("--per-day", type=int, default=200, help="entries a day in the bank's file of payments the ledger never made")
     args = parser.parse_args()
     base = args.dir or Path(tempfile.mkdtemp(prefix="wonledger-bench-reconcile-"))
     base.mkdir(parents=True, exist_ok=True)
@@ -77,7 +78,7 @@ def main() -> None:
         print(f"reconcile {fmt}: matched {report['matched']:,}, breaks {len(report['breaks'])} in {seconds:.1f} s "
               f"= {report['matched'] / seconds:,.0f} entries/s, peak RSS {peak / 1024:.0f} MiB", flush=True)
     if args.only in (None, "foreign"):
-        foreign(base, args.entries, env)
+        foreign(base, args.entries, env, args.per_day)
     for shape in ((), ("--json",)) if args.only in (None, "history") else ():
         seconds, peak, _ = timed([*shape, "history", ALICE], env)
         print(f"history{' --json' if shape else ''}: {args.entries + 1:,} entries in {seconds:.1f} s "
@@ -85,24 +86,24 @@ def main() -> None:
     print(f"(ledger kept in {base})")
 
 
-def foreign(base: Path, entries: int, env: dict[str, str]) -> None:
-    """A bank's camt.053 of ``entries`` payments alice's ledger never made, 200 a day: every entry is a break."""
+def foreign(base: Path, entries: int, env: dict[str, str], per_day: int = 200) -> None:
+    """A bank's camt.053 of ``entries`` payments alice's ledger never made, ``per_day`` a day: every entry is a break."""
     from datetime import date, timedelta
 
     from wonledger.statements import camt053
     from wonledger.statements.statement import StatementEntry, StatementHeader
 
     path = base / "bank-foreign.xml"
-    start = date.today() - timedelta(days=entries // 200 + 1)
+    start = date.today() - timedelta(days=entries // per_day + 1)
 
     def rows():  # type: ignore[no-untyped-def]
         for n in range(entries):
-            day = (start + timedelta(days=n // 200)).isoformat()
+            day = (start + timedelta(days=n // per_day)).isoformat()
             yield StatementEntry(
                 1000 + n % 977, n % 3 == 0, "KRW", day, day, servicer_ref=f"BNK{n:012d}", end_to_end_id=f"theirs-{n}", kind="transfer", memo=f"invoice {n}"
             )
 
-    end = start + timedelta(days=(entries - 1) // 200)
+    end = start + timedelta(days=(entries - 1) // per_day)
     header = StatementHeader(account=ALICE, currency="KRW", asset="dKRW.hanriver", from_date=start.isoformat(), to_date=end.isoformat(), opening=0, closing=0)
     with path.open("w", encoding="utf-8") as out:
         camt053.write(out, header, rows(), 0, "2026-12-07T00:00:00Z")
@@ -111,7 +112,7 @@ def foreign(base: Path, entries: int, env: dict[str, str]) -> None:
         args = [shape[0], "reconcile", str(path), "--account", ALICE] if shape == ["--json"] else ["reconcile", str(path), "--account", ALICE, *shape]
         seconds, peak, done = timed(args, env)
         breaks = json.loads(done.stdout)["break_count"] if shape == ["--json"] else int(done.stdout.split(" break", 1)[0].replace(",", ""))
-        print(f"reconcile {' '.join(shape)} of a {size / 2**20:.0f} MiB camt.053 of {entries:,} payments the ledger never made: "
+        print(f"reconcile {' '.join(shape)} of a {size / 2**20:.0f} MiB camt.053 of {entries:,} payments the ledger never made, {per_day:,} a day: "
               f"{breaks:,} breaks in {seconds:.1f} s, peak RSS {peak / 1024:.0f} MiB", flush=True)
 
 

@@ -28,28 +28,28 @@ from wonledger.statements.statement import StatementEntry, StatementHeader
 LEDGER = "wl-000000000000"
 
 
-def legs(count: int) -> Iterator[BookedLeg]:
+def legs(count: int, per_day: int = 500) -> Iterator[BookedLeg]:
     start = date(2026, 1, 1)
     for n in range(count):
-        day = (start + timedelta(days=n // 500)).isoformat()  # 500 a day: the merge crosses many days
+        day = (start + timedelta(days=n // per_day)).isoformat()  # 500 a day: the merge crosses many days
         yield BookedLeg(f"tx-{n}", n + 1, 0, "transfer", 1000 + n % 977, n % 3 == 0, day, f"{LEDGER}:{n + 1}:0", f"uetr-{n}")
 
 
-def entries(count: int) -> Iterator[StatementEntry]:
-    for leg in legs(count):
+def entries(count: int, per_day: int = 500) -> Iterator[StatementEntry]:
+    for leg in legs(count, per_day):
         yield StatementEntry(
             leg.amount, leg.credit, "KRW", leg.booking_date, leg.booking_date,
             servicer_ref=leg.servicer_ref, end_to_end_id=leg.tx_id, uetr=leg.uetr, kind=leg.kind,
         )
 
 
-def write(path: Path, fmt: str, count: int) -> None:
+def write(path: Path, fmt: str, count: int, per_day: int = 500) -> None:
     header = StatementHeader(account="a:KRWS", currency="KRW", asset="KRWS", opening=0, closing=0)
     with path.open("w", encoding="utf-8", newline="") as out:
         if fmt == "camt053":
-            camt053.write(out, header, entries(count), 0, "2026-11-22T00:00:00Z")
+            camt053.write(out, header, entries(count, per_day), 0, "2026-11-22T00:00:00Z")
         else:
-            csvfile.write(out, header, entries(count), 0)
+            csvfile.write(out, header, entries(count, per_day), 0)
 
 
 def peak_while_reconciling(path: Path, count: int, ledger_legs: bool = True) -> tuple[int, ReconcileReport]:
@@ -81,12 +81,15 @@ def test_a_10000_entry_statement_reconciles_in_memory_that_does_not_grow_with_it
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fmt", ["camt053", "csv"])
-def test_a_statement_of_payments_the_ledger_never_made_reconciles_in_memory_that_does_not_grow_with_its_breaks(tmp_path: Path, fmt: str) -> None:
-    # 500 entries a day: both files are long enough for the matcher's few days of waiting entries to be full
+@pytest.mark.parametrize(("fmt", "per_day"), [("camt053", 500), ("csv", 500), ("csv", 10_000)])
+def test_a_statement_of_payments_the_ledger_never_made_reconciles_in_memory_that_does_not_grow_with_its_breaks(
+    tmp_path: Path, fmt: str, per_day: int
+) -> None:
+    # 500 entries a day (both files are long enough for the matcher's few days of waiting entries to be full),
+    # or every entry on one day, when no day passes before the end of the file
     small, large = tmp_path / "small", tmp_path / "large"
-    write(small, fmt, 2_500)
-    write(large, fmt, 10_000)
+    write(small, fmt, 2_500, per_day)
+    write(large, fmt, 10_000, per_day)
     small_peak, small_report = peak_while_reconciling(small, 2_500, ledger_legs=False)
     large_peak, large_report = peak_while_reconciling(large, 10_000, ledger_legs=False)
     assert small_report.by_kind() == {"missing_in_ledger": 2_500} and large_report.by_kind() == {"missing_in_ledger": 10_000}
