@@ -48,7 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--dir", type=Path)
-    parser.add_argument("--only", choices=("statements", "foreign", "history"))
+    parser.add_argument("--only", choices=("statements", "foreign", "read", "history"))
     parser.add_argument("--per-day", type=int, default=200, help="entries a day in the bank's file of payments the ledger never made")
     args = parser.parse_args()
     base = args.dir or Path(tempfile.mkdtemp(prefix="wonledger-bench-reconcile-"))
@@ -79,11 +79,46 @@ def main() -> None:
               f"= {report['matched'] / seconds:,.0f} entries/s, peak RSS {peak / 1024:.0f} MiB", flush=True)
     if args.only in (None, "foreign"):
         foreign(base, args.entries, env, args.per_day)
+    if args.only in (None, "read"):
+        reading(base, args.entries)
     for shape in ((), ("--json",)) if args.only in (None, "history") else ():
         seconds, peak, _ = timed([*shape, "history", ALICE], env)
         print(f"history{' --json' if shape else ''}: {args.entries + 1:,} entries in {seconds:.1f} s "
               f"= {(args.entries + 1) / seconds:,.0f} entries/s, peak RSS {peak / 1024:.0f} MiB", flush=True)
     print(f"(ledger kept in {base})")
+
+
+#: Read a statement file through the reader and keep nothing: what reading alone costs.
+READ_ONLY = (
+    "import sys, time; from wonledger.statements.formats import read_statement; start = time.perf_counter(); "
+    "n = sum(1 for _ in read_statement(open(sys.argv[1], 'rb'), 0)); print(n, round(time.perf_counter() - start, 1))"
+)
+
+
+def reading(base: Path, entries: int) -> None:
+    """The reader alone, in a process of its own: alice's camt.053 (from the statements step), and one entry batching ENTRIES transactions."""
+    batch = base / "batch.xml"
+    with batch.open("w", encoding="utf-8") as out:
+        out.write(
+            '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt><GrpHdr><MsgId>M</MsgId></GrpHdr><Stmt><Id>S</Id>'
+            '<Acct><Id><Othr><Id>a:KRWS</Id></Othr></Id><Ccy>KRW</Ccy></Acct>'
+            f'<Ntry><Amt Ccy="KRW">{entries}</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2026-12-01</Dt></BookgDt>'
+            f"<NtryDtls><Btch><NbOfTxs>{entries}</NbOfTxs></Btch>"
+        )
+        for n in range(entries):
+            out.write(
+                f'<TxDtls><Refs><EndToEndId>p-{n}</EndToEndId></Refs><Amt Ccy="KRW">1</Amt><CdtDbtInd>DBIT</CdtDbtInd>'
+                f"<RmtInf><Ustrd>salary payment number {n} of the month</Ustrd></RmtInf></TxDtls>\n"
+            )
+        out.write("</NtryDtls></Ntry></Stmt></BkToCstmrStmt></Document>")
+    for path in (base / "alice.camt053", batch):
+        if not path.exists():
+            continue
+        with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+            done = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name, sys.executable, "-c", READ_ONLY, str(path)], capture_output=True, text=True)
+            peak = int(rss.read().split()[-1])
+        items, seconds = done.stdout.split()
+        print(f"read {path.name} ({path.stat().st_size / 2**20:.0f} MiB): {int(items):,} items in {seconds} s, peak RSS {peak / 1024:.0f} MiB", flush=True)
 
 
 def foreign(base: Path, entries: int, env: dict[str, str], per_day: int = 200) -> None:
