@@ -1,4 +1,4 @@
-"""Bank files in the shapes of eleven banks' exports: each is read as a person reading it finds, and reconciles against a ledger.
+"""Bank files in the shapes of twelve banks' exports: each is read as a person reading it finds, and reconciles against a ledger.
 
 :mod:`tests.audit.bank_shapes` says, file by file, what each of
 ``bank_files/`` holds (written out by hand). The reader must give exactly
