@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import click
 
 if TYPE_CHECKING:  # the library is imported by the commands that use it, not by `--help`
-    from wonledger import Account, Asset, JournalEntry, Ledger, Receipt
+    from wonledger import Account, Asset, JournalEntry, Ledger, Leg, Receipt
 
 
 def _escape(ch: str) -> str:
@@ -130,10 +130,15 @@ def entry_details(ledger: Ledger, entry: JournalEntry, receipt: Receipt | None =
         expires = receipt.expires_at if fresh and receipt is not None else ledger.holds.expiry(entry.tx.id)
         if expires is not None:
             out["expires_at"] = expires
-    if entry.tx.kind == "post" and entry.tx.ref:
+    if entry.tx.kind in ("post", "void", "expire") and entry.tx.ref:
         released = receipt.released if fresh and receipt is not None else ledger.holds.released_by(entry)
-        out["released"] = [{"account": leg.debit, "asset": leg.asset, "amount": leg.amount} for leg in released]
+        out["released"] = released_json(released)
     return out
+
+
+def released_json(released: Sequence[Leg]) -> list[dict[str, object]]:
+    """What the end of a hold gave back, leg by leg, as ``tx show``, receipts and ``history`` print it in JSON."""
+    return [{"account": leg.debit, "asset": leg.asset, "amount": leg.amount} for leg in released]
 
 
 def tx_json(entry: JournalEntry, receipt: Receipt | None = None, details: dict[str, object] | None = None) -> dict[str, object]:
@@ -181,8 +186,9 @@ def show_tx(entry: JournalEntry, assets: dict[str, Asset], receipt: Receipt | No
     if entry.tx.timeout_s is not None:
         expires = details.get("expires_at")
         echo(f"  hold:   {entry.tx.timeout_s:,} s" + (f", expires {expires}" if expires else ""))
+    rest = " (the rest of the hold)" if entry.tx.kind == "post" else ""
     for r in details.get("released", ()):  # type: ignore[attr-defined]
-        echo(f"  released: {money(r['amount'], assets[r['asset']])} back to {r['account']} (the rest of the hold)")
+        echo(f"  released: {money(r['amount'], assets[r['asset']])} back to {r['account']}{rest}")
     if entry.tx.quote is not None:
         q = entry.tx.quote
         echo(f"  quote:  {q.id} at {q.rate}, firm until {q.expires_at}")

@@ -13,7 +13,18 @@ import click
 
 from wonledger import BadInput, JournalEntry, format_amount
 from wonledger_cli.context import Context, json_option, pass_context
-from wonledger_cli.render import emit_json, entry_details, error_line, money, open_input, progress_bar, show_tx, stderr_is_terminal, tx_json
+from wonledger_cli.render import (
+    emit_json,
+    entry_details,
+    error_line,
+    money,
+    open_input,
+    progress_bar,
+    released_json,
+    show_tx,
+    stderr_is_terminal,
+    tx_json,
+)
 
 if TYPE_CHECKING:
     from wonledger import VerifyReport
@@ -47,8 +58,11 @@ def history(ctx: Context, account_id: str, since: str | None, until: str | None,
         first = True
         for page in _pages(entries):
             reversed_by = ledger.payments.reversals_of(e.tx.id for e in page)
+            released = ledger.holds.released_by_each(page)
             for e in page:
-                details: dict[str, object] | None = {"reversed_by": reversed_by[e.tx.id]} if e.tx.id in reversed_by else None
+                details: dict[str, object] = {"reversed_by": reversed_by[e.tx.id]} if e.tx.id in reversed_by else {}
+                if e.tx.id in released:
+                    details["released"] = released_json(released[e.tx.id])
                 click.echo(("" if first else ", ") + json.dumps(tx_json(e, details=details), ensure_ascii=False), nl=False)
                 first = False
         click.echo("]}")
@@ -61,10 +75,14 @@ def history(ctx: Context, account_id: str, since: str | None, until: str | None,
     shown = 0
     for page in _pages(entries):
         reversed_by = ledger.payments.reversals_of(e.tx.id for e in page)
+        released = ledger.holds.released_by_each(page)
         for e in page:
             status, note = e.status, e.tx.memo
             if e.tx.id in reversed_by:
                 status, note = "reversed", f"reversed by {reversed_by[e.tx.id]}" + (f"; {note}" if note else "")
+            back = sum(leg.amount for leg in released.get(e.tx.id, ()) if leg.debit == account.id)
+            if back:
+                note = f"released {format_amount(back, asset.exponent)}" + (f"; {note}" if note else "")
             at = e.at[:19] + "Z"
             legs = [leg for leg in e.tx.legs if account.id in (leg.debit, leg.credit)]
             for leg in legs:
@@ -216,4 +234,6 @@ def verify(ctx: Context, operator_key: str | None, checkpoint_path: str | None) 
         for p in report.problems:
             click.echo(f"problem: {p.kind}: {'tx ' + p.tx + ': ' if p.tx else ''}{p.detail}")
         click.echo(f"{len(report.problems):,} problem(s) in {report.transactions:,} transactions")
+    if not ctx.json:
+        click.echo(f"  not checked: {'; '.join(report.unchecked)} (docs/trust.md)")
     return report

@@ -16,7 +16,8 @@ def report_receipt(ctx: Context, ledger: Ledger, receipt: Receipt) -> None:
     if ctx.json:
         emit_json(tx_json(entry, receipt, details))
     else:
-        show_tx(entry, {leg.asset: ledger.registry.asset(leg.asset) for leg in entry.tx.legs}, receipt, details)
+        shown = (*entry.tx.legs, *receipt.released)
+        show_tx(entry, {leg.asset: ledger.registry.asset(leg.asset) for leg in shown}, receipt, details)
 
 
 @click.command()

@@ -87,10 +87,11 @@ def read_checkpoint(raw: bytes, where: str = "the checkpoint file") -> Checkpoin
 
 
 def verify_anchored(store: Store, anchor: Anchor | None = None, progress: Callable[[int], None] | None = None) -> VerifyReport:
-    """`verify`, then the anchor's checks (none without an anchor)."""
-    report = verify_ledger(store, progress)
-    if anchor is not None:
-        report.problems.extend(check_anchor(store, anchor))
+    """`verify`, then the anchor's checks (none without an anchor), all on one snapshot of the database."""
+    with store.snapshot():
+        report = verify_ledger(store, progress)
+        if anchor is not None:
+            report.problems.extend(check_anchor(store, anchor))
     return report
 
 

@@ -20,7 +20,10 @@ every stablecoin be fully reserved, the chain head be the last entry, and
 every signed checkpoint's Merkle root be the journal's.
 
 A ledger upgraded from a registry kept outside the journal starts its replay
-from the registry its ``genesis`` entry froze (reported as a note).
+from the registry its ``genesis`` entry froze (reported as a note), if that
+entry sits where an upgrade puts it; the rulebook holds the genesis to
+having a registry that signed entries could have made, like any other
+entry (:mod:`wonledger.rulebook.genesis`).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from wonledger.domain import chain
 from wonledger.domain.errors import LedgerError
 from wonledger.domain.model import GENESIS, ISSUANCE, RESERVE, KeyRecord, Leg, SignedTx, StoredTx, key_in_force
 from wonledger.domain.signing import public_key_from_bytes, signature_holds, unb64url
+from wonledger.flows.crossborder import offer_holds
 from wonledger.rulebook.controls import compare
 from wonledger.rulebook.policy import STABLECOIN, at_scale, load_registry_policy, reserve_counts
 from wonledger.rulebook.rules import LedgerState, signature_keys
@@ -53,6 +57,13 @@ class Problem:
         return {"tx": self.tx, "kind": self.kind, "detail": self.detail}
 
 
+#: What verify reads, or the ledger keeps beside the journal, that nothing in the journal can vouch for (docs/trust.md).
+UNCHECKED = (
+    "the refusals `report rejections` lists (a record no rule reads)",
+    "this wonledger's fixtures/policy.toml and fx_rates.csv, trusted like its code",
+)
+
+
 @dataclass(slots=True)
 class VerifyReport:
     transactions: int = 0
@@ -63,6 +74,11 @@ class VerifyReport:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def unchecked(self) -> tuple[str, ...]:
+        """What this verify trusted without checking it (the same for every ledger; docs/trust.md says why)."""
+        return UNCHECKED
+
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"ok": self.ok, "transactions": self.transactions, "problems": [p.to_json() for p in self.problems]}
         if self.notes:
@@ -71,6 +87,12 @@ class VerifyReport:
 
 
 def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -> VerifyReport:
+    """Everything the journal proves, checked against everything stored, on one snapshot of the database (writers go on)."""
+    with store.snapshot():
+        return _verify(store, progress)
+
+
+def _verify(store: Store, progress: Callable[[int], None] | None) -> VerifyReport:
     report = VerifyReport()
 
     def problem(tx: str | None, kind: str, detail: str) -> None:
@@ -81,8 +103,8 @@ def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -
     keys: dict[str, list[KeyRecord]] = defaultdict(list)
     for record in store.reading(lambda uow: uow.registry.key_history()):
         keys[record.participant].append(record)
-    # The capital-flow controls are replayed too; entries up to `controls_from_seq` were accepted by an older
-    # wonledger, before an upgrade, and are measured by today's controls rather than judged.
+    # The capital-flow controls are replayed too; entries up to a genesis (where an upgrade put one) were accepted
+    # by an older wonledger and are measured by today's controls rather than judged (the replay derives where).
     replay = Replay(store)
     genesis = replay.genesis
     if genesis is not None:
@@ -110,6 +132,7 @@ def verify_ledger(store: Store, progress: Callable[[int], None] | None = None) -
     _compare_tables(store, replay.state, problem)
     for _table, detail in compare(store.reading(lambda uow: uow.controls.control_rows()), replay.controls):
         problem(None, "controls", detail)
+    _check_offers(store, replay.state, report, problem)
     chained.finish()
     return report
 
@@ -199,7 +222,7 @@ def _replay_entry(
     try:
         effect = replay.decide(entry, signers)
     except LedgerError as exc:
-        kind = "authorization" if exc.code in ("NOT_AUTHORIZED", "BAD_SIGNATURE") else "rules"
+        kind = "genesis" if tx.kind == GENESIS else "authorization" if exc.code in ("NOT_AUTHORIZED", "BAD_SIGNATURE") else "rules"
         problem(entry.id, kind, f"the rulebook refuses it at {entry.at}: {exc.code}: {exc.message}")
         if not forged:
             return
@@ -209,8 +232,6 @@ def _replay_entry(
             effect = replay.decide(entry, replay.claimed_signers(signed, entry.at))
         except LedgerError:
             return
-    if tx.kind == GENESIS and replay.genesis is not None and entry.seq != replay.genesis.seq:
-        problem(entry.id, "genesis", "a second genesis entry")
     replay.apply(entry, effect)
 
 
@@ -296,6 +317,28 @@ def _compare_tables(store: Store, state: LedgerState, problem: Callable) -> None
     )
     _check_sums(accounts, problem)
     _check_reserves(accounts, {a.code: a for a in assets}, load_registry_policy(), problem)
+
+
+def _check_offers(store: Store, state: LedgerState, report: VerifyReport, problem: Callable) -> None:
+    """Every offered quote stored is as its dealer signed it, under the key the replayed registry gave the dealer then.
+
+    No rule reads an offer (what binds is the quote in the exchange the dealer
+    signs), and ``swap --quote`` takes a stored offer only while its signature
+    holds; an offer stored before offers were signed is counted in a note.
+    """
+    unsigned = 0
+    for quote in store.reading(lambda uow: uow.records.all_quotes()):
+        if quote.signature is None:
+            unsigned += 1
+            continue
+        key = state.key_at(quote.dealer, quote.created_at)
+        if not offer_holds(store.ledger_id, quote, key.public_key if key is not None else None):
+            problem(None, "quote", f"offered quote {quote.quote_id} is not as {quote.dealer} signed it: the stored offer was altered")
+    if unsigned:
+        report.notes.append(
+            f"{unsigned} offered quote(s) were stored unsigned, before offers were signed (schema 0006): no rule reads "
+            "an offer, and swap --quote takes none of them"
+        )
 
 
 def _check_reserves(accounts: Iterable, assets: dict, policy, problem: Callable) -> None:

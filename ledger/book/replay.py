@@ -3,60 +3,69 @@
 One replay for everything that rebuilds what the journal proves: ``verify``
 (which checks every entry on the way and compares every table with the
 state) and the rebuild of the control tables after an upgrade. Both read the
-entries the store decodes, start from the registry a ``genesis`` entry froze
-(a ledger upgraded from a registry kept outside the journal), and decide each
-entry with the same rulebook the book writes with (:meth:`Rulebook.from_policy`).
+entries the store decodes and decide each entry with the same rulebook the
+book writes with (:meth:`Rulebook.from_policy`), from nothing but the
+journal: the only registry a replay starts from is the one a ``genesis``
+entry froze (a ledger upgraded from a registry kept outside the journal),
+and only where an upgrade puts one (before any signed registry entry, see
+:mod:`wonledger.rulebook.genesis`); the capital-flow controls judge every
+entry after that genesis, or every entry of a ledger that has none.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from wonledger.domain.errors import BadInput, LedgerError
-from wonledger.domain.model import REVERSAL, Account, KeyRecord, Participant, SignedTx, StoredTx
-from wonledger.domain.money import Asset
-from wonledger.domain.signing import unb64url
+from wonledger.domain.model import REVERSAL, SignedTx, StoredTx
 from wonledger.rulebook.controls import ControlState
+from wonledger.rulebook.genesis import GENESIS_ID, FrozenRegistry, read_snapshot
 from wonledger.rulebook.rules import Effect, LedgerState, Rulebook, signature_keys
 from wonledger.store import Store
 
-#: The id of the entry that froze a registry kept outside the journal (see ``wonledger.book.upgrade``).
-GENESIS_ID = "_genesis"
+__all__ = ["GENESIS_ID", "Replay", "seed_from_snapshot"]
 
 
 class Replay:
     """A replay of ``store``'s journal: the rulebook, the state it builds, and the genesis entry it starts from.
 
     The controls' rows are recorded as they are applied (``state.controls.record``).
-    With ``enforce_controls`` False the capital-flow controls measure and judge
-    nothing; ``judged_after`` is the seq after which verify holds entries to them
-    (kept in meta by a rebuild: entries before it were accepted by an older wonledger).
+    ``judged_after`` is the seq after which the capital-flow controls judge
+    entries: that of the genesis entry a replay starts from (entries up to it
+    were accepted by an older wonledger, and are measured, not judged), else
+    0. It is derived from the journal, never read from anywhere else.
     """
 
     def __init__(self, store: Store, enforce_controls: bool = True) -> None:
         self.store = store
         self.rules = Rulebook.from_policy()
         self.state = LedgerState(store.ledger_id, keep_originals=False, enforce_controls=enforce_controls)
-        judged_after, quotes, genesis = store.reading(
-            lambda uow: (uow.records.meta("controls_from_seq"), uow.records.all_quotes(), uow.journal.entry(GENESIS_ID, strict=True))
-        )
-        self.judged_after = int(judged_after or 0)
+
+        def read(uow) -> tuple[tuple[StoredTx, tuple, str] | None, tuple[int, str] | None]:
+            genesis = uow.journal.entry(GENESIS_ID, strict=True)
+            before = uow.journal.first_registry_entry(genesis[0].seq) if genesis is not None else None
+            return genesis, before
+
+        genesis, before = store.reading(read)
         #: the state's controls (``state.controls``), which a replay always has
-        self.controls = self.state.controls = ControlState(record=True, quotes=quotes, policy=self.rules.flow_policy)
-        #: the entry that froze the registry the replay starts from, if this ledger has one
-        self.genesis: StoredTx | None = genesis[0] if genesis is not None else None
+        self.controls = self.state.controls = ControlState(record=True, policy=self.rules.flow_policy)
+        #: the entry that froze the registry the replay starts from, if this ledger has one where an upgrade puts it
+        self.genesis: StoredTx | None = genesis[0] if genesis is not None and before is None else None
+        self.judged_after = self.genesis.seq if self.genesis is not None else 0
 
     def seed(self) -> str | None:
-        """Start from the genesis entry's registry, if there is one; what is wrong with it, else None."""
+        """Start from the genesis entry's registry, if there is one; what is wrong with it, else None.
+
+        What the registry holds is checked when the replay reaches the genesis
+        entry (the rulebook decides it like any other); a registry that cannot
+        be read at all seeds nothing.
+        """
         if self.genesis is None:
             return None
         try:
             if self.genesis.signed is None:
-                raise ValueError(self.genesis.problem)
-            seed_from_snapshot(self.state, json.loads(self.genesis.tx.snapshot or "null"))
-        except (ValueError, KeyError, TypeError, LedgerError) as exc:
-            return str(exc)
+                raise BadInput(self.genesis.problem)
+            seed_from_snapshot(self.state, read_snapshot(self.genesis.tx.snapshot))
+        except LedgerError as exc:
+            return exc.message
         return None
 
     def claimed_signers(self, signed: SignedTx, at: str) -> dict[str, bytes]:
@@ -77,25 +86,11 @@ class Replay:
         self.state.originals.clear()
 
 
-def seed_from_snapshot(state: LedgerState, snapshot: dict[str, Any]) -> None:
+def seed_from_snapshot(state: LedgerState, frozen: FrozenRegistry) -> None:
     """Start a replay from the registry a genesis entry froze."""
-    if not isinstance(snapshot, dict):
-        raise BadInput("the snapshot is not an object")
-    keys: dict[str, list[KeyRecord]] = {}
-    for k in snapshot["keys"]:
-        keys.setdefault(k["participant"], []).append(
-            KeyRecord(k["participant"], unb64url(k["public_key"]), k["valid_from"], k.get("retired_at"), k.get("reason"))
-        )
-    for history in keys.values():
-        history.sort(key=lambda r: r.valid_from)
-    state.keys.update(keys)
-    for p in snapshot["participants"]:
-        current = keys.get(p["id"], [])
-        key = current[-1].public_key if current else b""
-        state.participants[p["id"]] = Participant(p["id"], p["kind"], p["jurisdiction"], bool(p["resident"]), key, p.get("registrar", ""))
-    for a in snapshot["assets"]:
-        state.assets[a["code"]] = Asset(a["code"], a["currency"], a["kind"], int(a["exponent"]), a["issuer"])
-    for i in snapshot["issuers"]:
-        state.issuers[i["asset"]] = i["issuer"]
-    for a in snapshot["accounts"]:
-        state.add_account(Account(a["id"], a["owner"], a["asset"], frozenset(a["flags"]), a["label"]))
+    state.keys.update(frozen.keys)
+    state.participants.update(frozen.participants)
+    state.assets.update(frozen.assets)
+    state.issuers.update(frozen.issuers)
+    for account in frozen.accounts.values():
+        state.add_account(account)

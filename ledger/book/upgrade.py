@@ -8,7 +8,10 @@ hash chain (and every checkpoint signed after it) covers it from then on.
 ``verify`` starts its replay from that snapshot and says so; entries before
 it are checked against the frozen registry, entries after it against the
 registry the journal builds. What the snapshot holds cannot be proven to
-anyone by a signature of its registrars: that is what `verify` reports.
+anyone by a signature of its registrars: that is what `verify` reports. It
+must be a registry signed entries under today's rules could have made
+(:mod:`wonledger.rulebook.genesis`): otherwise the book refuses to freeze it
+and the upgrade stops, naming what could not have been made.
 
 A ledger made before schema 0005 also gets its control tables rebuilt from
 its journal by today's controls (:func:`rebuild_controls`).
@@ -19,7 +22,7 @@ from __future__ import annotations
 import json
 
 from wonledger.book.replay import GENESIS_ID, Replay
-from wonledger.domain.errors import LedgerError
+from wonledger.domain.errors import IntegrityProblem, LedgerError
 from wonledger.domain.model import GENESIS, Account, ControlTables, KeyRecord, Participant, Tx
 from wonledger.domain.money import Asset
 from wonledger.domain.signing import b64url
@@ -68,25 +71,33 @@ def freeze_registry(book) -> bool:
         uow.records.delete_meta(UNSIGNED_META)
         return tx
 
-    return book.freeze_registry(genesis) is not None
+    try:
+        return book.freeze_registry(genesis) is not None
+    except IntegrityProblem as exc:
+        raise IntegrityProblem(
+            f"this ledger was made before schema 0004 and cannot be upgraded: {exc.message}. Its schema is up to date, but nothing "
+            "was frozen into its journal: correct the registry (or restore the ledger from a backup) and open it again"
+        ) from None
 
 
 def rebuild_controls(book) -> None:
     """Rebuild the control tables of a ledger an older wonledger made, from its journal, by today's controls.
 
-    Its entries were accepted under the rules of their time, so the replay (the
-    same rulebook, from the genesis entry's registry) measures them and judges
-    nothing; ``verify`` holds every later entry to the rules (the first seq it
-    judges is kept in ``meta`` as ``controls_from_seq``). The rows are written
-    through the book's record path, behind its writers.
+    The replay is verify's own (the same rulebook, from the genesis entry's
+    registry, judging what verify judges): entries up to the genesis were
+    accepted under the rules of their day and are measured, not judged;
+    every later entry is held to the controls, and one they refuse adds no
+    row (verify names it). Where the controls start to judge is derived from
+    the journal by every replay, so nothing of it is kept beside the
+    journal. The rows are written through the book's record path, behind
+    its writers.
     """
-    replay = Replay(book.store, enforce_controls=False)
+    replay = Replay(book.store)
     replay.seed()  # an unreadable frozen registry is verify's to report
-    last = 0
     for entry, _legs in book.store.stream_journal():
-        last = entry.seq
         if entry.signed is None:
             continue  # verify reports it
+        replay.state.enforce_controls = entry.seq > replay.judged_after
         try:
             effect = replay.decide(entry, replay.claimed_signers(entry.signed, entry.at))
         except (ValueError, KeyError, TypeError, LedgerError):
@@ -94,4 +105,4 @@ def rebuild_controls(book) -> None:
         replay.apply(entry, effect)
     record = replay.controls.record
     rows = record.tables() if record is not None else ControlTables()
-    book.record(lambda uow: uow.controls.replace_control_rows(rows, last))
+    book.record(lambda uow: uow.controls.replace_control_rows(rows))

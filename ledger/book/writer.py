@@ -50,7 +50,6 @@ from wonledger.domain.model import (
     SignedTx,
     Tx,
     account_id,
-    released_by_post,
 )
 from wonledger.domain.money import check_minor_units, format_amount
 from wonledger.domain.signing import canonical_bytes, public_key_from_bytes, signature_holds, unb64url
@@ -174,7 +173,13 @@ class Book:
                 raise BadInput("the ledger writes only expiries and a genesis itself")
             signed = SignedTx(tx=tx, signatures=(), canonical=canonical_bytes(tx.to_wire()))
             state = LedgerState(self.ledger_id)
-            outcome = self._decide_and_chain(uow, [signed], [{}], state, seq, prev, self._now(uow), True, [uow.journal.last_entry_at()])[0][0]
+            first = uow.journal.first_registry_entry()  # what the rulebook needs to know of where a genesis would sit
+            if first is not None:
+                state.genesis_seen = state.genesis_seen or first[1] == tx.id
+                state.registry_signed = first[1] != tx.id
+            now = self._now(uow)
+            self.rules.decide(state, tx, {}, now, system=True)  # the rulebook's refusal first: a second genesis is no duplicate to look up
+            outcome = self._decide_and_chain(uow, [signed], [{}], state, seq, prev, now, True, [uow.journal.last_entry_at()])[0][0]
             if isinstance(outcome, LedgerError):
                 raise outcome
             return outcome
@@ -418,8 +423,7 @@ class Book:
             info = EntryInfo(signed.tx.id, seq, signed.tx.kind, now, digest, prev, status)
             entries[signed.tx.id] = info
             expires = state.holds[signed.tx.id].expires_at if signed.tx.kind == HOLD else None
-            released = released_by_post(state.holds[signed.tx.ref].legs, signed.tx.legs) if signed.tx.kind == POST and signed.tx.ref else ()
-            outcomes.append(Receipt(signed.tx.id, seq, prev, now, status, expires_at=expires, released=released))
+            outcomes.append(Receipt(signed.tx.id, seq, prev, now, status, expires_at=expires, released=effect.released))
             if signed.signatures:
                 last_signed[0] = now
         self._persist(uow, state, new_entries, (seq, prev), rejections)

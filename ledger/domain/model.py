@@ -415,7 +415,7 @@ class Receipt:
     duplicate: bool = False
     #: when the hold this receipt is for expires (ISO 8601 UTC); None for anything but a new hold
     expires_at: str | None = None
-    #: for a post: what of its hold went back to the debtors (a partial post releases the rest)
+    #: for a post, void or expiry: what of its hold went back to the debtors, leg by leg, as the rulebook's effect says
     released: tuple[Leg, ...] = ()
     #: the entry as written, when whoever submitted it kept it (``Ledger``'s commands do), so showing it needs no read
     entry: JournalEntry | None = field(default=None, compare=False, repr=False)
@@ -432,6 +432,8 @@ class HoldState:
     legs: tuple[Leg, ...]
     finished_by: str | None = None
     at: str = ""
+    #: whether the hold is an exchange at a firm quote (what the controls counted it as when it was made)
+    quoted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -526,8 +528,8 @@ class ControlFigures:
     (counted at, amount out) of the watched asset; ``supply``, ``supply_path``
     and ``supply_before``: its posted supply now, (at, supply after) of each
     change in the window, and the supply before those; ``travel``: per
-    (originator, beneficiary), (counted at, USD cents); ``quotes`` (None: no
-    such quote) and ``used_quotes`` (quote id → the transaction that took it).
+    (originator, beneficiary), (counted at, USD cents); ``used_quotes`` (quote
+    id → the transaction that took it).
     """
 
     outflows: tuple[tuple[tuple[str, int], int], ...] = ()
@@ -536,7 +538,6 @@ class ControlFigures:
     supply_path: tuple[tuple[str, int], ...] = ()
     supply_before: int = 0
     travel: tuple[tuple[tuple[str, str], tuple[tuple[str, int], ...]], ...] = ()
-    quotes: tuple[tuple[str, Quote | None], ...] = ()
     used_quotes: tuple[tuple[str, str], ...] = ()
 
 
@@ -547,7 +548,9 @@ class Quote:
     ``fee`` (in the sold asset) is part of ``sell_amount`` and moves as a leg
     of its own; ``buy_amount = floor((sell_amount - fee) x rate)`` in minor
     units, rounded in the dealer's favour. ``used_by`` names the transaction
-    that took it: a quote is good for one exchange.
+    that took it: a quote is good for one exchange. ``signature`` is the
+    dealer's Ed25519 signature (base64url) over :meth:`offer` for this ledger,
+    made when the quote was offered: a stored offer is taken only if it holds.
     """
 
     quote_id: str
@@ -562,11 +565,34 @@ class Quote:
     created_at: str
     expires_at: str
     used_by: str | None = None
+    signature: str | None = None
 
     @property
     def terms(self) -> QuoteTerms:
         """What a transaction binds into its signed payload."""
         return QuoteTerms(id=self.quote_id, rate=self.rate, source=self.source, expires_at=self.expires_at)
+
+    def offer(self, ledger: str) -> dict[str, object]:
+        """The offer as its dealer signs it (its RFC 8785 bytes are what the signature covers): every term, and the ledger it is for.
+
+        Its members (``ledger`` and ``offer``) are no transaction's, so an offer's signature never passes for a transaction's.
+        """
+        return {
+            "ledger": ledger,
+            "offer": {
+                "id": self.quote_id,
+                "dealer": self.dealer,
+                "sell_asset": self.sell_asset,
+                "buy_asset": self.buy_asset,
+                "sell_amount": self.sell_amount,
+                "fee": self.fee,
+                "buy_amount": self.buy_amount,
+                "rate": self.rate,
+                "source": self.source,
+                "created_at": self.created_at,
+                "expires_at": self.expires_at,
+            },
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -609,8 +635,17 @@ def key_in_force(history: Sequence[KeyRecord], at: str) -> KeyRecord | None:
     return None
 
 
-def released_by_post(held: Sequence[Leg], posted: Sequence[Leg]) -> tuple[Leg, ...]:
-    """What a post gave back of its hold: each held leg less what was posted of it (a partial post releases the rest)."""
-    amounts = {(leg.debit, leg.credit, leg.asset): leg.amount for leg in posted}
-    rest = ((leg, leg.amount - amounts.get((leg.debit, leg.credit, leg.asset), 0)) for leg in held)
-    return tuple(Leg(leg.debit, leg.credit, leg.asset, left) for leg, left in rest if left > 0)
+def released_legs(held: Sequence[Leg], posted: Sequence[Leg]) -> tuple[Leg, ...]:
+    """What the end of a hold gave back: each held leg less what was posted of that same leg (a void or an expiry: all of it).
+
+    Legs are matched by position, never by (debit, credit, asset): a swap's
+    main leg and its fee leg run between the same two accounts in the same
+    asset, and a post must repeat its hold's legs in order (the rulebook
+    refuses any other). A leg posted in full releases nothing and is left out.
+    """
+    out = []
+    for n, leg in enumerate(held):
+        left = leg.amount - (posted[n].amount if n < len(posted) else 0)
+        if left > 0:
+            out.append(Leg(leg.debit, leg.credit, leg.asset, left))
+    return tuple(out)

@@ -5,7 +5,9 @@
   rate less the dealer's spread, cut to ten significant digits downwards;
   the fee is charged on the amount sold, rounded up; the amount bought is
   rounded down. Every rounding favours the dealer, and the rate string alone
-  (bound into the signed transaction) determines what the buyer gets.
+  (bound into the signed transaction) determines what the buyer gets. The
+  dealer signs the offer (:func:`signed_offer`); a stored offer is taken
+  only while its signature holds (:func:`offer_holds`).
 - A **swap** is one transaction of the two currency legs through the dealer's
   accounts plus the fee as a leg of its own: both move or neither does (PvP).
   As a hold, both legs wait under one timeout and post or void together.
@@ -19,20 +21,19 @@ from __future__ import annotations
 
 import math
 import secrets
+from dataclasses import replace
 from datetime import timedelta
-from decimal import ROUND_FLOOR, Context, Decimal
+from decimal import Decimal
 from fractions import Fraction
 
 from wonledger.domain import chain
-from wonledger.domain.errors import BadAmount, BadInput
+from wonledger.domain.errors import BadAmount, BadInput, LedgerError
 from wonledger.domain.model import HOLD, Leg, Participant, Party, Quote, Travel, Tx, account_id
 from wonledger.domain.money import Asset
+from wonledger.domain.signing import KeyStore, canonical_bytes, public_key_from_bytes, signature_holds
 from wonledger.flows.stablecoins import at_par, reserve_account
 from wonledger.flows.transfers import new_tx_id
 from wonledger.rulebook.policy import STABLECOIN, FlowPolicy
-
-#: Significant digits of a quoted rate.
-RATE_DIGITS = 10
 
 
 def new_quote_id() -> str:
@@ -41,8 +42,7 @@ def new_quote_id() -> str:
 
 def quoted_rate(policy: FlowPolicy, sell: Asset, buy: Asset) -> str:
     """Units of ``buy`` per unit of ``sell``: mid less the spread, cut (never rounded up) to ten digits."""
-    rate = policy.rates.cross(sell.currency, buy.currency) * Fraction(10_000 - policy.spread_bps, 10_000)
-    return str(Context(prec=RATE_DIGITS, rounding=ROUND_FLOOR).divide(Decimal(rate.numerator), Decimal(rate.denominator)))
+    return policy.firm_rate(sell.currency, buy.currency)
 
 
 def make_quote(policy: FlowPolicy, sell: Asset, buy: Asset, amount: int, now: str, quote_id: str | None = None) -> Quote:
@@ -53,7 +53,7 @@ def make_quote(policy: FlowPolicy, sell: Asset, buy: Asset, amount: int, now: st
         if asset.kind != STABLECOIN:
             raise BadInput(f"{policy.dealer} quotes stablecoins only; {asset.code} is a {asset.kind.replace('_', ' ')}")
     rate = quoted_rate(policy, sell, buy)
-    fee = math.ceil(Fraction(amount * policy.fee_bps, 10_000))
+    fee = policy.fee_on(amount)
     bought = math.floor((amount - fee) * Fraction(Decimal(rate)) * Fraction(10**buy.exponent, 10**sell.exponent))
     if bought <= 0:
         raise BadAmount(f"{amount} minor units of {sell.code} buy nothing of {buy.code} after the dealer's fee")
@@ -75,6 +75,26 @@ def make_quote(policy: FlowPolicy, sell: Asset, buy: Asset, amount: int, now: st
         created_at=now,
         expires_at=expires,
     )
+
+
+def offer_bytes(ledger: str, quote: Quote) -> bytes:
+    """What the dealer signs when it offers ``quote`` on ``ledger``: the RFC 8785 bytes of every term."""
+    return canonical_bytes(quote.offer(ledger))
+
+
+def signed_offer(ledger: str, quote: Quote, keys: KeyStore) -> Quote:
+    """``quote`` with its dealer's signature over the offer (the key store must hold the dealer's key)."""
+    return replace(quote, signature=keys.sign(quote.dealer, offer_bytes(ledger, quote)).sig)
+
+
+def offer_holds(ledger: str, quote: Quote, dealer_key: bytes | None) -> bool:
+    """Whether ``quote`` is signed by its dealer under ``dealer_key`` (the key it had when it offered the quote)."""
+    if quote.signature is None or dealer_key is None:
+        return False
+    try:
+        return signature_holds(public_key_from_bytes(dealer_key), offer_bytes(ledger, quote), quote.signature)
+    except (LedgerError, ValueError):
+        return False
 
 
 def pvp_legs(quote: Quote, payer: str, payee: str) -> tuple[Leg, ...]:

@@ -38,8 +38,10 @@ The definitions (docs/controls.md):
   moving USD 1,000 or more across borders from one originator to one
   beneficiary (alone, or with that pair's other movements in the last 24
   hours) names the originator and each such beneficiary, truly (FATF R.16).
-  What a dealer keeps of an exchange it signed (its spread and fee) is the
-  price of the exchange, not a transfer to name.
+  What the dealer keeps of an exchange at its firm quote (its spread and fee,
+  which the quote in the signed transaction bounds) is the price of the
+  exchange, not a transfer to name; an exchange at no firm quote keeps
+  nothing exempt, whoever is party to it.
 - **Residents' outflow**: for a limited resident, everything they pay in a
   transaction (their own value, or value passed through them) whose path
   leaves the country and does not come back to them, plus the
@@ -50,7 +52,8 @@ The definitions (docs/controls.md):
 - **Run breaker**: KRWS that parties of its home jurisdiction pay to a party
   of another which, in the same transaction, pays out an asset of another
   currency (the dealer or any peer; it signed, since it is debited) is
-  converted out, up to the value paid out; the reverse is converted in. The
+  converted out: all of it, or at the dealer's firm quote up to the value it
+  pays out; the reverse is converted in, up to the value paid for it. The
   net converted out within the sliding window may not pass the share of the
   smallest KRWS supply since the window began (a mint in the same window,
   or in the transaction itself, does not raise it).
@@ -63,12 +66,13 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from wonledger.domain import chain
 from wonledger.domain.errors import BadInput, OutflowLimit, QuoteExpired, RunBreaker, TravelRule
-from wonledger.domain.model import HOLD, ISSUANCE, Account, ControlKeys, ControlTables, Leg, Participant, Quote, QuoteTerms, Travel, Tx
+from wonledger.domain.model import HOLD, ISSUANCE, Account, ControlKeys, ControlTables, Leg, Participant, QuoteTerms, Travel, Tx
 from wonledger.domain.money import Asset, format_amount
 from wonledger.rulebook.policy import DEALER_KIND, FlowPolicy, load_flow_policy
 from wonledger.rulebook.rates import USD_EXPONENT
@@ -160,7 +164,8 @@ class ControlState:
     - ``supply``: its posted supply now; ``supply_path``: (at, supply after) of each
       change since the window began, and ``supply_before`` the supply before the first;
     - ``travel``: per (originator, beneficiary), (counted at, USD cents) of movements across borders;
-    - ``quotes`` (the stored quote, or None) and ``used_quotes`` (quote id → the transaction that took it).
+    - ``used_quotes`` (quote id → the transaction that took it). Offered quotes are not read: what
+      binds an exchange is the quote inside the transaction its dealer signs.
 
     With ``record=True`` (a replay) every row applied is also kept in ``record``,
     for :func:`compare`. Entries older than the windows are dropped as time passes.
@@ -175,7 +180,6 @@ class ControlState:
         supply_path: Iterable[tuple[str, int]] = (),
         supply_before: int | None = None,
         travel: dict[tuple[str, str], list[tuple[str, int]]] | None = None,
-        quotes: dict[str, Quote | None] | None = None,
         used_quotes: dict[str, str] | None = None,
         record: bool = False,
         policy: FlowPolicy | None = None,
@@ -190,7 +194,6 @@ class ControlState:
         #: the supply before the first change in ``supply_path`` (with no path: the supply now)
         self.supply_before = supply if supply_before is None else supply_before
         self.travel = {k: sorted(v) for k, v in (travel or {}).items()}
-        self.quotes = dict(quotes or {})
         self.used_quotes = dict(used_quotes or {})
         self.record: ControlRows | None = ControlRows() if record else None
 
@@ -264,7 +267,7 @@ def compare(stored: ControlRows | ControlTables, replayed: ControlState) -> list
     mine = replayed.record
     found = []
     tables = (
-        ("quotes", sorted(stored.quote_uses), sorted(mine.quote_uses), ("quote", "used by")),
+        ("quote_uses", sorted(stored.quote_uses), sorted(mine.quote_uses), ("quote", "used by")),
         ("outflows", sorted(stored.outflows), sorted(mine.outflows), ("seq", "participant", "year", "usd_minor")),
         ("conversions", sorted(stored.conversions), sorted(mine.conversions), ("seq", "at", "asset", "amount_out")),
         ("travel_movements", sorted(stored.travel), sorted(mine.travel), ("seq", "at", "originator", "beneficiary", "usd_minor")),
@@ -342,7 +345,7 @@ class Controls:
             if tx.travel is not None and enforce:
                 raise TravelRule(f"{tx.id} carries travel data but moves nothing across a border")
             return effect  # (fast path) one jurisdiction, its home currency only: no control is touched
-        measure = self.measure(views, signers)
+        measure = self.measure(views, signers, quoted=tx.quote is not None)
         if tx.kind == HOLD:
             measure.supply_change = 0  # a pending mint is not supply until it is posted
         if enforce:
@@ -355,7 +358,7 @@ class Controls:
         return effect
 
     def check_quote(self, state: ControlState, tx: Tx, views: Sequence[LegView], now: str) -> None:
-        """The terms a transaction is bound to: a stored, untaken, unexpired quote it moves exactly.
+        """The terms a transaction is bound to: an untaken, unexpired firm quote of the dealer, which its legs move exactly.
 
         The rulebook runs this with the other checks of what a transaction is
         (before funds), so a reused or expired quote is refused as such
@@ -372,12 +375,16 @@ class Controls:
         posted: Sequence[LegView],
         hold_at: str,
         now: str,
+        quoted: bool = False,
     ) -> ControlEffect:
-        """A hold ends: give back what ``held`` counted, less what ``posted`` keeps, into the hold's own period."""
+        """A hold ends: give back what ``held`` counted, less what ``posted`` keeps, into the hold's own period.
+
+        ``quoted``: the hold is an exchange at a firm quote, and was counted as one.
+        """
         effect = ControlEffect(counted_at=hold_at, asset=self.policy.breaker_asset)
         if self._domestic(held):
             return effect
-        before, after = self.measure(held, None), self.measure(posted, None)
+        before, after = self.measure(held, None, quoted), self.measure(posted, None, quoted)
         counted, kept = ControlEffect(hold_at, effect.asset), ControlEffect(hold_at, effect.asset)
         self._fill(counted, before, hold_at)
         self._fill(kept, after, hold_at)
@@ -422,8 +429,13 @@ class Controls:
                 return False
         return True
 
-    def measure(self, views: Sequence[LegView], signers: Iterable[str] | None) -> _Measure:
-        """Movements across borders by true originator and beneficiary, outflows, conversions and supply."""
+    def measure(self, views: Sequence[LegView], signers: Iterable[str] | None, quoted: bool = False) -> _Measure:
+        """Movements across borders by true originator and beneficiary, outflows, conversions and supply.
+
+        ``quoted``: the legs are an exchange at a firm quote (checked by :meth:`check_quote`), so what
+        the dealer keeps of it is its price, bounded by the quote's spread and fee; with no firm quote,
+        nobody keeps anything exempt, and a conversion counts its whole value.
+        """
         m = _Measure()
         policy = self.policy
         people: dict[str, Participant] = {}
@@ -449,8 +461,10 @@ class Controls:
         def exchanges(pid: str) -> bool:
             return (signed is None or pid in signed) and any(c != d for c in got.get(pid, ()) for d in paid.get(pid, ()))
 
-        # What a dealer keeps of an exchange it signed is its price, not a transfer to name.
-        margin_takers = {pid for pid, p in people.items() if p.kind == DEALER_KIND and exchanges(pid)}
+        # What the dealer keeps of an exchange at its firm quote is its price, not a transfer to name: the quote
+        # bounds it (its spread and fee). Off a firm quote nobody keeps anything exempt (docs/controls.md).
+        dealer = policy.dealer if quoted else None
+        margin_takers = {pid for pid, p in people.items() if pid == dealer and p.kind == DEALER_KIND and exchanges(pid)}
         jurisdictions = {p.jurisdiction for p in people.values()}
         places = {pid: p.jurisdiction for pid, p in people.items()}
         if len(jurisdictions) > 1:
@@ -472,11 +486,17 @@ class Controls:
             if out > 0:
                 m.outflows[pid] = out
                 m.places[pid] = person.jurisdiction
-        m.conversion_out, m.supply_change = self._conversion(views, value, people, exchanges)
+        m.conversion_out, m.supply_change = self._conversion(views, value, exchanges, margin_takers)
         return m
 
-    def _conversion(self, views, value, people, exchanges) -> tuple[int, int]:
-        """Net amount of the watched asset converted out by its home parties, and its posted supply change."""
+    def _conversion(self, views, value, exchanges, at_quote: set[str]) -> tuple[int, int]:
+        """Net amount of the watched asset converted out by its home parties, and its posted supply change.
+
+        A party abroad that takes the watched asset from home parties and pays out another currency
+        converts it out: the dealer at its firm quote (``at_quote``) up to the value it pays out (the
+        rest is its price, which the quote bounds), anyone else the whole of what it takes. Conversions
+        in count only up to the value paid for them.
+        """
         watched = self.policy.breaker_asset
         asset = next((v.asset for v in views if v.asset.code == watched), None)
         if asset is None:
@@ -507,7 +527,7 @@ class Controls:
         for x, krws in received.items():
             paid_out = other.get(x, Fraction(0)) / unit  # in minor units of the watched asset
             if krws > 0 and paid_out > 0 and exchanges(x):
-                net += min(krws, math.ceil(paid_out))
+                net += min(krws, math.ceil(paid_out)) if x in at_quote else krws
             elif krws < 0 and paid_out < 0 and exchanges(x):
                 net -= min(-krws, math.floor(-paid_out))
         return net, supply
@@ -530,23 +550,52 @@ class Controls:
 
     # -- the checks --------------------------------------------------------------------
     def _check_quote(self, state: ControlState, tx: Tx, terms: QuoteTerms, views: Sequence[LegView], now: str) -> None:
-        quote = state.quotes.get(terms.id)
-        if quote is None:
-            raise BadInput(f"no quote {terms.id}", hint="quote")
-        if quote.terms != terms:
-            raise BadInput(f"{tx.id} is signed with terms that differ from quote {terms.id} (rate, source or expiry)")
+        """An exchange at a firm quote, from the signed transaction alone: no offer stored beside the journal is read.
+
+        The dealer signs the transaction (its accounts are debited), so the terms it carries are
+        the dealer's; the rules hold them to the policy: taken once, unexpired and firm for at most
+        the quote's lifetime, at a rate from the reference mid less the dealer's spread up to mid,
+        a fee of at most the dealer's, the legs moving exactly what the terms say, and nothing else
+        moving to or from the dealer. So what the dealer keeps is at most its spread and fee.
+        """
+        policy = self.policy
+        dealer = policy.dealer
         taken = state.used_quotes.get(terms.id)
         if taken is not None:
             raise QuoteExpired(f"quote {terms.id} was already taken by {taken}; ask for a new one")
-        if now > quote.expires_at:
-            raise QuoteExpired(f"quote {terms.id} expired at {quote.expires_at}; ask for a new one")
-        sold = [v for v in views if v.asset.code == quote.sell_asset and v.creditor.id == quote.dealer and v.debtor.id != quote.dealer]
-        bought = [v for v in views if v.asset.code == quote.buy_asset and v.debtor.id == quote.dealer and v.creditor.id != quote.dealer]
-        fee_paid = quote.fee == 0 or any(v.leg.amount == quote.fee for v in sold)
-        if sum(v.leg.amount for v in sold) != quote.sell_amount or sum(v.leg.amount for v in bought) != quote.buy_amount or not fee_paid:
+        if now > terms.expires_at:
+            raise QuoteExpired(f"quote {terms.id} expired at {terms.expires_at}; ask for a new one")
+        if terms.expires_at > chain.iso(chain.parse_iso(now) + timedelta(seconds=policy.quote_ttl_s)):
+            raise QuoteExpired(
+                f"quote {terms.id} says it is firm until {terms.expires_at}; a quote of {dealer} is firm for "
+                f"{policy.quote_ttl_s} s at most: ask for a new one"
+            )
+        sold = [v for v in views if v.creditor.id == dealer and v.debtor.id != dealer]
+        bought = [v for v in views if v.debtor.id == dealer and v.creditor.id != dealer]
+        sells, buys = {v.asset.code for v in sold}, {v.asset.code for v in bought}
+        touching = sum(1 for v in views if dealer in (v.debtor.id, v.creditor.id))
+        if len(sells) != 1 or len(buys) != 1 or sells == buys or len(sold) > 2 or touching != len(sold) + len(bought):
             raise BadInput(
-                f"{tx.id} does not move what quote {terms.id} says: {quote.sell_amount} {quote.sell_asset} "
-                f"(fee {quote.fee} its own leg) to {quote.dealer} for {quote.buy_amount} {quote.buy_asset}"
+                f"{tx.id} is bound to quote {terms.id}: it must sell one asset to {dealer} (the fee a leg of its own) "
+                f"for another that {dealer} pays, and move nothing else to or from {dealer}"
+            )
+        sell, buy = sold[0].asset, bought[0].asset
+        sell_amount = sum(v.leg.amount for v in sold)
+        fee = sold[-1].leg.amount if len(sold) == 2 else 0
+        rate = Fraction(Decimal(terms.rate))
+        least, mid = Fraction(Decimal(policy.firm_rate(sell.currency, buy.currency))), policy.rates.cross(sell.currency, buy.currency)
+        if not least <= rate <= mid:
+            raise BadInput(
+                f"quote {terms.id} is at {terms.rate} {buy.code} per {sell.code}; a firm quote of {dealer} is from the "
+                f"reference mid less its {policy.spread_bps} bp spread ({policy.firm_rate(sell.currency, buy.currency)}) up to mid"
+            )
+        if fee > policy.fee_on(sell_amount):
+            raise BadInput(f"{tx.id} pays {dealer} a fee of {fee} on {sell_amount} {sell.code}; its fee is at most {policy.fee_bps} bp")
+        due = math.floor((sell_amount - fee) * rate * Fraction(10**buy.exponent, 10**sell.exponent))
+        if sum(v.leg.amount for v in bought) != due or due <= 0:
+            raise BadInput(
+                f"{tx.id} does not move what quote {terms.id} says: {sell_amount} {sell.code} (fee {fee} its own leg) "
+                f"to {dealer} at {terms.rate} buys {due} {buy.code}"
             )
 
     def _check_travel(self, state: ControlState, tx: Tx, views: Sequence[LegView], m: _Measure, now: str) -> None:

@@ -29,7 +29,6 @@ def control_state(figures: ControlFigures, policy: FlowPolicy) -> ControlState:
         supply_path=figures.supply_path,
         supply_before=figures.supply_before,
         travel={pair: list(moves) for pair, moves in figures.travel},
-        quotes=dict(figures.quotes),
         used_quotes=dict(figures.used_quotes),
         policy=policy,
     )

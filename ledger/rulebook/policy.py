@@ -20,9 +20,10 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Context, Decimal
 from fractions import Fraction
 from functools import cache
 from importlib import resources
@@ -40,6 +41,8 @@ WHOLESALE_HOLDERS = ("bank", "central_bank")
 #: Participants whose money crosses borders as payments (not as institutions' own books).
 CUSTOMER_KINDS = ("individual", "corporate")
 DEALER_KIND = "dealer"
+#: Significant digits of a quoted rate.
+RATE_DIGITS = 10
 
 
 def _policy_data() -> dict:
@@ -233,6 +236,18 @@ class FlowPolicy:
     def is_limited(self, p: Participant) -> bool:
         """Whether ``p``'s outflows count against the yearly limit."""
         return p.resident and p.kind in self.outflow_kinds and p.jurisdiction in self.outflow_jurisdictions
+
+    def firm_rate(self, sell_currency: str, buy_currency: str) -> str:
+        """The dealer's rate: units of ``buy_currency`` per unit of ``sell_currency``, mid less its spread, cut (never rounded up) to ten digits.
+
+        The least a firm quote may give (a better rate, up to mid, is the dealer's to give).
+        """
+        rate = self.rates.cross(sell_currency, buy_currency) * Fraction(10_000 - self.spread_bps, 10_000)
+        return str(Context(prec=RATE_DIGITS, rounding=ROUND_FLOOR).divide(Decimal(rate.numerator), Decimal(rate.denominator)))
+
+    def fee_on(self, amount: int) -> int:
+        """The dealer's fee on selling ``amount`` minor units to it, rounded up: the most a firm quote may charge."""
+        return math.ceil(Fraction(amount * self.fee_bps, 10_000))
 
 
 @cache

@@ -45,6 +45,7 @@ from wonledger.domain.errors import (
     HoldExpired,
     HoldNotPending,
     InsufficientFunds,
+    IntegrityProblem,
     IssuerNotRegistered,
     NotAuthorized,
     UnknownAccount,
@@ -66,6 +67,7 @@ from wonledger.domain.model import (
     PLAIN_KINDS,
     POST,
     REGISTER,
+    REGISTRY_KINDS,
     RESERVE,
     REVERSAL,
     ROTATED,
@@ -83,10 +85,12 @@ from wonledger.domain.model import (
     Tx,
     account_id,
     key_in_force,
+    released_legs,
 )
 from wonledger.domain.money import MAX_COUNTER, Asset, format_amount
 from wonledger.domain.signing import unb64url
 from wonledger.rulebook.controls import ControlRows, Controls, ControlState, LegView
+from wonledger.rulebook.genesis import GENESIS_ID, read_snapshot, require_makeable
 from wonledger.rulebook.policy import (
     CUSTOMER_KINDS,
     DEPOSIT_TOKEN,
@@ -132,6 +136,10 @@ class LedgerState:
     enforce_controls: bool = True
     #: whether ``apply`` remembers every entry's legs for later reversals (verify loads them when needed instead)
     keep_originals: bool = True
+    #: whether a signed registry entry (or an entry opening accounts) is in the journal so far: no genesis may follow one
+    registry_signed: bool = False
+    #: whether the journal so far has its genesis entry (a ledger has one at most)
+    genesis_seen: bool = False
     counters: dict[str, list[int]] = field(default_factory=dict)
     #: reserve and stablecoin-issuance accounts by issuer (what full reserve compares)
     backing: dict[str, set[str]] = field(default_factory=dict)
@@ -236,11 +244,15 @@ class LedgerState:
         if effect.reverses:
             self.reversed.add(effect.reverses)
         if tx.kind == HOLD:
-            hold = HoldState(tx.id, seq, "pending", chain.expiry(now, tx.timeout_s or 0), tx.legs, at=now)
+            hold = HoldState(tx.id, seq, "pending", chain.expiry(now, tx.timeout_s or 0), tx.legs, at=now, quoted=tx.quote is not None)
             self.holds[tx.id] = hold
             self.new_holds.append(hold)
         if tx.legs and self.keep_originals:
             self.originals[tx.id] = (tx.kind, tx.legs)
+        if tx.kind in REGISTRY_KINDS or tx.opens:
+            self.registry_signed = True
+        elif tx.kind == GENESIS:
+            self.genesis_seen = True
         if effect.controls and self.controls is not None:
             self.controls.apply(effect.controls, seq, tx.id, now)
             self.control_rows.extend(effect.controls.rows(seq, tx.id))
@@ -260,6 +272,8 @@ class Effect:
     asset: Asset | None = None
     issuer: tuple[str, str] | None = None
     controls: Any = None
+    #: what the end of a hold (post, void, expiry) gave back of it, leg by leg, in its order (fee legs kept apart)
+    released: tuple[Leg, ...] = ()
 
     def add(self, account: str, dp: int = 0, cp: int = 0, dq: int = 0, cq: int = 0) -> None:
         d = self.deltas.setdefault(account, [0, 0, 0, 0])
@@ -296,6 +310,7 @@ class Rulebook:
             raise BadInput(f"a {tx.kind} entry is written by the ledger itself")
         self._check_keys(state, tx, signers, now)
         if tx.kind == GENESIS:
+            self._check_genesis(state, tx)
             return Effect()
         if tx.kind in (POST, VOID, EXPIRE):
             return self._finish_hold(state, tx, frozenset(signers), now)
@@ -366,6 +381,21 @@ class Rulebook:
                         f"from then on: sign again with {name}'s current key"
                     )
                 raise BadSignature(f"the signature of {name} on {tx.id} is not made with {name}'s registered key")
+
+    def _check_genesis(self, state: LedgerState, tx: Tx) -> None:
+        """A genesis sits where an upgrade puts it, once, and freezes only what signed entries could have made (:mod:`.genesis`)."""
+        if tx.id != GENESIS_ID:
+            raise IntegrityProblem(f"{tx.id}: a genesis entry has the id {GENESIS_ID}")
+        if state.genesis_seen:
+            raise IntegrityProblem(f"{tx.id}: a ledger has one genesis entry at most, and this one has had it")
+        if state.registry_signed:
+            raise IntegrityProblem(
+                f"{tx.id} comes after signed registry entries: a genesis freezes the registry of a ledger made before "
+                "registry entries were signed, and an upgrade writes it before any of them"
+            )
+        if tx.legs or tx.opens:
+            raise IntegrityProblem(f"{tx.id}: a genesis entry moves and opens nothing")
+        require_makeable(read_snapshot(tx.snapshot), self.registry, self.issuer_policy, self.flow_policy)
 
     def _who_signs(self, tx: Tx, missing: list[str], signers: Mapping[str, bytes]) -> str:
         signed = ", ".join(sorted(s for s in signers if not s.endswith(NEW_KEY))) or "nobody"
@@ -534,12 +564,13 @@ class Rulebook:
         elif tx.legs:
             raise BadInput(f"a {tx.kind} moves nothing itself")
         effect.finishes = (hold.id, "posted" if tx.kind == POST else "voided", tx.id)
+        effect.released = released_legs(hold.legs, tx.legs if tx.kind == POST else ())
         self._check_funds(view, effect)
         self._check_reserves(view, effect)
         if state.controls is not None:
             posted_legs = tx.legs if tx.kind == POST else ()
             effect.controls = self.controls.release(
-                state.controls, hold.id, self._views(view, hold.legs), self._views(view, posted_legs), hold.at, now
+                state.controls, hold.id, self._views(view, hold.legs), self._views(view, posted_legs), hold.at, now, hold.quoted
             )
         return effect
 

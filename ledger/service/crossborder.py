@@ -1,14 +1,16 @@
 """`ledger.crossborder`: the dealer's firm quotes, stablecoin swaps and sends abroad.
 
-A quote is stored as an offer; a swap or send takes one (stored, by id) or
-asks for a fresh one in the same read, and stores it in the same write.
+A quote is stored as an offer the dealer signs; a swap or send takes one
+(stored, by id, if the dealer's signature on it holds) or asks for a fresh
+one in the same read, and stores it in the same write. What binds is the
+quote inside the exchange the dealer signs: no rule reads a stored offer.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from wonledger.domain.errors import BadInput
+from wonledger.domain.errors import BadInput, BadSignature
 from wonledger.domain.model import AccountSpec, Quote, Receipt, Tx, account_id
 from wonledger.domain.money import TypedAmount, format_amount
 
@@ -25,15 +27,20 @@ class CrossBorder:
 
     def quote(self, sell: str, buy: str, amount: int | TypedAmount) -> Quote:
         """The dealer's firm quote for selling ``amount`` of ``sell`` for ``buy`` (stored as an offer)."""
-        quote = self._ledger._read(lambda names: self._quote_in(names, None, sell, buy, amount))
-        self._ledger._book.record(lambda uow: uow.records.add_quote(quote))
+        from wonledger.flows.crossborder import signed_offer
+
+        ledger = self._ledger
+        offer = ledger._read(lambda names: self._quote_in(names, None, sell, buy, amount))
+        quote = signed_offer(ledger.id, offer, ledger._keys)  # signed outside any database transaction
+        ledger._book.record(lambda uow: uow.records.add_quote(quote))
         return quote
 
     def _quote_in(self, names: Lookups, quote_id: str | None, sell: str, buy: str, amount: int | TypedAmount) -> Quote:
-        """The stored quote ``quote_id`` if its terms are these, else (no id) a fresh offer, not stored yet."""
-        from wonledger.flows.crossborder import make_quote
+        """The stored quote ``quote_id`` if its terms are these and its dealer signed it, else (no id) a fresh offer, not signed or stored yet."""
+        from wonledger.flows.crossborder import make_quote, offer_holds
 
-        policy = self._ledger._book.flow_policy
+        ledger = self._ledger
+        policy = ledger._book.flow_policy
         sell_asset, buy_asset = names.asset(sell), names.asset(buy)
         minor = names.minor(amount, sell_asset)
         if quote_id is None:
@@ -43,6 +50,13 @@ class CrossBorder:
         quote = names.uow.records.quote(quote_id)
         if quote is None:
             raise BadInput(f"no quote {quote_id}", hint="quote")
+        # A stored offer is a row nothing else vouches for: take it only as its dealer signed it.
+        dealer_key = names.uow.registry.keys_at([quote.dealer], quote.created_at).get(quote.dealer)
+        if quote.dealer != policy.dealer or not offer_holds(ledger.id, quote, dealer_key):
+            raise BadSignature(
+                f"quote {quote_id} is not as {policy.dealer} offered it: the dealer's signature on the stored offer does "
+                "not hold (it was altered, or stored unsigned); ask for a new one"
+            )
         if (quote.sell_asset, quote.buy_asset, quote.sell_amount) != (sell, buy, minor):
             exponent = names.asset(quote.sell_asset).exponent
             raise BadInput(

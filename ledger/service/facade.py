@@ -161,10 +161,10 @@ class Ledger:
         """After the store brought an older ledger's schema up to date: what the journal must now say of it."""
         from wonledger.book.upgrade import freeze_registry
 
-        if registry_unsigned:
-            freeze_registry(self._book)  # a ledger from before signed registry entries (ledger.upgrade)
-        if store.upgraded_from is not None:
-            # The capital-flow rules changed with schema 0005: rebuild what they derive from the journal.
+        frozen = registry_unsigned and freeze_registry(self._book)  # a ledger from before signed registry entries (ledger.upgrade)
+        if frozen or store.upgraded_from is not None:
+            # (a freeze refused once, then done when the ledger is opened again, still needs its controls rebuilt)
+            # The capital-flow rules changed with schemas 0005 and 0006: rebuild what they derive from the journal.
             from wonledger.book.upgrade import rebuild_controls
 
             rebuild_controls(self._book)
@@ -307,7 +307,7 @@ class Ledger:
         (None: whoever the rules say must) and the fresh quote it takes, if
         any. The signers' current keys go to the book from the same read; the
         transaction is signed outside any database transaction and submitted,
-        the fresh quote stored as an offer in the same write.
+        the fresh quote signed by its dealer and stored as an offer in the same write.
         """
 
         def read(names: Lookups) -> tuple[Tx, frozenset[str], Quote | None]:
@@ -315,7 +315,12 @@ class Ledger:
             return tx, self._signers_with_keys(names, tx, signers), offer
 
         tx, signers, offer = self._read(read)
-        records = () if offer is None else (lambda uow: uow.records.add_quote(offer),)
+        records: tuple[Callable[[UnitOfWork], object], ...] = ()
+        if offer is not None:
+            from wonledger.flows.crossborder import signed_offer
+
+            signed = signed_offer(self.id, offer, self._keys)  # the dealer signs its offer, as it signs the exchange
+            records = (lambda uow: uow.records.add_quote(signed),)
         return self.submit(self.sign(tx, signers), records)
 
     def _signers_with_keys(self, names: Lookups, tx: Tx, signers: Iterable[str] | None = None) -> frozenset[str]:

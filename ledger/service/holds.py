@@ -1,4 +1,4 @@
-"""`ledger.holds`: holds finished (posted, voided) and looked into (pending, expiry, what a post released).
+"""`ledger.holds`: holds finished (posted, voided) and looked into (pending, expiry, what a post, void or expiry released).
 
 A hold is made by a transfer or swap with a timeout (``ledger.payments``);
 a hold past its timeout reads as released, and the next write voids it.
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from wonledger.domain.errors import BadInput, KeyUnavailable
-from wonledger.domain.model import JournalEntry, Leg, Receipt, Tx
+from wonledger.domain.model import EXPIRE, POST, VOID, JournalEntry, Leg, Receipt, Tx
 from wonledger.domain.money import TypedAmount
 
 if TYPE_CHECKING:
@@ -64,6 +64,8 @@ class Holds:
 
         def build(names: Lookups) -> tuple[Tx, frozenset[str], None]:
             legs = names.hold_legs(hold_id)
+            for leg in legs:
+                names.asset(leg.asset)  # known when the receipt shows what was released
             return void_tx(ledger.id, hold_id, tx_id=tx_id, memo=memo), self._finishers(names, legs), None
 
         return self._ledger._submit_built(build)
@@ -96,13 +98,30 @@ class Holds:
         found = self._ledger._store.reading(lambda uow: uow.holds.holds([hold_id])).get(hold_id)
         return found.expires_at if found is not None else None
 
-    def released_by(self, post: JournalEntry) -> tuple[Leg, ...]:
-        """What post ``post`` gave back of its hold (a partial post releases the rest)."""
-        from wonledger.domain.model import released_by_post
+    def released_by(self, end: JournalEntry) -> tuple[Leg, ...]:
+        """What the post, void or expiry ``end`` gave back of its hold, leg by leg (empty for any other entry)."""
+        return self.released_by_each([end]).get(end.tx.id, ())
 
-        if post.tx.kind != "post" or not post.tx.ref:
-            return ()
-        return released_by_post(self._ledger.transaction(post.tx.ref).tx.legs, post.tx.legs)
+    def released_by_each(self, entries: Sequence[JournalEntry]) -> dict[str, tuple[Leg, ...]]:
+        """For each post, void or expiry among ``entries``, what it gave back of its hold (one read for them all).
+
+        The very computation the rulebook's effect makes when the entry is
+        decided (:func:`wonledger.domain.model.released_legs`): leg by leg, in
+        the hold's order, so a fee leg and the main leg between the same two
+        accounts stay apart.
+        """
+        from wonledger.domain.model import released_legs
+
+        ends = [e for e in entries if e.tx.kind in (POST, VOID, EXPIRE) and e.tx.ref]
+        if not ends:
+            return {}
+        holds = self._ledger._store.reading(lambda uow: uow.journal.entry_legs({e.tx.ref for e in ends if e.tx.ref}))
+        out: dict[str, tuple[Leg, ...]] = {}
+        for e in ends:
+            held = holds.get(e.tx.ref or "")
+            if held is not None:
+                out[e.tx.id] = released_legs(held[1], e.tx.legs if e.tx.kind == POST else ())
+        return out
 
     def expire_due(self) -> int:
         """Void every hold past its timeout now (a write does it anyway); how many were."""

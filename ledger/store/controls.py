@@ -1,4 +1,4 @@
-"""The control tables: quotes taken, counted outflows, conversions and cross-border movements.
+"""The control tables: quotes taken (``quote_uses``), counted outflows, conversions and cross-border movements.
 
 The book appends the rows a chunk's accepted transactions add and reads the
 figures the next chunk needs (:meth:`Controls.control_figures`), as plain
@@ -8,12 +8,11 @@ state of them. A rebuild replaces the tables whole; verify reads them back.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import func, or_, select
 
-from wonledger.domain.model import ControlFigures, ControlKeys, ControlTables, Quote
+from wonledger.domain.model import ControlFigures, ControlKeys, ControlTables
 from wonledger.store import tables as t
 from wonledger.store.rows import Repository, chunks, lock_head
-from wonledger.store.rows import quote as quote_of
 
 
 class Controls(Repository):
@@ -30,10 +29,7 @@ class Controls(Repository):
     def append_control_rows(self, rows: ControlTables) -> None:
         """Persist what the controls' effects of accepted transactions add (the rulebook's ``ControlRows``)."""
         if rows.quote_uses:
-            self.conn.execute(
-                update(t.quotes).where(t.quotes.c.id == bindparam("quote_id")).values(used_by=bindparam("tx")),
-                [{"quote_id": q, "tx": tx} for q, tx in rows.quote_uses],
-            )
+            self.conn.execute(t.quote_uses.insert(), [{"quote_id": q, "tx_id": tx} for q, tx in rows.quote_uses])
         if rows.outflows:
             self.conn.execute(
                 t.outflows.insert(),
@@ -61,13 +57,10 @@ class Controls(Repository):
                     .group_by(t.outflows.c.participant, t.outflows.c.year)
                 )
                 outflows.update(((p, y), int(total)) for p, y, total in self.conn.execute(query))
-        quotes: dict[str, Quote | None] = {}
         used: dict[str, str] = {}
         for part in chunks(sorted(keys.quotes)):
-            for row in self.conn.execute(select(t.quotes).where(t.quotes.c.id.in_(part))):
-                quotes[row.id] = quote_of(row)
-                if row.used_by is not None:
-                    used[row.id] = row.used_by
+            query = select(t.quote_uses.c.quote_id, t.quote_uses.c.tx_id).where(t.quote_uses.c.quote_id.in_(part))
+            used.update((r.quote_id, r.tx_id) for r in self.conn.execute(query))
         conversions: list[tuple[str, int]] = []
         path: list[tuple[str, int]] = []
         supply, before = 0, 0
@@ -91,7 +84,6 @@ class Controls(Repository):
             supply_path=tuple(path),
             supply_before=before,
             travel=tuple((pair, tuple(moves)) for pair, moves in travel.items()),
-            quotes=tuple(quotes.items()),
             used_quotes=tuple(used.items()),
         )
 
@@ -136,21 +128,20 @@ class Controls(Repository):
         path.reverse()
         return supply, path, after
 
-    def replace_control_rows(self, rows: ControlTables, judged_after: int) -> None:
-        """Replace the control tables with ``rows`` (a rebuild after an upgrade); ``verify`` judges entries after seq ``judged_after``."""
+    def replace_control_rows(self, rows: ControlTables) -> None:
+        """Replace the control tables with ``rows`` (a rebuild after an upgrade)."""
         lock_head(self.conn, self.locking)  # queue behind the book's writers
-        for table in (t.outflows, t.conversions, t.travel_movements):
+        for table in (t.outflows, t.conversions, t.travel_movements, t.quote_uses):
             self.conn.execute(table.delete())
-        self.conn.execute(update(t.quotes).values(used_by=None))
         self.append_control_rows(rows)
+        # An earlier wonledger kept where the controls start to judge here; every replay now derives it from the journal.
         self.conn.execute(t.meta.delete().where(t.meta.c.key == "controls_from_seq"))
-        self.conn.execute(t.meta.insert(), [{"key": "controls_from_seq", "value": str(judged_after)}])
 
     def control_rows(self) -> ControlTables:
         """Every stored row of the control tables (what ``verify`` compares with its replay)."""
-        quoted = self.conn.execute(select(t.quotes.c.id, t.quotes.c.used_by).where(t.quotes.c.used_by.is_not(None)))
+        quoted = self.conn.execute(select(t.quote_uses.c.quote_id, t.quote_uses.c.tx_id))
         return ControlTables(
-            quote_uses=tuple((r.id, r.used_by) for r in quoted),
+            quote_uses=tuple((r.quote_id, r.tx_id) for r in quoted),
             outflows=tuple((r.seq, r.participant, r.year, r.usd_minor) for r in self.conn.execute(select(t.outflows))),
             conversions=tuple((r.seq, r.at, r.asset, r.amount_out) for r in self.conn.execute(select(t.conversions))),
             travel=tuple((r.seq, r.at, r.originator, r.beneficiary, r.usd_minor) for r in self.conn.execute(select(t.travel_movements))),

@@ -23,14 +23,19 @@ class Holds(Repository):
         found: dict[str, HoldState] = {}
         for part in chunks(sorted(set(ids))):
             query = (
-                select(t.holds.c.id, t.holds.c.status, t.holds.c.expires_at, t.holds.c.finished_by, t.journal.c.seq, t.journal.c.at)
+                select(
+                    t.holds.c.id, t.holds.c.status, t.holds.c.expires_at, t.holds.c.finished_by, t.journal.c.seq, t.journal.c.at,
+                    t.journal.c.body,
+                )
                 .select_from(t.holds.join(t.journal, t.journal.c.id == t.holds.c.id))
                 .where(t.holds.c.id.in_(part))
             )
             rows = list(self.conn.execute(query))
             legs = legs_of(self.conn, [r.seq for r in rows])
             for r in rows:
-                found[r.id] = HoldState(r.id, r.seq, r.status, r.expires_at, legs.get(r.seq, ()), r.finished_by, r.at)
+                # Bodies are canonical JSON: an unescaped `"quote":{` is the member itself, never text inside a string.
+                quoted = '"quote":{' in r.body
+                found[r.id] = HoldState(r.id, r.seq, r.status, r.expires_at, legs.get(r.seq, ()), r.finished_by, r.at, quoted)
         return found
 
     def released(self, accounts: list[Account], now: str) -> list[Account]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import Table, bindparam, or_, select, union, update
 
 from wonledger.domain.errors import StorageError
-from wonledger.domain.model import Account, Leg, StoredTx
+from wonledger.domain.model import GENESIS, REGISTRY_KINDS, Account, Leg, StoredTx
 from wonledger.store import tables as t
 from wonledger.store.rows import Repository, chunks, legs_of, lock_head, stored_row, stored_tx
 
@@ -85,6 +85,16 @@ class Journal(Repository):
             query = select(t.journal.c.ref).where(t.journal.c.kind == "reversal", t.journal.c.ref.in_(part))
             found.update(self.conn.execute(query).scalars())
         return found
+
+    def first_registry_entry(self, before_seq: int | None = None) -> tuple[int, str] | None:
+        """(seq, id) of the first signed registry entry or genesis (a registry kind, or an entry opening accounts), before ``before_seq`` if given."""
+        j = t.journal.c
+        # Bodies are canonical JSON: an unescaped `"opens":[` appears only as the member itself, never inside a string.
+        query = select(j.seq, j.id).where(or_(j.kind.in_((*REGISTRY_KINDS, GENESIS)), j.body.like('%"opens":[%')))
+        if before_seq is not None:
+            query = query.where(j.seq < before_seq)
+        row = self.conn.execute(query.order_by(j.seq).limit(1)).first()
+        return (row.seq, row.id) if row is not None else None
 
     def entry_legs(self, ids: Iterable[str]) -> dict[str, tuple[str, tuple[Leg, ...]]]:
         """kind and legs of committed transactions by id (what a reversal mirrors)."""

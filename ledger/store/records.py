@@ -1,14 +1,15 @@
 """What the ledger keeps beside the journal that no replay derives: quotes, refusals, checkpoints and meta.
 
-Quotes are a dealer's offers (which transaction took one is a control row,
-see :mod:`wonledger.store.controls`); refusals are kept for people to
-read; checkpoints are the operator's signed Merkle roots.
+Quotes are a dealer's offers, each signed by the dealer (which transaction
+took one is a control row, see :mod:`wonledger.store.controls`); refusals
+are kept for people to read; checkpoints are the operator's signed Merkle
+roots.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import delete, func, select
 
@@ -46,14 +47,18 @@ class Records(Repository):
                     "source": q.source,
                     "created_at": q.created_at,
                     "expires_at": q.expires_at,
-                    "used_by": None,
+                    "signature": q.signature,
                 }
             ],
         )
 
     def quote(self, quote_id: str) -> Quote | None:
+        """The offer ``quote_id`` as stored, with the transaction that took it (if one did)."""
         row = self.conn.execute(select(t.quotes).where(t.quotes.c.id == quote_id)).first()
-        return quote_of(row) if row else None
+        if row is None:
+            return None
+        used_by = self.conn.execute(select(t.quote_uses.c.tx_id).where(t.quote_uses.c.quote_id == quote_id)).scalar()
+        return replace(quote_of(row), used_by=used_by)
 
     def add_rejections(self, rejections: Sequence[Refusal]) -> None:
         """Keep the refusals of a chunk, for people to read (``rejections``)."""
@@ -66,9 +71,9 @@ class Records(Repository):
                 ],
             )
 
-    def all_quotes(self) -> dict[str, Quote | None]:
-        """Every stored quote by id (what a replay of the controls checks quoted exchanges against)."""
-        return {r.id: quote_of(r) for r in self.conn.execute(select(t.quotes))}
+    def all_quotes(self) -> list[Quote]:
+        """Every offer stored (what verify checks the dealer's signature of; no rule reads them)."""
+        return [quote_of(r) for r in self.conn.execute(select(t.quotes).order_by(t.quotes.c.id))]
 
     def rejections(self, limit: int | None = None, code: str | None = None) -> list[Refusal]:
         """Refusals, newest first."""

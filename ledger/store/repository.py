@@ -11,7 +11,9 @@ domain values; none of them decides anything.
 from __future__ import annotations
 
 import heapq
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
 
@@ -42,9 +44,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 #: The newest migration; a database at another revision is not opened.
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 #: Earlier revisions this wonledger upgrades when it opens them.
-OLDER_REVISIONS = ("0001", "0002", "0003", "0004")
+OLDER_REVISIONS = ("0001", "0002", "0003", "0004", "0005")
 GENESIS_HASH = "0" * 64
 #: The meta rows the handshake reads: this ledger's id, and the mark of a registry kept outside the journal (before 0004).
 LEDGER_ID_META = "ledger_id"
@@ -82,6 +84,8 @@ class Store:
         self._needs: tuple[str | None, bool] | None = None
         #: run once, outside any transaction, after an upgrade: the layer above freezes the registry, rebuilds controls
         self.on_upgrade: Callable[[Store, bool], None] | None = None
+        #: the connection of this thread's snapshot (see :meth:`snapshot`), if it holds one
+        self._pinned = threading.local()
 
     # -- opening ---------------------------------------------------------
     @classmethod
@@ -204,6 +208,38 @@ class Store:
     def _connect(self, write: bool) -> Connection:
         return self.engine.connect() if write else self.engine.connect().execution_options(**{READ_ONLY: True})
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Inside, every read of this thread (:meth:`reading` and the streams) sees one snapshot of the database.
+
+        ``verify`` reads the journal page by page and then every table: without
+        one snapshot, entries a writer commits in between would make the
+        tables disagree with the journal it replayed (so a checkpoint taken
+        while a batch commits would refuse, or vouch for what was not
+        checked). One read-only transaction: deferred on SQLite (WAL keeps
+        its snapshot), REPEATABLE READ on PostgreSQL. Writers are not held up.
+        """
+        if getattr(self._pinned, "conn", None) is not None:
+            yield
+            return
+        self.check()
+        conn = self.engine.connect()
+        options: dict[str, object] = {READ_ONLY: True}
+        if conn.dialect.name != "sqlite":
+            options["isolation_level"] = "REPEATABLE READ"
+        conn = conn.execution_options(**options)
+        try:
+            with conn.begin():
+                self._pinned.conn = conn
+                try:
+                    yield
+                finally:
+                    self._pinned.conn = None
+        except DBAPIError as exc:
+            raise storage_error(exc, self.url) from None
+        finally:
+            conn.close()
+
     # -- transactions ----------------------------------------------------
     def writing(self, work: Callable[[UnitOfWork], T]) -> T:
         """Run ``work`` in one write transaction; all of it commits or none."""
@@ -214,6 +250,13 @@ class Store:
         return self._unit(work, write=False)
 
     def _unit(self, work: Callable[[UnitOfWork], T], write: bool) -> T:
+        pinned = getattr(self._pinned, "conn", None)
+        if pinned is not None and not write:
+            try:
+                return work(UnitOfWork(pinned))  # inside a snapshot: its one transaction
+            except DBAPIError as exc:
+                raise storage_error(exc, self.url) from None
+
         def attempt() -> T | _Upgrade:
             checked = self._schema is not None
             try:

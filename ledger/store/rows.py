@@ -139,5 +139,5 @@ def quote(row) -> Quote:
         source=row.source,
         created_at=row.created_at,
         expires_at=row.expires_at,
-        used_by=row.used_by,
+        signature=row.signature,
     )

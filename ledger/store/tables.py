@@ -142,7 +142,16 @@ quotes = Table(
     Column("source", Text, nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("expires_at", String(32), nullable=False),
-    Column("used_by", String(128), nullable=True),
+    # The dealer's Ed25519 signature over the whole offer (migration 0006; none on offers stored before).
+    Column("signature", Text, nullable=True),
+)
+
+#: Which transaction took each quote (migration 0006): derived from the journal, offered here or not.
+quote_uses = Table(
+    "quote_uses",
+    metadata,
+    Column("quote_id", String(128), primary_key=True),
+    Column("tx_id", String(128), ForeignKey("journal.id"), nullable=False),
 )
 
 #: Every refusal of a ledger rule: who, what, which code, when.

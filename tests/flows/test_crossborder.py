@@ -21,7 +21,7 @@ from wonledger import (
     Travel,
     TravelRule,
 )
-from wonledger.domain.model import AccountSpec
+from wonledger.domain.model import AccountSpec, Leg
 from wonledger.flows.crossborder import send_tx, swap_tx
 from wonledger.rulebook.policy import load_flow_policy
 from wonledger.testing import ManualClock
@@ -103,20 +103,29 @@ def test_an_expired_quote_is_refused_and_nothing_moves(timed: Ledger, clock: Man
     assert [r.code for r in timed.reports.rejections()] == ["QUOTE_EXPIRED"]
 
 
-def test_terms_or_legs_that_differ_from_the_stored_quote_are_refused(ledger: Ledger) -> None:
+def test_terms_or_legs_off_the_dealers_firm_terms_are_refused_whoever_signs_them(ledger: Ledger) -> None:
+    """The rules read the quote in the signed transaction only, and hold it to the policy: the dealer's own signature makes no other rate firm."""
     ledger.stablecoins.mint("HKDS", 500_00, "kowloon-supply", "dHKD.harbour")
     q = ledger.crossborder.quote("HKDS", "KRWS", 100_00)
     ledger.registry.open_account("kowloon-supply", "KRWS")
-    better_rate = replace(swap_tx(ledger.id, q, "kowloon-supply"), quote=replace(q.terms, rate="999"))
-    with pytest.raises(BadInput, match="differ from quote"):
-        ledger._book.submit(ledger.sign(better_rate, ["kowloon-supply", "peakfx"]))
     tx = swap_tx(ledger.id, q, "kowloon-supply")
-    more = replace(tx, legs=tx.legs[:-1] + (replace(tx.legs[-1], amount=q.buy_amount + 1),))
-    with pytest.raises(BadInput, match="does not move what quote"):
-        ledger._book.submit(ledger.sign(more, ["kowloon-supply", "peakfx"]))
-    no_fee = replace(tx, legs=(replace(tx.legs[0], amount=q.sell_amount),) + tx.legs[2:])
-    with pytest.raises(BadInput, match="does not move what quote"):
-        ledger._book.submit(ledger.sign(no_fee, ["kowloon-supply", "peakfx"]))
+
+    def refused(changed, match: str, error: type[Exception] = BadInput) -> None:
+        with pytest.raises(error, match=match):
+            ledger._book.submit(ledger.sign(changed, ["kowloon-supply", "peakfx"]))
+
+    mid = ledger._book.flow_policy.rates.cross("HKD", "KRW")
+    above_mid = str(int(mid) + 1)
+    refused(replace(tx, quote=replace(q.terms, rate=above_mid)), "from the reference mid less its 25 bp spread")
+    refused(replace(tx, quote=replace(q.terms, rate="170")), "from the reference mid less its 25 bp spread")
+    refused(replace(tx, quote=replace(q.terms, expires_at="2030-01-01T00:00:00.000000Z")), "firm for 30 s at most", QuoteExpired)
+    refused(replace(tx, legs=tx.legs[:-1] + (replace(tx.legs[-1], amount=q.buy_amount + 1),)), "does not move what quote")
+    refused(replace(tx, legs=(replace(tx.legs[0], amount=q.sell_amount),) + tx.legs[2:]), "does not move what quote")
+    bigger_fee = (replace(tx.legs[0], amount=tx.legs[0].amount - 100), replace(tx.legs[1], amount=tx.legs[1].amount + 100), tx.legs[2])
+    refused(replace(tx, legs=bigger_fee), "its fee is at most 10 bp")
+    kickback = tx.legs + (Leg("peakfx:HKDS", "kowloon-supply:HKDS", "HKDS", 1),)
+    refused(replace(tx, legs=kickback), "move nothing else to or from peakfx")
+    assert ledger.verify().ok
 
 
 # -- two-phase PvP ----------------------------------------------------------------------

@@ -126,7 +126,7 @@ def test_every_refusal_is_recorded_with_who_what_code_and_when(ledger: Ledger) -
         ("outflows", "UPDATE outflows SET usd_minor = usd_minor - 100000"),
         ("conversions", "UPDATE conversions SET amount_out = 1"),
         ("travel_movements", "DELETE FROM travel_movements"),
-        ("quotes", "UPDATE quotes SET used_by = NULL"),
+        ("quote_uses", "DELETE FROM quote_uses"),
     ],
 )
 def test_verify_rebuilds_the_control_tables_from_the_journal_and_names_an_edited_one(ledger: Ledger, table: str, edit: str) -> None:

@@ -158,7 +158,9 @@ def test_the_plain_verify_output_names_the_transaction_and_exits_3(busy: Ledger,
     done = wonledger(busy._store.url, "verify")
     assert done.returncode == 3
     assert "tx t-3" in done.stdout
-    assert done.stdout.strip().splitlines()[-1].startswith("1 problem(s) in")
+    summary, unchecked = done.stdout.strip().splitlines()[-2:]
+    assert summary.startswith("1 problem(s) in")
+    assert unchecked.startswith("  not checked: ")  # what it trusted without checking, said even when it found a problem
 
 
 def test_verify_needs_no_keys(busy: Ledger, wonledger, tmp_path) -> None:
