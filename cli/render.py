@@ -47,6 +47,13 @@ def emit_json(obj: object) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, indent=None).translate(_JSON_UNSAFE))
 
 
+def emit_json_chunks(chunks: Iterator[str]) -> None:
+    """One JSON document written as it is made (a report of a million breaks is never one string)."""
+    for chunk in chunks:
+        click.echo(chunk.translate(_JSON_UNSAFE), nl=False)
+    click.echo()
+
+
 def echo(line: str) -> None:
     """One line for a person, made safe (see :func:`safe`)."""
     click.echo(safe(line))
