@@ -202,13 +202,14 @@ def show_tx(entry: JournalEntry, assets: dict[str, Asset], receipt: Receipt | No
     echo(f"  hash:   {entry.hash}")
 
 
-def error_line(code: str, message: str, as_json: bool) -> None:
-    # One line, whatever the message holds.
+def error_line(code: str, message: str, as_json: bool, done: dict[str, object] | None = None) -> None:
+    """``error: CODE: message`` on stderr, one line whatever the message holds; with ``as_json`` also on stdout,
+    beside ``done``: what a command had done when it stopped (a batch's counts)."""
     flat = safe(" ".join(str(message).split()))
     if len(flat) > 2000:  # a message quoting hostile input stays readable
         flat = flat[:2000] + "... (cut)"
     if as_json:
-        emit_json({"error": {"code": code, "message": flat}})
+        emit_json({**(done or {}), "error": {"code": code, "message": flat}})
     click.echo(f"error: {code}: {flat}", err=True)
 
 
