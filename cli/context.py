@@ -18,10 +18,12 @@ if TYPE_CHECKING:
 class Context:
     """The global options (as typed) and the ledger, opened on first use. A plain class: no import cost."""
 
-    def __init__(self, db_option: str | None = None, keys_option: str | None = None, json: bool = False) -> None:
+    def __init__(self, db_option: str | None = None, keys_option: str | None = None, json: bool = False, wait_db: float | None = None) -> None:
         self.db_option = db_option
         self.keys_option = keys_option
         self.json = json
+        #: --wait-db, else None: the library reads $WONLEDGER_WAIT_DB, else waits 60 s
+        self.wait_db = wait_db
         self._ledger: Ledger | None = None
 
     @property
@@ -42,9 +44,10 @@ class Context:
         """Open the ledger on first use (nothing connects before a command runs)."""
         if self._ledger is None:
             from wonledger import Ledger
+            from wonledger_cli.waiting import terminal_reporter
 
             # Checked by the command's first read, in its transaction: a command that reads once is one transaction.
-            self._ledger = Ledger.open(self.db, self.keys, check_now=False)
+            self._ledger = Ledger.open(self.db, self.keys, check_now=False, wait_db=self.wait_db, on_wait=terminal_reporter())
         return self._ledger
 
     def close(self) -> None:

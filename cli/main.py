@@ -9,7 +9,7 @@ in the table so that the listing needs nothing else.
 Every failure reaches the user as one line ``error: CODE: message`` on
 stderr (and ``{"error": {...}}`` on stdout with ``--json``) with the exit
 code of docs/cli.md's exit codes: 1 refused by a ledger rule, 2 bad usage or input,
-3 integrity problems. No traceback is ever printed (set WONLEDGER_DEBUG=1 to
+3 integrity problems, 75 a database unavailable for now. No traceback is ever printed (set WONLEDGER_DEBUG=1 to
 see one for an unexpected failure).
 """
 
@@ -168,7 +168,8 @@ class WonledgerGroup(click.Group):
         except Exception as exc:  # the last line of defence: no traceback for users
             errors = sys.modules.get("wonledger.domain.errors")  # imported by whichever command ran, if any
             if errors is not None and isinstance(exc, errors.LedgerError):
-                error_line(exc.code, exc.message + _worded_hint(exc.hint), as_json)
+                done = exc.result.to_json() if exc.result is not None else None  # how far a batch got, when one stopped
+                error_line(exc.code, exc.message + _worded_hint(exc.hint), as_json, done)
                 sys.exit(_exit_code(errors, exc))
             if os.environ.get("WONLEDGER_DEBUG"):
                 raise
@@ -189,8 +190,14 @@ def result_exit_code(result: object) -> int:
     return 3 if getattr(result, "ok", True) is False else 0
 
 
+#: A database unavailable for now (EX_TEMPFAIL of sysexits.h): the same command, run again later, may succeed.
+UNAVAILABLE_EXIT = 75
+
+
 def _exit_code(errors, exc: Exception) -> int:
-    """The CLI's exit codes by family of error: 2 bad usage or input, 3 integrity problems, 1 any other refusal."""
+    """The CLI's exit codes by family of error: 2 bad usage or input, 3 integrity problems, 75 try again later, 1 any other refusal."""
+    if isinstance(exc, errors.DatabaseUnavailable):
+        return UNAVAILABLE_EXIT
     if isinstance(exc, errors.BadInput):
         return 2
     if isinstance(exc, errors.IntegrityProblem):
@@ -214,6 +221,9 @@ HINTS = {
     "reconcile-account": "; reconcile it with --account",
     "account-map": ": map it to one (--account-map FILE)",
     "statement-account": "; if the bank names the account otherwise, say so with --statement-account ID or --account-map FILE",
+    "wait-longer": " (wait longer with --wait-db SECONDS or WONLEDGER_WAIT_DB)",
+    "same-id": " (pass it as --id ID to the same command; wait longer with --wait-db SECONDS)",
+    "resubmit": ". Run the same command on the same input to post the rest (what landed comes back as duplicates)",
 }
 
 
@@ -225,9 +235,15 @@ def _worded_hint(hint: str | None) -> str:
 @click.option("--db", metavar="URL", help="Database URL (default $WONLEDGER_DB or sqlite:///wonledger.db).")
 @click.option("--keys", metavar="DIR", help="Key directory (default $WONLEDGER_KEYS or ./wonledger-keys).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+@click.option(
+    "--wait-db",
+    metavar="SECONDS",
+    type=click.FloatRange(0, 86400),
+    help="Wait out an unavailable database (a failover) this long, retrying (default $WONLEDGER_WAIT_DB or 60; 0: no wait).",
+)
 @click.version_option(package_name="wonledger", prog_name="wonledger")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, keys: str | None, as_json: bool) -> None:
+def cli(ctx: click.Context, db: str | None, keys: str | None, as_json: bool, wait_db: float | None) -> None:
     """wonledger: a signed, double-entry ledger for tokenized deposits and won stablecoins.
 
     \b
@@ -239,15 +255,15 @@ def cli(ctx: click.Context, db: str | None, keys: str | None, as_json: bool) -> 
     """
     from wonledger_cli.context import Context  # not needed by `wonledger --help`, which never gets here
 
-    state = Context(db_option=db, keys_option=keys, json=as_json)
+    state = Context(db_option=db, keys_option=keys, json=as_json, wait_db=wait_db)
     ctx.obj = state
     ctx.call_on_close(state.close)
 
 
-def error_line(code: str, message: str, as_json: bool) -> None:
+def error_line(code: str, message: str, as_json: bool, done: dict[str, object] | None = None) -> None:
     from wonledger_cli.render import error_line as write  # imported on the way out: help and success never pay for it
 
-    write(code, message, as_json)
+    write(code, message, as_json, done)
 
 
 def _terminal_width() -> int:

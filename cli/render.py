@@ -47,6 +47,13 @@ def emit_json(obj: object) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, indent=None).translate(_JSON_UNSAFE))
 
 
+def emit_json_chunks(chunks: Iterator[str]) -> None:
+    """One JSON document written as it is made (a report of a million breaks is never one string)."""
+    for chunk in chunks:
+        click.echo(chunk.translate(_JSON_UNSAFE), nl=False)
+    click.echo()
+
+
 def echo(line: str) -> None:
     """One line for a person, made safe (see :func:`safe`)."""
     click.echo(safe(line))
@@ -195,13 +202,14 @@ def show_tx(entry: JournalEntry, assets: dict[str, Asset], receipt: Receipt | No
     echo(f"  hash:   {entry.hash}")
 
 
-def error_line(code: str, message: str, as_json: bool) -> None:
-    # One line, whatever the message holds.
+def error_line(code: str, message: str, as_json: bool, done: dict[str, object] | None = None) -> None:
+    """``error: CODE: message`` on stderr, one line whatever the message holds; with ``as_json`` also on stdout,
+    beside ``done``: what a command had done when it stopped (a batch's counts)."""
     flat = safe(" ".join(str(message).split()))
     if len(flat) > 2000:  # a message quoting hostile input stays readable
         flat = flat[:2000] + "... (cut)"
     if as_json:
-        emit_json({"error": {"code": code, "message": flat}})
+        emit_json({**(done or {}), "error": {"code": code, "message": flat}})
     click.echo(f"error: {code}: {flat}", err=True)
 
 

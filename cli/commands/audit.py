@@ -3,6 +3,11 @@
 Exit codes (docs/cli.md): 0 clean, 3 breaks found or a proof that does
 not hold, 2 bad input (including a malformed, foreign or unsafe file). A command here
 returns what it checked; `wonledger_cli.main` turns a result that is not ``ok`` into exit 3.
+
+A file a command writes (``--out``) is written beside its target under a
+temporary name and moved into place only when the command has written it
+whole: a command that fails (an account mistyped, a disk full) leaves the
+target as it was.
 """
 
 from __future__ import annotations
@@ -10,7 +15,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-from contextlib import ExitStack
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from itertools import islice
 from typing import TYPE_CHECKING, TextIO
 
 import click
@@ -31,19 +39,52 @@ from wonledger import (
 )
 from wonledger_cli.commands.stablecoins import report
 from wonledger_cli.context import Checked, Context, json_option, pass_context
-from wonledger_cli.render import emit_json, open_input, progress_bar, stderr_is_terminal, table
+from wonledger_cli.render import echo, emit_json, emit_json_chunks, open_input, progress_bar, stderr_is_terminal, table
 
 if TYPE_CHECKING:
     from wonledger import ConsistencyReport, ProofReport, ReconcileReport, TrialBalance
 
 
 def _open_output(stack: ExitStack, path: str | None) -> TextIO:
+    """Where the command writes: stdout, or a file put in place of ``path`` when ``stack`` closes without an error."""
     if path is None or path == "-":
         return sys.stdout
+    return stack.enter_context(_replacing(path))
+
+
+@contextmanager
+def _replacing(path: str) -> Iterator[TextIO]:
+    """A temporary file beside ``path``, moved over it when the block ends without an error, else removed.
+
+    The file gets the target's permissions when it exists, else those a new
+    file gets (0666 less the umask), not mkstemp's 0600.
+    """
+    if os.path.isdir(path):
+        raise BadInput(f"cannot write {path}: it is a directory")
+    directory = os.path.dirname(os.path.abspath(path))
     try:
-        return stack.enter_context(open(path, "w", encoding="utf-8", newline=""))
+        handle, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".part", dir=directory)
     except OSError as exc:
         raise BadInput(f"cannot write {path}: {exc.strerror}") from None
+    except ValueError:  # a name the operating system cannot hold (a NUL byte)
+        raise BadInput(f"{path[:40]!r} is not a file name") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            yield out
+        try:
+            mode = os.stat(path).st_mode & 0o7777
+        except OSError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
 
 
 @click.command()
@@ -51,7 +92,7 @@ def _open_output(stack: ExitStack, path: str | None) -> TextIO:
 @click.option("--format", "fmt", type=click.Choice(statement_formats()), default="camt053", show_default=True, help="ISO 20022 camt.053 XML or CSV.")
 @click.option("--from", "since", metavar="YYYY-MM-DD", help="First booking date (UTC); default: the account's first entry.")
 @click.option("--to", "until", metavar="YYYY-MM-DD", help="Last booking date (UTC); default: today.")
-@click.option("--out", metavar="FILE", help="Write here instead of to stdout.")
+@click.option("--out", metavar="FILE", help="Write here instead of to stdout (FILE is replaced only once written whole).")
 @click.option("--validate", is_flag=True, help="Check the camt.053 written to --out against the ISO 20022 schema (exit 3 if invalid; needs wonledger[validate]).")
 @json_option
 @pass_context
@@ -142,43 +183,54 @@ def reconcile(
             all_statements=all_statements, statement_account=statement_account, account_map=mapping,
         )
     if ctx.json:
-        emit_json(result.to_json(max_breaks))
+        emit_json_chunks(result.json_chunks(max_breaks))  # a break at a time: the breaks of a large file are never all in memory
     else:
         _print_report(ledger, result, max_breaks)
     return result
 
 
+def _days(period: tuple[str | None, str | None]) -> str:
+    """The days a statement was compared on, as the report says them."""
+    start, end = period
+    if start and end:
+        return f"booked {start} to {end}" if start != end else f"booked {start}"
+    return f"booked from {start}" if start else f"booked up to {end}" if end else "of every day"
+
+
 def _print_report(ledger, result, max_breaks: int | None) -> None:
-    """The summary by kind of break first, then the breaks (at most ``max_breaks``), then the counts."""
+    """The summary by kind of break first, then the breaks (at most ``max_breaks``), then the counts and the days compared."""
     parts = result.statements
     if len(parts) > 1:
         for part in parts:
-            state = "clean" if part.ok else _count(len(part.breaks), "break", "breaks")
-            click.echo(
+            state = "clean" if part.ok else _count(part.break_count, "break", "breaks")
+            echo(
                 f"statement {part.statement_id or '-'} of {part.statement_account or '-'} ({part.format}) -> {part.account}: "
-                f"{part.matched} matched, {state}"
+                f"{part.matched} matched, {state}" + (f", {_days(part.period)}" if any(part.period) else "")
             )
-    if not result.ok:
-        click.echo(f"{_count(len(result.breaks), 'break', 'breaks')} by kind:")
+    total = result.break_count
+    if total:
+        click.echo(f"{_count(total, 'break', 'breaks')} by kind:")
         for kind, n in result.by_kind().items():
             click.echo(f"  {kind:<21} {n:>8}")
-        shown = result.breaks if max_breaks is None else result.breaks[:max_breaks]
-        if shown:
+        if max_breaks != 0:
             click.echo("breaks:")
         exponents: dict[str, int] = {}
-        for b in shown:
+        shown = 0
+        for b in islice(result.iter_breaks(), max_breaks):
             account = b.account or result.account
             if account not in exponents:
                 exponents[account] = ledger.registry.asset(ledger.registry.account(account).asset).exponent
-            click.echo("  " + _break_line(b, exponents[account]))
-        if len(shown) < len(result.breaks):
-            click.echo(f"  ... and {len(result.breaks) - len(shown)} more (--max-breaks {max_breaks}; --json for all)")
+            echo("  " + _break_line(b, exponents[account]))
+            shown += 1
+        if shown < total:
+            click.echo(f"  ... and {total - shown} more (--max-breaks {max_breaks}; --json for all)")
     summary = (
-        f"{result.matched} matched, {len(result.breaks)} break(s); "
-        f"{_count(result.statement_entries, 'statement entry', 'statement entries')}, {_count(result.ledger_entries, 'ledger leg', 'ledger legs')}"
+        f"{result.matched} matched, {total} break(s); "
+        f"{_count(result.statement_entries, 'statement entry', 'statement entries')}, "
+        f"{_count(result.ledger_entries, 'ledger leg', 'ledger legs')} {_days(result.period)}"
     )
     if result.skipped:
-        summary += f", {_count(result.skipped, 'entry', 'entries')} not booked (skipped: pending or information only)"
+        summary += f"; {_count(result.skipped, 'entry', 'entries')} not booked (left out: pending or information only)"
     click.echo(("clean: " if result.ok else "") + summary)
 
 
@@ -194,12 +246,27 @@ def _break_line(b, exponent: int) -> str:
             return format_amount(d["balance"], exponent)
         if "batch_total" in d:
             return f"entry {d['entry']} of {_signed(d['batch_entry'], exponent)} whose transactions add up to {_signed(d['batch_total'], exponent)}"
+        if "entries_total" in d:
+            where = f"page {d['page']}: " if "page" in d else ""
+            return (
+                f"{where}opening {_signed(d['opening'], exponent)} and entries {_signed(d['entries_total'], exponent)} "
+                f"add up to {_signed(d['opening'] + d['entries_total'], exponent)}, not the closing {_signed(d['closing'], exponent)}"
+            )
+        if "previous_closing" in d:
+            return f"page {d['page']} opens with {_signed(d['opening'], exponent)}, the page before closed with {_signed(d['previous_closing'], exponent)}"
+        if "copy_of" in d:
+            return f"statement {d['statement_id'] or '-'} again (the file's statement {d['copy_of']} is the same): not matched twice"
+        if "overlaps" in d:
+            days = d["overlapped_period"]
+            return f"{d['statement_id'] or '-'} covers days of the file's statement {d['overlaps']} ({days['from']} to {days['to']}) again"
         sign = "-" if d["credit_debit"] == "DBIT" else "+"
         where = f"entry {d['entry']}" if "entry" in d else f"seq {d['seq']}"
         if d.get("transaction"):
             where += f", transaction {d['transaction']}"
         currency = f" {d['currency']}" if d.get("currency") else ""
-        return f"{sign}{format_amount(d['amount'], exponent)}{currency} on {d['value_date']} ({where})"
+        asset = f" ({d['asset']})" if d.get("asset") and b.kind == "asset_mismatch" else ""
+        amount = format_amount(d["amount"], exponent) if d["amount"] is not None else "(no amount of its own)"
+        return f"{sign}{amount}{currency}{asset} on {d['value_date']} ({where})"
 
     account = f"{b.account}  " if b.account else ""
     return f"{account}{b.kind:<21} {b.ref or '-':<24} ledger {side(b.ledger)}  statement {side(b.statement)}"

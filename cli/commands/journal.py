@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from wonledger import BadInput, JournalEntry, format_amount
+from wonledger import BadInput, JournalEntry, StorageError, format_amount
 from wonledger_cli.context import Context, json_option, pass_context
 from wonledger_cli.render import (
     emit_json,
@@ -177,7 +177,13 @@ def submit(ctx: Context, source: str) -> int:
     with ExitStack() as stack:
         stream, size = open_input(stack, source)
         ledger = ctx.ledger()
-        result = ledger.ingest(stream, progress=progress_bar(stack, "submitting", size))
+        try:
+            result = ledger.ingest(stream, progress=progress_bar(stack, "submitting", size))
+        except StorageError as stopped:
+            # The database gave out: say which lines were refused before it; the error says how far the batch got.
+            for r in getattr(stopped.result, "rejected", ()):
+                error_line(r.code, f"line {r.line}: {r.message}", as_json=False)
+            raise
     for r in result.rejected:
         error_line(r.code, f"line {r.line}: {r.message}", as_json=False)
     if ctx.json:

@@ -22,7 +22,9 @@ def init(ctx: Context, world: str) -> None:
       wonledger init --world empty
       wonledger --db postgresql+psycopg://user@host/dbname init
     """
-    ledger = Ledger.create(ctx.db, ctx.keys, world=world)
+    from wonledger_cli.waiting import terminal_reporter
+
+    ledger = Ledger.create(ctx.db, ctx.keys, world=world, wait_db=ctx.wait_db, on_wait=terminal_reporter())
     ctx._ledger = ledger
     facts = ledger.info()
     if ctx.json:

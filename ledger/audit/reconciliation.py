@@ -7,8 +7,30 @@ account it is of. Which account that is comes from one read made before the
 file is opened: the account named, and every ledger account the account map
 names, resolved together in one read transaction with the journal's head
 (legs committed after it are not the statement's). A statement's period
+(its own: :meth:`~wonledger.statements.statement.StatementHeader.period`)
 then streams its legs in pages, and its stated balances are checked against
 the booked ones.
+
+What a statement says of itself is checked too: a statement whose own
+arithmetic fails is an ``unbalanced_statement``; the same statement twice in
+a file is a ``duplicate_statement`` (the copy is not matched again); a
+statement of another currency, or one that names another asset than the
+account's (the CSV's asset column, the ledger asset wonledger's own camt
+names as the account's name), is refused with ``ASSET_MISMATCH``.
+
+**One difference, one break.** The opening balance is compared with the
+ledger's balance before the period; the closing balance only where its
+difference is not already explained. The statement's closing minus the
+ledger's is always its opening difference, plus what the entry breaks add
+(a payment the ledger lacks, a leg the statement lacks, another amount:
+each break carries that effect), minus what the statement's own arithmetic
+is out by. A closing difference equal to that sum is those breaks seen a
+second time and is not reported again; one that differs from it (the
+closing of a statement without an opening, say) is a ``balance_mismatch``.
+Likewise a statement whose own arithmetic is out by exactly what its entry
+breaks add up to (its balances are the ledger's; a line of it was lost, or
+a batch's entry differs from its transactions) has those breaks, not an
+``unbalanced_statement`` besides.
 """
 
 from __future__ import annotations
@@ -17,7 +39,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from wonledger.audit.legs import booked_leg, next_day
 from wonledger.book.session import AuditSession, asset_of
@@ -25,7 +47,16 @@ from wonledger.domain.errors import AssetMismatch, BadInput, BadStatement, Ledge
 from wonledger.domain.model import Account
 from wonledger.domain.money import Asset
 from wonledger.statements.formats import read_statements
-from wonledger.statements.matching import BALANCE_MISMATCH, BookedLeg, Break, Matcher, ReconcileReport
+from wonledger.statements.matching import (
+    BALANCE_MISMATCH,
+    DUPLICATE_STATEMENT,
+    OVERLAPPING_STATEMENT,
+    UNBALANCED_STATEMENT,
+    BookedLeg,
+    Break,
+    Matcher,
+    ReconcileReport,
+)
 from wonledger.statements.statement import MAX34, StatementHeader, StatementReader, short_ref
 from wonledger.store import UnitOfWork
 
@@ -71,6 +102,7 @@ class _Known:
     mapped: dict[str, Account | LedgerError]
     assets: dict[str, Asset]
     upto: int
+    asset_codes: frozenset[str]  # every asset of the ledger
 
 
 def _read_known(session: AuditSession, account_name: str | None, mapping: dict[str, str]) -> _Known:
@@ -88,7 +120,7 @@ def _read_known(session: AuditSession, account_name: str | None, mapping: dict[s
         accounts += [a for a in mapped.values() if isinstance(a, Account)]
         assets = {a.asset: asset_of(uow, a) for a in accounts}
         upto, _ = uow.journal.head()
-        return _Known(target, mapped, assets, upto)
+        return _Known(target, mapped, assets, upto, frozenset(a.code for a in uow.registry.assets()))
 
     return session.read(read)
 
@@ -141,45 +173,21 @@ def reconcile(
     mapping = {_compact(k) or k: v for k, v in (account_map or {}).items()}  # an IBAN may be written in groups of four
     known = _read_known(session, account_name, mapping)
     target = known.target
-    accepted = _accepted(known, statement_account)
-    seen: list[str] = []
-    chosen: dict[int, Account] = {}
-
-    def ledger_account(header: StatementHeader) -> Account | None:
-        external = _compact(header.external_account)
-        if target is not None and (external is None or external in accepted):
-            return target
-        if not all_statements:
-            return None
-        if external is None:
-            raise BadStatement(f"statement {header.statement_id or len(seen)} names no account", hint="reconcile-account")
-        if external in known.mapped:
-            found = known.mapped[external]
-            if isinstance(found, LedgerError):
-                raise found
-            return found
-        return _named_account(session, header.statement_id or str(len(seen)), external)
-
-    def choose(header: StatementHeader) -> int | None:
-        seen.append(_compact(header.external_account) or "(none)")
-        account = ledger_account(header)
-        if account is None:
-            return None
-        asset = known.assets.get(account.asset) or session.read(partial(asset_of, account=account))
-        if header.currency and header.currency != asset.currency:
-            raise AssetMismatch(
-                f"statement {header.statement_id or len(seen)} is in {header.currency} but {account.id} holds {asset.code} ({asset.currency})"
-            )
-        chosen[id(header)] = account
-        return asset.exponent
-
+    chooser = _Chooser(session, known, _accepted(known, statement_account), all_statements)
     total = ReconcileReport(target.id if target else "")
-    for reader in read_statements(stream, choose, progress):
-        account = chosen[id(reader.header)]
+    #: per account, by how much the last statement's closing differed from the ledger's: the next statement of
+    #: the account in the file opens with that difference, which the last one's breaks already name
+    carried: dict[str, int] = {}
+    for reader in read_statements(stream, chooser.choose, progress):
+        account = chooser.chosen[id(reader.header)]
         asset = known.assets.get(account.asset) or session.read(partial(asset_of, account=account))
-        total.add(_reconcile_one(session, reader, account, asset, tolerance_days, known.upto))
+        part = _reconcile_one(session, reader, account, asset, tolerance_days, known.upto, carried)
+        _overlaps(part, total.statements)
+        total.add(part)
+    for copy in chooser.duplicates:
+        total.add(copy)
     if not total.statements:
-        names = ", ".join(dict.fromkeys(seen)) or "none"
+        names = ", ".join(dict.fromkeys(chooser.seen)) or "none"
         raise BadStatement(
             f"the file holds no statement of {target.id if target else 'any account'} (its statements are of: {names})",
             hint="statement-account",
@@ -187,19 +195,109 @@ def reconcile(
     return total
 
 
-def _reconcile_one(session: AuditSession, reader: StatementReader, account: Account, asset: Asset, tolerance_days: int, upto: int) -> ReconcileReport:
+class _Chooser:
+    """Decides, from each statement's header, which ledger account it is of, or that it is skipped or a duplicate."""
+
+    def __init__(self, session: AuditSession, known: _Known, accepted: set[str], all_statements: bool) -> None:
+        self.session, self.known, self.accepted, self.all_statements = session, known, accepted, all_statements
+        self.seen: list[str] = []  # every statement's account id, in file order (to name them in a refusal)
+        self.chosen: dict[int, Account] = {}  # id(header) → its ledger account
+        self.fingerprints: dict[tuple[str, tuple[str, ...]], int] = {}
+        self.duplicates: list[ReconcileReport] = []
+
+    def ledger_account(self, header: StatementHeader) -> Account | None:
+        target, known = self.known.target, self.known
+        external = _compact(header.external_account)
+        if target is not None and (external is None or external in self.accepted):
+            return target
+        if not self.all_statements:
+            return None
+        if external is None:
+            raise BadStatement(f"statement {header.statement_id or len(self.seen)} names no account", hint="reconcile-account")
+        if external in known.mapped:
+            found = known.mapped[external]
+            if isinstance(found, LedgerError):
+                raise found
+            return found
+        return _named_account(self.session, header.statement_id or str(len(self.seen)), external)
+
+    def choose(self, header: StatementHeader) -> int | None:
+        """The exponent to read the statement's amounts in; None to skip it (another account's, or a copy)."""
+        self.seen.append(_compact(header.external_account) or "(none)")
+        account = self.ledger_account(header)
+        if account is None:
+            return None
+        asset = self.known.assets.get(account.asset) or self.session.read(partial(asset_of, account=account))
+        _check_asset(header, account, asset, self.known, header.statement_id or str(len(self.seen)))
+        if header.fingerprint:
+            first = self.fingerprints.setdefault((account.id, header.fingerprint), len(self.seen))
+            if first != len(self.seen):
+                self.duplicates.append(_duplicate(header, account, first))
+                return None
+        self.chosen[id(header)] = account
+        return asset.exponent
+
+
+def _overlaps(part: ReconcileReport, before: list[ReconcileReport]) -> None:
+    """A statement of an account for days an earlier statement of the file covers counts their payments twice.
+
+    Notifications (camt.054) report single movements, not days: they overlap nothing.
+    """
+    start, end = part.period
+    if part.notification or start is None or end is None or start > end:
+        return
+    for n, earlier in enumerate(before, 1):
+        first, last = earlier.period
+        if earlier.account != part.account or earlier.notification or first is None or last is None or first > last:
+            continue
+        if start <= last and first <= end:
+            side: dict[str, object] = {
+                "statement_id": part.statement_id, "period": {"from": start, "to": end},
+                "overlaps": n, "overlapped_period": {"from": first, "to": last},
+            }
+            part.log.add(Break(OVERLAPPING_STATEMENT, part.statement_id, None, side))
+            return
+
+
+def _check_asset(header: StatementHeader, account: Account, asset: Asset, known: _Known, which: str) -> None:
+    """A statement of another currency, or naming another asset, than the account's is refused."""
+    if header.currency and header.currency != asset.currency:
+        raise AssetMismatch(f"statement {which} is in {header.currency} but {account.id} holds {asset.code} ({asset.currency})")
+    named = header.asset or (header.account_name if header.account_name in known.asset_codes else None)
+    if named and named != account.asset:
+        raise AssetMismatch(f"statement {which} is of the asset {named} but {account.id} holds {asset.code}")
+
+
+def _duplicate(header: StatementHeader, account: Account, first: int) -> ReconcileReport:
+    """The report of a statement the file already held: one break, and nothing matched again."""
+    copy = ReconcileReport(account.id, header.message or "", statement_id=header.statement_id, statement_account=header.external_account)
+    side: dict[str, object] = {
+        "statement_id": header.statement_id, "sequence": header.sequence, "statement_account": header.external_account, "copy_of": first,
+    }
+    copy.log.add(Break(DUPLICATE_STATEMENT, header.statement_id, None, side))
+    return copy
+
+
+def _reconcile_one(
+    session: AuditSession, reader: StatementReader, account: Account, asset: Asset, tolerance_days: int, upto: int, carried: dict[str, int]
+) -> ReconcileReport:
     store, ledger_id = session.store, session.ledger_id
     header = reader.header
     report = ReconcileReport(account.id, reader.format)
 
-    def period() -> tuple[str | None, str | None]:
-        return header.from_date, header.to_date
+    def compared() -> tuple[str | None, str | None]:
+        """The statement's period as far as it is known: its last day is known once it states it or has been read.
+
+        A notification (camt.054) reports some movements, not a period of the account: its legs are looked for
+        around its entries, and the others are not its.
+        """
+        if header.partial:
+            return None, None
+        start, end = header.period()
+        return start, end if header.complete or header.to_date else None
 
     def legs() -> Iterator[BookedLeg]:
-        if header.currency and header.currency != asset.currency:
-            raise AssetMismatch(f"the statement is in {header.currency} but {account.id} holds {asset.code} ({asset.currency})")
-        start, end = period()
-        matcher.period = (start, end)
+        start, end = compared()
         if start is None and header.partial and matcher.first_day is not None:
             # a notification without a period: its legs lie around its entries, not back to the account's opening
             start = date.fromordinal(matcher.first_day - matcher.window).isoformat()
@@ -210,34 +308,51 @@ def _reconcile_one(session: AuditSession, reader: StatementReader, account: Acco
         found = store.reading(lambda uow: uow.statements.account_legs_of(account.id, tx_ids))
         return [booked_leg(ledger_id, account.id, leg) for leg in found if leg.seq <= upto]
 
-    matcher = Matcher(report, asset.currency, lookup, (None, None), tolerance_days, own_prefix=f"{ledger_id}:", partial=header.partial)
+    matcher = Matcher(
+        report, asset.currency, lookup, compared, tolerance_days, own_prefix=f"{ledger_id}:", partial=header.partial, asset=account.asset
+    )
     matcher.run(reader, legs)
     report.statement_id = header.statement_id
     report.statement_account = header.external_account
-    report.breaks.extend(_balance_breaks(session, account, header, upto))
+    report.period = header.period()
+    report.notification = header.partial
+    _statement_breaks(session, account, header, report, upto, carried)
     return report
 
 
-def _balance_breaks(session: AuditSession, account: Account, header: StatementHeader, upto: int) -> list[Break]:
-    """The statement's opening and closing booked balances against the ledger's, both read in one transaction."""
-    start, end = header.from_date, header.to_date
-    wanted = [
-        (code, stated, before, day)
-        for code, stated, before, day in (("OPBD", header.opening, start, start), ("CLBD", header.closing, next_day(end), end))
-        if stated is not None
-    ]
+def _statement_breaks(session: AuditSession, account: Account, header: StatementHeader, report: ReconcileReport, upto: int, carried: dict[str, int]) -> None:
+    """What the statement says of itself: its own arithmetic, and its balances against the ledger's (see the module).
 
-    def booked(uow: UnitOfWork, code: str, before: str | None) -> int:
-        if code == "OPBD" and before is None:
-            return 0
+    ``carried[account]``: the closing difference of the account's statement
+    before this one in the file; an opening that differs by just that is the
+    same difference, named by that statement's breaks.
+    """
+    log = report.log
+    entries_effect = log.effect
+    out_by = sum(cast(int, p["difference"]) for p in header.problems)
+    if out_by != entries_effect:
+        # (a statement out by exactly what its entry breaks add up to has the ledger's balances: its entries are what
+        # differ, and those breaks say so; a file that lost a line is such a statement)
+        for problem in header.problems:
+            log.add(Break(UNBALANCED_STATEMENT, header.statement_id, None, problem))
+    start, end = report.period
+    if header.opening is None and header.closing is None:
+        return
+
+    def booked(uow: UnitOfWork, before: str | None) -> int:
         debits, credits = uow.statements.account_posted_before(account.id, before, upto)
         return credits - debits
 
-    if not wanted:
-        return []
-    balances = session.read(lambda uow: [booked(uow, code, before) for code, _, before, _ in wanted])
-    return [
-        Break(BALANCE_MISMATCH, code, {"balance": have, "date": day}, {"balance": stated, "date": day})
-        for (code, stated, _, day), have in zip(wanted, balances, strict=True)
-        if have != stated
-    ]
+    opening, closing = session.read(lambda uow: (booked(uow, start) if start else 0, booked(uow, next_day(end))))
+    opened_by = 0
+    if header.opening is not None and start is not None:
+        opened_by = header.opening - opening
+        if opened_by != carried.get(account.id, 0):
+            log.add(Break(BALANCE_MISMATCH, "OPBD", {"balance": opening, "date": start}, {"balance": header.opening, "date": header.opening_date}))
+    else:
+        out_by = 0  # without an opening balance the statement's own arithmetic was not checked
+    if header.closing is not None:
+        closed_by = header.closing - closing
+        carried[account.id] = closed_by
+        if closed_by != opened_by + entries_effect - out_by:
+            log.add(Break(BALANCE_MISMATCH, "CLBD", {"balance": closing, "date": end}, {"balance": header.closing, "date": header.closing_date}))

@@ -7,6 +7,13 @@ chunk, one database transaction per chunk, not one per line. A bad line is
 reported by its number and the good ones still post; because ids are
 idempotency keys, running the same file again after a crash posts exactly
 what had not landed.
+
+A database that goes away for a while (a failover) is waited out by the
+store, chunk by chunk: the chunk whose transaction failed runs again once a
+server takes it, and the batch goes on from there. When the store gives up
+(or the disk is full, or the database fails otherwise), the error says how
+far the batch got: lines posted, duplicates and refused before it, and how
+many lines from which line on were not tried.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from wonledger.book.writer import Book, Prepared
-from wonledger.domain.errors import LedgerError
+from wonledger.domain.errors import LedgerError, StorageError
 
 #: Non-blank lines per chunk: one database transaction each.
 CHUNK = 1000
@@ -48,13 +55,19 @@ class IngestResult:
     posted: int = 0
     duplicates: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    #: when the batch stopped on a database failure: the non-blank lines not tried, from ``resume_line`` on
+    not_tried: int = 0
+    resume_line: int | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.rejected
+        return not self.rejected and not self.not_tried
 
     def to_json(self) -> dict[str, object]:
-        return {"posted": self.posted, "duplicates": self.duplicates, "rejected": [r.to_json() for r in self.rejected]}
+        done: dict[str, object] = {"posted": self.posted, "duplicates": self.duplicates, "rejected": [r.to_json() for r in self.rejected]}
+        if self.resume_line is not None:
+            done.update(not_tried=self.not_tried, resume_line=self.resume_line)
+        return done
 
 
 class IngestInterrupted(KeyboardInterrupt):
@@ -83,10 +96,13 @@ def ingest(
     input's size.
     """
     result = IngestResult()
+    source = _CountedLines(lines)
     waiting: deque[tuple[list[int], Prepared, int]] = deque()
+    uncommitted: list[int] = []  # the first line of each chunk read and not yet committed, oldest first
 
     def apply(numbers: list[int], prepared: Prepared, consumed: int) -> None:
         outcomes = book.submit_prepared(prepared)
+        uncommitted.pop(0)
         for number, outcome in zip(numbers, outcomes, strict=True):
             if isinstance(outcome, LedgerError):
                 result.rejected.append(Rejection(number, outcome.code, outcome.message))
@@ -99,7 +115,8 @@ def ingest(
 
     try:
         with _fewer_collections():
-            for numbers, raw, consumed in _chunks(lines, chunk):
+            for first, numbers, raw, consumed in _chunks(source, chunk):
+                uncommitted.append(first)
                 waiting.append((numbers, book.prepare_lines(raw), consumed))
                 if len(waiting) > AHEAD:
                     apply(*waiting.popleft())
@@ -108,8 +125,51 @@ def ingest(
     except KeyboardInterrupt:
         result.rejected.sort(key=lambda r: r.line)
         raise IngestInterrupted(result) from None
+    except StorageError as exc:
+        raise _stopped(exc, result, uncommitted[0] if uncommitted else source.read + 1, source) from None
     result.rejected.sort(key=lambda r: r.line)
     return result
+
+
+class _CountedLines:
+    """The batch's lines, counted as they are read (``read``: lines, ``filled``: non-blank ones), so a stop can say what was left."""
+
+    def __init__(self, lines: Iterable[bytes | str]) -> None:
+        self._lines = iter(lines)
+        self.read = 0
+        self.filled = 0
+
+    def __iter__(self) -> Iterator[bytes | str]:
+        for line in self._lines:
+            self.read += 1
+            if line.strip():
+                self.filled += 1
+            yield line
+
+    def count_rest(self) -> None:
+        for _ in self:
+            pass
+
+
+def _stopped(exc: StorageError, result: IngestResult, resume_line: int, source: _CountedLines) -> StorageError:
+    """``exc`` again, saying how far the batch got; its ``result`` counts the lines from ``resume_line`` on as not tried.
+
+    Lines from there on that were refused before the database was asked (a
+    malformed line in the chunk read ahead) are counted as not tried: the
+    run that posts the rest reports them.
+    """
+    result.rejected = sorted((r for r in result.rejected if r.line < resume_line), key=lambda r: r.line)
+    source.count_rest()
+    result.not_tried = source.filled - result.posted - result.duplicates - len(result.rejected)
+    result.resume_line = resume_line
+    left = f"{result.not_tried:,} line(s) from line {resume_line:,} on were not tried" if result.not_tried else "every line was tried"
+    stopped = type(exc)(
+        f"{exc.message}. The batch stopped: {result.posted:,} line(s) had posted, {result.duplicates:,} were duplicates "
+        f"and {len(result.rejected):,} were refused before it; {left}",
+        hint="resubmit",
+    )
+    stopped.result = result
+    return stopped
 
 
 #: Batches being ingested in this process (on any thread) and the thresholds from before the first.
@@ -141,11 +201,12 @@ def _fewer_collections() -> Iterator[None]:
                 gc.set_threshold(*_thresholds_before)
 
 
-def _chunks(lines: Iterable[bytes | str], size: int) -> Iterator[tuple[list[int], list[bytes | str], int]]:
-    """Non-blank lines in chunks of ``size``, as read: (line numbers, lines, bytes read)."""
+def _chunks(lines: Iterable[bytes | str], size: int) -> Iterator[tuple[int, list[int], list[bytes | str], int]]:
+    """Non-blank lines in chunks of ``size``, as read: (first line read, line numbers, lines, bytes read)."""
     numbers: list[int] = []
     batch: list[bytes | str] = []
     consumed = 0
+    first = 1
     for number, line in enumerate(lines, 1):
         consumed += len(line)
         if not line.strip():
@@ -153,7 +214,7 @@ def _chunks(lines: Iterable[bytes | str], size: int) -> Iterator[tuple[list[int]
         batch.append(line)
         numbers.append(number)
         if len(batch) >= size:
-            yield numbers, batch, consumed
-            numbers, batch, consumed = [], [], 0
+            yield first, numbers, batch, consumed
+            numbers, batch, consumed, first = [], [], 0, number + 1
     if batch or consumed:
-        yield numbers, batch, consumed
+        yield first, numbers, batch, consumed

@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import weakref
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -174,8 +175,18 @@ class Book:
             return self._submit_lines(prepared, prepared.lines.result())
         if not prepared.batch:
             return []
-        verdicts = prepared.verdicts.result()
-        return self.store.writing(lambda uow: self._write(uow, prepared, verdicts))
+        return self._write_prepared(prepared, prepared.verdicts.result())
+
+    def _write_prepared(self, prepared: Prepared, verdicts: Sequence[int]) -> list[Outcome]:
+        """Write a prepared chunk in one transaction, run again whole if the store retries it (each attempt knowing the one before)."""
+        tried: list[list[Outcome]] = []  # what each attempt of this write decided, before its commit
+
+        def write(uow: UnitOfWork) -> list[Outcome]:
+            outcomes = self._write(uow, prepared, verdicts, tried[-1] if tried else None)
+            tried.append(outcomes)
+            return outcomes
+
+        return self.store.writing(write)
 
     def _submit_lines(self, prepared: Prepared, results: list[ParsedLine | LedgerError]) -> list[Outcome]:
         """Apply the lines the workers parsed: what they could not check for want of a key is checked now."""
@@ -203,8 +214,7 @@ class Book:
         prepared.signatures = [r[2] for r in parsed]
         outcomes: list[Outcome] = []
         if batch:
-            verdicts = self._verifier.submit(checks).result() if checks else b""
-            outcomes = self.store.writing(lambda uow: self._write(uow, prepared, verdicts))
+            outcomes = self._write_prepared(prepared, self._verifier.submit(checks).result() if checks else b"")
         applied = iter(outcomes)
         return [r if isinstance(r, LedgerError) else next(applied) for r in results]
 
@@ -222,8 +232,8 @@ class Book:
     def expire_due(self) -> int:
         """Void every hold whose timeout has passed, in one write; returns how many."""
         now = chain.iso(self.clock())
-        if not self.store.reading(lambda uow: uow.holds.expired_holds(now, limit=1)):
-            return 0
+        if self.store.read_only or not self.store.reading(lambda uow: uow.holds.expired_holds(now, limit=1)):
+            return 0  # (a ledger that may only be read shows its holds as the journal left them)
         return self.store.writing(lambda uow: len(self._write(uow, None, [])))
 
     def freeze_registry(self, genesis: Callable[[UnitOfWork], Tx | None]) -> Receipt | None:
@@ -338,12 +348,18 @@ class Book:
 
         return self.store.writing(write)
 
-    def _write(self, uow: UnitOfWork, prepared: Prepared | None, verdicts: Sequence[int]) -> list[Outcome]:
+    def _write(self, uow: UnitOfWork, prepared: Prepared | None, verdicts: Sequence[int], earlier: list[Outcome] | None = None) -> list[Outcome]:
+        """Load, decide and persist a chunk (with the expiries due) in the unit of work ``uow``.
+
+        ``earlier``: what the previous attempt of this same write decided, when
+        its transaction failed (see :meth:`_own_lost_commit`).
+        """
         # verdicts: one per signature check, true where it held (the pool's bytes of 0 and 1)
         # The chain head's row lock comes first: on PostgreSQL (READ COMMITTED) every
         # writer queues on it, so everything read below already includes what the
         # writer before us committed, and the commit time is read after the wait.
         seq, prev = uow.journal.head(lock=True)
+        landed = earlier is not None and self._own_lost_commit(uow, earlier)
         for record in prepared.records if prepared is not None else ():
             record(uow)
         now = self._now(uow)
@@ -356,7 +372,27 @@ class Book:
         if prepared is None:
             return outcomes
         worked = (prepared.digests, prepared.signatures) if prepared.digests is not None and prepared.signatures is not None else None
-        return self._decide_and_chain(uow, batch, prepared.items, state, seq, prev, now, False, last_signed, verdicts, worked)[0]
+        outcomes = self._decide_and_chain(
+            uow, batch, prepared.items, state, seq, prev, now, False, last_signed, verdicts, worked, refusals=not landed
+        )[0]
+        if not landed or earlier is None:
+            return outcomes
+        # The earlier attempt's commit landed though its acknowledgement was lost: what it posted, this command posted.
+        posted_then = {o.id for o in earlier if isinstance(o, Receipt) and not o.duplicate}
+        return [replace(o, duplicate=False) if isinstance(o, Receipt) and o.duplicate and o.id in posted_then else o for o in outcomes]
+
+    @staticmethod
+    def _own_lost_commit(uow: UnitOfWork, earlier: list[Outcome]) -> bool:
+        """Whether the previous attempt of this write committed after all (its connection failed on the way back).
+
+        Its new entries are then in the journal: that attempt's refusals were
+        recorded with them and are not recorded twice. (An attempt that posted
+        nothing and only refused leaves no trace to tell by: its refusals may
+        then be recorded once per attempt. Another process that posted the
+        very same entries meanwhile comes to the same thing.)
+        """
+        posted = [o.id for o in earlier if isinstance(o, Receipt) and not o.duplicate]
+        return bool(posted) and bool(uow.journal.entries_by_id(posted[:1]))
 
     def _expiry(self, hold_id: str) -> SignedTx:
         tx = Tx(ledger=self.ledger_id, id=expiry_id(hold_id), kind=EXPIRE, legs=(), ref=hold_id)
@@ -431,6 +467,7 @@ class Book:
         last_signed: list[str | None],
         verdicts: Sequence[int] = (),
         worked: tuple[list[str], list[bytes]] | None = None,
+        refusals: bool = True,
     ) -> tuple[list[Outcome], int, str]:
         """Decide each entry in order against ``state``, chain the accepted ones, write it all; returns the new head too.
 
@@ -459,7 +496,8 @@ class Book:
                 effect = self.rules.decide(state, tx, keys, now, system=system)
             except LedgerError as exc:
                 outcomes.append(exc)
-                self._record_refusal(signed, exc, state, now, rejections)
+                if refusals:
+                    self._record_refusal(signed, exc, state, now, rejections)
                 continue
             seq += 1
             # Every signer is registered and every sig verified text: plain JSON.

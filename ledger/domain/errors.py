@@ -5,7 +5,17 @@ of facts, and optionally a ``hint``: the name of what the user could do next
 (``"init"``, ``"quote"`` ...), which the CLI words in its own terms. The CLI
 also chooses the exit code from the family (``cli/main.py``: 1 for a refusal
 by a ledger rule or a failing database, 2 for bad usage or bad input, 3 for
-integrity problems); nothing here speaks of commands or options::
+integrity problems, 75 for a database that is unavailable for now, which
+running the same command again later may cure); nothing here speaks of
+commands or options.
+
+Two errors of the database look alike and are not: ``DB_UNREACHABLE`` is a
+URL that waiting cannot fix (no such host, a refused password, no such
+database, a SQLite file that cannot be opened), while ``DB_UNAVAILABLE`` is
+a server that is there but cannot take the command now (no primary during
+a failover, a refused or dropped connection, a server starting up or
+shutting down). The store waits the second out (``WONLEDGER_WAIT_DB``)
+before it gives up with it::
 
     LedgerError
     ├── RuleRefusal                      exit 1: the ledger said no
@@ -41,7 +51,8 @@ integrity problems); nothing here speaks of commands or options::
     ├── StorageError                     STORAGE_ERROR, exit 1: the database failed us; nothing was written
     │   ├── DatabaseBusy                 DB_BUSY: locked by another writer past the busy timeout
     │   ├── DatabaseReadOnly             DB_READ_ONLY: the file, its directory or the server is read-only
-    │   └── DiskFull                     DISK_FULL: no room left to write
+    │   ├── DiskFull                     DISK_FULL: no room left to write
+    │   └── DatabaseUnavailable          DB_UNAVAILABLE, exit 75 (retryable): no server could take it for the whole wait
     └── IntegrityProblem                 INTEGRITY, exit 3: verify found damage
 """
 
@@ -61,6 +72,9 @@ class LedgerError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    #: What a batch had done when it stopped on this error (a batch ingest sets it), else None.
+    result: object | None = None
 
 
 class RuleRefusal(LedgerError):
@@ -205,6 +219,16 @@ class DatabaseReadOnly(StorageError):
 
 class DiskFull(StorageError):
     code = "DISK_FULL"
+
+
+class DatabaseUnavailable(StorageError):
+    """No database server could take the work for as long as the store was told to wait (a failover, a restart).
+
+    Retryable: the same command run again later finishes it, and a write
+    retried with the same id is never posted twice.
+    """
+
+    code = "DB_UNAVAILABLE"
 
 
 class IntegrityProblem(LedgerError):

@@ -33,12 +33,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from wonledger.domain.errors import DuplicateConflict, LedgerError, UnknownAccount, UnknownTransaction
+from wonledger.domain.errors import AlreadyExists, DatabaseUnavailable, DuplicateConflict, LedgerError, UnknownAccount, UnknownTransaction
 from wonledger.domain.model import Account, SignedTx, Tx
 from wonledger.domain.money import Asset
 from wonledger.domain.timestamps import iso, utc_now
 from wonledger.service.names import Lookups
-from wonledger.store import OPERATOR_META, Store, UnitOfWork, database_exists, safe_url, sqlite_path
+from wonledger.store import OPERATOR_META, Store, UnitOfWork, WaitPolicy, database_exists, safe_url, sqlite_path, wait_db_s
 
 if TYPE_CHECKING:
     from wonledger.audit.anchors import Anchor
@@ -139,6 +139,8 @@ class Ledger:
         keys: str | os.PathLike[str] = DEFAULT_KEYS,
         clock: Callable[[], datetime] = utc_now,
         check_now: bool = True,
+        wait_db: float | None = None,
+        on_wait: Callable[[str | None, float, float], None] | None = None,
     ) -> Ledger:
         """Open the ledger at ``url``; :class:`NotALedger` if it is none (or of a schema this wonledger does not know).
 
@@ -146,8 +148,17 @@ class Ledger:
         first read or write, in its transaction, so a command that reads once
         opens one database transaction (the CLI opens ledgers this way). A
         ledger from an earlier wonledger is upgraded when it is first used.
+
+        A database that is unavailable for now (a failover, a restart) is
+        waited out for up to ``wait_db`` seconds per outage (default: the
+        environment's ``WONLEDGER_WAIT_DB``, else 60; 0 does not wait), every
+        transaction retried whole; ``on_wait(reason, seconds_waited, wait_db)``
+        hears why before each pause, and ``on_wait(None, seconds_waited,
+        wait_db)`` when the database is back. Past the bound:
+        :class:`DatabaseUnavailable`.
         """
         store = Store.open(url)
+        store.wait = WaitPolicy(wait_db_s(wait_db), on_wait)
         ledger = cls(store, keys, clock)
         store.on_upgrade = ledger._finish_upgrade
         if check_now:
@@ -178,8 +189,14 @@ class Ledger:
         world: str = "default",
         clock: Callable[[], datetime] = utc_now,
         ledger_id: str | None = None,
+        wait_db: float | None = None,
+        on_wait: Callable[[str | None, float, float], None] | None = None,
     ) -> Ledger:
-        """Create the schema, load ``world`` and sign its funding; all or nothing."""
+        """Create the schema, load ``world`` and sign its funding; all or nothing (``wait_db``, ``on_wait``: as :meth:`open`).
+
+        On a database another process is making a ledger of at the same
+        moment, one creation wins; the others are :class:`AlreadyExists`.
+        """
         from wonledger.domain.signing import KeyStore
         from wonledger.flows.world import world_data, world_entries
 
@@ -188,7 +205,7 @@ class Ledger:
         existed = database_exists(url) if path else True
         store: Store | None = None
         try:
-            store = Store.create(url, ledger_id or f"wl-{secrets.token_hex(6)}")
+            store = Store.create(url, ledger_id or f"wl-{secrets.token_hex(6)}", WaitPolicy(wait_db_s(wait_db), on_wait))
             ledger = cls(store, KeyStore(keys), clock)
             entries = world_entries(store.ledger_id, ledger._keys, data, ledger._book.registry_policy)
             for outcome in ledger._book.submit_many(entries) if entries else ():
@@ -197,11 +214,11 @@ class Ledger:
             from wonledger.audit import operations as audit  # here: commands that never audit never import it
 
             audit.ensure_operator_key(ledger._audit_session())  # signs checkpoints (ledger.audit)
-        except BaseException:
+        except BaseException as exc:
             if store is not None:
                 store.dispose()
-            if path and not existed:
-                _remove_sqlite(path)
+            if path and not existed and not isinstance(exc, AlreadyExists):
+                _remove_sqlite(path)  # (a file another `init` made meanwhile is its ledger, not ours to remove)
             raise
         return ledger
 
@@ -355,6 +372,11 @@ class Ledger:
 
         try:
             receipt = self._book.submit(signed, records)
+        except DatabaseUnavailable as exc:
+            raise DatabaseUnavailable(
+                f"{exc.message}. The transaction's id is {signed.tx.id}: submitting it again with that id posts it at most once",
+                hint="same-id" if exc.hint == "wait-longer" else exc.hint,
+            ) from None
         except DuplicateConflict:
             found = self._store.reading(lambda uow: uow.journal.entry(signed.tx.id))
             if found is not None:
@@ -446,10 +468,23 @@ class Ledger:
                 left -= len(rows)
 
     def verify(self, progress: Callable[[int], None] | None = None, anchor: Anchor | None = None) -> VerifyReport:
-        """Replay and check everything; with ``anchor``, also hold the ledger to what the user trusts (ledger.anchors)."""
+        """Replay and check everything; with ``anchor``, also hold the ledger to what the user trusts (ledger.anchors).
+
+        The replay reads one snapshot of the database; a failover in the middle
+        of it ends that snapshot, so it starts again from the beginning, for as
+        long as this ledger waits for its database.
+        """
+        import time
+
         from wonledger.audit.anchors import verify_anchored  # imported when used: most commands never verify
 
-        return verify_anchored(self._audit_session().store, anchor, progress)
+        give_up_at = time.monotonic() + self._store.wait.seconds
+        while True:
+            try:
+                return verify_anchored(self._audit_session().store, anchor, progress)
+            except DatabaseUnavailable:
+                if time.monotonic() >= give_up_at:
+                    raise
 
 
 def journal_entry(stored: StoredTx, status: str) -> JournalEntry:

@@ -21,14 +21,27 @@ against the schema (``xmlschema``, an optional dependency).
 Read with ``defusedxml``'s expat reader, fed 64 KiB at a time: a DTD of any
 kind is refused before anything in it is expanded or fetched (no entity
 expansion, no external entities, nothing read from disk), and no tree is
-built: each ``<Ntry>`` becomes a flat record of its fields and then its
-entries, so memory stays flat however many entries there are. Any version
+built: each ``<Ntry>`` becomes a flat record of its fields, and each of its
+``TxDtls`` a record of its own, handed on as soon as it ends, so memory
+holds one entry and one transaction of it however many entries there are
+and however many transactions a batch books. (A SAX reader rather than
+``defusedxml.ElementTree.iterparse`` with ``clear()``: iterparse keeps every
+cleared element's empty husk under its parent until the parent ends, which
+for the ``Stmt`` of a large statement is the whole file; SAX keeps nothing.)
+Any version
 ``.001.NN`` of camt.052 (intraday reports, whose entries may be pending),
 camt.053 and camt.054 (notifications) is read, with or without a namespace
 prefix, as the document or inside an envelope (a wrapper element holding a
 business application header and the document); a file may hold several
 statements (``Stmt``/``Rpt``/``Ntfctn``), each with its own account; a
-batched entry (several ``TxDtls``) becomes one entry per transaction.
+batched entry (several ``TxDtls``) becomes one entry per transaction, with
+or without amounts of their own (without, the ledger's legs they name give
+the amounts, and their sum must be the entry's). An entry that is not
+booked (``PDNG``, ``INFO``, ``FUTR``) may lack dates: it is read, counted as
+not booked and left out of the match. The opening balance is ``OPBD`` (or
+``PRCD``, the previous day's closing, which some banks send instead), the
+closing ``CLBD``; the statement's own arithmetic (opening + booked entries =
+closing) is checked as it is read.
 """
 
 from __future__ import annotations
@@ -37,7 +50,6 @@ import io
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
 from typing import TextIO, cast
 from xml.sax import SAXParseException
 from xml.sax.handler import ContentHandler
@@ -56,8 +68,10 @@ from wonledger.statements.statement import (
     StatementHeader,
     StatementReader,
     check_date,
+    close_page,
     decimal_text,
     minor_units,
+    quoted,
     short_ref,
 )
 
@@ -189,7 +203,7 @@ def write(
     w.path(["Id", "Othr", "Id"], short_ref(account, MAX34))
     w.leaf("Ccy", currency)
     if header.asset:
-        w.leaf("Nm", header.asset[:70])
+        w.leaf("Nm", header.asset[:70])  # read back as the account's name: naming the ledger asset is how a reader tells
     w.end("Acct")
     for code, amount, day in (("OPBD", header.opening, header.from_date), ("CLBD", header.closing, header.to_date)):
         if amount is None:
@@ -286,8 +300,9 @@ class _Handler(ContentHandler):
     read, with its ``GrpHdr`` and each ``Stmt`` / ``Rpt`` / ``Ntfctn``; the
     envelope's other elements are skipped. Events land in :attr:`done` as
     ``(kind, fields)``: ``begin`` and ``end`` around each statement, ``GrpHdr``,
-    and one per child of the statement (``Acct``, ``Bal``, ``Ntry`` …; an
-    entry's ``TxDtls`` as a list under ``"_tx"``).
+    and one per child of the statement (``Acct``, ``Bal``, ``Ntry`` …); each
+    ``TxDtls`` of an entry is an event of its own, ``("TxDtls", {"entry": the
+    entry's record so far, "tx": its fields})``, before the entry's.
     """
 
     def __init__(self) -> None:
@@ -319,7 +334,6 @@ class _Handler(ContentHandler):
         if self.record is not None:
             if local == "TxDtls" and self.sub is None and self.path[-2] == "NtryDtls" and depth == self.record_depth + 2:
                 self.sub, self.sub_depth = {}, depth
-                cast(list[dict[str, object]], self.record.setdefault("_tx", [])).append(self.sub)  # a record's one list: its TxDtls
             elif local == "Amt":  # only amounts carry attributes worth keeping (Ccy)
                 target, base = (self.sub, self.sub_depth) if self.sub is not None else (self.record, self.record_depth)
                 target.setdefault("/".join(self.path[base:]) + "@Ccy", attrs.get("Ccy", ""))
@@ -369,6 +383,7 @@ class _Handler(ContentHandler):
                 self.done.append((path[-1], record))
                 self.record = self.sub = None
             elif self.sub is not None and depth == self.sub_depth:
+                self.done.append(("TxDtls", {"entry": record, "tx": self.sub}))
                 self.sub = None
             elif self.text:
                 # A leaf's text; an element with children has only the whitespace after its last child here.
@@ -400,10 +415,11 @@ def read(stream: io.RawIOBase, choose: Choose) -> Iterator[StatementReader]:
     """Each statement (``Stmt``, ``Rpt`` or ``Ntfctn``) of the file that ``choose`` takes, in file order.
 
     ``choose(header)`` sees the statement's header as far as it goes before
-    the first balance or entry (id, sequence number, account, currency) and
-    returns the exponent of the ledger asset to read its amounts in, or None
-    to skip the statement. Each reader's entries must be read before the next
-    reader is asked for.
+    the first entry (id, sequence number, account, currency, period, the
+    balances' dates and its :attr:`~StatementHeader.fingerprint`) and returns
+    the exponent of the ledger asset to read its amounts in, or None to skip
+    the statement. Each reader's entries must be read before the next reader
+    is asked for.
     """
     events = _events(stream)
     message_id: str | None = None
@@ -414,14 +430,20 @@ def read(stream: io.RawIOBase, choose: Choose) -> Iterator[StatementReader]:
             message: str = fields["message"]
             header = StatementHeader(message=message, message_id=message_id)
             header.partial = message.startswith("camt.054")
-            first = None
+            first: tuple[str, dict] | None = None
+            balances: list[dict] = []
             for kind, fields in events:
-                if kind in ("Bal", "Ntry", "end"):
+                if kind in ("Ntry", "TxDtls", "end"):
                     first = (kind, fields)
                     break
-                _header_part(kind, fields, header)
+                if kind == "Bal":
+                    balances.append(fields)
+                    _balance_date(fields, header)
+                else:
+                    _header_part(kind, fields, header)
             if first is None:
                 break
+            header.fingerprint = _fingerprint(header, balances)
             exponent = choose(header)
             if exponent is None:
                 if first[0] != "end":
@@ -429,10 +451,19 @@ def read(stream: io.RawIOBase, choose: Choose) -> Iterator[StatementReader]:
                         if kind == "end":
                             break
                 continue
+            for balance in balances:
+                _balance(balance, exponent, header)
             entries = _statement_entries(first, events, header, exponent)
             yield StatementReader(header, entries, header.message or "camt")
             for _ in entries:  # whatever the reader left unread
                 pass
+
+
+def _fingerprint(header: StatementHeader, balances: list[dict]) -> tuple[str, ...]:
+    """What tells one statement of an account from another: its id, number, period and opening balance as written."""
+    opening = next((b for b in balances if b.get("Tp/CdOrPrtry/Cd") in _OPENING), {})
+    parts = (header.statement_id, header.sequence, header.from_date, header.to_date, opening.get("Amt"), opening.get("CdtDbtInd"), header.opening_date)
+    return tuple("" if p is None else str(p) for p in parts)
 
 
 def _header_part(kind: str, fields: dict, header: StatementHeader) -> None:
@@ -445,7 +476,7 @@ def _header_part(kind: str, fields: dict, header: StatementHeader) -> None:
         header.external_account = fields.get("Id/IBAN") or fields.get("Id/Othr/Id")
         header.account = header.external_account
         header.currency = fields.get("Ccy") or header.currency
-        header.asset = fields.get("Nm")
+        header.account_name = fields.get("Nm")
     elif kind == "FrToDt":
         header.from_date = check_date(fields.get("FrDtTm") or fields.get("FrDt"), "FrToDt/FrDtTm")
         header.to_date = check_date(fields.get("ToDtTm") or fields.get("ToDt"), "FrToDt/ToDtTm")
@@ -455,8 +486,84 @@ def _header_part(kind: str, fields: dict, header: StatementHeader) -> None:
             header.account = full  # the account id the short one stands for (a statement wonledger wrote)
 
 
+class _Entry:
+    """The entry being read: its own fields once, then its transactions one at a time (the last held back).
+
+    The last ``TxDtls`` is held until the next arrives or the entry ends, so
+    that a single transaction takes the entry's amount, and the last of a
+    batch carries the batch's totals.
+    """
+
+    def __init__(self, fields: dict, exponent: int, position: int, header: StatementHeader) -> None:
+        self.fields, self.exponent, self.position = fields, exponent, position
+        where = self.where = f"entry {position}"
+        if "Amt" not in fields:
+            raise BadStatement(f"{where} has no <Amt>")
+        indicator = fields.get("CdtDbtInd")
+        if indicator not in ("CRDT", "DBIT"):
+            raise BadStatement(f"{where} has credit/debit indicator {quoted(str(indicator or ''))}, not CRDT or DBIT")
+        self.credit = indicator == "CRDT"
+        self.amount = minor_units(fields["Amt"], exponent, where)
+        self.currency = str(fields.get("Amt@Ccy", "")).strip()
+        status = fields.get("Sts/Cd") or fields.get("Sts") or BOOKED
+        booking = fields.get("BookgDt/Dt") or fields.get("BookgDt/DtTm")
+        value = fields.get("ValDt/Dt") or fields.get("ValDt/DtTm") or booking
+        booking = booking or value
+        if status == BOOKED or booking:  # an entry not booked yet (PDNG, INFO) may have no dates at all
+            booking = check_date(booking, f"{where} booking date")
+            value = check_date(value, f"{where} value date")
+        self.common = {
+            "booking_date": booking or "",
+            "value_date": value or "",
+            "status": status,
+            "kind": fields.get("BkTxCd/Prtry/Cd"),
+            "position": position,
+        }
+        if status == BOOKED:
+            header.booked(self.amount if self.credit else -self.amount, cast(str, booking))
+        self.held: dict | None = None
+        self.count = 0
+        self.total: int | None = 0
+
+    def transaction(self, tx: dict) -> StatementEntry | None:
+        """Take the entry's next ``TxDtls``; gives the one before it, now known to be one of a batch."""
+        before = self._batch_item(self.held, self.count) if self.held is not None else None
+        self.held = tx
+        self.count += 1
+        return before
+
+    def finish(self) -> StatementEntry:
+        """The entry's last item: the entry itself, its one transaction, or its batch's last with the batch's totals."""
+        if self.count <= 1:
+            tx = self.held or {}
+            return _item(tx, self.fields, self.amount, self.credit, self.currency, self.common, 0)
+        last = self._batch_item(cast(dict, self.held), self.count)
+        signed = self.amount if self.credit else -self.amount
+        return StatementEntry(**{**_fields(last), "batch_entry": signed, "batch_total": self.total})
+
+    def _batch_item(self, tx: dict, n: int) -> StatementEntry:
+        text, tx_currency = _tx_amount(tx)
+        indicator = tx.get("CdtDbtInd") or ("CRDT" if self.credit else "DBIT")
+        if indicator not in ("CRDT", "DBIT"):
+            raise BadStatement(f"{self.where}, transaction {n} has credit/debit indicator {quoted(indicator)}, not CRDT or DBIT")
+        currency = (tx_currency or self.currency).strip()
+        if text is None:
+            self.total = None  # the ledger's legs will say what each transaction was
+            item = _item(tx, self.fields, 0, indicator == "CRDT", currency, self.common, n)
+            return StatementEntry(**{**_fields(item), "amount_given": False})
+        amount = minor_units(text, self.exponent, f"{self.where}, transaction {n}")
+        if self.total is not None:
+            self.total += amount if indicator == "CRDT" else -amount
+        return _item(tx, self.fields, amount, indicator == "CRDT", currency, self.common, n)
+
+
+def _fields(entry: StatementEntry) -> dict:
+    return {name: getattr(entry, name) for name in StatementEntry.__slots__}
+
+
 def _statement_entries(first: tuple[str, dict], events: Iterator[tuple[str, dict]], header: StatementHeader, exponent: int) -> Iterator[StatementEntry]:
     position = 0
+    entry: _Entry | None = None
     pending: tuple[str, dict] | None = first
     while True:
         if pending is not None:
@@ -467,12 +574,25 @@ def _statement_entries(first: tuple[str, dict], events: Iterator[tuple[str, dict
             if step is None:
                 return
             kind, fields = step
-        if kind == "end":
+        if kind in ("TxDtls", "Ntry"):
+            record = fields["entry"] if kind == "TxDtls" else fields
+            if entry is None or entry.fields is not record:
+                position += 1
+                entry = _Entry(record, exponent, position, header)
+            if kind == "TxDtls":
+                item = entry.transaction(fields["tx"])
+                if item is not None:
+                    yield item
+            else:
+                yield entry.finish()
+                entry = None
+        elif kind == "end":
+            if header.opening is not None and header.closing is not None:
+                close_page(header, header.opening, header.booked_total, header.closing)
+            header.complete = True
             return
-        if kind == "Ntry":
-            position += 1
-            yield from _entries_of(fields, exponent, position, header)
         elif kind == "Bal":
+            _balance_date(fields, header)
             _balance(fields, exponent, header)
         else:
             _header_part(kind, fields, header)
@@ -521,26 +641,40 @@ def _parse(stream: io.RawIOBase) -> Iterator[tuple[str, dict]]:
         raise BadStatement(f"the {handler.message} document has no <{handler.names[1]}>")
 
 
+#: Balance types taken as the opening (OPBD, or PRCD: the previous day's closing booked balance) and the closing.
+_OPENING, _CLOSING = ("OPBD", "PRCD"), ("CLBD",)
+
+
+def _balance_date(fields: dict, header: StatementHeader) -> None:
+    """The opening or closing balance's date, before its amount is read: a statement is chosen by its period."""
+    code = fields.get("Tp/CdOrPrtry/Cd")
+    day = fields.get("Dt/Dt") or fields.get("Dt/DtTm")
+    if not day:
+        return
+    if code in _OPENING and (code == "OPBD" or header.opening_date is None):
+        header.opening_date = check_date(day, f"balance {code}")
+    elif code in _CLOSING:
+        header.closing_date = check_date(day, f"balance {code}")
+
+
 def _balance(fields: dict, exponent: int, header: StatementHeader) -> None:
     code = fields.get("Tp/CdOrPrtry/Cd")
-    if code not in ("OPBD", "CLBD"):
+    if code not in _OPENING + _CLOSING:
         return  # other balances (available, interim) are not reconciled
     amount = minor_units(fields.get("Amt"), exponent, f"balance {code}", allow_zero=True)
     indicator = fields.get("CdtDbtInd")
     if indicator not in ("CRDT", "DBIT"):
-        raise BadStatement(f"balance {code} has credit/debit indicator {indicator!r}, not CRDT or DBIT")
+        raise BadStatement(f"balance {code} has credit/debit indicator {quoted(str(indicator or ''))}, not CRDT or DBIT")
     signed = amount if indicator == "CRDT" else -amount
     currency = fields.get("Amt@Ccy")
     if currency and header.currency and currency != header.currency:
         raise BadStatement(f"balance {code} is in {currency} but the statement's account is in {header.currency}")
     header.currency = header.currency or currency
-    day = fields.get("Dt/Dt") or fields.get("Dt/DtTm")
-    if code == "OPBD":
-        header.opening = signed
-        header.from_date = header.from_date or (check_date(day, "balance OPBD") if day else None)
+    if code in _OPENING:
+        if code == "OPBD" or header.opening is None:
+            header.opening = signed
     else:
         header.closing = signed
-        header.to_date = header.to_date or (check_date(day, "balance CLBD") if day else None)
 
 
 def _tx_amount(tx: dict) -> tuple[str | None, str | None]:
@@ -549,46 +683,6 @@ def _tx_amount(tx: dict) -> tuple[str | None, str | None]:
         if key in tx:
             return tx[key], tx.get(key + "@Ccy")
     return None, None
-
-
-def _entries_of(fields: dict, exponent: int, position: int, header: StatementHeader) -> list[StatementEntry]:
-    """An entry's matchable items: one, or one per ``TxDtls`` of a batched entry."""
-    where = f"entry {position}"
-    if "Amt" not in fields:
-        raise BadStatement(f"{where} has no <Amt>")
-    indicator = fields.get("CdtDbtInd")
-    if indicator not in ("CRDT", "DBIT"):
-        raise BadStatement(f"{where} has credit/debit indicator {indicator!r}, not CRDT or DBIT")
-    booking = fields.get("BookgDt/Dt") or fields.get("BookgDt/DtTm")
-    value = fields.get("ValDt/Dt") or fields.get("ValDt/DtTm") or booking
-    booking = booking or value
-    amount = minor_units(fields["Amt"], exponent, where)
-    currency = str(fields.get("Amt@Ccy", "")).strip()
-    common = {
-        "booking_date": check_date(booking, f"{where} booking date"),
-        "value_date": check_date(value, f"{where} value date"),
-        "status": fields.get("Sts/Cd") or fields.get("Sts") or BOOKED,
-        "kind": fields.get("BkTxCd/Prtry/Cd"),
-        "position": position,
-    }
-    txs: list[dict] = fields.get("_tx") or []
-    if len(txs) <= 1:
-        return [_item(txs[0] if txs else {}, fields, amount, indicator == "CRDT", currency, common, 0)]
-    items, total = [], 0
-    for n, tx in enumerate(txs, 1):
-        text, tx_currency = _tx_amount(tx)
-        if text is None:
-            raise BadStatement(f"{where} batches {len(txs)} transactions and transaction {n} has no amount: it cannot be matched item by item")
-        tx_amount = minor_units(text, exponent, f"{where}, transaction {n}")
-        tx_indicator = tx.get("CdtDbtInd") or indicator
-        if tx_indicator not in ("CRDT", "DBIT"):
-            raise BadStatement(f"{where}, transaction {n} has credit/debit indicator {tx_indicator!r}, not CRDT or DBIT")
-        total += tx_amount if tx_indicator == "CRDT" else -tx_amount
-        items.append(_item(tx, fields, tx_amount, tx_indicator == "CRDT", (tx_currency or currency).strip(), common, n))
-    entry_signed = amount if indicator == "CRDT" else -amount
-    if total != entry_signed:
-        items[0] = replace(items[0], batch_entry=entry_signed, batch_total=total)
-    return items
 
 
 def _item(tx: dict, fields: dict, amount: int, credit: bool, currency: str, common: dict, index: int) -> StatementEntry:

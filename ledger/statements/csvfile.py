@@ -5,14 +5,24 @@ or ``CLBD`` for the opening and closing booked balances (``booking_date``
 is the balance's date, ``amount`` unsigned with ``credit_debit`` giving the
 sign) and ``NTRY`` for an entry. Amounts are in major units, as in camt.053;
 ``memo`` is the transaction's memo (camt.053's remittance information).
-A file whose header lacks a required column is refused as foreign.
+A file whose header lacks a required column is refused as foreign. The
+``OPBD`` row's date is the first day of the statement's period and the
+``CLBD`` row's the last, so a CSV statement states its own period.
+
+**Safe to open in a spreadsheet.** Every cell that a spreadsheet would take
+for a formula (one that starts with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return: a payer's memo ``=HYPERLINK(...)`` reaches the payee's own
+statement) is written with a single quote before it, as OWASP's advice on
+CSV injection has it, and so is a cell that starts with a single quote
+itself; the reader takes exactly one such quote off again, so what is
+written reads back as it was.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TextIO
 
 from wonledger.domain.errors import BadStatement
@@ -23,8 +33,10 @@ from wonledger.statements.statement import (
     StatementHeader,
     StatementReader,
     check_date,
+    close_page,
     decimal_text,
     minor_units,
+    quoted,
 )
 
 COLUMNS = (
@@ -44,27 +56,48 @@ COLUMNS = (
     "memo",
 )
 REQUIRED = ("record", "amount", "credit_debit", "booking_date")
+#: What a spreadsheet runs when a cell starts with it (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_QUOTE = "'"
+
+
+def spreadsheet_safe(text: str) -> str:
+    """``text`` as a cell no spreadsheet runs: a single quote before a formula's first character (or before a quote)."""
+    return _QUOTE + text if text.startswith((*FORMULA_STARTS, _QUOTE)) else text
+
+
+def unquoted(text: str) -> str:
+    """The cell :func:`spreadsheet_safe` made ``text`` into, read back as ``text``."""
+    return text[1:] if text.startswith(_QUOTE) and text[1:].startswith((*FORMULA_STARTS, _QUOTE)) else text
 
 
 def write(out: TextIO, header: StatementHeader, entries: Iterable[StatementEntry], exponent: int, created_at: str | None = None) -> int:
     """Write the statement as CSV to ``out``; returns the number of entries (``created_at``: a CSV statement carries none)."""
     rows = csv.writer(out, lineterminator="\n")
+    # the csv module quotes a cell that holds a line feed but not one that holds a lone carriage return, which
+    # would end the row there for a reader: a row with one is written with every cell quoted
+    quoted_rows = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     rows.writerow(COLUMNS)
+
+    def row(values: Iterable[str]) -> None:
+        cells = [spreadsheet_safe(v) for v in values]
+        (quoted_rows if any("\r" in c for c in cells) else rows).writerow(cells)
+
     common = {"account": header.account or "", "asset": header.asset or "", "currency": header.currency or ""}
     for code, amount, day in (("OPBD", header.opening, header.from_date), ("CLBD", header.closing, header.to_date)):
         if amount is not None:
-            row = dict.fromkeys(COLUMNS, "") | common
-            row.update(record=code, amount=decimal_text(amount, exponent), credit_debit="CRDT" if amount >= 0 else "DBIT", booking_date=day or "")
-            rows.writerow([row[c] for c in COLUMNS])
+            cells = dict.fromkeys(COLUMNS, "") | common
+            cells.update(record=code, amount=decimal_text(amount, exponent), credit_debit="CRDT" if amount >= 0 else "DBIT", booking_date=day or "")
+            row(cells[c] for c in COLUMNS)
     count = 0
     for e in entries:
         count += 1
-        rows.writerow(
-            [
+        row(
+            (
                 "NTRY", common["account"], common["asset"], e.currency, decimal_text(e.amount, exponent), e.indicator,
                 e.status, e.booking_date, e.value_date, e.servicer_ref or "", e.end_to_end_id or "", e.uetr or "", e.kind or "",
                 e.memo or "",
-            ]
+            )
         )
     return count
 
@@ -81,9 +114,8 @@ def read(stream: io.RawIOBase, choose: Choose) -> Iterator[StatementReader]:
         names = [n.strip() for n in names]
         missing = [c for c in REQUIRED if c not in names]
         if missing:
-            shown = ",".join(names)[:80]
             raise BadStatement(
-                f"not a wonledger statement: the first line ({shown!r}) lacks the column(s) {', '.join(missing)} "
+                f"not a wonledger statement: the first line ({quoted(','.join(names), 80)}) lacks the column(s) {', '.join(missing)} "
                 "(a statement is camt.052/053/054 XML, SWIFT MT940, or CSV with the columns wonledger writes)"
             )
         col = {n: i for i, n in enumerate(names)}
@@ -113,14 +145,22 @@ class _errors:
 
 def _get(col: dict[str, int], row: list[str], name: str) -> str | None:
     i = col.get(name)
-    value = row[i].strip() if i is not None and i < len(row) else ""
+    value = unquoted(row[i]).strip() if i is not None and i < len(row) else ""
     return value or None
+
+
+def _memo(col: dict[str, int], row: list[str]) -> str | None:
+    """The memo exactly as written (blanks kept): it is the payer's text, not a field of ours."""
+    i = col.get("memo")
+    value = unquoted(row[i]) if i is not None and i < len(row) else ""
+    return value if value.strip() else None
 
 
 def _entries(reader, col: dict[str, int], first: list[str] | None, exponent: int, header: StatementHeader) -> Iterator[StatementEntry]:
     with _errors():
         if first is not None:
             yield from _rows(reader, col, first, exponent, header)
+    header.complete = True
 
 
 def _rows(reader, col: dict[str, int], first: list[str], exponent: int, header: StatementHeader) -> Iterator[StatementEntry]:
@@ -138,20 +178,14 @@ def _rows(reader, col: dict[str, int], first: list[str], exponent: int, header: 
         line = reader.line_num
         record = (get(row, "record") or "").upper()
         if record in ("OPBD", "CLBD"):
-            amount = minor_units(get(row, "amount"), exponent, f"line {line} ({record})", allow_zero=True)
-            signed = amount if _indicator(get(row, "credit_debit"), line) else -amount
-            day = get(row, "booking_date")
-            if record == "OPBD":
-                header.opening, header.from_date = signed, check_date(day, f"line {line}") if day else None
-            else:
-                header.closing, header.to_date = signed, check_date(day, f"line {line}") if day else None
+            _balance_row(get, row, record, line, exponent, header)
             continue
         if record != "NTRY":
-            raise BadStatement(f"line {line}: record {record!r} is not OPBD, CLBD or NTRY")
+            raise BadStatement(f"line {line}: record {quoted(record)} is not OPBD, CLBD or NTRY")
         position += 1
         booking = get(row, "booking_date")
         value = get(row, "value_date") or booking
-        yield StatementEntry(
+        entry = StatementEntry(
             amount=minor_units(get(row, "amount"), exponent, f"line {line}"),
             credit=_indicator(get(row, "credit_debit"), line),
             currency=get(row, "currency") or "",
@@ -162,12 +196,36 @@ def _rows(reader, col: dict[str, int], first: list[str], exponent: int, header: 
             end_to_end_id=get(row, "end_to_end_id"),
             uetr=get(row, "uetr"),
             kind=get(row, "kind"),
-            memo=get(row, "memo"),
+            memo=_memo(col, row),
             position=position,
+            asset=get(row, "asset"),
         )
+        if entry.status == BOOKED:
+            header.booked(entry.signed, entry.booking_date)
+        yield entry
+    if header.opening is not None and header.closing is not None:
+        close_page(header, header.opening, header.booked_total, header.closing)
+    header.complete = True
+
+
+def _balance_row(
+    get: Callable[[list[str], str], str | None], row: list[str], record: str, line: int, exponent: int, header: StatementHeader
+) -> None:
+    """An OPBD or CLBD row: the balance, and its date as the first or last day of the statement's period."""
+    amount = minor_units(get(row, "amount"), exponent, f"line {line} ({record})", allow_zero=True)
+    signed = amount if _indicator(get(row, "credit_debit"), line) else -amount
+    day = get(row, "booking_date")
+    day = check_date(day, f"line {line}") if day else None
+    currency = get(row, "currency")
+    if currency and header.currency and currency != header.currency:
+        raise BadStatement(f"line {line}: the {record} balance is in {currency} but the statement is in {header.currency}")
+    if record == "OPBD":
+        header.opening, header.from_date, header.opening_date = signed, day, day
+    else:
+        header.closing, header.to_date, header.closing_date = signed, day, day
 
 
 def _indicator(value: str | None, line: int) -> bool:
     if value not in ("CRDT", "DBIT"):
-        raise BadStatement(f"line {line}: credit_debit is {value!r}, not CRDT or DBIT")
+        raise BadStatement(f"line {line}: credit_debit is {quoted(value or '')}, not CRDT or DBIT")
     return value == "CRDT"

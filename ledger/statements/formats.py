@@ -30,8 +30,8 @@ from wonledger.statements.statement import Choose, CountingReader, StatementEntr
 
 #: What precedes a file's content and says nothing of its format: a UTF-8 byte order mark, blanks.
 _LEADING = b"\xef\xbb\xbf \t\r\n"
-#: How much of a file detection looks at.
-HEAD_BYTES = 512
+#: How much of a file detection looks at (a bank's header lines before an MT940's first field are short).
+HEAD_BYTES = 2048
 
 
 class StatementWriter(Protocol):
@@ -69,8 +69,11 @@ def _is_xml(head: bytes) -> bool:
 
 
 def _is_swift(head: bytes) -> bool:
-    # a SWIFT envelope's basic header block, or the message's first field
-    return head.startswith((b"{1:", b":20:", b":940:"))
+    """A SWIFT envelope, or an MT940's first field on one of the first lines (after a bank's header lines, or ``@@``)."""
+    if head.startswith(b"record,"):  # wonledger's CSV: its first column; a memo in it may hold anything
+        return False
+    lines = head.replace(b"@@", b"\n").splitlines()
+    return any(line.startswith((b"{1:", b"{4:", b":20:", b":940:")) for line in lines[:12])
 
 
 def _anything(head: bytes) -> bool:

@@ -3,52 +3,66 @@
 Both sides arrive as streams in booking-date order (a statement lists its
 entries by day; the journal is in commit order) and are merged by date.
 Each new item is first matched **by reference**: the account servicer
-reference, the end-to-end id (the transaction id), the UETR or the
-instruction id. An item left unmatched waits in a window of
-``window_days``; when the merge has moved past it, an entry that names none
-of the ledger's payments may still pair with a leg **of the same amount,
-direction and currency whose date is within ``tolerance_days``**; whatever
-is still alone then is a break. A reference counts as naming a payment only
-if it is one of ours (a servicer reference of this ledger, or the id of a
-transaction on the account): a bank's own ``AcctSvcrRef``, or the payer's
-end-to-end id on an incoming payment, does not stop the amount/date match.
+reference, the end-to-end id (the transaction id), the UETR, the
+instruction id, or another id the file gives (MT940's reference for the
+account owner, a remittance line that is one id). An item left unmatched
+waits in a window of ``window_days``; when the merge has moved past it, an
+entry that names none of the ledger's payments may still pair with a leg
+**of the same amount, direction and currency whose date is within
+``tolerance_days``**; whatever is still alone then is a break. A reference
+counts as naming a payment only if it is one of ours (a servicer reference
+of this ledger, or the id of a transaction on the account): a bank's own
+``AcctSvcrRef``, or the payer's end-to-end id on an incoming payment, does
+not stop the amount/date match.
 
 A batched entry (one ``Ntry``, several ``TxDtls``) arrives as one item per
-transaction; when they do not add up to the entry, that is an
-``amount_mismatch`` of the entry itself (``ledger`` empty, the statement
-side giving ``batch_entry`` and ``batch_total``).
-Memory therefore grows with the breaks and with how far the two sides are
-out of step, never with the length of the statement.
+transaction. When they carry amounts and do not add up to the entry, that
+is an ``amount_mismatch`` of the entry itself (``ledger`` empty, the
+statement side giving ``batch_entry`` and ``batch_total``); when they carry
+none, each pairs by reference only and the legs it pairs with must add up
+to the entry. An entry in another currency or of another asset than the
+account's never pairs by amount, and whatever it pairs with by reference is
+an ``asset_mismatch``, never a match.
 
-Breaks (the ``kind`` of ``reconcile``'s JSON in docs/cli.md):
-
-- ``missing_in_ledger``: the statement books what the ledger never did;
-- ``missing_in_statement``: a leg of the ledger the statement lacks;
-- ``amount_mismatch``: the same payment with another amount, direction or currency;
-- ``date_mismatch``: the same payment on a value date further off than the tolerance
-  (or booked outside the statement's period in the ledger);
-- ``duplicate``: the statement books again a payment it already booked;
-- ``balance_mismatch``: an opening or closing balance the ledger does not have
-  (added by :mod:`wonledger.audit.operations`, which can read balances).
+Each break carries its **effect** on the closing balance (statement minus
+ledger), so that the reconciliation can tell a closing difference the entry
+breaks explain from one they do not. Memory grows with how far the two
+sides are out of step (the window), not with the statement's length nor
+with the number of breaks (:class:`~wonledger.statements.report.BreakLog`).
+The kinds of break are listed in :mod:`wonledger.statements.report`.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import cast
 
+from wonledger.statements.report import (
+    AMOUNT_MISMATCH,
+    ASSET_MISMATCH,
+    BALANCE_MISMATCH,
+    BREAK_KINDS,
+    DATE_MISMATCH,
+    DUPLICATE,
+    DUPLICATE_STATEMENT,
+    MISSING_IN_LEDGER,
+    MISSING_IN_STATEMENT,
+    OVERLAPPING_STATEMENT,
+    UNBALANCED_STATEMENT,
+    Break,
+    BreakLog,
+    ReconcileReport,
+)
 from wonledger.statements.statement import BOOKED, StatementEntry, short_ref
 
-MISSING_IN_LEDGER = "missing_in_ledger"
-MISSING_IN_STATEMENT = "missing_in_statement"
-AMOUNT_MISMATCH = "amount_mismatch"
-DATE_MISMATCH = "date_mismatch"
-DUPLICATE = "duplicate"
-BALANCE_MISMATCH = "balance_mismatch"
-BREAK_KINDS = (MISSING_IN_LEDGER, MISSING_IN_STATEMENT, AMOUNT_MISMATCH, DATE_MISMATCH, DUPLICATE, BALANCE_MISMATCH)
+__all__ = [
+    "AMOUNT_MISMATCH", "ASSET_MISMATCH", "BALANCE_MISMATCH", "BREAK_KINDS", "DATE_MISMATCH", "DUPLICATE", "DUPLICATE_STATEMENT",
+    "MISSING_IN_LEDGER", "MISSING_IN_STATEMENT", "OVERLAPPING_STATEMENT", "UNBALANCED_STATEMENT", "BookedLeg", "Break", "BreakLog", "Matcher",
+    "ReconcileReport", "statement_json",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +78,10 @@ class BookedLeg:
     booking_date: str
     servicer_ref: str
     uetr: str
+
+    @property
+    def signed(self) -> int:
+        return self.amount if self.credit else -self.amount
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -83,7 +101,7 @@ class BookedLeg:
 def statement_json(e: StatementEntry) -> dict[str, object]:
     out: dict[str, object] = {
         "entry": e.position,
-        "amount": e.amount,
+        "amount": e.amount if e.amount_given else None,
         "credit_debit": e.indicator,
         "currency": e.currency,
         "booking_date": e.booking_date,
@@ -96,122 +114,38 @@ def statement_json(e: StatementEntry) -> dict[str, object]:
         out["transaction"] = e.batch_index  # which TxDtls of a batched entry
     if e.instruction_id:
         out["instruction_id"] = e.instruction_id
+    if e.asset:
+        out["asset"] = e.asset
     if e.memo:
         out["memo"] = e.memo
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class Break:
-    kind: str
-    ref: str | None
-    ledger: dict[str, object] | None
-    statement: dict[str, object] | None
-
-    account: str | None = None  # the ledger account, when a file held statements of several
-
-    def to_json(self) -> dict[str, object]:
-        out: dict[str, object] = {"kind": self.kind, "ref": self.ref, "ledger": self.ledger, "statement": self.statement}
-        if self.account is not None:
-            out["account"] = self.account
-        return out
-
-
-@dataclass(slots=True)
-class ReconcileReport:
-    """One statement matched against one account; or, with ``statements``, several added up."""
-
-    account: str
-    format: str = ""
-    matched: int = 0
-    statement_entries: int = 0
-    ledger_entries: int = 0
-    skipped: int = 0  # entries whose status is not BOOK (pending or information only)
-    unreported: int = 0  # ledger legs a notification (camt.054) does not mention: not breaks
-    breaks: list[Break] = field(default_factory=list)
-    statement_id: str | None = None
-    statement_account: str | None = None  # the account as the statement names it (IBAN, :25:, Othr/Id)
-    statements: list[ReconcileReport] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.breaks
-
-    def by_kind(self) -> dict[str, int]:
-        """How many breaks of each kind, the commonest first (ties in the order of :data:`BREAK_KINDS`)."""
-        counts = dict.fromkeys(BREAK_KINDS, 0)
-        for b in self.breaks:
-            counts[b.kind] = counts.get(b.kind, 0) + 1
-        order = sorted(counts, key=lambda kind: -counts[kind])  # stable: ties keep BREAK_KINDS' order
-        return {kind: counts[kind] for kind in order if counts[kind]}
-
-    def add(self, part: ReconcileReport) -> None:
-        """Count ``part`` (one statement of the file) into this report."""
-        several = bool(self.statements)
-        self.statements.append(part)
-        self.matched += part.matched
-        self.statement_entries += part.statement_entries
-        self.ledger_entries += part.ledger_entries
-        self.skipped += part.skipped
-        self.unreported += part.unreported
-        self.format = self.format or part.format
-        if len(self.statements) == 1:
-            self.account, self.statement_id, self.statement_account = part.account, part.statement_id, part.statement_account
-        if not several and len(self.statements) == 2:  # from now on each break says whose it is
-            self.breaks = [replace(b, account=self.statements[0].account) for b in self.breaks]
-        self.breaks.extend(replace(b, account=part.account) if len(self.statements) > 1 else b for b in part.breaks)
-
-    def to_json(self, max_breaks: int | None = None) -> dict[str, object]:
-        shown = self.breaks if max_breaks is None else self.breaks[:max_breaks]
-        out: dict[str, object] = {
-            "matched": self.matched,
-            "breaks": [b.to_json() for b in shown],
-            "summary": self.by_kind(),
-            "break_count": len(self.breaks),
-            "account": self.account,
-            "format": self.format,
-            "statement_id": self.statement_id,
-            "statement_account": self.statement_account,
-            "statement_entries": self.statement_entries,
-            "ledger_entries": self.ledger_entries,
-            "skipped": self.skipped,
-            "unreported": self.unreported,
-        }
-        if len(self.statements) > 1:
-            out["statements"] = [
-                {
-                    "account": s.account, "statement_id": s.statement_id, "statement_account": s.statement_account,
-                    "format": s.format, "matched": s.matched, "breaks": len(s.breaks), "summary": s.by_kind(),
-                    "statement_entries": s.statement_entries, "ledger_entries": s.ledger_entries, "skipped": s.skipped,
-                }
-                for s in self.statements
-            ]
-        return out
-
-
 class _Item:
     """A leg or an entry waiting for its partner."""
 
-    __slots__ = ("amount", "credit", "currency", "day", "done", "is_statement", "named", "ours", "refs", "source", "value_day")
+    __slots__ = ("amount", "credit", "day", "done", "foreign", "is_statement", "named", "ours", "refs", "source", "tx", "value_day")
 
-    def __init__(self, source: StatementEntry | BookedLeg) -> None:
+    def __init__(self, source: StatementEntry | BookedLeg, foreign: bool = False) -> None:
         self.source = source
         self.done = False
         self.ours: bool | None = None  # does one of its references name one of the ledger's payments? (statement side)
+        self.tx: str | None = None  # the ledger transaction a reference of it names, once known
+        #: another currency or asset than the account's: it never pairs by amount, and never matches
+        self.foreign = foreign
         if isinstance(source, StatementEntry):
             self.is_statement = True
             self.refs = source.references
             self.named = bool(self.refs)
             self.day = _day(source.booking_date)
             self.value_day = _day(source.value_date)
-            self.currency = source.currency
         else:
             self.is_statement = False
             short = short_ref(source.tx_id)
             self.refs = (source.servicer_ref, source.tx_id, source.uetr) + ((short,) if short != source.tx_id else ())
             self.named = self.ours = True
+            self.tx = source.tx_id
             self.day = self.value_day = _day(source.booking_date)
-            self.currency = ""
         self.credit = source.credit
         self.amount = source.amount
 
@@ -220,7 +154,11 @@ class _Item:
         s = self.source
         if isinstance(s, BookedLeg):
             return s.tx_id
-        return s.end_to_end or s.servicer_ref or s.uetr
+        return self.tx or s.end_to_end or s.servicer_ref or s.uetr or next(iter(s.other_refs), None)
+
+    @property
+    def signed(self) -> int:
+        return self.amount if self.credit else -self.amount
 
 
 def _day(text: str) -> int:
@@ -274,6 +212,10 @@ class _Waiting:
         ]
         return min(found, key=lambda c: abs(c.value_day - other.value_day)) if found else None
 
+    def waiting_before(self, cutoff: float) -> list[_Item]:
+        """The waiting items booked before ``cutoff``, left where they are."""
+        return [item for day, bucket in self.by_day.items() if day < cutoff for item in bucket.values()]
+
     def before(self, cutoff: float) -> list[_Item]:
         """Take out every waiting item booked before ``cutoff``."""
         out: list[_Item] = []
@@ -293,36 +235,57 @@ def _drop(index: dict, key: object, item: _Item) -> None:
             del index[key]
 
 
+class _Batch:
+    """A batched entry whose transactions carry no amounts: the legs they pair with must add up to the entry."""
+
+    __slots__ = ("entry", "legs", "open", "orphans", "position")
+
+    def __init__(self, position: int) -> None:
+        self.position = position
+        self.entry: int | None = None  # the entry's signed amount, once its last transaction has arrived
+        self.open = 0  # transactions neither paired nor given up on yet
+        self.legs = 0  # the signed sum of the legs its transactions paired with
+        self.orphans = 0
+
+
 class Matcher:
-    """Runs one reconciliation; see the module's docstring for the rules."""
+    """Runs one reconciliation; see the module's docstring for the rules.
+
+    ``period()`` says which days the statement covers as far as it has been
+    read (an MT940's closing balance comes after its entries): legs after
+    its last day are not the statement's.
+    """
 
     def __init__(
         self,
         report: ReconcileReport,
         currency: str,
         lookup: Callable[[list[str]], list[BookedLeg]],
-        period: tuple[str | None, str | None],
+        period: Callable[[], tuple[str | None, str | None]] | tuple[str | None, str | None],
         tolerance_days: int = 1,
         window_days: int = 31,
         own_prefix: str | None = None,
         partial: bool = False,
+        asset: str | None = None,
     ) -> None:
         self.report = report
         self.currency = currency
+        self.asset = asset
         self.lookup = lookup
         #: this ledger's servicer references start with it (``<ledger id>:``)
         self.own_prefix = own_prefix
         #: the statement reports some movements only (a camt.054 notification): a leg it lacks is no break
         self.partial = partial
         self.first_day: int | None = None  # the first statement entry's booking day (an ordinal), once read
-        self.period = period
+        self.period = period if callable(period) else (lambda: period)
         self.tolerance = tolerance_days
         self.window = max(window_days, tolerance_days)
         self.statement = _Waiting()
         self.ledger = _Waiting()
-        self._breaks: list[Break | None] = []
+        self.log: BreakLog = report.log
         self._missing: dict[str, list[tuple[int, _Item]]] = {}  # tx id → missing_in_statement breaks
         self._parked: dict[str, list[_Item]] = {}  # entries whose leg is further on in the journal
+        self._batches: dict[int, _Batch] = {}
         self._last_seq = 0
 
     def run(self, entries: Iterable[StatementEntry], ledger_legs: Callable[[], Iterator[BookedLeg]]) -> ReconcileReport:
@@ -331,7 +294,8 @@ class Matcher:
         self.first_day = s_next.day if s_next is not None else None
         l_iter = ledger_legs()
         l_next = _next_item(l_iter)
-        cutoff = float("-inf")
+        cutoff = settled = float("-inf")
+        crowded = 1_000
         while s_next is not None or l_next is not None:
             # The statement's entry goes first when the ledger has none left or it is not later;
             # otherwise the ledger's leg (one of the two is waiting, or the loop would have ended).
@@ -341,26 +305,42 @@ class Matcher:
                 self._arrive(s_next, self.ledger, self.statement)
                 s_next = next(s_iter, None)
             elif l_next is not None:
-                self._last_seq = cast(BookedLeg, l_next.source).seq  # the ledger's items wrap its legs (_next_item)
-                parked = self._parked.get(l_next.ref or "")
-                if parked:
-                    self._pair(parked.pop(), l_next)
-                    if not parked:
-                        del self._parked[l_next.ref or ""]
-                else:
-                    self._arrive(l_next, self.statement, self.ledger)
+                if s_next is None and self._after_period(l_next):
+                    break  # the statement has ended, and so has its period: later legs are not its
+                self._leg(l_next)
                 l_next = _next_item(l_iter)
-                self.report.ledger_entries += 1
-            horizon = min(s_next.day if s_next else float("inf"), l_next.day if l_next else float("inf")) - self.window
-            if horizon > cutoff:
-                cutoff = horizon
+            front = min(s_next.day if s_next else float("inf"), l_next.day if l_next else float("inf"))
+            # every leg booked before the ledger's next one has arrived: entries valued more than the tolerance
+            # before it have seen every leg they could pair with by amount (in a day of many entries and no legs,
+            # a batch is settled whenever as many entries wait as were left waiting last time, and a thousand)
+            near = (l_next.day if l_next else float("inf")) - self.tolerance
+            if near > settled or (near > float("-inf") and self.statement.count >= crowded):
+                settled = near
+                self._settle(settled)
+                crowded = max(1_000, 2 * self.statement.count)
+            if front - self.window > cutoff:
+                cutoff = front - self.window
                 self._evict(cutoff)
         self._evict(float("inf"))
         for waiting in self._parked.values():
             for item in waiting:
-                self._add_break(MISSING_IN_LEDGER, item, None)
-        self.report.breaks = [b for b in self._breaks if b is not None]
+                self._orphan_break(item)
         return self.report
+
+    def _after_period(self, item: _Item) -> bool:
+        end = self.period()[1]
+        return end is not None and item.day > _day(end)
+
+    def _leg(self, item: _Item) -> None:
+        self._last_seq = cast(BookedLeg, item.source).seq  # the ledger's items wrap its legs (_next_item)
+        parked = self._parked.get(item.ref or "")
+        if parked:
+            self._pair(parked.pop(), item)
+            if not parked:
+                del self._parked[item.ref or ""]
+        else:
+            self._arrive(item, self.statement, self.ledger)
+        self.report.ledger_entries += 1
 
     def _booked(self, entries: Iterable[StatementEntry]) -> Iterator[_Item]:
         for e in entries:
@@ -368,11 +348,51 @@ class Matcher:
                 self.report.skipped += 1
                 continue
             self.report.statement_entries += 1
+            if not e.amount_given:
+                batch = self._batches.setdefault(e.position, _Batch(e.position))
+                batch.open += 1
             if e.batch_entry is not None:
+                self._batch_end(e)
+            foreign = bool((e.currency and e.currency != self.currency) or (e.asset and self.asset and e.asset != self.asset))
+            yield _Item(e, foreign)
+
+    def _batch_end(self, e: StatementEntry) -> None:
+        """The last transaction of a batch: with amounts, they must add up to the entry; without, the legs must (later)."""
+        if e.batch_total is not None:
+            if e.batch_total != e.batch_entry:
                 ref = e.servicer_ref or f"entry {e.position}"
                 side = statement_json(e) | {"batch_entry": e.batch_entry, "batch_total": e.batch_total}
-                self._breaks.append(Break(AMOUNT_MISMATCH, ref, None, side))
-            yield _Item(e)
+                self.log.add(Break(AMOUNT_MISMATCH, ref, None, side, effect=cast(int, e.batch_entry) - e.batch_total))
+            return
+        batch = self._batches.get(e.position)
+        if batch is not None:
+            batch.entry = e.batch_entry
+            self._batch_check(batch)
+
+    def _batch_item_done(self, item: _Item, leg: BookedLeg | None) -> None:
+        entry = cast(StatementEntry, item.source)
+        batch = self._batches.get(entry.position)
+        if batch is None:
+            return
+        batch.open -= 1
+        if leg is None:
+            batch.orphans += 1
+        else:
+            batch.legs += leg.signed
+        self._batch_check(batch)
+
+    def _batch_check(self, batch: _Batch) -> None:
+        if batch.open or batch.entry is None:
+            return
+        del self._batches[batch.position]
+        residual = batch.entry - batch.legs
+        if not residual:
+            return
+        if batch.orphans:
+            self.log.effect += residual  # what its unmatched transactions (already breaks) were worth
+        else:
+            side: dict[str, object] = {"entry": batch.position, "batch_entry": batch.entry, "batch_total": batch.legs}
+            self.log.add(Break(AMOUNT_MISMATCH, f"entry {batch.position}", None, side, effect=residual))
 
     def _classify(self, items: Iterable[_Item]) -> None:
         """Decide for each statement item whether a reference of it names one of the ledger's payments."""
@@ -380,25 +400,26 @@ class Matcher:
         for item in items:
             if item.ours is not None:
                 continue
-            entry = item.source
-            assert isinstance(entry, StatementEntry)
+            entry = cast(StatementEntry, item.source)
             if not item.named:
                 item.ours = False
             elif self.own_prefix and entry.servicer_ref and entry.servicer_ref.startswith(self.own_prefix):
-                item.ours = True
+                item.ours = True  # a statement of this ledger: its end-to-end id is the transaction's id
+                item.tx = entry.end_to_end
             else:
                 item.ours = False
-                for ref in (entry.end_to_end, entry.instruction_id):
+                for ref in (entry.end_to_end, entry.instruction_id, *entry.other_refs):
                     if ref:
                         unknown.setdefault(ref, []).append(item)
         if unknown:
             for leg in self.lookup(sorted(unknown)):
                 for item in unknown.get(leg.tx_id, ()):
                     item.ours = True
+                    item.tx = item.tx or leg.tx_id
 
     def _free(self, item: _Item) -> bool:
-        """May this statement item pair by amount and date? Only if it names none of ours and its currency fits."""
-        if item.currency and item.currency != self.currency:
+        """May this statement item pair by amount and date? Only if it names none of ours and is of the account's asset."""
+        if item.foreign or not cast(StatementEntry, item.source).amount_given:
             return False
         if item.ours is None:
             self._classify([item])
@@ -412,28 +433,70 @@ class Matcher:
         else:
             own.add(item)
 
-    def _pair(self, a: _Item, b: _Item) -> None:
+    def _pair(self, a: _Item, b: _Item, inside: bool = True) -> None:
+        """An entry and a leg that name the same payment: a match, or the one break that says how they differ.
+
+        ``inside``: the leg is one of those compared (booked within the statement's period).
+        """
         s, l = (a, b) if a.is_statement else (b, a)
-        entry, leg = s.source, l.source
-        assert isinstance(entry, StatementEntry) and isinstance(leg, BookedLeg)
-        if s.credit != l.credit or s.amount != l.amount or (entry.currency and entry.currency != self.currency):
-            self._add_break(AMOUNT_MISMATCH, s, l)
-        elif abs(s.value_day - l.value_day) > self.tolerance:
-            self._add_break(DATE_MISMATCH, s, l)
+        entry, leg = cast(StatementEntry, s.source), cast(BookedLeg, l.source)
+        counted = leg.signed if inside else 0  # what the leg adds to the ledger's side of the period
+        if not entry.amount_given:
+            self._batch_item_done(s, leg)
+            if s.foreign or s.credit != l.credit:
+                self._add_break(ASSET_MISMATCH if s.foreign else AMOUNT_MISMATCH, s, l, 0)
+            elif abs(s.value_day - l.value_day) > self.tolerance:
+                self._add_break(DATE_MISMATCH, s, l, leg.signed - counted)
+            else:
+                self.report.matched += 1
+        elif s.foreign:
+            self._add_break(ASSET_MISMATCH, s, l, s.signed - counted)
+        elif s.credit != l.credit or s.amount != l.amount:
+            self._add_break(AMOUNT_MISMATCH, s, l, s.signed - counted)
+        elif abs(s.value_day - l.value_day) > self.tolerance or not inside:
+            self._add_break(DATE_MISMATCH, s, l, s.signed - counted)
         else:
             self.report.matched += 1
 
-    def _add_break(self, kind: str, s: _Item | None, l: _Item | None) -> int:
+    def _add_break(self, kind: str, s: _Item | None, l: _Item | None, effect: int) -> int:
         ref = (l.ref if l is not None else None) or (s.ref if s is not None else None)
-        self._breaks.append(
+        return self.log.add(
             Break(
                 kind,
                 ref,
-                l.source.to_json() if l is not None else None,  # type: ignore[union-attr]
-                statement_json(s.source) if s is not None else None,  # type: ignore[arg-type]
+                cast(BookedLeg, l.source).to_json() if l is not None else None,
+                statement_json(cast(StatementEntry, s.source)) if s is not None else None,
+                effect=effect,
             )
         )
-        return len(self._breaks) - 1
+
+    def _orphan_break(self, item: _Item) -> None:
+        """An entry that names no leg of the period: missing in the ledger (or of another asset)."""
+        entry = cast(StatementEntry, item.source)
+        if not entry.amount_given:
+            self._batch_item_done(item, None)
+        self._add_break(ASSET_MISMATCH if item.foreign else MISSING_IN_LEDGER, item, None, item.signed if entry.amount_given else 0)
+
+    def _settle(self, cutoff: float) -> None:
+        """Entries booked before ``cutoff`` that name none of the ledger's payments and that no waiting leg could pair with.
+
+        Every leg within the tolerance of them has arrived (the merge is in
+        date order), and no leg will name them later (they name none of
+        ours): they are missing in the ledger now, not a window later. So
+        a statement of payments the ledger never made holds the entries of
+        a few days in memory, not of a month.
+        """
+        # (an entry pairs by value date: one valued later than it was booked waits until legs of that day have come)
+        waiting = [i for i in self.statement.waiting_before(cutoff) if i.value_day < cutoff and cast(StatementEntry, i.source).amount_given]
+        if not waiting:
+            return
+        self._classify(waiting)
+        for item in waiting:
+            if item.ours or item.done:
+                continue
+            if item.foreign or self.ledger.by_amount_and_date(item, self.tolerance, lambda c: True) is None:
+                self.statement.remove(item)
+                self._orphan_break(item)
 
     def _evict(self, cutoff: float) -> None:
         gone = sorted(self.statement.before(cutoff) + self.ledger.before(cutoff), key=lambda i: (i.day, not i.is_statement))
@@ -444,8 +507,7 @@ class Matcher:
                 continue
             if item.is_statement:
                 self.statement.remove(item)
-                free = not item.ours and (not item.currency or item.currency == self.currency)
-                partner = self.ledger.by_amount_and_date(item, self.tolerance, lambda c: True) if free else None
+                partner = self.ledger.by_amount_and_date(item, self.tolerance, lambda c: True) if self._free(item) else None
                 if partner is not None:
                     self.ledger.remove(partner)
                     self._pair(item, partner)
@@ -461,41 +523,42 @@ class Matcher:
                     self.report.unreported += 1
                     self._missing.setdefault(item.ref or "", []).append((-1, item))
                 else:
-                    n = self._add_break(MISSING_IN_STATEMENT, None, item)
+                    n = self._add_break(MISSING_IN_STATEMENT, None, item, -item.signed)
                     self._missing.setdefault(item.ref or "", []).append((n, item))
         if orphans:
             self._place(orphans)
 
     def _place(self, orphans: list[_Item]) -> None:
         """Entries no leg waited for: is their payment further on, already reported, matched once, or unknown?"""
-        named = sorted({o.source.end_to_end for o in orphans if o.source.end_to_end and o.ours})  # type: ignore[union-attr]
+        named = sorted({o.tx for o in orphans if o.tx and o.ours})
         known: dict[str, list[BookedLeg]] = {}
         for leg in self.lookup(named) if named else []:
             known.setdefault(leg.tx_id, []).append(leg)
-        start, end = self.period
+        start, end = self.period()
         for o in orphans:
-            e2e = o.source.end_to_end  # type: ignore[union-attr]
-            legs = known.get(e2e or "", [])
+            legs = known.get(o.tx or "", [])
             if not legs:
-                self._add_break(MISSING_IN_LEDGER, o, None)
+                self._orphan_break(o)
                 continue
-            reported = self._missing.get(e2e or "")
+            reported = self._missing.get(o.tx or "")
             if reported:
                 n, leg_item = min(reported, key=lambda r: (r[1].credit != o.credit, r[1].amount != o.amount))
                 reported.remove((n, leg_item))
                 if n >= 0:
-                    self._breaks[n] = None
+                    self.log.retract(n, MISSING_IN_STATEMENT, -leg_item.signed)
                 else:
                     self.report.unreported -= 1
                 self._pair(o, leg_item)
                 continue
             inside = [g for g in legs if (start is None or g.booking_date >= start) and (end is None or g.booking_date <= end)]
             if any(g.seq > self._last_seq for g in inside):
-                self._parked.setdefault(e2e or "", []).append(o)
+                self._parked.setdefault(o.tx or "", []).append(o)
             elif not inside:
-                self._add_break(DATE_MISMATCH, o, _Item(legs[0]))
+                self._pair(o, _Item(legs[0]), inside=False)
             else:
-                self._add_break(DUPLICATE, o, _Item(inside[0]))
+                if not cast(StatementEntry, o.source).amount_given:
+                    self._batch_item_done(o, None)
+                self._add_break(DUPLICATE, o, _Item(inside[0]), o.signed)
 
 
 def _next_item(legs: Iterator[BookedLeg]) -> _Item | None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from wonledger.domain.model import HoldState, StoredTx
 from wonledger.store.engine import database_exists, postgres_server, safe_url, sqlite_path, throwaway_database
+from wonledger.store.failures import WaitPolicy, wait_db_s
 from wonledger.store.repository import GENESIS_HASH, OPERATOR_META, SCHEMA_HEAD, UNSIGNED_META, Store, UnitOfWork
 
 if TYPE_CHECKING:
@@ -47,9 +48,11 @@ __all__ = [
     "StoredCheckpoint",
     "StoredTx",
     "UnitOfWork",
+    "WaitPolicy",
     "database_exists",
     "postgres_server",
     "safe_url",
     "sqlite_path",
     "throwaway_database",
+    "wait_db_s",
 ]

@@ -3,41 +3,48 @@
 SQLite: WAL, a long busy timeout, and ``BEGIN IMMEDIATE`` for every write so
 two processes never both read a balance and then both write it (the second
 waits at BEGIN instead of failing at COMMIT). Reads begin deferred, so they
-never wait for a writer. Nothing here connects until a command runs.
+never wait for a writer. A file on read-only storage (or in a directory
+that may not be written) is opened read-only, so that it can still be read:
+SQLite in WAL mode otherwise writes a shared-memory file beside it even to
+read. Nothing here connects until a command runs.
+
+PostgreSQL: a small pool whose connections are pinged before they are
+handed out (after a failover every pooled connection is stale, and none may
+reach a command), a connect timeout and TCP keepalives unless the URL sets
+its own, so that a server that vanished is noticed in seconds. A libpq
+multi-host URL (``?host=a:5432&host=b:5432&target_session_attrs=read-write``)
+finds the primary of a cluster.
 
 The busy timeout (``WONLEDGER_BUSY_TIMEOUT`` seconds, default 60) bounds how
 long a writer waits for a lock held by another process, on SQLite and, as
-``lock_timeout``, on PostgreSQL; retries of a whole transaction stop once it
-has passed. Driver errors become errors a user can act on: ``DB_BUSY``,
-``DB_READ_ONLY``, ``DISK_FULL``, ``DB_UNREACHABLE``, else ``STORAGE_ERROR``.
+``lock_timeout``, on PostgreSQL. What a driver error means to a user, and
+retrying a whole transaction, is :mod:`wonledger.store.failures`.
 """
 
 from __future__ import annotations
 
 import os
-import random
 import secrets
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
 
-from wonledger.domain.errors import BadInput, DatabaseBusy, DatabaseReadOnly, DbUnreachable, DiskFull, StorageError
-
-T = TypeVar("T")
+from wonledger.domain.errors import BadInput
 
 #: How long a writer waits for another before giving up, in seconds (unless WONLEDGER_BUSY_TIMEOUT says).
 SQLITE_BUSY_TIMEOUT_S = 60
 BUSY_TIMEOUT_ENV = "WONLEDGER_BUSY_TIMEOUT"
 #: Execution option that marks a read-only transaction (a deferred BEGIN on SQLite).
 READ_ONLY = "wonledger_read_only"
-#: Bounded retries of a whole write transaction on a lock or serialization failure.
-MAX_ATTEMPTS = 12
+#: libpq settings a PostgreSQL URL gets unless it names them: give up on one host after 10 s (and try the next),
+#: and notice a connection whose server vanished within about 20 s instead of the system's two hours.
+PG_CONNECTION_DEFAULTS = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 5, "keepalives_count": 3}
+#: target_session_attrs that ask for a standby: such a URL reads, and a write through it is refused at once.
+STANDBY_ATTRS = ("standby", "prefer-standby", "read-only")
 
 
 def busy_timeout_s() -> float:
@@ -72,18 +79,36 @@ def sqlite_path(url: str) -> str | None:
     return database
 
 
-def make_engine(url: str) -> Engine:
+def read_only_storage(url: str) -> bool:
+    """Whether the SQLite file of ``url`` exists where it may not be written (the file, its directory, or the filesystem)."""
+    path = sqlite_path(url)
+    if path is None or not os.path.exists(path):
+        return False
+    directory = os.path.dirname(os.path.abspath(path))
+    return not os.access(path, os.W_OK) or not os.access(directory, os.W_OK)
+
+
+def asks_for_standby(url: str) -> bool:
+    """Whether a PostgreSQL URL asks for a standby (``target_session_attrs=standby`` and the like)."""
+    wanted = parse_url(url).query.get("target_session_attrs")
+    values = (wanted,) if isinstance(wanted, str) else tuple(wanted or ())
+    return any(v in STANDBY_ATTRS for v in values)
+
+
+def make_engine(url: str, read_only: bool = False) -> Engine:
+    """An engine for ``url``; ``read_only`` opens a SQLite file read-only (see :func:`read_only_storage`)."""
     parsed = parse_url(url)
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql", "cockroachdb"):
         raise BadInput(f"{backend!r} databases are not supported: use sqlite:/// or postgresql+psycopg://")
     try:
         if backend == "sqlite":
-            return _sqlite_engine(url)
+            return _sqlite_engine(url, read_only)
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        lock_timeout_ms = int(busy_timeout_s() * 1000)
-        return create_engine(parsed, pool_size=2, max_overflow=2, connect_args={"options": f"-c lock_timeout={lock_timeout_ms}"})
+        connect_args: dict[str, object] = {k: v for k, v in PG_CONNECTION_DEFAULTS.items() if k not in parsed.query}
+        connect_args["options"] = f"-c lock_timeout={int(busy_timeout_s() * 1000)}"
+        return create_engine(parsed, pool_size=2, max_overflow=2, pool_pre_ping=True, connect_args=connect_args)
     except NoSuchModuleError:
         raise BadInput(f"no driver for {parsed.drivername!r}; for PostgreSQL install wonledger[postgres]") from None
     except ImportError as exc:
@@ -92,103 +117,66 @@ def make_engine(url: str) -> Engine:
         raise BadInput(f"bad database URL: {exc}") from None
 
 
-def _sqlite_engine(url: str) -> Engine:
-    memory = sqlite_path(url) is None
+def _sqlite_engine(url: str, read_only: bool) -> Engine:
+    path = sqlite_path(url)
+    memory = path is None
     timeout = busy_timeout_s()
-    engine = create_engine(
-        url,
-        connect_args={"timeout": timeout, "check_same_thread": False},
-        poolclass=StaticPool if memory else None,
-    )
+    if read_only and path is not None:
+        engine = _read_only_sqlite_engine(path, timeout)
+    else:
+        engine = create_engine(
+            url,
+            connect_args={"timeout": timeout, "check_same_thread": False},
+            poolclass=StaticPool if memory else None,
+        )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
         # Let SQLAlchemy's BEGIN below be the only transaction control.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        if not memory:
+        if not memory and not read_only:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-        cursor.execute("PRAGMA synchronous=NORMAL" if not memory else "PRAGMA synchronous=OFF")
+        if not read_only:
+            cursor.execute("PRAGMA synchronous=NORMAL" if not memory else "PRAGMA synchronous=OFF")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:
-        read_only = conn.get_execution_options().get(READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        reading = read_only or conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
     return engine
 
 
-def is_retryable(exc: DBAPIError) -> bool:
-    """A lock wait that ran out, a deadlock, or a serialization failure."""
-    sqlstate = getattr(exc.orig, "sqlstate", None)
-    if sqlstate in ("40001", "40P01", "55P03"):
-        return True
-    text = str(exc.orig).lower()
-    return "database is locked" in text or "database is busy" in text or "restart transaction" in text
+def _read_only_sqlite_engine(path: str, timeout: float) -> Engine:
+    """A file that may not be written, opened so that SQLite writes nothing beside it.
 
-
-def with_retries(work: Callable[[], T], url: str | None = None) -> T:
-    """Run a whole transaction again after a lock or serialization failure (bounded in count and time).
-
-    A lock wait already lasted the busy timeout inside the driver; once that
-    much time has passed since the first attempt, the failure is the user's
-    to see (``DB_BUSY``), not a reason to wait the timeout again and again.
+    ``mode=ro`` reads the write-ahead log too, but needs its shared-memory
+    file to exist already; with no log left to read (the last writer
+    checkpointed it away) the file alone is the whole ledger and is opened
+    ``immutable``, which needs nothing beside it.
     """
-    started, limit = time.monotonic(), busy_timeout_s()
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        try:
-            return work()
-        except DBAPIError as exc:
-            if attempt == MAX_ATTEMPTS or not is_retryable(exc) or time.monotonic() - started >= limit:
-                raise storage_error(exc, url) from None
-            time.sleep(min(1.0, 0.01 * 2**attempt) * random.uniform(0.5, 1.5))
-    raise AssertionError("unreachable")
+    import sqlite3
+    from urllib.parse import quote
 
+    from sqlalchemy.pool import QueuePool
 
-def storage_error(exc: DBAPIError, url: str | None = None) -> Exception:
-    """Turn a driver error into a LedgerError a user can read (``url`` helps name a read-only file)."""
-    text = str(exc.orig).lower()
-    sqlstate = getattr(exc.orig, "sqlstate", None)
-    first = _first_line(exc.orig)
-    if sqlstate == "53100" or "disk is full" in text or "no space left" in text:
-        return DiskFull(f"the disk holding the database is full ({first}); nothing was written: free space and run the command again")
-    if sqlstate == "25006" or "readonly database" in text or "read-only" in text:
-        return DatabaseReadOnly(f"the database is read-only ({first}); nothing was written")
-    if "unable to open database file" in text and url is not None and _read_only_sqlite(url):
-        return DatabaseReadOnly(
-            f"{sqlite_path(url)} or its directory is read-only, and SQLite needs to write beside it even to read; nothing was written"
-        )
-    if is_retryable(exc):
-        return DatabaseBusy(
-            f"another process kept the database locked past the busy timeout of {busy_timeout_s():g} s "
-            f"({BUSY_TIMEOUT_ENV}); nothing was written: run the command again ({first})"
-        )
-    if exc.connection_invalidated or any(
-        s in text for s in ("connection failed", "could not connect", "connection refused", "unable to open database file")
-    ):
-        return DbUnreachable(f"cannot reach the database: {first}")
-    return StorageError(f"the database failed: {first}")
-
-
-def _read_only_sqlite(url: str) -> bool:
-    path = sqlite_path(url)
-    if path is None or not os.path.exists(path):
-        return False
-    directory = os.path.dirname(os.path.abspath(path))
-    return not os.access(path, os.W_OK) or not os.access(directory, os.W_OK)
-
-
-def _first_line(exc: object) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    wal = path + "-wal"
+    mode = "mode=ro" if os.path.exists(wal) and os.path.getsize(wal) > 0 else "immutable=1"
+    uri = f"file:{quote(os.path.abspath(path))}?{mode}"
+    return create_engine(
+        "sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False), poolclass=QueuePool
+    )
 
 
 def safe_url(url: str) -> str:
-    """The URL without its password, for printing."""
-    return parse_url(url).render_as_string(hide_password=True)
+    """The URL without its password, for printing (a multi-host query as typed: ``host=127.0.0.1:5433``, not ``%3A``)."""
+    shown = parse_url(url).render_as_string(hide_password=True)
+    base, query = shown.split("?", 1) if "?" in shown else (shown, "")
+    return base + ("?" + query.replace("%3A", ":").replace("%2C", ",") if query else "")
 
 
 def database_exists(url: str) -> bool:
@@ -224,6 +212,8 @@ def throwaway_database(server_url: str, prefix: str = "wonledger_bench") -> Iter
             with admin.connect() as conn:
                 conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
         except DBAPIError as exc:
+            from wonledger.store.failures import storage_error  # here: the two modules name each other
+
             raise storage_error(exc) from None
         try:
             yield parsed.set(database=name).render_as_string(hide_password=False)

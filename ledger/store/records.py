@@ -32,6 +32,9 @@ class Records(Repository):
     """Quotes, refusals, checkpoints, meta and counts, inside one unit of work."""
 
     def add_quote(self, q: Quote) -> None:
+        """Keep a dealer's offer (once: a write run again after its commit was cut off finds it kept)."""
+        if self.conn.execute(select(t.quotes.c.id).where(t.quotes.c.id == q.quote_id)).first() is not None:
+            return
         self.conn.execute(
             t.quotes.insert(),
             [

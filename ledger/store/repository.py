@@ -20,17 +20,11 @@ from typing import TYPE_CHECKING, TypeVar
 from sqlalchemy import Connection, Engine, inspect, select
 from sqlalchemy.exc import DBAPIError
 
-from wonledger.domain.errors import AlreadyExists, NotALedger
+from wonledger.domain.errors import AlreadyExists, DatabaseReadOnly, NotALedger
 from wonledger.domain.model import Leg, StoredTx
 from wonledger.store import tables as t
-from wonledger.store.engine import (
-    READ_ONLY,
-    database_exists,
-    make_engine,
-    safe_url,
-    storage_error,
-    with_retries,
-)
+from wonledger.store.engine import READ_ONLY, asks_for_standby, database_exists, make_engine, read_only_storage, safe_url, sqlite_path
+from wonledger.store.failures import Unavailable, WaitPolicy, storage_error, unavailable_reason, wait_db_s, with_retries
 
 if TYPE_CHECKING:
     from wonledger.store.controls import Controls
@@ -53,6 +47,8 @@ LEDGER_ID_META = "ledger_id"
 UNSIGNED_META = "registry_unsigned"
 #: The operator's public key (base64url), kept for people to read and pin elsewhere; verify never trusts it from here.
 OPERATOR_META = "operator_key"
+#: The PostgreSQL advisory lock (per database) that `init`s of one database queue on: one makes it a ledger, the others see one.
+CREATE_LOCK = 0x776F6E6C6564  # "wonled"
 
 
 class _Upgrade:
@@ -62,20 +58,19 @@ class _Upgrade:
 _UPGRADE = _Upgrade()
 
 
-def _in_transaction(engine: Engine, work: Callable[[UnitOfWork], T]) -> T:
-    with engine.begin() as conn:
-        return work(UnitOfWork(conn))
-
-
 class Store:
     """One ledger database. Opening one connects to nothing: the first unit of
     work checks, in its own transaction, that the database is a wonledger
     ledger of a schema this code knows (the handshake), so a command that
     reads once opens one database transaction in all."""
 
-    def __init__(self, url: str, engine: Engine) -> None:
+    def __init__(self, url: str, engine: Engine, read_only: bool = False) -> None:
         self.url = url
         self.engine = engine
+        #: a SQLite file on storage that may not be written: it is read, and every write is refused at once
+        self.read_only = read_only
+        #: how long a transaction waits out an unavailable database (a failover), and whom it tells
+        self.wait = WaitPolicy(wait_db_s())
         self._ledger_id: str | None = None
         self._schema: str | None = None
         #: the revision this ledger was upgraded from when it was opened (derived tables then need rebuilding)
@@ -93,12 +88,15 @@ class Store:
         """An existing wonledger database (checked by its first unit of work, or by :meth:`check`)."""
         if not database_exists(url):
             raise NotALedger(f"no ledger at {url}", hint="init")
-        return cls(url, make_engine(url))
+        read_only = read_only_storage(url)
+        return cls(url, make_engine(url, read_only), read_only)
 
     @classmethod
-    def create(cls, url: str, ledger_id: str) -> Store:
+    def create(cls, url: str, ledger_id: str, wait: WaitPolicy | None = None) -> Store:
         """Create the schema with the migrations and name the ledger."""
         store = cls(url, make_engine(url))
+        if wait is not None:
+            store.wait = wait
         try:
             store._create(ledger_id)
         except BaseException:
@@ -107,28 +105,47 @@ class Store:
         return store
 
     def _create(self, ledger_id: str) -> None:
-        store, url = self, self.url
-        try:
-            with store.engine.connect() as conn:
-                existing = set(inspect(conn).get_table_names())
-        except DBAPIError as exc:
-            if "file is not a database" in str(exc.orig):
-                raise NotALedger(f"{url} is not a database; wonledger needs an empty database or a new file") from None
-            raise storage_error(exc, self.url) from None
-        if "meta" in existing or "journal" in existing:
-            raise AlreadyExists(f"{url} already holds a ledger", hint="other-db")
-        if existing - {"alembic_version"}:
-            raise NotALedger(f"{url} holds other tables; wonledger needs an empty database")
-        store.migrate()
+        """Migrate an empty database and name the ledger, in one transaction (retried whole, like any other).
 
-        def name(uow: UnitOfWork) -> None:
-            uow.conn.execute(t.meta.insert(), [{"key": "ledger_id", "value": ledger_id}])
-            uow.conn.execute(t.head.insert(), [{"id": 1, "seq": 0, "hash": GENESIS_HASH}])
+        On PostgreSQL the transaction first takes an advisory lock, so that
+        `init`s run at once on one database queue there: the first makes the
+        ledger, the others then find it (not a half-made schema, nor a
+        duplicate key of a type the first is creating).
+        """
+        url = safe_url(self.url)
 
-        with_retries(lambda: _in_transaction(self.engine, name))
+        def create(conn: Connection) -> None:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CREATE_LOCK})")
+            existing = set(inspect(conn).get_table_names())
+            if "meta" in existing or "journal" in existing:
+                made = conn.execute(select(t.meta.c.value).where(t.meta.c.key == LEDGER_ID_META)).scalar() if "meta" in existing else None
+                if made == ledger_id:
+                    return  # this very transaction, whose commit was cut off on its way, landed: it is done
+                raise AlreadyExists(f"{url} already holds a ledger{f' ({made})' if made else ''}", hint="other-db")
+            if existing - {"alembic_version"}:
+                raise NotALedger(f"{url} holds other tables; wonledger needs an empty database")
+            self._migrate_on(conn)
+            conn.execute(t.meta.insert(), [{"key": LEDGER_ID_META, "value": ledger_id}])
+            conn.execute(t.head.insert(), [{"id": 1, "seq": 0, "hash": GENESIS_HASH}])
+
+        def attempt() -> None:
+            try:
+                self._in_transaction(create, write=True)
+            except DBAPIError as exc:
+                if "file is not a database" in str(exc.orig):
+                    raise NotALedger(f"{url} is not a database; wonledger needs an empty database or a new file") from None
+                raise
+
+        with_retries(attempt, self.url, self.wait)
         self._ledger_id, self._schema = ledger_id, SCHEMA_HEAD
 
     def migrate(self) -> None:
+        """Bring the schema to the newest migration, in one transaction."""
+        with_retries(lambda: self._in_transaction(self._migrate_on, write=True), self.url, self.wait)
+
+    @staticmethod
+    def _migrate_on(conn: Connection) -> None:
         from importlib import resources
 
         from alembic import command
@@ -136,12 +153,8 @@ class Store:
 
         config = Config()
         config.set_main_option("script_location", str(resources.files("wonledger.store") / "migrations"))
-        try:
-            with self.engine.begin() as conn:
-                config.attributes["connection"] = conn
-                command.upgrade(config, "head")
-        except DBAPIError as exc:
-            raise storage_error(exc, self.url) from None
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
 
     def check(self) -> None:
         """Check now that this is a wonledger ledger (else :class:`NotALedger`), upgrading it if it is an older one.
@@ -171,9 +184,9 @@ class Store:
             facts = dict(conn.execute(select(t.meta.c.key, t.meta.c.value).where(t.meta.c.key.in_((LEDGER_ID_META, UNSIGNED_META)))).all())
         except DBAPIError as exc:
             text = str(exc.orig).lower()
-            if "file is not a database" in text or "no such table" in text or "does not exist" in text or "no such column" in text:
+            if unavailable_reason(exc) is None and any(s in text for s in ("file is not a database", "no such table", "does not exist", "no such column")):
                 raise NotALedger(f"{safe_url(self.url)} is not a wonledger database") from None
-            raise storage_error(exc, self.url) from None
+            raise  # the unit of work's retries judge the rest (a connection lost is waited out)
         ledger_id = facts.get(LEDGER_ID_META)
         if ledger_id is None:
             raise NotALedger(f"{safe_url(self.url)} is not a wonledger database (no ledger id)")
@@ -223,7 +236,9 @@ class Store:
             yield
             return
         self.check()
-        conn = self.engine.connect()
+        # An outage when the snapshot begins is waited out; one in the middle ends it (DB_UNAVAILABLE): a snapshot cannot
+        # go on over another connection, so the caller starts again (Ledger.verify does, within the same wait).
+        conn = with_retries(self.engine.connect, self.url, self.wait, write=False)
         options: dict[str, object] = {READ_ONLY: True}
         if conn.dialect.name != "sqlite":
             options["isolation_level"] = "REPEATABLE READ"
@@ -240,9 +255,46 @@ class Store:
         finally:
             conn.close()
 
+    def _in_transaction(self, work: Callable[[Connection], T], write: bool) -> T:
+        """``work`` in one transaction that commits when it returns; what a retry must know is raised as :class:`Unavailable`.
+
+        A connection that fails during COMMIT leaves the work's fate unknown
+        (``cut_off``); a write a server refuses as read-only is asked, on the
+        same connection, whether that server is a standby now: a primary
+        demoted by a failover is waited out, a database set read-only is not.
+        """
+        committing = False
+        with self._connect(write) as conn:
+            try:
+                with conn.begin():
+                    done = work(conn)
+                    committing = True
+                return done
+            except DBAPIError as exc:
+                reason = unavailable_reason(exc) or ("the connection was lost" if exc.connection_invalidated else None)
+                if committing and write and reason is not None:
+                    raise Unavailable(exc, reason, cut_off=True) from None
+                if getattr(exc.orig, "sqlstate", None) == "25006" and self._is_standby(conn):
+                    raise Unavailable(exc, "the server is a standby now (a primary demoted by a failover)") from None
+                raise
+
+    def _is_standby(self, conn: Connection) -> bool:
+        """Whether the server of ``conn`` is in recovery (a standby), when the URL asked for a server that writes."""
+        if conn.dialect.name != "postgresql" or asks_for_standby(self.url):
+            return False
+        try:
+            return bool(conn.exec_driver_sql("SELECT pg_is_in_recovery()").scalar())
+        except DBAPIError:
+            return True  # the connection went down with the question: a failover, most likely; waiting will tell
+
     # -- transactions ----------------------------------------------------
     def writing(self, work: Callable[[UnitOfWork], T]) -> T:
         """Run ``work`` in one write transaction; all of it commits or none."""
+        if self.read_only:
+            raise DatabaseReadOnly(
+                f"{sqlite_path(self.url)} is read-only here (the file, its directory or its filesystem may not be written): "
+                "it answers reads; nothing was written"
+            )
         return self._unit(work, write=True)
 
     def reading(self, work: Callable[[UnitOfWork], T]) -> T:
@@ -257,20 +309,21 @@ class Store:
             except DBAPIError as exc:
                 raise storage_error(exc, self.url) from None
 
+        def run(conn: Connection) -> T | _Upgrade:
+            if self._schema is None and self._handshake(conn):
+                return _UPGRADE
+            return work(UnitOfWork(conn))
+
         def attempt() -> T | _Upgrade:
-            checked = self._schema is not None
             try:
-                with self._connect(write) as conn, conn.begin():
-                    if not checked and self._handshake(conn):
-                        return _UPGRADE
-                    return work(UnitOfWork(conn))
+                return self._in_transaction(run, write)
             except DBAPIError as exc:
                 # Before the handshake, a file that is no database fails as soon as the connection is set up.
-                if not checked and "file is not a database" in str(exc.orig):
+                if self._schema is None and "file is not a database" in str(exc.orig):
                     raise NotALedger(f"{safe_url(self.url)} is not a wonledger database") from None
                 raise
 
-        done = with_retries(attempt, self.url)
+        done = with_retries(attempt, self.url, self.wait, write)
         if isinstance(done, _Upgrade):
             self._upgrade()
             return self._unit(work, write)

@@ -144,9 +144,9 @@ def test_all_reconciles_every_statement_of_the_file_against_the_account_it_maps_
     # --account with --statement-account names one of them, the map the other
     mixed = scenario.reconcile(text, SAVINGS, all_statements=True, statement_account="1002-334-556678", account_map={"1002-334-556677": SEOUL})
     assert mixed.ok and [s.account for s in mixed.statements] == [SAVINGS, SEOUL]
-    # a break says whose it is when the file held several statements
+    # a break says whose it is when the file held several statements (a closing its entries do not add up to)
     broken = scenario.reconcile(text.replace(">1995590000<", ">1995590001<", 1), None, all_statements=True, account_map=both)
-    assert [(b.kind, b.ref, b.account) for b in broken.breaks] == [("balance_mismatch", "CLBD", SEOUL)]
+    assert [(b.kind, b.ref, b.account) for b in broken.breaks] == [("unbalanced_statement", "NMS-1002334556677-20261202", SEOUL)]
 
 
 def test_a_statement_in_an_envelope_with_an_iban_reconciles_through_the_account_map(scenario: Scenario) -> None:
@@ -161,7 +161,8 @@ def test_a_statement_in_an_envelope_with_an_iban_reconciles_through_the_account_
 def test_an_entry_in_another_currency_never_pairs_by_amount(scenario: Scenario) -> None:
     text = scenario.text("harbour-bah-camt053-v04-iban.xml").replace('<camt:Amt Ccy="KRW">750000', '<camt:Amt Ccy="USD">750000')
     report = scenario.reconcile(text, statement_account="GB29NWBK60161331926819")
-    assert kinds(report) == [("missing_in_ledger", "HB-20261202-8C1X04"), ("missing_in_statement", "rcv-1202-1")]
+    # an entry in another currency is a break of its own kind; with only the bank's reference it names no leg
+    assert kinds(report) == [("asset_mismatch", "HB-20261202-8C1X04"), ("missing_in_statement", "rcv-1202-1")]
     # a statement whose account is in another currency is refused outright
     with pytest.raises(AssetMismatch):
         scenario.reconcile(text.replace("<camt:Ccy>KRW</camt:Ccy>", "<camt:Ccy>HKD</camt:Ccy>"), statement_account="GB29NWBK60161331926819")
@@ -186,7 +187,8 @@ def test_an_mt940_file_reconciles_with_the_same_matching_and_breaks(scenario: Sc
     text = scenario.text("namsan-mt940.sta")
     report = scenario.reconcile(text, statement_account="1002-334-556677")
     assert report.ok and report.format == "MT940" and report.matched == 4 and report.statement_id == "NMS261202556677"
-    edited = text.replace("D3400000,NTRFpo-1201-2", "D3400900,NTRFpo-1201-2")
+    # the bank booked 900 more, and its closing balance says so: one break, the payment's
+    edited = text.replace("D3400000,NTRFpo-1201-2", "D3400900,NTRFpo-1201-2").replace("KRW1995590000,", "KRW1995589100,")
     assert kinds(scenario.reconcile(edited, statement_account="1002-334-556677")) == [("amount_mismatch", "po-1201-2")]
     # the incoming payment (NONREF, the bank's reference only) pairs by amount and date; moved two days, it cannot
     on_day = lambda n: scenario.days[n].strftime("%y%m%d%m%d")  # noqa: E731  (a :61: value date and entry date)

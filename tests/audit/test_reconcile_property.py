@@ -4,9 +4,14 @@ A ledger gets a random run of transfers between alice and seoul-exports on a
 clock that jumps a random number of days between them. Its statement for
 alice (camt.053 or CSV) is then edited at random: entries dropped, amounts
 changed, directions flipped, dates moved past the tolerance, entries booked
-twice, foreign entries added, the closing balance changed. Each edit must
-come back as exactly one break of its kind naming its transaction, and
-nothing else may.
+twice, foreign entries added; its closing balance is then what the edited
+entries add up to, as in a bank's statement of them (the difference that
+leaves against the ledger's closing is the entry breaks' own, and is not a
+second break). Then perhaps the opening balance is changed (with the
+closing, so that it still adds up: a ``balance_mismatch`` of the opening),
+or the closing alone (it no longer adds up: an ``unbalanced_statement``).
+Each edit must come back as exactly one break of its kind naming its
+transaction, and nothing else may.
 """
 
 from __future__ import annotations
@@ -108,9 +113,18 @@ def test_reconcile_finds_exactly_the_edits_made_to_a_statement(templates: dict[s
                 amount = data.draw(st.integers(100_001, 10**6), label="foreign amount")
                 edited.append(StatementEntry(amount, data.draw(st.booleans()), "KRW", day, day, end_to_end_id=f"foreign-{n}"))
                 expected.append(("missing_in_ledger", f"foreign-{n}"))
-            if data.draw(st.booleans(), label="change the closing balance"):
-                header.closing = (header.closing or 0) + data.draw(st.integers(1, 10**6) | st.integers(-(10**6), -1))
-                expected.append(("balance_mismatch", "CLBD"))
+            header.closing = (header.opening or 0) + sum(e.signed for e in edited)
+            balance_edit = data.draw(st.sampled_from(["none", "none", "opening", "closing"]), label="balance edit")
+            delta = data.draw(st.integers(1, 10**6) | st.integers(-(10**6), -1), label="balance delta")
+            if balance_edit == "opening":
+                header.opening = (header.opening or 0) + delta
+                header.closing += delta
+                expected.append(("balance_mismatch", "OPBD"))
+            elif balance_edit == "closing":
+                header.closing += delta
+                # out by delta; unless the entry edits add up to just that (then its balances are the ledger's)
+                if -delta != sum(e.signed for e in edited) - sum(e.signed for e in entries):
+                    expected.append(("unbalanced_statement", header.statement_id))
             edited.sort(key=lambda e: e.booking_date)  # a statement lists its entries by booking date
 
             crafted = io.StringIO()
@@ -119,6 +133,6 @@ def test_reconcile_finds_exactly_the_edits_made_to_a_statement(templates: dict[s
             else:
                 csvfile.write(crafted, header, edited, 0)
             report = ledger.statements.reconcile(io.BytesIO(crafted.getvalue().encode()), ALICE, TOLERANCE)
-            found = sorted((b.kind, b.ref) for b in report.breaks)
-            assert found == sorted(expected)
+            found = sorted(((b.kind, b.ref) for b in report.breaks), key=lambda k: (k[0], k[1] or ""))
+            assert found == sorted(expected, key=lambda k: (k[0], k[1] or ""))
             assert report.matched == sum(1 for e in entries) - len([k for k in expected if k[0] in ("missing_in_statement", "amount_mismatch", "date_mismatch")])

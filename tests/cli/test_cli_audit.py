@@ -9,6 +9,7 @@ writes to) would hang or blow up instead of answering.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -246,7 +247,8 @@ def test_the_report_gives_the_breaks_by_kind_first_and_max_breaks_bounds_the_lis
     out = run.stdout.splitlines()
     assert out[0] == "3 breaks by kind:"
     assert out[1].split() == ["missing_in_statement", "2"] and out[2].split() == ["missing_in_ledger", "1"]
-    assert out[3] == "breaks:" and out[4].startswith("  missing_in_statement  inv-7") and out[5].startswith("  ... and 2 more")
+    # in the order found: the entry no leg could pair with is known first, the legs the statement lacks at its end
+    assert out[3] == "breaks:" and out[4].startswith("  missing_in_ledger     theirs-1") and out[5].startswith("  ... and 2 more")
     assert "... and 2 more (--max-breaks 1; --json for all)" in run.stdout
     assert out[-1].startswith("1 matched, 3 break(s)")
     report = paid("--json", "reconcile", str(bad), "--account", "alice", "--max-breaks", "1")
@@ -255,3 +257,48 @@ def test_the_report_gives_the_breaks_by_kind_first_and_max_breaks_bounds_the_lis
     assert len(data["breaks"]) == 1 and data["break_count"] == 3
     assert data["summary"] == {"missing_in_ledger": 1, "missing_in_statement": 2}
     paid("reconcile", str(bad)).error("BAD_INPUT", exit_code=2)  # neither --account nor --all
+
+
+def test_a_failed_statement_out_leaves_the_file_it_was_pointed_at_as_it_was(paid: Ledger, tmp_path: Path) -> None:
+    folder = tmp_path / "statements"
+    folder.mkdir()
+    out = folder / "alice.csv"
+    out.write_text("last month's statement\n")
+    out.chmod(0o640)
+    paid("statement", "alcie", "--format", "csv", "--out", str(out)).error("UNKNOWN_PARTICIPANT", exit_code=2)
+    assert out.read_text() == "last month's statement\n"
+    paid("statement", "alice", "--from", "2026-13-01", "--out", str(out)).error("BAD_INPUT", exit_code=2)
+    assert out.read_text() == "last month's statement\n"
+    assert sorted(p.name for p in folder.iterdir()) == ["alice.csv"]  # no temporary file left beside it
+    paid("statement", "alice", "--format", "csv", "--out", str(out)).ok()
+    assert out.read_text().startswith("record,account") and (out.stat().st_mode & 0o777) == 0o640  # replaced whole, its mode kept
+    assert sorted(p.name for p in folder.iterdir()) == ["alice.csv"]
+    paid("statement", "alice", "--out", str(folder / "no-such-dir" / "a.xml")).error("BAD_INPUT", exit_code=2)
+    paid("statement", "alice", "--out", str(folder)).error("BAD_INPUT", exit_code=2)
+
+
+def test_a_memo_that_starts_with_equals_reaches_the_csv_as_text(paid: Ledger, tmp_path: Path) -> None:
+    paid("transfer", "alice", "seoul-exports", "10", "--id", "inv-9", "--memo", "=cmd|' /c calc'!A1").ok()
+    csv = paid("statement", "seoul-exports:dKRW.hanriver", "--format", "csv").ok().stdout
+    line = next(row for row in csv.splitlines() if ",inv-9," in row)
+    assert line.endswith(",'=cmd|' /c calc'!A1")
+    statement = tmp_path / "s.csv"
+    statement.write_text(csv)
+    report = paid("--json", "reconcile", str(statement), "--account", "seoul-exports:dKRW.hanriver").ok().json()
+    assert report["matched"] == 3 and report["breaks"] == []
+
+
+def test_reconcile_says_which_days_it_compared(paid: Ledger, tmp_path: Path) -> None:
+    out = tmp_path / "alice.xml"
+    paid("statement", "alice", "--out", str(out)).ok()
+    text = paid("reconcile", str(out), "--account", "alice").ok().stdout
+    assert re.fullmatch(r"clean: 3 matched, 0 break\(s\); 3 statement entries, 3 ledger legs booked \d{4}-\d\d-\d\d\n", text)
+    report = paid("--json", "reconcile", str(out), "--account", "alice").ok().json()
+    assert set(report["period"]) == {"from", "to"} and report["period"]["from"] == report["period"]["to"]
+
+
+def test_a_broken_mt940_is_refused_naming_the_line(paid: Ledger, tmp_path: Path) -> None:
+    bad = tmp_path / "bank.sta"
+    bad.write_text("{1:F01HANRKRSEAXXX0000000000}{4:\n:20:X\n:25:alice:dKRW.hanriver\n:28C:1\n:61:2612011201D1,NTRFNONREF\n-}\n")
+    message = paid("reconcile", str(bad), "--account", "alice").error("BAD_STATEMENT", exit_code=2)
+    assert message.startswith("MT940 line 5: expected the opening balance :60F:")

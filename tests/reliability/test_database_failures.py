@@ -53,18 +53,20 @@ def test_a_schema_from_a_newer_wonledger_is_refused_and_left_as_it_was(ledger: L
 
 
 @pytest.mark.postgres
-def test_a_read_only_postgres_database_refuses_writes_and_still_answers_reads(pg_database, tmp_path: Path) -> None:
+def test_a_read_only_postgres_database_refuses_writes_at_once_and_answers_every_read(pg_database, tmp_path: Path) -> None:
     url, keys = pg_database(), tmp_path / "keys"
     Ledger.create(url, keys).close()
     name = url.rsplit("/", 1)[1]
     raw_sql(url, f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
     before = fingerprint(url)
-    run_wonledger(url, *TRANSFER, keys=keys).error("DB_READ_ONLY", 1)
+    run_wonledger(url, *TRANSFER, keys=keys).error("DB_READ_ONLY", 1)  # at once, not waited out: a primary set read-only is no failover
     assert run_wonledger(url, "--json", "balance", "alice", keys=keys).ok().json()["accounts"]
+    for reading in (("history", "alice:dKRW.hanriver"), ("verify",), ("info",), ("hold", "list"), ("report", "trial-balance")):
+        run_wonledger(url, *reading, keys=keys).ok()
     assert fingerprint(url) == before
 
 
-def test_a_read_only_sqlite_file_is_db_read_only_and_nothing_is_lost(
+def test_a_read_only_sqlite_file_answers_every_read_refuses_writes_with_db_read_only_and_loses_nothing(
     sqlite_ledger_dir: Callable[[str], Path], small_disk: Callable[[str], Path | None], tmp_path: Path
 ) -> None:
     disk = small_disk("4m")
@@ -80,7 +82,13 @@ def test_a_read_only_sqlite_file_is_db_read_only_and_nothing_is_lost(
         (home / "wonledger.db").chmod(0o444)
     try:
         message = run_wonledger(url, *TRANSFER, "--id", "while-read-only", keys=keys).error("DB_READ_ONLY", 1)
-        assert "read-only" in message
+        assert "read-only" in message and "it answers reads" in message
+        # A ledger the user may only read is read: every read command answers.
+        assert run_wonledger(url, "--json", "balance", "alice", keys=keys).ok().json()["accounts"][0]["balance"] == 4_999_995
+        assert "before-read-only" in run_wonledger(url, "history", "alice:dKRW.hanriver", keys=keys).ok().stdout
+        assert run_wonledger(url, "verify", keys=keys).ok().stdout.startswith("ok: 45 transactions")
+        for reading in (("info",), ("tx", "show", "before-read-only"), ("hold", "list"), ("report", "trial-balance"), ("report", "supply")):
+            run_wonledger(url, *reading, keys=keys).ok()
     finally:
         if disk is not None:
             remount(disk, "rw")

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXPECTED_PUBLIC_NAMES = sorted(
     """
     DEFAULT_DB DEFAULT_KEYS Account AccountSpec AlreadyExists AlreadyReversed Asset AssetMismatch BadAmount BadInput
-    BadSignature BadStatement Book Break BreakerStatus Checkpoint Party Quote QuoteTerms Refusal ResidentOutflow Travel DatabaseBusy DatabaseReadOnly DiskFull
+    BadSignature BadStatement Book Break BreakerStatus Checkpoint Party Quote QuoteTerms Refusal ResidentOutflow Travel DatabaseBusy DatabaseReadOnly DatabaseUnavailable DiskFull
     DbUnreachable DuplicateConflict HoldExpired HoldNotPending HolderNotEligible Info IngestResult
     InsufficientFunds IntegrityProblem IssuerNotEligible IssuerNotRegistered JournalEntry KeyChange KeyRecord KeyStore
     KeyUnavailable Ledger LedgerError Leg NotALedger NotAuthorized OutflowLimit Participant Problem
