@@ -47,19 +47,11 @@ from wonledger.domain.errors import (
 )
 from wonledger.domain.model import (
     Account,
-    AccountSpec,
-    JournalEntry,
     KeyRecord,
     Leg,
     Participant,
-    Party,
-    Quote,
-    QuoteTerms,
-    Receipt,
-    Refusal,
     Signature,
     SignedTx,
-    Travel,
     Tx,
     account_id,
 )
@@ -75,8 +67,10 @@ if TYPE_CHECKING:
     from wonledger.audit.verify import Problem, VerifyReport
     from wonledger.book.ingest import IngestResult, Rejection
     from wonledger.book.writer import Book
+    from wonledger.domain.records import JournalEntry, Quote, Receipt, Refusal
     from wonledger.domain.signing import KeyStore, b64url, canonical_bytes, tx_bytes
     from wonledger.domain.strict import loads as strict_loads
+    from wonledger.domain.terms import AccountSpec, Party, QuoteTerms, Travel
     from wonledger.domain.wire import parse_line
     from wonledger.flows.keys import KeyChange
     from wonledger.service.facade import DEFAULT_DB, DEFAULT_KEYS, Info, Ledger, make_participant_key, parse_public_key
@@ -88,6 +82,15 @@ if TYPE_CHECKING:
 #: of the ledger (say its store, for a `balance`) does not import the book,
 #: the rules, signing or the auditors, and a command pays only for what it uses.
 _LAZY = {
+    # values a read of a balance never builds (see wonledger.domain.terms and .records)
+    "AccountSpec": "wonledger.domain.terms",
+    "Party": "wonledger.domain.terms",
+    "QuoteTerms": "wonledger.domain.terms",
+    "Travel": "wonledger.domain.terms",
+    "JournalEntry": "wonledger.domain.records",
+    "Quote": "wonledger.domain.records",
+    "Receipt": "wonledger.domain.records",
+    "Refusal": "wonledger.domain.records",
     "DEFAULT_DB": "wonledger.service.facade",
     "DEFAULT_KEYS": "wonledger.service.facade",
     "BreakerStatus": "wonledger.service.reports",

@@ -28,23 +28,23 @@ entry (:mod:`wonledger.rulebook.genesis`).
 
 from __future__ import annotations
 
-import hashlib
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
-from wonledger.audit.proofs import TreeBuilder, checkpoint_payload, leaf_hash
+from wonledger.audit.entry_checks import KEY_HISTORY, CheckedRow, check_page
+from wonledger.audit.proofs import TreeBuilder, checkpoint_payload
 from wonledger.book.replay import Replay
-from wonledger.book.signature_pool import Check, Verdicts, Verifier
-from wonledger.domain import chain
+from wonledger.book.signature_pool import Pending, Verifier
 from wonledger.domain.errors import LedgerError
-from wonledger.domain.model import GENESIS, ISSUANCE, RESERVE, KeyRecord, Leg, SignedTx, StoredTx, key_in_force
+from wonledger.domain.model import GENESIS, ISSUANCE, RESERVE, KeyRecord, SignedTx, StoredTx
+from wonledger.domain.packed import unpack
 from wonledger.domain.signing import public_key_from_bytes, signature_holds, unb64url
 from wonledger.flows.crossborder import offer_holds
 from wonledger.rulebook.controls import compare
 from wonledger.rulebook.policy import STABLECOIN, at_scale, load_registry_policy, reserve_counts
 from wonledger.rulebook.rules import LedgerState, signature_keys
-from wonledger.store import GENESIS_HASH, Store, StoredCheckpoint
+from wonledger.store import GENESIS_HASH, JournalPage, Store, StoredCheckpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,14 +118,16 @@ def _verify(store: Store, progress: Callable[[int], None] | None) -> VerifyRepor
             problem("_genesis", "body", f"the frozen registry is unreadable: {unreadable}")
     chained = _Chain(store, problem)
     verifier = Verifier()
+    verifier.share(KEY_HISTORY, dict(keys))
     try:
-        for entry, stored_legs, verdicts in _with_verdicts(store.stream_journal(), keys, verifier):
+        for entry, worked in _checked_entries(store, verifier):
             report.transactions += 1
             if progress:
                 progress(1)
-            readable = chained.check(entry)
+            readable = chained.check(entry, worked)
             if readable is not None:
-                _replay_entry(replay, entry, stored_legs, verdicts if readable else [], readable, store.ledger_id, report, problem)
+                verdicts = list(worked[8]) if readable else []
+                _replay_entry(replay, entry, worked[6], verdicts, readable, store.ledger_id, report, problem)
     finally:
         verifier.close()
 
@@ -147,8 +149,11 @@ class _Chain:
         self.operator = store.reading(lambda uow: uow.records.meta("operator_key")) if self.checkpoints else None
         self.tree = TreeBuilder()
 
-    def check(self, entry: StoredTx) -> bool | None:
-        """Check ``entry`` as stored: None when its body does not decode (it cannot be replayed), False when its signatures do not."""
+    def check(self, entry: StoredTx, worked: CheckedRow) -> bool | None:
+        """Check ``entry`` as stored, with what the workers found of it (see ``check_page``).
+
+        None when its body does not decode (it cannot be replayed), False when its signatures do not.
+        """
         problem = self.problem
         self.expected_seq += 1
         if entry.seq != self.expected_seq:
@@ -157,28 +162,21 @@ class _Chain:
         if entry.at < self.last_at:
             problem(entry.id, "time", f"committed at {entry.at}, before the entry ahead of it ({self.last_at}): commit times never go back")
         self.last_at = max(self.last_at, entry.at)
-        try:
-            if entry.signature_list is None:
-                raise ValueError("not a JSON list")
-            envelope = chain.envelope_bytes(entry.seq, entry.at, entry.body, list(entry.signature_list))  # type: ignore[arg-type]
-        except (ValueError, LedgerError) as exc:
-            problem(entry.id, "signatures", f"stored signatures unreadable: {exc}")
-            envelope, readable = b"", False
-        else:
-            readable = True
-        self.prev = chain.next_hash(self.prev, envelope)
-        if self.prev != entry.hash:
-            problem(entry.id, "hash", f"stored hash {entry.hash[:16]}... but the chain gives {self.prev[:16]}...")
-            self.prev = entry.hash  # keep checking the rest against what is stored
-        self.tree.add(_leaf(entry.hash))
+        _, _, _, unreadable, linked, digest_holds, _, leaf, _ = worked
+        if unreadable is not None:
+            problem(entry.id, "signatures", f"stored signatures unreadable: {unreadable}")
+        if linked is not None:
+            problem(entry.id, "hash", f"stored hash {entry.hash[:16]}... but the chain gives {linked[:16]}...")
+        self.prev = entry.hash  # each link is checked from the stored hash before it, whatever it held
+        self.tree.add(leaf)
         if entry.seq in self.checkpoints:
             _check_checkpoint(self.checkpoints.pop(entry.seq), self.tree.root().hex(), self.store.ledger_id, self.operator, problem)
-        if chain.digest(entry.body) != entry.digest:
+        if not digest_holds:
             problem(entry.id, "digest", "the stored digest is not the SHA-256 of the body")
         if entry.signed is None:
             problem(entry.id, "body", f"the stored transaction is unreadable: {entry.problem}")
             return None
-        return readable
+        return unreadable is None
 
     def finish(self) -> None:
         """After the last entry: checkpoints past the journal, and the chain head."""
@@ -192,7 +190,7 @@ class _Chain:
 def _replay_entry(
     replay: Replay,
     entry: StoredTx,
-    stored_legs: tuple[Leg, ...],
+    legs_match: bool,
     verdicts: list,
     signatures_readable: bool,
     ledger_id: str,
@@ -212,7 +210,7 @@ def _replay_entry(
         problem(entry.id, "body", "id, kind or ref columns differ from the signed body")
     if tx.ledger != ledger_id:
         problem(entry.id, "ledger", f"signed for ledger {tx.ledger}")
-    if tuple(stored_legs) != tx.legs:
+    if not legs_match:
         problem(entry.id, "legs", "the stored legs differ from the signed transaction's legs")
     state = replay.state
     before = len(report.problems)
@@ -375,13 +373,6 @@ def _check_sums(accounts: Iterable, problem: Callable) -> None:
             problem(None, "zero_sum", f"{asset} pending debits {debits_pending} differ from pending credits {credits_pending}")
 
 
-def _leaf(entry_hash: str) -> bytes:
-    try:
-        return leaf_hash(entry_hash)
-    except ValueError:  # not hex: already a hash problem; any leaf will do, the root will differ
-        return hashlib.sha256(b"\x00" + entry_hash.encode()).digest()
-
-
 def _check_checkpoint(cp: StoredCheckpoint, root: str, ledger_id: str, operator: str | None, problem: Callable) -> None:
     if cp.root != root:
         problem(None, "checkpoint", f"checkpoint {cp.seq} signed root {cp.root[:16]}... but the journal gives {root[:16]}...")
@@ -396,58 +387,35 @@ def _check_checkpoint(cp: StoredCheckpoint, root: str, ledger_id: str, operator:
         problem(None, "checkpoint", f"the operator's signature on checkpoint {cp.seq} does not verify")
 
 
-#: Journal entries whose signatures go to the verifier at once (two such chunks are in flight).
-VERIFY_CHUNK = 2000
+#: Rows per task a worker checks (a page of the store's 2,000 rows gives every core parts).
+VERIFY_PART = 250
+#: Pages handed to the workers ahead of the one being replayed; at most this many plus one are held.
+AHEAD = 2
 
 
-def _with_verdicts(
-    entries: Iterable[tuple[StoredTx, tuple[Leg, ...]]], keys: dict[str, list[KeyRecord]], verifier: Verifier
-) -> Iterator[tuple[StoredTx, tuple[Leg, ...], list[tuple[bool, bytes] | None]]]:
-    """Each entry with one verdict per stored signature, checked on every core.
+def _checked_entries(store: Store, verifier: Verifier) -> Iterator[tuple[StoredTx, CheckedRow]]:
+    """Every journal entry, decoded and checked on its own by the workers (see ``check_page``), in order.
 
-    A verdict is None where there was nothing to check (an unknown signer, a
-    malformed signature). The next chunk's signatures are being checked while
-    the caller replays this one.
+    While the caller replays one page, the next ones are being decoded and
+    checked on the other cores.
     """
-    waiting = None
-    chunk: list[tuple[StoredTx, tuple[Leg, ...]]] = []
-    for item in entries:
-        chunk.append(item)
-        if len(chunk) >= VERIFY_CHUNK:
-            started = _start_checks(chunk, keys, verifier)
-            if waiting is not None:
-                yield from _finish_checks(*waiting)
-            waiting, chunk = started, []
-    started = _start_checks(chunk, keys, verifier) if chunk else None
-    if waiting is not None:
-        yield from _finish_checks(*waiting)
-    if started is not None:
-        yield from _finish_checks(*started)
+    waiting: deque[tuple[JournalPage, Pending[CheckedRow]]] = deque()
+    prev = GENESIS_HASH
+    for page in store.journal_pages():
+        items = []
+        for part in page.split(VERIFY_PART):
+            items.append((part, prev))
+            prev = part.rows[-1][8]
+        waiting.append((page, verifier.map(check_page, items, size=1, units=len(page.rows))))
+        if len(waiting) > AHEAD:
+            yield from _entries(*waiting.popleft())
+    while waiting:
+        yield from _entries(*waiting.popleft())
 
 
-def _start_checks(chunk: list, keys: dict[str, list[KeyRecord]], verifier: Verifier):
-    checks: list[Check] = []
-    rows = []
-    for entry, legs in chunk:
-        where: list[tuple[int, bytes] | None] = []
-        for sig in entry.signature_list or ():
-            signer = sig.get("signer") if isinstance(sig, dict) else None
-            stored = key_in_force(keys.get(signer, ()), entry.at) if isinstance(signer, str) else None
-            key = stored.public_key if stored is not None else None
-            try:
-                raw = unb64url(sig.get("sig", "")) if key is not None else None
-            except LedgerError:
-                raw = None
-            if key is None or raw is None:
-                where.append(None)
-            else:
-                where.append((len(checks), key))
-                checks.append((key, entry.body, raw))
-        rows.append((entry, legs, where))
-    return rows, verifier.submit(checks)
-
-
-def _finish_checks(rows: list, pending: Verdicts) -> Iterator:
-    verdicts = pending.result()
-    for entry, legs, where in rows:
-        yield entry, legs, [None if w is None else (bool(verdicts[w[0]]), w[1]) for w in where]
+def _entries(page: JournalPage, pending: Pending[CheckedRow]) -> Iterator[tuple[StoredTx, CheckedRow]]:
+    for (seq, tx_id, kind, ref, at, body, _signatures, digest, entry_hash), worked in zip(page.rows, pending.result(), strict=True):
+        packed, problem, signature_list = worked[0], worked[1], worked[2]
+        signed = unpack(packed) if packed is not None else None
+        canonical = signed.canonical if signed is not None else body.encode()
+        yield StoredTx(seq, tx_id, kind, ref, at, digest, entry_hash, canonical, signed, signature_list, problem), worked

@@ -1,10 +1,12 @@
 """Batch ingest of signed transactions from JSON lines.
 
-Reads lines as they come (bounded memory), parses each, and submits them to
-the book in chunks: one database transaction per chunk, not one per line.
-A bad line is reported by its number and the good ones still post; because
-ids are idempotency keys, running the same file again after a crash posts
-exactly what had not landed.
+Reads lines as they come (bounded memory) and hands them to the book in
+chunks: the book's workers parse each chunk's lines and check their
+signatures on every core while the book decides on and writes an earlier
+chunk, one database transaction per chunk, not one per line. A bad line is
+reported by its number and the good ones still post; because ids are
+idempotency keys, running the same file again after a crash posts exactly
+what had not landed.
 
 A database that goes away for a while (a failover) is waited out by the
 store, chunk by chunk: the chunk whose transaction failed runs again once a
@@ -18,16 +20,19 @@ from __future__ import annotations
 
 import gc
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from wonledger.book.writer import Book, Prepared
 from wonledger.domain.errors import LedgerError, StorageError
-from wonledger.domain.model import SignedTx
-from wonledger.domain.wire import parse_line
 
+#: Non-blank lines per chunk: one database transaction each.
 CHUNK = 1000
+#: Chunks handed to the workers ahead of the one being written: enough that the workers never wait
+#: for the writer nor the writer for them; at most this many plus one are held in memory.
+AHEAD = 2
 #: Allocations between young-generation collections while a batch is ingested (Python's default is 700).
 #: A chunk's parsed lines, state and rows are tens of thousands of objects that live until it is
 #: written, so at the default the collector runs hundreds of times per batch, walks them and frees
@@ -85,13 +90,14 @@ def ingest(
 ) -> IngestResult:
     """Submit every non-blank line; ``progress`` is told how many bytes each chunk consumed.
 
-    A pipeline of two chunks: while the book applies one (in the database),
-    the signatures of the next are being checked by its verifier on the other
-    cores. At most two chunks are held in memory, whatever the input's size.
+    A pipeline: while the book applies one chunk (in the database), the next
+    ones are being parsed and their signatures checked by its workers on the
+    other cores. At most ``AHEAD + 1`` chunks are held in memory, whatever the
+    input's size.
     """
     result = IngestResult()
     source = _CountedLines(lines)
-    waiting: tuple[list[int], Prepared, int] | None = None
+    waiting: deque[tuple[list[int], Prepared, int]] = deque()
     uncommitted: list[int] = []  # the first line of each chunk read and not yet committed, oldest first
 
     def apply(numbers: list[int], prepared: Prepared, consumed: int) -> None:
@@ -109,14 +115,13 @@ def ingest(
 
     try:
         with _fewer_collections():
-            for first, numbers, batch, consumed in _chunks(source, chunk, result):
+            for first, numbers, raw, consumed in _chunks(source, chunk):
                 uncommitted.append(first)
-                prepared = book.prepare(batch)
-                if waiting is not None:
-                    apply(*waiting)
-                waiting = (numbers, prepared, consumed)
-            if waiting is not None:
-                apply(*waiting)
+                waiting.append((numbers, book.prepare_lines(raw), consumed))
+                if len(waiting) > AHEAD:
+                    apply(*waiting.popleft())
+            while waiting:
+                apply(*waiting.popleft())
     except KeyboardInterrupt:
         result.rejected.sort(key=lambda r: r.line)
         raise IngestInterrupted(result) from None
@@ -196,23 +201,18 @@ def _fewer_collections() -> Iterator[None]:
                 gc.set_threshold(*_thresholds_before)
 
 
-def _chunks(lines: Iterable[bytes | str], size: int, result: IngestResult) -> Iterator[tuple[int, list[int], list[SignedTx], int]]:
-    """Parsed lines in chunks of ``size``: (first line read, line numbers, transactions, bytes read); bad lines go to ``result``."""
+def _chunks(lines: Iterable[bytes | str], size: int) -> Iterator[tuple[int, list[int], list[bytes | str], int]]:
+    """Non-blank lines in chunks of ``size``, as read: (first line read, line numbers, lines, bytes read)."""
     numbers: list[int] = []
-    batch: list[SignedTx] = []
+    batch: list[bytes | str] = []
     consumed = 0
     first = 1
     for number, line in enumerate(lines, 1):
         consumed += len(line)
         if not line.strip():
             continue
-        try:
-            batch.append(parse_line(line))
-            numbers.append(number)
-        except LedgerError as exc:
-            result.rejected.append(Rejection(number, exc.code, exc.message))
-        except RecursionError:
-            result.rejected.append(Rejection(number, "BAD_INPUT", "JSON nested too deeply"))
+        batch.append(line)
+        numbers.append(number)
         if len(batch) >= size:
             yield first, numbers, batch, consumed
             numbers, batch, consumed, first = [], [], 0, number + 1

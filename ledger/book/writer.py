@@ -33,7 +33,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from wonledger.book.signature_pool import Check, Verdicts, Verifier
+from wonledger.book.lines import KEYS, LEDGER, SYSTEM_PREFIX, ParsedLine, admit, check_lines
+from wonledger.book.signature_pool import Check, Pending, Verdicts, Verifier
 from wonledger.domain import chain
 from wonledger.domain.errors import BadInput, BadSignature, DuplicateConflict, LedgerError, RuleRefusal
 from wonledger.domain.model import (
@@ -43,16 +44,19 @@ from wonledger.domain.model import (
     KEY,
     NEW_ASSET,
     NEW_ISSUER,
+    NEW_KEY,
     POST,
     REVERSAL,
     VOID,
+    Leg,
     Receipt,
     Refusal,
     SignedTx,
     Tx,
     account_id,
 )
-from wonledger.domain.money import check_minor_units, format_amount
+from wonledger.domain.money import format_amount
+from wonledger.domain.packed import unpack
 from wonledger.domain.signing import canonical_bytes, public_key_from_bytes, signature_holds, unb64url
 from wonledger.domain.wire import parsed_here, wire_bytes
 from wonledger.rulebook.controls import ControlRows, needs
@@ -64,11 +68,10 @@ from wonledger.store import EntryInfo, NewEntry, Store, UnitOfWork
 Clock = Callable[[], datetime]
 T = TypeVar("T")
 Outcome = Receipt | LedgerError
-#: One signature of a chunk as checked before the write: under which name and key, and its check's index.
+#: One signature of a chunk as checked before the write: under which name and key, and its check's index
+#: in the chunk's verdicts (or VERIFIED / REFUSED where a worker checked it with the line).
 _Planned = tuple[str, "bytes | None", "int | None"]
-
-#: Ids the ledger writes itself start with a character no client id may start with.
-SYSTEM_PREFIX = "_"
+VERIFIED, REFUSED = -1, -2
 
 
 def expiry_id(hold_id: str) -> str:
@@ -77,14 +80,22 @@ def expiry_id(hold_id: str) -> str:
 
 
 class Prepared:
-    """A chunk whose signatures the book is checking; only the book that made it applies it."""
+    """A chunk whose signatures (and, for raw lines, parsing) the book is checking; only the book that made it applies it."""
 
-    __slots__ = ("__weakref__", "batch", "items", "records", "verdicts")
+    __slots__ = ("__weakref__", "batch", "digests", "items", "lines", "records", "signatures", "verdicts")
 
-    def __init__(self, batch: tuple[SignedTx, ...], items: list[list[_Planned] | LedgerError], verdicts: Verdicts) -> None:
+    def __init__(
+        self, batch: tuple[SignedTx, ...], items: list[list[_Planned] | LedgerError], verdicts: Verdicts,
+        lines: Pending[ParsedLine | LedgerError] | None = None,
+    ) -> None:
         self.batch = batch
         self.items = items
         self.verdicts = verdicts
+        #: raw lines being parsed and checked by the workers (see prepare_lines), until the book settles them
+        self.lines = lines
+        #: per entry, where the workers computed them: its digest and its signatures' canonical bytes
+        self.digests: list[str] | None = None
+        self.signatures: list[bytes] | None = None
         #: records (see Book.record) written in the same transaction, under the lock, before the chunk is loaded
         self.records: tuple[Callable[[UnitOfWork], object], ...] = ()
 
@@ -141,14 +152,33 @@ class Book:
         self._prepared.add(prepared)
         return prepared
 
+    def prepare_lines(self, lines: Sequence[bytes | str]) -> Prepared:
+        """Start parsing a chunk of raw JSON lines and checking their signatures, on every core for a large chunk.
+
+        The workers do everything that needs no ledger state (see
+        :mod:`wonledger.book.lines`); :meth:`submit_prepared` then decides and
+        writes, and gives one outcome per line: a line that does not parse
+        gets the error that refuses it, as batch ingest reports it.
+        """
+        if not self._verifier.shared(LEDGER):
+            self._verifier.share(LEDGER, {"id": self.ledger_id})
+        prepared = Prepared((), [], Verdicts(done=b""), lines=self._verifier.map(check_lines, list(lines)))
+        self._prepared.add(prepared)
+        return prepared
+
     def submit_prepared(self, prepared: Prepared) -> list[Outcome]:
-        """Apply a chunk :meth:`prepare` started; one outcome per item, in order."""
+        """Apply a chunk :meth:`prepare` or :meth:`prepare_lines` started; one outcome per item (or line), in order."""
         if prepared not in self._prepared:
             raise BadInput("a prepared chunk is applied once, by the book that prepared it")
         self._prepared.discard(prepared)
+        if prepared.lines is not None:
+            return self._submit_lines(prepared, prepared.lines.result())
         if not prepared.batch:
             return []
-        verdicts = prepared.verdicts.result()
+        return self._write_prepared(prepared, prepared.verdicts.result())
+
+    def _write_prepared(self, prepared: Prepared, verdicts: Sequence[int]) -> list[Outcome]:
+        """Write a prepared chunk in one transaction, run again whole if the store retries it (each attempt knowing the one before)."""
         tried: list[list[Outcome]] = []  # what each attempt of this write decided, before its commit
 
         def write(uow: UnitOfWork) -> list[Outcome]:
@@ -158,9 +188,46 @@ class Book:
 
         return self.store.writing(write)
 
+    def _submit_lines(self, prepared: Prepared, results: list[ParsedLine | LedgerError]) -> list[Outcome]:
+        """Apply the lines the workers parsed: what they could not check for want of a key is checked now."""
+        parsed = [r for r in results if not isinstance(r, LedgerError)]
+        unknown = {
+            name for *_, checked in parsed if not isinstance(checked, LedgerError)
+            for name, key, _ in checked if key is None and NEW_KEY not in name
+        } - set(self._keys)
+        if unknown:
+            self._learn_keys(self.store.reading(lambda uow: uow.registry.current_keys(unknown)))
+        batch: list[SignedTx] = []
+        items: list[list[_Planned] | LedgerError] = []
+        checks: list[Check] = []
+        for _packed, _digest, _signatures, checked in parsed:
+            signed = unpack(_packed)
+            batch.append(signed)
+            if isinstance(checked, LedgerError):
+                items.append(checked)
+            elif all(key is not None for _, key, _ in checked):
+                items.append([(name, key, VERIFIED if holds else REFUSED) for name, key, holds in checked])
+            else:  # a signer the workers had no key for yet: checked here, with the key the book looked up
+                items.append(self._plan_checks(signed, checks, admitted=True))
+        prepared.batch, prepared.items = tuple(batch), items
+        prepared.digests = [r[1] for r in parsed]
+        prepared.signatures = [r[2] for r in parsed]
+        outcomes: list[Outcome] = []
+        if batch:
+            outcomes = self._write_prepared(prepared, self._verifier.submit(checks).result() if checks else b"")
+        applied = iter(outcomes)
+        return [r if isinstance(r, LedgerError) else next(applied) for r in results]
+
     def remember_keys(self, keys: dict[str, bytes]) -> None:
         """Current keys a caller read (with what it is about to submit): no read of its own before the write, which checks them under its lock."""
-        self._keys.update(keys)
+        self._learn_keys(keys)
+
+    def _learn_keys(self, keys: dict[str, bytes]) -> None:
+        """Keep signers' current keys, and share those that changed with the workers that check lines."""
+        changed = {signer: key for signer, key in keys.items() if self._keys.get(signer) != key}
+        if changed:
+            self._keys.update(changed)
+            self._verifier.share(KEYS, changed)
 
     def expire_due(self) -> int:
         """Void every hold whose timeout has passed, in one write; returns how many."""
@@ -205,7 +272,7 @@ class Book:
         checks: list[Check] = []
         unknown = {s.signer for signed in batch for s in signed.signatures} - set(self._keys)
         if unknown:
-            self._keys.update(self.store.reading(lambda uow: uow.registry.current_keys(unknown)))
+            self._learn_keys(self.store.reading(lambda uow: uow.registry.current_keys(unknown)))
         for signed in batch:
             try:
                 items.append(self._plan_checks(signed, checks))
@@ -213,23 +280,16 @@ class Book:
                 items.append(exc)
         return items, self._verifier.submit(checks)
 
-    def _plan_checks(self, signed: SignedTx, checks: list[Check]) -> list[_Planned]:
-        if signed.tx.ledger != self.ledger_id:
-            raise BadSignature(f"{signed.tx.id} is signed for ledger {signed.tx.ledger}, not this ledger {self.ledger_id}")
-        if signed.tx.id.startswith(SYSTEM_PREFIX):
-            raise BadInput(f"ids starting with {SYSTEM_PREFIX!r} are written by the ledger itself")
-        if signed.tx.kind in (EXPIRE, GENESIS):
-            raise BadInput(f"a {signed.tx.kind} entry is written by the ledger itself")
+    def _plan_checks(self, signed: SignedTx, checks: list[Check], admitted: bool = False) -> list[_Planned]:
+        """Each signature with the key to check it under (the check added to ``checks``); ``admitted``: parsed and admitted by a worker."""
+        if not admitted:
+            admit(signed, self.ledger_id)
         # What is signed and kept is the canonical bytes; the book acts on the
         # transaction those bytes say, so a SignedTx built in Python whose `tx`
         # differs from its bytes (or that the wire format would refuse) is refused.
-        # The values themselves must pass the wire format too: 1.0 == 1 and True == 1
-        # in Python, so the comparison below alone lets a float or bool amount in.
-        for n, leg in enumerate(signed.tx.legs, 1):
-            check_minor_units(leg.amount, f"leg {n} amount")
         # (A SignedTx the wire module parsed was made from its bytes: nothing to compare. Otherwise the
         # wire form is one-to-one, so equal canonical bytes mean the bytes say exactly this Tx.)
-        if not parsed_here(signed) and wire_bytes(signed.tx) != signed.canonical:
+        if not admitted and not parsed_here(signed) and wire_bytes(signed.tx) != signed.canonical:
             raise BadInput(f"{signed.tx.id}: the transaction differs from the bytes that were signed")
         planned: list[_Planned] = []
         for name, key, sig in signature_keys(signed, self._keys.get):
@@ -246,7 +306,7 @@ class Book:
         signers: dict[str, bytes] = {}
         expected = signature_keys(signed, lambda p: state.public_key_at(p, now))
         for (name, key, index), (_, want, sig) in zip(planned, expected, strict=True):
-            verified = index is not None and verdicts[index]
+            verified = index == VERIFIED or (index is not None and index >= 0 and verdicts[index])
             if want is not None and want != key:
                 # The key changed since the pool's check (a rotation, or a registration earlier in this chunk).
                 if signature_holds(public_key_from_bytes(want), signed.canonical, sig):
@@ -311,7 +371,10 @@ class Book:
         outcomes, seq, prev = self._decide_and_chain(uow, expiries, [{}] * len(expiries), state, seq, prev, now, True, last_signed)
         if prepared is None:
             return outcomes
-        outcomes = self._decide_and_chain(uow, batch, prepared.items, state, seq, prev, now, False, last_signed, verdicts=verdicts, refusals=not landed)[0]
+        worked = (prepared.digests, prepared.signatures) if prepared.digests is not None and prepared.signatures is not None else None
+        outcomes = self._decide_and_chain(
+            uow, batch, prepared.items, state, seq, prev, now, False, last_signed, verdicts, worked, refusals=not landed
+        )[0]
         if not landed or earlier is None:
             return outcomes
         # The earlier attempt's commit landed though its acknowledgement was lost: what it posted, this command posted.
@@ -377,9 +440,7 @@ class Book:
                 people.update(v for k, v in subject.to_wire().items() if k in ("id", "registrar", "issuer", "participant") and isinstance(v, str))
         state.participants = uow.registry.participants_by_id(people)
         state.keys = uow.registry.key_histories(state.participants)
-        for pid, history in state.keys.items():
-            if history[-1].retired_at is None:
-                self._keys[pid] = history[-1].public_key
+        self._learn_keys({pid: history[-1].public_key for pid, history in state.keys.items() if history[-1].retired_at is None})
         # The control figures this chunk's rules read (ledger.controls.needs says which).
         owners = {a.owner for a in accounts.values()} | {spec.owner for tx in txs for spec in tx.opens}
         keys = needs(
@@ -405,28 +466,34 @@ class Book:
         system: bool,
         last_signed: list[str | None],
         verdicts: Sequence[int] = (),
+        worked: tuple[list[str], list[bytes]] | None = None,
         refusals: bool = True,
     ) -> tuple[list[Outcome], int, str]:
-        """Decide each entry in order against ``state``, chain the accepted ones, write it all; returns the new head too."""
+        """Decide each entry in order against ``state``, chain the accepted ones, write it all; returns the new head too.
+
+        ``worked``: each entry's digest and its signatures' canonical bytes, where the workers computed them.
+        """
         committed = uow.journal.entries_by_id(s.tx.id for s in batch)
         outcomes: list[Outcome] = []
         new_entries: list[NewEntry] = []
         entries: dict[str, EntryInfo] = {}
         rejections: list[Refusal] = []
-        for signed, who in zip(batch, signers, strict=True):
-            known = committed.get(signed.tx.id) or entries.get(signed.tx.id)
-            digest = chain.digest(signed.canonical)
+        link = chain.Link(prev, now)
+        for n, (signed, who) in enumerate(zip(batch, signers, strict=True)):
+            tx = signed.tx
+            known = committed.get(tx.id) or entries.get(tx.id)
+            digest = worked[0][n] if worked is not None else chain.digest(signed.canonical)
             if known is not None and not isinstance(who, LedgerError):
                 outcomes.append(_duplicate(known, digest))
                 continue
-            if signed.tx.kind == KEY and last_signed[0] is not None and last_signed[0] >= now:
+            if tx.kind == KEY and last_signed[0] is not None and last_signed[0] >= now:
                 # A key signs from its entry's commit time on: that time must come after every entry the old key signed.
                 now = chain.iso(chain.parse_iso(last_signed[0]) + timedelta(microseconds=1))
             try:
                 if isinstance(who, LedgerError):
                     raise who
                 keys = who if isinstance(who, dict) else self._signers(signed, who, verdicts, state, now)
-                effect = self.rules.decide(state, signed.tx, keys, now, system=system)
+                effect = self.rules.decide(state, tx, keys, now, system=system)
             except LedgerError as exc:
                 outcomes.append(exc)
                 if refusals:
@@ -434,34 +501,25 @@ class Book:
                 continue
             seq += 1
             # Every signer is registered and every sig verified text: plain JSON.
-            signatures = canonical_bytes([s.to_wire() for s in signed.signatures], plain=True)
-            envelope = chain.envelope_bytes(seq, now, signed.canonical, signatures)
-            prev = chain.next_hash(prev, envelope)
-            status = "pending" if signed.tx.kind == HOLD else "posted"
-            state.apply(effect, signed.tx, seq, now)
-            new_entries.append(
-                NewEntry(
-                    seq=seq,
-                    id=signed.tx.id,
-                    kind=signed.tx.kind,
-                    ref=signed.tx.ref,
-                    at=now,
-                    body=signed.canonical.decode(),
-                    signatures=signatures.decode(),
-                    digest=digest,
-                    hash=prev,
-                    legs=signed.tx.legs,
-                    pending=signed.tx.kind == HOLD,
-                )
-            )
-            info = EntryInfo(signed.tx.id, seq, signed.tx.kind, now, digest, prev, status)
-            entries[signed.tx.id] = info
-            expires = state.holds[signed.tx.id].expires_at if signed.tx.kind == HOLD else None
-            outcomes.append(Receipt(signed.tx.id, seq, prev, now, status, expires_at=expires, released=effect.released))
+            signatures = worked[1][n] if worked is not None else canonical_bytes([s.to_wire() for s in signed.signatures], plain=True)
+            prev = link.next(seq, now, signed.canonical, signatures)
+            state.apply(effect, tx, seq, now)
+            pending = tx.kind == HOLD
+            status = "pending" if pending else "posted"
+            new_entries.append(NewEntry(seq, tx.id, tx.kind, tx.ref, now, signed.canonical.decode(), signatures.decode(), digest, prev, tx.legs, pending))
+            entries[tx.id] = EntryInfo(tx.id, seq, tx.kind, now, digest, prev, status)
+            outcomes.append(self._receipt(state, tx, seq, prev, now, status, effect.released))
             if signed.signatures:
                 last_signed[0] = now
         self._persist(uow, state, new_entries, (seq, prev), rejections)
         return outcomes, seq, prev
+
+    @staticmethod
+    def _receipt(state: LedgerState, tx: Tx, seq: int, entry_hash: str, now: str, status: str, released: tuple[Leg, ...]) -> Receipt:
+        """The receipt of an accepted entry: a hold's expiry; what a post, void or expiry released (the rulebook's effect)."""
+        if tx.kind == HOLD:
+            return Receipt(tx.id, seq, entry_hash, now, status, expires_at=state.holds[tx.id].expires_at, released=released)
+        return Receipt(tx.id, seq, entry_hash, now, status, released=released)
 
     def _persist(self, uow: UnitOfWork, state: LedgerState, new_entries: list[NewEntry], head: tuple[int, str], rejections: list[Refusal]) -> None:
         if new_entries:

@@ -48,6 +48,29 @@ def next_hash(previous: str, envelope: bytes) -> str:
     return hashlib.sha256(bytes.fromhex(previous) + envelope).hexdigest()
 
 
+class Link:
+    """The chain extended entry by entry from ``previous``: what :func:`envelope_bytes` and :func:`next_hash` give, one entry at a time.
+
+    The book chains every entry of a chunk here: the previous hash is kept
+    as bytes and the commit time's canonical bytes are taken once per time,
+    not once per entry.
+    """
+
+    __slots__ = ("_at", "_at_bytes", "_previous")
+
+    def __init__(self, previous: str, at: str) -> None:
+        self._previous = bytes.fromhex(previous)
+        self._at, self._at_bytes = at, canonical_bytes(at, plain=True)
+
+    def next(self, seq: int, at: str, canonical_tx: bytes, signatures: bytes) -> str:
+        """The hash of entry ``seq`` committed at ``at`` (``signatures``: their canonical bytes), in hex."""
+        if at != self._at:
+            self._at, self._at_bytes = at, canonical_bytes(at, plain=True)
+        envelope = b"".join((b'{"at":', self._at_bytes, b',"seq":', str(seq).encode(), b',"signatures":', signatures, b',"tx":', canonical_tx, b"}"))
+        self._previous = hashlib.sha256(self._previous + envelope).digest()
+        return self._previous.hex()
+
+
 def digest(canonical_tx: bytes) -> str:
     """What idempotency compares: the SHA-256 of a transaction's canonical bytes."""
     return hashlib.sha256(canonical_tx).hexdigest()

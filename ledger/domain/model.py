@@ -12,11 +12,45 @@ moves ``amount`` from its ``debit`` account to its ``credit`` account;
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from wonledger.domain.errors import BadInput
+
+if TYPE_CHECKING:  # what __getattr__ serves, re-exported for type checkers
+    from wonledger.domain.records import ControlFigures as ControlFigures
+    from wonledger.domain.records import ControlKeys as ControlKeys
+    from wonledger.domain.records import ControlTables as ControlTables
+    from wonledger.domain.records import JournalEntry as JournalEntry
+    from wonledger.domain.records import Quote as Quote
+    from wonledger.domain.records import Receipt as Receipt
+    from wonledger.domain.records import Refusal as Refusal
+    from wonledger.domain.terms import AccountSpec as AccountSpec
+    from wonledger.domain.terms import AssetSpec as AssetSpec
+    from wonledger.domain.terms import IssuerSpec as IssuerSpec
+    from wonledger.domain.terms import KeySpec as KeySpec
+    from wonledger.domain.terms import Party as Party
+    from wonledger.domain.terms import QuoteTerms as QuoteTerms
+    from wonledger.domain.terms import Registration as Registration
+    from wonledger.domain.terms import Subject as Subject
+    from wonledger.domain.terms import Travel as Travel
+
+#: Values served from the modules beside this one, loaded on first use (PEP 562): see their docstrings.
+_LAZY = {
+    **dict.fromkeys(("QuoteTerms", "Party", "Travel", "AccountSpec", "Registration", "AssetSpec", "IssuerSpec", "KeySpec", "Subject"), "terms"),
+    **dict.fromkeys(("Receipt", "JournalEntry", "ControlKeys", "ControlTables", "ControlFigures", "Quote", "Refusal"), "records"),
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"wonledger.domain.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'wonledger.domain.model' has no attribute {name!r}")
 
 #: Ids of transactions and accounts: 1 to 128 of these characters.
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
@@ -180,145 +214,6 @@ class Leg:
 
 
 @dataclass(frozen=True, slots=True)
-class QuoteTerms:
-    """The dealer's quote a currency exchange is bound to, as its signers saw it.
-
-    ``rate`` is units of the bought asset per unit of the sold one (major
-    units), a decimal string; ``expires_at`` an ISO 8601 UTC time.
-    """
-
-    id: str
-    rate: str
-    source: str
-    expires_at: str
-
-    def to_wire(self) -> dict[str, str]:
-        return {"id": self.id, "rate": self.rate, "source": self.source, "expires_at": self.expires_at}
-
-
-@dataclass(frozen=True, slots=True)
-class Party:
-    """Originator or beneficiary data of the travel rule (FATF Recommendation 16)."""
-
-    id: str
-    account: str
-    kind: str
-    jurisdiction: str
-
-    def to_wire(self) -> dict[str, str]:
-        return {"id": self.id, "account": self.account, "kind": self.kind, "jurisdiction": self.jurisdiction}
-
-
-@dataclass(frozen=True, slots=True)
-class Travel:
-    """Who sends and who receives value across a border (FATF Recommendation 16).
-
-    One originator; one beneficiary, or several for a batch (``others``: the
-    beneficiaries after the first). The wire has one form for each:
-    ``{"originator", "beneficiary"}`` for one, ``{"originator", "beneficiaries": [...]}``
-    (two or more) for a batch, so a value and its wire text match one to one.
-    """
-
-    originator: Party
-    beneficiary: Party
-    others: tuple[Party, ...] = ()
-
-    @property
-    def beneficiaries(self) -> tuple[Party, ...]:
-        return (self.beneficiary, *self.others)
-
-    def to_wire(self) -> dict[str, object]:
-        if not self.others:
-            return {"originator": self.originator.to_wire(), "beneficiary": self.beneficiary.to_wire()}
-        return {"originator": self.originator.to_wire(), "beneficiaries": [b.to_wire() for b in self.beneficiaries]}
-
-
-@dataclass(frozen=True, slots=True)
-class AccountSpec:
-    """An account an entry opens: ``owner:asset[:label]``, a reserve when ``reserve``."""
-
-    owner: str
-    asset: str
-    label: str = ""
-    reserve: bool = False
-
-    @property
-    def id(self) -> str:
-        return account_id(self.owner, self.asset, self.label)
-
-    def to_wire(self) -> dict[str, object]:
-        wire: dict[str, object] = {"owner": self.owner, "asset": self.asset}
-        if self.label:
-            wire["label"] = self.label
-        if self.reserve:
-            wire["reserve"] = True
-        return wire
-
-
-@dataclass(frozen=True, slots=True)
-class Registration:
-    """A participant as its registrar vouches for it, with the public key it made itself."""
-
-    id: str
-    kind: str
-    jurisdiction: str
-    resident: bool
-    public_key: str  # base64url, 32 bytes of Ed25519
-    registrar: str
-
-    def to_wire(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "jurisdiction": self.jurisdiction,
-            "resident": self.resident,
-            "public_key": self.public_key,
-            "registrar": self.registrar,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class AssetSpec:
-    """A new asset (not a stablecoin: those exist by their issuer's registration)."""
-
-    code: str
-    currency: str
-    kind: str
-    exponent: int
-    issuer: str
-
-    def to_wire(self) -> dict[str, object]:
-        return {"code": self.code, "currency": self.currency, "kind": self.kind, "exponent": self.exponent, "issuer": self.issuer}
-
-
-@dataclass(frozen=True, slots=True)
-class IssuerSpec:
-    """``issuer`` registered to issue stablecoin ``asset`` in ``currency``."""
-
-    asset: str
-    currency: str
-    issuer: str
-
-    def to_wire(self) -> dict[str, object]:
-        return {"asset": self.asset, "currency": self.currency, "issuer": self.issuer}
-
-
-@dataclass(frozen=True, slots=True)
-class KeySpec:
-    """``participant``'s signing key replaced by ``public_key`` (base64url), ``rotated`` or ``revoked``."""
-
-    participant: str
-    public_key: str
-    reason: str
-
-    def to_wire(self) -> dict[str, object]:
-        return {"participant": self.participant, "public_key": self.public_key, "reason": self.reason}
-
-
-Subject = Registration | AssetSpec | IssuerSpec | KeySpec
-
-
-@dataclass(frozen=True, slots=True)
 class Tx:
     """A transaction as its debtors sign it (the ``tx`` object of the wire format).
 
@@ -404,24 +299,6 @@ class SignedTx:
 
 
 @dataclass(frozen=True, slots=True)
-class Receipt:
-    """What the book says after accepting a transaction."""
-
-    id: str
-    seq: int
-    hash: str
-    at: str
-    status: str
-    duplicate: bool = False
-    #: when the hold this receipt is for expires (ISO 8601 UTC); None for anything but a new hold
-    expires_at: str | None = None
-    #: for a post, void or expiry: what of its hold went back to the debtors, leg by leg, as the rulebook's effect says
-    released: tuple[Leg, ...] = ()
-    #: the entry as written, when whoever submitted it kept it (``Ledger``'s commands do), so showing it needs no read
-    entry: JournalEntry | None = field(default=None, compare=False, repr=False)
-
-
-@dataclass(frozen=True, slots=True)
 class HoldState:
     """A hold as the rules know it: its legs, when it was made (``at``) and expires, and how it ended."""
 
@@ -434,19 +311,6 @@ class HoldState:
     at: str = ""
     #: whether the hold is an exchange at a firm quote (what the controls counted it as when it was made)
     quoted: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class JournalEntry:
-    """A committed transaction as the journal holds it."""
-
-    seq: int
-    at: str
-    tx: Tx
-    signatures: tuple[Signature, ...]
-    canonical: bytes = field(repr=False)
-    hash: str
-    status: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -479,133 +343,11 @@ class StoredTx:
 
     def entry(self, status: str) -> JournalEntry:
         """The committed transaction as people look it up, in state ``status``."""
+        from wonledger.domain.records import JournalEntry
+
         signed = self.signed
         assert signed is not None, self.problem
         return JournalEntry(self.seq, self.at, signed.tx, signed.signatures, signed.canonical, self.hash, status)
-
-
-@dataclass(frozen=True, slots=True)
-class ControlKeys:
-    """What a chunk needs loaded of the control figures (see ``wonledger.rulebook.controls.needs``).
-
-    ``limited``/``years``: the counted outflow of these limited residents in
-    these years; ``quotes``: these quotes and whether they were taken;
-    ``watched`` (an asset code, or None): the conversions and the supply path
-    of the run breaker's asset since ``breaker_since``; ``originators``: the
-    cross-border movements from these parties since ``travel_since``.
-    """
-
-    limited: frozenset[str] = frozenset()
-    years: frozenset[int] = frozenset()
-    quotes: frozenset[str] = frozenset()
-    watched: str | None = None
-    breaker_since: str = ""
-    originators: frozenset[str] = frozenset()
-    travel_since: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ControlTables:
-    """Rows of the control tables the store keeps beside the journal.
-
-    - ``quote_uses``: (quote id, transaction that took it)
-    - ``outflows``: (seq, participant, year, USD cents; negative: given back)
-    - ``conversions``: (seq, counted at, asset, amount converted out; negative: in or given back)
-    - ``travel``: (seq, counted at, originator, beneficiary, USD cents moved across borders)
-    """
-
-    quote_uses: tuple[tuple[str, str], ...] = ()
-    outflows: tuple[tuple[int, str, int, int], ...] = ()
-    conversions: tuple[tuple[int, str, str, int], ...] = ()
-    travel: tuple[tuple[int, str, str, str, int], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class ControlFigures:
-    """The control figures a chunk needs (its :class:`ControlKeys`), as stored; the rulebook loads them into its state.
-
-    ``outflows``: counted USD cents per (participant, year); ``conversions``:
-    (counted at, amount out) of the watched asset; ``supply``, ``supply_path``
-    and ``supply_before``: its posted supply now, (at, supply after) of each
-    change in the window, and the supply before those; ``travel``: per
-    (originator, beneficiary), (counted at, USD cents); ``used_quotes`` (quote
-    id → the transaction that took it).
-    """
-
-    outflows: tuple[tuple[tuple[str, int], int], ...] = ()
-    conversions: tuple[tuple[str, int], ...] = ()
-    supply: int = 0
-    supply_path: tuple[tuple[str, int], ...] = ()
-    supply_before: int = 0
-    travel: tuple[tuple[tuple[str, str], tuple[tuple[str, int], ...]], ...] = ()
-    used_quotes: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Quote:
-    """A dealer's firm quote: sell ``sell_amount`` of one asset, get ``buy_amount`` of another.
-
-    ``fee`` (in the sold asset) is part of ``sell_amount`` and moves as a leg
-    of its own; ``buy_amount = floor((sell_amount - fee) x rate)`` in minor
-    units, rounded in the dealer's favour. ``used_by`` names the transaction
-    that took it: a quote is good for one exchange. ``signature`` is the
-    dealer's Ed25519 signature (base64url) over :meth:`offer` for this ledger,
-    made when the quote was offered: a stored offer is taken only if it holds.
-    """
-
-    quote_id: str
-    dealer: str
-    sell_asset: str
-    buy_asset: str
-    sell_amount: int
-    fee: int
-    buy_amount: int
-    rate: str
-    source: str
-    created_at: str
-    expires_at: str
-    used_by: str | None = None
-    signature: str | None = None
-
-    @property
-    def terms(self) -> QuoteTerms:
-        """What a transaction binds into its signed payload."""
-        return QuoteTerms(id=self.quote_id, rate=self.rate, source=self.source, expires_at=self.expires_at)
-
-    def offer(self, ledger: str) -> dict[str, object]:
-        """The offer as its dealer signs it (its RFC 8785 bytes are what the signature covers): every term, and the ledger it is for.
-
-        Its members (``ledger`` and ``offer``) are no transaction's, so an offer's signature never passes for a transaction's.
-        """
-        return {
-            "ledger": ledger,
-            "offer": {
-                "id": self.quote_id,
-                "dealer": self.dealer,
-                "sell_asset": self.sell_asset,
-                "buy_asset": self.buy_asset,
-                "sell_amount": self.sell_amount,
-                "fee": self.fee,
-                "buy_amount": self.buy_amount,
-                "rate": self.rate,
-                "source": self.source,
-                "created_at": self.created_at,
-                "expires_at": self.expires_at,
-            },
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """A refusal by a ledger rule, as ``report rejections`` lists it."""
-
-    at: str
-    who: str
-    tx_id: str | None
-    kind: str | None
-    what: str
-    code: str
-    message: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -185,6 +185,17 @@ def parse_signatures(value: object, tx: Tx | None = None) -> tuple[Signature, ..
     return tuple(found)
 
 
+def signature_list_bytes(signatures: tuple[Signature, ...]) -> bytes:
+    """The RFC 8785 bytes of a signature list this module parsed, written out directly.
+
+    Each signer matches the participant-id pattern and each sig is base64url
+    text, so neither holds a character JSON escapes; the members in RFC 8785
+    order ("sig" before "signer") with no spaces are then the canonical form
+    (a test holds the two to byte equality).
+    """
+    return ("[" + ",".join(['{"sig":"' + s.sig + '","signer":"' + s.signer + '"}' for s in signatures]) + "]").encode()
+
+
 def parse_tx(obj: object, journal: bool = False) -> Tx:
     """A ``tx`` object → :class:`Tx`; ``journal`` also admits the ledger's own ids (read back from the journal)."""
     has_optional = _check_members(obj)

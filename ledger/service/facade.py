@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from wonledger.domain.errors import AlreadyExists, DatabaseUnavailable, DuplicateConflict, LedgerError, UnknownAccount, UnknownTransaction
-from wonledger.domain.model import Account, JournalEntry, Quote, Receipt, SignedTx, Tx
+from wonledger.domain.model import Account, SignedTx, Tx
 from wonledger.domain.money import Asset
 from wonledger.domain.timestamps import iso, utc_now
 from wonledger.service.names import Lookups
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from wonledger.book.session import AuditSession
     from wonledger.book.writer import Book, Outcome
     from wonledger.domain.model import Leg, Participant, StoredTx
+    from wonledger.domain.records import JournalEntry, Quote, Receipt
     from wonledger.domain.signing import KeyStore
     from wonledger.service.crossborder import CrossBorder
     from wonledger.service.holds import Holds
@@ -367,6 +368,8 @@ class Ledger:
         the same transaction, and it gets the original receipt. ``records``
         are written in the same database transaction (see :meth:`Book.submit`).
         """
+        from wonledger.domain.records import JournalEntry, Receipt  # (a read-only command never builds these)
+
         try:
             receipt = self._book.submit(signed, records)
         except DatabaseUnavailable as exc:

@@ -13,11 +13,13 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from wonledger.domain.errors import AssetMismatch, BadInput, UnknownAccount, UnknownAsset, UnknownParticipant, UnknownTransaction
-from wonledger.domain.model import PARTICIPANT_PATTERN, Account, AccountSpec, Leg, Participant, Quote, Travel, Tx, check_id
+from wonledger.domain.model import PARTICIPANT_PATTERN, Account, Leg, Participant, Tx, check_id
 from wonledger.domain.money import Asset, TypedAmount, parse_amount
 from wonledger.domain.names import did_you_mean
 
 if TYPE_CHECKING:
+    from wonledger.domain.records import Quote
+    from wonledger.domain.terms import AccountSpec, Travel
     from wonledger.service.facade import Ledger
     from wonledger.store import UnitOfWork
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from wonledger.domain.errors import AlreadyExists
-from wonledger.domain.model import PARTICIPANT_PATTERN, Account, AccountSpec, KeyRecord, Participant, check_id
+from wonledger.domain.model import PARTICIPANT_PATTERN, Account, KeyRecord, Participant, check_id
 from wonledger.domain.money import Asset
 from wonledger.domain.timestamps import iso
 
@@ -117,6 +117,7 @@ class Registry:
 
     def open_account(self, owner: str, asset: str, label: str = "", reserve: bool = False) -> Account:
         """Open ``owner:asset[:label]`` by a signed entry (the owner signs; a bank for its deposit token, the central bank for wholesale money)."""
+        from wonledger.domain.terms import AccountSpec
         from wonledger.flows.registry import open_tx
 
         ledger = self._ledger

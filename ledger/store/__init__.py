@@ -17,13 +17,13 @@ from wonledger.store.failures import WaitPolicy, wait_db_s
 from wonledger.store.repository import GENESIS_HASH, OPERATOR_META, SCHEMA_HEAD, UNSIGNED_META, Store, UnitOfWork
 
 if TYPE_CHECKING:
-    from wonledger.store.journal import EntryInfo, NewEntry
+    from wonledger.store.journal import EntryInfo, JournalPage, NewEntry
     from wonledger.store.records import StoredCheckpoint
     from wonledger.store.statements import AccountLeg
 
 #: Values of one area, loaded with their repository's module on first use
 #: (PEP 562): a `balance` imports no journal writer, no records, no statement reads.
-_LAZY = {"EntryInfo": "journal", "NewEntry": "journal", "StoredCheckpoint": "records", "AccountLeg": "statements"}
+_LAZY = {"EntryInfo": "journal", "JournalPage": "journal", "NewEntry": "journal", "StoredCheckpoint": "records", "AccountLeg": "statements"}
 
 
 def __getattr__(name: str) -> object:
@@ -42,6 +42,7 @@ __all__ = [
     "AccountLeg",
     "EntryInfo",
     "HoldState",
+    "JournalPage",
     "NewEntry",
     "Store",
     "StoredCheckpoint",

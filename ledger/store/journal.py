@@ -48,6 +48,38 @@ class NewEntry:
     pending: bool
 
 
+@dataclass(frozen=True, slots=True)
+class JournalPage:
+    """Journal rows as read, before they are decoded: what ``verify`` hands its worker processes.
+
+    Decoding (parsing each body and signature list) is most of the cost of
+    reading the journal back, so verify's workers decode the pages with
+    :meth:`entries` while the process that replays goes on; a page pickles
+    as the plain tuples it holds. ``rows``: (seq, id, kind, ref, at, body,
+    signatures, digest, hash) in seq order; ``legs``: each seq's stored legs
+    as (debit, credit, asset, amount), in leg order.
+    """
+
+    rows: tuple[tuple[int, str, str, str | None, str, str, str, str, str], ...]
+    legs: dict[int, tuple[tuple[str, str, str, int], ...]]
+
+    def entries(self) -> list[tuple[StoredTx, tuple[tuple[str, str, str, int], ...]]]:
+        """Each row decoded as verify reads it (see :func:`~wonledger.store.rows.stored_tx`), with its legs as stored."""
+        return [(stored_tx(*row, strict=True), self.legs.get(row[0], ())) for row in self.rows]
+
+    @property
+    def last_seq(self) -> int:
+        return self.rows[-1][0] if self.rows else 0
+
+    def split(self, size: int) -> list[JournalPage]:
+        """The page in pages of at most ``size`` rows, in order (so that every core gets a part)."""
+        parts = []
+        for start in range(0, len(self.rows), size):
+            rows = self.rows[start : start + size]
+            parts.append(JournalPage(rows, {row[0]: self.legs[row[0]] for row in rows if row[0] in self.legs}))
+        return parts
+
+
 class Journal(Repository):
     """The journal and its legs, inside one unit of work."""
 
@@ -206,6 +238,25 @@ class Journal(Repository):
             found.append(Leg(debit, credit, asset, amount))
         no_legs: tuple[Leg, ...] = ()
         return [(e, tuple(legs[e.seq]) if e.seq in legs else no_legs) for e in rows]
+
+    def page_after(self, seq: int, limit: int) -> JournalPage:
+        """The next ``limit`` journal rows after ``seq`` with their stored legs, not yet decoded (see :class:`JournalPage`)."""
+        j, lg = t.journal.c, t.legs.c
+        query = select(j.seq, j.id, j.kind, j.ref, j.at, j.body, j.signatures, j.digest, j.hash).where(j.seq > seq).order_by(j.seq).limit(limit)
+        rows = tuple(tuple(r) for r in self.conn.execute(query).all())
+        if not rows:
+            return JournalPage((), {})
+        legs: dict[int, list[tuple[str, str, str, int]]] = {}
+        query = select(lg.seq, lg.debit, lg.credit, lg.asset, lg.amount).where(lg.seq > seq, lg.seq <= rows[-1][0]).order_by(lg.seq, lg.idx)
+        # SQLAlchemy's stubs type a select of five columns as a row of nothing: say what they hold
+        leg_seq: int
+        debit: str
+        credit: str
+        asset: str
+        amount: int
+        for leg_seq, debit, credit, asset, amount in self.conn.execute(query).all():
+            legs.setdefault(leg_seq, []).append((debit, credit, asset, amount))
+        return JournalPage(rows, {s: tuple(found) for s, found in legs.items()})
 
     def history(self, account: str, limit: int | None = None) -> list[tuple[StoredTx, tuple[Leg, ...], str]]:
         """Entries that touched ``account``, oldest first (the newest ``limit``).

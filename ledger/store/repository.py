@@ -29,7 +29,7 @@ from wonledger.store.failures import Unavailable, WaitPolicy, storage_error, una
 if TYPE_CHECKING:
     from wonledger.store.controls import Controls
     from wonledger.store.holds import Holds
-    from wonledger.store.journal import Journal
+    from wonledger.store.journal import Journal, JournalPage
     from wonledger.store.records import Records
     from wonledger.store.registry import Registry
     from wonledger.store.statements import AccountLeg, StatementReads
@@ -380,6 +380,20 @@ class Store:
                 return
             yield from rows
             last = rows[-1][0].seq
+
+
+    def journal_pages(self, batch: int = 2000) -> Iterator[JournalPage]:
+        """Every journal row and its legs in sequence order, in pages of ``batch`` not yet decoded (verify's workers decode them)."""
+        last = 0
+        while True:
+            def read_page(uow: UnitOfWork, after: int = last) -> JournalPage:
+                return uow.journal.page_after(after, batch)
+
+            page = self.reading(read_page)
+            if not page.rows:
+                return
+            yield page
+            last = page.last_seq
 
 
 class UnitOfWork:

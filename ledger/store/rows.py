@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Connection, select
 
 from wonledger.domain.errors import LedgerError
-from wonledger.domain.model import GENESIS, Account, Leg, Participant, Quote, Signature, SignedTx, StoredTx
+from wonledger.domain.model import GENESIS, Account, Leg, Participant, Signature, SignedTx, StoredTx
 from wonledger.domain.money import Asset
 from wonledger.store import tables as t
+
+if TYPE_CHECKING:
+    from wonledger.domain.records import Quote
 
 T = TypeVar("T")
 
@@ -127,6 +130,8 @@ def account(row) -> Account:
 
 
 def quote(row) -> Quote:
+    from wonledger.domain.records import Quote  # (a read of balances never builds it)
+
     return Quote(
         quote_id=row.id,
         dealer=row.dealer,

@@ -30,10 +30,12 @@ all ``count`` transfers and the floor wrote ``count`` journal rows.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import random
 import resource
 import secrets
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -80,6 +82,10 @@ class BenchResult:
     platform: str
     cpus: int
     python: str
+    #: the part of submit its workers do (parse, admit, canonical bytes, signatures), alone on every core:
+    #: submit cannot finish before it; its best round, wall and CPU seconds
+    lines_alone_s: float = 0.0
+    lines_alone_cpu_s: float = 0.0
     ingest_command: str = "wonledger submit FILE (whole process)"
     floor_command: str = "python bench_floor.py (whole process, one core)"
 
@@ -124,8 +130,11 @@ def run(
         payers = _sign_batch(batch, KeyStore(keys), ledger_id, count, lambda done: tell("signing", done, count))
         public_keys = base / "floor-keys.json"
         public_keys.write_text(json.dumps({p: public_bytes(KeyStore(keys).load(p)).hex() for p in payers}))
-        ingest_runs, floor_runs, ingest_cpu, floor_cpu = [], [], [], []
+        ingest_runs, floor_runs, ingest_cpu, floor_cpu, alone_runs, alone_cpu = [], [], [], [], [], []
         for n in range(rounds):
+            wall, cpu = _lines_alone(batch, public_keys, ledger_id, count, base)
+            alone_runs.append(wall)
+            alone_cpu.append(cpu)
             wall, cpu = _floor(base / f"floor-{n}.db", batch, public_keys, count)
             floor_runs.append(wall)
             floor_cpu.append(cpu)
@@ -156,6 +165,8 @@ def run(
         platform=platform.platform(),
         cpus=usable_cpus(),
         python=platform.python_version(),
+        lines_alone_s=round(min(alone_runs), 3),
+        lines_alone_cpu_s=round(min(alone_cpu), 3),
     )
 
 
@@ -229,6 +240,27 @@ def _run(command: list[str], cwd: Path | None = None) -> tuple[subprocess.Comple
     return done, elapsed, cpu
 
 
+def measured(command: list[str], cwd: Path | None = None) -> tuple[subprocess.CompletedProcess[bytes], float, float, float]:
+    """Run a whole process: its result, wall-clock seconds, CPU seconds and largest resident set in MiB (its workers' included).
+
+    The resident set is read through ``/usr/bin/time`` where it is installed (0 where not): a process
+    forked from this one carries this one's high-water mark into its own until it executes the command.
+    """
+    timer = shutil.which("time", path="/usr/bin")
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as peak:
+        argv = [timer, "-f", "%M", "-o", peak.name, *command] if timer else command
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0), err.seek(0)
+        done = subprocess.CompletedProcess(command, proc.returncode, out.read(), err.read())
+        written = peak.read().split()
+    peak_mib = int(written[-1]) / 1024 if timer and written and written[-1].isdigit() else 0.0
+    return done, elapsed, usage.ru_utime + usage.ru_stime, peak_mib
+
+
 def _submit(url: str, keys: Path, batch: Path, count: int, cwd: Path) -> tuple[float, float]:
     """Wall and CPU seconds of ``wonledger submit`` of the batch as a whole process; it must post every line."""
     done, elapsed, cpu = _run([str(wonledger_script()), "--db", url, "--keys", str(keys), "--json", "submit", str(batch)], cwd)
@@ -240,6 +272,52 @@ def _submit(url: str, keys: Path, batch: Path, count: int, cwd: Path) -> tuple[f
         first = (result.get("rejected") or [None])[0] or done.stderr.decode(errors="replace")[-400:]
         raise RuntimeError(f"bench batch did not post whole: {result.get('posted')}/{count} (exit {done.returncode}), first refusal {first}")
     return elapsed, cpu
+
+
+def _lines_alone(batch: Path, public_keys: Path, ledger_id: str, count: int, cwd: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of a whole process that only has the batch's lines parsed and checked on every core, as submit's workers do."""
+    script = f"from wonledger.tools.bench import lines_alone; print(lines_alone({str(batch)!r}, {str(public_keys)!r}, {ledger_id!r}))"
+    done, elapsed, cpu, _ = measured([sys.executable, "-c", script], cwd)
+    if done.returncode != 0 or done.stdout.strip() != str(count).encode():
+        raise RuntimeError(f"the lines-alone run failed: {done.stderr.decode(errors='replace')[-400:]}")
+    return elapsed, cpu
+
+
+def lines_alone(batch: str, public_keys: str, ledger_id: str) -> int:
+    """Parse and check every line of ``batch`` in the book's worker pool, as submit does, and nothing else; how many signatures held."""
+    from collections import deque
+
+    from wonledger.book.lines import KEYS, LEDGER, ParsedLine, check_lines
+    from wonledger.book.signature_pool import Pending, Verifier
+    from wonledger.domain.errors import LedgerError
+
+    verifier = Verifier()
+    verifier.share(LEDGER, {"id": ledger_id})
+    verifier.share(KEYS, {p: bytes.fromhex(k) for p, k in json.loads(Path(public_keys).read_text()).items()})
+    held, chunk = 0, []
+    waiting: deque[Pending[ParsedLine | LedgerError]] = deque()
+
+    def settle() -> int:
+        held = 0
+        for line in waiting.popleft().result():
+            if not isinstance(line, LedgerError) and not isinstance(line[3], LedgerError):
+                held += all(holds for _, _, holds in line[3])
+        return held
+
+    with open(batch, "rb") as lines:
+        for line in lines:
+            chunk.append(line)
+            if len(chunk) == 1000:
+                waiting.append(verifier.map(check_lines, chunk))
+                chunk = []
+                if len(waiting) > 2:
+                    held += settle()
+    if chunk:
+        waiting.append(verifier.map(check_lines, chunk))
+    while waiting:
+        held += settle()
+    verifier.close()
+    return held
 
 
 def _floor(path: Path, batch: Path, public_keys: Path, count: int) -> tuple[float, float]:

@@ -51,6 +51,7 @@ def _sane(result: dict, count: int, rounds: int) -> None:
     assert result["ingest_cpu_s"] > 0 and result["floor_cpu_s"] > 0
     assert 0 < result["peak_rss_mib"] < 4096
     assert result["cpus"] >= 1 and result["platform"] and result["python"]
+    assert result["lines_alone_s"] > 0 and result["lines_alone_cpu_s"] > 0
 
 
 def test_bench_runs_both_sides_in_a_throw_away_ledger_and_reports_every_round(process: Callable[..., Run], tmp_path: Path) -> None:
@@ -62,7 +63,10 @@ def test_bench_runs_both_sides_in_a_throw_away_ledger_and_reports_every_round(pr
 
 def test_bench_prints_rates_ratio_memory_and_platform_for_people(process: Callable[..., Run], tmp_path: Path) -> None:
     out = process("bench", "--count", "40", "--rounds", "1", cwd=tmp_path).ok().stdout
-    for label in ("ingest (wonledger submit)", "floor (bare sqlite3)", "throughput submit/floor", "ratio ingest/floor", "CPU (user+system)", "peak memory", "platform"):
+    for label in (
+        "ingest (wonledger submit)", "floor (bare sqlite3)", "throughput submit/floor", "ratio ingest/floor", "CPU (user+system)",
+        "lines parsed and checked", "peak memory", "platform",
+    ):
         assert label in out
 
 
@@ -109,3 +113,33 @@ def test_bench_on_postgresql_uses_a_throw_away_database_and_drops_it(
         assert databases() == before
     finally:
         engine.dispose()
+
+
+def test_the_cross_ledger_figure_says_it_is_not_measured_until_two_ledgers_exist(process: Callable[..., Run], tmp_path: Path) -> None:
+    result = process("--json", "bench", "--figure", "cross-ledger", cwd=tmp_path).ok().json()
+    assert result["figure"] == "cross-ledger" and result["measured"] is False and "issue 24" in result["why"]
+    assert result["load_average"] >= 0
+
+
+def test_a_figure_measured_on_sqlite_only_refuses_a_server(process: Callable[..., Run], tmp_path: Path) -> None:
+    run = process("bench", "--figure", "startup", "--db", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres", cwd=tmp_path)
+    assert run.exit_code == 2 and "SQLite only" in run.stderr
+
+
+@pytest.mark.slow
+def test_the_verify_figure_times_verify_and_its_floor_over_the_same_journal(process: Callable[..., Run], tmp_path: Path) -> None:
+    result = process("--json", "bench", "--figure", "verify", "--count", str(COUNT), "--rounds", "1", cwd=tmp_path).ok().json()
+    assert result["count"] == COUNT and result["entries"] > COUNT, "the bench's transfers and the default world's entries"
+    assert result["verify_runs_s"] == [result["verify_s"]] and result["floor_runs_s"] == [result["floor_s"]]
+    assert abs(result["ratio"] - result["verify_s"] / result["floor_s"]) < 0.01
+    assert result["verify_cpu_s"] > 0 and result["floor_cpu_s"] > 0 and result["verify_peak_rss_mib"] > 0
+    assert list(tmp_path.iterdir()) == [], "bench must not leave a ledger or keys in the working directory"
+
+
+@pytest.mark.slow
+def test_the_scale_figure_submits_verifies_and_reads_one_long_account(process: Callable[..., Run], tmp_path: Path) -> None:
+    result = process("--json", "bench", "--figure", "scale", "--count", str(COUNT), cwd=tmp_path).ok().json()
+    steps = result["sqlite"]
+    assert set(steps) >= {"submit", "verify", "history", "statement"} and "postgresql" not in result
+    assert all(steps[s]["wall_s"] > 0 and steps[s]["peak_rss_mib"] > 0 for s in ("submit", "verify", "history", "statement"))
+    assert list(tmp_path.iterdir()) == []

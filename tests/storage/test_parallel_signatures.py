@@ -15,6 +15,7 @@ import pytest
 
 from wonledger import BadInput, Ledger, Leg, Signature, SignedTx, Tx
 from wonledger.book.signature_pool import POOL_THRESHOLD
+from wonledger.domain.signing import canonical_bytes
 
 ALICE = "alice:dKRW.hanriver"  # 5,000,000 at the start
 RESERVE = "kstable:dKRW.hanriver:reserve"
@@ -89,3 +90,45 @@ def test_verify_checks_a_journal_in_parallel_and_names_a_forged_signature(ledger
     named = {(p.tx, p.kind) for p in ledger.verify().problems}
     assert ("p-100", "signature") in named
     assert not {tx for tx, _ in named} - {"p-100"}
+
+
+@pytest.mark.slow
+def test_a_worker_told_another_key_for_a_signer_cannot_make_the_book_accept_a_forgery(ledger: Ledger) -> None:
+    """The workers check lines under keys the book shares with them; the book holds every "yes" to the key the rules expect.
+
+    Here the workers are made to believe alice's key is kstable's, and kstable
+    signs a transfer out of alice's account: the workers say it holds, the book
+    refuses it. Alice's own lines fail the workers' check and are checked
+    again by the book under her registered key: they post.
+    """
+    from wonledger.book.lines import KEYS
+    from wonledger.domain.signing import public_bytes
+
+    lines = [json.dumps(s.to_wire()) for s in _transfers(ledger, SIZE, prefix="k")]
+    victim = json.loads(lines[SIZE // 3])
+    stolen = ledger._keys.sign("kstable", canonical_bytes(victim["tx"])).sig
+    victim["signatures"] = [{"signer": "alice", "sig": stolen}]
+    lines[SIZE // 3] = json.dumps(victim)
+    ledger._book.remember_keys({"alice": public_bytes(ledger._keys.load("alice"))})
+    ledger._book._verifier.share(KEYS, {"alice": public_bytes(ledger._keys.load("kstable"))})
+    before = ledger.registry.account(ALICE).balance
+    result = ledger.ingest(iter(lines))
+    assert ledger._book._verifier.started
+    assert [(r.line, r.code) for r in result.rejected] == [(SIZE // 3 + 1, "BAD_SIGNATURE")]
+    assert result.posted == SIZE - 1
+    assert ledger.registry.account(ALICE).balance == before - sum(1 + n for n in range(SIZE) if n != SIZE // 3)
+    assert ledger.verify().ok
+
+
+@pytest.mark.slow
+def test_verify_checked_on_every_core_names_an_edited_leg_a_broken_link_and_a_bad_digest(ledger: Ledger, raw) -> None:
+    ledger.submit_many(_transfers(ledger, SIZE))
+    r = raw(ledger)
+    seq_leg = r.scalar("SELECT seq FROM journal WHERE id = 'p-20'")
+    r.execute("UPDATE legs SET amount = amount + 1 WHERE seq = :s", s=seq_leg)
+    r.execute("UPDATE journal SET hash = :h WHERE id = 'p-60'", h="ab" * 32)
+    r.execute("UPDATE journal SET digest = :d WHERE id = 'p-150'", d="cd" * 32)
+    found = {(p.tx, p.kind) for p in ledger.verify().problems}
+    assert {("p-20", "legs"), ("p-60", "hash"), ("p-150", "digest")} <= found
+    # The entry after the edited hash no longer links to it; the one after that links to what is stored, as before.
+    assert ("p-61", "hash") in found and ("p-62", "hash") not in found
