@@ -63,6 +63,9 @@ T = TypeVar("T")
 
 DEFAULT_DB = "sqlite:///wonledger.db"
 DEFAULT_KEYS = "wonledger-keys"
+#: A batch posting this many lines has PostgreSQL count the journal again when it ends (ANALYZE samples some
+#: 30,000 rows, a fraction of a second; the batch took tens of seconds): see :meth:`Store.refresh_statistics`.
+BULK_LOAD = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,7 +399,10 @@ class Ledger:
         from wonledger.book.ingest import ingest
 
         self._store.check()  # an empty batch, too, is refused by a database that is no ledger
-        return ingest(self._book, lines, progress=progress)
+        result = ingest(self._book, lines, progress=progress)
+        if result.posted >= BULK_LOAD:
+            self._store.refresh_statistics()  # the planner must know the journal grew before the next read of it
+        return result
 
     # -- reading the journal ---------------------------------------------
     def balances(self, names: Sequence[str] = ()) -> list[Account]:

@@ -287,6 +287,30 @@ class Store:
         except DBAPIError:
             return True  # the connection went down with the question: a failover, most likely; waiting will tell
 
+    def refresh_statistics(self) -> None:
+        """After a bulk load, have PostgreSQL's planner count the journal and legs again (SQLite: nothing to do).
+
+        Autovacuum analyzes a table only a minute or more after a tenth of it
+        changed; until then the planner believes the journal is as small as
+        before the batch and reads an account's history by fetching all of
+        its remaining legs and sorting them for every page (a million-entry
+        history read a page at a time then costs the square of its length).
+        Counting is a hint to the planner and changes no row: if it cannot
+        be done now (a lost connection, a server gone to standby, tables of
+        another owner), the batch that was written stands and autovacuum does
+        it later.
+        """
+        if self.read_only or not self.url.startswith("postgresql"):
+            return
+
+        def analyze(conn: Connection) -> None:
+            conn.exec_driver_sql("ANALYZE journal, legs")
+
+        try:
+            self._in_transaction(analyze, write=True)
+        except (DBAPIError, Unavailable):
+            return
+
     # -- transactions ----------------------------------------------------
     def writing(self, work: Callable[[UnitOfWork], T]) -> T:
         """Run ``work`` in one write transaction; all of it commits or none."""
