@@ -37,6 +37,7 @@ from wonledger.domain.errors import AlreadyExists, DatabaseUnavailable, Duplicat
 from wonledger.domain.model import Account, SignedTx, Tx
 from wonledger.domain.money import Asset
 from wonledger.domain.timestamps import iso, utc_now
+from wonledger.service.defaults import DEFAULT_DB, DEFAULT_KEYS
 from wonledger.service.names import Lookups
 from wonledger.store import OPERATOR_META, Store, UnitOfWork, WaitPolicy, database_exists, safe_url, sqlite_path, wait_db_s
 
@@ -61,8 +62,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-DEFAULT_DB = "sqlite:///wonledger.db"
-DEFAULT_KEYS = "wonledger-keys"
 #: A batch posting this many lines has PostgreSQL count the journal again when it ends (ANALYZE samples some
 #: 30,000 rows, a fraction of a second; the batch took tens of seconds): see :meth:`Store.refresh_statistics`.
 BULK_LOAD = 5_000

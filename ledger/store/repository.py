@@ -25,6 +25,7 @@ from wonledger.domain.model import Leg, StoredTx
 from wonledger.store import tables as t
 from wonledger.store.engine import READ_ONLY, asks_for_standby, database_exists, make_engine, read_only_storage, safe_url, sqlite_path
 from wonledger.store.failures import Unavailable, WaitPolicy, storage_error, unavailable_reason, wait_db_s, with_retries
+from wonledger.store.schema import LEDGER_ID_META, OLDER_REVISIONS, SCHEMA_HEAD, UNSIGNED_META
 
 if TYPE_CHECKING:
     from wonledger.store.controls import Controls
@@ -37,14 +38,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-#: The newest migration; a database at another revision is not opened.
-SCHEMA_HEAD = "0006"
-#: Earlier revisions this wonledger upgrades when it opens them.
-OLDER_REVISIONS = ("0001", "0002", "0003", "0004", "0005")
 GENESIS_HASH = "0" * 64
-#: The meta rows the handshake reads: this ledger's id, and the mark of a registry kept outside the journal (before 0004).
-LEDGER_ID_META = "ledger_id"
-UNSIGNED_META = "registry_unsigned"
 #: The operator's public key (base64url), kept for people to read and pin elsewhere; verify never trusts it from here.
 OPERATOR_META = "operator_key"
 #: The PostgreSQL advisory lock (per database) that `init`s of one database queue on: one makes it a ledger, the others see one.
