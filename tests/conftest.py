@@ -22,6 +22,27 @@ from wonledger import Ledger
 
 PG_ENV = "WONLEDGER_TEST_PG_URL"
 
+#: Tests that must not run beside one another when the suite runs on two workers (the README's
+#: `pytest -n 2 --dist loadgroup`, docs/testing.md): the cluster harness, which needs fixed ports, and
+#: tests that wait a bounded time for a lock held by another process, a proxy's stall or a terminal's
+#: first chunk. They are one xdist group, run one after another on one worker while the other worker
+#: runs the rest. (Without xdist the mark means nothing and everything runs in one process as before.)
+ONE_AT_A_TIME = (
+    "cluster/",
+    "reliability/test_failover.py",
+    "reliability/test_database_failures.py",
+    "storage/test_sqlite_locking.py",
+    "cli/test_cli_terminal.py",
+)
+TESTS = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        where = item.path.relative_to(TESTS).as_posix() if item.path.is_relative_to(TESTS) else ""
+        if where.startswith(ONE_AT_A_TIME):
+            item.add_marker(pytest.mark.xdist_group("one-at-a-time"))
+
 
 @pytest.fixture(scope="session")
 def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:

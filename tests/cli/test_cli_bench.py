@@ -54,6 +54,7 @@ def _sane(result: dict, count: int, rounds: int) -> None:
     assert result["lines_alone_s"] > 0 and result["lines_alone_cpu_s"] > 0
 
 
+@pytest.mark.slow
 def test_bench_runs_both_sides_in_a_throw_away_ledger_and_reports_every_round(process: Callable[..., Run], tmp_path: Path) -> None:
     result = process("--json", "bench", "--count", str(COUNT), "--rounds", "2", cwd=tmp_path).ok().json()
     _sane(result, COUNT, 2)
