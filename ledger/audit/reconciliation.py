@@ -330,9 +330,11 @@ def _statement_breaks(session: AuditSession, account: Account, header: Statement
     log = report.log
     entries_effect = log.effect
     out_by = sum(cast(int, p["difference"]) for p in header.problems)
-    if out_by != entries_effect:
+    broken_pages = any("previous_closing" in p for p in header.problems)
+    if out_by != entries_effect or broken_pages:
         # (a statement out by exactly what its entry breaks add up to has the ledger's balances: its entries are what
-        # differ, and those breaks say so; a file that lost a line is such a statement)
+        # differ, and those breaks say so; a file that lost a line is such a statement. Pages that do not continue
+        # are named whatever the sum: a misstated opening and the page's arithmetic would cancel in it)
         for problem in header.problems:
             log.add(Break(UNBALANCED_STATEMENT, header.statement_id, None, problem))
     start, end = report.period

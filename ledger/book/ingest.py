@@ -19,6 +19,8 @@ many lines from which line on were not tried.
 from __future__ import annotations
 
 import gc
+import os
+import stat
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -30,9 +32,15 @@ from wonledger.domain.errors import LedgerError, StorageError
 
 #: Non-blank lines per chunk: one database transaction each.
 CHUNK = 1000
-#: Chunks handed to the workers ahead of the one being written: enough that the workers never wait
-#: for the writer nor the writer for them; at most this many plus one are held in memory.
+#: Chunks handed to the workers ahead of the one being written, when the input is a regular file:
+#: enough that the workers never wait for the writer nor the writer for them; at most this many plus
+#: one are held in memory.
 AHEAD = 2
+#: The same for input that may pause (a pipe, a terminal, any iterable): a chunk is written as soon
+#: as the next one has been read, so that a producer that stops writing (and keeps its end open)
+#: never leaves more than one whole chunk read and uncommitted. Reading further ahead would hold a
+#: finished chunk back until input that may never come.
+AHEAD_OF_PAUSING_INPUT = 1
 #: Allocations between young-generation collections while a batch is ingested (Python's default is 700).
 #: A chunk's parsed lines, state and rows are tens of thousands of objects that live until it is
 #: written, so at the default the collector runs hundreds of times per batch, walks them and frees
@@ -93,9 +101,11 @@ def ingest(
     A pipeline: while the book applies one chunk (in the database), the next
     ones are being parsed and their signatures checked by its workers on the
     other cores. At most ``AHEAD + 1`` chunks are held in memory, whatever the
-    input's size.
+    input's size; input that may pause (a pipe) is read only one chunk ahead,
+    so what was sent before a pause commits without waiting for more.
     """
     result = IngestResult()
+    ahead = AHEAD if _is_regular_file(lines) else AHEAD_OF_PAUSING_INPUT
     source = _CountedLines(lines)
     waiting: deque[tuple[list[int], Prepared, int]] = deque()
     uncommitted: list[int] = []  # the first line of each chunk read and not yet committed, oldest first
@@ -118,7 +128,7 @@ def ingest(
             for first, numbers, raw, consumed in _chunks(source, chunk):
                 uncommitted.append(first)
                 waiting.append((numbers, book.prepare_lines(raw), consumed))
-                if len(waiting) > AHEAD:
+                if len(waiting) > ahead:
                     apply(*waiting.popleft())
             while waiting:
                 apply(*waiting.popleft())
@@ -129,6 +139,17 @@ def ingest(
         raise _stopped(exc, result, uncommitted[0] if uncommitted else source.read + 1, source) from None
     result.rejected.sort(key=lambda r: r.line)
     return result
+
+
+def _is_regular_file(lines: object) -> bool:
+    """Whether ``lines`` is an open regular file, which never pauses (stdin redirected from a file is one)."""
+    fileno = getattr(lines, "fileno", None)
+    if fileno is None:
+        return False
+    try:
+        return stat.S_ISREG(os.fstat(fileno()).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 class _CountedLines:

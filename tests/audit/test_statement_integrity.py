@@ -95,6 +95,20 @@ def test_pages_that_do_not_continue_are_an_unbalanced_statement_naming_the_page(
 
 
 @sqlite_only
+def test_a_page_that_misstates_its_opening_but_closes_right_is_named_though_the_differences_cancel(paid: Ledger) -> None:
+    # page 2 opens 100 above where page 1 closed, and its own entries do not reach its (true) closing: the
+    # two differences cancel over the statement, the page is still wrong twice over, and each is named
+    first = f":60F:C{TODAY}KRW0,\n:61:{TODAY}C5000000,NTRFgenesis-deposit-alice\n:61:{TODAY}D250000,NTRFinv-7//HR0001\n:62M:C{TODAY}KRW4750000,\n"
+    misstated = f":60M:C{TODAY}KRW4750100,\n:61:{TODAY}D1000,NTRFinv-8//HR0002\n:62F:C{TODAY}KRW4749000,\n"
+    report = reconcile(paid, mt940(first, misstated))
+    assert [(b.kind, b.statement) for b in report.breaks] == [
+        ("unbalanced_statement", {"statement_id": f"HR{TODAY}001", "page": 2, "previous_closing": 4_750_000, "opening": 4_750_100, "difference": -100}),
+        ("unbalanced_statement", {"statement_id": f"HR{TODAY}001", "page": 2, "opening": 4_750_100, "entries_total": -1_000, "closing": 4_749_000, "difference": 100}),
+    ]
+    assert report.matched == 3
+
+
+@sqlite_only
 def test_a_file_holding_the_same_statement_twice_is_a_duplicate_statement_and_matched_once(paid: Ledger) -> None:
     once = mt940(f":60F:C{TODAY}KRW0,\n{PAYMENTS}:62F:C{TODAY}KRW4749000,\n")
     report = reconcile(paid, once + once)
