@@ -73,7 +73,9 @@ if TYPE_CHECKING:
     from wonledger.domain.terms import AccountSpec, Party, QuoteTerms, Travel
     from wonledger.domain.wire import parse_line
     from wonledger.flows.keys import KeyChange
-    from wonledger.service.facade import DEFAULT_DB, DEFAULT_KEYS, Info, Ledger, make_participant_key, parse_public_key
+    from wonledger.service.defaults import DEFAULT_DB, DEFAULT_KEYS
+    from wonledger.service.facade import Info, Ledger, make_participant_key, parse_public_key
+    from wonledger.service.quick import read_balances
     from wonledger.service.reports import BreakerStatus, ResidentOutflow
     from wonledger.statements.formats import writable as statement_formats
     from wonledger.statements.matching import Break, ReconcileReport
@@ -91,8 +93,8 @@ _LAZY = {
     "Quote": "wonledger.domain.records",
     "Receipt": "wonledger.domain.records",
     "Refusal": "wonledger.domain.records",
-    "DEFAULT_DB": "wonledger.service.facade",
-    "DEFAULT_KEYS": "wonledger.service.facade",
+    "DEFAULT_DB": "wonledger.service.defaults",
+    "DEFAULT_KEYS": "wonledger.service.defaults",
     "BreakerStatus": "wonledger.service.reports",
     "Info": "wonledger.service.facade",
     "Ledger": "wonledger.service.facade",
@@ -100,6 +102,7 @@ _LAZY = {
     "TrialBalance": "wonledger.audit.reports",
     "make_participant_key": "wonledger.service.facade",
     "parse_public_key": "wonledger.service.facade",
+    "read_balances": "wonledger.service.quick",
     "Book": "wonledger.book.writer",
     "IngestResult": "wonledger.book.ingest",
     "Rejection": "wonledger.book.ingest",
@@ -227,6 +230,7 @@ __all__ = [
     "parse_amount",
     "parse_line",
     "parse_public_key",
+    "read_balances",
     "read_checkpoint",
     "read_operator_key",
     "statement_formats",

@@ -15,12 +15,46 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from wonledger import Ledger
 
 PG_ENV = "WONLEDGER_TEST_PG_URL"
+
+#: Tests that must not run beside one another when the suite runs on two workers (the README's
+#: `pytest -n 2 --dist loadgroup`, docs/testing.md "The lanes"): the cluster harness, which needs fixed
+#: ports and one cluster for its module, and tests that wait a bounded time for a lock held by another
+#: process, a proxy's stall or a terminal's first chunk. They are one unit of work, run one after another
+#: on one worker while the other worker runs the rest. (Without -n, everything runs in one process.)
+ONE_AT_A_TIME = (
+    "tests/cluster/",
+    "tests/reliability/test_failover.py",
+    "tests/reliability/test_database_failures.py",
+    "tests/storage/test_sqlite_locking.py",
+    "tests/cli/test_cli_terminal.py",
+)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under `--dist loadgroup`: every test on its own, but the ONE_AT_A_TIME tests as one unit.
+
+    Not xdist's own grouping by `xdist_group` marks: with pytest 9.2 it no longer groups anything
+    (it renames the tests' node ids, which pytest 9.2 no longer reads: pytest-xdist issue 1386), and a
+    cluster split over two workers would be brought up twice on the same ports. A scheduler that
+    decides the unit from the node id alone does not depend on that.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneAtATime(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "one-at-a-time" if nodeid.startswith(ONE_AT_A_TIME) else nodeid
+
+    return OneAtATime(config, log)
 
 
 @pytest.fixture(scope="session")

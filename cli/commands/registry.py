@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from wonledger import Account, Ledger
+from wonledger import Account
 from wonledger_cli.context import Context, json_option, pass_context
 from wonledger_cli.render import account_json, amounts, count, emit_json, table
+
+if TYPE_CHECKING:
+    from wonledger import Ledger
 
 
 @click.command()
@@ -22,6 +27,7 @@ def init(ctx: Context, world: str) -> None:
       wonledger init --world empty
       wonledger --db postgresql+psycopg://user@host/dbname init
     """
+    from wonledger import Ledger
     from wonledger_cli.waiting import terminal_reporter
 
     ledger = Ledger.create(ctx.db, ctx.keys, world=world, wait_db=ctx.wait_db, on_wait=terminal_reporter())
@@ -219,7 +225,7 @@ def account_list(ctx: Context, owner: str | None, asset: str | None) -> None:
     if ctx.json:
         emit_json({"accounts": [account_json(a) for a in accounts]})
         return
-    _balance_table(ledger, accounts, flags=True)
+    _balance_table(accounts, _exponents(ledger, accounts), flags=True)
 
 
 @click.command()
@@ -238,16 +244,28 @@ def balance(ctx: Context, names: tuple[str, ...]) -> None:
       wonledger balance alice:dKRW.hanriver kstable:dKRW.hanriver:reserve
       wonledger --json balance alice
     """
-    ledger = ctx.ledger()
-    accounts = ledger.balances(names)
+    from wonledger import read_balances
+
+    # A plain SQLite ledger is read through sqlite3 alone (no SQLAlchemy: most of the start-up); anything else,
+    # and every error, through the ledger as usual.
+    quick = read_balances(ctx.db, names)
+    if quick is None:
+        ledger = ctx.ledger()
+        accounts = ledger.balances(names)
+        exponents = _exponents(ledger, accounts)
+    else:
+        accounts, exponents = quick
     if ctx.json:
         emit_json({"accounts": [account_json(a) for a in accounts]})
         return
-    _balance_table(ledger, accounts)
+    _balance_table(accounts, exponents)
 
 
-def _balance_table(ledger: Ledger, accounts: list[Account], flags: bool = False) -> None:
-    exponents = {code: ledger.registry.asset(code).exponent for code in {a.asset for a in accounts}}
+def _exponents(ledger: Ledger, accounts: list[Account]) -> dict[str, int]:
+    return {code: ledger.registry.asset(code).exponent for code in {a.asset for a in accounts}}
+
+
+def _balance_table(accounts: list[Account], exponents: dict[str, int], flags: bool = False) -> None:
     columns = [
         amounts([(a.balance, exponents[a.asset]) for a in accounts]),
         amounts([(a.available, exponents[a.asset]) for a in accounts]),

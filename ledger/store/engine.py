@@ -34,10 +34,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
 
 from wonledger.domain.errors import BadInput
+from wonledger.store.schema import busy_timeout_s
 
-#: How long a writer waits for another before giving up, in seconds (unless WONLEDGER_BUSY_TIMEOUT says).
-SQLITE_BUSY_TIMEOUT_S = 60
-BUSY_TIMEOUT_ENV = "WONLEDGER_BUSY_TIMEOUT"
 #: Execution option that marks a read-only transaction (a deferred BEGIN on SQLite).
 READ_ONLY = "wonledger_read_only"
 #: libpq settings a PostgreSQL URL gets unless it names them: give up on one host after 10 s (and try the next),
@@ -45,20 +43,6 @@ READ_ONLY = "wonledger_read_only"
 PG_CONNECTION_DEFAULTS = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 5, "keepalives_count": 3}
 #: target_session_attrs that ask for a standby: such a URL reads, and a write through it is refused at once.
 STANDBY_ATTRS = ("standby", "prefer-standby", "read-only")
-
-
-def busy_timeout_s() -> float:
-    """The busy timeout in seconds: WONLEDGER_BUSY_TIMEOUT, else 60."""
-    text = os.environ.get(BUSY_TIMEOUT_ENV)
-    if not text:
-        return float(SQLITE_BUSY_TIMEOUT_S)
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 24 * 3600:
-        raise BadInput(f"{BUSY_TIMEOUT_ENV}={text[:40]!r} must be a number of seconds above 0 and at most a day")
-    return value
 
 
 def parse_url(url: str):

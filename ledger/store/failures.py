@@ -36,7 +36,8 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError
 
 from wonledger.domain.errors import BadInput, DatabaseBusy, DatabaseReadOnly, DatabaseUnavailable, DbUnreachable, DiskFull, StorageError
-from wonledger.store.engine import BUSY_TIMEOUT_ENV, busy_timeout_s, sqlite_path
+from wonledger.store.engine import sqlite_path
+from wonledger.store.schema import BUSY_TIMEOUT_ENV, busy_timeout_s
 
 T = TypeVar("T")
 

@@ -345,7 +345,9 @@ class Journal(Repository):
 
         found: set[int] = set()
         for side in (t.legs.c.debit, t.legs.c.credit):
-            query = select(t.legs.c.seq).join(t.journal, t.journal.c.seq == t.legs.c.seq).where(side == account, t.legs.c.seq > after_seq)
+            query = select(t.legs.c.seq).where(side == account, t.legs.c.seq > after_seq)
+            if since is not None or until is not None:  # only a period needs the journal's times; without, the index alone answers
+                query = query.join(t.journal, t.journal.c.seq == t.legs.c.seq)
             found.update(self.conn.execute(in_period(query).order_by(t.legs.c.seq).limit(page)).scalars())
         with_legs = sorted(found)[:page]
         upto = with_legs[-1] if len(with_legs) == page else None

@@ -25,6 +25,7 @@ from wonledger.domain.model import Leg, StoredTx
 from wonledger.store import tables as t
 from wonledger.store.engine import READ_ONLY, asks_for_standby, database_exists, make_engine, read_only_storage, safe_url, sqlite_path
 from wonledger.store.failures import Unavailable, WaitPolicy, storage_error, unavailable_reason, wait_db_s, with_retries
+from wonledger.store.schema import LEDGER_ID_META, OLDER_REVISIONS, SCHEMA_HEAD, UNSIGNED_META
 
 if TYPE_CHECKING:
     from wonledger.store.controls import Controls
@@ -37,14 +38,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-#: The newest migration; a database at another revision is not opened.
-SCHEMA_HEAD = "0006"
-#: Earlier revisions this wonledger upgrades when it opens them.
-OLDER_REVISIONS = ("0001", "0002", "0003", "0004", "0005")
 GENESIS_HASH = "0" * 64
-#: The meta rows the handshake reads: this ledger's id, and the mark of a registry kept outside the journal (before 0004).
-LEDGER_ID_META = "ledger_id"
-UNSIGNED_META = "registry_unsigned"
 #: The operator's public key (base64url), kept for people to read and pin elsewhere; verify never trusts it from here.
 OPERATOR_META = "operator_key"
 #: The PostgreSQL advisory lock (per database) that `init`s of one database queue on: one makes it a ledger, the others see one.
@@ -286,6 +280,30 @@ class Store:
             return bool(conn.exec_driver_sql("SELECT pg_is_in_recovery()").scalar())
         except DBAPIError:
             return True  # the connection went down with the question: a failover, most likely; waiting will tell
+
+    def refresh_statistics(self) -> None:
+        """After a bulk load, have PostgreSQL's planner count the journal and legs again (SQLite: nothing to do).
+
+        Autovacuum analyzes a table only a minute or more after a tenth of it
+        changed; until then the planner believes the journal is as small as
+        before the batch and reads an account's history by fetching all of
+        its remaining legs and sorting them for every page (a million-entry
+        history read a page at a time then costs the square of its length).
+        Counting is a hint to the planner and changes no row: if it cannot
+        be done now (a lost connection, a server gone to standby, tables of
+        another owner), the batch that was written stands and autovacuum does
+        it later.
+        """
+        if self.read_only or not self.url.startswith("postgresql"):
+            return
+
+        def analyze(conn: Connection) -> None:
+            conn.exec_driver_sql("ANALYZE journal, legs")
+
+        try:
+            self._in_transaction(analyze, write=True)
+        except (DBAPIError, Unavailable):
+            return
 
     # -- transactions ----------------------------------------------------
     def writing(self, work: Callable[[UnitOfWork], T]) -> T:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -52,6 +53,12 @@ class VerifyBench:
     verify_us_per_entry: float
     verify_peak_rss_mib: float
     floor_peak_rss_mib: float
+    #: verify's bound (see ``verify_bound.py``): the floor's CPU, plus every other check of each row and the
+    #: rulebook's replay, each measured alone; verify's CPU against it
+    checks_cpu_s: float
+    replay_cpu_s: float
+    bound_cpu_s: float
+    bound_ratio: float
     verify_command: str = "wonledger verify (whole process)"
     floor_command: str = "python verify_floor.py (whole process: parse and check every signature on every core)"
 
@@ -103,7 +110,9 @@ def run_verify(
             verify_cpu.append(cpu)
             verify_rss.append(rss)
             tell("timing", 2 * n + 2, 2 * rounds)
+        bound = _bound(url, base)
     verify_s, floor_s = min(verify_runs), min(floor_runs)
+    bound_cpu = min(floor_cpu) + bound["checks_cpu_s"] + bound["replay_cpu_s"]
     return VerifyBench(
         count=count,
         entries=entries,
@@ -120,7 +129,20 @@ def run_verify(
         verify_us_per_entry=round(verify_s / entries * 1e6, 1),
         verify_peak_rss_mib=round(max(verify_rss), 1),
         floor_peak_rss_mib=round(max(floor_rss), 1),
+        checks_cpu_s=bound["checks_cpu_s"],
+        replay_cpu_s=bound["replay_cpu_s"],
+        bound_cpu_s=round(bound_cpu, 3),
+        bound_ratio=round(min(verify_cpu) / bound_cpu, 2),
     )
+
+
+def _bound(url: str, base: Path) -> dict[str, float]:
+    """The CPU seconds of verify's checks but the signatures, and of the rulebook's replay, each alone (a process of its own)."""
+    done = subprocess.run([sys.executable, "-m", "wonledger.tools.verify_bound", url], cwd=base, capture_output=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the verify bound failed: {done.stderr.decode(errors='replace')[-400:]}")
+    found = json.loads(done.stdout)
+    return {"checks_cpu_s": float(found["checks_cpu_s"]), "replay_cpu_s": float(found["replay_cpu_s"])}
 
 
 def _write_rows(url: str, path: Path) -> int:

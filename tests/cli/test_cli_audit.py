@@ -190,6 +190,7 @@ def test_statement_json_summarises_the_file_it_wrote_and_needs_out(paid: Ledger,
     paid("statement", "alice", "--from", "yesterday").error("BAD_INPUT", exit_code=2)
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_on_postgresql_statement_reconcile_checkpoint_and_proof_work_as_processes(pg_database, process, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     base = ("--db", pg_database(), "--keys", str(tmp_path / "keys"))

@@ -54,6 +54,7 @@ def _sane(result: dict, count: int, rounds: int) -> None:
     assert result["lines_alone_s"] > 0 and result["lines_alone_cpu_s"] > 0
 
 
+@pytest.mark.slow
 def test_bench_runs_both_sides_in_a_throw_away_ledger_and_reports_every_round(process: Callable[..., Run], tmp_path: Path) -> None:
     result = process("--json", "bench", "--count", str(COUNT), "--rounds", "2", cwd=tmp_path).ok().json()
     _sane(result, COUNT, 2)
@@ -133,6 +134,9 @@ def test_the_verify_figure_times_verify_and_its_floor_over_the_same_journal(proc
     assert result["verify_runs_s"] == [result["verify_s"]] and result["floor_runs_s"] == [result["floor_s"]]
     assert abs(result["ratio"] - result["verify_s"] / result["floor_s"]) < 0.01
     assert result["verify_cpu_s"] > 0 and result["floor_cpu_s"] > 0 and result["verify_peak_rss_mib"] > 0
+    assert result["checks_cpu_s"] > 0 and result["replay_cpu_s"] > 0
+    assert abs(result["bound_cpu_s"] - (result["floor_cpu_s"] + result["checks_cpu_s"] + result["replay_cpu_s"])) < 0.01
+    assert abs(result["bound_ratio"] - result["verify_cpu_s"] / result["bound_cpu_s"]) < 0.01
     assert list(tmp_path.iterdir()) == [], "bench must not leave a ledger or keys in the working directory"
 
 

@@ -22,14 +22,22 @@ import pytest
 from wonledger import Ledger
 
 # Runs `wonledger ARGS...` (the console script's own entry point) and writes how many
-# database transactions began, and on which connection kinds, to the file $COUNT_TO.
+# database transactions began to the file $COUNT_TO: on SQLite every BEGIN any connection
+# runs (the store's and the quick balance read's through sqlite3 alone), elsewhere every
+# transaction SQLAlchemy begins.
 COUNTING = """
-import atexit, json, os, sys
+import atexit, json, os, sqlite3, sys
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 began = []
-event.listen(Engine, "begin", lambda conn: began.append(1))
+event.listen(Engine, "begin", lambda conn: began.append(1) if conn.dialect.name != "sqlite" else None)
+_connect = sqlite3.connect
+def _counting_connect(*args, **kwargs):
+    conn = _connect(*args, **kwargs)
+    conn.set_trace_callback(lambda sql: began.append(1) if sql.lstrip().upper().startswith("BEGIN") else None)
+    return conn
+sqlite3.connect = sqlite3.dbapi2.connect = _counting_connect  # (SQLAlchemy calls it as sqlite3.dbapi2.connect)
 atexit.register(lambda: open(os.environ["COUNT_TO"], "w").write(json.dumps(len(began))))
 
 from wonledger_cli.main import main

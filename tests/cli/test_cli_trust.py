@@ -58,6 +58,7 @@ def exchange(cli: Ledger, tx_id: str, travel: bool) -> str:
     return cli.sign(tx, ["alice", "peakfx"]) + "\n"
 
 
+@pytest.mark.slow
 def test_the_dealers_exchange_for_001_hkds_needs_travel_data_and_counts_whole(cli: Ledger) -> None:
     cli("deposit", "alice", "100,000,000", "--bank", "hanriver").ok()
     cli("mint", "KRWS", "100,000,000", "--to", "alice", "--pay-with", "dKRW.hanriver").ok()
@@ -74,6 +75,7 @@ def test_the_dealers_exchange_for_001_hkds_needs_travel_data_and_counts_whole(cl
     assert cli("--json", "verify").ok().json()["ok"] is True
 
 
+@pytest.mark.slow
 def test_an_offer_edited_in_the_database_is_refused_by_swap_and_named_by_verify(cli: Ledger) -> None:
     cli("mint", "HKDS", "500", "--to", "kowloon-supply", "--pay-with", "dHKD.harbour").ok()
     quote = cli("--json", "quote", "HKDS", "USDS", "100").ok().json()["quote_id"]
@@ -87,6 +89,7 @@ def test_an_offer_edited_in_the_database_is_refused_by_swap_and_named_by_verify(
     assert [p["kind"] for p in checked.json()["problems"]] == ["quote"]
 
 
+@pytest.mark.slow
 def test_a_full_post_of_a_swap_hold_prints_no_release_and_a_partial_post_prints_the_rest(cli: Ledger) -> None:
     cli("mint", "HKDS", "500", "--to", "kowloon-supply", "--pay-with", "dHKD.harbour").ok()
     cli("swap", "kowloon-supply", "100", "HKDS", "USDS", "--hold", "--timeout", "120", "--id", "pvp-1").ok()

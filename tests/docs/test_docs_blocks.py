@@ -49,7 +49,7 @@ def test_the_readme_tests_block_is_what_ci_runs() -> None:
     assert len(ci) == 2, ".ci/run no longer marks where it runs the README's Tests block"
     ran = [line for line in ci[1].splitlines() if line.strip() and not line.lstrip().startswith("#")]
     assert ran == commands, f"README's Tests block and .ci/run differ:\n  README: {commands}\n  .ci/run: {ran}"
-    assert {"pip install -e \".[test]\"", "python -m pytest -q"} <= set(commands)
+    assert {"pip install -e \".[test]\"", "python -m pytest -q -n 2 --dist loadgroup"} <= set(commands)
 
 
 def test_shown_output_is_matched_line_for_line_with_placeholders() -> None:

@@ -33,6 +33,8 @@ from wonledger.rulebook.policy import load_flow_policy
 from wonledger.store.journal import Journal
 from wonledger.testing import ManualClock, fresh_ledger
 
+pytestmark = pytest.mark.slow  # a Hypothesis state machine: 20 examples of up to 20 steps (docs/testing.md: the lanes)
+
 KRW_SENDERS = ("alice", "bob", "seoul-exports")
 DELIVERABLE = ("HKDS", "USDS", "KRWS")
 #: Refusals a flow may meet for reasons of money or policy; anything else is a bug.

@@ -28,7 +28,7 @@ class LedgerAgainstItsModel(LedgerStateMachine):
     hypothesis_settings = settings(LedgerStateMachine.hypothesis_settings, max_examples=50, stateful_step_count=40)
 
 
-TestTheLedgerAgreesWithItsModel = LedgerAgainstItsModel.TestCase
+TestTheLedgerAgreesWithItsModel = pytest.mark.slow(LedgerAgainstItsModel.TestCase)  # 50 examples of up to 40 steps: minutes
 
 #: Deterministic, quick settings for the tests of the machine itself.
 QUICK = settings(
@@ -81,6 +81,7 @@ class WithAHistoryRule(LedgerStateMachine):
             )
 
 
+@pytest.mark.slow
 def test_a_subclass_can_add_a_rule_and_it_runs_beside_the_machines_own() -> None:
     WithAHistoryRule.calls = 0
     WithAHistoryRule.TestCase().runTest()

@@ -35,6 +35,7 @@ def snapshot(ledger: Ledger) -> tuple[object, ...]:
 # -- what the ledger accepts ---------------------------------------------------------
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_generated_signed_transactions_post_or_are_refused_only_for_want_of_funds(data: st.DataObject) -> None:
@@ -153,6 +154,7 @@ def test_formatting_then_parsing_an_amount_gives_back_the_same_minor_units(minor
 # -- what the ledger refuses --------------------------------------------------------------
 
 
+@pytest.mark.slow
 @settings(max_examples=300)
 @given(line=strategies.bad_lines())
 def test_bad_lines_are_refused_with_a_ledger_error_and_never_another_exception(line: str | bytes) -> None:
@@ -183,6 +185,7 @@ def test_each_family_of_bad_lines_is_refused_with_its_own_code(family, code: str
     check()
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(lines=st.lists(strategies.bad_lines(), min_size=1, max_size=5))
 def test_a_batch_of_bad_lines_is_rejected_line_by_line_and_changes_nothing(shared_ledger: Ledger, lines: list) -> None:

@@ -15,9 +15,12 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import pytest
 from harness import record_figure
 
 from wonledger import Ledger
+
+pytestmark = pytest.mark.slow  # eight processes of random operations on each backend (docs/testing.md: the lanes)
 
 PROCESSES = 8
 OPS = 80

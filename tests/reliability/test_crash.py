@@ -34,6 +34,8 @@ from harness import WONLEDGER, WORKERS, clean_env, journal_ids, legs_per_entry, 
 
 from wonledger import Ledger, Leg, Tx
 
+pytestmark = pytest.mark.slow  # kills processes at random moments, many times on each backend: minutes (docs/testing.md: the lanes)
+
 SUBMIT_TRIALS = 10
 STREAM_TRIALS = 18
 CLI_STREAM_TRIALS = 2

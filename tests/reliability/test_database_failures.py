@@ -21,6 +21,7 @@ from wonledger import DiskFull, Ledger
 TRANSFER = ("transfer", "alice", "hanriver:dKRW.hanriver", "5")
 
 
+@pytest.mark.slow
 def test_a_lock_held_past_the_busy_timeout_is_db_busy_and_the_retry_lands_once(ledger: Ledger, start_worker) -> None:
     url, keys = ledger._store.url, ledger._keys.directory
     before = fingerprint(url)
@@ -66,6 +67,7 @@ def test_a_read_only_postgres_database_refuses_writes_at_once_and_answers_every_
     assert fingerprint(url) == before
 
 
+@pytest.mark.slow
 def test_a_read_only_sqlite_file_answers_every_read_refuses_writes_with_db_read_only_and_loses_nothing(
     sqlite_ledger_dir: Callable[[str], Path], small_disk: Callable[[str], Path | None], tmp_path: Path
 ) -> None:

@@ -116,6 +116,7 @@ def hostile_lines(ledger: Ledger) -> st.SearchStrategy[bytes]:
     )
 
 
+@pytest.mark.slow
 def test_the_jsonl_reader_refuses_hostile_lines_with_a_code_and_changes_nothing(fuzz_ledger: Ledger) -> None:
     seen = {"examples": 0, "posted": 0}
 
@@ -177,6 +178,7 @@ def command_lines(draw: st.DrawFn) -> tuple[list[str], bytes | None]:
     return args, stdin
 
 
+@pytest.mark.slow
 def test_every_cli_command_meets_hostile_arguments_with_an_error_line_and_no_change(fuzz_ledger: Ledger, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)  # whatever a command writes lands here
     runner = CliRunner(env={"WONLEDGER_DB": None, "WONLEDGER_KEYS": None, "WONLEDGER_KEY_PASSPHRASE": None, "WONLEDGER_DEBUG": None})

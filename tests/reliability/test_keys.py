@@ -184,6 +184,7 @@ def test_a_key_open_to_other_users_is_refused_and_nothing_moves(tmp_path: Path, 
     assert fingerprint(db) == before
 
 
+@pytest.mark.slow
 def test_no_command_prints_a_private_key(tmp_path: Path) -> None:
     db, keys = f"sqlite:///{tmp_path / 'l.db'}", tmp_path / "keys"
     runs = [run_wonledger(db, "init", keys=keys)]

@@ -108,6 +108,7 @@ def test_the_fx_deal_settles_two_business_days_of_both_currencies_later(tmp_path
     assert corr["fx_settlement"].at == seoul(2026, 11, 30, 16, 0)
 
 
+@pytest.mark.slow
 def test_the_stablecoin_route_credits_the_payee_in_under_a_minute_at_any_hour(tmp_path: Path, week, corridor) -> None:
     _, result, _ = week
     starts = {r.initiated_at.hour for r in result.sample} | {r.initiated_at.weekday() + 100 for r in result.sample}
@@ -143,6 +144,7 @@ def test_every_demo_transaction_verifies(week) -> None:
     assert report["ok"] and report["transactions"] == result.transactions
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_identical_figures_and_another_seed_does_not(tmp_path: Path, corridor) -> None:
     def figures(out: Path, seed: int) -> dict:  # type: ignore[type-arg]
         shown = demo_json(run_demo(out, payments=15, seed=seed, corridor=corridor), [])

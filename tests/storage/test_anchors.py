@@ -76,6 +76,7 @@ def resign_checkpoints(ledger: Ledger, raw, forger: Ed25519PrivateKey) -> None: 
         db.execute("UPDATE checkpoints SET signature = :s, operator_key = :k WHERE seq = :seq", s=signature, k=key, seq=seq)
 
 
+@pytest.mark.slow
 def test_an_honest_journal_that_grew_passes_with_the_old_checkpoint_and_the_key(ledger: Ledger, wonledger, tmp_path: Path) -> None:
     old, _ = ledger.proofs.checkpoint()
     transfers(ledger, "later", 3)
@@ -173,6 +174,7 @@ def test_checkpoint_refuses_to_sign_a_journal_that_does_not_verify(ledger: Ledge
     assert raw(ledger).scalar("SELECT count(*) FROM checkpoints") == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_a_checkpoint_file_of_another_ledger_or_altered_is_caught_and_a_malformed_one_refused(ledger: Ledger, wonledger, tmp_path: Path) -> None:
     cp, _ = ledger.proofs.checkpoint()

@@ -10,6 +10,10 @@ with other accounts' entries in between. On SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import json
+
+import pytest
+import sqlalchemy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -75,3 +79,34 @@ def test_a_period_and_small_pages_give_the_entries_of_the_period(make_ledger) ->
         assert [e.tx.id for e in ledger.history(ALICE, since, until, page=page)] == wanted
     assert [e.tx.id for e in ledger.history(ALICE, limit=3, page=2)] == [e.tx.id for e in entries[-3:]]
     assert {"v1", "v3"} <= {e.tx.id for e in ledger.history(ALICE, page=1)}
+
+
+
+@pytest.mark.postgres
+def test_after_a_bulk_batch_postgresql_plans_with_the_journal_it_now_holds(pg_database, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Without fresh statistics its planner fetched and sorted all of an account's remaining legs for each history page."""
+    from wonledger.flows import transfer_tx
+    from wonledger.service import facade
+
+    monkeypatch.setattr(facade, "BULK_LOAD", 3)  # a batch of three is a bulk load here: the rule is tested, not the size
+    with Ledger.create(pg_database(), tmp_path / "keys") as ledger:
+        def lines(prefix: str) -> list[str]:
+            signed = [ledger.sign(transfer_tx(ledger.id, ALICE, BANK, "dKRW.hanriver", 1, tx_id=f"{prefix}-{n}")) for n in range(3)]
+            return [json.dumps(s.to_wire()) for s in signed]
+
+        # AUTOCOMMIT: each question sees the statistics as they are now, not as a transaction first saw them.
+        admin = sqlalchemy.create_engine(ledger._store.url, isolation_level="AUTOCOMMIT")
+
+        def analyzed() -> set[str]:
+            query = "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL AND relname IN ('journal', 'legs')"
+            with admin.connect() as conn:
+                return set(conn.exec_driver_sql(query).scalars())
+
+        try:
+            first = lines("a")
+            assert ledger.ingest(first[:2]).posted == 2 and analyzed() == set()  # under the bulk size: left to autovacuum
+            assert ledger.ingest(first).posted == 1 and analyzed() == set()  # two of the three were duplicates
+            assert ledger.ingest(lines("b")).posted == 3
+            assert analyzed() == {"journal", "legs"}
+        finally:
+            admin.dispose()

@@ -14,7 +14,11 @@ import json
 import random
 from collections import Counter
 
+import pytest
+
 from wonledger import Ledger, Leg, Tx
+
+pytestmark = pytest.mark.slow  # several processes racing on each backend (docs/testing.md: the lanes)
 
 ASSET = "dKRW.hanriver"
 ALICE = "alice:dKRW.hanriver"  # 5,000,000 at the start

@@ -62,6 +62,7 @@ EDITS: dict[str, tuple[str, str]] = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("what", sorted(EDITS))
 def test_an_edit_to_a_derived_table_is_caught_and_named(busy: Ledger, raw, wonledger, what: str) -> None:
     sql, named = EDITS[what]

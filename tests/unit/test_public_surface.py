@@ -21,7 +21,7 @@ EXPECTED_PUBLIC_NAMES = sorted(
     UnknownParticipant UnknownTransaction VerifyReport account_id canonical_bytes format_amount parse_amount
     parse_line tx_bytes verify_proof make_participant_key parse_public_key TypedAmount
     Anchor ConsistencyReport read_checkpoint read_operator_key verify_consistency validate_statement load_account_map
-    b64url statement_formats strict_loads
+    b64url statement_formats strict_loads read_balances
     """.split()
 )
 

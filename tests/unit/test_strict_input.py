@@ -178,6 +178,7 @@ def any_tx(draw: st.DrawFn) -> Tx:
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(any_tx())
 def test_a_transaction_read_back_from_its_wire_form_is_itself(tx: Tx) -> None:
@@ -189,6 +190,7 @@ def test_a_transaction_read_back_from_its_wire_form_is_itself(tx: Tx) -> None:
     assert signed.tx == tx and signed.canonical == tx_bytes(tx)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(strategies.wire_lines())
 def test_a_lines_transaction_written_back_gives_the_lines_canonical_bytes(text_line: str) -> None:
