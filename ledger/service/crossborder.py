@@ -46,7 +46,11 @@ class CrossBorder:
         if quote_id is None:
             names.participant(policy.dealer)
             names.account(account_id(policy.dealer, buy_asset.code))
-            return make_quote(policy, sell_asset, buy_asset, minor, names.now)
+            # An offer is dated no earlier than the journal's last entry, as commit times are: a clock behind the
+            # journal (stepped back, or a test's) would date it before the dealer's key was registered, and no key
+            # would then vouch for it.
+            last = names.uow.journal.last_entry_at()
+            return make_quote(policy, sell_asset, buy_asset, minor, max(names.now, last) if last else names.now)
         quote = names.uow.records.quote(quote_id)
         if quote is None:
             raise BadInput(f"no quote {quote_id}", hint="quote")

@@ -6,6 +6,7 @@ Each test runs on SQLite and on the real PostgreSQL.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
@@ -51,6 +52,18 @@ def test_a_quote_is_mid_less_the_spread_with_the_fee_its_own_and_every_rounding_
     assert (q.dealer, q.sell_asset, q.buy_asset, q.sell_amount) == ("peakfx", "KRWS", "HKDS", 1_000_000)
     assert "fx_rates.csv" in q.source and q.expires_at > q.created_at
     assert ledger.names.quote(q.quote_id) == q
+
+
+def test_a_quote_asked_with_a_clock_behind_the_journal_is_dated_at_the_journal_and_verifies(ledger: Ledger) -> None:
+    # a clock stepped back a day: the offer is still dated after the dealer's key was registered
+    behind = ManualClock(datetime.now(UTC) - timedelta(days=1))
+    stepped_back = Ledger(ledger._store, ledger._keys, behind)
+    minted = ledger.stablecoins.mint("HKDS", 500_00, "kowloon-supply", "dHKD.harbour")
+    q = stepped_back.crossborder.quote("HKDS", "KRWS", 100_00)
+    assert q.created_at >= minted.at  # not the clock's yesterday
+    stepped_back.crossborder.swap("kowloon-supply", 100_00, "HKDS", "KRWS", quote_id=q.quote_id)
+    report = ledger.verify()
+    assert report.ok, report.problems
 
 
 def test_the_dealer_quotes_stablecoins_only(ledger: Ledger) -> None:
