@@ -15,7 +15,13 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.option("--world", type=click.Choice(["default", "empty"]), default="default", show_default=True, help="What to load.")
+@click.option(
+    "--world",
+    type=click.Choice(["default", "empty", "kr", "hk"]),
+    default="default",
+    show_default=True,
+    help="What to load: the default world, nothing, or the Korean or Hong Kong operator's world (two ledgers, docs/crossledger.md).",
+)
 @json_option
 @pass_context
 def init(ctx: Context, world: str) -> None:
@@ -25,6 +31,7 @@ def init(ctx: Context, world: str) -> None:
     Examples:
       wonledger init
       wonledger init --world empty
+      wonledger --db sqlite:///kr.db --keys kr-keys init --world kr
       wonledger --db postgresql+psycopg://user@host/dbname init
     """
     from wonledger import Ledger

@@ -1,6 +1,8 @@
 """Loading a world from fixtures: every participant, asset, issuer and account by a signed registry entry, then signed funding.
 
-The default world is ``world.toml`` in the fixtures (docs/policy.md, the default world). Keys
+The default world is ``world.toml`` in the fixtures (docs/policy.md, the default world); ``kr`` and
+``hk`` are the two operators' worlds of a payment across two ledgers (``world_kr.toml``,
+``world_hk.toml``: docs/crossledger.md). Keys
 for its participants are made in the key store (an existing key is reused,
 since a key belongs to its participant, not to one ledger): the operator of a
 demo world holds them all, so that every registry entry can be signed by the
@@ -22,15 +24,17 @@ from wonledger.domain.wire import parse_travel
 from wonledger.flows.registry import asset_tx, issuer_tx, open_tx, registration_tx
 from wonledger.rulebook.policy import CUSTOMER_KINDS, DEPOSIT_TOKEN, WHOLESALE_CBDC, RegistryPolicy, load_issuer_policy
 
-WORLDS = ("default", "empty")
+WORLDS = ("default", "empty", "kr", "hk")
+#: The fixture file of each world that has one.
+_WORLD_FILES = {"default": "world.toml", "kr": "world_kr.toml", "hk": "world_hk.toml"}
 
 
 def world_data(name: str) -> dict[str, Any]:
     if name == "empty":
         return {}
-    if name != "default":
+    if name not in _WORLD_FILES:
         raise BadInput(f"no world {name!r}: choose one of {', '.join(WORLDS)}")
-    text = resources.files("wonledger_fixtures").joinpath("world.toml").read_text(encoding="utf-8")
+    text = resources.files("wonledger_fixtures").joinpath(_WORLD_FILES[name]).read_text(encoding="utf-8")
     return tomllib.loads(text)
 
 
