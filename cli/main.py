@@ -63,6 +63,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "verify-proof": ("wonledger_cli.commands.audit", "verify_proof_command", "Check an inclusion proof offline."),
     "verify-consistency": ("wonledger_cli.commands.audit", "verify_consistency_command", "Check offline that a checkpoint extends an older one."),
     "keys": ("wonledger_cli.commands.keys", "keys", "Make, rotate, revoke or list a participant's keys."),
+    "partner": ("wonledger_cli.commands.crossledger", "partner", "The other ledger this one settles with, by its card."),
+    "xsend": ("wonledger_cli.commands.crossledger", "xsend", "Pay across two ledgers: both holds fulfilled, or neither."),
+    "xresume": ("wonledger_cli.commands.crossledger", "xresume", "Finish or unwind what a killed driver began."),
+    "verify-pair": ("wonledger_cli.commands.crossledger", "verify_pair", "Check two ledgers together: no payment half done."),
+    "bundle": ("wonledger_cli.commands.crossledger", "bundle", "A signed checkpoint and proofs of the linked holds."),
     "demo": ("wonledger_cli.commands.demo", "demo", "Settlement timing: correspondent vs stablecoin."),
     "bench": ("wonledger_cli.commands.tools", "bench", "Batch ingest throughput on this machine."),
 }
@@ -224,6 +229,7 @@ HINTS = {
     "wait-longer": " (wait longer with --wait-db SECONDS or WONLEDGER_WAIT_DB)",
     "same-id": " (pass it as --id ID to the same command; wait longer with --wait-db SECONDS)",
     "resubmit": ". Run the same command on the same input to post the rest (what landed comes back as duplicates)",
+    "partner": ": record its card first (`wonledger partner add`, with the card `wonledger partner card` writes on that ledger)",
 }
 
 

@@ -20,6 +20,7 @@ from wonledger.domain.errors import (
     DbUnreachable,
     DiskFull,
     DuplicateConflict,
+    HalfDone,
     HolderNotEligible,
     HoldExpired,
     HoldNotPending,
@@ -29,9 +30,11 @@ from wonledger.domain.errors import (
     IssuerNotRegistered,
     KeyUnavailable,
     LedgerError,
+    NodeUnavailable,
     NotALedger,
     NotAuthorized,
     OutflowLimit,
+    PaymentLocked,
     QuoteExpired,
     ReserveNotEligible,
     ReserveShortfall,
@@ -75,6 +78,7 @@ if TYPE_CHECKING:
     from wonledger.flows.keys import KeyChange
     from wonledger.service.defaults import DEFAULT_DB, DEFAULT_KEYS
     from wonledger.service.facade import Info, Ledger, make_participant_key, parse_public_key
+    from wonledger.service.partners import PartnerCard, parse_card
     from wonledger.service.quick import read_balances
     from wonledger.service.reports import BreakerStatus, ResidentOutflow
     from wonledger.statements.formats import writable as statement_formats
@@ -102,6 +106,8 @@ _LAZY = {
     "TrialBalance": "wonledger.audit.reports",
     "make_participant_key": "wonledger.service.facade",
     "parse_public_key": "wonledger.service.facade",
+    "PartnerCard": "wonledger.service.partners",
+    "parse_card": "wonledger.service.partners",
     "read_balances": "wonledger.service.quick",
     "Book": "wonledger.book.writer",
     "IngestResult": "wonledger.book.ingest",
@@ -169,6 +175,7 @@ __all__ = [
     "DbUnreachable",
     "DiskFull",
     "DuplicateConflict",
+    "HalfDone",
     "HoldExpired",
     "HoldNotPending",
     "HolderNotEligible",
@@ -186,11 +193,14 @@ __all__ = [
     "Ledger",
     "LedgerError",
     "Leg",
+    "NodeUnavailable",
     "NotALedger",
     "NotAuthorized",
     "OutflowLimit",
     "Participant",
+    "PartnerCard",
     "Party",
+    "PaymentLocked",
     "Problem",
     "ProofReport",
     "Quote",
@@ -228,6 +238,7 @@ __all__ = [
     "load_account_map",
     "make_participant_key",
     "parse_amount",
+    "parse_card",
     "parse_line",
     "parse_public_key",
     "read_balances",

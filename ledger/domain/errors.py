@@ -53,7 +53,10 @@ before it gives up with it::
     │   ├── DatabaseReadOnly             DB_READ_ONLY: the file, its directory or the server is read-only
     │   ├── DiskFull                     DISK_FULL: no room left to write
     │   └── DatabaseUnavailable          DB_UNAVAILABLE, exit 75 (retryable): no server could take it for the whole wait
-    └── IntegrityProblem                 INTEGRITY, exit 3: verify found damage
+    ├── IntegrityProblem                 INTEGRITY, exit 3: verify found damage
+    │   └── HalfDone                     HALF_DONE: a payment across two ledgers settled on one side only
+    ├── NodeUnavailable                  NODE_UNAVAILABLE, exit 1: a ledger's node process cannot be reached
+    └── PaymentLocked                    PAYMENT_LOCKED, exit 1: another driver is running that payment now
 """
 
 from __future__ import annotations
@@ -235,6 +238,24 @@ class IntegrityProblem(LedgerError):
     """Stored data does not match what the journal proves."""
 
     code = "INTEGRITY"
+
+
+class HalfDone(IntegrityProblem):
+    """A payment across two ledgers was fulfilled on one side and can no longer be on the other (docs/crossledger.md)."""
+
+    code = "HALF_DONE"
+
+
+class NodeUnavailable(LedgerError):
+    """A ledger's node process (``python -m wonledger.crossledger.node``) could not be started or stopped answering."""
+
+    code = "NODE_UNAVAILABLE"
+
+
+class PaymentLocked(LedgerError):
+    """Another driver holds the lock of this payment across two ledgers."""
+
+    code = "PAYMENT_LOCKED"
 
 
 def error_for_code(code: str, message: str) -> LedgerError:

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from wonledger.service.crossborder import CrossBorder
     from wonledger.service.holds import Holds
     from wonledger.service.names import Names
+    from wonledger.service.partners import Partners
     from wonledger.service.payments import Payments
     from wonledger.service.proofs import Proofs
     from wonledger.service.registry import Registry
@@ -306,6 +307,13 @@ class Ledger:
         from wonledger.service.proofs import Proofs
 
         return self._resource("proofs", Proofs)
+
+    @property
+    def partners(self) -> Partners:
+        """The other ledgers this one settles with, by their operators' signed cards (docs/crossledger.md)."""
+        from wonledger.service.partners import Partners
+
+        return self._resource("partners", Partners)
 
     @property
     def reports(self) -> Reports:

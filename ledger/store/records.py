@@ -90,6 +90,11 @@ class Records(Repository):
     def meta(self, key: str) -> str | None:
         return self.conn.execute(select(t.meta.c.value).where(t.meta.c.key == key)).scalar()
 
+    def meta_keys(self, prefix: str) -> list[str]:
+        """The meta keys that start with ``prefix``, in order."""
+        rows = self.conn.execute(select(t.meta.c.key).where(t.meta.c.key.startswith(prefix, autoescape=True)).order_by(t.meta.c.key))
+        return [r.key for r in rows]
+
     def delete_meta(self, key: str) -> None:
         self.conn.execute(delete(t.meta).where(t.meta.c.key == key))
 

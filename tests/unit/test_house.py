@@ -36,11 +36,13 @@ MAY_IMPORT: dict[str, set[str]] = {
     "testing": {"domain", "store", "rulebook", "book", "flows", "service"},
     # (the audit's too: the verify figure's bound times verify's own checks and replay, each alone)
     "tools": {"domain", "store", "rulebook", "book", "flows", "audit", "service"},
+    # (the audit's proofs too: an offline bundle's inclusion proofs are checked as `verify-proof` checks one)
+    "crossledger": {"domain", "rulebook", "flows", "audit", "service"},
 }
 
 #: What the CLI may import of the library: the public package and the public
 #: packages of the facade's clients, never a module inside a part.
-CLI_MAY_IMPORT = {"wonledger", "wonledger.simulate", "wonledger.tools"}
+CLI_MAY_IMPORT = {"wonledger", "wonledger.simulate", "wonledger.tools", "wonledger.crossledger"}
 
 MAX_PUBLIC_METHODS = 30
 MAX_FUNCTION_LINES = 80

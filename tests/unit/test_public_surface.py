@@ -22,6 +22,7 @@ EXPECTED_PUBLIC_NAMES = sorted(
     parse_line tx_bytes verify_proof make_participant_key parse_public_key TypedAmount
     Anchor ConsistencyReport read_checkpoint read_operator_key verify_consistency validate_statement load_account_map
     b64url statement_formats strict_loads read_balances
+    HalfDone NodeUnavailable PaymentLocked PartnerCard parse_card
     """.split()
 )
 
@@ -52,7 +53,7 @@ def test_refusals_exit_1_bad_input_exits_2_integrity_exits_3_as_the_cli_decides(
     cases = [
         (errors.InsufficientFunds("x"), 1), (errors.RunBreaker("x"), 1), (errors.StorageError("x"), 1), (errors.DiskFull("x"), 1),
         (errors.UnknownAccount("x"), 2), (errors.BadAmount("x"), 2), (errors.NotALedger("x"), 2), (errors.BadStatement("x"), 2),
-        (errors.IntegrityProblem("x"), 3),
+        (errors.IntegrityProblem("x"), 3), (errors.NodeUnavailable("x"), 1), (errors.PaymentLocked("x"), 1), (errors.HalfDone("x"), 3),
     ]
     assert [_exit_code(errors, exc) for exc, _ in cases] == [code for _, code in cases]
 
