@@ -22,6 +22,7 @@ EXPECTED_PUBLIC_NAMES = sorted(
     parse_line tx_bytes verify_proof make_participant_key parse_public_key TypedAmount
     Anchor ConsistencyReport read_checkpoint read_operator_key verify_consistency validate_statement load_account_map
     b64url statement_formats strict_loads read_balances
+    ConditionNotMet ConditionalHold Partner
     """.split()
 )
 
