@@ -51,6 +51,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "hold": ("wonledger_cli.commands.lists", "hold", "List pending holds and when they expire."),
     "post": ("wonledger_cli.commands.payments", "post", "Post a hold, whole or in part (the rest is released)."),
     "void": ("wonledger_cli.commands.payments", "void", "Void a hold: release all of it."),
+    "fulfil": ("wonledger_cli.commands.payments", "fulfil", "Fulfil a conditional hold with its preimage: all of it moves."),
+    "reject": ("wonledger_cli.commands.payments", "reject", "Reject a conditional hold (its creditors): release all of it."),
     "reverse": ("wonledger_cli.commands.payments", "reverse", "Undo a transaction with a new one."),
     "history": ("wonledger_cli.commands.journal", "history", "The transactions that touched an account."),
     "tx": ("wonledger_cli.commands.journal", "tx", "Show one transaction as the journal holds it."),

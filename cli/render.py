@@ -130,7 +130,7 @@ def entry_details(ledger: Ledger, entry: JournalEntry, receipt: Receipt | None =
         expires = receipt.expires_at if fresh and receipt is not None else ledger.holds.expiry(entry.tx.id)
         if expires is not None:
             out["expires_at"] = expires
-    if entry.tx.kind in ("post", "void", "expire") and entry.tx.ref:
+    if entry.tx.kind in ("post", "void", "expire", "reject") and entry.tx.ref:
         released = receipt.released if fresh and receipt is not None else ledger.holds.released_by(entry)
         out["released"] = released_json(released)
     return out
@@ -159,6 +159,12 @@ def tx_json(entry: JournalEntry, receipt: Receipt | None = None, details: dict[s
         out["quote"] = entry.tx.quote.to_wire()
     if entry.tx.travel is not None:
         out["travel"] = entry.tx.travel.to_wire()
+    if entry.tx.condition is not None:
+        out["condition"] = {"sha256": entry.tx.condition}
+        out["deadline"] = entry.tx.deadline
+        out["partner"] = entry.tx.partner.to_wire() if entry.tx.partner is not None else None
+    if entry.tx.preimage is not None:
+        out["preimage"] = entry.tx.preimage
     if details:
         out.update(details)
     if receipt is not None:
@@ -186,6 +192,13 @@ def show_tx(entry: JournalEntry, assets: dict[str, Asset], receipt: Receipt | No
     if entry.tx.timeout_s is not None:
         expires = details.get("expires_at")
         echo(f"  hold:   {entry.tx.timeout_s:,} s" + (f", expires {expires}" if expires else ""))
+    if entry.tx.condition is not None:
+        partner = entry.tx.partner
+        echo(f"  condition: sha256 {entry.tx.condition}, deadline {entry.tx.deadline}")
+        if partner is not None:
+            echo(f"  partner:   hold {partner.hold} on ledger {partner.ledger}")
+    if entry.tx.preimage is not None:
+        echo(f"  preimage: {entry.tx.preimage}")
     rest = " (the rest of the hold)" if entry.tx.kind == "post" else ""
     for r in details.get("released", ()):  # type: ignore[attr-defined]
         echo(f"  released: {money(r['amount'], assets[r['asset']])} back to {r['account']}{rest}")

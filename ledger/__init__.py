@@ -14,6 +14,7 @@ from wonledger.domain.errors import (
     BadInput,
     BadSignature,
     BadStatement,
+    ConditionNotMet,
     DatabaseBusy,
     DatabaseReadOnly,
     DatabaseUnavailable,
@@ -70,10 +71,10 @@ if TYPE_CHECKING:
     from wonledger.audit.verify import Problem, VerifyReport
     from wonledger.book.ingest import IngestResult, Rejection
     from wonledger.book.writer import Book
-    from wonledger.domain.records import JournalEntry, Quote, Receipt, Refusal
+    from wonledger.domain.records import ConditionalHold, JournalEntry, Quote, Receipt, Refusal
     from wonledger.domain.signing import KeyStore, b64url, canonical_bytes, tx_bytes
     from wonledger.domain.strict import loads as strict_loads
-    from wonledger.domain.terms import AccountSpec, Party, QuoteTerms, Travel
+    from wonledger.domain.terms import AccountSpec, Partner, Party, QuoteTerms, Travel
     from wonledger.domain.wire import parse_line
     from wonledger.flows.keys import KeyChange
     from wonledger.service.defaults import DEFAULT_DB, DEFAULT_KEYS
@@ -91,9 +92,11 @@ _LAZY = {
     # values a read of a balance never builds (see wonledger.domain.terms and .records)
     "AccountSpec": "wonledger.domain.terms",
     "Party": "wonledger.domain.terms",
+    "Partner": "wonledger.domain.terms",
     "QuoteTerms": "wonledger.domain.terms",
     "Travel": "wonledger.domain.terms",
     "JournalEntry": "wonledger.domain.records",
+    "ConditionalHold": "wonledger.domain.records",
     "Quote": "wonledger.domain.records",
     "Receipt": "wonledger.domain.records",
     "Refusal": "wonledger.domain.records",
@@ -168,6 +171,8 @@ __all__ = [
     "Break",
     "BreakerStatus",
     "Checkpoint",
+    "ConditionNotMet",
+    "ConditionalHold",
     "ConsistencyReport",
     "DatabaseBusy",
     "DatabaseReadOnly",
@@ -198,6 +203,7 @@ __all__ = [
     "NotAuthorized",
     "OutflowLimit",
     "Participant",
+    "Partner",
     "PartnerCard",
     "Party",
     "PaymentLocked",

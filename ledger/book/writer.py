@@ -39,6 +39,7 @@ from wonledger.domain import chain
 from wonledger.domain.errors import BadInput, BadSignature, DuplicateConflict, LedgerError, RuleRefusal
 from wonledger.domain.model import (
     EXPIRE,
+    FULFIL,
     GENESIS,
     HOLD,
     KEY,
@@ -46,6 +47,7 @@ from wonledger.domain.model import (
     NEW_ISSUER,
     NEW_KEY,
     POST,
+    REJECT,
     REVERSAL,
     VOID,
     Leg,
@@ -59,7 +61,7 @@ from wonledger.domain.money import format_amount
 from wonledger.domain.packed import unpack
 from wonledger.domain.signing import canonical_bytes, public_key_from_bytes, signature_holds, unb64url
 from wonledger.domain.wire import parsed_here, wire_bytes
-from wonledger.rulebook.controls import ControlRows, needs
+from wonledger.rulebook.controls import ControlRows, needs, partner_participant
 from wonledger.rulebook.loader import control_state
 from wonledger.rulebook.policy import CUSTOMER_KINDS
 from wonledger.rulebook.rules import LedgerState, Rulebook, signature_keys
@@ -402,7 +404,7 @@ class Book:
         """Everything the rules will read for this chunk, read now, under the lock."""
         state = LedgerState(self.ledger_id)
         txs = [s.tx for s in batch]
-        hold_refs = {tx.ref for tx in txs if tx.kind in (POST, VOID, EXPIRE) and tx.ref}
+        hold_refs = {tx.ref for tx in txs if tx.kind in (POST, VOID, EXPIRE, FULFIL, REJECT) and tx.ref}
         reversal_refs = {tx.ref for tx in txs if tx.kind == REVERSAL and tx.ref}
         state.holds = uow.holds.holds(hold_refs) if hold_refs else {}
         if reversal_refs:
@@ -443,8 +445,11 @@ class Book:
         self._learn_keys({pid: history[-1].public_key for pid, history in state.keys.items() if history[-1].retired_at is None})
         # The control figures this chunk's rules read (ledger.controls.needs says which).
         owners = {a.owner for a in accounts.values()} | {spec.owner for tx in txs for spec in tx.opens}
+        # A conditional hold's party on the partner ledger is on the path the controls follow (its travel window too).
+        travels = [tx.travel for tx in txs if tx.condition is not None] + [h.travel for h in state.holds.values()]
+        far = {p.id: partner_participant(p) for t in travels if t is not None and (p := t.remote) is not None and p.id not in owners}
         keys = needs(
-            [state.participants[p] for p in owners if p in state.participants],
+            [state.participants[p] for p in owners if p in state.participants] + list(far.values()),
             [state.assets[a.asset] for a in accounts.values() if a.asset in state.assets],
             {tx.quote.id for tx in txs if tx.quote is not None},
             now,

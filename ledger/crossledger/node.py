@@ -27,10 +27,6 @@ from wonledger.service.facade import Ledger
 Handler = Callable[[Ledger, dict[str, Any]], Any]
 
 
-def _holds(ledger: Ledger) -> Any:
-    """``ledger.holds``, whose conditional holds (part A of issue 24) this branch does not have yet."""
-    return ledger.holds
-
 
 def _receipt(receipt: Any) -> dict[str, Any]:
     return {"tx": receipt.tx_id, "seq": receipt.seq, "at": receipt.at, "duplicate": receipt.duplicate}
@@ -75,7 +71,7 @@ def _hold(ledger: Ledger, args: dict[str, Any]) -> dict[str, Any]:
 
     quote = QuoteTerms(**args["quote"]) if args.get("quote") else None
     travel = parse_travel(args["travel"]) if args.get("travel") else None
-    receipt = _holds(ledger).make_conditional(
+    receipt = ledger.holds.make_conditional(
         args["source"],
         args["destination"],
         int(args["amount"]),
@@ -92,17 +88,17 @@ def _hold(ledger: Ledger, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _fulfil(ledger: Ledger, args: dict[str, Any]) -> dict[str, Any]:
-    return _receipt(_holds(ledger).fulfil(args["hold"], bytes.fromhex(args["preimage"]), tx_id=args["id"]))
+    return _receipt(ledger.holds.fulfil(args["hold"], bytes.fromhex(args["preimage"]), tx_id=args["id"]))
 
 
 def _reject(ledger: Ledger, args: dict[str, Any]) -> dict[str, Any]:
-    return _receipt(_holds(ledger).reject(args["hold"], tx_id=args["id"]))
+    return _receipt(ledger.holds.reject(args["hold"], tx_id=args["id"]))
 
 
 def _status(ledger: Ledger, args: dict[str, Any]) -> dict[str, Any] | None:
     from wonledger.crossledger.views import conditional_json
 
-    found = _holds(ledger).conditional(args["hold"])
+    found = ledger.holds.conditional(args["hold"])
     return None if found is None else conditional_json(found)
 
 

@@ -79,7 +79,7 @@ def linked_entries(ledger: Ledger, partner: str) -> dict[str, Any]:
     ledger.holds.expire_due()  # a hold past its deadline is recorded as expired before it is shown
     entries = []
     exponents: dict[str, int] = {}
-    for hold in _holds(ledger).conditionals():
+    for hold in ledger.holds.conditionals():
         if hold.partner_ledger != partner:
             continue
         entries.append(entry_json(ledger.transaction(hold.id)))
@@ -138,8 +138,4 @@ def _ended(held: HoldView, status: str, preimage: str | None, at: str, by: str) 
 
 __all__ = ["ENDS", "HoldView", "SideView", "conditional_json", "linked_entries", "side_from_entries"]
 
-
-def _holds(ledger: Ledger) -> Any:
-    """``ledger.holds``, whose conditional holds (part A of issue 24) this branch does not have yet."""
-    return ledger.holds
 

@@ -35,7 +35,8 @@ before it gives up with it::
     │   ├── RunBreaker                   RUN_BREAKER
     │   ├── QuoteExpired                 QUOTE_EXPIRED
     │   ├── TravelRule                   TRAVEL_RULE
-    │   └── AlreadyReversed              ALREADY_REVERSED
+    │   ├── AlreadyReversed              ALREADY_REVERSED
+    │   └── ConditionNotMet              CONDITION_NOT_MET (a conditional hold finished other than its condition allows)
     ├── BadInput                         exit 2: the request itself is wrong
     │   ├── BadAmount                    BAD_AMOUNT
     │   ├── UnknownAccount               UNKNOWN_ACCOUNT
@@ -152,6 +153,16 @@ class TravelRule(RuleRefusal):
 
 class AlreadyReversed(RuleRefusal):
     code = "ALREADY_REVERSED"
+
+
+class ConditionNotMet(RuleRefusal):
+    """A conditional hold finished other than its condition allows.
+
+    A wrong preimage, a fulfil at or after the deadline, a reject not signed by
+    all its creditors or too late, an expiry before the deadline, a post or void.
+    """
+
+    code = "CONDITION_NOT_MET"
 
 
 class BadInput(LedgerError):

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from wonledger.domain.errors import BadInput
 
 if TYPE_CHECKING:  # what __getattr__ serves, re-exported for type checkers
+    from wonledger.domain.records import ConditionalHold as ConditionalHold
     from wonledger.domain.records import ControlFigures as ControlFigures
     from wonledger.domain.records import ControlKeys as ControlKeys
     from wonledger.domain.records import ControlTables as ControlTables
@@ -32,6 +33,7 @@ if TYPE_CHECKING:  # what __getattr__ serves, re-exported for type checkers
     from wonledger.domain.terms import AssetSpec as AssetSpec
     from wonledger.domain.terms import IssuerSpec as IssuerSpec
     from wonledger.domain.terms import KeySpec as KeySpec
+    from wonledger.domain.terms import Partner as Partner
     from wonledger.domain.terms import Party as Party
     from wonledger.domain.terms import QuoteTerms as QuoteTerms
     from wonledger.domain.terms import Registration as Registration
@@ -40,8 +42,10 @@ if TYPE_CHECKING:  # what __getattr__ serves, re-exported for type checkers
 
 #: Values served from the modules beside this one, loaded on first use (PEP 562): see their docstrings.
 _LAZY = {
-    **dict.fromkeys(("QuoteTerms", "Party", "Travel", "AccountSpec", "Registration", "AssetSpec", "IssuerSpec", "KeySpec", "Subject"), "terms"),
-    **dict.fromkeys(("Receipt", "JournalEntry", "ControlKeys", "ControlTables", "ControlFigures", "Quote", "Refusal"), "records"),
+    **dict.fromkeys(("QuoteTerms", "Party", "Partner", "Travel", "AccountSpec", "Registration", "AssetSpec", "IssuerSpec", "KeySpec", "Subject"), "terms"),
+    **dict.fromkeys(
+        ("Receipt", "JournalEntry", "ControlKeys", "ControlTables", "ControlFigures", "Quote", "Refusal", "ConditionalHold"), "records"
+    ),
 }
 
 
@@ -87,12 +91,14 @@ PLAIN_KINDS = (
 )
 #: Kinds the book treats specially.
 HOLD, POST, VOID, EXPIRE, REVERSAL = "hold", "post", "void", "expire", "reversal"
+#: The ends of a conditional hold (one with a hashlock and an absolute deadline) besides its expiry.
+FULFIL, REJECT = "fulfil", "reject"
 #: Registry entries: they move nothing; they change who takes part, what exists and who signs.
 REGISTER, NEW_ASSET, NEW_ISSUER, OPEN, KEY = "register", "asset", "issuer", "open", "key"
 REGISTRY_KINDS = (REGISTER, NEW_ASSET, NEW_ISSUER, OPEN, KEY)
 #: The entry an upgrade writes to freeze a registry that was kept before registry entries existed.
 GENESIS = "genesis"
-TX_KINDS = PLAIN_KINDS + (HOLD, POST, VOID, EXPIRE, REVERSAL) + REGISTRY_KINDS + (GENESIS,)
+TX_KINDS = PLAIN_KINDS + (HOLD, POST, VOID, EXPIRE, REVERSAL) + REGISTRY_KINDS + (GENESIS, FULFIL, REJECT)
 #: The field of the ``tx`` object that carries each registry entry's subject.
 SUBJECT_FIELD = {REGISTER: "participant", NEW_ASSET: "asset", NEW_ISSUER: "issuer", KEY: "key"}
 #: Why a key was replaced.
@@ -108,8 +114,10 @@ ACCOUNT_FLAGS = (NO_OVERDRAFT, ISSUANCE, RESERVE)
 
 MAX_MEMO = 1000
 MAX_LEGS = 64
-#: A hold may wait at most a year.
+#: A hold may wait at most a year (a conditional hold's deadline: at most this long after it is made).
 MAX_TIMEOUT_S = 366 * 24 * 3600
+#: A conditional hold's preimage is this many bytes; its condition is the SHA-256 of it.
+PREIMAGE_BYTES = 32
 
 
 #: Characters no memo (or other free text of a transaction) may hold: the C0 controls, DEL, the C1
@@ -217,10 +225,15 @@ class Leg:
 class Tx:
     """A transaction as its debtors sign it (the ``tx`` object of the wire format).
 
-    ``ref`` names the hold a post, void or expiry finishes, or the transaction
-    a reversal undoes; ``timeout_s`` is how long a hold waits; ``quote`` binds
-    a currency exchange to the dealer's quote; ``travel`` carries the
-    originator and beneficiary of a cross-border send.
+    ``ref`` names the hold a post, void, fulfil, reject or expiry finishes, or
+    the transaction a reversal undoes; ``timeout_s`` is how long a hold waits;
+    ``quote`` binds a currency exchange to the dealer's quote; ``travel``
+    carries the originator and beneficiary of a cross-border send.
+
+    A conditional hold has, instead of ``timeout_s``, ``condition`` (the
+    lowercase hex SHA-256 of a 32-byte preimage), ``deadline`` (an absolute
+    commit time) and ``partner`` (its partner hold on the other ledger); a
+    fulfil carries the ``preimage`` (lowercase hex).
 
     ``to_wire`` and :func:`wonledger.domain.wire.parse_tx` are each other's inverse:
     every optional member (``memo`` too) is absent exactly when its field is
@@ -243,6 +256,14 @@ class Tx:
     subject: Subject | None = None
     #: The registry a genesis entry freezes, as canonical JSON text.
     snapshot: str | None = None
+    #: A conditional hold's hashlock: lowercase hex of SHA-256(preimage).
+    condition: str | None = None
+    #: A conditional hold's deadline: the commit time from which it can only expire.
+    deadline: str | None = None
+    #: A conditional hold's partner hold on the other ledger.
+    partner: Partner | None = None
+    #: A fulfil's preimage, lowercase hex of 32 bytes.
+    preimage: str | None = None
 
     def to_wire(self) -> dict[str, object]:
         wire: dict[str, object] = {
@@ -269,6 +290,14 @@ class Tx:
             import json
 
             wire["snapshot"] = json.loads(self.snapshot)
+        if self.condition is not None:
+            wire["condition"] = {"sha256": self.condition}
+        if self.deadline is not None:
+            wire["deadline"] = self.deadline
+        if self.partner is not None:
+            wire["partner"] = self.partner.to_wire()
+        if self.preimage is not None:
+            wire["preimage"] = self.preimage
         return wire
 
 
@@ -300,17 +329,27 @@ class SignedTx:
 
 @dataclass(frozen=True, slots=True)
 class HoldState:
-    """A hold as the rules know it: its legs, when it was made (``at``) and expires, and how it ended."""
+    """A hold as the rules know it: its legs, when it was made (``at``) and expires, and how it ended.
+
+    A conditional hold (``condition`` set) expires at its deadline and ends
+    fulfilled, rejected or expired; any other hold ends posted or voided.
+    """
 
     id: str
     seq: int
-    status: str  # pending, posted, voided
+    status: str  # pending, posted, voided; a conditional hold: pending, fulfilled, rejected, expired
     expires_at: str
     legs: tuple[Leg, ...]
     finished_by: str | None = None
     at: str = ""
     #: whether the hold is an exchange at a firm quote (what the controls counted it as when it was made)
     quoted: bool = False
+    #: a conditional hold's hashlock (lowercase hex SHA-256), None for any other hold
+    condition: str | None = None
+    #: a conditional hold's partner hold on the other ledger
+    partner: Partner | None = None
+    #: a conditional hold's travel data (its party on the partner ledger is part of what the controls counted)
+    travel: Travel | None = None
 
 
 @dataclass(frozen=True, slots=True)

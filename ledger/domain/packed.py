@@ -7,7 +7,7 @@ parsing again: a frozen dataclass with slots is unpickled field by field,
 through ``object.__setattr__``. A tuple of text and integers unpickles in a
 fraction of that, and the receiver builds the same values with their
 constructors. A transaction that carries more than legs and a memo (a quote,
-travel data, accounts it opens, a registry subject or snapshot: rare in bulk)
+travel data, accounts it opens, a registry subject or snapshot, a condition or a preimage: rare in bulk)
 travels as itself.
 
 Nothing here checks anything: ``unpack`` gives back exactly what ``pack``
@@ -25,7 +25,10 @@ PackedSigned = tuple[PackedTx, tuple[tuple[str, str], ...], bytes]
 
 
 def pack_tx(tx: Tx) -> PackedTx:
-    if tx.quote is None and tx.travel is None and not tx.opens and tx.subject is None and tx.snapshot is None:
+    if (
+        tx.quote is None and tx.travel is None and not tx.opens and tx.subject is None and tx.snapshot is None
+        and tx.condition is None and tx.preimage is None
+    ):
         return (tx.ledger, tx.id, tx.kind, tuple((leg.debit, leg.credit, leg.asset, leg.amount) for leg in tx.legs), tx.memo, tx.ref, tx.timeout_s)
     return tx
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from wonledger.domain.model import Leg, Signature, Tx
-from wonledger.domain.terms import QuoteTerms
+from wonledger.domain.terms import QuoteTerms, Travel
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,32 @@ class Receipt:
     released: tuple[Leg, ...] = ()
     #: the entry as written, when whoever submitted it kept it (``Ledger``'s commands do), so showing it needs no read
     entry: JournalEntry | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionalHold:
+    """A conditional hold as its journal entries say it stands: one leg of a payment across two ledgers.
+
+    ``status`` is ``pending``, ``fulfilled``, ``rejected`` or ``expired``;
+    ``condition`` the lowercase hex SHA-256 its preimage must hash to;
+    ``deadline`` the commit time from which it can only expire; ``preimage``
+    (lowercase hex) is set once it is fulfilled, and ``finished_by`` names the
+    fulfil, reject or ``_expire:`` entry that ended it. ``at`` is when it was made.
+    """
+
+    id: str
+    status: str
+    condition: str
+    deadline: str
+    partner_ledger: str
+    partner_hold: str
+    legs: tuple[Leg, ...]
+    quote: QuoteTerms | None = None
+    travel: Travel | None = None
+    preimage: str | None = None
+    finished_by: str | None = None
+    at: str = ""
+    seq: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,15 +33,40 @@ class QuoteTerms:
 
 @dataclass(frozen=True, slots=True)
 class Party:
-    """Originator or beneficiary data of the travel rule (FATF Recommendation 16)."""
+    """Originator or beneficiary data of the travel rule (FATF Recommendation 16).
+
+    A party on another ledger (the far side of a conditional hold) is named by
+    reference: that ledger's id and the party's public key there (base64url)
+    beside its id, account, kind and jurisdiction. Both are set or neither.
+    """
 
     id: str
     account: str
     kind: str
     jurisdiction: str
+    #: the other ledger's id, for a party of the partner ledger; None for a party of this one
+    ledger: str | None = None
+    #: the party's public key on that ledger (base64url, 32 bytes of Ed25519)
+    public_key: str | None = None
 
     def to_wire(self) -> dict[str, str]:
-        return {"id": self.id, "account": self.account, "kind": self.kind, "jurisdiction": self.jurisdiction}
+        wire = {"id": self.id, "account": self.account, "kind": self.kind, "jurisdiction": self.jurisdiction}
+        if self.ledger is not None:
+            wire["ledger"] = self.ledger
+        if self.public_key is not None:
+            wire["public_key"] = self.public_key
+        return wire
+
+
+@dataclass(frozen=True, slots=True)
+class Partner:
+    """A conditional hold's partner: the hold ``hold`` on the ledger ``ledger``, the other leg of the same payment."""
+
+    ledger: str
+    hold: str
+
+    def to_wire(self) -> dict[str, str]:
+        return {"ledger": self.ledger, "hold": self.hold}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +86,11 @@ class Travel:
     @property
     def beneficiaries(self) -> tuple[Party, ...]:
         return (self.beneficiary, *self.others)
+
+    @property
+    def remote(self) -> Party | None:
+        """The party named on another ledger (by reference), if any: at most one of originator and beneficiary."""
+        return next((p for p in (self.originator, *self.beneficiaries) if p.ledger is not None), None)
 
     def to_wire(self) -> dict[str, object]:
         if not self.others:

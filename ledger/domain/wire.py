@@ -26,6 +26,7 @@ from typing import Any, cast
 from wonledger.domain.errors import BadAmount, BadInput, BadSignature
 from wonledger.domain.model import (
     EXPIRE,
+    FULFIL,
     GENESIS,
     HOLD,
     ID_PATTERN,
@@ -40,8 +41,10 @@ from wonledger.domain.model import (
     PARTICIPANT_PATTERN,
     PLAIN_KINDS,
     POST,
+    PREIMAGE_BYTES,
     REGISTER,
     REGISTRY_KINDS,
+    REJECT,
     REVERSAL,
     REVOKED,
     ROTATED,
@@ -54,6 +57,7 @@ from wonledger.domain.model import (
     IssuerSpec,
     KeySpec,
     Leg,
+    Partner,
     Party,
     QuoteTerms,
     Registration,
@@ -67,14 +71,21 @@ from wonledger.domain.model import (
 from wonledger.domain.money import MAX_AMOUNT, check_minor_units
 from wonledger.domain.signing import canonical_bytes
 from wonledger.domain.strict import DuplicateMember, unb64url, unique_members
+from wonledger.domain.timestamps import parse_iso
 
 MAX_LINE_BYTES = 256 * 1024
 MAX_SIGNATURES = 16
 
 _TX_REQUIRED = ("ledger", "id", "kind", "legs")
-_TX_OPTIONAL = ("memo", "ref", "timeout", "quote", "travel", "opens", "snapshot") + tuple(SUBJECT_FIELD.values())
+_TX_OPTIONAL = ("memo", "ref", "timeout", "quote", "travel", "opens", "snapshot", "condition", "deadline", "partner", "preimage") + tuple(
+    SUBJECT_FIELD.values()
+)
 _QUOTE_FIELDS = ("id", "rate", "source", "expires_at")
 _PARTY_FIELDS = ("id", "account", "kind", "jurisdiction")
+#: A party of the partner ledger, named by reference: its ledger and its public key there too.
+_REMOTE_PARTY_FIELDS = _PARTY_FIELDS + ("ledger", "public_key")
+#: SHA-256 as a conditional hold's condition and a fulfil's preimage are written: lowercase hex, one spelling.
+_HEX_32 = re.compile(r"^[0-9a-f]{64}$")
 _RATE = re.compile(r"^[0-9]{1,20}(\.[0-9]{1,20})?$")
 _TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$")
 #: Kinds that move money and so may be bound to a quote or carry travel-rule data.
@@ -85,9 +96,9 @@ _LEG_FIELDS = ("debit", "credit", "asset", "amount")
 _TX_FIELDS = frozenset(_TX_REQUIRED + _TX_OPTIONAL)
 _LEG_FIELD_SET = frozenset(_LEG_FIELDS)
 #: Kinds that finish or undo an earlier transaction and so must name it.
-_KINDS_WITH_REF = (POST, VOID, EXPIRE, REVERSAL)
+_KINDS_WITH_REF = (POST, VOID, EXPIRE, REVERSAL, FULFIL, REJECT)
 #: Kinds that move nothing themselves.
-_KINDS_WITHOUT_LEGS = (VOID, EXPIRE, GENESIS) + REGISTRY_KINDS
+_KINDS_WITHOUT_LEGS = (VOID, EXPIRE, GENESIS, REJECT) + REGISTRY_KINDS
 #: Kinds that may open accounts before their legs move.
 _KINDS_WITH_OPENS = PLAIN_KINDS + (HOLD, OPEN)
 _ASSET_KINDS = ("wholesale_cbdc", "deposit_token", "correspondent_balance")
@@ -214,11 +225,16 @@ def parse_tx(obj: object, journal: bool = False) -> Tx:
     elif ref is not None:
         raise BadInput(f"a {kind} takes no 'ref'")
     timeout = obj.get("timeout")
-    if kind == HOLD:
+    conditional = _parse_conditional(obj, kind, ledger) if has_optional or kind == FULFIL else None
+    if kind == HOLD and conditional is None:
         if isinstance(timeout, bool) or not isinstance(timeout, int) or not 0 < timeout <= MAX_TIMEOUT_S:
-            raise BadInput(f"a hold needs 'timeout', whole seconds from 1 to {MAX_TIMEOUT_S}")
+            raise BadInput(
+                f"a hold needs 'timeout', whole seconds from 1 to {MAX_TIMEOUT_S} "
+                "(or, a conditional hold, 'condition', 'deadline' and 'partner')"
+            )
     elif timeout is not None:
         raise BadInput(f"a {kind} takes no 'timeout'")
+    condition, deadline, partner, preimage = conditional or (None, None, None, None)
     quote = obj.get("quote")
     travel = obj.get("travel")
     if quote is not None and kind not in _KINDS_WITH_TERMS:
@@ -241,11 +257,84 @@ def parse_tx(obj: object, journal: bool = False) -> Tx:
         ref=ref,
         timeout_s=timeout,
         quote=None if quote is None else parse_quote(quote),
-        travel=None if travel is None else parse_travel(travel),
+        travel=None if travel is None else _parse_travel_of(travel, partner),
         opens=() if opens is None else parse_opens(opens),
         subject=subject,
         snapshot=_parse_snapshot(obj.get("snapshot"), kind, journal),
+        condition=condition,
+        deadline=deadline,
+        partner=partner,
+        preimage=preimage,
     )
+
+
+def _parse_conditional(obj: Mapping[str, Any], kind: str, ledger: str) -> tuple[str | None, str | None, Partner | None, str | None] | None:
+    """A conditional hold's condition, deadline and partner, or a fulfil's preimage; None for any other transaction.
+
+    A hold is either timed (``timeout``) or conditional (all three of
+    ``condition``, ``deadline``, ``partner``), never both; a fulfil carries
+    its ``preimage``; no other kind carries any of them.
+    """
+    terms = [name for name in ("condition", "deadline", "partner") if name in obj]
+    if kind == FULFIL:
+        if terms:
+            raise BadInput(f"a fulfil takes no {terms[0]!r}: it names its hold in 'ref' and carries its 'preimage'")
+        preimage = obj.get("preimage")
+        if not isinstance(preimage, str) or not _HEX_32.fullmatch(preimage):
+            raise BadInput(f"a fulfil needs 'preimage': its {PREIMAGE_BYTES} bytes as 64 lowercase hex digits")
+        return None, None, None, preimage
+    if "preimage" in obj:
+        raise BadInput(f"a {kind} takes no 'preimage' (only a fulfil does)")
+    if not terms:
+        return None
+    if kind != HOLD:
+        raise BadInput(f"a {kind} takes no {terms[0]!r} (only a conditional hold does)")
+    if "timeout" in obj:
+        raise BadInput("a hold has either 'timeout' or a 'deadline' (a conditional hold), not both")
+    missing = [name for name in ("condition", "deadline", "partner") if name not in obj]
+    if missing:
+        raise BadInput(f"a conditional hold needs 'condition', 'deadline' and 'partner': {missing[0]!r} is missing")
+    condition = obj["condition"]
+    if not isinstance(condition, Mapping) or set(condition) != {"sha256"}:
+        raise BadInput('a conditional hold\'s condition must be {"sha256": "<64 lowercase hex>"}')
+    digest = condition["sha256"]
+    if not isinstance(digest, str) or not _HEX_32.fullmatch(digest):
+        raise BadInput(f"a conditional hold's condition sha256 must be the SHA-256 of a {PREIMAGE_BYTES}-byte preimage as 64 lowercase hex digits")
+    return digest, parse_deadline(obj["deadline"]), _parse_partner(obj["partner"], ledger), None
+
+
+def parse_deadline(value: object) -> str:
+    """A conditional hold's deadline: a real UTC moment in the ledger's timestamp form (``2026-11-22T09:30:00.000000Z``)."""
+    if not isinstance(value, str) or not _TIME.fullmatch(value):
+        raise BadInput("a conditional hold's deadline must be a UTC time like 2026-11-22T09:30:00.000000Z")
+    try:
+        parse_iso(value)
+    except ValueError:
+        raise BadInput(f"a conditional hold's deadline {value} is not a real moment") from None
+    return value
+
+
+def _parse_partner(value: object, ledger: str) -> Partner:
+    if not isinstance(value, Mapping) or set(value) != {"ledger", "hold"}:
+        raise BadInput("a conditional hold's partner must be an object of exactly ledger and hold")
+    partner = Partner(ledger=check_id(value["ledger"], "partner ledger id"), hold=check_id(value["hold"], "partner hold id"))
+    if partner.ledger == ledger:
+        raise BadInput(f"a conditional hold's partner is on another ledger, not this ledger {ledger}")
+    return partner
+
+
+def _parse_travel_of(value: object, partner: Partner | None) -> Travel:
+    """Travel data; a party of another ledger only on a conditional hold, and only of its partner's ledger."""
+    travel = parse_travel(value)
+    remote = [p for p in (travel.originator, *travel.beneficiaries) if p.ledger is not None]
+    if remote:
+        if partner is None:
+            raise BadInput("travel data names a party of another ledger only on a conditional hold")
+        if len(remote) > 1 or travel.others:
+            raise BadInput("a conditional hold's travel data names one originator and one beneficiary, one of them on the partner ledger")
+        if remote[0].ledger != partner.ledger:
+            raise BadInput(f"travel data names {remote[0].id} on ledger {remote[0].ledger}, not the partner ledger {partner.ledger}")
+    return travel
 
 
 def _check_members(obj: object) -> bool:
@@ -347,7 +436,8 @@ def parse_travel(obj: object) -> Travel:
 
 
 def _parse_party(obj: object, role: str) -> Party:
-    p = _exact_fields(obj, _PARTY_FIELDS, f"travel {role}")
+    remote = isinstance(obj, Mapping) and ("ledger" in obj or "public_key" in obj)
+    p = _exact_fields(obj, _REMOTE_PARTY_FIELDS if remote else _PARTY_FIELDS, f"travel {role}")
     if p["kind"] not in PARTICIPANT_KINDS or not re.fullmatch(r"[A-Z]{2}", p["jurisdiction"]):
         raise BadInput(f"travel {role} needs a participant kind and a two-letter jurisdiction")
     return Party(
@@ -355,6 +445,8 @@ def _parse_party(obj: object, role: str) -> Party:
         account=check_id(p["account"], f"travel {role} account"),
         kind=p["kind"],
         jurisdiction=p["jurisdiction"],
+        ledger=check_id(p["ledger"], f"travel {role} ledger id") if remote else None,
+        public_key=_public_key(p["public_key"], f"travel {role} public_key") if remote else None,
     )
 
 

@@ -1,4 +1,4 @@
-"""Transfers, holds (two-phase), posts, voids and reversals as transactions."""
+"""Transfers, holds (two-phase, timed or conditional), posts, voids, fulfils, rejects and reversals as transactions."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 
 from wonledger.domain.errors import BadAmount, BadInput
-from wonledger.domain.model import HOLD, POST, REVERSAL, VOID, Leg, Tx
+from wonledger.domain.model import FULFIL, HOLD, POST, PREIMAGE_BYTES, REJECT, REVERSAL, VOID, Leg, Partner, QuoteTerms, Travel, Tx
 
 
 def new_tx_id(kind: str) -> str:
@@ -31,6 +31,50 @@ def hold_tx(
         legs=(Leg(debit, credit, asset, amount),),
         timeout_s=timeout_s,
     )
+
+
+def conditional_hold_tx(
+    ledger: str,
+    debit: str,
+    credit: str,
+    asset: str,
+    amount: int,
+    *,
+    condition: bytes,
+    deadline: str,
+    partner: Partner,
+    quote: QuoteTerms | None = None,
+    travel: Travel | None = None,
+    tx_id: str | None = None,
+    memo: str = "",
+) -> Tx:
+    """A hold released only by the preimage of ``condition`` (SHA-256, 32 bytes) before ``deadline``: one leg of a payment across two ledgers."""
+    if not isinstance(condition, bytes) or len(condition) != 32:
+        raise BadInput("a condition is the 32 bytes of a SHA-256 digest")
+    return Tx(
+        ledger=ledger,
+        id=new_tx_id(HOLD) if tx_id is None else tx_id,
+        kind=HOLD,
+        memo=memo,
+        legs=(Leg(debit, credit, asset, amount),),
+        quote=quote,
+        travel=travel,
+        condition=condition.hex(),
+        deadline=deadline,
+        partner=partner,
+    )
+
+
+def fulfil_tx(ledger: str, hold_id: str, held: Sequence[Leg], preimage: bytes, *, tx_id: str | None = None) -> Tx:
+    """Fulfil a conditional hold with its preimage: all of its legs move."""
+    if not isinstance(preimage, bytes) or len(preimage) != PREIMAGE_BYTES:
+        raise BadInput(f"a preimage is {PREIMAGE_BYTES} bytes")
+    return Tx(ledger=ledger, id=new_tx_id(FULFIL) if tx_id is None else tx_id, kind=FULFIL, legs=tuple(held), ref=hold_id, preimage=preimage.hex())
+
+
+def reject_tx(ledger: str, hold_id: str, *, tx_id: str | None = None) -> Tx:
+    """Reject a conditional hold (its creditors sign): release all of it before its deadline."""
+    return Tx(ledger=ledger, id=new_tx_id(REJECT) if tx_id is None else tx_id, kind=REJECT, legs=(), ref=hold_id)
 
 
 def post_tx(ledger: str, hold_id: str, held: Sequence[Leg], amount: int | None = None, *, tx_id: str | None = None, memo: str = "") -> Tx:

@@ -8,9 +8,9 @@ the very same code, so there is one definition of every control:
   the refusal (``QUOTE_EXPIRED``/``BAD_INPUT`` for quotes, ``TRAVEL_RULE``,
   ``OUTFLOW_LIMIT``, ``RUN_BREAKER``); it never changes ``state``.
 - ``Controls(policy).release(state, hold_id, held_views, posted_views, hold_at, now) -> ControlEffect``:
-  a hold ends (post, void or expiry); what it counted when it was made is
-  given back, into the period and window it was counted in, less what the
-  post keeps.
+  a hold ends (post, void or expiry; a conditional hold's fulfil, reject or
+  expiry); what it counted when it was made is given back, into the period
+  and window it was counted in, less what the post (or fulfil) keeps.
 - ``state.apply(effect, seq, tx_id, now)``: only for an accepted transaction.
   A refused one changes no control state, ever (its refusal is recorded in
   ``report rejections``, which is not control state).
@@ -20,6 +20,17 @@ the very same code, so there is one definition of every control:
   between what is stored and what a replay from ``ControlState(record=True)`` gives.
 
 The definitions (docs/controls.md):
+
+- **A conditional hold** is one leg of a payment whose other leg is a hold on
+  the partner ledger. Its travel data names the party there (by reference),
+  and it is measured as the payment it is part of: its own legs, plus the
+  *partner leg* that party's side implies (the one who is paid here passing
+  the value on to a beneficiary there, or an originator there paying the one
+  who pays here), worth what the legs here move (less a firm quote's fee leg,
+  the dealer's price), in the home currency of that party's jurisdiction.
+  Nothing of the partner leg is counted for the party there (it is not this
+  ledger's resident); it makes the path, the exchange and the border crossing
+  visible here.
 
 - **Following value.** Inside one transaction every leg moves value (at the
   reference rates, in US cents) from the owner of its debit account to the
@@ -72,8 +83,9 @@ from zoneinfo import ZoneInfo
 
 from wonledger.domain import chain
 from wonledger.domain.errors import BadInput, OutflowLimit, QuoteExpired, RunBreaker, TravelRule
-from wonledger.domain.model import HOLD, ISSUANCE, Account, ControlKeys, ControlTables, Leg, Participant, QuoteTerms, Travel, Tx
+from wonledger.domain.model import HOLD, ISSUANCE, Account, ControlKeys, ControlTables, Leg, Participant, Party, QuoteTerms, Travel, Tx
 from wonledger.domain.money import Asset, format_amount
+from wonledger.domain.strict import unb64url
 from wonledger.rulebook.policy import DEALER_KIND, FlowPolicy, load_flow_policy
 from wonledger.rulebook.rates import USD_EXPONENT
 
@@ -88,6 +100,8 @@ class LegView:
     credit: Account
     debtor: Participant
     creditor: Participant
+    #: the value in US minor units, for a conditional hold's partner leg (whose amount is on the other ledger)
+    usd: Fraction | None = None
 
 
 # -- what is persisted ------------------------------------------------------------
@@ -341,6 +355,15 @@ class Controls:
             if enforce:
                 self._check_quote(state, tx, tx.quote, views, now)
             effect.quote_used = tx.quote.id
+        if tx.condition is not None:
+            if enforce and (tx.travel is None or tx.travel.remote is None) and not self._domestic(views):
+                raise TravelRule(
+                    f"{tx.id} is a conditional hold moving value across a border or out of its home currency: its travel data "
+                    "names its party on the partner ledger, at any amount (that is where this ledger sees the value go)"
+                )
+            views, intermediary = self.with_partner(views, tx.travel, tx.quote is not None)
+            if intermediary is not None and signers is not None:
+                signers = {*signers, intermediary}  # it signs its own side, the partner hold, on the other ledger
         if self._domestic(views):
             if tx.travel is not None and enforce:
                 raise TravelRule(f"{tx.id} carries travel data but moves nothing across a border")
@@ -367,6 +390,39 @@ class Controls:
         if tx.quote is not None:
             self._check_quote(state, tx, tx.quote, views, now)
 
+    def with_partner(self, views: Sequence[LegView], travel: Travel | None, quoted: bool) -> tuple[list[LegView], str | None]:
+        """A conditional hold's legs with the partner leg its travel data implies, and who passes value across (or None).
+
+        The party on the partner ledger either receives what the one paid here
+        passes on, or pays the one who pays here. The partner leg is worth what
+        the legs here move, less a firm quote's fee leg (the dealer's price).
+        """
+        remote = travel.remote if travel is not None else None
+        if remote is None or not views:
+            return list(views), None
+        local = views[0]
+        if remote is travel.originator:  # type: ignore[union-attr]
+            if len({v.debtor.id for v in views}) != 1:
+                raise TravelRule(f"travel data names {remote.id} on the partner ledger as originator: the legs here are paid by one party")
+            usd = sum((self._value(v) for v in views), Fraction(0))
+            return [*views, self._partner_leg(remote, local.debtor, local.debit, usd, paying=True, currency=local.asset.currency)], local.debtor.id
+        if len({v.creditor.id for v in views}) != 1:
+            raise TravelRule(f"travel data names {remote.id} on the partner ledger as beneficiary: the legs here pay one party")
+        passed = views[:-1] if quoted and len(views) == 2 else views  # a firm quote's fee leg is the dealer's own
+        usd = sum((self._value(v) for v in passed), Fraction(0))
+        return [*views, self._partner_leg(remote, local.creditor, local.credit, usd, paying=False, currency=local.asset.currency)], local.creditor.id
+
+    def _partner_leg(self, remote: Party, here: Participant, account: Account, usd: Fraction, *, paying: bool, currency: str) -> LegView:
+        party = partner_participant(remote)
+        asset = Asset(f"{self.policy.home_currency.get(remote.jurisdiction, currency)}.partner", self.policy.home_currency.get(remote.jurisdiction, currency), "correspondent_balance", 0, remote.id)
+        far = Account(id=remote.account, owner=remote.id, asset=asset.code, flags=frozenset())
+        if paying:
+            return LegView(Leg(remote.account, account.id, asset.code, 1), asset, far, account, party, here, usd)
+        return LegView(Leg(account.id, remote.account, asset.code, 1), asset, account, far, here, party, usd)
+
+    def _value(self, v: LegView) -> Fraction:
+        return v.usd if v.usd is not None else self.policy.rates.usd_minor(v.leg.amount, v.asset.exponent, v.asset.currency)
+
     def release(
         self,
         state: ControlState,
@@ -376,12 +432,16 @@ class Controls:
         hold_at: str,
         now: str,
         quoted: bool = False,
+        travel: Travel | None = None,
     ) -> ControlEffect:
         """A hold ends: give back what ``held`` counted, less what ``posted`` keeps, into the hold's own period.
 
-        ``quoted``: the hold is an exchange at a firm quote, and was counted as one.
+        ``quoted``: the hold is an exchange at a firm quote, and was counted as one. ``travel``: a
+        conditional hold's travel data, whose party on the partner ledger it was counted with.
         """
         effect = ControlEffect(counted_at=hold_at, asset=self.policy.breaker_asset)
+        held = self.with_partner(held, travel, quoted)[0]
+        posted = self.with_partner(posted, travel, quoted)[0]
         if self._domestic(held):
             return effect
         before, after = self.measure(held, None, quoted), self.measure(posted, None, quoted)
@@ -444,7 +504,7 @@ class Controls:
         for v in views:
             people[v.debtor.id] = v.debtor
             people[v.creditor.id] = v.creditor
-            usd = policy.rates.usd_minor(v.leg.amount, v.asset.exponent, v.asset.currency)
+            usd = policy.rates.usd_minor(v.leg.amount, v.asset.exponent, v.asset.currency) if v.usd is None else v.usd
             value.append(usd)
             if v.debtor.id != v.creditor.id:
                 pair = (v.debtor.id, v.creditor.id)
@@ -560,16 +620,10 @@ class Controls:
         """
         policy = self.policy
         dealer = policy.dealer
-        taken = state.used_quotes.get(terms.id)
-        if taken is not None:
-            raise QuoteExpired(f"quote {terms.id} was already taken by {taken}; ask for a new one")
-        if now > terms.expires_at:
-            raise QuoteExpired(f"quote {terms.id} expired at {terms.expires_at}; ask for a new one")
-        if terms.expires_at > chain.iso(chain.parse_iso(now) + timedelta(seconds=policy.quote_ttl_s)):
-            raise QuoteExpired(
-                f"quote {terms.id} says it is firm until {terms.expires_at}; a quote of {dealer} is firm for "
-                f"{policy.quote_ttl_s} s at most: ask for a new one"
-            )
+        self._check_quote_terms(state, terms, now)
+        if tx.condition is not None:
+            self._check_partner_quote(tx, terms, views)
+            return
         sold = [v for v in views if v.creditor.id == dealer and v.debtor.id != dealer]
         bought = [v for v in views if v.debtor.id == dealer and v.creditor.id != dealer]
         sells, buys = {v.asset.code for v in sold}, {v.asset.code for v in bought}
@@ -597,6 +651,63 @@ class Controls:
                 f"{tx.id} does not move what quote {terms.id} says: {sell_amount} {sell.code} (fee {fee} its own leg) "
                 f"to {dealer} at {terms.rate} buys {due} {buy.code}"
             )
+
+    def _check_quote_terms(self, state: ControlState, terms: QuoteTerms, now: str) -> None:
+        """A quote untaken on this ledger, unexpired at ``now`` and firm for no longer than the dealer's quotes are."""
+        policy = self.policy
+        dealer = policy.dealer
+        taken = state.used_quotes.get(terms.id)
+        if taken is not None:
+            raise QuoteExpired(f"quote {terms.id} was already taken by {taken}; ask for a new one")
+        if now > terms.expires_at:
+            raise QuoteExpired(f"quote {terms.id} expired at {terms.expires_at}; ask for a new one")
+        if terms.expires_at > chain.iso(chain.parse_iso(now) + timedelta(seconds=policy.quote_ttl_s)):
+            raise QuoteExpired(
+                f"quote {terms.id} says it is firm until {terms.expires_at}; a quote of {dealer} is firm for "
+                f"{policy.quote_ttl_s} s at most: ask for a new one"
+            )
+
+    def _check_partner_quote(self, tx: Tx, terms: QuoteTerms, views: Sequence[LegView]) -> None:
+        """A conditional hold's quote binds one side of the exchange, the other being the partner hold.
+
+        The legs here all pay the dealer one asset (a fee its own last leg) or
+        are all paid by the dealer in one asset; the rate is a firm rate for this
+        asset's currency against the home currency of the party on the partner
+        ledger. Whether the two sides agree under the quote is the pair check's
+        to say, which sees both ledgers.
+        """
+        policy = self.policy
+        dealer = policy.dealer
+        remote = tx.travel.remote if tx.travel is not None else None
+        if remote is None:
+            raise BadInput(
+                f"{tx.id} is a conditional hold bound to quote {terms.id}: its travel data names its party on the partner "
+                "ledger, whose currency the other side of the exchange pays"
+            )
+        sold = [v for v in views if v.creditor.id == dealer and v.debtor.id != dealer]
+        bought = [v for v in views if v.debtor.id == dealer and v.creditor.id != dealer]
+        side = sold or bought
+        if (sold and bought) or not side or len(side) != len(views) or len({v.asset.code for v in side}) != 1 or len(sold) > 2 or len(bought) > 1:
+            raise BadInput(
+                f"{tx.id} is a conditional hold bound to quote {terms.id}: its legs all pay {dealer} one asset (the fee a "
+                f"leg of its own) or are all paid by {dealer} in one asset"
+            )
+        here = side[0].asset.currency
+        there = policy.home_currency.get(remote.jurisdiction)
+        if there is None or there == here:
+            raise BadInput(f"quote {terms.id} exchanges {here} for the currency of {remote.jurisdiction}, which is no other currency this policy knows")
+        sell, buy = (here, there) if sold else (there, here)
+        rate = Fraction(Decimal(terms.rate))
+        least, mid = Fraction(Decimal(policy.firm_rate(sell, buy))), policy.rates.cross(sell, buy)
+        if not least <= rate <= mid:
+            raise BadInput(
+                f"quote {terms.id} is at {terms.rate} {buy} per {sell}; a firm quote of {dealer} is from the "
+                f"reference mid less its {policy.spread_bps} bp spread ({policy.firm_rate(sell, buy)}) up to mid"
+            )
+        if len(sold) == 2:
+            amount, fee = sold[0].leg.amount + sold[1].leg.amount, sold[1].leg.amount
+            if fee > policy.fee_on(amount):
+                raise BadInput(f"{tx.id} pays {dealer} a fee of {fee} on {amount} {sold[0].asset.code}; its fee is at most {policy.fee_bps} bp")
 
     def _check_travel(self, state: ControlState, tx: Tx, views: Sequence[LegView], m: _Measure, now: str) -> None:
         threshold = self.policy.travel_rule_usd
@@ -844,6 +955,11 @@ def _solve(matrix: list[list[Fraction]], n: int) -> None:
 
 def _usd(cents: int) -> str:
     return format_amount(cents, USD_EXPONENT)
+
+
+def partner_participant(party: Party) -> Participant:
+    """A party of the partner ledger as the controls see it: where it is and what it is (not a resident of this ledger's)."""
+    return Participant(party.id, party.kind, party.jurisdiction, False, unb64url(party.public_key) if party.public_key else b"", "")
 
 
 def reversed_travel(travel: Travel | None) -> Travel | None:

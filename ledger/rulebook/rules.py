@@ -19,7 +19,9 @@ For each entry, in order:
    ``key``, ``open``, and the ``opens`` of any entry): who may vouch for
    whom, per :class:`wonledger.rulebook.policy.RegistryPolicy`;
 3. **authority**: everyone :func:`required_signers` names signed; a post or
-   void is signed by all of its hold's debtors or all of its creditors;
+   void is signed by all of its hold's debtors or all of its creditors; a
+   conditional hold's fulfil by anyone registered (the preimage is the
+   authority), its reject by all of its creditors;
 4. **legs and policy**: accounts and assets exist and agree, holders may
    hold, no overdraft, counters within 64 bits, holds pending and
    unexpired, posts within their hold, reversals exact and once, full and
@@ -30,6 +32,7 @@ A refused entry raises the refusal and changes nothing.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -42,6 +45,7 @@ from wonledger.domain.errors import (
     BadAmount,
     BadInput,
     BadSignature,
+    ConditionNotMet,
     HoldExpired,
     HoldNotPending,
     InsufficientFunds,
@@ -55,10 +59,12 @@ from wonledger.domain.errors import (
 )
 from wonledger.domain.model import (
     EXPIRE,
+    FULFIL,
     GENESIS,
     HOLD,
     ISSUANCE,
     KEY,
+    MAX_TIMEOUT_S,
     NEW_ASSET,
     NEW_ISSUER,
     NEW_KEY,
@@ -68,6 +74,7 @@ from wonledger.domain.model import (
     POST,
     REGISTER,
     REGISTRY_KINDS,
+    REJECT,
     RESERVE,
     REVERSAL,
     ROTATED,
@@ -244,7 +251,11 @@ class LedgerState:
         if effect.reverses:
             self.reversed.add(effect.reverses)
         if tx.kind == HOLD:
-            hold = HoldState(tx.id, seq, "pending", chain.expiry(now, tx.timeout_s or 0), tx.legs, at=now, quoted=tx.quote is not None)
+            expires_at = tx.deadline if tx.deadline is not None else chain.expiry(now, tx.timeout_s or 0)
+            hold = HoldState(
+                tx.id, seq, "pending", expires_at, tx.legs, at=now, quoted=tx.quote is not None,
+                condition=tx.condition, partner=tx.partner, travel=tx.travel if tx.condition is not None else None,
+            )
             self.holds[tx.id] = hold
             self.new_holds.append(hold)
         if tx.legs and self.keep_originals:
@@ -312,8 +323,8 @@ class Rulebook:
         if tx.kind == GENESIS:
             self._check_genesis(state, tx)
             return Effect()
-        if tx.kind in (POST, VOID, EXPIRE):
-            return self._finish_hold(state, tx, frozenset(signers), now)
+        if tx.kind in (POST, VOID, EXPIRE, FULFIL, REJECT):
+            return self._finish_hold(state, tx, frozenset(s for s in signers if not s.endswith(NEW_KEY)), now)
         effect = Effect()
         view = _View(state, effect)
         if tx.kind in (REGISTER, NEW_ASSET, NEW_ISSUER, KEY):
@@ -332,6 +343,8 @@ class Rulebook:
         if state.controls is not None and state.enforce_controls:
             self.controls.check_quote(state.controls, tx, views, now)  # what it is bound to, before what it costs
         if tx.kind == HOLD:
+            if tx.deadline is not None:
+                self._check_deadline(tx, now)
             for leg in legs:
                 effect.add(leg.debit, dq=leg.amount)
                 effect.add(leg.credit, cq=leg.amount)
@@ -518,10 +531,21 @@ class Rulebook:
         if tuple(tx.legs) != mirror:
             raise BadInput(f"a reversal of {ref} must move exactly its legs back, in order")
 
+    @staticmethod
+    def _check_deadline(tx: Tx, now: str) -> None:
+        """A conditional hold's deadline is after its commit time, and at most as far off as any hold may wait."""
+        deadline = tx.deadline or ""
+        if deadline <= now:
+            raise BadInput(f"{tx.id}'s deadline {deadline} is not after its commit time {now}: a hold past its deadline can only expire")
+        if deadline > chain.expiry(now, MAX_TIMEOUT_S):
+            raise BadInput(f"{tx.id}'s deadline {deadline} is more than {MAX_TIMEOUT_S // 86400} days after its commit time {now}")
+
     def _finish_hold(self, state: LedgerState, tx: Tx, signers: frozenset[str], now: str) -> Effect:
         hold = state.holds.get(tx.ref or "")
         if hold is None:
             raise UnknownTransaction(f"no hold {tx.ref}")
+        if hold.condition is not None or tx.kind in (FULFIL, REJECT):
+            return self._finish_conditional(state, hold, tx, signers, now)
         if hold.status != "pending":
             if hold.finished_by and hold.finished_by.startswith("_expire:"):
                 raise HoldExpired(f"hold {hold.id} expired at {hold.expires_at} and was voided")
@@ -540,10 +564,6 @@ class Rulebook:
                     f"finishing hold {hold.id} needs the signatures of its debtors "
                     f"({', '.join(sorted(debtors))}) or of its creditors ({', '.join(sorted(creditors))})"
                 )
-        effect = view.effect
-        for leg in hold.legs:
-            effect.add(leg.debit, dq=-leg.amount)
-            effect.add(leg.credit, cq=-leg.amount)
         if tx.kind == POST:
             if len(tx.legs) != len(hold.legs):
                 raise BadInput(f"a post of {hold.id} must have its {len(hold.legs)} leg(s)")
@@ -559,18 +579,63 @@ class Rulebook:
                         f"cannot post {format_amount(posted.amount, exponent)} {held.asset}: "
                         f"hold {hold.id} holds {format_amount(held.amount, exponent)}"
                     )
-                effect.add(posted.debit, dp=posted.amount)
-                effect.add(posted.credit, cp=posted.amount)
         elif tx.legs:
             raise BadInput(f"a {tx.kind} moves nothing itself")
-        effect.finishes = (hold.id, "posted" if tx.kind == POST else "voided", tx.id)
-        effect.released = released_legs(hold.legs, tx.legs if tx.kind == POST else ())
+        return self._end_hold(view, hold, tx, tx.legs if tx.kind == POST else (), "posted" if tx.kind == POST else "voided", now)
+
+    def _finish_conditional(self, state: LedgerState, hold: HoldState, tx: Tx, signers: frozenset[str], now: str) -> Effect:
+        """A conditional hold ends fulfilled (the preimage, whole, before the deadline), rejected (its creditors, before it) or expired (after it)."""
+        if hold.condition is None:
+            raise BadInput(f"hold {hold.id} has no condition: post or void it (a {tx.kind} ends a conditional hold)")
+        if tx.kind in (POST, VOID):
+            raise ConditionNotMet(
+                f"hold {hold.id} is conditional: it is fulfilled with its preimage or rejected by its creditors "
+                f"before {hold.expires_at}, or expires then; it is never {'posted' if tx.kind == POST else 'voided'}"
+            )
+        if hold.status != "pending":
+            if hold.status == "expired":
+                raise ConditionNotMet(f"hold {hold.id}'s deadline {hold.expires_at} has passed: it expired ({hold.finished_by})")
+            raise HoldNotPending(f"hold {hold.id} is already {hold.status} (by {hold.finished_by})")
+        view = _View(state, Effect())
+        if tx.kind == EXPIRE:
+            if now < hold.expires_at:
+                raise ConditionNotMet(f"hold {hold.id}'s deadline is {hold.expires_at}: it does not expire before")
+        elif now >= hold.expires_at:
+            raise ConditionNotMet(f"hold {hold.id}'s deadline {hold.expires_at} has passed (commit time {now}): it can only expire")
+        elif tx.kind == FULFIL:
+            if not signers:
+                raise NotAuthorized(f"{tx.id}: a fulfil is signed by a registered participant (anyone may relay the preimage)")
+            if hashlib.sha256(bytes.fromhex(tx.preimage or "")).hexdigest() != hold.condition:
+                raise ConditionNotMet(f"the preimage of {tx.id} does not hash to hold {hold.id}'s condition {hold.condition}")
+            if tuple(tx.legs) != tuple(hold.legs):
+                raise ConditionNotMet(f"a conditional hold is fulfilled whole: {tx.id} must carry exactly the {len(hold.legs)} leg(s) of hold {hold.id}")
+        else:
+            creditors = {view.account(leg.credit).owner for leg in hold.legs}
+            if not creditors <= signers:
+                raise ConditionNotMet(
+                    f"rejecting hold {hold.id} needs the signatures of all its creditors ({', '.join(sorted(creditors))}); "
+                    f"it was signed by {', '.join(sorted(signers)) or 'nobody'} (a debtor may not pull its leg back)"
+                )
+        posted = tx.legs if tx.kind == FULFIL else ()
+        return self._end_hold(view, hold, tx, posted, {FULFIL: "fulfilled", REJECT: "rejected"}.get(tx.kind, "expired"), now)
+
+    def _end_hold(self, view: _View, hold: HoldState, tx: Tx, posted: tuple[Leg, ...], status: str, now: str) -> Effect:
+        """What ending ``hold`` with ``posted`` moved (nothing: released whole) changes, the controls' give-back included."""
+        effect = view.effect
+        for leg in hold.legs:
+            effect.add(leg.debit, dq=-leg.amount)
+            effect.add(leg.credit, cq=-leg.amount)
+        for leg in posted:
+            effect.add(leg.debit, dp=leg.amount)
+            effect.add(leg.credit, cp=leg.amount)
+        effect.finishes = (hold.id, status, tx.id)
+        effect.released = released_legs(hold.legs, posted)
         self._check_funds(view, effect)
         self._check_reserves(view, effect)
+        state = view.state
         if state.controls is not None:
-            posted_legs = tx.legs if tx.kind == POST else ()
             effect.controls = self.controls.release(
-                state.controls, hold.id, self._views(view, hold.legs), self._views(view, posted_legs), hold.at, now, hold.quoted
+                state.controls, hold.id, self._views(view, hold.legs), self._views(view, posted), hold.at, now, hold.quoted, hold.travel
             )
         return effect
 
@@ -760,7 +825,7 @@ def required_signers(tx: Tx, lookup: RegistryLookup, policy: RegistryPolicy) -> 
         asset = lookup.asset(spec.asset)
         if asset.kind in (DEPOSIT_TOKEN, WHOLESALE_CBDC):
             needed.add(asset.issuer)
-    if tx.kind not in (POST, VOID, EXPIRE):
+    if tx.kind not in (POST, VOID, EXPIRE, FULFIL, REJECT):
         for leg in tx.legs:
             account = lookup.account_or_none(leg.debit)
             if account is None:

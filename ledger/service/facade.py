@@ -446,7 +446,8 @@ class Ledger:
         stored, _legs, status = found[0]
         hold = found[1].get(tx_id)
         if hold is not None and hold.status == "pending" and hold.expires_at <= now:
-            status = "voided"  # past its timeout: released, and voided by the next write
+            # past its timeout (a conditional hold: its deadline): released, and voided (expired) by the next write
+            status = "expired" if hold.condition is not None else "voided"
         return journal_entry(stored, status)
 
     def history(

@@ -267,7 +267,7 @@ class Journal(Repository):
         touching = or_(t.legs.c.debit == account, t.legs.c.credit == account)
         with_legs = select(t.legs.c.seq.label("seq")).where(touching)
         held_ids = select(t.journal.c.id).join(t.legs, t.legs.c.seq == t.journal.c.seq).where(touching, t.legs.c.pending.is_(True))
-        releases = select(t.journal.c.seq.label("seq")).where(t.journal.c.kind.in_(("void", "expire")), t.journal.c.ref.in_(held_ids))
+        releases = select(t.journal.c.seq.label("seq")).where(t.journal.c.kind.in_(("void", "expire", "reject")), t.journal.c.ref.in_(held_ids))
         both = union(with_legs, releases).subquery()
         seqs_query = select(both.c.seq).order_by(both.c.seq.desc())
         if limit is not None:
@@ -311,7 +311,7 @@ class Journal(Repository):
         touching = or_(t.legs.c.debit == account, t.legs.c.credit == account)
         with_legs = select(t.legs.c.seq.label("seq")).where(touching)
         held_ids = select(t.journal.c.id).join(t.legs, t.legs.c.seq == t.journal.c.seq).where(touching, t.legs.c.pending.is_(True))
-        releases = select(t.journal.c.seq.label("seq")).where(t.journal.c.kind.in_(("void", "expire")), t.journal.c.ref.in_(held_ids))
+        releases = select(t.journal.c.seq.label("seq")).where(t.journal.c.kind.in_(("void", "expire", "reject")), t.journal.c.ref.in_(held_ids))
         both = union(with_legs, releases).subquery()
         query = select(both.c.seq).select_from(both.join(t.journal, t.journal.c.seq == both.c.seq))
         if since is not None:
@@ -352,7 +352,7 @@ class Journal(Repository):
         with_legs = sorted(found)[:page]
         upto = with_legs[-1] if len(with_legs) == page else None
         # Voids and expiries in the page's range of seqs (a range scan of the journal), then which of their holds are on the account.
-        candidates = select(t.journal.c.seq, t.journal.c.ref).where(t.journal.c.seq > after_seq, t.journal.c.kind.in_(("void", "expire")))
+        candidates = select(t.journal.c.seq, t.journal.c.ref).where(t.journal.c.seq > after_seq, t.journal.c.kind.in_(("void", "expire", "reject")))
         if upto is not None:
             candidates = candidates.where(t.journal.c.seq <= upto)
         releases = dict(self.conn.execute(in_period(candidates)).all())  # rows, not the result: dict() would take a result for a mapping

@@ -23,6 +23,7 @@ EXPECTED_PUBLIC_NAMES = sorted(
     Anchor ConsistencyReport read_checkpoint read_operator_key verify_consistency validate_statement load_account_map
     b64url statement_formats strict_loads read_balances
     HalfDone NodeUnavailable PaymentLocked PartnerCard parse_card
+    ConditionNotMet ConditionalHold Partner
     """.split()
 )
 
