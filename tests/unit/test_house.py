@@ -31,8 +31,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "flows": {"domain", "store", "rulebook", "book"},
     "audit": {"domain", "store", "rulebook", "book", "statements", "flows"},
     "service": {"domain", "store", "rulebook", "book", "statements", "flows", "audit"},
-    # Clients of the facade, beside the CLI.
-    "simulate": {"domain", "rulebook", "flows", "service"},
+    # Clients of the facade, beside the CLI (the demo's third route runs the cross-ledger protocol's plan, quote and pair check).
+    "simulate": {"domain", "rulebook", "flows", "service", "crossledger"},
     "testing": {"domain", "store", "rulebook", "book", "flows", "service"},
     # (the audit's too: the verify figure's bound times verify's own checks and replay, each alone)
     "tools": {"domain", "store", "rulebook", "book", "flows", "audit", "service"},
