@@ -1,4 +1,4 @@
-"""demo: the settlement-timing demo, correspondent banking beside won-stablecoin settlement.
+"""demo: the settlement-timing demo, correspondent banking beside won-stablecoin settlement on one ledger and across two.
 
 Everything it shows is worked out in ``ledger.simulate``; this module only
 parses the options, shows progress and prints. The simulation (and with it
@@ -37,6 +37,7 @@ def demo(ctx: Context, payments: int, seed: int, at: str | None, out: Path) -> N
     """
     from wonledger.simulate import (
         ROUTE_NAMES,
+        ROUTES,
         SOURCES,
         comparison_rows,
         demo_json,
@@ -48,6 +49,7 @@ def demo(ctx: Context, payments: int, seed: int, at: str | None, out: Path) -> N
         publish,
         run_demo,
         step_rows,
+        verdict,
     )
 
     corridor = load_corridor()
@@ -70,18 +72,19 @@ def demo(ctx: Context, payments: int, seed: int, at: str | None, out: Path) -> N
     click.echo(textwrap.fill(
         f"{payments} payments of KRW {result.amount_krw:,} from {corridor.payer} (Seoul) to {corridor.payee} (Hong Kong), "
         f"started at random times in the week of {result.week_start.strftime('%a %d %b %Y')} (seed {seed}), "
-        "each sent both ways through the ledger.",
+        "each sent three ways: by correspondent banking and by won stablecoin through one ledger, and by won "
+        "stablecoin across two ledgers (the Korean operator's and the Hong Kong operator's).",
         width=100,
     ))
     click.echo()
-    table(comparison_rows(result), ("", "correspondent banking", "won stablecoin"))
+    table(comparison_rows(result), ("", *(ROUTE_NAMES[route] for route in ROUTES)))
     click.echo()
     for line in [headline(result), *notes(result)]:
         click.echo(textwrap.fill(line, width=100, subsequent_indent="  "))
     click.echo()
     example = result.example
     click.echo(f"Example: started {example.initiated_at.strftime('%a %d %b %Y %H:%M %Z')}")
-    for route in ("correspondent", "stablecoin"):
+    for route in ROUTES:
         record = example.route(route)
         click.echo(
             f"  {ROUTE_NAMES[route]}: credited {record.settled_at.strftime('%a %d %b %H:%M:%S %Z')}, "
@@ -91,5 +94,4 @@ def demo(ctx: Context, payments: int, seed: int, at: str | None, out: Path) -> N
             click.echo(f"    {when}  {what}  [{tx}]")
     click.echo()
     click.echo(textwrap.fill("Reference figures: " + " ".join(SOURCES), width=100, subsequent_indent="  "))
-    verdict = "verify: ok" if result.verified else f"verify: {len(result.problems)} problem(s)"
-    click.echo(f"Files: {', '.join(str(f) for f in files)} ({result.transactions:,} transactions, {verdict})")
+    click.echo(f"Files: {', '.join(str(f) for f in files)} ({verdict(result)})")

@@ -1,4 +1,4 @@
-"""The demo's two charts, as PNG files: the example's timeline and the distribution of times to credit.
+"""The demo's two charts, as PNG files: the example's timeline and the distribution of times to credit, every route.
 
 matplotlib is imported inside the drawing functions, never at module import,
 so that only the ``demo`` command pays for it (the rest of the CLI stays fast).
@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from wonledger.domain.money import format_amount
 from wonledger.simulate.corridors import Corridor
-from wonledger.simulate.routes import CORRESPONDENT, STABLECOIN
+from wonledger.simulate.routes import CORRESPONDENT, ROUTES, STABLECOIN, TWO_LEDGERS
 from wonledger.simulate.stats import duration
 
 if TYPE_CHECKING:
@@ -20,8 +21,8 @@ if TYPE_CHECKING:
 
 TIMELINE_PNG = "timeline.png"
 DISTRIBUTION_PNG = "distribution.png"
-ROUTE_TITLES = {CORRESPONDENT: "Correspondent banking", STABLECOIN: "Won stablecoin"}
-ROUTE_COLOURS = {CORRESPONDENT: "#c0392b", STABLECOIN: "#1f77b4"}
+ROUTE_TITLES = {CORRESPONDENT: "Correspondent banking", STABLECOIN: "Won stablecoin", TWO_LEDGERS: "Two ledgers (Korea's, Hong Kong's)"}
+ROUTE_COLOURS = {CORRESPONDENT: "#c0392b", STABLECOIN: "#1f77b4", TWO_LEDGERS: "#8e44ad"}
 STEP_LABELS = {
     "debit": "payer debited",
     "fx_trade": "FX deal booked, order sent",
@@ -30,6 +31,10 @@ STEP_LABELS = {
     "fx_settlement": "FX settles (T+2)",
     "send": "payee credited (HKDS)",
     "cash_out": "HKDS cashed out",
+    "kr_hold": "payer's KRWS held (Korea)",
+    "hk_hold": "dealer's HKDS held (Hong Kong)",
+    "hk_fulfil": "payee fulfils: credited (HKDS)",
+    "kr_relay": "preimage relayed: Korea final",
 }
 
 
@@ -55,12 +60,12 @@ def draw_timeline(result: DemoResult, corridor: Corridor, path: Path) -> Path:
     seoul = ZoneInfo(corridor.sender.window.timezone)
     example = result.example
     start = example.initiated_at
-    ends = [s.at for route in (example.correspondent, example.stablecoin) for s in route.steps]
+    ends = [s.at for route in ROUTES for s in example.route(route).steps]
     span_start, span_end = start - timedelta(hours=3), max(ends) + timedelta(hours=3)
     windows = {bank.id: bank.window for bank in corridor.banks}
-    fig, axes = plt.subplots(2, 1, figsize=(15, 8), sharex=True, gridspec_kw={"height_ratios": [5, 4]})
-    fig.subplots_adjust(left=0.09, right=0.6, top=0.9, bottom=0.1, hspace=0.3)
-    for ax, route in zip(axes, (CORRESPONDENT, STABLECOIN), strict=True):
+    fig, axes = plt.subplots(3, 1, figsize=(15, 11), sharex=True, gridspec_kw={"height_ratios": [5, 4, 4]})
+    fig.subplots_adjust(left=0.11, right=0.6, top=0.92, bottom=0.08, hspace=0.35)
+    for ax, route in zip(axes, ROUTES, strict=True):
         record = example.route(route)
         colour = ROUTE_COLOURS[route]
         lanes: list[str] = []
@@ -88,6 +93,13 @@ def draw_timeline(result: DemoResult, corridor: Corridor, path: Path) -> Path:
             if when.utcoffset() != step.at.utcoffset():
                 local += f" ({when.strftime('%a %H:%M')} KST)"
             legend.append(f"{n}  {local:<27} {STEP_LABELS.get(step.step, step.step)}")
+        if route == TWO_LEDGERS:  # the liquidity its deadlines lock
+            locks = result.locks
+            legend += [
+                "",
+                f"the dealer's HKDS {format_amount(locks.hkds_minor, 2)} was held {duration(example.hkds_locked_s)} (2 to 3);",
+                f"at worst, with no fulfilment, until T_HK: {duration(locks.hkds_worst_s)} after the quote",
+            ]
         ax.axvline(record.settled_at.astimezone(seoul), color=colour, ls="--", lw=1)
         ax.text(1.02, 1.0, "\n".join(legend), transform=ax.transAxes, va="top", ha="left", fontsize=9,
                 family="monospace", color=colour)
@@ -111,15 +123,16 @@ def draw_timeline(result: DemoResult, corridor: Corridor, path: Path) -> Path:
 
 
 def draw_distribution(result: DemoResult, path: Path) -> Path:
-    """The CDF of time to credit for both routes, log time axis, with the FSB one-hour target."""
+    """The CDF of time to credit for every route, log time axis, with the FSB one-hour target."""
     plt = _pyplot()
 
     fig, ax = plt.subplots(figsize=(10, 5.5))
-    for route in (CORRESPONDENT, STABLECOIN):
+    for route in ROUTES:
         seconds = sorted(max(1, r.route(route).seconds) for r in result.sample)
         shares = [(n + 1) / len(seconds) for n in range(len(seconds))]  # plotting positions, not money
         ax.step([seconds[0]] + seconds, [0.0] + shares, where="post", color=ROUTE_COLOURS[route], lw=2,
-                label=f"{ROUTE_TITLES[route]} (median {duration(result.summary(route).median_s)})")
+                label=f"{ROUTE_TITLES[route]} (median {duration(result.summary(route).median_s)})"
+                + (f"; dealer's HKDS held a median {duration(result.locks.hkds_locked_median_s)}" if route == TWO_LEDGERS else ""))
     ax.axvline(3600, color="#555555", ls="--", lw=1)
     ax.axhline(0.75, color="#555555", ls=":", lw=1)
     ax.scatter([3600], [0.75], marker="*", s=180, color="#f39c12", zorder=4, label="FSB 2027 target: 75% within 1 hour")

@@ -54,6 +54,16 @@ class Bank:
 
 
 @dataclass(frozen=True, slots=True)
+class TwoLedgerDelays:
+    """How long each party of a payment across two ledgers takes to act on the step before its own."""
+
+    payer: Delay      # quote → the payer's hold on Korea
+    dealer: Delay     # that hold seen → the dealer's hold on Hong Kong
+    receiver: Delay   # the dealer's hold seen → the receiver's fulfilment on Hong Kong
+    relay: Delay      # the preimage seen on Hong Kong → the fulfilment on Korea
+
+
+@dataclass(frozen=True, slots=True)
 class Corridor:
     week_start: datetime
     example_at: datetime
@@ -74,6 +84,7 @@ class Corridor:
     confirmations: int
     last_mile: Window
     last_mile_delay: Delay
+    two_ledgers: TwoLedgerDelays
     #: The ledger's reference mid rates (fixtures/fx_rates.csv), the ones the dealer quotes around.
     rates: Rates
 
@@ -91,7 +102,7 @@ def load_corridor() -> Corridor:
     fixtures = resources.files("wonledger_fixtures")
     data = tomllib.loads(fixtures.joinpath("corridors.toml").read_text(encoding="utf-8"))
     try:
-        sample, corr, coin = data["sample"], data["correspondent"], data["stablecoin"]
+        sample, corr, coin, two = data["sample"], data["correspondent"], data["stablecoin"], data["two_ledgers"]
         fx = corr["fx"]
         return Corridor(
             week_start=_moment(sample["week_start"]),
@@ -113,6 +124,7 @@ def load_corridor() -> Corridor:
             confirmations=int(coin["confirmations"]),
             last_mile=_window(coin["last_mile"]),
             last_mile_delay=_delay(coin["last_mile"]["delay"]),
+            two_ledgers=TwoLedgerDelays(*(_delay(two[party]) for party in ("payer", "dealer", "receiver", "relay"))),
             rates=reference_rates(),
         )
     except KeyError as exc:

@@ -1,15 +1,18 @@
-"""The demo's engine: both routes of every payment as real transactions of a ledger of its own.
+"""The demo's engine: every route of every payment as real transactions of ledgers of its own.
 
 :func:`run_demo` makes ``DIR/demo.db`` (keys in ``DIR/keys``) with the
-default world, adds what correspondent banking needs through the registry
+default world for the two routes of one ledger, and the two operators'
+ledgers of the third route in ``DIR/kr`` and ``DIR/hk``
+(:mod:`wonledger.simulate.twoledgers`). It adds what correspondent banking needs through the registry
 (two correspondent-balance assets and the banks' accounts in them, the
 sender's USD account pre-funded with an FX deal at mid), plans every step of
 every payment (:mod:`wonledger.simulate.routes`), and then submits them in
 global simulated-time order, moving the ledger's clock to each step's time
 first, so that every journal entry carries the simulated time and the
 journal's times never go backwards. Each transaction goes through the
-book's one submit path, signed by the owners of the accounts it debits; the
-finished ledger passes ``verify``.
+book's one submit path of one ledger, signed by the owners of the accounts it
+debits; the finished ledgers pass ``verify``, and the two operators' ledgers
+the pair check.
 """
 
 from __future__ import annotations
@@ -23,14 +26,25 @@ from fractions import Fraction
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from wonledger.crossledger.plan import DEFAULTS
 from wonledger.domain.errors import BadInput
 from wonledger.domain.model import Leg, Participant, Party, Travel, Tx
 from wonledger.domain.money import Asset, format_amount
 from wonledger.service.facade import Ledger
 from wonledger.simulate.clock import SimulatedClock
 from wonledger.simulate.corridors import Corridor, load_corridor
-from wonledger.simulate.routes import CORRESPONDENT, STABLECOIN, Planned, plan_correspondent, plan_stablecoin
+from wonledger.simulate.routes import (
+    CORRESPONDENT,
+    ROUTES,
+    STABLECOIN,
+    TWO_LEDGERS,
+    Planned,
+    plan_correspondent,
+    plan_stablecoin,
+    plan_two_ledgers,
+)
 from wonledger.simulate.stats import percentile, share_within
+from wonledger.simulate.twoledgers import PairCheck, TwoLedgers
 
 DEMO_DB = "demo.db"
 KEYS_DIR = "keys"
@@ -74,13 +88,21 @@ class PaymentRecord:
     initiated_at: datetime
     correspondent: RouteRecord
     stablecoin: RouteRecord
+    #: Two ledgers: settled when the payee is credited on Hong Kong (its fulfilment); final on both at the relay.
+    two_ledgers: RouteRecord
     #: Correspondent route from the sending bank's release to the credit (what SWIFT gpi measures).
     released_to_credit_s: int
     #: Stablecoin route until the payee holds harbour's deposit token (the optional last mile).
     cash_out_s: int
+    #: Two ledgers: from the order until the relay fulfils the Korean hold (both sides final).
+    both_final_s: int = 0
+    #: Two ledgers: how long the dealer's HKDS was held (its hold to the payee's fulfilment) and the payer's KRWS (to the relay).
+    hkds_locked_s: int = 0
+    krws_locked_s: int = 0
 
     def route(self, name: str) -> RouteRecord:
-        return self.correspondent if name == CORRESPONDENT else self.stablecoin
+        found: RouteRecord = getattr(self, name)
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +141,36 @@ class Liquidity:
 
 
 @dataclass(frozen=True, slots=True)
+class Locks:
+    """What the two-ledger route's deadlines lock: the dealer's HKDS and the payer's KRWS, while a payment is held."""
+
+    #: the dealer's HKDS held per payment (minor units; every payment is the same amount at the same rates)
+    hkds_minor: int
+    hkds_locked_median_s: int
+    hkds_locked_p95_s: int
+    hkds_locked_max_s: int
+    #: the worst case: a receiver that never fulfils locks the dealer's HKDS until T_HK (from the quote)
+    hkds_worst_s: int
+    krws_minor: int
+    krws_locked_median_s: int
+    #: the payer's KRWS until T_KR, at worst
+    krws_worst_s: int
+    #: from the order until both holds are fulfilled (the relay), median
+    both_final_median_s: int
+    #: the most HKDS held in the dealer's holds at one moment of the week
+    hkds_peak_minor: int
+
+    @property
+    def hkds_seconds_median(self) -> int:
+        """HKDS (minor units) × seconds held, for the median payment: the liquidity one payment costs the dealer."""
+        return self.hkds_minor * self.hkds_locked_median_s
+
+    @property
+    def hkds_seconds_worst(self) -> int:
+        return self.hkds_minor * self.hkds_worst_s
+
+
+@dataclass(frozen=True, slots=True)
 class DemoResult:
     payments: int
     seed: int
@@ -127,19 +179,24 @@ class DemoResult:
     example: PaymentRecord
     correspondent: RouteSummary
     stablecoin: RouteSummary
+    two_ledgers: RouteSummary
     #: gpi-style: shares of correspondent payments released on a business day credited within 30 min / 24 h.
     gpi_within_30_min: Fraction
     gpi_within_24_h: Fraction
     cash_out_median_s: int
     liquidity: Liquidity
+    locks: Locks
     week_start: datetime
     db: Path
     transactions: int
     verified: bool
+    #: the two operators' ledgers of the third route: each one's verify and the pair check
+    pair: PairCheck
     problems: tuple[str, ...] = ()
 
     def summary(self, route: str) -> RouteSummary:
-        return self.correspondent if route == CORRESPONDENT else self.stablecoin
+        found: RouteSummary = getattr(self, route)
+        return found
 
 
 def run_demo(
@@ -150,7 +207,7 @@ def run_demo(
     progress: Callable[[int, int], None] | None = None,
     corridor: Corridor | None = None,
 ) -> DemoResult:
-    """Simulate ``payments`` payments (and the example started at ``at``) by both routes in ``out/demo.db``.
+    """Simulate ``payments`` payments (and the example started at ``at``) by every route: ``out/demo.db``, ``out/kr``, ``out/hk``.
 
     ``progress(done, total)`` is called after each step with the steps done since the last call.
     """
@@ -167,7 +224,8 @@ def run_demo(
     plans: dict[str, tuple[Planned, ...]] = {}
     for key, begin in zip(keys, begins, strict=True):
         rng = random.Random(f"{seed}:{key}")
-        plans[key] = plan_correspondent(corridor, begin, rng) + plan_stablecoin(corridor, begin, rng)
+        # (the third route draws after the first two, so their figures are what they were before it came)
+        plans[key] = plan_correspondent(corridor, begin, rng) + plan_stablecoin(corridor, begin, rng) + plan_two_ledgers(corridor, begin, rng)
     events = sorted(
         ((p.at, index, p.route, p.order, key, p) for index, key in enumerate(keys) for p in plans[key]),
         key=lambda e: e[:4],
@@ -177,22 +235,43 @@ def run_demo(
     for suffix in ("", "-wal", "-shm", "-journal"):  # a rerun starts a fresh ledger
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     clock = SimulatedClock(min(begins) - timedelta(hours=1))
-    ledger = Ledger.create(f"sqlite:///{db}", out / KEYS_DIR, world="default", clock=clock)
+    # Three databases, one simulated clock: each step is one transaction of one of them.
+    pair = TwoLedgers.create(out, clock)
     try:
-        runner = _Runner(ledger, corridor, clock)
-        runner.setup(payments=len(keys))
-        done: dict[str, dict[str, StepRecord]] = {key: {} for key in keys}
-        for moment, _index, _route, _order, key, planned in events:
-            clock.advance_to(moment)
-            record = runner.run(key, planned, detail=key == "example")
-            if record is not None:
-                done[key][f"{planned.route}:{planned.step}"] = record
-            if progress:
-                progress(1, len(events))
-        records = {key: _payment_record(key, begin, done[key], corridor) for key, begin in zip(keys, begins, strict=True)}
-        report = ledger.verify()
+        ledger = Ledger.create(f"sqlite:///{db}", out / KEYS_DIR, world="default", clock=clock)
+        try:
+            runner = _Runner(ledger, corridor, clock, pair)
+            runner.setup(payments=len(keys))
+            done: dict[str, dict[str, StepRecord]] = {key: {} for key in keys}
+            for moment, _index, _route, _order, key, planned in events:
+                clock.advance_to(moment)
+                record = runner.run(key, planned, detail=key == "example")
+                if record is not None:
+                    done[key][f"{planned.route}:{planned.step}"] = record
+                if progress:
+                    progress(1, len(events))
+            records = {key: _payment_record(key, begin, done[key], corridor) for key, begin in zip(keys, begins, strict=True)}
+            report = ledger.verify()
+            verified = _Verified(report.transactions, report.ok, tuple(f"{p.tx}: {p.kind}: {p.detail}" for p in report.problems))
+        finally:
+            ledger.close()
+        checked = pair.check()
     finally:
-        ledger.close()
+        pair.close()
+    return _result(payments, seed, corridor, keys, records, runner, verified, db, checked)
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    transactions: int
+    ok: bool
+    problems: tuple[str, ...]
+
+
+def _result(
+    payments: int, seed: int, corridor: Corridor, keys: list[str], records: dict[str, PaymentRecord], runner: _Runner,
+    report: _Verified, db: Path, checked: PairCheck,
+) -> DemoResult:
     sample = tuple(records[key] for key in keys[1:])
     costs = runner.costs
     released = [r.released_to_credit_s for r in sample]
@@ -204,6 +283,7 @@ def run_demo(
         example=records["example"],
         correspondent=_summary([r.correspondent.seconds for r in sample], _mean_cost(costs[CORRESPONDENT], keys[1:])),
         stablecoin=_summary([r.stablecoin.seconds for r in sample], _mean_cost(costs[STABLECOIN], keys[1:])),
+        two_ledgers=_summary([r.two_ledgers.seconds for r in sample], _mean_cost(costs[TWO_LEDGERS], keys[1:])),
         gpi_within_30_min=share_within(released, 30 * 60),
         gpi_within_24_h=share_within(released, DAY_S),
         cash_out_median_s=percentile([r.cash_out_s for r in sample], Fraction(1, 2)),
@@ -212,14 +292,39 @@ def run_demo(
             nostro_lowest_usd=runner.nostro_lowest,
             peak_in_flight_krw=tuple(
                 (route, corridor.amount_krw * _peak_overlap([(r.initiated_at, r.route(route).settled_at) for r in sample]))
-                for route in (CORRESPONDENT, STABLECOIN)
+                for route in ROUTES
             ),
         ),
+        locks=_locks(sample, runner.bought, corridor.amount_krw),
         week_start=corridor.week_start,
         db=db,
         transactions=report.transactions,
         verified=report.ok,
-        problems=tuple(f"{p.tx}: {p.kind}: {p.detail}" for p in report.problems),
+        pair=checked,
+        problems=report.problems,
+    )
+
+
+def _locks(sample: tuple[PaymentRecord, ...], bought: dict[str, int], amount_krw: int) -> Locks:
+    hkds = max(bought.values())  # (every payment buys the same: one amount, one rate)
+    hk_window = round(DEFAULTS.hk_window_s)
+    half, p95 = Fraction(1, 2), Fraction(95, 100)
+    held = [r.hkds_locked_s for r in sample]
+    hk_holds = []
+    for r in sample:
+        when = {s.step: s.at for s in r.two_ledgers.steps}
+        hk_holds.append((when["hk_hold"], when["hk_fulfil"]))
+    return Locks(
+        hkds_minor=hkds,
+        hkds_locked_median_s=percentile(held, half),
+        hkds_locked_p95_s=percentile(held, p95),
+        hkds_locked_max_s=max(held),
+        hkds_worst_s=hk_window,
+        krws_minor=amount_krw,
+        krws_locked_median_s=percentile([r.krws_locked_s for r in sample], half),
+        krws_worst_s=round(DEFAULTS.hk_window_s + DEFAULTS.gap_s),
+        both_final_median_s=percentile([r.both_final_s for r in sample], half),
+        hkds_peak_minor=hkds * _peak_overlap(hk_holds),
     )
 
 
@@ -259,16 +364,26 @@ def _payment_record(key: str, begin: datetime, done: dict[str, StepRecord], corr
         settled = done[f"{name}:{final}"].at
         return RouteRecord(steps, settled, int((settled - begin).total_seconds()))
 
+    def at(route: str, step: str) -> datetime:
+        return done[f"{route}:{step}"].at
+
+    def seconds(start: datetime, end: datetime) -> int:
+        return int((end - start).total_seconds())
+
     correspondent = route(CORRESPONDENT, "credit")
     stablecoin = route(STABLECOIN, "send")
-    released = done[f"{CORRESPONDENT}:fx_trade"].at
+    released = at(CORRESPONDENT, "fx_trade")
     return PaymentRecord(
         key=key,
         initiated_at=begin.astimezone(ZoneInfo(corridor.sender.window.timezone)),
         correspondent=correspondent,
         stablecoin=stablecoin,
-        released_to_credit_s=int((correspondent.settled_at - released).total_seconds()),
-        cash_out_s=int((done[f"{STABLECOIN}:cash_out"].at - begin).total_seconds()),
+        two_ledgers=route(TWO_LEDGERS, "hk_fulfil"),
+        released_to_credit_s=seconds(released, correspondent.settled_at),
+        cash_out_s=seconds(begin, at(STABLECOIN, "cash_out")),
+        both_final_s=seconds(begin, at(TWO_LEDGERS, "kr_relay")),
+        hkds_locked_s=seconds(at(TWO_LEDGERS, "hk_hold"), at(TWO_LEDGERS, "hk_fulfil")),
+        krws_locked_s=seconds(at(TWO_LEDGERS, "kr_hold"), at(TWO_LEDGERS, "kr_relay")),
     )
 
 
@@ -290,8 +405,11 @@ class _Runner:
     ledger: Ledger
     corridor: Corridor
     clock: SimulatedClock
+    pair: TwoLedgers
     open: dict[str, _Open] = field(default_factory=dict)
-    costs: dict[str, dict[str, Cost]] = field(default_factory=lambda: {CORRESPONDENT: {}, STABLECOIN: {}})
+    costs: dict[str, dict[str, Cost]] = field(default_factory=lambda: {route: {} for route in ROUTES})
+    #: HKDS (minor units) each payment's two-ledger quote bought
+    bought: dict[str, int] = field(default_factory=dict)
     nostro: int = 0
     nostro_lowest: int = 0
     parties: dict[str, Participant] = field(default_factory=dict)
@@ -339,7 +457,12 @@ class _Runner:
         if found is None:
             return None
         tx_id, what = found
-        lanes = self._lanes(tx_id) if detail else ()
+        if not detail:
+            lanes: tuple[str, ...] = ()
+        elif planned.route == TWO_LEDGERS:
+            lanes = self.pair.lanes(planned.step.split("_", 1)[0], tx_id)
+        else:
+            lanes = self._lanes(tx_id)
         local = planned.at.astimezone(ZoneInfo(planned.timezone))
         return StepRecord(planned.step, local, tx_id, planned.by, what, lanes)
 
@@ -461,3 +584,30 @@ class _Runner:
         receipt = self.ledger.stablecoins.redeem(COIN_OUT, state.hkds_credited, c.payee, PAYEE_TOKEN, tx_id=f"{key}-s-cash-out")
         what = f"{c.payee} turns {format_amount(state.hkds_credited, 2)} {COIN_OUT} into its {PAYEE_TOKEN} deposit, at par"
         return receipt.id, what
+
+    # -- two ledgers: the same stablecoins, each on its own jurisdiction's ledger ---------------------
+    def _two_ledgers_quote(self, key: str, state: _Open) -> None:
+        c = self.corridor
+        quote = self.pair.plan(f"{key}-x", c.payer, c.payee, c.amount_krw, memo=f"{key}: a payment to Hong Kong across two ledgers")
+        self.bought[key] = quote["buy_amount"]
+        received_krw = quote["buy_amount"] * c.mid("HKD", "KRW") / 100
+        self.costs[TWO_LEDGERS][key] = Cost(c.amount_krw, quote["fee"], round(c.amount_krw - received_krw - quote["fee"]))
+        return None
+
+    def _two_ledgers_kr_hold(self, key: str, state: _Open) -> tuple[str, str]:
+        c = self.corridor
+        what = f"on Korea: {format_amount(c.amount_krw, 0)} {COIN_IN} of {c.payer} held for peakfx until the preimage or T_KR"
+        return self.pair.kr_hold(f"{key}-x"), what
+
+    def _two_ledgers_hk_hold(self, key: str, state: _Open) -> tuple[str, str]:
+        what = f"on Hong Kong: peakfx's {format_amount(self.bought[key], 2)} {COIN_OUT} held for {self.corridor.payee} until T_HK"
+        return self.pair.hk_hold(f"{key}-x"), what
+
+    def _two_ledgers_hk_fulfil(self, key: str, state: _Open) -> tuple[str, str]:
+        c = self.corridor
+        what = f"{c.payee} fulfils with its preimage: {format_amount(self.bought[key], 2)} {COIN_OUT} credited, the preimage published"
+        return self.pair.hk_fulfil(f"{key}-x"), what
+
+    def _two_ledgers_kr_relay(self, key: str, state: _Open) -> tuple[str, str]:
+        what = f"peakfx relays the preimage from Hong Kong's journal to Korea: its {COIN_IN} hold fulfilled, both sides final"
+        return self.pair.kr_relay(f"{key}-x"), what

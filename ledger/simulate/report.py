@@ -19,12 +19,12 @@ from wonledger.domain.money import format_amount
 from wonledger.simulate.charts import DISTRIBUTION_PNG, TIMELINE_PNG, draw_distribution, draw_timeline
 from wonledger.simulate.corridors import Corridor
 from wonledger.simulate.engine import Cost, DemoResult, RouteRecord
-from wonledger.simulate.routes import CORRESPONDENT, ROUTES, STABLECOIN
+from wonledger.simulate.routes import CORRESPONDENT, ROUTES, STABLECOIN, TWO_LEDGERS
 from wonledger.simulate.stats import duration, percent
 
 REPORT_HTML = "report.html"
 SEOUL = ZoneInfo("Asia/Seoul")
-ROUTE_NAMES = {CORRESPONDENT: "correspondent banking", STABLECOIN: "won stablecoin"}
+ROUTE_NAMES = {CORRESPONDENT: "correspondent banking", STABLECOIN: "won stablecoin", TWO_LEDGERS: "two ledgers"}
 #: Published anchors (FATF Recommendation 16, interpretive note), quoted wherever the figures are shown.
 SOURCES = (
     "SWIFT gpi: about 50% of payments credited within 30 minutes and almost all within 24 hours (business days, all corridors).",
@@ -41,17 +41,21 @@ def krw(minor: int) -> str:
     return f"KRW {format_amount(minor, 0)}"
 
 
-def comparison_rows(result: DemoResult) -> list[tuple[str, str, str]]:
-    """(what, correspondent banking, won stablecoin) for the side-by-side table."""
-    c, s = result.correspondent, result.stablecoin
+def comparison_rows(result: DemoResult) -> list[tuple[str, str, str, str]]:
+    """(what, correspondent banking, won stablecoin, two ledgers) for the side-by-side table."""
+    c, s, x = result.correspondent, result.stablecoin, result.two_ledgers
+    locks = result.locks
     return [
-        ("median time to credit", duration(c.median_s), duration(s.median_s)),
-        ("95th percentile", duration(c.p95_s), duration(s.p95_s)),
-        ("slowest", duration(c.max_s), duration(s.max_s)),
-        ("credited within 1 hour (FSB target 75%)", percent(c.within_hour), percent(s.within_hour)),
-        ("cost per payment, in KRW at mid", _cost(c.cost), _cost(s.cost)),
-        ("  of which fees", krw(c.cost.fees_krw), krw(s.cost.fees_krw)),
-        ("  of which FX spread", krw(c.cost.spread_krw), krw(s.cost.spread_krw)),
+        ("median time to credit", duration(c.median_s), duration(s.median_s), duration(x.median_s)),
+        ("95th percentile", duration(c.p95_s), duration(s.p95_s), duration(x.p95_s)),
+        ("slowest", duration(c.max_s), duration(s.max_s), duration(x.max_s)),
+        ("credited within 1 hour (FSB target 75%)", percent(c.within_hour), percent(s.within_hour), percent(x.within_hour)),
+        ("cost per payment, in KRW at mid", _cost(c.cost), _cost(s.cost), _cost(x.cost)),
+        ("  of which fees", krw(c.cost.fees_krw), krw(s.cost.fees_krw), krw(x.cost.fees_krw)),
+        ("  of which FX spread", krw(c.cost.spread_krw), krw(s.cost.spread_krw), krw(x.cost.spread_krw)),
+        # The stablecoin route's exchange is one atomic transaction: the dealer's HKDS is never held.
+        ("dealer's HKDS held per payment, median", "–", "none (atomic)", duration(locks.hkds_locked_median_s)),
+        ("  at worst (no fulfilment: until T_HK)", "–", "none", duration(locks.hkds_worst_s)),
     ]
 
 
@@ -65,9 +69,13 @@ def decimal_text(value: Fraction, places: int) -> str:
     return f"{whole}.{frac:0{places}d}"
 
 
+def hkds(minor: int) -> str:
+    return f"HKDS {format_amount(minor, 2)}"
+
+
 def notes(result: DemoResult) -> list[str]:
-    """Sentences under the table: calibration, liquidity, the optional last mile."""
-    lq = result.liquidity
+    """Sentences under the table: calibration, liquidity, the two ledgers, the optional last mile."""
+    lq, locks = result.liquidity, result.locks
     flight = dict(lq.peak_in_flight_krw)
     return [
         f"Correspondent payments from the moment the sending bank released them: {percent(result.gpi_within_30_min)} "
@@ -77,7 +85,15 @@ def notes(result: DemoResult) -> list[str]:
         f"(a nostro account) to pay out before its FX deals settle two business days later; its lowest balance in "
         f"the run was USD {format_amount(lq.nostro_lowest_usd, 2)}. At the busiest moment "
         f"{krw(flight[CORRESPONDENT])} of payments had left payers but not reached the payee by correspondent "
-        f"banking, {krw(flight[STABLECOIN])} by stablecoin.",
+        f"banking, {krw(flight[STABLECOIN])} by stablecoin, {krw(flight[TWO_LEDGERS])} across two ledgers.",
+        f"Two ledgers: the same stablecoins, KRWS on the Korean operator's ledger and HKDS on the Hong Kong operator's, "
+        f"bound by one hashlock; the payee is credited when it fulfils on Hong Kong, and both sides are final when the "
+        f"preimage reaches Korea (median {duration(locks.both_final_median_s)} from the order). The deadlines lock the "
+        f"dealer's {hkds(locks.hkds_minor)} from its hold to the payee's fulfilment: a median {duration(locks.hkds_locked_median_s)} "
+        f"(p95 {duration(locks.hkds_locked_p95_s)}), {format_amount(locks.hkds_seconds_median, 2)} HKDS·s a payment; at worst, a payee "
+        f"that never fulfils holds it until T_HK, {duration(locks.hkds_worst_s)} after the quote "
+        f"({format_amount(locks.hkds_seconds_worst, 2)} HKDS·s), and the payer's {krw(locks.krws_minor)} in KRWS until T_KR, "
+        f"{duration(locks.krws_worst_s)}. At the busiest moment the dealer had {hkds(locks.hkds_peak_minor)} held.",
         f"Optional last mile: turning the HKDS into a harbour bank deposit waits for Hong Kong banking hours "
         f"(median {duration(result.cash_out_median_s)} from the payer's order).",
     ]
@@ -101,11 +117,24 @@ def step_rows(record: RouteRecord) -> list[tuple[str, str, str]]:
 
 
 def headline(result: DemoResult) -> str:
-    c, s = result.correspondent, result.stablecoin
+    c, s, x = result.correspondent, result.stablecoin, result.two_ledgers
     return (
         f"Half the payments took {duration(c.median_s)} or more by correspondent banking and cost "
         f"{decimal_text(c.cost.share * 100, 2)}% of the amount; by won stablecoin, {duration(s.median_s)} "
-        f"and {decimal_text(s.cost.share * 100, 2)}%."
+        f"and {decimal_text(s.cost.share * 100, 2)}%; across two ledgers, {duration(x.median_s)} "
+        f"and {decimal_text(x.cost.share * 100, 2)}%."
+    )
+
+
+def verdict(result: DemoResult) -> str:
+    """What the ledgers' own checks said, for the Files line and the page's footer."""
+    pair = result.pair
+    one = "verify: ok" if result.verified else f"verify: {len(result.problems)} problem(s)"
+    both = "ok" if pair.kr_verified and pair.hk_verified else "FAILED"
+    said = ", ".join(f"{n} {what}" for what, n in pair.outcomes)
+    return (
+        f"{result.transactions:,} transactions, {one}; two ledgers: {pair.kr_transactions:,} and {pair.hk_transactions:,} "
+        f"transactions, verify: {both}, verify-pair: {'ok' if pair.pair_ok else 'NOT OK'}, {said}"
     )
 
 
@@ -116,7 +145,7 @@ def publish(result: DemoResult, corridor: Corridor, out: Path) -> list[Path]:
     page = out / REPORT_HTML
     images = {name: path.read_bytes() for name, path in ((TIMELINE_PNG, timeline), (DISTRIBUTION_PNG, distribution))}
     page.write_text(render_html(result, images), encoding="utf-8")
-    return [result.db, timeline, distribution, page]
+    return [result.db, result.pair.kr_db, result.pair.hk_db, timeline, distribution, page]
 
 
 #: The page's style sheet (plain CSS, no braces doubled: it is inserted, not formatted).
@@ -130,6 +159,7 @@ _STYLE = """<style>
   table.compare td { font-variant-numeric: tabular-nums; font-size: 1.05em; }
   table.compare thead th:nth-child(2) { color: #c0392b; }
   table.compare thead th:nth-child(3) { color: #1f77b4; }
+  table.compare thead th:nth-child(4) { color: #8e44ad; }
   td.when { white-space: nowrap; font-variant-numeric: tabular-nums; }
   img { max-width: 100%; border: 1px solid #eee; }
   .answer { font-size: 1.25em; font-weight: 600; }
@@ -159,6 +189,14 @@ is the dealer that swaps one for the other. <i>seoul-exports</i> pays, <i>kowloo
 a dealer swaps them for Hong Kong dollar stablecoins (HKDS) in the same instant (payment versus
 payment: both sides move or neither does), and the payee holds them: one transaction, final in
 seconds, at any hour.</p>
+<p><b>Two ledgers.</b> The same stablecoins, but each on its own jurisdiction's ledger, as two
+regulators would have it: KRWS on the Korean operator's, HKDS on the Hong Kong operator's, with no
+database in common. The payee picks a secret and gives only its fingerprint (a hash); the payer's
+KRWS is held for the dealer on the Korean ledger, then the dealer's HKDS for the payee on the Hong
+Kong ledger, both locked to that fingerprint and each with a deadline, Hong Kong's the earlier. The
+payee takes its HKDS by revealing the secret, which releases the KRWS to the dealer on Korea: both
+sides paid, or (once the deadlines pass) neither. The price is liquidity: the dealer's HKDS is held
+until the payee reveals the secret, and at worst until the deadline.</p>
 </div>
 """
 
@@ -189,8 +227,8 @@ def render_html(result: DemoResult, images: dict[str, bytes] | None = None) -> s
 
     example = result.example
     rows = "".join(
-        f"<tr><th scope='row'>{e(what.strip())}</th><td>{e(a)}</td><td>{e(b)}</td></tr>"
-        for what, a, b in comparison_rows(result)
+        f"<tr><th scope='row'>{e(what.strip())}</th><td>{e(a)}</td><td>{e(b)}</td><td>{e(c)}</td></tr>"
+        for what, a, b, c in comparison_rows(result)
     )
     timelines = "".join(_timeline_html(example.route(route), route) for route in ROUTES)
     started = example.initiated_at.strftime("%A %d %B %Y, %H:%M %Z")
@@ -206,39 +244,42 @@ def render_html(result: DemoResult, images: dict[str, bytes] | None = None) -> s
 <body>
 <h1>How long does KRW {e(format_amount(result.amount_krw, 0))} take to get from Seoul to Hong Kong?</h1>
 <p class="lead">A company in Seoul pays a supplier in Hong Kong. We sent the same payment
-{result.payments} times, at random moments over one week (weekend included), two ways:
-through the <b>correspondent banks</b> that carry most cross-border payments today, and as a
-<b>won stablecoin</b> exchanged for a Hong Kong dollar stablecoin. Every step of every payment is
-a real, signed entry in a ledger (<code>demo.db</code>), stamped with the simulated time.</p>
+{result.payments} times, at random moments over one week (weekend included), three ways:
+through the <b>correspondent banks</b> that carry most cross-border payments today, as a
+<b>won stablecoin</b> exchanged for a Hong Kong dollar stablecoin on one ledger, and the same
+across <b>two ledgers</b>, Korea's and Hong Kong's. Every step of every payment is a real, signed
+entry in a ledger (<code>demo.db</code>, <code>kr/wonledger.db</code>, <code>hk/wonledger.db</code>),
+stamped with the simulated time.</p>
 
 <p class="answer">{e(headline(result))}</p>
 
 {_EXPLAINER}
 <h2>Side by side</h2>
 <table class="compare">
-<thead><tr><th></th><th>correspondent banking</th><th>won stablecoin</th></tr></thead>
+<thead><tr><th></th><th>correspondent banking</th><th>won stablecoin</th><th>two ledgers</th></tr></thead>
 <tbody>{rows}</tbody>
 </table>
 <ul>{notes_html}</ul>
 
 <h2>How the times are spread</h2>
-<p>Each line climbs as payments arrive: the further left, the faster. The star is the target the
+<p>Each line climbs as payments arrive: the further left, the faster (the two stablecoin routes
+lie seconds apart). The star is the target the
 G20 set for 2027: three payments in four credited within an hour.</p>
-<img src="{src(DISTRIBUTION_PNG)}" alt="Share of payments credited against time, for both routes, with the FSB one-hour target" width="1100">
+<img src="{src(DISTRIBUTION_PNG)}" alt="Share of payments credited against time, for the three routes, with the FSB one-hour target" width="1100">
 
 <h2>One payment, step by step</h2>
 <p>This one was started on {e(started)}. Each row is a transaction in the ledger; times are the local
 time of the institution acting.</p>
-<img src="{src(TIMELINE_PNG)}" alt="Timeline of the example payment on both routes, one lane per institution" width="1100">
+<img src="{src(TIMELINE_PNG)}" alt="Timeline of the example payment on the three routes, one lane per institution" width="1100">
 {timelines}
 
 <footer>
 <p>Sources for the reference figures:</p>
 <ul>{sources}</ul>
-<p>Made by <code>wonledger demo --payments {result.payments} --seed {result.seed}</code>. The ledger
-<code>demo.db</code> holds {result.transactions:,} transactions and
-{"passes" if result.verified else "FAILS"} <code>wonledger verify</code>. Processing delays, fees and
-spreads are in <code>fixtures/corridors.toml</code>, each with the figure it is calibrated to.</p>
+<p>Made by <code>wonledger demo --payments {result.payments} --seed {result.seed}</code>. The ledgers'
+own checks: {e(verdict(result))} (<code>wonledger verify</code> on each, <code>wonledger verify-pair
+--kr kr --hk hk</code> on the two). Processing delays, fees and spreads are in
+<code>fixtures/corridors.toml</code>, each with the figure it is calibrated to or the assumption it is.</p>
 </footer>
 </body>
 </html>
@@ -250,7 +291,9 @@ def demo_json(result: DemoResult, files: list[Path]) -> dict[str, object]:
 
     def route_figures(route: str) -> dict[str, object]:
         summary = result.summary(route)
+        extra = two_ledger_figures() if route == TWO_LEDGERS else {}
         return {
+            **extra,
             "median_s": summary.median_s,
             "p95_s": summary.p95_s,
             "max_s": summary.max_s,
@@ -260,6 +303,28 @@ def demo_json(result: DemoResult, files: list[Path]) -> dict[str, object]:
                 "share": decimal_text(summary.cost.share, 4),
                 "fees_krw": summary.cost.fees_krw,
                 "spread_krw": summary.cost.spread_krw,
+            },
+        }
+
+    def two_ledger_figures() -> dict[str, object]:
+        locks, pair = result.locks, result.pair
+        return {
+            "both_final_median_s": locks.both_final_median_s,
+            "liquidity": {
+                "hkds_minor": locks.hkds_minor,
+                "hkds_locked_median_s": locks.hkds_locked_median_s,
+                "hkds_locked_p95_s": locks.hkds_locked_p95_s,
+                "hkds_locked_max_s": locks.hkds_locked_max_s,
+                "hkds_seconds_median_minor": locks.hkds_seconds_median,
+                "hkds_worst_s": locks.hkds_worst_s,
+                "hkds_seconds_worst_minor": locks.hkds_seconds_worst,
+                "hkds_peak_minor": locks.hkds_peak_minor,
+                "krws_minor": locks.krws_minor,
+                "krws_locked_median_s": locks.krws_locked_median_s,
+                "krws_worst_s": locks.krws_worst_s,
+            },
+            "checked": {
+                "kr_verified": pair.kr_verified, "hk_verified": pair.hk_verified, "pair_ok": pair.pair_ok, "outcomes": dict(pair.outcomes),
             },
         }
 

@@ -22,6 +22,14 @@ Won stablecoin: the payer's app takes a quote and, seconds later, one atomic
 ``send`` (deposit tokens → KRWS at par → PvP with the dealer → HKDS to the
 payee) is final, at any hour; an optional ``cash_out`` turns the HKDS into
 the payee's bank deposit token during HK banking hours.
+
+Two ledgers (the same stablecoins, each on its own jurisdiction's ledger,
+docs/crossledger.md): the receiver's hashlock and the dealer's quote, then
+``kr_hold`` (the payer's KRWS held for the dealer on Korea), ``hk_hold`` (the
+dealer's HKDS held for the payee on Hong Kong), ``hk_fulfil`` (the payee
+fulfils with its preimage: credited) and ``kr_relay`` (the preimage, read
+from Hong Kong's journal, fulfils the Korean hold: both sides final), each
+after the party acting has seen the step before it, at any hour.
 """
 
 from __future__ import annotations
@@ -31,12 +39,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from wonledger.rulebook.policy import load_flow_policy
 from wonledger.simulate.calendars import add_business_days
 from wonledger.simulate.corridors import Corridor
 
 CORRESPONDENT = "correspondent"
 STABLECOIN = "stablecoin"
-ROUTES = (CORRESPONDENT, STABLECOIN)
+TWO_LEDGERS = "two_ledgers"
+ROUTES = (CORRESPONDENT, STABLECOIN, TWO_LEDGERS)
 
 #: Events that are not journal entries (the app asking the dealer for a quote).
 QUOTE = "quote"
@@ -91,3 +101,22 @@ def plan_stablecoin(corridor: Corridor, start: datetime, rng: random.Random) -> 
         Planned(final, STABLECOIN, "send", corridor.payer, payer_zone, 1),
         Planned(cash_out, STABLECOIN, "cash_out", corridor.payee, corridor.last_mile.timezone, 2),
     )
+
+
+def plan_two_ledgers(corridor: Corridor, start: datetime, rng: random.Random) -> tuple[Planned, ...]:
+    delays = corridor.two_ledgers
+    dealer = load_flow_policy().dealer  # it holds HKDS on Hong Kong, and relays the preimage it is owed KRWS for
+    quoted = start + timedelta(seconds=corridor.coin_processing.draw(rng))
+    kr_hold = quoted + timedelta(seconds=delays.payer.draw(rng))
+    hk_hold = kr_hold + timedelta(seconds=delays.dealer.draw(rng))
+    fulfilled = hk_hold + timedelta(seconds=delays.receiver.draw(rng))
+    relayed = fulfilled + timedelta(seconds=delays.relay.draw(rng))
+    payer_zone, payee_zone = corridor.sender.window.timezone, corridor.last_mile.timezone
+    steps = (
+        (quoted, QUOTE, corridor.payer, payer_zone),
+        (kr_hold, "kr_hold", corridor.payer, payer_zone),
+        (hk_hold, "hk_hold", dealer, payee_zone),
+        (fulfilled, "hk_fulfil", corridor.payee, payee_zone),
+        (relayed, "kr_relay", dealer, payee_zone),
+    )
+    return tuple(Planned(at, TWO_LEDGERS, step, by, zone, n) for n, (at, step, by, zone) in enumerate(steps))

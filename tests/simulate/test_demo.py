@@ -1,7 +1,9 @@
-"""The settlement-timing demo: calendars bite on the correspondent route, the stablecoin route is seconds,
-the figures are reproducible, and everything it writes is real (a ledger that verifies, PNG charts, a page).
+"""The settlement-timing demo: calendars bite on the correspondent route, the stablecoin routes are seconds
+(on one ledger, and across two by the cross-ledger protocol, whose deadlines lock the dealer's HKDS), the
+figures are reproducible, and everything it writes is real (ledgers that verify, a pair check that holds,
+PNG charts, a page).
 
-Each run here is a real ledger in a temporary directory, with a handful of
+Each run here is real ledgers in a temporary directory, with a handful of
 payments so the whole file stays within a few seconds a run.
 """
 
@@ -21,9 +23,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from wonledger import Ledger
+from wonledger import Ledger, LedgerError
 from wonledger.simulate import demo_json, load_corridor, publish, run_demo
 from wonledger.simulate.calendars import is_business_day
+from wonledger.simulate.twoledgers import HK_DIR, KR_DIR
 
 SEOUL = ZoneInfo("Asia/Seoul")
 WONLEDGER = str(Path(sys.executable).parent / "wonledger")
@@ -176,6 +179,55 @@ def test_the_stablecoin_route_costs_less_than_the_fsb_retail_ceiling_and_corresp
     # FSB 2027 retail target: average cost at most 1%.
     assert result.stablecoin.cost.share < Fraction(1, 100) < result.correspondent.cost.share
     assert result.correspondent.cost.total_krw == result.correspondent.cost.fees_krw + result.correspondent.cost.spread_krw
+    # Across two ledgers the same dealer quotes the same pair by the same policy: the same cost.
+    assert result.two_ledgers.cost == result.stablecoin.cost
+
+
+def test_across_two_ledgers_every_payment_settles_on_both_and_each_ledger_and_the_pair_check_pass(week) -> None:
+    out, result, _ = week
+    pair = result.pair
+    assert pair.kr_verified and pair.hk_verified and pair.pair_ok and pair.problems == ()
+    assert pair.outcomes == (("settled", 40 + 1),)  # the sample and the example
+    # The ledgers are where `verify-pair --kr DIR --hk DIR` reads them, and the command (a node process per ledger) agrees.
+    run = subprocess.run(
+        [WONLEDGER, "--json", "verify-pair", "--kr", str(out / KR_DIR), "--hk", str(out / HK_DIR)], capture_output=True, text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    checked = json.loads(run.stdout)
+    assert checked["ok"] and checked["outcomes"] == {"settled": 41}
+
+
+def test_each_ledger_holds_only_its_own_side_and_the_relay_carries_the_preimage_hong_kong_published(week) -> None:
+    out, result, _ = week
+    kr_steps, hk_steps = {"kr_hold", "kr_relay"}, {"hk_hold", "hk_fulfil"}
+    example = {s.step: s for s in result.example.two_ledgers.steps}
+    assert set(example) == kr_steps | hk_steps
+    with Ledger.open(f"sqlite:///{out / KR_DIR / 'wonledger.db'}", out / KR_DIR / "keys") as kr, \
+            Ledger.open(f"sqlite:///{out / HK_DIR / 'wonledger.db'}", out / HK_DIR / "keys") as hk:
+        for name, step in example.items():
+            here, there = (kr, hk) if name in kr_steps else (hk, kr)
+            assert datetime.fromisoformat(here.transaction(step.tx).at.replace("Z", "+00:00")) == step.at
+            with pytest.raises(LedgerError):
+                there.transaction(step.tx)
+        on_kr, on_hk = kr.holds.conditional(example["kr_hold"].tx), hk.holds.conditional(example["hk_hold"].tx)
+    assert on_kr is not None and on_hk is not None
+    assert on_kr.status == on_hk.status == "fulfilled" and on_kr.condition == on_hk.condition
+    assert on_kr.preimage == on_hk.preimage and on_kr.partner_hold == on_hk.id and on_hk.partner_hold == on_kr.id
+    # Hong Kong's deadline comes first; the payee is paid before the preimage reaches Korea, and both before their deadlines.
+    assert example["hk_fulfil"].at < example["kr_relay"].at
+    assert on_hk.deadline < on_kr.deadline
+    assert example["kr_relay"].at < datetime.fromisoformat(on_kr.deadline.replace("Z", "+00:00"))
+
+
+def test_the_deadlines_lock_the_dealers_hkds_from_its_hold_to_the_fulfilment_and_at_worst_until_t_hk(week) -> None:
+    _, result, _ = week
+    locks = result.locks
+    assert all(0 < r.hkds_locked_s < locks.hkds_worst_s for r in result.sample)
+    assert all(r.two_ledgers.seconds < r.both_final_s < 60 for r in result.sample)  # credited first, final on both in a minute
+    assert locks.hkds_worst_s == 120 and locks.krws_worst_s == 120 + 70  # T_HK, and T_KR = T_HK + 2 x 5 s + 30 s + 30 s
+    assert locks.hkds_seconds_worst == locks.hkds_minor * 120 > locks.hkds_seconds_median > 0
+    assert locks.hkds_locked_median_s <= locks.hkds_locked_p95_s <= locks.hkds_locked_max_s
+    assert locks.hkds_minor <= locks.hkds_peak_minor <= 41 * locks.hkds_minor
 
 
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Chromium is not installed (/usr/bin/chromium)")
@@ -229,15 +281,20 @@ def test_demo_json_has_the_shape_of_the_design_and_its_times_carry_offsets(tmp_p
     assert "Traceback" not in run.stderr
     shown = json.loads(run.stdout)
     assert set(shown) == {"payments", "routes", "example", "files"} and shown["payments"] == 5
-    for route in ("correspondent", "stablecoin"):
+    for route in ("correspondent", "stablecoin", "two_ledgers"):
         assert {"median_s", "p95_s", "max_s", "cost"} <= set(shown["routes"][route])
         example = shown["example"]["routes"][route]
         assert {"settled_at", "steps"} <= set(example)
         for step in example["steps"]:
             assert {"step", "at", "tx"} <= set(step)
             assert datetime.fromisoformat(step["at"]).utcoffset() is not None
+    liquidity = shown["routes"]["two_ledgers"]["liquidity"]
+    assert liquidity["hkds_worst_s"] == 120 and liquidity["hkds_seconds_worst_minor"] == liquidity["hkds_minor"] * 120
+    assert shown["routes"]["two_ledgers"]["checked"] == {"kr_verified": True, "hk_verified": True, "pair_ok": True, "outcomes": {"settled": 6}}
     assert shown["example"]["initiated_at"] == "2026-12-05T09:00:00+09:00"
-    assert [Path(f).name for f in shown["files"]] == ["demo.db", "timeline.png", "distribution.png", "report.html"]
+    assert [str(Path(f).relative_to(tmp_path / "d")) for f in shown["files"]] == [
+        "demo.db", "kr/wonledger.db", "hk/wonledger.db", "timeline.png", "distribution.png", "report.html",
+    ]
     assert all(Path(tmp_path, f).exists() or Path(f).exists() for f in shown["files"])
 
 
@@ -246,8 +303,9 @@ def test_demo_prints_the_comparison_and_refuses_a_start_that_is_not_a_time(tmp_p
         [WONLEDGER, "demo", "--payments", "3", "--out", "d"], capture_output=True, text=True, cwd=tmp_path,
     )
     assert run.returncode == 0, run.stderr
-    assert "correspondent banking" in run.stdout and "won stablecoin" in run.stdout
-    assert "median time to credit" in run.stdout and "FSB" in run.stdout
+    assert "correspondent banking" in run.stdout and "won stablecoin" in run.stdout and "two ledgers" in run.stdout
+    assert "median time to credit" in run.stdout and "FSB" in run.stdout and "dealer's HKDS held" in run.stdout
+    assert "verify: ok; two ledgers: " in run.stdout and "verify-pair: ok, 4 settled" in run.stdout
     bad = subprocess.run(
         [WONLEDGER, "demo", "--payments", "3", "--out", "d", "--at", "next saturday"], capture_output=True, text=True, cwd=tmp_path,
     )
