@@ -28,7 +28,8 @@ FIGURES = ("submit", "verify", "startup", "ledger-cli", "scale", "cross-ledger")
 @click.option(
     "--figure", type=click.Choice(FIGURES), default="submit", show_default=True,
     help="What to measure: submit or verify against their floors, start-up against bare imports, balance against "
-    "ledger-cli, submit, verify, history and statement at --count entries (scale), or (not yet) a cross-ledger payment.",
+    "ledger-cli, submit, verify, history and statement at --count entries (scale), or a payment across two ledgers (xsend) "
+    "against two plain transfers, 10 x --rounds of each (cross-ledger).",
 )
 @json_option
 @pass_context
@@ -46,6 +47,7 @@ def bench(ctx: Context, count: int, server: str | None, rounds: int, figure: str
       wonledger bench --figure startup --rounds 10
       wonledger bench --figure ledger-cli
       wonledger bench --figure scale --count 1000000 --db postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+      wonledger bench --figure cross-ledger --rounds 3
     """
     from wonledger.tools import check_server, run
 
@@ -75,7 +77,7 @@ def _other_figure(ctx: Context, figure: str, count: int, server: str | None, rou
     """One of the figures besides submit's, printed as JSON (with --json) or as ``name: value`` lines."""
     import os
 
-    from wonledger.tools import bench_reads, bench_scale, bench_verify
+    from wonledger.tools import bench_cross, bench_reads, bench_scale, bench_verify
 
     if server is not None and figure not in ("verify", "scale"):
         raise click.UsageError(f"--figure {figure} runs on SQLite only; --db is for submit, verify and scale")
@@ -90,7 +92,7 @@ def _other_figure(ctx: Context, figure: str, count: int, server: str | None, rou
         elif figure == "scale":
             result = bench_scale.run_scale(count, db=server, progress=progress)
         else:
-            result = bench_reads.cross_ledger_latency()
+            result = bench_cross.run_cross_ledger(runs=10 * rounds, progress=progress)
     result = {"figure": figure, **result, "load_average": round(os.getloadavg()[0], 2)}
     if ctx.json:
         emit_json(result)

@@ -175,8 +175,3 @@ def _sign_to_one(path: Path, keys: Path, ledger_id: str, count: int, tell: Progr
             out.write(json.dumps(line, separators=(",", ":")).encode() + b"\n")
             if (n + 1) % 1000 == 0 or n + 1 == count:
                 tell("signing", n + 1, count)
-
-
-def cross_ledger_latency() -> dict[str, object]:
-    """A cross-ledger payment's end-to-end latency: the place kept for it until two ledgers exist (issue 24)."""
-    return {"measured": False, "why": "a cross-ledger payment needs two ledgers and the protocol between them (issue 24); not built yet"}

@@ -116,10 +116,20 @@ def test_bench_on_postgresql_uses_a_throw_away_database_and_drops_it(
         engine.dispose()
 
 
-def test_the_cross_ledger_figure_says_it_is_not_measured_until_two_ledgers_exist(process: Callable[..., Run], tmp_path: Path) -> None:
-    result = process("--json", "bench", "--figure", "cross-ledger", cwd=tmp_path).ok().json()
-    assert result["figure"] == "cross-ledger" and result["measured"] is False and "issue 24" in result["why"]
-    assert result["load_average"] >= 0
+@pytest.mark.slow
+def test_the_cross_ledger_figure_times_settled_payments_across_two_ledgers_beside_two_plain_transfers(tmp_path: Path) -> None:
+    from wonledger.tools.bench_cross import run_cross_ledger
+
+    result = run_cross_ledger(runs=2, workdir=str(tmp_path))
+    assert result["measured"] is True and result["runs"] == 2
+    assert result["payments_settled"] == 3 and result["verified"] is True and result["pair_ok"] is True  # the warm-up's too
+    assert result["amount"] == "1,000,000 KRWS → 5,595.66 HKDS"  # the floor's Hong Kong transfer moves what the quote gave
+    for side in ("xsend", "floor"):
+        figures = result[side]
+        assert len(figures["runs_s"]) == 2 and figures["min_s"] <= figures["median_s"] <= figures["p95_s"] == figures["max_s"]
+        assert figures["cpu_median_s"] > 0
+    assert abs(result["ratio_median"] - result["xsend"]["median_s"] / result["floor"]["median_s"]) < 0.01
+    assert list(tmp_path.iterdir()) == [], "the throw-away ledgers, keys and driver journal are gone"
 
 
 def test_a_figure_measured_on_sqlite_only_refuses_a_server(process: Callable[..., Run], tmp_path: Path) -> None:
