@@ -32,8 +32,8 @@ def _ledger_options(command):
         [
             click.option("--kr", required=True, metavar="DIR|URL", help="The Korean ledger: a directory (DIR/wonledger.db, DIR/keys) or a database URL."),
             click.option("--hk", required=True, metavar="DIR|URL", help="The Hong Kong ledger, likewise."),
-            click.option("--kr-keys", metavar="DIR", help="The Korean ledger's key directory (default DIR/keys)."),
-            click.option("--hk-keys", metavar="DIR", help="The Hong Kong ledger's key directory (default DIR/keys)."),
+            click.option("--kr-keys", metavar="DIR", help="The Korean ledger's key directory (default DIR/keys, or DIR/wonledger-keys made by init in DIR)."),
+            click.option("--hk-keys", metavar="DIR", help="The Hong Kong ledger's key directory (default DIR/keys, or DIR/wonledger-keys made by init in DIR)."),
         ]
     ):
         command = option(command)
@@ -212,8 +212,8 @@ def _show(ctx: Context, outcomes: list[Outcome]) -> None:
 @click.command("verify-pair")
 @click.option("--kr", metavar="DIR|URL", help="The Korean ledger (a directory or a database URL).")
 @click.option("--hk", metavar="DIR|URL", help="The Hong Kong ledger.")
-@click.option("--kr-keys", metavar="DIR", help="The Korean ledger's key directory (default DIR/keys).")
-@click.option("--hk-keys", metavar="DIR", help="The Hong Kong ledger's key directory (default DIR/keys).")
+@click.option("--kr-keys", metavar="DIR", help="The Korean ledger's key directory (default DIR/keys, or DIR/wonledger-keys made by init in DIR).")
+@click.option("--hk-keys", metavar="DIR", help="The Hong Kong ledger's key directory (default DIR/keys, or DIR/wonledger-keys made by init in DIR).")
 @click.option("--kr-bundle", metavar="FILE", type=click.File("r", encoding="utf-8"), help="The Korean operator's bundle (`wonledger bundle`), instead of --kr.")
 @click.option("--hk-bundle", metavar="FILE", type=click.File("r", encoding="utf-8"), help="The Hong Kong operator's bundle, instead of --hk.")
 @click.option("--kr-operator-key", metavar="KEY", help="Pin the Korean operator's key (bundles).")

@@ -23,7 +23,8 @@ from wonledger.domain.errors import BadInput, NodeUnavailable, error_for_code
 class LedgerPlace:
     """Where a ledger is: its database URL and key directory.
 
-    A directory stands for ``DIR/wonledger.db`` with keys in ``DIR/keys``;
+    A directory stands for ``DIR/wonledger.db`` with keys in ``DIR/keys``
+    (or ``DIR/wonledger-keys``, where ``wonledger init`` run in DIR put them);
     anything with ``://`` is a database URL (its keys named apart).
     """
 
@@ -39,7 +40,14 @@ class LedgerPlace:
         folder = Path(where)
         if not (folder / "wonledger.db").exists():
             raise BadInput(f"{where} holds no wonledger.db (a ledger directory holds wonledger.db and keys/)")
-        return cls(f"sqlite:///{folder / 'wonledger.db'}", keys or str(folder / "keys"))
+        return cls(f"sqlite:///{folder / 'wonledger.db'}", keys or str(cls._key_folder(folder)))
+
+    @staticmethod
+    def _key_folder(folder: Path) -> Path:
+        """``DIR/keys``, or ``DIR/wonledger-keys`` where only that exists (what ``wonledger init`` run inside DIR makes)."""
+        named = folder / "keys"
+        made_by_init = folder / "wonledger-keys"
+        return made_by_init if made_by_init.is_dir() and not named.is_dir() else named
 
 
 class NodeClient:
