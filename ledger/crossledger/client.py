@@ -56,11 +56,16 @@ class NodeClient:
             )
         except OSError as exc:
             raise NodeUnavailable(f"the {name} node could not be started: {exc}") from None
+        self.ledger = ""
+
+    def ready(self) -> NodeClient:
+        """Wait for the node's first line: its ledger's id once it opened it, or why it could not."""
         first = self._read()
         if not first.get("ok"):
             self.close()
-            raise error_for_code(first["error"]["code"], f"the {name} ledger: {first['error']['message']}")
-        self.ledger: str = first["result"]["ledger"]
+            raise error_for_code(first["error"]["code"], f"the {self.name} ledger: {first['error']['message']}")
+        self.ledger = str(first["result"]["ledger"])
+        return self
 
     def call(self, op: str, **args: Any) -> Any:
         """The node's answer to ``op``; the ledger's refusal raised as its error."""

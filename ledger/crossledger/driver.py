@@ -96,7 +96,13 @@ class Run:
 def open_nodes(kr: LedgerPlace, hk: LedgerPlace, wait_db: float | None = None) -> tuple[NodeClient, NodeClient]:
     first = NodeClient(kr, "kr", wait_db)
     try:
-        second = NodeClient(hk, "hk", wait_db)
+        second = NodeClient(hk, "hk", wait_db)  # both start at once: each opens its ledger while the other does
+        try:
+            first.ready()
+            second.ready()
+        except BaseException:
+            second.close()
+            raise
     except BaseException:
         first.close()
         raise

@@ -141,8 +141,9 @@ OPS: dict[str, Handler] = {
     "bundle": _bundle,
     "verify": _verify,
 }
-#: The operations that write: after each commits, the node's crash point.
-WRITES = frozenset({"hold", "fulfil", "reject", "expire_due"})
+#: The operations that write a step of the payment: after each commits, the node's crash point (not expire_due, which a
+#: driver calls before every decision and which writes only what is due).
+WRITES = frozenset({"hold", "fulfil", "reject"})
 
 
 def answer(ledger: Ledger, name: str, line: str) -> dict[str, Any]:

@@ -130,6 +130,7 @@ def _terms(k: HoldView, h: HoldView, kr: SideView, hk: SideView) -> list[PairPro
     if k.quote != h.quote:
         found.append(f"the holds carry different quotes (kr {k.quote}, hk {h.quote})")
     found += _travel(k, h, kr.ledger, hk.ledger)
+    found += _far_keys(k, h, kr, hk)
     if not k.deadline > h.deadline:
         found.append(f"the kr deadline {k.deadline} is not after the hk deadline {h.deadline}: a receiver fulfilling at the last moment leaves no time to relay")
     found += _amounts(k, h, kr, hk)
@@ -149,6 +150,18 @@ def _travel(k: HoldView, h: HoldView, kr_ledger: str, hk_ledger: str) -> list[st
         found.append(f"the kr hold's beneficiary is not named on ledger {hk_ledger}")
     if (h.travel.get("originator") or {}).get("ledger") != kr_ledger:
         found.append(f"the hk hold's originator is not named on ledger {kr_ledger}")
+    return found
+
+
+def _far_keys(k: HoldView, h: HoldView, kr: SideView, hk: SideView) -> list[str]:
+    """Each hold names its far party by a public key that party has had on the other ledger."""
+    found = []
+    for hold, role, there in ((k, "beneficiary", hk), (h, "originator", kr)):
+        party = (hold.travel or {}).get(role) or {}
+        if there.keys is None or "public_key" not in party:
+            continue
+        if party["public_key"] not in there.keys.get(party.get("id", ""), []):
+            found.append(f"hold {hold.id} names {party.get('id')} by key {party['public_key']}, which ledger {there.ledger} never registered for it")
     return found
 
 

@@ -77,7 +77,7 @@ def pair_of_ledgers(kr: LedgerPlace, hk: LedgerPlace, now: datetime | None = Non
 
 def _side(node: NodeClient, partner: str) -> SideView:
     found = node.call("entries", partner=partner)
-    return side_from_entries(found["ledger"], found["entries"], found["exponents"], partner)
+    return side_from_entries(found["ledger"], found["entries"], found["exponents"], partner, found["keys"])
 
 
 def pair_of_bundles(first: Any, second: Any, keys: tuple[str | None, str | None] = (None, None), now: datetime | None = None) -> PairReport:
@@ -91,6 +91,7 @@ def pair_of_bundles(first: Any, second: Any, keys: tuple[str | None, str | None]
             report.not_checked.append(f"whose checkpoint {side.ledger}'s bundle is: its own operator key was taken (pin one with --kr-operator-key / --hk-operator-key)")
     report.not_checked.append("entries a bundle leaves out: a hold's end missing from a bundle reads as pending until its deadline")
     report.not_checked.append("the assets' exponents, as each bundle states them")
+    report.not_checked.append("the far party's public key against the other ledger's registry (a bundle holds no registry)")
     return report
 
 

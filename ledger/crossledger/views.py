@@ -52,6 +52,8 @@ class SideView:
     holds: dict[str, HoldView] = field(default_factory=dict)
     #: asset code → exponent, for the amounts under the quote
     exponents: dict[str, int] = field(default_factory=dict)
+    #: participant → every public key (base64url) it has had here, for the parties the holds name here; None: not known
+    keys: dict[str, list[str]] | None = None
     problems: list[str] = field(default_factory=list)
 
 
@@ -91,12 +93,27 @@ def linked_entries(ledger: Ledger, partner: str) -> dict[str, Any]:
         if asset.code in exponents:
             exponents[asset.code] = asset.exponent
     entries.sort(key=lambda e: e["seq"])
-    return {"ledger": ledger.id, "entries": entries, "exponents": exponents}
+    return {"ledger": ledger.id, "entries": entries, "exponents": exponents, "keys": _party_keys(ledger, entries)}
 
 
-def side_from_entries(ledger: str, entries: list[dict[str, Any]], exponents: dict[str, int], partner: str) -> SideView:
+def _party_keys(ledger: Ledger, entries: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Every key each party of this ledger named in the holds' travel data has had here (the partner names it by one of them)."""
+    from wonledger.domain.signing import b64url
+
+    parties = {
+        party["id"]
+        for e in entries
+        for party in ((e["tx"].get("travel") or {}).get("originator"), (e["tx"].get("travel") or {}).get("beneficiary"))
+        if party and "ledger" not in party
+    }
+    return {pid: [b64url(k.public_key) for k in ledger.registry.key_history(pid)] for pid in sorted(parties)}
+
+
+def side_from_entries(
+    ledger: str, entries: list[dict[str, Any]], exponents: dict[str, int], partner: str, keys: dict[str, list[str]] | None = None
+) -> SideView:
     """The conditional holds linked to ``partner`` among ``entries`` (oldest first), each ended as its end entry says."""
-    side = SideView(ledger, exponents=dict(exponents))
+    side = SideView(ledger, exponents=dict(exponents), keys=keys)
     for entry in entries:
         tx = entry["tx"]
         if tx.get("ledger") != ledger:

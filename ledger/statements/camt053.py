@@ -128,6 +128,7 @@ _SUB_FAMILY = {
     "transfer": "BOOK",  # internal book transfer: both accounts are in this ledger
     "hold": "BOOK",
     "post": "BOOK",
+    "fulfil": "BOOK",  # a conditional hold settled whole by its preimage, as a post settles a hold
     "pay": "DMCT",  # domestic credit transfer (across banks, through central-bank money)
     "deposit": "DMCT",
     "withdraw": "DMCT",

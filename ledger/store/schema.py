@@ -12,9 +12,9 @@ import os
 from wonledger.domain.errors import BadInput
 
 #: The newest migration; a database at another revision is not opened.
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0007"
 #: Earlier revisions this wonledger upgrades when it opens them.
-OLDER_REVISIONS = ("0001", "0002", "0003", "0004", "0005")
+OLDER_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
 #: The meta rows the handshake reads: this ledger's id, and the mark of a registry kept outside the journal (before 0004).
 LEDGER_ID_META = "ledger_id"
 UNSIGNED_META = "registry_unsigned"

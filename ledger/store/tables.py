@@ -236,8 +236,9 @@ def _travel_movements() -> Table:
         "travel_movements",
         _metadata,
         Column("seq", BigInteger, ForeignKey("journal.seq"), primary_key=True, autoincrement=False),
-        Column("originator", String(64), ForeignKey("participants.id"), primary_key=True),
-        Column("beneficiary", String(64), ForeignKey("participants.id"), primary_key=True),
+        # No foreign keys to participants (migration 0007): a conditional hold's far party is of another ledger.
+        Column("originator", String(64), primary_key=True),
+        Column("beneficiary", String(64), primary_key=True),
         Column("at", String(32), nullable=False),
         Column("usd_minor", BigInteger, nullable=False),
         Index("ix_travel_movements_originator_at", "originator", "at"),

@@ -56,6 +56,7 @@ from wonledger.domain.model import (
     MAX_TIMEOUT_S,
     PLAIN_KINDS,
     RESERVE,
+    TX_KINDS,
     Account,
     Leg,
     SignedTx,
@@ -620,7 +621,7 @@ def malformed_lines() -> st.SearchStrategy[str]:
             tx["kind"] = "transfer"
             tx["timeout"] = draw(st.integers(1, 100))
         elif how == "kind":
-            tx["kind"] = draw(st.text(max_size=12).filter(lambda k: k not in PLAIN_KINDS + ("hold", "post", "void", "expire", "reversal")))
+            tx["kind"] = draw(st.text(max_size=12).filter(lambda k: k not in TX_KINDS))
         elif how == "memo-long":
             tx["memo"] = "m" * draw(st.integers(MAX_MEMO + 1, MAX_MEMO + 50))
         elif how == "memo-surrogate":
