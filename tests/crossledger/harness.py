@@ -40,6 +40,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -136,10 +137,19 @@ class World:
 
     @contextmanager
     def ledger(self, side: str) -> Iterator[Any]:
+        """One ledger opened in the harness's own process, on that side's clock, for reading and checking.
+
+        One at a time across the harness's threads: the store builds its table
+        definitions on first use, and two threads doing so at once collide
+        ("Table 'outflows' is already defined").
+        """
         from wonledger import Ledger
 
-        with Ledger.open(self.url(side), self.keys(side), clock=self.clock_of(side)) as opened:
+        with _IN_PROCESS, Ledger.open(self.url(side), self.keys(side), clock=self.clock_of(side)) as opened:
             yield opened
+
+
+_IN_PROCESS = threading.RLock()
 
 
 class HarnessError(AssertionError):
@@ -151,13 +161,16 @@ def make_template(root: Path, now: datetime) -> World:
     world = World(root, now)
     root.mkdir(parents=True)
     world.set_clock()
-    for side in ("kr", "hk"):
-        (root / side).mkdir(parents=True)
+
+    def init(side: str) -> None:
+        (root / side).mkdir()
         _must(world.on(side, "init", "--world", side))
-    for side, other in (("kr", "hk"), ("hk", "kr")):
-        card = world.on(side, "partner", "card")
-        _must(card)
+        card = _must(world.on(side, "partner", "card"))
         (root / f"{side}-card.json").write_text(card.stdout)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(init, ("kr", "hk")))
+    for side, other in (("kr", "hk"), ("hk", "kr")):
         _must(world.on(other, "partner", "add", f"{side}-card.json"))
     return world
 
@@ -456,7 +469,8 @@ def run_case(case: Case, template: World, scratch: Path) -> Result:
         act(world, payment)
     # After every deadline, on every side's own clock: the driver resumes what it left, each ledger expires what is due.
     at("kr", 1 + sum(abs(s) for s in world.skew.values()))(world, payment)
-    resume()(world, payment)
+    if _unfinished(world):
+        resume()(world, payment)
     for side in ("kr", "hk"):
         with world.ledger(side) as ledger:
             ledger.holds.expire_due()
@@ -577,14 +591,19 @@ def _pair(pair: PairVerdict, case: Case, lost: str, problems: list[str]) -> str:
     return "; ".join(said)
 
 
-def _driver_finished(world: World, problems: list[str]) -> None:
+def _unfinished(world: World) -> list[str]:
+    """The payments the driver's journal says it has not finished."""
     from wonledger.crossledger.journal import DriverJournal
 
     journal = DriverJournal(world.root / "driver")
     try:
-        left = journal.unfinished()
+        return journal.unfinished()
     finally:
         journal.close()
+
+
+def _driver_finished(world: World, problems: list[str]) -> None:
+    left = _unfinished(world)
     if left:
         problems.append(f"the driver left payments unfinished after every deadline: {left}")
 
