@@ -60,7 +60,7 @@ def partner() -> None:
     """
 
 
-@partner.command("card")
+@partner.command("card", short_help="This ledger's card, signed by its operator.")
 @pass_context
 def partner_card(ctx: Context) -> None:
     """This ledger's card (JSON): its id, operator key and participants' keys, signed by its operator.
@@ -72,7 +72,7 @@ def partner_card(ctx: Context) -> None:
     emit_json(ctx.ledger().partners.card().to_json())
 
 
-@partner.command("add")
+@partner.command("add", short_help="Record another ledger's card, if its operator signed it.")
 @click.argument("card_file", metavar="FILE", type=click.File("r", encoding="utf-8"))
 @click.option("--operator-key", metavar="KEY", help="Pin the partner's operator key (base64url), as its operator gave it to you.")
 @json_option

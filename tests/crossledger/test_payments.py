@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Callable
 
 import pytest
-from conftest import Pair
+from pairs import Pair
 
 from wonledger.crossledger import CRASH_EXIT
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import make_pair, run
+from pairs import make_pair, run
 
 from wonledger.crossledger import CRASH_EXIT
 
