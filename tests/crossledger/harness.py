@@ -95,6 +95,8 @@ class World:
     now: datetime
     skew: dict[str, float] = field(default_factory=dict)
     log: list[Done] = field(default_factory=list)
+    #: side → database URL, when the ledgers live in PostgreSQL (else ``root/<side>/wonledger.db``)
+    dbs: dict[str, str] = field(default_factory=dict)
 
     @property
     def clock_file(self) -> Path:
@@ -111,7 +113,7 @@ class World:
         return lambda: moment
 
     def url(self, side: str) -> str:
-        return f"sqlite:///{self.root / side / 'wonledger.db'}"
+        return self.dbs.get(side) or f"sqlite:///{self.root / side / 'wonledger.db'}"
 
     def keys(self, side: str) -> Path:
         return self.root / side / "keys"
@@ -132,8 +134,14 @@ class World:
         """A command on one ledger, by its operator (on that side's clock)."""
         return self.cli("--db", self.url(side), "--keys", str(self.keys(side)), *args, role=side)
 
+    def places(self) -> list[str]:
+        """How the pair commands name the two ledgers: directories, or database URLs and key directories."""
+        if not self.dbs:
+            return ["--kr", "kr", "--hk", "hk"]
+        return ["--kr", self.url("kr"), "--kr-keys", str(self.keys("kr")), "--hk", self.url("hk"), "--hk-keys", str(self.keys("hk"))]
+
     def pair_args(self) -> list[str]:
-        return ["--kr", "kr", "--hk", "hk", "--driver", "driver"]
+        return [*self.places(), "--driver", "driver"]
 
     @contextmanager
     def ledger(self, side: str) -> Iterator[Any]:
@@ -156,9 +164,9 @@ class HarnessError(AssertionError):
     """A case did not do what it claims (a crash that never fired), or a check failed."""
 
 
-def make_template(root: Path, now: datetime) -> World:
-    """The two operators' ledgers, each holding the other's card, made on the virtual clock at ``now``."""
-    world = World(root, now)
+def make_template(root: Path, now: datetime, pg: Postgres | None = None) -> World:
+    """The two operators' ledgers, each holding the other's card, made on the virtual clock at ``now`` (in ``pg``, if given)."""
+    world = World(root, now, dbs={side: pg.create(f"template_{side}") for side in ("kr", "hk")} if pg else {})
     root.mkdir(parents=True)
     world.set_clock()
 
@@ -173,6 +181,35 @@ def make_template(root: Path, now: datetime) -> World:
     for side, other in (("kr", "hk"), ("hk", "kr")):
         _must(world.on(other, "partner", "add", f"{side}-card.json"))
     return world
+
+
+class Postgres:
+    """Databases of the PostgreSQL server at ``base`` (``WONLEDGER_TEST_PG_URL``): made per run, copied per case, dropped at the end."""
+
+    def __init__(self, base: str) -> None:
+        import sqlalchemy
+
+        self.base = base
+        self.admin = sqlalchemy.create_engine(base, isolation_level="AUTOCOMMIT")
+        self.prefix = f"wl_harness_{os.getpid()}_{random.randrange(16**6):06x}"
+        self.made: list[str] = []
+        self.lock = threading.Lock()  # one CREATE DATABASE ... TEMPLATE at a time: a template may have no other user
+
+    def create(self, name: str, template: str | None = None) -> str:
+        import sqlalchemy
+
+        full = f"{self.prefix}_{name}"[:63]
+        copied = f' TEMPLATE "{self.prefix}_{template}"' if template else ""
+        with self.lock, self.admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{full}"{copied}')
+        self.made.append(full)
+        return sqlalchemy.engine.make_url(self.base).set(database=full).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        with self.admin.connect() as conn:
+            for name in self.made:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.admin.dispose()
 
 
 def _must(done: Done) -> Done:
@@ -456,12 +493,14 @@ def snapshot(world: World, side: str) -> Snapshot:
         return Snapshot(balances, outflow, breaker)
 
 
-def run_case(case: Case, template: World, scratch: Path) -> Result:
+def run_case(case: Case, template: World, scratch: Path, pg: Postgres | None = None) -> Result:
     """Copy the template's ledgers, run ``case``, pass every deadline, check, and say the row."""
-    root = scratch / case.name.replace(" ", "-").replace("(", "").replace(")", "")
+    slug = case.name.replace(" ", "-").replace("(", "").replace(")", "")
+    root = scratch / slug
     for side in ("kr", "hk"):
-        shutil.copytree(template.root / side, root / side)
-    world = World(root, template.now + timedelta(seconds=600), dict(case.skew))
+        shutil.copytree(template.root / side, root / side)  # (in PostgreSQL: the keys only)
+    dbs = {side: pg.create(f"{slug}_{side}".replace("-", "_"), f"template_{side}") for side in ("kr", "hk")} if pg else {}
+    world = World(root, template.now + timedelta(seconds=600), dict(case.skew), dbs=dbs)
     world.set_clock()
     before = {side: snapshot(world, side) for side in ("kr", "hk")}
     payment = Payment()
@@ -498,7 +537,7 @@ def pair_check(world: World, case: Case) -> PairVerdict:
     verdict = PairVerdict(mine, 0 if mine["ok"] else 3, json.dumps(mine))
     if mine["ok"] and case.broken is None and case.name != "no fault":
         return verdict
-    done = world.cli("--json", "verify-pair", "--kr", "kr", "--hk", "hk")
+    done = world.cli("--json", "verify-pair", *world.places())
     try:
         theirs = json.loads(done.stdout)
     except ValueError:
@@ -523,6 +562,7 @@ def _judge(case: Case, world: World, payment: Payment, before: dict[str, Snapsho
             pending = [h.id for h in ledger.holds.conditionals() if h.status == "pending"] + [h.id for h in ledger.holds.pending()]
             if pending:
                 problems.append(f"holds still pending on {side} after every deadline: {pending}")
+            problems += still_counted(ledger)
             exponents.update({a.code: a.exponent for a in ledger.registry.assets()})
     after = {side: snapshot(world, side) for side in ("kr", "hk")}
     paid_kr, paid_hk = _conserved(before, after, problems)
@@ -537,6 +577,40 @@ def _judge(case: Case, world: World, payment: Payment, before: dict[str, Snapsho
     _driver_finished(world, problems)
     row = Row(case.name, case.injected, statuses["kr"], statuses["hk"], lost, pair_said)
     return Result(row, problems, world.log, counted)
+
+
+def counted_at(rows: Any, seq: int | None) -> dict[tuple[str, ...], int]:
+    """What the control rows (``ControlTables``) at journal position ``seq`` count, by what they count it for."""
+    out: dict[tuple[str, ...], int] = {}
+    keyed = [(s, ("outflow", p, str(y)), usd) for s, p, y, usd in rows.outflows]
+    keyed += [(s, ("conversion", asset), amount) for s, _at, asset, amount in rows.conversions]
+    keyed += [(s, ("travel", orig, benef), usd) for s, _at, orig, benef, usd in rows.travel]
+    for at_seq, key, value in keyed:
+        if seq is not None and at_seq == seq:
+            out[key] = out.get(key, 0) + value
+    return {k: v for k, v in out.items() if v}
+
+
+def still_counted(ledger: Any) -> list[str]:
+    """What the controls still count for conditional holds that ended without being fulfilled (it must be nothing).
+
+    A pending or fulfilled hold keeps what it counted when it was made, and
+    its end adds nothing; an expired or rejected one's end gives it back,
+    row for row, so the two entries net to nothing.
+    """
+    rows = ledger._store.reading(lambda uow: uow.controls.control_rows())
+    found = []
+    for hold in ledger.holds.conditionals():
+        end = ledger.transaction(hold.finished_by).seq if hold.finished_by else None
+        made, ended = counted_at(rows, hold.seq), counted_at(rows, end)
+        if hold.finished_by is None or hold.preimage is not None:
+            if ended:
+                found.append(f"the end of {hold.id} ({hold.status}) changed what the controls count: {ended}")
+            continue
+        net = {k: made.get(k, 0) + ended.get(k, 0) for k in {*made, *ended}}
+        if any(net.values()):
+            found.append(f"{hold.id} ended {hold.status} and the controls still count {net}")
+    return found
 
 
 def _conserved(before: dict[str, Snapshot], after: dict[str, Snapshot], problems: list[str]) -> tuple[int, int]:
@@ -611,18 +685,24 @@ def _driver_finished(world: World, problems: list[str]) -> None:
 # -- the whole run, and the table ----------------------------------------------------------
 
 
-def run(selected: list[Case] | None = None, workers: int = 2, keep: Path | None = None) -> list[Result]:
-    """Run ``selected`` (default: every case), ``workers`` at a time, each on its own copy of one template pair."""
+def run(selected: list[Case] | None = None, workers: int = 2, keep: Path | None = None, pg_url: str | None = None) -> list[Result]:
+    """Run ``selected`` (default: every case), ``workers`` at a time, each on its own copy of one template pair.
+
+    With ``pg_url`` (a PostgreSQL server's URL) both ledgers of every case live in databases of their own there.
+    """
     chosen = cases() if selected is None else selected
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="wonledger-harness-", dir=keep))
+    pg = Postgres(pg_url) if pg_url else None
     try:
         start = datetime.now(UTC).replace(microsecond=0)
-        template = make_template(scratch / "template", start)
+        template = make_template(scratch / "template", start, pg)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(lambda c: _safely(c, template, scratch), chosen))
+            results = list(pool.map(lambda c: _safely(c, template, scratch, pg), chosen))
     finally:
+        if pg is not None:
+            pg.drop_all()
         if keep is None:
             shutil.rmtree(scratch, ignore_errors=True)
     settled = {r.counted for r in results if r.row.kr == "fulfilled"}
@@ -632,9 +712,9 @@ def run(selected: list[Case] | None = None, workers: int = 2, keep: Path | None 
     return results
 
 
-def _safely(case: Case, template: World, scratch: Path) -> Result:
+def _safely(case: Case, template: World, scratch: Path, pg: Postgres | None) -> Result:
     try:
-        return run_case(case, template, scratch)
+        return run_case(case, template, scratch, pg)
     except HarnessError as exc:
         return Result(Row(case.name, case.injected, "?", "?", "?", "?"), [str(exc)], [], (0, 0))
 
@@ -653,13 +733,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=int(os.environ.get("WONLEDGER_HARNESS_SEED", DEFAULT_SEED)), help="the random case's seed")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep", type=Path, help="keep each case's ledgers under this directory")
+    parser.add_argument("--pg", metavar="URL", help="put both ledgers of every case in PostgreSQL databases of this server (e.g. $WONLEDGER_TEST_PG_URL)")
     args = parser.parse_args(argv)
     chosen = cases(args.seed)
     if args.case:
         chosen = [c for c in chosen if c.name in args.case]
         if not chosen:
             parser.error(f"no case named {args.case}")
-    results = run(chosen, args.workers, args.keep)
+    results = run(chosen, args.workers, args.keep, args.pg)
     if args.table:
         sys.stdout.write(table([r.row for r in results]))
     for r in results:

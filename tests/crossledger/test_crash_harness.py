@@ -10,7 +10,7 @@ leaks it to the Korean ledger. After every deadline each case checks
 conservation per asset and ledger, nothing pending, the controls counting
 only fulfilled payments, both verifies, and the pair check: both or neither,
 or verify-pair exits 3 naming the one half-done payment where the case breaks
-an assumption. The whole run is one slow test (about 31 cases, each four to
+an assumption. Five cases run again on two PostgreSQL databases. The whole run is one slow test (about 31 cases, each four to
 six processes; two cases at a time: see docs/two-ledgers.md for its time);
 the quick tests here check what can be checked without running it.
 """
@@ -86,3 +86,21 @@ def test_every_failure_case_ends_both_or_neither_or_named_and_the_docs_table_is_
     assert harness.table([r.row for r in results]) == _docs_table(), (
         "the failure table in docs/two-ledgers.md is not the harness's output: regenerate it with `python -m tests.crossledger.harness --table`"
     )
+
+
+#: The cases run again with both ledgers in PostgreSQL: a payment that settles, a crash of the driver and of a node between
+#: the holds, a relay past T_KR (half done, named) and a receiver that withholds (both expire).
+ON_POSTGRES = ("no fault", "crash kr-hold-sent", "crash node-hk-committed", "relay past T_KR", "receiver withholds")
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_on_two_postgresql_databases_the_cases_end_as_the_failure_table_says() -> None:
+    from tests.conftest import pg_base_url
+
+    chosen = [case for case in harness.cases(harness.DEFAULT_SEED) if case.name in ON_POSTGRES]
+    results = harness.run(chosen, workers=2, pg_url=pg_base_url())
+    failed = {r.row.case: r.problems for r in results if r.problems}
+    assert not failed, json.dumps(failed, indent=1)
+    documented = {line.split("|")[1].strip(): line for line in _docs_table().splitlines()[2:]}
+    assert harness.table([r.row for r in results]).splitlines()[2:] == [documented[name] for name in ON_POSTGRES]
