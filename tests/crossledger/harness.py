@@ -263,14 +263,16 @@ def _check_crash(done: Done, crash: str | None, payment: Payment) -> None:
     payment.fired.append(crash)
 
 
-def send(crash: str | None = None, withhold: bool = False) -> Act:
-    """``xsend`` from the payer to the receiver (``crash``: the step where a process of it dies)."""
+def send(crash: str | None = None, withhold: bool = False, amount: str = AMOUNT, refused: str | None = None) -> Act:
+    """``xsend`` from the payer to the receiver (``crash``: the step where a process of it dies; ``refused``: the error it must end with)."""
 
     def act(world: World, payment: Payment) -> None:
-        args = ["--json", "xsend", *world.pair_args(), PAYER, RECEIVER, AMOUNT] + (["--withhold"] if withhold else [])
+        args = ["--json", "xsend", *world.pair_args(), PAYER, RECEIVER, amount] + (["--withhold"] if withhold else [])
         done = world.cli(*args, crash=crash)
         payment.read(world)
         _check_crash(done, crash, payment)
+        if refused is not None:
+            _expect(done, False, (refused,))
 
     return act
 
@@ -369,6 +371,13 @@ def _step_cases() -> list[Case]:
         cases.append(Case(f"crash {step}", f"node dies after committing {node[step]}, before answering; xresume", (send(crash=step), resume())))
     cases.append(
         Case(
+            "crash node-hk-committed (fulfil)",
+            "driver dies before the fulfil; the Hong Kong node dies after committing it; xresume",
+            (send(crash="hk-fulfil-before"), resume(crash="node-hk-committed"), resume()),
+        )
+    )
+    cases.append(
+        Case(
             "crash node-kr-committed (relay)",
             "driver dies before the relay; the Korean node dies after committing it; xresume",
             (send(crash="kr-relay-before"), resume(crash="node-kr-committed"), resume()),
@@ -408,6 +417,7 @@ def _timing_cases() -> list[Case]:
             skew=(("hk", -2.4 * bound), ("driver", -2.4 * bound), ("kr", 2.4 * bound)),
             broken="the clocks were further apart than the bound",
         ),
+        Case("payer short", "alice sends more KRWS than she holds: the Korean ledger refuses her hold; xresume", (send(amount="2,000,000", refused="INSUFFICIENT_FUNDS"), resume())),
         Case("receiver withholds", "receiver never fulfils; xresume after T_KR", (send(withhold=True),)),
         Case(
             "receiver late", "receiver withholds, then fulfils on hk after T_HK (refused); xresume",
