@@ -58,7 +58,17 @@ PAYER, RECEIVER, DEALER, RELAYER = "alice", "kowloon-supply", "peakfx", "hanrive
 SELL, BUY = "KRWS", "HKDS"
 AMOUNT = "500,000"  # KRWS, about 2,800 HKDS: within alice's balance and her outflow limit
 #: the product's default deadlines (docs/two-ledgers.md): T_HK 120 s after the plan, T_KR 70 s after T_HK
-SKEW_BOUND_S, GAP_S = 5.0, 70.0
+SKEW_BOUND_S, GAP_S, HK_WINDOW_S = 5.0, 70.0, 120.0
+
+
+def _quote_ttl() -> float:
+    from wonledger.rulebook.policy import load_flow_policy
+
+    return float(load_flow_policy().quote_ttl_s)
+
+
+#: how long the dealer's quote is firm (fixtures/policy.toml)
+QUOTE_TTL_S = _quote_ttl()
 #: the random case's seed (the table in the docs is the default's)
 DEFAULT_SEED = 24
 
@@ -120,7 +130,8 @@ class World:
 
     def cli(self, *args: str, role: str = "driver", crash: str | None = None) -> Done:
         env = {k: v for k, v in os.environ.items() if not k.startswith("WONLEDGER_")}
-        env.update({CLOCK_ENV: str(self.clock_file), ROLE_ENV: role, "PYTHONPATH": os.pathsep.join([str(SITE), env.get("PYTHONPATH", "")])})
+        path = os.pathsep.join(p for p in (str(SITE), env.get("PYTHONPATH", "")) if p)  # (an empty entry would put the cwd on the path)
+        env.update({CLOCK_ENV: str(self.clock_file), ROLE_ENV: role, "PYTHONPATH": path})
         if crash is not None:
             env["WONLEDGER_XCRASH"] = crash
         ran = subprocess.run([WONLEDGER, *args], cwd=self.root, env=env, capture_output=True, text=True, timeout=300)
@@ -391,6 +402,10 @@ def _timing_cases() -> list[Case]:
     return [
         Case("no fault", "nothing", (send(),)),
         Case("restart after T_HK", "driver dies between the two holds; xresume after T_HK", (send(crash="hk-hold-before"), at("hk", 1), resume())),
+        Case(
+            "restart after the quote", f"driver dies between the two holds; xresume {QUOTE_TTL_S + 1:g} s later, the dealer's {QUOTE_TTL_S:g} s quote expired",
+            (send(crash="hk-hold-before"), at("hk", QUOTE_TTL_S + 1 - HK_WINDOW_S), resume()),
+        ),
         Case("relay dropped", "driver dies before the relay; xresume between T_HK and T_KR", (send(crash="kr-relay-before"), at("hk", gap / 2), resume())),
         Case(
             "relay past T_KR", "driver dies before the relay; xresume after T_KR", (send(crash="kr-relay-before"), at("kr", 1), resume()),
