@@ -23,7 +23,7 @@ outflow), both ``verify`` and ``verify-pair``: the pair check passes and the
 payment is both-or-neither, unless the case breaks a named assumption, and
 then ``verify-pair`` exits 3 naming the half-done payment.
 
-Each case gives one row of the failure table (docs/two-ledgers.md, "The
+Each case gives one row of the failure table (docs/crossledger.md, "The
 failure table", is this output)::
 
     python -m tests.crossledger.harness --table        # print the table (exit 1 if a case failed its checks)
@@ -57,7 +57,7 @@ CLOCK_ENV, ROLE_ENV = "WONLEDGER_HARNESS_CLOCK", "WONLEDGER_HARNESS_ROLE"
 PAYER, RECEIVER, DEALER, RELAYER = "alice", "kowloon-supply", "peakfx", "hanriver"
 SELL, BUY = "KRWS", "HKDS"
 AMOUNT = "500,000"  # KRWS, about 2,800 HKDS: within alice's balance and her outflow limit
-#: the product's default deadlines (docs/two-ledgers.md): T_HK 120 s after the plan, T_KR 70 s after T_HK
+#: the product's default deadlines (docs/crossledger.md): T_HK 120 s after the plan, T_KR 70 s after T_HK
 SKEW_BOUND_S, GAP_S, HK_WINDOW_S = 5.0, 70.0, 120.0
 
 
@@ -745,7 +745,7 @@ def _safely(case: Case, template: World, scratch: Path, pg: Postgres | None) -> 
 
 
 def table(rows: list[Row]) -> str:
-    """The rows as the Markdown table docs/two-ledgers.md shows."""
+    """The rows as the Markdown table docs/crossledger.md shows."""
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "|".join("---" for _ in HEADER) + "|"]
     lines += ["| " + " | ".join(c.replace("|", "/") for c in row.cells()) + " |" for row in rows]
     return "\n".join(lines) + "\n"

@@ -11,7 +11,7 @@ conservation per asset and ledger, nothing pending, the controls counting
 only fulfilled payments, both verifies, and the pair check: both or neither,
 or verify-pair exits 3 naming the one half-done payment where the case breaks
 an assumption. Five cases run again on two PostgreSQL databases. The whole run is one slow test (about 31 cases, each four to
-six processes; two cases at a time: see docs/two-ledgers.md for its time);
+six processes; two cases at a time: see docs/crossledger.md for its time);
 the quick tests here check what can be checked without running it.
 """
 
@@ -29,7 +29,7 @@ import pytest
 from tests.crossledger import harness
 from wonledger.crossledger import STEPS
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "two-ledgers.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "crossledger.md"
 SECTION = "## The failure table"
 
 
@@ -57,7 +57,7 @@ def test_the_cases_have_distinct_names_and_the_docs_table_one_row_for_each() -> 
     names = [case.name for case in harness.cases()]
     assert len(names) == len(set(names))
     rows = [line.split("|")[1].strip() for line in _docs_table().splitlines()[2:]]
-    assert rows == names, "run `python -m tests.crossledger.harness --table` and paste its output into docs/two-ledgers.md"
+    assert rows == names, "run `python -m tests.crossledger.harness --table` and paste its output into docs/crossledger.md"
 
 
 def test_the_random_case_draws_the_same_step_from_the_same_seed() -> None:
@@ -84,7 +84,7 @@ def test_every_failure_case_ends_both_or_neither_or_named_and_the_docs_table_is_
     failed = {r.row.case: r.problems for r in results if r.problems}
     assert not failed, json.dumps(failed, indent=1)
     assert harness.table([r.row for r in results]) == _docs_table(), (
-        "the failure table in docs/two-ledgers.md is not the harness's output: regenerate it with `python -m tests.crossledger.harness --table`"
+        "the failure table in docs/crossledger.md is not the harness's output: regenerate it with `python -m tests.crossledger.harness --table`"
     )
 
 
