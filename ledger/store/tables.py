@@ -14,6 +14,7 @@ orders writers on PostgreSQL).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from sqlalchemy import (
@@ -33,6 +34,10 @@ from sqlalchemy import (
 
 #: Every table once built (see ``metadata`` below); a table is built when first used.
 _metadata = MetaData()
+#: Held while a table is built: two threads asking for one table first at once would each build it,
+#: and MetaData refuses the second ("Table 'outflows' is already defined"). Reentrant, as ``metadata``
+#: builds every table through ``__getattr__``.
+_building = threading.RLock()
 
 
 def _meta() -> Table:
@@ -317,14 +322,17 @@ participant_keys: Table
 
 
 def __getattr__(name: str) -> Table:
-    if name == "metadata":
-        for each in _BUILDERS:
-            if each not in globals():
-                __getattr__(each)
-        globals()["metadata"] = _metadata
-        return _metadata  # type: ignore[return-value]
-    builder = _BUILDERS.get(name)
-    if builder is None or name in globals():
-        raise AttributeError(f"module 'wonledger.store.tables' has no attribute {name!r}")
-    table = globals()[name] = builder()
-    return table
+    with _building:
+        if name in globals():  # built by another thread while this one waited
+            return globals()[name]
+        if name == "metadata":
+            for each in _BUILDERS:
+                if each not in globals():
+                    __getattr__(each)
+            globals()["metadata"] = _metadata
+            return _metadata  # type: ignore[return-value]
+        builder = _BUILDERS.get(name)
+        if builder is None:
+            raise AttributeError(f"module 'wonledger.store.tables' has no attribute {name!r}")
+        table = globals()[name] = builder()
+        return table
