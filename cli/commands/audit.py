@@ -49,11 +49,11 @@ def _open_output(stack: ExitStack, path: str | None) -> TextIO:
     """Where the command writes: stdout, or a file put in place of ``path`` when ``stack`` closes without an error."""
     if path is None or path == "-":
         return sys.stdout
-    return stack.enter_context(_replacing(path))
+    return stack.enter_context(replacing(path))
 
 
 @contextmanager
-def _replacing(path: str) -> Iterator[TextIO]:
+def replacing(path: str) -> Iterator[TextIO]:
     """A temporary file beside ``path``, moved over it when the block ends without an error, else removed.
 
     The file gets the target's permissions when it exists, else those a new

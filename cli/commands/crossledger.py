@@ -286,7 +286,9 @@ def bundle(ctx: Context, partner_ledger: str, out: str | None) -> None:
     if out is None:
         emit_json(made)
         return
-    with open(out, "w", encoding="utf-8") as handle:
+    from wonledger_cli.commands.audit import replacing  # FILE replaced only once written whole; a name it cannot be is BAD_INPUT
+
+    with replacing(out) as handle:
         json.dump(made, handle, indent=1, sort_keys=True)
         handle.write("\n")
     if ctx.json:

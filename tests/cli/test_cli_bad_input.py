@@ -265,3 +265,12 @@ def test_the_cli_words_what_to_do_next_where_the_library_only_names_it(cli_run: 
     assert missing.error("NOT_A_LEDGER", exit_code=2).endswith(": run `wonledger init` first (or pass --db)")
     no_quote = wl("swap", "peakfx", "100", "KRWS", "HKDS", "--quote", "q-nope")
     assert no_quote.error("BAD_INPUT", exit_code=2).endswith("no quote q-nope: ask the dealer for one with `wonledger quote`")
+
+
+def test_a_bundle_written_where_no_file_can_be_is_bad_input_not_a_crash_and_a_good_target_is_replaced_whole(wl: Ledger, tmp_path: Path) -> None:
+    # Hypothesis's CLI fuzz found `bundle --out` with a 300-character name ending in INTERNAL (exit 70).
+    assert "File name too long" in wl("bundle", "--partner", "wl-0f1e2d3c4b5a", "--out", str(tmp_path / ("x" * 300))).error("BAD_INPUT", exit_code=2)
+    kept = tmp_path / "kept.json"
+    kept.write_text("what was there\n")
+    wl("bundle", "--partner", "wl-0f1e2d3c4b5a", "--out", str(kept)).ok()
+    assert json.loads(kept.read_text())["ledger"]
